@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Tuning constants of the dataplane, each with its unit. Compile-time limits
+ * live here; the runtime tunables (issue 3: gwartctl get/set) default to the
+ * DP_DEF_* values.
+ */
+#ifndef GWART_DP_TUNING_H
+#define GWART_DP_TUNING_H
+
+/* Burst sizes (packets). */
+#define DP_BURST_MAX 64         /* largest RX/TX burst any loop uses */
+#define DP_DEF_BURST 32         /* default RX burst */
+#define DP_TX_DRAIN_US 100      /* us: flush partly filled TX buffers after this */
+
+/* Duplicate window: bits per origin (power of two, multiple of 64). The
+ * usable window announced to connectors is DP_DEDUP_BITS - 64 (one block is
+ * kept clear so the window can slide a block at a time). */
+#define DP_DEDUP_BITS 1024
+#define DP_DEDUP_WINDOW (DP_DEDUP_BITS - 64) /* messages */
+
+/* Custody: messages held per destination (power of two). */
+#define DP_CUSTODY_MAX 4096     /* compile-time ring size per destination */
+#define DP_DEF_CUSTODY_LIMIT 1024 /* messages: BUSY past this (runtime tunable) */
+#define DP_DEF_BUSY_RETRY_US 2000 /* us: retry_after_us in BUSY NACKs */
+
+/* Retransmission towards destinations. */
+#define DP_DEF_RTO_US 20000     /* us: first retransmission timeout */
+#define DP_MAX_RTO_US 1000000   /* us: cap after exponential backoff */
+#define DP_RTO_SCAN_US 1000     /* us: how often a worker scans for expired RTOs */
+
+/* Hand-off rings between workers (entries, power of two). */
+#define DP_HANDOFF_RING_SIZE 4096
+
+/* Control ring (workers -> control thread), entries. */
+#define DP_CTL_RING_SIZE 1024
+
+/* Connectors and routes. */
+#define DP_MAX_CONNECTORS 65536 /* connector ids 1..DP_MAX_CONNECTORS-1 */
+#define DP_DEF_MAX_ROUTES 65536 /* runtime: size of the route index */
+
+/* Sessions. */
+#define DP_DEF_KEEPALIVE_MS 1000 /* ms */
+#define DP_DEF_KEEPALIVE_MULT 3  /* missed intervals before down */
+
+/* Mempool. */
+#define DP_MBUF_CACHE 256       /* per-lcore mempool cache (mbufs) */
+#define DP_DEF_NB_MBUF 16383    /* mbufs in the packet pool */
+
+#endif

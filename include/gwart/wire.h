@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * gwart wire protocol: frame layout, limits and the one parser/encoder that
+ * the router, the connector SDK, the benchmark and the tests all share.
+ *
+ * The normative description is PROTOCOL.md beside this header; this file is
+ * its C rendering. Nothing here depends on DPDK or does I/O, so the parser can
+ * be unit-tested and fuzzed directly.
+ *
+ * Threading: every function is pure (no global state) and may be called from
+ * any thread, including DPDK worker lcores, without locks or RCU.
+ * Ownership: the parser never copies; a struct gw_frame points into the
+ * caller's buffer and is valid only while that buffer is.
+ */
+#ifndef GWART_WIRE_H
+#define GWART_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- constants ---------------------------------------------------------- */
+
+#define GW_WIRE_MAGIC 0x4757u  /* "GW" */
+#define GW_WIRE_VERSION 1u
+#define GW_WIRE_UDP_PORT 4790u /* router's default UDP port */
+
+#define GW_HDR_LEN 24u        /* fixed header, every frame */
+#define GW_DATA_FIXED_LEN 16u /* DATA body before dest and payload */
+#define GW_ACK_BODY_LEN 16u
+#define GW_NACK_BODY_LEN 16u
+#define GW_HELLO_BODY_LEN 16u
+#define GW_WELCOME_BODY_LEN 32u
+#define GW_KEEPALIVE_BODY_LEN 0u
+#define GW_BYE_BODY_LEN 8u
+
+#define GW_DEST_MAX 255u     /* bytes of a destination address */
+#define GW_PAYLOAD_MAX 8192u /* bytes of application payload */
+#define GW_FRAME_MAX (GW_HDR_LEN + GW_DATA_FIXED_LEN + GW_DEST_MAX + GW_PAYLOAD_MAX)
+
+#define GW_CONN_ID_ROUTER 0u /* sender id the router uses; never a connector */
+#define GW_ACK_BITMAP_BITS 64u
+
+/* Frame types. */
+enum gw_type {
+	GW_T_DATA = 1,
+	GW_T_ACK = 2,
+	GW_T_NACK = 3,
+	GW_T_HELLO = 4,
+	GW_T_WELCOME = 5,
+	GW_T_KEEPALIVE = 6,
+	GW_T_BYE = 7,
+};
+#define GW_T_MAX GW_T_BYE
+
+/* Header flags (bit values). Unknown flags must be zero; receivers reject
+ * frames that set them (GW_WIRE_BAD_FLAGS) so that future versions can give
+ * them meaning. */
+#define GW_F_RETRANSMIT 0x0001u /* DATA: this is a retransmission (informative) */
+#define GW_F_KNOWN_MASK 0x0001u
+
+/* NACK reasons, one X-macro so enum, strings and counters agree. */
+#define GW_NACK_REASONS(X)                                                                         \
+	X(NO_ROUTE, 1, "no route to destination")                                                  \
+	X(BUSY, 2, "destination custody full, retry later")                                        \
+	X(TOO_BIG, 3, "frame larger than the router accepts")                                      \
+	X(EXPIRED, 4, "message expired or outside duplicate window")                               \
+	X(NOT_AUTHORISED, 5, "sender not authorised")                                              \
+	X(NO_SESSION, 6, "no session or stale epoch, say HELLO")
+
+enum gw_nack_reason {
+#define GW_X_ENUM(name, val, str) GW_NACK_##name = val,
+	GW_NACK_REASONS(GW_X_ENUM)
+#undef GW_X_ENUM
+};
+#define GW_NACK_REASON_MAX 6
+
+/* Parser verdicts: 0 is OK, everything else names why a frame was refused. */
+#define GW_WIRE_STATUSES(X)                                                                        \
+	X(OK, "ok")                                                                                \
+	X(TRUNCATED, "shorter than its header or its declared length")                            \
+	X(BAD_MAGIC, "wrong magic")                                                                \
+	X(BAD_VERSION, "unsupported version")                                                      \
+	X(BAD_TYPE, "unknown frame type")                                                          \
+	X(BAD_LENGTH, "declared length inconsistent with type or buffer")                          \
+	X(BAD_FLAGS, "unknown flag set")                                                           \
+	X(DEST_EMPTY, "empty destination")                                                         \
+	X(DEST_TOO_LONG, "destination longer than GW_DEST_MAX")                                    \
+	X(BAD_DEST, "destination is not type:address")                                             \
+	X(PAYLOAD_TOO_BIG, "payload longer than GW_PAYLOAD_MAX")                                   \
+	X(BAD_SENDER, "sender id invalid for this frame type")                                     \
+	X(BAD_SEQ, "sequence number invalid (zero)")                                               \
+	X(BAD_REASON, "unknown NACK reason")                                                       \
+	X(BAD_FIELD, "reserved field not zero or field out of range")
+
+enum gw_wire_status {
+#define GW_X_ENUM(name, str) GW_WIRE_##name,
+	GW_WIRE_STATUSES(GW_X_ENUM)
+#undef GW_X_ENUM
+	GW_WIRE_STATUS_COUNT
+};
+
+/* ---- on-the-wire layout (all multi-byte fields big-endian) --------------- */
+
+struct gw_wire_hdr {
+	uint16_t magic;   /* GW_WIRE_MAGIC */
+	uint8_t version;  /* GW_WIRE_VERSION */
+	uint8_t type;     /* enum gw_type */
+	uint16_t length;  /* whole frame in bytes, this header included */
+	uint16_t flags;   /* GW_F_* */
+	uint32_t sender;  /* connector id of the sender; 0 = router */
+	uint32_t epoch;   /* session epoch the frame belongs to; 0 before WELCOME */
+	uint64_t seq;     /* per type, see PROTOCOL.md */
+} __attribute__((packed));
+
+struct gw_wire_data {
+	uint64_t origin_seq; /* message id, part 2: origin's sequence (>= 1) */
+	uint32_t origin;     /* message id, part 1: origin connector id (>= 1) */
+	uint16_t dest_len;   /* 1..GW_DEST_MAX */
+	uint16_t payload_len;/* 0..GW_PAYLOAD_MAX */
+	/* uint8_t dest[dest_len]; uint8_t payload[payload_len]; */
+} __attribute__((packed));
+
+struct gw_wire_ack {
+	uint64_t base;   /* first sequence number bit 0 of bitmap stands for */
+	uint64_t bitmap; /* bit i set: base + i acknowledged */
+} __attribute__((packed));
+
+struct gw_wire_nack {
+	uint64_t origin_seq;     /* message refused (origin's sequence) */
+	uint16_t reason;         /* enum gw_nack_reason */
+	uint16_t reserved;       /* zero */
+	uint32_t retry_after_us; /* BUSY: earliest sensible retry; else 0 */
+} __attribute__((packed));
+
+struct gw_wire_hello {
+	uint64_t nonce;     /* connector instance id, echoed by WELCOME */
+	uint32_t rx_window; /* frames the connector accepts un-acknowledged */
+	uint32_t reserved;  /* zero */
+} __attribute__((packed));
+
+struct gw_wire_welcome {
+	uint64_t nonce;          /* echo of HELLO.nonce */
+	uint64_t router_seq;     /* router's record: highest contiguous origin seq accepted */
+	uint32_t dup_window;     /* max origin messages in flight (un-acknowledged) */
+	uint32_t keepalive_ms;   /* keepalive interval the router expects */
+	uint32_t keepalive_mult; /* missed intervals before the session is declared down */
+	uint32_t max_payload;    /* largest payload the router accepts on this path */
+} __attribute__((packed));
+
+struct gw_wire_bye {
+	uint32_t reason;   /* 0 = normal close */
+	uint32_t reserved; /* zero */
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct gw_wire_hdr) == GW_HDR_LEN, "hdr layout");
+_Static_assert(sizeof(struct gw_wire_data) == GW_DATA_FIXED_LEN, "data layout");
+_Static_assert(sizeof(struct gw_wire_ack) == GW_ACK_BODY_LEN, "ack layout");
+_Static_assert(sizeof(struct gw_wire_nack) == GW_NACK_BODY_LEN, "nack layout");
+_Static_assert(sizeof(struct gw_wire_hello) == GW_HELLO_BODY_LEN, "hello layout");
+_Static_assert(sizeof(struct gw_wire_welcome) == GW_WELCOME_BODY_LEN, "welcome layout");
+_Static_assert(sizeof(struct gw_wire_bye) == GW_BYE_BODY_LEN, "bye layout");
+
+/* ---- parsed view (host byte order) --------------------------------------- */
+
+struct gw_frame {
+	uint8_t type;
+	uint8_t version;
+	uint16_t length;
+	uint16_t flags;
+	uint32_t sender;
+	uint32_t epoch;
+	uint64_t seq;
+	union {
+		struct {
+			uint64_t origin_seq;
+			uint32_t origin;
+			uint16_t dest_len;
+			uint16_t payload_len;
+			const uint8_t *dest;    /* into the caller's buffer */
+			const uint8_t *payload; /* into the caller's buffer */
+		} data;
+		struct {
+			uint64_t base;
+			uint64_t bitmap;
+		} ack;
+		struct {
+			uint64_t origin_seq;
+			uint16_t reason;
+			uint32_t retry_after_us;
+		} nack;
+		struct {
+			uint64_t nonce;
+			uint32_t rx_window;
+		} hello;
+		struct {
+			uint64_t nonce;
+			uint64_t router_seq;
+			uint32_t dup_window;
+			uint32_t keepalive_ms;
+			uint32_t keepalive_mult;
+			uint32_t max_payload;
+		} welcome;
+		struct {
+			uint32_t reason;
+		} bye;
+	} u;
+};
+
+/* ---- API ----------------------------------------------------------------- */
+
+/*
+ * gw_wire_parse - validate and decode one frame.
+ * @buf, @len: the UDP payload exactly as received (len may exceed the
+ *             frame's declared length only if trailing bytes are padding;
+ *             see PROTOCOL.md: trailing bytes are refused, BAD_LENGTH).
+ * @out: filled on GW_WIRE_OK only.
+ * Returns GW_WIRE_OK or the first reason the frame is invalid. Never reads
+ * outside [buf, buf+len).
+ */
+enum gw_wire_status gw_wire_parse(const void *buf, size_t len, struct gw_frame *out);
+
+/* Human-readable text for a status / NACK reason; never NULL. */
+const char *gw_wire_status_str(enum gw_wire_status st);
+const char *gw_wire_status_name(enum gw_wire_status st); /* e.g. "BAD_MAGIC" */
+const char *gw_nack_reason_str(unsigned reason);
+const char *gw_nack_reason_name(unsigned reason); /* e.g. "NO_ROUTE" */
+const char *gw_type_name(unsigned type);          /* e.g. "DATA" */
+
+/*
+ * Encoders: write one complete frame into @buf (capacity @cap) and return its
+ * length in bytes, or 0 if @cap is too small or an argument violates a limit
+ * (dest_len 0 or > GW_DEST_MAX, payload_len > GW_PAYLOAD_MAX, bad reason).
+ * @h supplies the common header fields (type and length are set by the encoder).
+ */
+struct gw_hdr_args {
+	uint16_t flags;
+	uint32_t sender;
+	uint32_t epoch;
+	uint64_t seq;
+};
+
+size_t gw_wire_encode_data(void *buf, size_t cap, const struct gw_hdr_args *h,
+			   uint32_t origin, uint64_t origin_seq, const void *dest, uint16_t dest_len,
+			   const void *payload, uint16_t payload_len);
+size_t gw_wire_encode_ack(void *buf, size_t cap, const struct gw_hdr_args *h, uint64_t base,
+			  uint64_t bitmap);
+size_t gw_wire_encode_nack(void *buf, size_t cap, const struct gw_hdr_args *h,
+			   uint64_t origin_seq, unsigned reason, uint32_t retry_after_us);
+size_t gw_wire_encode_hello(void *buf, size_t cap, const struct gw_hdr_args *h, uint64_t nonce,
+			    uint32_t rx_window);
+size_t gw_wire_encode_welcome(void *buf, size_t cap, const struct gw_hdr_args *h,
+			      uint64_t nonce, uint64_t router_seq, uint32_t dup_window,
+			      uint32_t keepalive_ms, uint32_t keepalive_mult, uint32_t max_payload);
+size_t gw_wire_encode_keepalive(void *buf, size_t cap, const struct gw_hdr_args *h);
+size_t gw_wire_encode_bye(void *buf, size_t cap, const struct gw_hdr_args *h, uint32_t reason);
+
+/*
+ * In-place rewrite of the header of an already valid frame (used by the
+ * router when it forwards a DATA frame on the destination link): sets sender,
+ * epoch, seq and flags; everything else is left alone.
+ */
+void gw_wire_rewrite_hdr(void *frame, const struct gw_hdr_args *h);
+
+/*
+ * Destination address helpers. An address is "type:value"; type is 1..16
+ * characters [a-z0-9-] (case-insensitive), value non-empty. The routing
+ * domain of a value is the text after its last '@' if it has one, else the
+ * whole value. Returns 0 and fills the out-parameters, or -EINVAL.
+ */
+int gw_addr_split(const uint8_t *addr, size_t len, const uint8_t **type, size_t *type_len,
+		  const uint8_t **domain, size_t *domain_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GWART_WIRE_H */
