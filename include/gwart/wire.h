@@ -214,12 +214,16 @@ struct gw_frame {
 
 /*
  * gw_wire_parse - validate and decode one frame.
- * @buf, @len: the UDP payload exactly as received (len may exceed the
- *             frame's declared length only if trailing bytes are padding;
- *             see PROTOCOL.md: trailing bytes are refused, BAD_LENGTH).
- * @out: filled on GW_WIRE_OK only.
- * Returns GW_WIRE_OK or the first reason the frame is invalid. Never reads
- * outside [buf, buf+len).
+ * @buf, @len: the UDP payload exactly as received, @len taken from the UDP
+ *             length field (never from the Ethernet frame, which may carry
+ *             padding). Bytes after the frame's declared length are refused
+ *             (GW_WIRE_BAD_LENGTH), as are frames shorter than it
+ *             (GW_WIRE_TRUNCATED).
+ * @out: written on GW_WIRE_OK only; left untouched otherwise.
+ * Returns GW_WIRE_OK or the first reason the frame is invalid, checked in
+ * this order: TRUNCATED (len < GW_HDR_LEN), BAD_MAGIC, BAD_VERSION, BAD_TYPE,
+ * TRUNCATED (len < length), BAD_LENGTH, BAD_FLAGS, then the body's own checks
+ * (PROTOCOL.md, "Validation"). Never reads outside [buf, buf+len).
  */
 enum gw_wire_status gw_wire_parse(const void *buf, size_t len, struct gw_frame *out);
 
@@ -235,6 +239,12 @@ const char *gw_type_name(unsigned type);          /* e.g. "DATA" */
  * length in bytes, or 0 if @cap is too small or an argument violates a limit
  * (dest_len 0 or > GW_DEST_MAX, payload_len > GW_PAYLOAD_MAX, bad reason).
  * @h supplies the common header fields (type and length are set by the encoder).
+ * An encoder refuses (returns 0, writes nothing) every frame gw_wire_parse()
+ * would refuse: unknown flags, a DATA with a malformed destination or a zero
+ * origin, origin_seq or h->seq, a HELLO from sender 0, a WELCOME not from
+ * sender 0 or with epoch, dup_window, keepalive_ms or keepalive_mult 0 or
+ * max_payload > GW_PAYLOAD_MAX, a HELLO with rx_window 0. Reserved fields are
+ * written as zero. Tests that need invalid frames patch valid ones.
  */
 struct gw_hdr_args {
 	uint16_t flags;
@@ -261,7 +271,8 @@ size_t gw_wire_encode_bye(void *buf, size_t cap, const struct gw_hdr_args *h, ui
 /*
  * In-place rewrite of the header of an already valid frame (used by the
  * router when it forwards a DATA frame on the destination link): sets sender,
- * epoch, seq and flags; everything else is left alone.
+ * epoch, seq and flags; everything else is left alone. No checks: the caller
+ * passes a frame of at least GW_HDR_LEN bytes and values valid for its type.
  */
 void gw_wire_rewrite_hdr(void *frame, const struct gw_hdr_args *h);
 
@@ -270,6 +281,10 @@ void gw_wire_rewrite_hdr(void *frame, const struct gw_hdr_args *h);
  * characters [a-z0-9-] (case-insensitive), value non-empty. The routing
  * domain of a value is the text after its last '@' if it has one, else the
  * whole value. Returns 0 and fills the out-parameters, or -EINVAL.
+ * Also -EINVAL: a control byte (0x00-0x1f, 0x7f) anywhere in the value, or
+ * an empty domain ("smtp:alice@"). gw_wire_parse() applies exactly this rule
+ * (GW_WIRE_BAD_DEST), so a parsed DATA frame's destination always splits.
+ * @type points at the type without its ':'; nothing is case-folded.
  */
 int gw_addr_split(const uint8_t *addr, size_t len, const uint8_t **type, size_t *type_len,
 		  const uint8_t **domain, size_t *domain_len);
