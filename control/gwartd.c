@@ -1,2 +1,220 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-int main(void) { return 1; }
+/*
+ * gwartd: EAL arguments, then "--", then gwartd's own.
+ *
+ *   gwartd [EAL args] -- [--config FILE] [--duration S] [--stats-interval S]
+ *                        [--stats-file FILE] [--mbufs N] [--mbuf-size BYTES]
+ *
+ * With no arguments at all it starts the embedded default on a development
+ * host: one net_tap port (gw0), two lcores, no hugepages, the demo
+ * connectors and their routes.
+ *
+ * Start-up and shutdown are the only places allowed to exit.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include <gwart/wire.h>
+
+#include "cp.h"
+#include "port.h"
+#include "router_api.h"
+
+static volatile sig_atomic_t quit;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: gwartd [EAL args] -- [--config FILE] [--duration S] [--stats-interval S]\n"
+		"              [--stats-file FILE] [--mbufs N] [--mbuf-size BYTES]\n"
+		"With no arguments: the embedded default (net_tap gw0, demo connectors).\n");
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	long len;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && len < (16 << 20) &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[len] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	static char *dev_default[] = {
+		"gwartd", "-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
+		"--vdev=net_tap0,iface=gw0", "--log-level=warning", NULL,
+	};
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"duration", required_argument, NULL, 'd'},
+		{"stats-interval", required_argument, NULL, 'i'},
+		{"stats-file", required_argument, NULL, 's'},
+		{"mbufs", required_argument, NULL, 'n'},
+		{"mbuf-size", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct dp_router_params prm = {
+		.nb_mbuf = DP_DEF_NB_MBUF,
+		.mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE,
+		.udp_port = GW_WIRE_UDP_PORT,
+		.max_routes = DP_DEF_MAX_ROUTES,
+	};
+	const char *config_path = NULL, *stats_file = NULL;
+	char *config_text = NULL, err[256];
+	double duration = 0;
+	unsigned stats_interval = 0, held;
+	struct cp_ctx cp = {0};
+	uint16_t port_id;
+	json_t *root;
+	int rc, opt;
+
+	if (argc == 1) {
+		argv = dev_default;
+		argc = (int)(sizeof(dev_default) / sizeof(dev_default[0])) - 1;
+	}
+	rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "gwartd: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= rc;
+	argv += rc;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:d:i:s:n:m:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'd':
+			duration = atof(optarg);
+			break;
+		case 'i':
+			stats_interval = (unsigned)atoi(optarg);
+			break;
+		case 's':
+			stats_file = optarg;
+			break;
+		case 'n':
+			prm.nb_mbuf = (unsigned)atoi(optarg);
+			break;
+		case 'm':
+			prm.mbuf_data_room = (uint16_t)atoi(optarg);
+			break;
+		default:
+			usage();
+			rte_eal_cleanup();
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (config_path != NULL) {
+		config_text = read_file(config_path);
+		if (config_text == NULL) {
+			fprintf(stderr, "gwartd: cannot read %s\n", config_path);
+			rte_eal_cleanup();
+			return 1;
+		}
+	} else {
+		config_text = strdup(cp_config_default);
+	}
+	root = json_loads(config_text, 0, NULL);
+	if (json_is_integer(json_object_get(root, "udp_port")))
+		prm.udp_port = (uint16_t)json_integer_value(json_object_get(root, "udp_port"));
+	json_decref(root);
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	/* The control thread publishes and retires objects: it is a
+	 * registered QSBR thread for its whole life. */
+	rcu_register_thread();
+
+	cp.rt = dp_router_create(&prm, &rc);
+	if (cp.rt == NULL) {
+		fprintf(stderr, "gwartd: cannot create router: %s (need at least 2 lcores)\n",
+			strerror(-rc));
+		goto fail_eal;
+	}
+	RTE_ETH_FOREACH_DEV(port_id) {
+		uint32_t ip = cp_config_port_ip(config_text, cp.rt->n_ports);
+
+		rc = dp_port_setup(cp.rt, port_id, ip);
+		if (rc != 0) {
+			fprintf(stderr, "gwartd: port %u: %s\n", port_id, strerror(-rc));
+			goto fail_rt;
+		}
+	}
+	if (cp.rt->n_ports == 0) {
+		fprintf(stderr, "gwartd: no ports (give a --vdev or a NIC)\n");
+		goto fail_rt;
+	}
+	rc = cp_config_load_json(&cp, config_text, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "gwartd: config %s: %s\n", config_path ? config_path : "(default)",
+			err);
+		goto fail_rt;
+	}
+	rc = dp_router_start(cp.rt);
+	if (rc != 0) {
+		fprintf(stderr, "gwartd: cannot launch workers: %s\n", strerror(-rc));
+		goto fail_stop;
+	}
+	printf("gwartd: %u worker(s), %u port(s), udp port %u, max payload %u: running\n",
+	       cp.rt->n_workers, cp.rt->n_ports, prm.udp_port, dp_router_max_payload(cp.rt));
+	fflush(stdout);
+
+	cp_ctl_run(&cp, &quit, duration, stats_interval);
+
+	dp_router_stop(cp.rt);
+	/* What is left in the rings is the control thread's to finish. */
+	while (cp_ctl_poll(&cp) != 0)
+		;
+	cp_stats_print(&cp, stdout);
+	if (stats_file != NULL && cp_stats_write_json(&cp, stats_file) != 0)
+		fprintf(stderr, "gwartd: cannot write %s\n", stats_file);
+	rcu_thread_offline();
+	held = dp_router_free(cp.rt);
+	printf("gwartd: stopped (%u message(s) still in custody at exit)\n", held);
+	rcu_unregister_thread();
+	free(config_text);
+	rte_eal_cleanup();
+	return 0;
+
+fail_stop:
+	dp_router_stop(cp.rt);
+fail_rt:
+	rcu_thread_offline();
+	dp_router_free(cp.rt);
+fail_eal:
+	rcu_unregister_thread();
+	free(config_text);
+	rte_eal_cleanup();
+	return 1;
+}

@@ -1,3 +1,110 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* placeholder: being written */
-typedef int gw_placeholder_t;
+/*
+ * Custody queues; see custody.h for the model. Only the owning worker calls
+ * put/ack, so nothing here needs atomics.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "custody.h"
+
+struct dp_custody *dp_custody_create(uint32_t slots, uint64_t first_seq, int socket_id)
+{
+	struct dp_custody *c;
+
+	if (slots == 0 || (slots & (slots - 1)) != 0 || first_seq == 0)
+		return NULL;
+	c = rte_zmalloc_socket("gw_custody", sizeof(*c) + (size_t)slots * sizeof(c->slot[0]),
+			       RTE_CACHE_LINE_SIZE, socket_id);
+	if (c == NULL)
+		return NULL;
+	c->head = c->next_tx = c->tail = first_seq;
+	c->mask = slots - 1;
+	return c;
+}
+
+unsigned dp_custody_free(struct dp_custody *c)
+{
+	unsigned n = 0;
+	uint64_t s;
+
+	if (c == NULL)
+		return 0;
+	for (s = c->head; s != c->tail; s++) {
+		struct dp_cslot *sl = dp_custody_slot(c, s);
+
+		if (sl->m != NULL) {
+			rte_pktmbuf_free(sl->m);
+			sl->m = NULL;
+			n++;
+		}
+	}
+	rte_free(c);
+	return n;
+}
+
+uint64_t dp_custody_put(struct dp_custody *c, struct rte_mbuf *m, uint32_t limit)
+{
+	struct dp_cslot *sl;
+	uint64_t seq;
+
+	/* Holes left by selective ACKs still occupy slots until head passes
+	 * them, so the bound is on the span, never on the count alone. */
+	if (limit > c->mask + 1)
+		limit = c->mask + 1;
+	if (c->tail - c->head >= limit)
+		return 0;
+	seq = c->tail++;
+	sl = dp_custody_slot(c, seq);
+	sl->m = m;
+	sl->tx_tsc = 0;
+	sl->tries = 0;
+	sl->rto_us = 0;
+	c->held++;
+	return seq;
+}
+
+static inline int ack_one(struct dp_custody *c, uint64_t seq)
+{
+	struct dp_cslot *sl = dp_custody_slot(c, seq);
+
+	if (sl->m == NULL)
+		return 0;
+	rte_pktmbuf_free(sl->m);
+	sl->m = NULL;
+	c->held--;
+	return 1;
+}
+
+int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t bitmap)
+{
+	int n = 0;
+	uint64_t s;
+
+	/* An ACK may only cover what was transmitted; anything else is a
+	 * confused or hostile peer and must not free queued messages. */
+	if (cum >= c->next_tx)
+		return -1;
+	if (bitmap != 0) {
+		unsigned hi = 63 - (unsigned)__builtin_clzll(bitmap);
+
+		if (base == 0 || base + hi >= c->next_tx)
+			return -1;
+	}
+	for (s = c->head; s <= cum && s < c->next_tx; s++)
+		n += ack_one(c, s);
+	while (bitmap != 0) {
+		unsigned i = (unsigned)__builtin_ctzll(bitmap);
+
+		bitmap &= bitmap - 1;
+		s = base + i;
+		if (s >= c->head)
+			n += ack_one(c, s);
+	}
+	while (c->head < c->next_tx && dp_custody_slot(c, c->head)->m == NULL)
+		c->head++;
+	return n;
+}

@@ -1,3 +1,24 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* placeholder: being written */
-typedef int gw_placeholder_t;
+#include "stats.h"
+
+static const char *const drop_names[DP_DROP_COUNT] = {
+#define DP_X_NAME(name, str) #name,
+	DP_DROP_REASONS(DP_X_NAME)
+#undef DP_X_NAME
+};
+
+static const char *const drop_strs[DP_DROP_COUNT] = {
+#define DP_X_STR(name, str) str,
+	DP_DROP_REASONS(DP_X_STR)
+#undef DP_X_STR
+};
+
+const char *dp_drop_name(unsigned reason)
+{
+	return reason < DP_DROP_COUNT ? drop_names[reason] : "UNKNOWN";
+}
+
+const char *dp_drop_str(unsigned reason)
+{
+	return reason < DP_DROP_COUNT ? drop_strs[reason] : "unknown reason";
+}

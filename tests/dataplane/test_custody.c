@@ -1,2 +1,140 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* Custody queues: bounds, link seq assignment, cumulative and selective
+ * ACKs, refusal of ACKs for seqs never sent, and that every mbuf goes back
+ * to the pool. */
 #include <criterion/criterion.h>
+
+#include "custody.h"
+#include "eal_fixture.h"
+
+TestSuite(custody, .init = test_eal_up, .fini = test_eal_down);
+
+static struct rte_mbuf *mb(void)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(test_pool);
+
+	cr_assert_not_null(m);
+	return m;
+}
+
+static void send_all(struct dp_custody *c)
+{
+	c->next_tx = c->tail;
+}
+
+Test(custody, bound_and_seqs)
+{
+	struct dp_custody *c = dp_custody_create(8, 1, SOCKET_ID_ANY);
+	unsigned avail = rte_mempool_avail_count(test_pool);
+	struct rte_mbuf *extra = mb();
+	uint64_t s;
+
+	cr_assert_not_null(c);
+	for (s = 1; s <= 5; s++)
+		cr_assert_eq(dp_custody_put(c, mb(), 5), s, "link seqs are 1, 2, ...");
+	cr_assert_eq(dp_custody_put(c, extra, 5), 0, "limit 5 reached: BUSY");
+	cr_assert_eq(c->held, 5);
+	/* A limit above the ring size is clamped to it. */
+	for (s = 6; s <= 8; s++)
+		cr_assert_eq(dp_custody_put(c, mb(), 1000), s);
+	cr_assert_eq(dp_custody_put(c, extra, 1000), 0);
+	rte_pktmbuf_free(extra);
+	cr_assert_eq(dp_custody_free(c), 8);
+	cr_assert_eq(rte_mempool_avail_count(test_pool), avail, "every mbuf returned");
+}
+
+Test(custody, invalid_create)
+{
+	cr_assert_null(dp_custody_create(0, 1, SOCKET_ID_ANY));
+	cr_assert_null(dp_custody_create(6, 1, SOCKET_ID_ANY));
+	cr_assert_null(dp_custody_create(8, 0, SOCKET_ID_ANY));
+}
+
+struct ack_case {
+	int line;
+	uint64_t cum, base, bitmap;
+	int expect;          /* newly acked, or -1 refused */
+	uint64_t head_after;
+	uint32_t held_after;
+};
+
+/* 10 messages 1..10, all transmitted; cases apply in sequence. */
+static const struct ack_case ack_cases[] = {
+	{__LINE__, 0, 0, 0, 0, 1, 10},            /* empty ACK */
+	{__LINE__, 11, 0, 0, -1, 1, 10},          /* cum beyond what was sent */
+	{__LINE__, 0, 1, 1ull << 10, -1, 1, 10},  /* bitmap reaches seq 11 */
+	{__LINE__, 0, 0, 1, -1, 1, 10},           /* base 0 with a bitmap */
+	{__LINE__, 2, 0, 0, 2, 3, 8},             /* cumulative 1..2 */
+	{__LINE__, 2, 0, 0, 0, 3, 8},             /* idempotent */
+	{__LINE__, 2, 5, 0x5, 2, 3, 6},           /* selective 5 and 7: holes */
+	{__LINE__, 1, 5, 0x5, 0, 3, 6},           /* older cumulative, repeat bits */
+	{__LINE__, 4, 0, 0, 2, 6, 4},             /* fills 3,4; head skips acked 5 */
+	{__LINE__, 6, 7, 0x7, 3, 10, 1},          /* 6, (7), 8, 9 */
+	{__LINE__, 10, 0, 0, 1, 11, 0},           /* everything */
+};
+
+Test(custody, ack_table)
+{
+	struct dp_custody *c = dp_custody_create(16, 1, SOCKET_ID_ANY);
+	unsigned avail = rte_mempool_avail_count(test_pool);
+	unsigned i;
+
+	for (i = 0; i < 10; i++)
+		dp_custody_put(c, mb(), 16);
+	send_all(c);
+	for (i = 0; i < sizeof(ack_cases) / sizeof(ack_cases[0]); i++) {
+		const struct ack_case *k = &ack_cases[i];
+
+		cr_assert_eq(dp_custody_ack(c, k->cum, k->base, k->bitmap), k->expect,
+			     "line %d: result", k->line);
+		cr_assert_eq(c->head, k->head_after, "line %d: head %lu", k->line, c->head);
+		cr_assert_eq(c->held, k->held_after, "line %d: held %u", k->line, c->held);
+	}
+	cr_assert(dp_custody_empty(c));
+	cr_assert_eq(rte_mempool_avail_count(test_pool), avail + 10);
+	cr_assert_eq(dp_custody_free(c), 0);
+}
+
+Test(custody, unsent_never_acked)
+{
+	struct dp_custody *c = dp_custody_create(16, 1, SOCKET_ID_ANY);
+	unsigned i;
+
+	for (i = 0; i < 4; i++)
+		dp_custody_put(c, mb(), 16);
+	c->next_tx = 3; /* 1, 2 sent; 3, 4 queued */
+	cr_assert_eq(dp_custody_ack(c, 3, 0, 0), -1, "3 was never sent");
+	cr_assert_eq(dp_custody_ack(c, 0, 1, 0x4), -1, "bit for 3 was never sent");
+	cr_assert_eq(dp_custody_ack(c, 2, 0, 0), 2);
+	cr_assert_eq(c->head, 3, "head stops at the first unsent");
+	cr_assert_eq(dp_custody_inflight(c), 0);
+	cr_assert_eq(dp_custody_free(c), 2);
+}
+
+Test(custody, wraps_many_times)
+{
+	struct dp_custody *c = dp_custody_create(4, 1, SOCKET_ID_ANY);
+	unsigned avail = rte_mempool_avail_count(test_pool);
+	uint64_t s;
+
+	for (s = 1; s <= 10000; s++) {
+		cr_assert_eq(dp_custody_put(c, mb(), 4), s);
+		c->next_tx = c->tail;
+		if (s % 4 == 0)
+			cr_assert_eq(dp_custody_ack(c, s, 0, 0), 4);
+	}
+	cr_assert(dp_custody_empty(c));
+	cr_assert_eq(rte_mempool_avail_count(test_pool), avail);
+	dp_custody_free(c);
+}
+
+Test(custody, first_seq_carries_over)
+{
+	struct dp_custody *c = dp_custody_create(8, 1000, SOCKET_ID_ANY);
+
+	cr_assert_eq(dp_custody_put(c, mb(), 8), 1000);
+	c->next_tx = c->tail;
+	cr_assert_eq(dp_custody_ack(c, 999, 0, 0), 0, "below head: nothing");
+	cr_assert_eq(dp_custody_ack(c, 1000, 0, 0), 1);
+	dp_custody_free(c);
+}

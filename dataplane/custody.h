@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Custody: the bounded per-destination queue of messages the router has
+ * acknowledged to their origins and not yet seen acknowledged by their
+ * destination. Each slot is addressed by its egress link sequence number
+ * (seq & mask); link seqs are assigned here, monotonic for the router's life.
+ *
+ *   head      oldest seq still held (acked slots above head are holes)
+ *   next_tx   first seq never transmitted
+ *   tail      next seq to assign
+ *
+ * Threading: a custody queue belongs to the worker that owns its destination
+ * connector; only that worker calls these functions (no locks, no atomics).
+ * The control thread creates it before publishing the connector and frees it
+ * only after the connector was unpublished and a grace period elapsed.
+ */
+#ifndef GWART_DP_CUSTODY_H
+#define GWART_DP_CUSTODY_H
+
+#include <stdint.h>
+
+struct rte_mbuf;
+
+struct dp_cslot {
+	struct rte_mbuf *m;   /* the DATA frame as received; NULL once acknowledged */
+	uint64_t tx_tsc;      /* TSC of the last transmission */
+	uint32_t rto_us;      /* current retransmission timeout */
+	uint16_t tries;       /* transmissions so far */
+	uint16_t pad;
+};
+
+struct dp_custody {
+	uint64_t head;
+	uint64_t next_tx;
+	uint64_t tail;
+	uint32_t mask;        /* slots - 1 */
+	uint32_t held;        /* slots with a message (tail - head minus holes) */
+	struct dp_cslot slot[];
+};
+
+/* Control thread: allocate a queue of @slots (power of two) slots whose first
+ * link seq is @first_seq (>= 1). Returns NULL on -ENOMEM. */
+struct dp_custody *dp_custody_create(uint32_t slots, uint64_t first_seq, int socket_id);
+/* Free the queue and every message still in it; returns how many were freed.
+ * Caller guarantees no worker can reach it any more. */
+unsigned dp_custody_free(struct dp_custody *c);
+
+/* Owner worker: take @m. Returns its link seq, or 0 when tail - head has
+ * reached @limit (BUSY; @m untouched). */
+uint64_t dp_custody_put(struct dp_custody *c, struct rte_mbuf *m, uint32_t limit);
+
+/* Owner worker: apply a destination ACK (cumulative @cum, @bitmap from
+ * @base). Frees acknowledged messages and advances head. Returns how many
+ * messages were newly acknowledged, or -1 if the ACK names a seq never sent
+ * (nothing applied). */
+int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t bitmap);
+
+static inline uint32_t dp_custody_inflight(const struct dp_custody *c)
+{
+	return (uint32_t)(c->next_tx - c->head);
+}
+
+static inline int dp_custody_empty(const struct dp_custody *c)
+{
+	return c->head == c->tail;
+}
+
+static inline struct dp_cslot *dp_custody_slot(struct dp_custody *c, uint64_t seq)
+{
+	return &c->slot[seq & c->mask];
+}
+
+#endif

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <gwart/wire.h>
+
+#include "conn.h"
+#include "handoff.h"
+#include "pkt.h"
+#include "port.h"
+#include "route.h"
+#include "router_api.h"
+#include "worker.h"
+
+static void tun_free_rcu(struct rcu_head *head)
+{
+	rte_free(caa_container_of(head, struct dp_tunables, rcu));
+}
+
+int dp_router_set_tunables(struct dp_router *rt, const struct dp_tunables *t)
+{
+	struct dp_tunables *nt, *old = rt->tun;
+
+	if (t->burst == 0 || t->burst > DP_BURST_MAX || t->custody_limit == 0 ||
+	    t->custody_limit > DP_CUSTODY_MAX || t->rto_us == 0 || t->rto_max_us < t->rto_us ||
+	    t->keepalive_ms == 0 || t->keepalive_mult == 0)
+		return -EINVAL;
+	nt = rte_malloc("gw_tun", sizeof(*nt), 0);
+	if (nt == NULL)
+		return -ENOMEM;
+	memcpy(nt, t, sizeof(*nt));
+	rcu_assign_pointer(rt->tun, nt);
+	if (old != NULL)
+		call_rcu(&old->rcu, tun_free_rcu);
+	return 0;
+}
+
+struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
+{
+	struct dp_router *rt;
+	struct dp_tunables t = {
+		.burst = DP_DEF_BURST,
+		.custody_limit = DP_DEF_CUSTODY_LIMIT,
+		.busy_retry_us = DP_DEF_BUSY_RETRY_US,
+		.rto_us = DP_DEF_RTO_US,
+		.rto_max_us = DP_MAX_RTO_US,
+		.keepalive_ms = DP_DEF_KEEPALIVE_MS,
+		.keepalive_mult = DP_DEF_KEEPALIVE_MULT,
+	};
+	unsigned lcore, w = 0;
+	int rc = -ENOMEM;
+
+	rt = rte_zmalloc("gw_router", sizeof(*rt), RTE_CACHE_LINE_SIZE);
+	if (rt == NULL)
+		goto out;
+	rt->n_workers = rte_lcore_count() - 1;
+	if (rt->n_workers == 0 || rt->n_workers > DP_MAX_WORKERS) {
+		rc = -EINVAL;
+		goto out_rt;
+	}
+	rt->ctl_txq = (uint16_t)rt->n_workers;
+	rt->udp_be = rte_cpu_to_be_16(p->udp_port);
+	rt->tsc_hz = rte_get_tsc_hz();
+	rt->pool = rte_pktmbuf_pool_create("gw_pool", p->nb_mbuf, DP_MBUF_CACHE, 0,
+					   p->mbuf_data_room, (int)rte_socket_id());
+	if (rt->pool == NULL)
+		goto out_rt;
+	rt->ctl_ring = rte_ring_create("gw_ctl", DP_CTL_RING_SIZE, (int)rte_socket_id(),
+				       RING_F_SC_DEQ);
+	if (rt->ctl_ring == NULL)
+		goto out_pool;
+	if (rt->n_workers > 1) {
+		rt->ho_msg = dp_handoff_create(rt->n_workers, DP_HANDOFF_RING_SIZE,
+					       (int)rte_socket_id());
+		rt->ho_vrd = dp_handoff_create(rt->n_workers, DP_HANDOFF_RING_SIZE,
+					       (int)rte_socket_id());
+		if (rt->ho_msg == NULL || rt->ho_vrd == NULL)
+			goto out_ho;
+	}
+	rt->routes = dp_route_table_create("gw_routes", p->max_routes, (int)rte_socket_id());
+	if (rt->routes == NULL)
+		goto out_ho;
+	rc = dp_router_set_tunables(rt, &t);
+	if (rc != 0)
+		goto out_routes;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct dp_lcore *lc = rte_zmalloc_socket("gw_lcore", sizeof(*lc),
+							 RTE_CACHE_LINE_SIZE,
+							 (int)rte_lcore_to_socket_id(lcore));
+
+		if (lc == NULL) {
+			rc = -ENOMEM;
+			goto out_lcores;
+		}
+		lc->rt = rt;
+		lc->idx = w;
+		lc->lcore_id = lcore;
+		lc->txq = (uint16_t)w;
+		lc->burst_gen = 1;
+		/* One slot of a ring is never usable. */
+		lc->ho_cap = DP_HANDOFF_RING_SIZE - 1;
+		rt->worker_lcore[w] = lcore;
+		rt->lcores[w++] = lc;
+	}
+	return rt;
+
+out_lcores:
+	for (w = 0; w < rt->n_workers; w++)
+		rte_free(rt->lcores[w]);
+	rte_free(rt->tun);
+out_routes:
+	dp_route_table_free(rt->routes);
+out_ho:
+	dp_handoff_free(rt->ho_msg);
+	dp_handoff_free(rt->ho_vrd);
+	rte_ring_free(rt->ctl_ring);
+out_pool:
+	rte_mempool_free(rt->pool);
+out_rt:
+	rte_free(rt);
+out:
+	*err = rc;
+	return NULL;
+}
+
+int dp_router_start(struct dp_router *rt)
+{
+	unsigned w;
+	int rc;
+
+	rt->stop = false;
+	for (w = 0; w < rt->n_workers; w++) {
+		rc = rte_eal_remote_launch(dp_worker_main, rt->lcores[w], rt->worker_lcore[w]);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+void dp_router_stop(struct dp_router *rt)
+{
+	unsigned w;
+
+	rt->stop = true;
+	for (w = 0; w < rt->n_workers; w++)
+		rte_eal_wait_lcore(rt->worker_lcore[w]);
+}
+
+void dp_router_stats(const struct dp_router *rt, struct dp_worker_stats *out)
+{
+	unsigned w, i;
+
+	memset(out, 0, sizeof(*out));
+	for (w = 0; w < rt->n_workers; w++) {
+		const struct dp_worker_stats *s = &rt->lcores[w]->stats;
+		const uint64_t *src = (const uint64_t *)s;
+		uint64_t *dst = (uint64_t *)out;
+
+		for (i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+			dst[i] += src[i];
+	}
+}
+
+uint32_t dp_router_max_payload(const struct dp_router *rt)
+{
+	uint32_t room = rte_pktmbuf_data_room_size(rt->pool) - RTE_PKTMBUF_HEADROOM;
+	uint32_t lim = GW_PAYLOAD_MAX;
+	unsigned i;
+
+	for (i = 0; i < rt->n_ports; i++) {
+		uint32_t l3 = rt->ports[i].mtu < room - RTE_ETHER_HDR_LEN
+				      ? rt->ports[i].mtu
+				      : room - RTE_ETHER_HDR_LEN;
+		uint32_t over = 20 + 8 + GW_HDR_LEN + GW_DATA_FIXED_LEN + GW_DEST_MAX;
+
+		if (l3 <= over)
+			return 0;
+		if (l3 - over < lim)
+			lim = l3 - over;
+	}
+	return lim;
+}
+
+unsigned dp_router_free(struct dp_router *rt)
+{
+	unsigned w, held;
+	struct rte_mbuf *m;
+
+	while (rte_ring_sc_dequeue(rt->ctl_ring, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	/* Messages in flight between workers are still in custody's care. */
+	if (rt->n_workers > 1) {
+		unsigned a, b;
+
+		for (a = 0; a < rt->n_workers; a++)
+			for (b = 0; b < rt->n_workers; b++) {
+				struct dp_ho_item it;
+
+				if (a == b)
+					continue;
+				while (dp_handoff_recv(rt->ho_msg, b, a, &it, 1) == 1)
+					rte_pktmbuf_free(it.pkt);
+				while (dp_handoff_recv(rt->ho_vrd, b, a, &it, 1) == 1)
+					;
+			}
+	}
+	held = dp_conn_free_all(rt);
+	dp_port_close_all(rt);
+	/* Let every pending call_rcu callback run before freeing their
+	 * allocator's backing memory. */
+	rcu_barrier();
+	dp_route_table_free(rt->routes);
+	rte_free(rt->tun);
+	for (w = 0; w < rt->n_workers; w++)
+		rte_free(rt->lcores[w]);
+	dp_handoff_free(rt->ho_msg);
+	dp_handoff_free(rt->ho_vrd);
+	rte_ring_free(rt->ctl_ring);
+	rte_mempool_free(rt->pool);
+	rte_free(rt);
+	return held;
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The router: shared read-mostly state (struct dp_router), the connector
+ * objects workers read under RCU, and the per-worker context.
+ *
+ * Ownership rules (the heart of the exactly-once design, Q184524):
+ *  - every connector is owned by exactly one worker (dp_conn.owner); only
+ *    that worker touches its dp_conn_state: the ingress duplicate window and
+ *    the egress custody queue;
+ *  - a message that crosses owners travels through a single-producer,
+ *    single-consumer ring (dataplane/handoff.h);
+ *  - the control thread changes what workers see only by publishing new
+ *    immutable objects with rcu_assign_pointer and retiring old ones with
+ *    call_rcu (liburcu QSBR): no reference counts on the fast path
+ *    (Q289795, Q272274).
+ */
+#ifndef GWART_DP_ROUTER_H
+#define GWART_DP_ROUTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include <urcu-qsbr.h>
+
+#include "custody.h"
+#include "dedup.h"
+#include "stats.h"
+#include "tuning.h"
+
+#define DP_MAX_WORKERS 64
+#define DP_MAX_PORTS 4
+
+struct dp_route_table;
+struct dp_handoff;
+struct rte_ring;
+struct rte_mempool;
+
+/* Mutable per-connector state; owner worker only (see above). Allocated by
+ * the control thread when the connector is created, stable across every
+ * republication of the connector object. */
+struct dp_conn_state {
+	struct dp_dedup win;        /* ingress: duplicate window over origin seqs */
+	uint64_t ack_gen;           /* burst in which this origin joined the ACK list */
+	uint64_t ack_lo, ack_hi;    /* origin seqs to (re)acknowledge this burst */
+	struct dp_custody *cust;    /* egress */
+	struct dp_conn_state *act_next, **act_pprev; /* owner's active list */
+	uint32_t tx_epoch;          /* session epoch of the last egress transmission */
+	uint32_t id;
+	struct dp_conn_stats stats;
+} __rte_cache_aligned;
+
+/* A connector as workers see it: immutable once published. */
+struct dp_conn {
+	struct rcu_head rcu;
+	uint32_t id;
+	uint16_t owner;             /* worker index */
+	uint16_t port;              /* port its session was established on */
+	uint8_t up;                 /* session established */
+	uint8_t enabled;
+	uint32_t epoch;             /* current session epoch (0: none yet) */
+	uint32_t rx_window;         /* frames it accepts un-acknowledged */
+	uint32_t ip_be;             /* its address, network order */
+	uint16_t udp_be;
+	struct rte_ether_addr mac;
+	uint64_t nonce;
+	char name[32];
+	struct dp_conn_state *st;
+};
+
+/* Runtime tunables, published as one immutable object. */
+struct dp_tunables {
+	struct rcu_head rcu;
+	uint32_t burst;             /* packets per RX burst */
+	uint32_t custody_limit;     /* messages per destination */
+	uint32_t busy_retry_us;
+	uint32_t rto_us;            /* first retransmission timeout */
+	uint32_t rto_max_us;
+	uint32_t keepalive_ms;
+	uint32_t keepalive_mult;
+};
+
+struct dp_port_addr {
+	uint16_t port_id;
+	uint32_t ip_be;
+	struct rte_ether_addr mac;
+	uint16_t mtu;
+};
+
+struct dp_router {
+	/* Read-mostly, set at start-up. */
+	unsigned n_workers;
+	unsigned n_ports;
+	struct dp_port_addr ports[DP_MAX_PORTS];
+	uint16_t udp_be;            /* router's UDP port, network order */
+	uint16_t ctl_txq;           /* TX queue index the control thread uses */
+	uint64_t tsc_hz;
+	struct rte_mempool *pool;
+	struct dp_handoff *ho_msg;  /* steer + custody items */
+	struct dp_handoff *ho_vrd;  /* custody verdicts back to origin owners */
+	struct rte_ring *ctl_ring;  /* session frames, workers -> control (MP/SC) */
+	unsigned worker_lcore[DP_MAX_WORKERS];
+	/* RCU-published. */
+	struct dp_route_table *routes;
+	struct dp_tunables *tun;
+	struct dp_conn *conns[DP_MAX_CONNECTORS];
+	/* Lifecycle. */
+	volatile bool stop;
+	struct dp_lcore *lcores[DP_MAX_WORKERS];
+};
+
+/* An ACK list entry: origins that need an ACK at the end of this burst. */
+#define DP_ACK_LIST_MAX (2 * DP_BURST_MAX + 64)
+
+/* Per-worker context, cache aligned, fetched once and passed explicitly. */
+struct dp_lcore {
+	struct dp_router *rt;
+	unsigned idx;               /* worker index */
+	unsigned lcore_id;
+	uint16_t txq;
+	uint64_t burst_gen;
+	uint64_t now;               /* TSC at the top of this iteration */
+	uint64_t next_scan;         /* TSC of the next retransmission scan */
+	uint64_t next_drain;
+	struct dp_tunables *tun;    /* snapshot for this iteration */
+	/* TX buffers, one per port. */
+	uint16_t n_tx[DP_MAX_PORTS];
+	struct rte_mbuf *tx[DP_MAX_PORTS][DP_BURST_MAX];
+	/* Origins to acknowledge at the end of the burst. */
+	unsigned n_ack;
+	uint32_t ack_list[DP_ACK_LIST_MAX];
+	/* Destinations with messages in custody, owned by this worker. */
+	struct dp_conn_state *active;
+	/* Custody items sent to each other worker still waiting for a verdict:
+	 * bounded by the verdict ring so a verdict can never be lost. */
+	uint32_t outstanding[DP_MAX_WORKERS];
+	uint32_t ho_cap;
+	struct dp_worker_stats stats;
+} __rte_cache_aligned;
+
+/* Reader side: call from a registered, online QSBR thread. */
+static inline struct dp_conn *dp_conn_get(const struct dp_router *rt, uint32_t id)
+{
+	if (id == 0 || id >= DP_MAX_CONNECTORS)
+		return NULL;
+	return rcu_dereference(((struct dp_router *)rt)->conns[id]);
+}
+
+static inline unsigned dp_conn_owner_of(const struct dp_router *rt, uint32_t id)
+{
+	return id % rt->n_workers;
+}
+
+#endif

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Router lifecycle: the small API the control plane uses to build, start,
+ * stop and free the dataplane. Start-up and shutdown only (main thread).
+ */
+#ifndef GWART_DP_ROUTER_API_H
+#define GWART_DP_ROUTER_API_H
+
+#include "router.h"
+
+struct dp_router_params {
+	unsigned nb_mbuf;        /* mbufs in the packet pool */
+	uint16_t mbuf_data_room; /* bytes per mbuf, headroom included */
+	uint16_t udp_port;       /* host order */
+	uint32_t max_routes;
+};
+
+/* Create the router for every worker lcore of the EAL (all but the main
+ * lcore). NULL with *err set on failure. */
+struct dp_router *dp_router_create(const struct dp_router_params *p, int *err);
+/* Launch dp_worker_main on every worker lcore. */
+int dp_router_start(struct dp_router *rt);
+/* Ask workers to stop and wait for them. */
+void dp_router_stop(struct dp_router *rt);
+/* Sum the per-worker counters into *out. Racy reads; for statistics. */
+void dp_router_stats(const struct dp_router *rt, struct dp_worker_stats *out);
+/* Free everything (workers stopped). Returns messages still in custody. */
+unsigned dp_router_free(struct dp_router *rt);
+/* Publish new tunables (control thread); the old copy is retired by RCU. */
+int dp_router_set_tunables(struct dp_router *rt, const struct dp_tunables *t);
+/* Largest payload a DATA frame may carry on this router (MTU and mbuf). */
+uint32_t dp_router_max_payload(const struct dp_router *rt);
+
+#endif

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Drop reasons and counters. Every packet the dataplane does not send or hand
+ * on leaves through dp_drop(), which frees it and bumps exactly one counter:
+ * the reason list is defined once here and generates the enum, the names and
+ * the descriptions (VPP's error X-macro).
+ *
+ * Counters are written only by the worker that owns them (plain stores, no
+ * atomics on the fast path) and read by the control thread with racy 64-bit
+ * loads, which is fine for monotonic statistics on x86-64 and arm64.
+ */
+#ifndef GWART_DP_STATS_H
+#define GWART_DP_STATS_H
+
+#include <stdint.h>
+
+#define DP_DROP_REASONS(X)                                                                         \
+	X(ETH_SHORT, "frame shorter than its Ethernet header")                                     \
+	X(ETH_TYPE, "ethertype neither IPv4 nor ARP")                                              \
+	X(ARP_BAD, "malformed ARP")                                                                \
+	X(ARP_NOT_US, "ARP not asking for a router address")                                       \
+	X(IP_BAD, "malformed IPv4 header")                                                         \
+	X(IP_CSUM, "IPv4 header checksum wrong")                                                   \
+	X(IP_NOT_US, "IPv4 destination not a router address")                                      \
+	X(IP_FRAG, "IPv4 fragment (gwart frames are never fragmented)")                           \
+	X(IP_PROTO, "IPv4 protocol neither UDP nor ICMP")                                          \
+	X(ICMP_OTHER, "ICMP other than a valid echo request")                                      \
+	X(UDP_BAD, "malformed UDP header")                                                         \
+	X(UDP_CSUM, "UDP checksum wrong")                                                          \
+	X(UDP_PORT, "UDP port not the router's")                                                   \
+	X(MULTISEG, "frame larger than one mbuf")                                                  \
+	X(WIRE_TRUNCATED, "gwart frame truncated")                                                 \
+	X(WIRE_BAD_MAGIC, "gwart frame with wrong magic")                                          \
+	X(WIRE_BAD_VERSION, "gwart frame with unsupported version")                                \
+	X(WIRE_BAD_TYPE, "gwart frame of unknown type")                                            \
+	X(WIRE_BAD_LENGTH, "gwart frame length inconsistent")                                      \
+	X(WIRE_BAD_FLAGS, "gwart frame with unknown flags")                                        \
+	X(WIRE_DEST_EMPTY, "DATA with empty destination")                                          \
+	X(WIRE_DEST_TOO_LONG, "DATA destination too long")                                         \
+	X(WIRE_BAD_DEST, "DATA destination not type:address")                                      \
+	X(WIRE_PAYLOAD_TOO_BIG, "DATA payload too big")                                            \
+	X(WIRE_BAD_SENDER, "frame sender id invalid")                                              \
+	X(WIRE_BAD_SEQ, "frame sequence number invalid")                                           \
+	X(WIRE_BAD_REASON, "NACK with unknown reason")                                             \
+	X(WIRE_BAD_FIELD, "frame field out of range")                                              \
+	X(UNKNOWN_CONN, "sender is not a configured connector")                                    \
+	X(WRONG_DIRECTION, "frame type a connector may not send")                                  \
+	X(NO_SESSION, "DATA without a session or from a stale epoch (NACKed)")                     \
+	X(STALE_EPOCH, "ACK or KEEPALIVE from a stale epoch")                                      \
+	X(BAD_ORIGIN, "DATA whose origin or seq disagree with its sender")                         \
+	X(DUP_IN_FLIGHT, "duplicate of a message whose custody is being confirmed")               \
+	X(TOO_FAR, "DATA beyond the duplicate window (NACKed EXPIRED)")                            \
+	X(NO_ROUTE, "no route for the destination (NACKed)")                                       \
+	X(BUSY, "destination custody full (NACKed BUSY)")                                          \
+	X(BAD_ACK, "ACK for link sequence numbers never sent")                                     \
+	X(STEER_FULL, "hand-off ring to the owning worker full")                                   \
+	X(CTL_FULL, "ring to the control thread full")                                             \
+	X(TX_FULL, "TX queue full")                                                                \
+	X(NO_MBUF, "mempool empty when building a reply")                                          \
+	X(SHUTDOWN, "in custody at shutdown")
+
+enum dp_drop_reason {
+#define DP_X_ENUM(name, str) DP_DROP_##name,
+	DP_DROP_REASONS(DP_X_ENUM)
+#undef DP_X_ENUM
+	DP_DROP_COUNT
+};
+
+const char *dp_drop_name(unsigned reason);
+const char *dp_drop_str(unsigned reason);
+
+/* Per-worker counters: written by that worker only. */
+struct dp_worker_stats {
+	uint64_t rx_pkts;       /* packets received from ports */
+	uint64_t rx_frames;     /* gwart frames that parsed */
+	uint64_t rx_data;       /* DATA frames from connectors */
+	uint64_t routed;        /* messages taken into custody (ACKed to origin) */
+	uint64_t acks_sent;     /* ACK frames sent to origins */
+	uint64_t nacks_sent;    /* NACK frames sent */
+	uint64_t dups;          /* duplicates suppressed (re-ACKed) */
+	uint64_t tx_data;       /* DATA frames sent to destinations, first tries */
+	uint64_t retransmits;   /* DATA frames sent again */
+	uint64_t delivered;     /* messages acknowledged by their destination */
+	uint64_t arp_replies;
+	uint64_t icmp_replies;
+	uint64_t ctl_frames;    /* session frames passed to the control thread */
+	uint64_t steered;       /* frames handed to another worker */
+	uint64_t handoffs;      /* messages handed to another worker's custody */
+	uint64_t loops;         /* main loop iterations */
+	uint64_t busy_loops;    /* iterations that did work */
+	uint64_t drops[DP_DROP_COUNT];
+};
+
+/* Per-connector counters, kept in the connector's owner state. */
+struct dp_conn_stats {
+	/* as origin (ingress) */
+	uint64_t rx_data;
+	uint64_t routed;
+	uint64_t dups;
+	uint64_t nacked;
+	/* as destination (egress) */
+	uint64_t tx_data;
+	uint64_t retransmits;
+	uint64_t delivered;
+	uint64_t drops;
+};
+
+#endif

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef GWART_DP_WORKER_H
+#define GWART_DP_WORKER_H
+
+#include "router.h"
+
+/*
+ * dp_worker_main - the worker lcore loop (rte_eal_remote_launch target).
+ * @arg: this worker's struct dp_lcore, initialised by dp_router_init().
+ * Registers itself as a liburcu QSBR reader, reports a quiescent state every
+ * iteration and returns when rt->stop is set. Never blocks, never allocates
+ * from the general heap, never exits the process.
+ */
+int dp_worker_main(void *arg);
+
+#endif

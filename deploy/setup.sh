@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Install what gwart needs on Debian 12 (as root, no prompt) and build it.
+#   deploy/setup.sh [BUILD_DIR] [extra meson options...]
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-"$here/build"}
+[ $# -gt 0 ] && shift
+
+pkgs="build-essential pkg-config meson ninja-build
+      dpdk dpdk-dev libdpdk-dev liburcu-dev libjemalloc-dev libcriterion-dev
+      libjansson-dev iproute2 clang libclang-rt-14-dev"
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "setup: missing packages:$missing (run as root)" >&2
+		exit 1
+	fi
+	echo "setup: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build" "$here" "$@" >/dev/null
+fi
+ninja -C "$build" >/dev/null
+echo "setup: built in $build"

@@ -1,0 +1,110 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Shared set-up for integration tests: a network namespace per test, gwartd
+# on a net_tap port inside it (198.18.0.1), the kernel side of the tap at
+# 198.18.0.2, and teardown on exit. Nothing leaves the namespace.
+#
+# Environment from meson: GWART_BUILD (build dir), GWART_SRC (source dir).
+set -eu
+. "$GWART_SRC/deploy/netns.sh"
+
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (netns, net_tap)"; exit 77; }
+
+T=$(basename "$0" .sh)
+NS="gwt-$T-$$"
+TAP="gwt$$"
+TMP=$(mktemp -d)
+GWARTD_PID=""
+SCALE=${GWART_SOAK_SCALE:-1}
+ROUTER=198.18.0.1
+HOST=198.18.0.2
+
+it_cleanup() {
+	[ -n "$GWARTD_PID" ] && kill "$GWARTD_PID" 2>/dev/null
+	gw_netns_destroy "$NS"
+	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap it_cleanup EXIT INT TERM
+
+fail() {
+	echo "FAIL($T): $*" >&2
+	[ -f "$TMP/gwartd.log" ] && { echo "--- gwartd log" >&2; tail -n 40 "$TMP/gwartd.log" >&2; }
+	exit 1
+}
+
+# start_gwartd CONFIG_JSON_FILE [LCORES]   (LCORES default "0-1")
+start_gwartd() {
+	cfg=$1
+	lcores=${2:-0-1}
+	queues=${3:-1}
+	gw_netns_create "$NS"
+	ip netns exec "$NS" "$GWART_BUILD/control/gwartd" --lcores="$lcores" --no-huge -m 512 \
+		--no-pci --no-shconf --file-prefix="$NS" --log-level=warning \
+		--vdev="net_tap0,iface=$TAP" -- --config "$cfg" \
+		--stats-file "$TMP/stats.json" >"$TMP/gwartd.log" 2>&1 &
+	GWARTD_PID=$!
+	gw_wait_link "$NS" "$TAP" 30 || fail "gwartd did not create $TAP"
+	ip -n "$NS" addr add "$HOST/24" dev "$TAP"
+	ip -n "$NS" link set "$TAP" up
+	i=0
+	until grep -q running "$TMP/gwartd.log"; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && fail "gwartd did not start"
+		kill -0 "$GWARTD_PID" 2>/dev/null || fail "gwartd exited"
+		sleep 0.1
+	done
+}
+
+# stop_gwartd: SIGTERM, wait, require a clean exit and the stats file.
+stop_gwartd() {
+	kill -TERM "$GWARTD_PID"
+	rc=0
+	wait "$GWARTD_PID" || rc=$?
+	GWARTD_PID=""
+	[ $rc -eq 0 ] || fail "gwartd exited with $rc"
+	[ -f "$TMP/stats.json" ] || fail "no stats file"
+}
+
+# stat PATH.TO.KEY: a number from the stats file (python3 ships with meson).
+stat() {
+	python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    d=d[int(k)] if isinstance(d,list) else d[k]
+print(d)' "$TMP/stats.json" "$1"
+}
+
+# conn_stat ID KEY: a per-connector counter.
+conn_stat() {
+	python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+print([c for c in d["connectors"] if c["id"]==int(sys.argv[2])][0][sys.argv[3]])' \
+		"$TMP/stats.json" "$1" "$2"
+}
+
+in_ns() {
+	ip netns exec "$NS" "$@"
+}
+
+# A config with connectors 1..N (N default 2) and the demo routes, plus
+# optional extra tunables JSON (e.g. '"custody_limit": 64').
+write_config() {
+	tun=${1:-}
+	cat >"$TMP/gwartd.json" <<JSON
+{
+  "udp_port": 4790,
+  "ports": [ { "ip": "$ROUTER" } ],
+  "tunables": { $tun },
+  "connectors": [
+    { "id": 1, "name": "mail" }, { "id": 2, "name": "notes" },
+    { "id": 3, "name": "cal" }, { "id": 4, "name": "notify" }
+  ],
+  "routes": [
+    { "type": "smtp", "pattern": "*.demo.example", "targets": [ { "connector": 2, "cost": 10 } ] },
+    { "type": "smtp", "pattern": "backup.example", "targets": [ { "connector": 3, "cost": 10 }, { "connector": 4, "cost": 10 } ] },
+    { "type": "notes", "pattern": "*/O=Demo", "targets": [ { "connector": 1, "cost": 10 } ] }
+  ]
+}
+JSON
+	echo "$TMP/gwartd.json"
+}
