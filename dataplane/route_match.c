@@ -1,3 +1,378 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* placeholder: being written */
-typedef int gw_placeholder_t;
+/*
+ * Address-space matching: pattern normalisation, candidate generation, the
+ * 128-bit route key and target selection. See route_match.h.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "route_match.h"
+
+_Static_assert(DP_RM_DOMAIN_MAX <= UINT8_MAX, "candidate offsets and lengths are bytes");
+_Static_assert(sizeof(struct dp_rm_key) == 16, "the route index uses 16-byte keys");
+
+/* ---- bytes ----------------------------------------------------------------- */
+
+static inline uint8_t rm_lower(uint8_t c)
+{
+	return (uint8_t)(c - 'A') < 26 ? c + ('a' - 'A') : c;
+}
+
+static inline int rm_type_char(uint8_t c)
+{
+	c = rm_lower(c);
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+static inline int rm_is_sep(uint8_t c)
+{
+	return c == '.' || c == '/';
+}
+
+/* Little-endian 8-byte load from any alignment. */
+static inline uint64_t rm_load8(const uint8_t *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, sizeof(x));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
+	return x;
+}
+
+/* Little-endian load of n (0..7) bytes, zero-padded; reads only p[0, n). */
+static inline uint64_t rm_load_tail(const uint8_t *p, size_t n)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		x |= (uint64_t)p[i] << (8 * i);
+	return x;
+}
+
+/*
+ * ASCII upper -> lower case for the 8 bytes of x at once (SWAR): a byte
+ * below 0x80 whose low 7 bits are in 'A'..'Z' gets 0x20 added; every other
+ * byte, UTF-8 included, is left alone. The additions cannot carry between
+ * bytes because the high bit of each byte is masked off first.
+ */
+static inline uint64_t rm_fold8(uint64_t x)
+{
+	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full, hi = 0x8080808080808080ull;
+	uint64_t h = x & lo7;
+	uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3full; /* high bit: byte >= 'A' */
+	uint64_t gt_z = h + 0x2525252525252525ull; /* high bit: byte >  'Z' */
+	uint64_t upper = (ge_a ^ gt_z) & ~x & hi;
+
+	return x | (upper >> 2);
+}
+
+/* ---- the key ----------------------------------------------------------------- */
+
+/* Odd 64-bit constants with well-spread bits (those of wyhash). */
+#define RM_K0 0xa0761d6478bd642full
+#define RM_K1 0xe7037ed1a0b428dbull
+#define RM_K2 0x8ebc6af09c88c6e3ull
+#define RM_K3 0x589965cc75374cc3ull
+#define RM_K4 0x1d8e4e27c47d124full
+
+/* 64x64 -> 128-bit multiply, high and low halves folded together. */
+static inline uint64_t rm_mum(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static void rm_type_seed(const uint8_t *type, size_t n, uint64_t seed[2])
+{
+	uint64_t t0, t1;
+
+	if (n > 8) {
+		t0 = rm_load8(type);
+		t1 = rm_load_tail(type + 8, n - 8);
+	} else {
+		t0 = rm_load_tail(type, n);
+		t1 = 0;
+	}
+	t0 = rm_fold8(t0);
+	t1 = rm_fold8(t1);
+	seed[0] = rm_mum(t0 ^ RM_K0, t1 ^ RM_K1) ^ n;
+	seed[1] = rm_mum(t0 ^ RM_K2, t1 ^ RM_K3) + n;
+}
+
+/*
+ * Two independent 64-bit lanes over the folded text, 8 bytes per step;
+ * kind and length enter first (so zero padding of the tail is unambiguous),
+ * and a final cross-mix makes each output half depend on both lanes.
+ */
+static struct dp_rm_key rm_text_key(const uint64_t seed[2], unsigned kind, const uint8_t *p, size_t n)
+{
+	uint64_t a = seed[0] ^ rm_mum(n ^ RM_K4, kind ^ RM_K1);
+	uint64_t b = seed[1] ^ rm_mum(kind ^ RM_K2, n ^ RM_K0);
+	struct dp_rm_key k;
+
+	for (; n >= 8; n -= 8, p += 8) {
+		uint64_t x = rm_fold8(rm_load8(p));
+
+		a = rm_mum(x ^ RM_K1, a ^ RM_K2);
+		b = rm_mum(x ^ RM_K3, b ^ RM_K0);
+	}
+	if (n > 0) {
+		uint64_t x = rm_fold8(rm_load_tail(p, n));
+
+		a = rm_mum(x ^ RM_K1, a ^ RM_K2);
+		b = rm_mum(x ^ RM_K3, b ^ RM_K0);
+	}
+	k.lo = rm_mum(a ^ RM_K3, b ^ RM_K4);
+	k.hi = rm_mum(b ^ RM_K1, a ^ RM_K0);
+	return k;
+}
+
+struct dp_rm_key dp_rm_key(const uint8_t *type, size_t type_len, unsigned kind, const uint8_t *text,
+			   size_t len)
+{
+	uint64_t seed[2];
+
+	rm_type_seed(type, type_len, seed);
+	return rm_text_key(seed, kind, text, len);
+}
+
+struct dp_rm_key dp_rm_cand_key(const struct dp_rm_addr *a, const struct dp_rm_cand *c)
+{
+	return rm_text_key(a->tseed, c->kind, a->dom + c->off, c->len);
+}
+
+/* The text a pattern contributes to its key (see dp_rm_key()). */
+static void rm_pattern_text(const struct dp_rm_pattern *p, const uint8_t **text, size_t *len)
+{
+	switch (p->kind) {
+	case DP_ROUTE_SUFFIX:
+		*text = (const uint8_t *)p->pattern + 1;
+		*len = p->len - 1u;
+		break;
+	case DP_ROUTE_ANY:
+		*text = (const uint8_t *)p->pattern;
+		*len = 0;
+		break;
+	default:
+		*text = (const uint8_t *)p->pattern;
+		*len = p->len;
+		break;
+	}
+}
+
+struct dp_rm_key dp_rm_pattern_key(const struct dp_rm_pattern *p)
+{
+	const uint8_t *text;
+	size_t len;
+
+	rm_pattern_text(p, &text, &len);
+	return dp_rm_key((const uint8_t *)p->type, p->type_len, p->kind, text, len);
+}
+
+/* ---- control plane: normalisation ------------------------------------------------ */
+
+static int rm_fail(const char **why, const char *reason)
+{
+	if (why != NULL)
+		*why = reason;
+	return -EINVAL;
+}
+
+int dp_rm_normalise(const char *type, const char *pattern, struct dp_rm_pattern *out,
+		    const char **why)
+{
+	size_t tl, pl, i;
+
+	if (type == NULL || type[0] == '\0')
+		return rm_fail(why, "empty address type");
+	tl = strnlen(type, DP_RM_TYPE_MAX + 1);
+	if (tl > DP_RM_TYPE_MAX)
+		return rm_fail(why, "address type longer than 16 bytes");
+	for (i = 0; i < tl; i++)
+		if (!rm_type_char((uint8_t)type[i]))
+			return rm_fail(why, "address type may hold only a-z, 0-9 and '-'");
+	if (pattern == NULL || pattern[0] == '\0')
+		return rm_fail(why, "empty pattern");
+	pl = strnlen(pattern, DP_RM_PATTERN_MAX + 1);
+	if (pl > DP_RM_PATTERN_MAX)
+		return rm_fail(why, "pattern longer than the longest routing domain (253 bytes)");
+	for (i = 0; i < pl; i++) {
+		uint8_t c = (uint8_t)pattern[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return rm_fail(why, "pattern contains a control character");
+		if (c == '@')
+			return rm_fail(why, "pattern contains '@': a routing domain is the text after "
+					    "an address's last '@'");
+		if (c == '*' && i != 0)
+			return rm_fail(why, "'*' may only start a pattern: '*', '*.suffix' or '*/suffix'");
+	}
+	if (pattern[0] == '*') {
+		if (pl == 1) {
+			out->kind = DP_ROUTE_ANY;
+		} else if (!rm_is_sep((uint8_t)pattern[1])) {
+			return rm_fail(why, "'*' must be alone or followed by '.' or '/' "
+					    "(as in '*.acme.com' or '*/O=Acme')");
+		} else if (pl == 2) {
+			return rm_fail(why, "nothing after the separator: the pattern matches no domain");
+		} else {
+			out->kind = DP_ROUTE_SUFFIX;
+		}
+	} else {
+		out->kind = DP_ROUTE_EXACT;
+	}
+	for (i = 0; i < tl; i++)
+		out->type[i] = (char)rm_lower((uint8_t)type[i]);
+	out->type[tl] = '\0';
+	for (i = 0; i < pl; i++)
+		out->pattern[i] = (char)rm_lower((uint8_t)pattern[i]);
+	out->pattern[pl] = '\0';
+	out->type_len = (uint8_t)tl;
+	out->len = (uint16_t)pl;
+	return 0;
+}
+
+/* ---- dataplane: addresses and candidates ------------------------------------------ */
+
+int dp_rm_parse(const uint8_t *addr, size_t len, struct dp_rm_addr *a)
+{
+	size_t t, i, dom;
+
+	if (len > DP_RM_ADDR_MAX)
+		return -EINVAL;
+	for (t = 0; t < len && t <= DP_RM_TYPE_MAX && rm_type_char(addr[t]); t++)
+		;
+	if (t == 0 || t > DP_RM_TYPE_MAX || t + 1 >= len || addr[t] != ':')
+		return -EINVAL;
+	/* The domain starts after the last '@': scan backwards for it. */
+	dom = t + 1;
+	for (i = len; i > t + 1; i--) {
+		if (addr[i - 1] == '@') {
+			dom = i;
+			break;
+		}
+	}
+	if (dom == len)
+		return -EINVAL;
+	a->type = addr;
+	a->type_len = (uint16_t)t;
+	a->dom = addr + dom;
+	a->dom_len = (uint16_t)(len - dom);
+	rm_type_seed(addr, t, a->tseed);
+	return 0;
+}
+
+unsigned dp_rm_candidates(const struct dp_rm_addr *a, const uint64_t sfx_mask[4],
+			  struct dp_rm_cand out[DP_RM_CAND_MAX])
+{
+	unsigned n = 0, i, dl = a->dom_len;
+
+	out[n++] = (struct dp_rm_cand){ DP_ROUTE_EXACT, 0, (uint8_t)dl };
+	/* Left to right is longest suffix first. A separator needs a byte
+	 * before it ('*' matches at least one) and one after it. */
+	for (i = 1; i + 1 < dl; i++) {
+		unsigned l = dl - i;
+
+		if (!rm_is_sep(a->dom[i]))
+			continue;
+		if (sfx_mask != NULL && !(sfx_mask[l >> 6] & (1ull << (l & 63))))
+			continue;
+		out[n++] = (struct dp_rm_cand){ DP_ROUTE_SUFFIX, (uint8_t)i, (uint8_t)l };
+	}
+	out[n++] = (struct dp_rm_cand){ DP_ROUTE_ANY, 0, 0 };
+	return n;
+}
+
+int dp_rm_cand_is(const char *type, unsigned kind, const char *pattern,
+		  const struct dp_rm_addr *a, const struct dp_rm_cand *c)
+{
+	const uint8_t *d = a->dom + c->off;
+	unsigned i;
+
+	if (kind != c->kind)
+		return 0;
+	for (i = 0; i < a->type_len; i++)
+		if ((uint8_t)type[i] != rm_lower(a->type[i]))
+			return 0;
+	if (type[i] != '\0')
+		return 0;
+	if (kind == DP_ROUTE_ANY)
+		return pattern[0] == '*' && pattern[1] == '\0';
+	if (kind == DP_ROUTE_SUFFIX) {
+		if (pattern[0] != '*')
+			return 0;
+		pattern++;
+	}
+	for (i = 0; i < c->len; i++)
+		if (pattern[i] == '\0' || (uint8_t)pattern[i] != rm_lower(d[i]))
+			return 0;
+	return pattern[i] == '\0';
+}
+
+static int rm_eq_fold(const uint8_t *x, const char *lower, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rm_lower(x[i]) != (uint8_t)lower[i])
+			return 0;
+	return 1;
+}
+
+int dp_rm_match(const struct dp_rm_pattern *p, const uint8_t *addr, size_t len)
+{
+	struct dp_rm_addr a;
+	size_t sl;
+
+	if (dp_rm_parse(addr, len, &a) != 0)
+		return 0;
+	if (a.type_len != p->type_len || !rm_eq_fold(a.type, p->type, a.type_len))
+		return 0;
+	switch (p->kind) {
+	case DP_ROUTE_ANY:
+		return 1;
+	case DP_ROUTE_EXACT:
+		return a.dom_len == p->len && rm_eq_fold(a.dom, p->pattern, p->len);
+	case DP_ROUTE_SUFFIX:
+		/* "*" stands for one byte or more before the separator. */
+		sl = p->len - 1u;
+		return a.dom_len > sl && rm_eq_fold(a.dom + a.dom_len - sl, p->pattern + 1, sl);
+	}
+	return 0;
+}
+
+/* ---- target selection ---------------------------------------------------------- */
+
+uint32_t dp_rm_select(const struct dp_route_target *t, unsigned n, dp_conn_up_fn up, void *ctx,
+		      uint64_t hash)
+{
+	unsigned i = 0, j, end, nup;
+	uint32_t first;
+	uint64_t k;
+
+	while (i < n) {
+		for (end = i + 1; end < n && t[end].cost == t[i].cost; end++)
+			;
+		first = 0;
+		nup = 0;
+		for (j = i; j < end; j++) {
+			if (up(ctx, t[j].conn_id)) {
+				if (nup++ == 0)
+					first = t[j].conn_id;
+			}
+		}
+		if (nup != 0) {
+			k = hash % nup;
+			for (j = i; j < end; j++)
+				if (up(ctx, t[j].conn_id) && k-- == 0)
+					return t[j].conn_id;
+			return first; /* up states changed between the passes */
+		}
+		i = end;
+	}
+	return 0;
+}

@@ -407,7 +407,7 @@ static uint64_t dd_pick(const struct dd_model *m)
 
 Test(dedup, model_random, .timeout = 120)
 {
-	const uint64_t ops = 6000000;
+	const uint64_t ops = 10000000;
 	struct dd_model m = { 0 };
 	struct dp_dedup w;
 	uint64_t n, counts[5] = { 0 };

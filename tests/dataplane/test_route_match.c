@@ -1,2 +1,572 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Address-space matching tests: numbered tables for normalisation, address
+ * parsing and candidates; key properties; specificity through candidate
+ * keys, cross-checked at random against the obvious matcher; selection.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <criterion/criterion.h>
+
+#include <gwart/wire.h>
+
+#include "route_match.h"
+
+#define S(x) ((const uint8_t *)(x)), strlen(x)
+
+/* ---- normalisation ----------------------------------------------------------- */
+
+struct norm_case {
+	const char *type, *pattern;
+	int ret;
+	unsigned kind;
+	const char *ntype, *npattern;
+};
+
+static char long_253[254], long_254[255], sfx_253[254];
+
+static void fill_long(void)
+{
+	memset(long_253, 'a', 253);
+	memset(long_254, 'a', 254);
+	memset(sfx_253, 'b', 253);
+	sfx_253[0] = '*';
+	sfx_253[1] = '.';
+}
+
+Test(route_match, normalise_table)
+{
+	const struct norm_case cases[] = {
+		/* 1 */ { "smtp", "notes.acme.com", 0, DP_ROUTE_EXACT, "smtp", "notes.acme.com" },
+		/* 2 */ { "SMTP", "Notes.ACME.com", 0, DP_ROUTE_EXACT, "smtp", "notes.acme.com" },
+		/* 3 */ { "smtp", "*.acme.com", 0, DP_ROUTE_SUFFIX, "smtp", "*.acme.com" },
+		/* 4 */ { "notes", "*/O=Acme", 0, DP_ROUTE_SUFFIX, "notes", "*/o=acme" },
+		/* 5 */ { "x-400", "*", 0, DP_ROUTE_ANY, "x-400", "*" },
+		/* 6 */ { "Fb-9", "*.C", 0, DP_ROUTE_SUFFIX, "fb-9", "*.c" },
+		/* 7 */ { "notes", "CN=Bob Smith/O=Acme", 0, DP_ROUTE_EXACT, "notes", "cn=bob smith/o=acme" },
+		/* 8 */ { "a", ".acme.com", 0, DP_ROUTE_EXACT, "a", ".acme.com" },
+		/* 9 */ { "abcdefghijklmnop", "x", 0, DP_ROUTE_EXACT, "abcdefghijklmnop", "x" },
+		/* 10 */ { "smtp", long_253, 0, DP_ROUTE_EXACT, "smtp", long_253 },
+		/* 11 */ { "smtp", sfx_253, 0, DP_ROUTE_SUFFIX, "smtp", sfx_253 },
+		/* 12 */ { "smtp", "*./x", 0, DP_ROUTE_SUFFIX, "smtp", "*./x" },
+		/* 13 */ { "smtp", "\xc3\x89t\xc3\xa9.fr", 0, DP_ROUTE_EXACT, "smtp", "\xc3\x89t\xc3\xa9.fr" },
+		/* invalid */
+		/* 14 */ { "smtp", "**", -EINVAL },
+		/* 15 */ { "smtp", "*.", -EINVAL },
+		/* 16 */ { "smtp", "*/", -EINVAL },
+		/* 17 */ { "smtp", "a*b", -EINVAL },
+		/* 18 */ { "smtp", "*acme.com", -EINVAL },
+		/* 19 */ { "smtp", "*.a*", -EINVAL },
+		/* 20 */ { "smtp", "acme.*", -EINVAL },
+		/* 21 */ { "smtp", "", -EINVAL },
+		/* 22 */ { "smtp", NULL, -EINVAL },
+		/* 23 */ { "smtp", long_254, -EINVAL },
+		/* 24 */ { "smtp", "alice@acme.com", -EINVAL },
+		/* 25 */ { "smtp", "acme\tcom", -EINVAL },
+		/* 26 */ { "smtp", "acme\x7f", -EINVAL },
+		/* 27 */ { "", "acme.com", -EINVAL },
+		/* 28 */ { NULL, "acme.com", -EINVAL },
+		/* 29 */ { "sm tp", "acme.com", -EINVAL },
+		/* 30 */ { "smtp:", "acme.com", -EINVAL },
+		/* 31 */ { "abcdefghijklmnopq", "x", -EINVAL },
+		/* 32 */ { "sm_tp", "x", -EINVAL },
+		/* 33 */ { "smtp", "*.*", -EINVAL },
+	};
+	size_t i;
+
+	fill_long();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct norm_case *c = &cases[i];
+		struct dp_rm_pattern p;
+		const char *why = NULL;
+		int ret = dp_rm_normalise(c->type, c->pattern, &p, &why);
+
+		cr_assert_eq(ret, c->ret, "case %zu: ret %d want %d (%s)", i + 1, ret, c->ret, why ? why : "");
+		if (ret != 0) {
+			cr_assert(why != NULL && strlen(why) > 10, "case %zu: no reason", i + 1);
+			continue;
+		}
+		cr_assert_eq(p.kind, c->kind, "case %zu: kind %u", i + 1, p.kind);
+		cr_assert_str_eq(p.type, c->ntype, "case %zu", i + 1);
+		cr_assert_str_eq(p.pattern, c->npattern, "case %zu", i + 1);
+		cr_assert_eq(p.len, strlen(c->npattern), "case %zu", i + 1);
+		cr_assert_eq(p.type_len, strlen(c->ntype), "case %zu", i + 1);
+	}
+}
+
+/* ---- parsing --------------------------------------------------------------- */
+
+struct parse_case {
+	const char *addr;
+	int ret;
+	const char *type, *dom;
+};
+
+Test(route_match, parse_table)
+{
+	static char big[300];
+	const struct parse_case cases[] = {
+		/* 1 */ { "smtp:alice@notes.acme.com", 0, "smtp", "notes.acme.com" },
+		/* 2 */ { "notes:CN=Bob/O=Acme", 0, "notes", "CN=Bob/O=Acme" },
+		/* 3 */ { "smtp:a@b@c.com", 0, "smtp", "c.com" },
+		/* 4 */ { "smtp:\"a@b\"@@x.org", 0, "smtp", "x.org" },
+		/* 5 */ { "SMTP:Alice@ACME.com", 0, "SMTP", "ACME.com" },
+		/* 6 */ { "a:b", 0, "a", "b" },
+		/* 7 */ { "abcdefghijklmnop:v", 0, "abcdefghijklmnop", "v" },
+		/* 8 */ { "smtp:@x", 0, "smtp", "x" },
+		/* 9 */ { "smtp:a:b", 0, "smtp", "a:b" },
+		/* 10 */ { "smtp:", -EINVAL },
+		/* 11 */ { ":x", -EINVAL },
+		/* 12 */ { "smtp", -EINVAL },
+		/* 13 */ { "smtp:alice@", -EINVAL },
+		/* 14 */ { "smtp:a@b@", -EINVAL },
+		/* 15 */ { "abcdefghijklmnopq:v", -EINVAL },
+		/* 16 */ { "sm tp:x", -EINVAL },
+		/* 17 */ { "", -EINVAL },
+		/* 18 */ { big, -EINVAL },
+	};
+	size_t i;
+
+	memcpy(big, "smtp:", 5);
+	memset(big + 5, 'x', 251); /* 256 bytes: one over DP_RM_ADDR_MAX */
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct parse_case *c = &cases[i];
+		struct dp_rm_addr a;
+		int ret = dp_rm_parse(S(c->addr), &a);
+
+		cr_assert_eq(ret, c->ret, "case %zu: %d", i + 1, ret);
+		if (ret != 0)
+			continue;
+		cr_assert_eq(a.type_len, strlen(c->type), "case %zu", i + 1);
+		cr_assert(memcmp(a.type, c->type, a.type_len) == 0, "case %zu", i + 1);
+		cr_assert_eq(a.dom_len, strlen(c->dom), "case %zu", i + 1);
+		cr_assert(memcmp(a.dom, c->dom, a.dom_len) == 0, "case %zu", i + 1);
+	}
+	/* The longest address: 255 bytes, 253-byte domain. */
+	memset(big + 2, 'x', 253);
+	big[0] = 't';
+	big[1] = ':';
+	{
+		struct dp_rm_addr a;
+
+		cr_assert_eq(dp_rm_parse((const uint8_t *)big, 255, &a), 0);
+		cr_assert_eq(a.dom_len, DP_RM_DOMAIN_MAX);
+	}
+}
+
+static uint64_t rng = 0x243f6a8885a308d3ull;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545f4914f6cdd1dull;
+}
+
+/* dp_rm_parse() and the wire parser's gw_addr_split() agree. */
+Test(route_match, parse_agrees_with_wire)
+{
+	static const char alpha[] = "aZ9-:@./\x01 x";
+	unsigned iter, agree_ok = 0;
+
+	for (iter = 0; iter < 200000; iter++) {
+		uint8_t buf[40];
+		size_t len = rnd() % sizeof(buf), i, wtl, wdl;
+		const uint8_t *wt, *wd;
+		struct dp_rm_addr a;
+		int ctrl = 0, rw, rr;
+
+		for (i = 0; i < len; i++) {
+			buf[i] = (uint8_t)alpha[rnd() % (sizeof(alpha) - 1)];
+			ctrl |= buf[i] < 0x20;
+		}
+		rw = gw_addr_split(buf, len, &wt, &wtl, &wd, &wdl);
+		rr = dp_rm_parse(buf, len, &a);
+		if (rw == 0) {
+			cr_assert_eq(rr, 0, "iter %u: wire accepts, route_match refuses", iter);
+			cr_assert(wt == a.type && wtl == a.type_len && wd == a.dom && wdl == a.dom_len,
+				  "iter %u: different split", iter);
+			agree_ok++;
+		} else if (!ctrl) {
+			cr_assert_neq(rr, 0, "iter %u: route_match accepts what wire refuses", iter);
+		}
+	}
+	cr_assert(agree_ok > 1000);
+}
+
+/* ---- candidates -------------------------------------------------------------- */
+
+struct cand_case {
+	const char *addr;
+	const char *want[8]; /* "=text" exact, "~text" suffix, "*" any */
+};
+
+static void cand_text(const struct dp_rm_addr *a, const struct dp_rm_cand *c, char *out)
+{
+	out[0] = c->kind == DP_ROUTE_EXACT ? '=' : c->kind == DP_ROUTE_SUFFIX ? '~' : '*';
+	memcpy(out + 1, a->dom + c->off, c->len);
+	out[1 + c->len] = '\0';
+}
+
+Test(route_match, candidates_table)
+{
+	const struct cand_case cases[] = {
+		/* 1 */ { "smtp:x@a.b.acme.com", { "=a.b.acme.com", "~.b.acme.com", "~.acme.com", "~.com", "*" } },
+		/* 2 */ { "notes:CN=Bob/OU=Sales/O=Acme", { "=CN=Bob/OU=Sales/O=Acme", "~/OU=Sales/O=Acme", "~/O=Acme", "*" } },
+		/* 3 */ { "smtp:x@acme", { "=acme", "*" } },
+		/* 4 */ { "smtp:x@.acme.com", { "=.acme.com", "~.com", "*" } },      /* no empty '*' */
+		/* 5 */ { "smtp:x@acme.com.", { "=acme.com.", "~.com.", "*" } },     /* no empty suffix */
+		/* 6 */ { "smtp:x@a..b", { "=a..b", "~..b", "~.b", "*" } },
+		/* 7 */ { "smtp:x@a/b.c", { "=a/b.c", "~/b.c", "~.c", "*" } },
+		/* 8 */ { "smtp:a.b@c", { "=c", "*" } },                             /* dots before '@' */
+		/* 9 */ { "smtp:x@A.B", { "=A.B", "~.B", "*" } },
+		/* 10 */ { "s:.", { "=.", "*" } },
+		/* 11 */ { "s:a.", { "=a.", "*" } },
+		/* 12 */ { "s:.a", { "=.a", "*" } },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dp_rm_cand c[DP_RM_CAND_MAX];
+		struct dp_rm_addr a;
+		unsigned n, k;
+		char txt[300];
+
+		cr_assert_eq(dp_rm_parse(S(cases[i].addr), &a), 0, "case %zu", i + 1);
+		n = dp_rm_candidates(&a, NULL, c);
+		for (k = 0; k < n; k++) {
+			cr_assert_not_null(cases[i].want[k], "case %zu: extra candidate %u", i + 1, k);
+			cand_text(&a, &c[k], txt);
+			cr_assert_str_eq(txt, cases[i].want[k], "case %zu candidate %u", i + 1, k);
+		}
+		cr_assert_null(cases[i].want[n], "case %zu: only %u candidates", i + 1, n);
+	}
+}
+
+Test(route_match, candidates_mask_and_max)
+{
+	struct dp_rm_cand c[DP_RM_CAND_MAX];
+	uint64_t mask[4] = { 0 };
+	struct dp_rm_addr a;
+	uint8_t big[255];
+	unsigned n, i;
+
+	cr_assert_eq(dp_rm_parse(S("smtp:x@a.b.acme.com"), &a), 0);
+	mask[0] = 1ull << strlen(".com");
+	n = dp_rm_candidates(&a, mask, c);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(c[1].kind, DP_ROUTE_SUFFIX);
+	cr_assert_eq(c[1].len, 4);
+	memset(mask, 0, sizeof(mask));
+	cr_assert_eq(dp_rm_candidates(&a, mask, c), 2);
+
+	/* The most candidates any address can have: "t:a.a.a....a". */
+	big[0] = 't';
+	big[1] = ':';
+	for (i = 2; i < 255; i++)
+		big[i] = (i & 1) ? '.' : 'a';
+	cr_assert_eq(dp_rm_parse(big, 255, &a), 0);
+	n = dp_rm_candidates(&a, NULL, c);
+	cr_assert_eq(n, DP_RM_CAND_MAX, "%u", n);
+	cr_assert_eq(c[1].len, DP_RM_DOMAIN_MAX - 1);
+	cr_assert_eq(c[n - 2].len, 2);
+	for (i = 1; i + 2 < n; i++)
+		cr_assert_gt(c[i].len, c[i + 1].len, "longest first");
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+static struct dp_rm_key pkey(const char *type, const char *pattern)
+{
+	struct dp_rm_pattern p;
+
+	cr_assert_eq(dp_rm_normalise(type, pattern, &p, NULL), 0, "%s %s", type, pattern);
+	return dp_rm_pattern_key(&p);
+}
+
+static int key_eq(struct dp_rm_key a, struct dp_rm_key b)
+{
+	return a.lo == b.lo && a.hi == b.hi;
+}
+
+Test(route_match, keys)
+{
+	struct dp_rm_cand c[DP_RM_CAND_MAX];
+	struct dp_rm_addr a;
+	unsigned n;
+
+	cr_assert_eq(dp_rm_parse(S("SMTP:Alice@NOTES.Acme.COM"), &a), 0);
+	n = dp_rm_candidates(&a, NULL, c);
+	cr_assert_eq(n, 4);
+	cr_assert(key_eq(dp_rm_cand_key(&a, &c[0]), pkey("smtp", "notes.acme.com")));
+	cr_assert(key_eq(dp_rm_cand_key(&a, &c[1]), pkey("smtp", "*.ACME.com")));
+	cr_assert(key_eq(dp_rm_cand_key(&a, &c[2]), pkey("Smtp", "*.com")));
+	cr_assert(key_eq(dp_rm_cand_key(&a, &c[3]), pkey("smtp", "*")));
+	/* Kind, separator, type and length all change the key. */
+	cr_assert(!key_eq(pkey("smtp", "acme.com"), pkey("smtp", "*.acme.com")));
+	cr_assert(!key_eq(pkey("smtp", ".acme.com"), pkey("smtp", "*.acme.com")));
+	cr_assert(!key_eq(pkey("smtp", "*.acme.com"), pkey("smtp", "*/acme.com")));
+	cr_assert(!key_eq(pkey("smtp", "*"), pkey("notes", "*")));
+	cr_assert(!key_eq(pkey("smtp", "*.a"), pkey("smtp", "*.aa")));
+	cr_assert(!key_eq(pkey("smtpx", "a"), pkey("smtp", "xa")));
+	cr_assert(!key_eq(pkey("abcdefgh", "a"), pkey("abcdefghi", "a")));
+	/* Only ASCII letters fold: '@'/'`', '['/'{' and UTF-8 bytes do not. */
+	cr_assert(key_eq(dp_rm_key(S("t"), DP_ROUTE_EXACT, S("ABCDEFGHIJKLMNOPQRSTUVWXYZ")),
+			 dp_rm_key(S("T"), DP_ROUTE_EXACT, S("abcdefghijklmnopqrstuvwxyz"))));
+	cr_assert(!key_eq(dp_rm_key(S("t"), DP_ROUTE_EXACT, S("[]^_\\")),
+			  dp_rm_key(S("t"), DP_ROUTE_EXACT, S("{}~\x7f|"))));
+	cr_assert(!key_eq(dp_rm_key(S("t"), DP_ROUTE_EXACT, S("x@x")), dp_rm_key(S("t"), DP_ROUTE_EXACT, S("x`x"))));
+	cr_assert(!key_eq(dp_rm_key(S("t"), DP_ROUTE_EXACT, S("\xc1")), dp_rm_key(S("t"), DP_ROUTE_EXACT, S("\xe1"))));
+	cr_assert(!key_eq(dp_rm_key(S("t"), DP_ROUTE_EXACT, S("\xc1\xc1\xc1\xc1\xc1\xc1\xc1\xc1")),
+			  dp_rm_key(S("t"), DP_ROUTE_EXACT, S("\xe1\xe1\xe1\xe1\xe1\xe1\xe1\xe1"))));
+}
+
+/* 1M distinct patterns: no 128-bit collision, and the 32-bit signatures the
+ * hash table uses spread like random numbers. */
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+Test(route_match, key_quality, .timeout = 60)
+{
+	const unsigned n = 1000000;
+	uint64_t *lo = malloc(n * sizeof(*lo)), *sig = malloc(n * sizeof(*sig));
+	unsigned i, dup_lo = 0, dup_sig = 0;
+	char buf[64];
+
+	cr_assert(lo && sig);
+	for (i = 0; i < n; i++) {
+		struct dp_rm_key k;
+		int l = snprintf(buf, sizeof(buf), "d%07u.example.com", i);
+
+		k = dp_rm_key(S("smtp"), DP_ROUTE_EXACT, (const uint8_t *)buf, (size_t)l);
+		lo[i] = k.lo ^ k.hi * 0x9e3779b97f4a7c15ull; /* both halves */
+		sig[i] = (uint32_t)k.lo;
+	}
+	qsort(lo, n, sizeof(*lo), cmp_u64);
+	qsort(sig, n, sizeof(*sig), cmp_u64);
+	for (i = 1; i < n; i++) {
+		dup_lo += lo[i] == lo[i - 1];
+		dup_sig += sig[i] == sig[i - 1];
+	}
+	cr_assert_eq(dup_lo, 0);
+	/* Expected 32-bit collisions among 1M random values: n^2 / 2^33 ~ 116. */
+	cr_assert(dup_sig > 40 && dup_sig < 250, "%u 32-bit signature collisions", dup_sig);
+	free(lo);
+	free(sig);
+}
+
+/* ---- specificity ----------------------------------------------------------- */
+
+struct rset {
+	unsigned n;
+	struct dp_rm_pattern p[64];
+	struct dp_rm_key k[64];
+};
+
+static void rset_add(struct rset *s, const char *type, const char *pattern)
+{
+	cr_assert_eq(dp_rm_normalise(type, pattern, &s->p[s->n], NULL), 0, "%s", pattern);
+	s->k[s->n] = dp_rm_pattern_key(&s->p[s->n]);
+	s->n++;
+}
+
+/* Resolve through candidates and keys, as the route index does. */
+static int rset_lookup(const struct rset *s, const char *addr, size_t len)
+{
+	struct dp_rm_cand c[DP_RM_CAND_MAX];
+	struct dp_rm_addr a;
+	unsigned n, i, j;
+
+	if (dp_rm_parse((const uint8_t *)addr, len, &a) != 0)
+		return -1;
+	n = dp_rm_candidates(&a, NULL, c);
+	for (i = 0; i < n; i++) {
+		struct dp_rm_key k = dp_rm_cand_key(&a, &c[i]);
+
+		for (j = 0; j < s->n; j++)
+			if (key_eq(k, s->k[j])) {
+				cr_assert(dp_rm_cand_is(s->p[j].type, s->p[j].kind, s->p[j].pattern, &a, &c[i]));
+				return (int)j;
+			}
+	}
+	return -1;
+}
+
+/* The obvious rule: among matching patterns, exact, then the longest
+ * suffix, then "*". */
+static int rset_reference(const struct rset *s, const char *addr, size_t len)
+{
+	int best = -1;
+	unsigned j;
+
+	for (j = 0; j < s->n; j++) {
+		const struct dp_rm_pattern *p = &s->p[j];
+
+		if (!dp_rm_match(p, (const uint8_t *)addr, len))
+			continue;
+		if (best < 0 || p->kind < s->p[best].kind ||
+		    (p->kind == s->p[best].kind && p->len > s->p[best].len))
+			best = (int)j;
+	}
+	return best;
+}
+
+struct spec_case {
+	const char *addr;
+	const char *want; /* pattern of the winning route, NULL: none */
+};
+
+Test(route_match, specificity_table)
+{
+	struct rset s = { 0 };
+	const struct spec_case cases[] = {
+		/* 1 */ { "smtp:a@notes.acme.com", "notes.acme.com" },
+		/* 2 */ { "smtp:a@NOTES.ACME.COM", "notes.acme.com" },
+		/* 3 */ { "smtp:a@x.notes.acme.com", "*.notes.acme.com" },
+		/* 4 */ { "smtp:a@mail.acme.com", "*.acme.com" },
+		/* 5 */ { "smtp:a@a.b.acme.com", "*.acme.com" },
+		/* 6 */ { "smtp:a@acme.com", "*.com" },
+		/* 7 */ { "smtp:a@x.org", "*" },
+		/* 8 */ { "smtp:a@b@notes.acme.com", "notes.acme.com" },
+		/* 9 */ { "smtp:notes.acme.com@x.org", "*" },
+		/* 10 */ { "notes:CN=Bob/O=Acme", "*/o=acme" },
+		/* 11 */ { "notes:CN=Bob/OU=Sales/O=Acme", "*/ou=sales/o=acme" },
+		/* 12 */ { "notes:CN=Bob/O=Other", NULL },
+		/* 13 */ { "NOTES:cn=bob/o=acme", "*/o=acme" },
+		/* 14 */ { "x400:anything", NULL },
+		/* 15 */ { "smtp:a@com", "*" },
+		/* 16 */ { "smtp:a@x/y.acme.com", "*.acme.com" },
+	};
+	size_t i;
+
+	rset_add(&s, "smtp", "*");
+	rset_add(&s, "smtp", "*.com");
+	rset_add(&s, "smtp", "*.acme.com");
+	rset_add(&s, "smtp", "*.notes.acme.com");
+	rset_add(&s, "smtp", "notes.acme.com");
+	rset_add(&s, "notes", "*/O=Acme");
+	rset_add(&s, "notes", "*/OU=Sales/O=Acme");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got = rset_lookup(&s, cases[i].addr, strlen(cases[i].addr));
+
+		cr_assert_eq(got, rset_reference(&s, cases[i].addr, strlen(cases[i].addr)), "case %zu", i + 1);
+		if (cases[i].want == NULL)
+			cr_assert_eq(got, -1, "case %zu: matched %s", i + 1, got >= 0 ? s.p[got].pattern : "");
+		else
+			cr_assert(got >= 0 && strcmp(s.p[got].pattern, cases[i].want) == 0, "case %zu: got %s", i + 1,
+				  got >= 0 ? s.p[got].pattern : "(none)");
+	}
+}
+
+/* Random domains over a tiny alphabet against random pattern sets: the
+ * candidate walk always picks what the obvious rule picks. */
+Test(route_match, specificity_random, .timeout = 60)
+{
+	static const char alpha[] = "aB./";
+	unsigned round, q;
+
+	for (round = 0; round < 2000; round++) {
+		struct rset s = { 0 };
+		unsigned np = 1 + rnd() % 20;
+
+		while (s.n < np) {
+			char pat[12];
+			unsigned len = 1 + rnd() % 6, i, r = rnd() % 10;
+			struct dp_rm_pattern tmp;
+
+			for (i = 0; i < len; i++)
+				pat[i] = alpha[rnd() % 4];
+			pat[len] = '\0';
+			if (r == 0) {
+				strcpy(pat, "*");
+			} else if (r < 6 && len < 10) {
+				memmove(pat + 2, pat, len + 1);
+				pat[0] = '*';
+				pat[1] = (rnd() & 1) ? '.' : '/';
+			}
+			if (dp_rm_normalise((rnd() % 8) ? "t" : "u", pat, &tmp, NULL) != 0)
+				continue;
+			s.p[s.n] = tmp;
+			s.k[s.n] = dp_rm_pattern_key(&tmp);
+			s.n++;
+		}
+		for (q = 0; q < 50; q++) {
+			char addr[16] = "t:";
+			unsigned len = 1 + rnd() % 9, i;
+
+			for (i = 0; i < len; i++)
+				addr[2 + i] = alpha[rnd() % 4];
+			cr_assert_eq(rset_lookup(&s, addr, 2 + len), rset_reference(&s, addr, 2 + len),
+				     "round %u address %.*s", round, (int)(2 + len), addr);
+		}
+	}
+}
+
+/* ---- selection ------------------------------------------------------------- */
+
+struct up_map {
+	uint8_t up[64];
+	unsigned calls;
+};
+
+static int is_up(void *ctx, uint32_t conn)
+{
+	struct up_map *m = ctx;
+
+	m->calls++;
+	return conn < 64 && m->up[conn];
+}
+
+Test(route_match, select)
+{
+	const struct dp_route_target t[] = {
+		{ 1, 10 }, { 2, 20 }, { 3, 20 }, { 4, 20 }, { 5, 30 },
+	};
+	struct up_map m = { 0 };
+	unsigned i, count[6] = { 0 };
+
+	/* 1. nothing up */
+	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 7), 0);
+	cr_assert_eq(dp_rm_select(t, 0, is_up, &m, 7), 0);
+	/* 2. lowest cost wins */
+	memset(m.up, 1, sizeof(m.up));
+	for (i = 0; i < 100; i++)
+		cr_assert_eq(dp_rm_select(t, 5, is_up, &m, i), 1);
+	/* 3. lowest down: the next cost group, shared by hash % 3 */
+	m.up[1] = 0;
+	for (i = 0; i < 10000; i++)
+		count[dp_rm_select(t, 5, is_up, &m, rnd())]++;
+	for (i = 2; i <= 4; i++)
+		cr_assert(count[i] >= 2500 && count[i] <= 4200, "target %u got %u of 10000", i, count[i]);
+	cr_assert_eq(count[1] + count[5] + count[0], 0);
+	/* 4. deterministic: same hash, same answer; hash % count picks in order */
+	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 0), 2);
+	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 1), 3);
+	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 2), 4);
+	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 5), 4);
+	/* 5. one of the equal group down: the other two share it */
+	m.up[3] = 0;
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < 10000; i++)
+		count[dp_rm_select(t, 5, is_up, &m, i)]++;
+	cr_assert_eq(count[2], 5000);
+	cr_assert_eq(count[4], 5000);
+	/* 6. whole group down: falls to cost 30 */
+	m.up[2] = m.up[4] = 0;
+	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 12345), 5);
+	/* 7. everything down again */
+	m.up[5] = 0;
+	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 12345), 0);
+	/* 8. a single target */
+	m.up[1] = 1;
+	cr_assert_eq(dp_rm_select(t, 1, is_up, &m, ~0ull), 1);
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Address-space matching: the pure half of routing (no DPDK, no I/O, no
+ * allocation), shared by the route index (route.c), the control plane's
+ * validation and the tests.
+ *
+ * An address is "type:value"; its routing domain is the text after the
+ * value's last '@', else the whole value (the same split as gw_addr_split()).
+ * A route is (type, pattern), the pattern one of
+ *   DP_ROUTE_EXACT   "notes.acme.com"   that domain only
+ *   DP_ROUTE_SUFFIX  "*.acme.com"       domains ending in ".acme.com" with at
+ *                    ("*" "/O=Acme")    least one byte before the separator
+ *                                       ('.' or '/'); not "acme.com" itself
+ *   DP_ROUTE_ANY     "*"                every address of that type
+ * Types and domains compare ASCII-case-insensitively. The most specific
+ * route wins: exact, then suffixes longest first, then "*".
+ *
+ * Lookup never builds strings: an address yields candidates (slices of its
+ * domain, in specificity order) and each candidate's 128-bit key is computed
+ * straight from the packet bytes, case-folding as it hashes; the control
+ * plane computes the same key from a normalised pattern. Keys are for this
+ * process only: never persist them or send them anywhere.
+ *
+ * Threading: every function is pure and reentrant; callable from any thread
+ * (workers included) without locks or RCU. dp_rm_select() calls the caller's
+ * up() callback, whose own contract applies.
+ */
+#ifndef GWART_DP_ROUTE_MATCH_H
+#define GWART_DP_ROUTE_MATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Route kinds, most specific first (numeric order = specificity order). */
+#define DP_ROUTE_EXACT 1
+#define DP_ROUTE_SUFFIX 2
+#define DP_ROUTE_ANY 3
+
+#define DP_RM_TYPE_MAX 16      /* bytes of an address type: [a-z0-9-] */
+#define DP_RM_ADDR_MAX 255     /* bytes of an address (== GW_DEST_MAX) */
+/* Longest routing domain: an address with a 1-byte type and its ':'. */
+#define DP_RM_DOMAIN_MAX (DP_RM_ADDR_MAX - 2)
+#define DP_RM_PATTERN_MAX DP_RM_DOMAIN_MAX /* bytes of a normalised pattern */
+/* Suffix candidates need a byte before and after their separator, so a
+ * domain has at most (DOMAIN_MAX - 1) / 2 of them; plus exact and "*". */
+#define DP_RM_SUFFIX_MAX ((DP_RM_DOMAIN_MAX - 1) / 2)
+#define DP_RM_CAND_MAX (DP_RM_SUFFIX_MAX + 2)
+
+/* 128-bit route key: the fixed-length key of the route index. */
+struct dp_rm_key {
+	uint64_t lo; /* its low 32 bits are the hash table signature */
+	uint64_t hi;
+};
+
+/* A parsed address: views into the caller's bytes, plus the type's hash
+ * state so that each candidate key costs only its own text. */
+struct dp_rm_addr {
+	const uint8_t *type; /* not folded; type_len 1..DP_RM_TYPE_MAX */
+	const uint8_t *dom;  /* not folded; dom_len 1..DP_RM_DOMAIN_MAX */
+	uint16_t type_len;
+	uint16_t dom_len;
+	uint64_t tseed[2];   /* hash of the folded type */
+};
+
+/* A candidate: kind plus the slice dom[off, off + len) of the parsed
+ * address (for DP_ROUTE_ANY: len 0). */
+struct dp_rm_cand {
+	uint8_t kind;
+	uint8_t off;
+	uint8_t len;
+};
+
+/* A normalised route pattern, as the control plane stores it. */
+struct dp_rm_pattern {
+	uint8_t kind;
+	uint8_t type_len;
+	uint16_t len;                          /* strlen(pattern) */
+	char type[DP_RM_TYPE_MAX + 1];         /* lower case, NUL-terminated */
+	char pattern[DP_RM_PATTERN_MAX + 1];   /* lower case: "x.y", "*.y", "*" */
+};
+
+/*
+ * Validate and normalise a route's type and pattern (both NUL-terminated)
+ * into *out. Returns 0, or -EINVAL with *why (if why != NULL) set to a
+ * static, human-readable reason. Control-plane use; no allocation.
+ */
+int dp_rm_normalise(const char *type, const char *pattern, struct dp_rm_pattern *out,
+		    const char **why);
+
+/*
+ * Split an address of len bytes into type and routing domain and hash the
+ * type. Returns 0, or -EINVAL when it is not "type:value" with a valid type
+ * (1..16 of [A-Za-z0-9-]) and a non-empty domain of at most
+ * DP_RM_DOMAIN_MAX bytes. Agrees with gw_addr_split() on every address
+ * that one accepts; does not look for control bytes (gw_wire_parse() has).
+ */
+int dp_rm_parse(const uint8_t *addr, size_t len, struct dp_rm_addr *a);
+
+/*
+ * Fill out[] with a's candidates in specificity order: exact, then the
+ * suffixes longest first, then "*"; returns how many (2..DP_RM_CAND_MAX).
+ * sfx_mask (NULL: all) is a 256-bit set of suffix text lengths (separator
+ * included) worth trying, bit L in sfx_mask[L / 64]; a suffix whose length
+ * is absent is skipped, which keeps long domains cheap when the table holds
+ * few distinct suffix lengths.
+ */
+unsigned dp_rm_candidates(const struct dp_rm_addr *a, const uint64_t sfx_mask[4],
+			  struct dp_rm_cand out[DP_RM_CAND_MAX]);
+
+/*
+ * Key of (type, kind, text), case-folding type and text as it hashes. For
+ * EXACT the text is the domain, for SUFFIX the suffix with its separator
+ * (".acme.com" for "*.acme.com"), for ANY the empty string. Deterministic
+ * within a process; two lanes of 64-bit multiply-fold mixing.
+ */
+struct dp_rm_key dp_rm_key(const uint8_t *type, size_t type_len, unsigned kind,
+			   const uint8_t *text, size_t len);
+
+/* Key of candidate c of a; equals dp_rm_pattern_key() of the route that c names. */
+struct dp_rm_key dp_rm_cand_key(const struct dp_rm_addr *a, const struct dp_rm_cand *c);
+
+/* Key of a normalised pattern. */
+struct dp_rm_key dp_rm_pattern_key(const struct dp_rm_pattern *p);
+
+/*
+ * 1 if the route (normalised type, kind, normalised pattern; NUL-terminated)
+ * is exactly the one candidate c of a names, else 0. The route index calls
+ * it on every hash hit, so a 128-bit key collision reads as a miss.
+ */
+int dp_rm_cand_is(const char *type, unsigned kind, const char *pattern,
+		  const struct dp_rm_addr *a, const struct dp_rm_cand *c);
+
+/*
+ * 1 if the normalised pattern p covers the address (at any specificity),
+ * 0 if not or if the address does not parse. A slow, obvious reference
+ * for tests and for "which routes cover this address" tooling.
+ */
+int dp_rm_match(const struct dp_rm_pattern *p, const uint8_t *addr, size_t len);
+
+struct dp_route_target {
+	uint32_t conn_id;
+	uint32_t cost;
+};
+
+/* Returns 1 if connector conn_id's session is up. Called from the thread
+ * that called dp_rm_select(). */
+typedef int (*dp_conn_up_fn)(void *ctx, uint32_t conn_id);
+
+/*
+ * Lowest cost among targets whose connector is up; among equal lowest costs
+ * pick by hash % count (deterministic for a given hash and set of up
+ * targets). Targets are sorted by cost ascending. Returns conn_id, 0 if none
+ * is up. A group's up() answers are read twice; if they change in between,
+ * the first up target of that group is returned.
+ */
+uint32_t dp_rm_select(const struct dp_route_target *t, unsigned n, dp_conn_up_fn up, void *ctx,
+		      uint64_t hash);
+
+#endif
