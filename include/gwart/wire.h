@@ -219,7 +219,8 @@ struct gw_frame {
  *             padding). Bytes after the frame's declared length are refused
  *             (GW_WIRE_BAD_LENGTH), as are frames shorter than it
  *             (GW_WIRE_TRUNCATED).
- * @out: written on GW_WIRE_OK only; left untouched otherwise.
+ * @out: valid on GW_WIRE_OK only; on any other status it may have been
+ *       partly written (the hot path writes it directly).
  * Returns GW_WIRE_OK or the first reason the frame is invalid, checked in
  * this order: TRUNCATED (len < GW_HDR_LEN), BAD_MAGIC, BAD_VERSION, BAD_TYPE,
  * TRUNCATED (len < length), BAD_LENGTH, BAD_FLAGS, then the body's own checks
