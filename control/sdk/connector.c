@@ -1,3 +1,524 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* placeholder: being written */
-typedef int gw_placeholder_t;
+/*
+ * libgwart-connector: handle lifetime, the session and the poll loop.
+ *
+ * Session states: HELLO (repeat HELLO every GW_CONN_HELLO_INTERVAL_US,
+ * +-20 % jitter, until a WELCOME echoes our nonce) -> UP (DATA flows,
+ * KEEPALIVE every keepalive_ms) -> back to HELLO on NACK NO_SESSION or a BYE
+ * from the router, keeping the outbox for the next session.
+ *
+ * While UP, a HELLO is also how refused seqs stop holding the window: the
+ * router moves its cumulative point to the HELLO's seq - 1 and answers with
+ * a WELCOME of the same epoch (PROTOCOL.md 12.1, 13).
+ *
+ * Epochs (PROTOCOL.md 12.2): frames from the router must carry our current
+ * epoch (0 while not UP), except WELCOME (it assigns one) and ACK (custody
+ * outlives sessions). DATA with another epoch is dropped unacknowledged; the
+ * router retransmits it in the current session.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sdk_internal.h"
+
+/* Socket buffers: a full send window of small frames in flight plus the
+ * router's bursts towards us. Best effort (the kernel caps SO_RCVBUF at
+ * rmem_max unless we may force it). */
+#define GW_SDK_SOCKBUF (4u << 20) /* bytes */
+
+uint64_t gw_sdk_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void gw_sdk_hdr(const struct gw_conn *c, struct gw_hdr_args *h, uint16_t flags, uint64_t seq)
+{
+	h->flags = flags;
+	h->sender = c->id;
+	h->epoch = c->epoch;
+	h->seq = seq;
+}
+
+uint32_t gw_sdk_cur_epoch(const struct gw_conn *c)
+{
+	return c->state == GW_SDK_UP ? c->epoch : 0;
+}
+
+/* xorshift64: jitter only, not security. */
+static uint64_t rng_next(struct gw_conn *c)
+{
+	c->rng ^= c->rng << 13;
+	c->rng ^= c->rng >> 7;
+	c->rng ^= c->rng << 17;
+	return c->rng;
+}
+
+/* @us +- 20 %: connectors started together do not say HELLO in lockstep. */
+static uint64_t jitter(struct gw_conn *c, uint64_t us)
+{
+	return us - us / 5 + rng_next(c) % (2 * (us / 5) + 1);
+}
+
+/* ---- session ----------------------------------------------------------- */
+
+void gw_sdk_send_hello(struct gw_conn *c, uint64_t now)
+{
+	struct gw_hdr_args h = { .sender = c->id, .epoch = 0 };
+	uint8_t *buf = gw_sdk_txq_ctl(c, now);
+
+	/* Repeated until WELCOME whether or not this one left. */
+	if (c->state == GW_SDK_UP)
+		c->gap_hello_due_us = now + jitter(c, GW_CONN_HELLO_INTERVAL_US);
+	else
+		c->hello_due_us = now + jitter(c, GW_CONN_HELLO_INTERVAL_US);
+	if (!buf)
+		return;
+	h.seq = gw_sdk_outbox_hello_seq(c);
+	gw_sdk_txq_commit_ctl(c, gw_wire_encode_hello(buf, GW_SDK_CTL_FRAME_MAX, &h, c->nonce,
+						       c->rx_window));
+	c->st.hellos_sent++;
+}
+
+static void send_keepalive(struct gw_conn *c, uint64_t now)
+{
+	struct gw_hdr_args h;
+	uint8_t *buf = gw_sdk_txq_ctl(c, now);
+
+	c->ka_due_us = now + (uint64_t)c->keepalive_ms * 1000u;
+	if (!buf)
+		return;
+	gw_sdk_hdr(c, &h, 0, now);
+	gw_sdk_txq_commit_ctl(c, gw_wire_encode_keepalive(buf, GW_SDK_CTL_FRAME_MAX, &h));
+	c->st.keepalives_sent++;
+}
+
+/* Back to HELLO: the router no longer knows our session. The outbox stays;
+ * it is retransmitted once a WELCOME arrives (gw_sdk_outbox_new_session).
+ * Next issue: schedule the HELLOs with the reconnection backoff here. */
+void gw_sdk_session_lost(struct gw_conn *c, uint64_t now)
+{
+	if (c->state != GW_SDK_UP)
+		return; /* already saying HELLO */
+	c->state = GW_SDK_HELLO;
+	c->st.session_losses++;
+	c->ka_due_us = UINT64_MAX;
+	gw_sdk_send_hello(c, now);
+}
+
+static void on_welcome(struct gw_conn *c, const struct gw_frame *f, uint64_t now)
+{
+	if (f->u.welcome.nonce != c->nonce) {
+		c->st.rx_ignored++; /* another instance's (PROTOCOL.md 12.1) */
+		return;
+	}
+	if (c->state == GW_SDK_UP && f->epoch == c->epoch) {
+		/* The session continues: an answer to a repeated or a
+		 * gap-closing HELLO. Its router_seq may settle refused seqs. */
+		c->gap_hello_pending = false;
+		gw_sdk_outbox_router_seq(c, f->u.welcome.router_seq);
+		return;
+	}
+	c->gap_hello_pending = false;
+
+	c->epoch = f->epoch;
+	c->dup_window = f->u.welcome.dup_window;
+	c->keepalive_ms = f->u.welcome.keepalive_ms;
+	c->keepalive_mult = f->u.welcome.keepalive_mult;
+	c->router_max_payload = f->u.welcome.max_payload;
+	c->state = GW_SDK_UP;
+	c->st.sessions++;
+	c->reconnect_attempts = 0;
+	c->hello_due_us = UINT64_MAX;
+	c->ka_due_us = c->keepalive_ms ? now + (uint64_t)c->keepalive_ms * 1000u : UINT64_MAX;
+	gw_sdk_outbox_new_session(c, f->u.welcome.router_seq);
+}
+
+/* ---- receive dispatch -------------------------------------------------- */
+
+static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct gw_frame f;
+
+	if (gw_wire_parse(buf, len, &f) != GW_WIRE_OK) {
+		c->st.rx_bad++;
+		return false;
+	}
+	/* The socket is connected to the router, so only the router reaches
+	 * us; still, only frames that say they are the router's count. */
+	if (f.sender != GW_CONN_ID_ROUTER) {
+		c->st.rx_ignored++;
+		return false;
+	}
+	c->st.rx_frames++;
+	if (f.type != GW_T_WELCOME && f.type != GW_T_ACK && f.epoch != gw_sdk_cur_epoch(c)) {
+		c->st.rx_stale_epoch++;
+		return true;
+	}
+	c->last_rx_us = now;
+	switch (f.type) {
+	case GW_T_DATA:
+		gw_sdk_rx_data(c, &f);
+		break;
+	case GW_T_ACK:
+		/* Custody is custody whatever the session: apply in any state. */
+		c->st.acks_received++;
+		gw_sdk_outbox_ack(c, f.seq, f.u.ack.base, f.u.ack.bitmap);
+		break;
+	case GW_T_NACK:
+		if (c->state != GW_SDK_UP) {
+			/* Epoch 0: the answer to a HELLO (NOT_AUTHORISED).
+			 * Counted; HELLO goes on (next issue: with backoff). */
+			c->st.nacked[f.u.nack.reason]++;
+			break;
+		}
+		gw_sdk_outbox_nack(c, &f, now);
+		break;
+	case GW_T_WELCOME:
+		on_welcome(c, &f, now);
+		break;
+	case GW_T_KEEPALIVE:
+		break; /* last_rx_us is all it is for */
+	case GW_T_BYE:
+		gw_sdk_session_lost(c, now);
+		break;
+	default:
+		c->st.rx_ignored++;
+		break;
+	}
+	return true;
+}
+
+/* ---- timers ------------------------------------------------------------ */
+
+static uint64_t next_deadline(const struct gw_conn *c, uint64_t now)
+{
+	uint64_t d = UINT64_MAX, rtx;
+
+	if (c->state == GW_SDK_HELLO)
+		d = c->hello_due_us;
+	if (c->state == GW_SDK_UP) {
+		d = c->ka_due_us;
+		if (c->out_abandoned && c->gap_hello_pending && c->gap_hello_due_us < d)
+			d = c->gap_hello_due_us;
+		rtx = c->rtx_due_us;
+		/* Waiting for the kernel to take frames: POLLOUT wakes the
+		 * poll, a 1 ms floor keeps external pollers from spinning. */
+		if (c->tx_blocked && rtx < now + 1000)
+			rtx = now + 1000;
+		if (c->out_live && rtx < d)
+			d = rtx;
+	}
+	return d;
+}
+
+static void run_timers(struct gw_conn *c, uint64_t now)
+{
+	if (c->state == GW_SDK_HELLO && now >= c->hello_due_us)
+		gw_sdk_send_hello(c, now);
+	if (c->state == GW_SDK_UP && now >= c->ka_due_us)
+		send_keepalive(c, now);
+	/* A refused seq at the head holds the window: close the gap now
+	 * rather than when the window is full, so that a stream mixing
+	 * refused and accepted messages does not stall. One gap HELLO in
+	 * flight at a time, repeated after the HELLO interval if its WELCOME
+	 * is lost. */
+	if (c->state == GW_SDK_UP && (!c->gap_hello_pending || now >= c->gap_hello_due_us) &&
+	    gw_sdk_outbox_gap_at_head(c)) {
+		gw_sdk_send_hello(c, now);
+		c->gap_hello_pending = true;
+		c->st.gap_hellos++;
+	}
+	gw_sdk_outbox_timers(c, now);
+}
+
+int gw_conn_next_timeout_ms(const struct gw_conn *c)
+{
+	uint64_t now = gw_sdk_now_us(), d = next_deadline(c, now);
+
+	if (d == UINT64_MAX)
+		return -1;
+	if (d <= now)
+		return 0;
+	d = (d - now + 999) / 1000;
+	return d > INT32_MAX ? INT32_MAX : (int)d;
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+static int parse_ipv4(const char *s, uint16_t port, struct sockaddr_in *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons(port);
+	if (!s)
+		return 0;
+	return inet_pton(AF_INET, s, &sa->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+static void set_sockbuf(int fd, int force_opt, int opt)
+{
+	int v = (int)GW_SDK_SOCKBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof(v)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
+}
+
+static uint64_t make_nonce(void)
+{
+	uint64_t n = 0;
+	struct timespec ts;
+
+	if (getrandom(&n, sizeof(n), GRND_NONBLOCK) != sizeof(n)) {
+		/* No entropy yet: time and pid still tell instances apart. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		n = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
+		    ((uint64_t)getpid() << 16);
+	}
+	return n ? n : 1;
+}
+
+struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
+{
+	struct sockaddr_in router, local;
+	struct gw_conn *c;
+	uint64_t now;
+	int ret, pmtu;
+
+	if (!cfg || cfg->id == GW_CONN_ID_ROUTER || !cfg->router_addr ||
+	    cfg->max_inflight > GW_CONN_MAX_INFLIGHT || cfg->max_payload > GW_PAYLOAD_MAX) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (parse_ipv4(cfg->router_addr, cfg->router_port ? cfg->router_port : GW_WIRE_UDP_PORT,
+		       &router) < 0 ||
+	    parse_ipv4(cfg->bind_addr, cfg->bind_port, &local) < 0) {
+		ret = -EINVAL;
+		goto out;
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	c->fd = -1;
+	c->id = cfg->id;
+	c->state = GW_SDK_HELLO;
+	c->nonce = make_nonce();
+	c->rng = c->nonce;
+	c->rx_window = cfg->rx_window && cfg->rx_window <= GW_CONN_RX_WINDOW_MAX
+			       ? cfg->rx_window
+			       : GW_CONN_RX_WINDOW_MAX;
+	c->rto_us = cfg->rto_us ? cfg->rto_us : GW_CONN_DEF_RTO_US;
+	if (c->rto_us > GW_CONN_MAX_RTO_US)
+		c->rto_us = GW_CONN_MAX_RTO_US;
+	c->max_inflight = cfg->max_inflight ? cfg->max_inflight : GW_CONN_DEF_MAX_INFLIGHT;
+	c->max_payload = cfg->max_payload ? cfg->max_payload : GW_PAYLOAD_MAX;
+	c->router_max_payload = GW_PAYLOAD_MAX;
+	c->on_deliver = cfg->on_deliver;
+	c->on_result = cfg->on_result;
+	c->on_notice = cfg->on_notice;
+	c->arg = cfg->arg;
+	c->next_seq = cfg->first_seq ? cfg->first_seq : 1;
+	c->hello_due_us = 0;
+	c->gap_hello_due_us = 0;
+	c->ka_due_us = UINT64_MAX;
+	/* Nothing seen yet; rx_advance() joins the router's egress sequence
+	 * wherever it stands. */
+	dp_dedup_init(&c->rx_dedup, 0);
+	c->reconnect_delay_us = 0; /* next issue: reconnection backoff */
+
+	ret = gw_sdk_io_init(c);
+	if (ret < 0)
+		goto err_free;
+	ret = gw_sdk_outbox_init(c);
+	if (ret < 0)
+		goto err_free;
+
+	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	set_sockbuf(c->fd, SO_RCVBUFFORCE, SO_RCVBUF);
+	set_sockbuf(c->fd, SO_SNDBUFFORCE, SO_SNDBUF);
+	/* Frames are never fragmented (PROTOCOL.md 1): DF on every datagram. */
+	pmtu = IP_PMTUDISC_DO;
+	if (setsockopt(c->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	if ((cfg->bind_addr || cfg->bind_port) &&
+	    bind(c->fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+	if (connect(c->fd, (struct sockaddr *)&router, sizeof(router)) < 0) {
+		ret = -errno;
+		goto err_close;
+	}
+
+	now = gw_sdk_now_us();
+	gw_sdk_send_hello(c, now);
+	gw_sdk_txq_flush(c, now); /* a refused first HELLO is repeated */
+	if (err)
+		*err = 0;
+	return c;
+
+err_close:
+	close(c->fd);
+err_free:
+	gw_sdk_outbox_free(c);
+	gw_sdk_io_free(c);
+	free(c);
+out:
+	if (err)
+		*err = ret;
+	return NULL;
+}
+
+int gw_conn_flush(struct gw_conn *c)
+{
+	if (!c)
+		return -EINVAL;
+	return gw_sdk_txq_flush(c, gw_sdk_now_us());
+}
+
+int gw_conn_poll(struct gw_conn *c, int timeout_ms)
+{
+	uint64_t now, d, wait_us;
+	int frames = 0, ret = 0, b, i, n;
+
+	if (!c)
+		return -EINVAL;
+	now = gw_sdk_now_us();
+	if (c->txq_n)
+		gw_sdk_txq_flush(c, now);
+
+	if (timeout_ms != 0) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		struct timespec ts;
+
+		wait_us = timeout_ms < 0 ? UINT64_MAX : (uint64_t)timeout_ms * 1000u;
+		d = next_deadline(c, now);
+		if (d != UINT64_MAX && (d > now ? d - now : 0) < wait_us)
+			wait_us = d > now ? d - now : 0;
+		if (c->tx_blocked)
+			pfd.events |= POLLOUT;
+		ts.tv_sec = (time_t)(wait_us / 1000000u);
+		ts.tv_nsec = (long)(wait_us % 1000000u) * 1000;
+		if (ppoll(&pfd, 1, wait_us == UINT64_MAX ? NULL : &ts, NULL) > 0 &&
+		    (pfd.revents & POLLOUT))
+			c->tx_blocked = false;
+	}
+
+	for (b = 0; b < GW_SDK_RX_BATCHES_PER_POLL; b++) {
+		n = gw_sdk_rx_batch(c);
+		if (n <= 0) {
+			ret = n;
+			break;
+		}
+		now = gw_sdk_now_us();
+		for (i = 0; i < n; i++) {
+			const struct msghdr *m = &c->rx_msgs[i].msg_hdr;
+
+			if (m->msg_flags & MSG_TRUNC) {
+				c->st.rx_bad++; /* larger than any valid frame */
+				continue;
+			}
+			frames += rx_frame(c, m->msg_iov->iov_base, c->rx_msgs[i].msg_len, now);
+		}
+		gw_sdk_rx_batch_end(c, now);
+		if (n < (int)GW_CONN_BATCH)
+			break;
+	}
+
+	now = gw_sdk_now_us();
+	run_timers(c, now);
+	if (c->txq_n)
+		gw_sdk_txq_flush(c, now);
+	return ret < 0 ? ret : frames;
+}
+
+int gw_conn_fd(const struct gw_conn *c)
+{
+	return c ? c->fd : -EINVAL;
+}
+
+int gw_conn_is_up(const struct gw_conn *c)
+{
+	return c && c->state == GW_SDK_UP;
+}
+
+void gw_conn_get_stats(const struct gw_conn *c, struct gw_conn_stats *st)
+{
+	if (!c || !st)
+		return;
+	*st = c->st;
+	st->next_seq = c->next_seq;
+	st->inflight = c->out_live;
+	st->abandoned = c->out_abandoned;
+	st->window = gw_sdk_window(c);
+	st->epoch = c->epoch;
+	st->up = c->state == GW_SDK_UP;
+}
+
+/* Queue one BYE (current epoch) and flush it. */
+static void send_bye(struct gw_conn *c, uint64_t now)
+{
+	struct gw_hdr_args h;
+	uint8_t *buf = gw_sdk_txq_ctl(c, now);
+
+	if (!buf)
+		return;
+	gw_sdk_hdr(c, &h, 0, 0);
+	gw_sdk_txq_commit_ctl(c, gw_wire_encode_bye(buf, GW_SDK_CTL_FRAME_MAX, &h, 0));
+	gw_sdk_txq_flush(c, now);
+}
+
+int gw_conn_close(struct gw_conn *c)
+{
+	const struct timespec gap = { .tv_nsec = 1000000 }; /* 1 ms between BYEs */
+	uint32_t i, k = 0;
+	int ret = 0;
+
+	if (!c)
+		return 0;
+	/* Queued DATA is abandoned with the rest of the outbox; drop it so
+	 * that only control frames (and the BYEs) leave. */
+	for (i = 0; i < c->txq_n; i++)
+		if (c->txq[i].slot < 0)
+			c->txq[k++] = c->txq[i];
+	c->txq_n = k;
+	if (c->state == GW_SDK_UP) {
+		/* Tell the router at once rather than leave it to notice by
+		 * missed keepalives. BYE is not acknowledged: send it three
+		 * times, a little apart (PROTOCOL.md 12.4). */
+		for (i = 0; i < 3; i++) {
+			if (i)
+				nanosleep(&gap, NULL);
+			send_bye(c, gw_sdk_now_us());
+		}
+	} else if (c->txq_n) {
+		gw_sdk_txq_flush(c, gw_sdk_now_us());
+	}
+	c->state = GW_SDK_CLOSED;
+	if (close(c->fd) < 0)
+		ret = -errno;
+	gw_sdk_outbox_free(c);
+	gw_sdk_io_free(c);
+	free(c);
+	return ret;
+}

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Batched socket I/O of the connector SDK.
+ *
+ * Frames are not written one syscall each: DATA and control frames are
+ * queued and handed to the kernel GW_CONN_BATCH at a time with sendmmsg(),
+ * and datagrams are received GW_CONN_BATCH at a time with recvmmsg(). At a
+ * few hundred thousand messages per second the syscall, not the protocol,
+ * is the cost.
+ *
+ * The socket is connect()ed to the router: the kernel drops datagrams from
+ * any other source, and send needs no address.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "sdk_internal.h"
+
+int gw_sdk_io_init(struct gw_conn *c)
+{
+	uint32_t i;
+
+	c->txq = calloc(GW_SDK_TXQ_MAX, sizeof(*c->txq));
+	c->tx_msgs = calloc(GW_SDK_TXQ_MAX, sizeof(*c->tx_msgs));
+	c->tx_iov = calloc(GW_SDK_TXQ_MAX, sizeof(*c->tx_iov));
+	c->rx_msgs = calloc(GW_CONN_BATCH, sizeof(*c->rx_msgs));
+	c->rx_iov = calloc(GW_CONN_BATCH, sizeof(*c->rx_iov));
+	c->rx_buf = malloc((size_t)GW_CONN_BATCH * GW_FRAME_MAX);
+	if (!c->txq || !c->tx_msgs || !c->tx_iov || !c->rx_msgs || !c->rx_iov || !c->rx_buf)
+		return -ENOMEM;
+
+	/* The receive vectors never change: point them at their buffers once. */
+	for (i = 0; i < GW_CONN_BATCH; i++) {
+		c->rx_iov[i].iov_base = c->rx_buf + (size_t)i * GW_FRAME_MAX;
+		c->rx_iov[i].iov_len = GW_FRAME_MAX;
+		c->rx_msgs[i].msg_hdr.msg_iov = &c->rx_iov[i];
+		c->rx_msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	for (i = 0; i < GW_SDK_TXQ_MAX; i++) {
+		c->tx_msgs[i].msg_hdr.msg_iov = &c->tx_iov[i];
+		c->tx_msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	return 0;
+}
+
+void gw_sdk_io_free(struct gw_conn *c)
+{
+	free(c->txq);
+	free(c->tx_msgs);
+	free(c->tx_iov);
+	free(c->rx_msgs);
+	free(c->rx_iov);
+	free(c->rx_buf);
+	c->txq = NULL;
+	c->tx_msgs = NULL;
+	c->tx_iov = NULL;
+	c->rx_msgs = NULL;
+	c->rx_iov = NULL;
+	c->rx_buf = NULL;
+}
+
+/*
+ * Reserve a control frame in the queue and return its buffer
+ * (GW_SDK_CTL_FRAME_MAX bytes); the caller encodes into it and commits the
+ * length. NULL when the queue is full even after a flush (the kernel refuses
+ * to take more): control frames are all repeated by their own timers or by
+ * the peer, so dropping one is safe.
+ */
+uint8_t *gw_sdk_txq_ctl(struct gw_conn *c, uint64_t now)
+{
+	if (c->txq_n >= GW_SDK_TXQ_MAX)
+		gw_sdk_txq_flush(c, now);
+	if (c->txq_n >= GW_SDK_TXQ_MAX) {
+		c->st.tx_errors++;
+		return NULL;
+	}
+	return c->txq[c->txq_n].ctl;
+}
+
+void gw_sdk_txq_commit_ctl(struct gw_conn *c, size_t len)
+{
+	struct gw_sdk_txent *e = &c->txq[c->txq_n];
+
+	if (len == 0)
+		return; /* the encoder refused: nothing to send */
+	e->buf = e->ctl;
+	e->len = (uint16_t)len;
+	e->slot = -1;
+	e->seq = 0;
+	c->txq_n++;
+}
+
+/* Queue the frame of outbox slot @slot. The caller has already set its
+ * header (epoch, flags) and its next due time. */
+void gw_sdk_txq_data(struct gw_conn *c, uint32_t slot, uint64_t now)
+{
+	struct gw_sdk_slot *s = &c->out[slot];
+	struct gw_sdk_txent *e;
+
+	if (s->queued)
+		return;
+	if (c->txq_n >= GW_CONN_BATCH)
+		gw_sdk_txq_flush(c, now);
+	if (c->txq_n >= GW_SDK_TXQ_MAX) {
+		/* Kernel full: leave it due now, the timers send it later. */
+		s->due_us = now;
+		if (c->rtx_due_us > now)
+			c->rtx_due_us = now;
+		return;
+	}
+	e = &c->txq[c->txq_n++];
+	e->buf = s->frame;
+	e->len = s->len;
+	e->slot = (int32_t)slot;
+	e->seq = s->seq;
+	s->queued = 1;
+}
+
+/* An entry is still worth sending unless it is DATA whose slot was resolved
+ * (acked or given up, maybe reused) after it was queued. */
+static bool txent_valid(const struct gw_conn *c, const struct gw_sdk_txent *e)
+{
+	const struct gw_sdk_slot *s;
+
+	if (e->slot < 0)
+		return true;
+	s = &c->out[e->slot];
+	return s->state == GW_SDK_SLOT_LIVE && s->seq == e->seq;
+}
+
+/* Account for entry @e: sent (true) or refused by the kernel (false). */
+static void txent_done(struct gw_conn *c, const struct gw_sdk_txent *e, bool sent, uint64_t now)
+{
+	struct gw_sdk_slot *s;
+
+	if (sent)
+		c->st.tx_frames++;
+	else
+		c->st.tx_errors++;
+	if (e->slot < 0)
+		return;
+	s = &c->out[e->slot];
+	s->queued = 0;
+	if (!sent) {
+		/* Not on the wire: due again at once, without counting it as
+		 * a retransmission nor doubling its RTO. */
+		s->due_us = now;
+		if (c->rtx_due_us > now)
+			c->rtx_due_us = now;
+		return;
+	}
+	if (s->tx_count++ == 0)
+		c->st.sent++;
+	else
+		c->st.retransmitted++;
+}
+
+int gw_sdk_txq_flush(struct gw_conn *c, uint64_t now)
+{
+	uint32_t i, n = 0, off = 0, refused = 0;
+	int ret = 0;
+
+	/* Compact the queue into the mmsghdr array, skipping stale DATA. */
+	for (i = 0; i < c->txq_n; i++) {
+		struct gw_sdk_txent *e = &c->txq[i];
+
+		if (!txent_valid(c, e))
+			continue;
+		if (n != i)
+			c->txq[n] = *e;
+		if (c->txq[n].slot < 0)
+			c->txq[n].buf = c->txq[n].ctl; /* the copy moved its buffer */
+		c->tx_iov[n].iov_base = (void *)c->txq[n].buf;
+		c->tx_iov[n].iov_len = c->txq[n].len;
+		n++;
+	}
+	c->txq_n = 0;
+	c->tx_blocked = false;
+
+	while (off < n) {
+		int r = sendmmsg(c->fd, c->tx_msgs + off, n - off, MSG_DONTWAIT);
+
+		if (r > 0) {
+			for (i = off; i < off + (uint32_t)r; i++)
+				txent_done(c, &c->txq[i], true, now);
+			off += (uint32_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		/* A connected UDP socket reports an earlier ICMP port
+		 * unreachable on a later send, consuming it: try again (the
+		 * router may simply not be up yet). */
+		if (r < 0 && errno == ECONNREFUSED && refused++ < 2)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS))
+			c->tx_blocked = true;
+		else if (r < 0 && errno != ECONNREFUSED)
+			ret = -errno;
+		break;
+	}
+	for (i = off; i < n; i++)
+		txent_done(c, &c->txq[i], false, now);
+	return ret;
+}
+
+int gw_sdk_rx_batch(struct gw_conn *c)
+{
+	int r;
+
+	do {
+		r = recvmmsg(c->fd, c->rx_msgs, GW_CONN_BATCH, MSG_DONTWAIT, NULL);
+	} while (r < 0 && errno == EINTR);
+	if (r >= 0)
+		return r;
+	/* Nothing there, or the router's port answered unreachable (it is
+	 * not up yet): neither is a failure of this handle. */
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNREFUSED)
+		return 0;
+	return -errno;
+}

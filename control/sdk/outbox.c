@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Sending side of the connector SDK: the outbox.
+ *
+ * Every message gets the next origin_seq and a slot (seq & out_mask) that
+ * holds its encoded frame until the router resolves it: an ACK (custody) or
+ * a final NACK. The slot array is allocated once in gw_conn_open(); sending
+ * never allocates.
+ *
+ * The duplicate-window rule (PROTOCOL.md) is enforced here and only here:
+ * origin_seq s is put on the wire only while s <= out_head + W - 1, where
+ * out_head is the lowest un-acknowledged seq and W = min(max_inflight,
+ * WELCOME.dup_window). That holds for first transmissions (gw_conn_send
+ * refuses with -EAGAIN) and for retransmissions (a window that shrank in a
+ * new session holds back what lies beyond it).
+ *
+ * A refused message (NO_ROUTE, TOO_BIG, NOT_AUTHORISED, EXPIRED) is reported
+ * at once but its slot stays ABANDONED: the router's cumulative point cannot
+ * pass a seq it never took, so the seq still counts for the window until a
+ * HELLO on the live session moves that point above it (PROTOCOL.md 12.1,
+ * 13). connector.c sends that HELLO when an abandoned seq reaches the head.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sdk_internal.h"
+
+static uint32_t roundup_pow2(uint32_t v)
+{
+	uint32_t p = 1;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+int gw_sdk_outbox_init(struct gw_conn *c)
+{
+	uint32_t i;
+
+	c->out_cap = roundup_pow2(c->max_inflight);
+	c->out_mask = c->out_cap - 1;
+	/* Keep frames 8-byte aligned: the header is rewritten in place. */
+	c->out_frame_cap = (GW_HDR_LEN + GW_DATA_FIXED_LEN + GW_DEST_MAX + c->max_payload + 7u) & ~7u;
+	c->out = calloc(c->out_cap, sizeof(*c->out));
+	/* Large arenas come from mmap: pages that small payloads never reach
+	 * are never touched. */
+	c->out_arena = malloc((size_t)c->out_cap * c->out_frame_cap);
+	if (!c->out || !c->out_arena)
+		return -ENOMEM;
+	for (i = 0; i < c->out_cap; i++)
+		c->out[i].frame = c->out_arena + (size_t)i * c->out_frame_cap;
+	c->out_head = c->next_seq;
+	c->rtx_due_us = UINT64_MAX;
+	return 0;
+}
+
+void gw_sdk_outbox_free(struct gw_conn *c)
+{
+	free(c->out);
+	free(c->out_arena);
+	c->out = NULL;
+	c->out_arena = NULL;
+}
+
+uint32_t gw_sdk_window(const struct gw_conn *c)
+{
+	if (c->state != GW_SDK_UP)
+		return 0;
+	return c->max_inflight < c->dup_window ? c->max_inflight : c->dup_window;
+}
+
+/* The slot holding @seq in any state but FREE, or NULL. */
+static struct gw_sdk_slot *slot_any(const struct gw_conn *c, uint64_t seq)
+{
+	struct gw_sdk_slot *s;
+
+	if (seq < c->out_head || seq >= c->next_seq)
+		return NULL;
+	s = &c->out[seq & c->out_mask];
+	if (s->state == GW_SDK_SLOT_FREE || s->seq != seq)
+		return NULL;
+	return s;
+}
+
+/* The slot holding @seq un-acknowledged (LIVE), or NULL. */
+static struct gw_sdk_slot *slot_of(const struct gw_conn *c, uint64_t seq)
+{
+	struct gw_sdk_slot *s = slot_any(c, seq);
+
+	return s && s->state == GW_SDK_SLOT_LIVE ? s : NULL;
+}
+
+static void advance_head(struct gw_conn *c)
+{
+	while (c->out_head < c->next_seq && !slot_any(c, c->out_head))
+		c->out_head++;
+}
+
+/*
+ * Resolve @seq once: 0 frees its slot, a refusal abandons it; then tell the
+ * application. The slot changes before the callback so that the callback
+ * may send again.
+ */
+static void resolve(struct gw_conn *c, uint64_t seq, int status)
+{
+	struct gw_sdk_slot *s = slot_of(c, seq);
+
+	if (!s)
+		return; /* already resolved: ACKs are idempotent */
+	s->queued = 0;
+	s->kick = 0;
+	c->out_live--;
+	if (status == 0) {
+		s->state = GW_SDK_SLOT_FREE;
+		c->st.acked++;
+	} else {
+		s->state = GW_SDK_SLOT_ABANDONED;
+		c->out_abandoned++;
+		c->st.failed++;
+	}
+	if (c->on_result)
+		c->on_result(c->arg, seq, status);
+}
+
+/* The router's cumulative point passed an abandoned seq: the gap is closed. */
+static void release_abandoned(struct gw_conn *c, uint64_t seq)
+{
+	struct gw_sdk_slot *s = slot_any(c, seq);
+
+	if (s && s->state == GW_SDK_SLOT_ABANDONED) {
+		s->state = GW_SDK_SLOT_FREE;
+		c->out_abandoned--;
+	}
+}
+
+uint64_t gw_sdk_outbox_hello_seq(const struct gw_conn *c)
+{
+	uint64_t seq;
+
+	/* "The lowest origin_seq it will still send" (PROTOCOL.md 12.1):
+	 * abandoned seqs below it are thereby settled. */
+	for (seq = c->out_head; seq < c->next_seq; seq++)
+		if (slot_of(c, seq))
+			return seq;
+	return c->next_seq;
+}
+
+bool gw_sdk_outbox_gap_at_head(const struct gw_conn *c)
+{
+	const struct gw_sdk_slot *s;
+
+	if (!c->out_abandoned)
+		return false;
+	s = slot_any(c, c->out_head);
+	return s && s->state == GW_SDK_SLOT_ABANDONED;
+}
+
+int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint16_t len,
+		 uint64_t *origin_seq)
+{
+	const uint8_t *type, *domain;
+	size_t type_len, domain_len, dest_len, flen;
+	struct gw_hdr_args h;
+	struct gw_sdk_slot *s;
+	uint64_t seq, now;
+	uint32_t idx;
+
+	if (!c || !dest || (!payload && len))
+		return -EINVAL;
+	dest_len = strnlen(dest, GW_DEST_MAX + 1);
+	if (dest_len == 0 || dest_len > GW_DEST_MAX)
+		return -EINVAL;
+	if (gw_addr_split((const uint8_t *)dest, dest_len, &type, &type_len, &domain,
+			  &domain_len) < 0)
+		return -EINVAL;
+	if (c->state != GW_SDK_UP)
+		return -ENOTCONN;
+	if (len > c->max_payload || len > c->router_max_payload)
+		return -EMSGSIZE;
+	/* The window rule: next_seq <= out_head + W - 1. */
+	if (c->next_seq - c->out_head >= gw_sdk_window(c))
+		return -EAGAIN;
+
+	seq = c->next_seq;
+	idx = (uint32_t)(seq & c->out_mask);
+	s = &c->out[idx];
+	gw_sdk_hdr(c, &h, 0, seq);
+	flen = gw_wire_encode_data(s->frame, c->out_frame_cap, &h, c->id, seq, dest,
+				   (uint16_t)dest_len, payload, len);
+	if (flen == 0)
+		return -EINVAL;
+
+	now = gw_sdk_now_us();
+	s->seq = seq;
+	s->len = (uint16_t)flen;
+	s->state = GW_SDK_SLOT_LIVE;
+	s->queued = 0;
+	s->kick = 0;
+	s->busy_n = 0;
+	s->tx_count = 0;
+	s->rto_us = c->rto_us;
+	s->due_us = now + s->rto_us;
+	if (c->rtx_due_us > s->due_us)
+		c->rtx_due_us = s->due_us;
+	c->next_seq++;
+	c->out_live++;
+	gw_sdk_txq_data(c, idx, now);
+	if (origin_seq)
+		*origin_seq = seq;
+	return 0;
+}
+
+/*
+ * An ACK from the router: every seq <= @cum, and base + i for each set bit
+ * i of @bitmap, is in the router's custody. Applied in any order, any number
+ * of times: only the first resolves a message.
+ */
+void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t bitmap)
+{
+	uint64_t seq, hi;
+
+	/* Bound the loops before running callbacks: a callback may send and
+	 * move next_seq, but nothing it sends can be covered by this ACK. */
+	hi = cum < c->next_seq ? cum : c->next_seq - 1;
+	for (seq = c->out_head; seq <= hi && (c->out_live || c->out_abandoned); seq++) {
+		release_abandoned(c, seq);
+		resolve(c, seq, 0);
+	}
+	while (bitmap && c->out_live) {
+		unsigned i = (unsigned)__builtin_ctzll(bitmap);
+
+		bitmap &= bitmap - 1;
+		if (base + i < base)
+			break; /* wrapped: nonsense from the peer */
+		resolve(c, base + i, 0);
+	}
+	advance_head(c);
+}
+
+void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t now)
+{
+	unsigned reason = f->u.nack.reason;
+	uint64_t seq = f->u.nack.origin_seq;
+	struct gw_sdk_slot *s;
+	uint64_t delay;
+
+	if (reason <= GW_NACK_REASON_MAX)
+		c->st.nacked[reason]++;
+	if (reason == GW_NACK_EXPIRED && seq < c->next_seq && !slot_any(c, seq)) {
+		/* The router gave up a message it had acknowledged: delivery
+		 * not confirmed. Never resend it (it would be a duplicate). */
+		c->st.notices++;
+		if (c->on_notice)
+			c->on_notice(c->arg, seq, (int)reason);
+		return;
+	}
+	switch (reason) {
+	case GW_NACK_NO_SESSION:
+		/* The router does not know our session (it restarted, or our
+		 * epoch is stale): say HELLO again; the outbox stays and is
+		 * retransmitted in the new session. */
+		gw_sdk_session_lost(c, now);
+		return;
+	case GW_NACK_BUSY:
+		s = slot_of(c, seq);
+		if (!s)
+			return;
+		/* Retry after what the router asked for, doubled per
+		 * consecutive BUSY of this message (up to 64x, 1 s): a full
+		 * window of messages retried every 2 ms would only add to the
+		 * load that made the destination busy. */
+		delay = f->u.nack.retry_after_us ? f->u.nack.retry_after_us : 1000;
+		delay <<= s->busy_n < 6 ? s->busy_n : 6;
+		if (delay > GW_CONN_MAX_RTO_US)
+			delay = GW_CONN_MAX_RTO_US;
+		if (s->busy_n < 63)
+			s->busy_n++;
+		s->kick = 1;
+		s->due_us = now + delay;
+		if (c->rtx_due_us > s->due_us)
+			c->rtx_due_us = s->due_us;
+		return;
+	default:
+		/* NO_ROUTE, TOO_BIG, EXPIRED, NOT_AUTHORISED: final. The
+		 * slot stays abandoned (window) until the gap is closed. */
+		resolve(c, seq, (int)reason);
+		return;
+	}
+}
+
+/*
+ * A WELCOME was adopted. @router_seq is the router's cumulative point for
+ * our origin: everything up to it is in its custody. Whatever is left is
+ * retransmitted at once in the new session.
+ */
+void gw_sdk_outbox_router_seq(struct gw_conn *c, uint64_t router_seq)
+{
+	gw_sdk_outbox_ack(c, router_seq, 0, 0);
+	if (c->out_live == 0 && c->out_abandoned == 0 && router_seq >= c->next_seq) {
+		/* The router has seen seqs we were about to reuse (we were
+		 * restarted without our persisted sequence): sending them
+		 * again would be taken for duplicates and silently dropped. */
+		c->next_seq = router_seq + 1;
+		c->out_head = c->next_seq;
+		c->st.seq_resyncs++;
+	}
+}
+
+void gw_sdk_outbox_new_session(struct gw_conn *c, uint64_t router_seq)
+{
+	uint64_t seq;
+
+	gw_sdk_outbox_router_seq(c, router_seq);
+	for (seq = c->out_head; seq < c->next_seq; seq++) {
+		struct gw_sdk_slot *s = slot_of(c, seq);
+
+		if (!s)
+			continue;
+		s->due_us = 0;
+		s->kick = 1;
+	}
+	c->rtx_due_us = c->out_live ? 0 : UINT64_MAX;
+}
+
+/*
+ * (Re)transmit whatever is due. Called once per poll; scans the outbox only
+ * when the earliest deadline has passed (rtx_due_us is a lower bound: acks
+ * do not raise it, the scan does).
+ */
+void gw_sdk_outbox_timers(struct gw_conn *c, uint64_t now)
+{
+	uint64_t seq, limit, next = UINT64_MAX;
+	uint32_t w;
+
+	if (c->state != GW_SDK_UP || c->out_live == 0) {
+		if (c->out_live == 0)
+			c->rtx_due_us = UINT64_MAX;
+		return;
+	}
+	if (now < c->rtx_due_us)
+		return;
+	w = gw_sdk_window(c);
+	limit = c->out_head + w - 1;
+	for (seq = c->out_head; seq < c->next_seq; seq++) {
+		struct gw_sdk_slot *s = slot_of(c, seq);
+		struct gw_hdr_args h;
+
+		if (!s)
+			continue;
+		if (seq > limit) {
+			/* Beyond a window that shrank: look again later. */
+			if (next > now + c->rto_us)
+				next = now + c->rto_us;
+			break;
+		}
+		if (s->queued || s->due_us > now) {
+			if (next > s->due_us)
+				next = s->due_us;
+			continue;
+		}
+		/* A timeout (not a BUSY retry or a new session) backs off. */
+		if (s->tx_count > 0 && !s->kick) {
+			s->rto_us *= 2;
+			if (s->rto_us > GW_CONN_MAX_RTO_US)
+				s->rto_us = GW_CONN_MAX_RTO_US;
+		}
+		s->kick = 0;
+		gw_sdk_hdr(c, &h, s->tx_count > 0 ? GW_F_RETRANSMIT : 0, seq);
+		gw_wire_rewrite_hdr(s->frame, &h);
+		s->due_us = now + s->rto_us;
+		if (next > s->due_us)
+			next = s->due_us;
+		gw_sdk_txq_data(c, (uint32_t)(seq & c->out_mask), now);
+	}
+	/* Frames the kernel refused during this scan are due again at once;
+	 * poll waits for POLLOUT rather than spinning on this deadline. */
+	if (c->tx_blocked)
+		next = now;
+	c->rtx_due_us = next;
+}

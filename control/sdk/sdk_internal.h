@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internals of libgwart-connector, shared by its files:
+ *   connector.c  handle lifetime, session (HELLO/WELCOME/KEEPALIVE/BYE), poll
+ *   outbox.c     sending side: origin seqs, window rule, ACK/NACK, retransmit
+ *   receive.c    receiving side: duplicate window, delivery, batch ACK
+ *   io.c         batched socket I/O (recvmmsg/sendmmsg)
+ * Nothing here is exported; every symbol is prefixed gw_sdk_.
+ */
+#ifndef GWART_SDK_INTERNAL_H
+#define GWART_SDK_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include <gwart/connector.h>
+#include <gwart/wire.h>
+
+#include "dedup.h"
+
+/* Largest control frame we encode (ACK/NACK/HELLO/WELCOME/BYE). */
+#define GW_SDK_CTL_FRAME_MAX (GW_HDR_LEN + GW_WELCOME_BODY_LEN)
+/* Transmit queue: a full batch of DATA plus room for the control frames
+ * (ACKs, HELLO, KEEPALIVE) that one poll can produce before it flushes. */
+#define GW_SDK_TXQ_MAX (2 * GW_CONN_BATCH)
+/* At most this many receive batches per gw_conn_poll(), so that timers and
+ * the caller's own work are not starved by a flood. */
+#define GW_SDK_RX_BATCHES_PER_POLL 16
+
+enum gw_sdk_state {
+	GW_SDK_HELLO = 0, /* saying HELLO until a WELCOME with our nonce */
+	GW_SDK_UP,        /* session up: DATA may flow */
+	GW_SDK_CLOSED,    /* BYE sent, handle being freed */
+};
+
+/* One message in the outbox. The slot of origin_seq s is s & out_mask; the
+ * window rule keeps every in-flight seq within out_cap of the lowest one, so
+ * slots never collide. The frame is kept fully encoded: a retransmission
+ * only rewrites the header (epoch, RETRANSMIT flag). */
+struct gw_sdk_slot {
+	uint64_t seq;       /* origin_seq held, valid unless state == FREE */
+	uint64_t due_us;    /* next (re)transmission time; 0 = as soon as allowed */
+	uint32_t rto_us;    /* current RTO, doubled per retransmission, capped */
+	uint16_t len;       /* encoded frame length */
+	uint8_t state;      /* enum gw_sdk_slot_state */
+	uint8_t queued : 1; /* in the tx queue now: do not queue it twice */
+	uint8_t kick : 1;   /* due because of an event (BUSY retry, new
+			     * session), not a timeout: no RTO backoff */
+	uint8_t busy_n : 6; /* consecutive BUSY NACKs, for the retry backoff */
+	uint32_t tx_count;  /* transmissions handed to the kernel so far */
+	uint8_t *frame;     /* into out_arena, out_frame_cap bytes */
+};
+
+enum gw_sdk_slot_state {
+	GW_SDK_SLOT_FREE = 0,
+	GW_SDK_SLOT_LIVE,      /* un-acknowledged: (re)transmitted when due */
+	GW_SDK_SLOT_ABANDONED, /* refused and reported, never resent; still
+				* counts for the window rule until the router's
+				* cumulative point passes it (PROTOCOL.md 13) */
+};
+
+/* One datagram waiting for sendmmsg. DATA entries point into their outbox
+ * slot and name it (slot, seq) so that flush can skip an entry whose slot
+ * was resolved meanwhile; control entries own a small buffer. */
+struct gw_sdk_txent {
+	const uint8_t *buf;
+	uint16_t len;
+	int32_t slot;      /* outbox slot index, -1 for a control frame */
+	uint64_t seq;      /* origin_seq the DATA entry was queued for */
+	uint8_t ctl[GW_SDK_CTL_FRAME_MAX];
+};
+
+struct gw_conn {
+	int fd;
+	uint32_t id;
+	enum gw_sdk_state state;
+	uint64_t nonce;        /* per handle, random; echoed by WELCOME */
+	uint32_t epoch;        /* adopted from WELCOME; 0 before */
+
+	/* Router parameters from the last WELCOME. */
+	uint32_t dup_window;
+	uint32_t keepalive_ms;
+	uint32_t keepalive_mult; /* kept for keepalive failure detection (next issue) */
+	uint32_t router_max_payload;
+
+	/* Configuration. */
+	uint32_t rx_window;
+	uint32_t rto_us;
+	uint32_t max_inflight;
+	uint32_t max_payload;
+	gw_conn_deliver_fn on_deliver;
+	gw_conn_result_fn on_result;
+	gw_conn_notice_fn on_notice;
+	void *arg;
+
+	/* Timers, CLOCK_MONOTONIC microseconds. */
+	uint64_t hello_due_us;  /* HELLO state: next HELLO */
+	uint64_t gap_hello_due_us; /* UP: repeat of a gap-closing HELLO */
+	bool gap_hello_pending;    /* a gap-closing HELLO awaits its WELCOME */
+	uint64_t ka_due_us;
+	uint64_t rtx_due_us;   /* earliest due_us in the outbox (lower bound) */
+	uint64_t last_rx_us;   /* last valid frame from the router: keepalive
+				* failure detection (next issue) compares it
+				* with keepalive_ms * keepalive_mult */
+	/* Reconnection with backoff (next issue): 1 s initial, x1.6, +-20 %
+	 * jitter, 120 s cap. Today HELLO repeats every
+	 * GW_CONN_HELLO_INTERVAL_US; these fields will hold the schedule. */
+	uint32_t reconnect_delay_us;
+	uint32_t reconnect_attempts;
+	uint64_t rng;          /* xorshift state for jitter */
+
+	/* Sending side. */
+	uint64_t next_seq;     /* next origin_seq to assign */
+	uint64_t out_head;     /* lowest un-acknowledged origin_seq (== next_seq if empty) */
+	uint32_t out_cap;      /* slots, power of two >= max_inflight */
+	uint32_t out_mask;
+	uint32_t out_live;     /* LIVE slots */
+	uint32_t out_abandoned; /* ABANDONED slots */
+	uint32_t out_frame_cap;
+	struct gw_sdk_slot *out;
+	uint8_t *out_arena;
+
+	/* Receiving side. */
+	uint32_t rx_seq_n;     /* DATA taken or duplicate in this batch */
+	uint64_t rx_seqs[GW_CONN_BATCH]; /* their link seqs: each ACKed */
+	struct dp_dedup rx_dedup;
+
+	/* Batched I/O. */
+	uint32_t txq_n;
+	bool tx_blocked;       /* the kernel said EAGAIN: wait for POLLOUT */
+	struct gw_sdk_txent *txq;
+	struct mmsghdr *tx_msgs;
+	struct iovec *tx_iov;
+	struct mmsghdr *rx_msgs;
+	struct iovec *rx_iov;
+	uint8_t *rx_buf;       /* GW_CONN_BATCH * GW_FRAME_MAX */
+
+	struct gw_conn_stats st;
+};
+
+/* Everything below stays inside the shared object. */
+#pragma GCC visibility push(hidden)
+
+/* connector.c */
+uint64_t gw_sdk_now_us(void);
+void gw_sdk_hdr(const struct gw_conn *c, struct gw_hdr_args *h, uint16_t flags, uint64_t seq);
+void gw_sdk_session_lost(struct gw_conn *c, uint64_t now);
+void gw_sdk_send_hello(struct gw_conn *c, uint64_t now);
+uint32_t gw_sdk_cur_epoch(const struct gw_conn *c);
+
+/* io.c */
+int gw_sdk_io_init(struct gw_conn *c);
+void gw_sdk_io_free(struct gw_conn *c);
+uint8_t *gw_sdk_txq_ctl(struct gw_conn *c, uint64_t now); /* NULL: full */
+void gw_sdk_txq_commit_ctl(struct gw_conn *c, size_t len);
+void gw_sdk_txq_data(struct gw_conn *c, uint32_t slot, uint64_t now);
+int gw_sdk_txq_flush(struct gw_conn *c, uint64_t now);
+int gw_sdk_rx_batch(struct gw_conn *c); /* datagrams received, or -errno */
+
+/* outbox.c */
+int gw_sdk_outbox_init(struct gw_conn *c);
+void gw_sdk_outbox_free(struct gw_conn *c);
+void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t bitmap);
+void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t now);
+void gw_sdk_outbox_new_session(struct gw_conn *c, uint64_t router_seq);
+void gw_sdk_outbox_router_seq(struct gw_conn *c, uint64_t router_seq);
+void gw_sdk_outbox_timers(struct gw_conn *c, uint64_t now);
+uint32_t gw_sdk_window(const struct gw_conn *c);
+uint64_t gw_sdk_outbox_hello_seq(const struct gw_conn *c);
+bool gw_sdk_outbox_gap_at_head(const struct gw_conn *c);
+
+/* receive.c */
+void gw_sdk_rx_data(struct gw_conn *c, const struct gw_frame *f);
+void gw_sdk_rx_batch_end(struct gw_conn *c, uint64_t now);
+
+#pragma GCC visibility pop
+
+#endif /* GWART_SDK_INTERNAL_H */
