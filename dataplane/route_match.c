@@ -3,6 +3,9 @@
  * Address-space matching: pattern normalisation, candidate generation, the
  * 128-bit route key and target selection. See route_match.h.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memrchr() */
+#endif
 #include <errno.h>
 #include <string.h>
 
@@ -18,55 +21,22 @@ static inline uint8_t rm_lower(uint8_t c)
 	return (uint8_t)(c - 'A') < 26 ? c + ('a' - 'A') : c;
 }
 
+/* Bytes allowed in an address type (gw_addr_split() agrees). */
+static const uint8_t rm_type_class[256] = {
+	['-'] = 1,
+	['0' ... '9'] = 1,
+	['A' ... 'Z'] = 1,
+	['a' ... 'z'] = 1,
+};
+
 static inline int rm_type_char(uint8_t c)
 {
-	c = rm_lower(c);
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+	return rm_type_class[c];
 }
 
 static inline int rm_is_sep(uint8_t c)
 {
 	return c == '.' || c == '/';
-}
-
-/* Little-endian 8-byte load from any alignment. */
-static inline uint64_t rm_load8(const uint8_t *p)
-{
-	uint64_t x;
-
-	memcpy(&x, p, sizeof(x));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	x = __builtin_bswap64(x);
-#endif
-	return x;
-}
-
-/* Little-endian load of n (0..7) bytes, zero-padded; reads only p[0, n). */
-static inline uint64_t rm_load_tail(const uint8_t *p, size_t n)
-{
-	uint64_t x = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		x |= (uint64_t)p[i] << (8 * i);
-	return x;
-}
-
-/*
- * ASCII upper -> lower case for the 8 bytes of x at once (SWAR): a byte
- * below 0x80 whose low 7 bits are in 'A'..'Z' gets 0x20 added; every other
- * byte, UTF-8 included, is left alone. The additions cannot carry between
- * bytes because the high bit of each byte is masked off first.
- */
-static inline uint64_t rm_fold8(uint64_t x)
-{
-	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full, hi = 0x8080808080808080ull;
-	uint64_t h = x & lo7;
-	uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3full; /* high bit: byte >= 'A' */
-	uint64_t gt_z = h + 0x2525252525252525ull; /* high bit: byte >  'Z' */
-	uint64_t upper = (ge_a ^ gt_z) & ~x & hi;
-
-	return x | (upper >> 2);
 }
 
 /* ---- the key ----------------------------------------------------------------- */
@@ -86,21 +56,25 @@ static inline uint64_t rm_mum(uint64_t a, uint64_t b)
 	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static void rm_type_seed(const uint8_t *type, size_t n, uint64_t seed[2])
+static void rm_type_seed(const uint8_t *type, size_t n, uint64_t seed[2], uint64_t word[2])
 {
 	uint64_t t0, t1;
 
 	if (n > 8) {
-		t0 = rm_load8(type);
-		t1 = rm_load_tail(type + 8, n - 8);
+		t0 = dp_rm_load8(type);
+		t1 = dp_rm_load_tail(type + 8, n - 8);
 	} else {
-		t0 = rm_load_tail(type, n);
+		t0 = dp_rm_load_tail(type, n);
 		t1 = 0;
 	}
-	t0 = rm_fold8(t0);
-	t1 = rm_fold8(t1);
+	t0 = dp_rm_fold8(t0);
+	t1 = dp_rm_fold8(t1);
 	seed[0] = rm_mum(t0 ^ RM_K0, t1 ^ RM_K1) ^ n;
 	seed[1] = rm_mum(t0 ^ RM_K2, t1 ^ RM_K3) + n;
+	if (word != NULL) {
+		word[0] = t0;
+		word[1] = t1;
+	}
 }
 
 /*
@@ -115,13 +89,13 @@ static struct dp_rm_key rm_text_key(const uint64_t seed[2], unsigned kind, const
 	struct dp_rm_key k;
 
 	for (; n >= 8; n -= 8, p += 8) {
-		uint64_t x = rm_fold8(rm_load8(p));
+		uint64_t x = dp_rm_fold8(dp_rm_load8(p));
 
 		a = rm_mum(x ^ RM_K1, a ^ RM_K2);
 		b = rm_mum(x ^ RM_K3, b ^ RM_K0);
 	}
 	if (n > 0) {
-		uint64_t x = rm_fold8(rm_load_tail(p, n));
+		uint64_t x = dp_rm_fold8(dp_rm_load_tail(p, n));
 
 		a = rm_mum(x ^ RM_K1, a ^ RM_K2);
 		b = rm_mum(x ^ RM_K3, b ^ RM_K0);
@@ -136,7 +110,7 @@ struct dp_rm_key dp_rm_key(const uint8_t *type, size_t type_len, unsigned kind, 
 {
 	uint64_t seed[2];
 
-	rm_type_seed(type, type_len, seed);
+	rm_type_seed(type, type_len, seed, NULL);
 	return rm_text_key(seed, kind, text, len);
 }
 
@@ -186,6 +160,7 @@ int dp_rm_normalise(const char *type, const char *pattern, struct dp_rm_pattern 
 		    const char **why)
 {
 	size_t tl, pl, i;
+	uint8_t kind;
 
 	if (type == NULL || type[0] == '\0')
 		return rm_fail(why, "empty address type");
@@ -213,18 +188,21 @@ int dp_rm_normalise(const char *type, const char *pattern, struct dp_rm_pattern 
 	}
 	if (pattern[0] == '*') {
 		if (pl == 1) {
-			out->kind = DP_ROUTE_ANY;
+			kind = DP_ROUTE_ANY;
 		} else if (!rm_is_sep((uint8_t)pattern[1])) {
 			return rm_fail(why, "'*' must be alone or followed by '.' or '/' "
 					    "(as in '*.acme.com' or '*/O=Acme')");
 		} else if (pl == 2) {
 			return rm_fail(why, "nothing after the separator: the pattern matches no domain");
 		} else {
-			out->kind = DP_ROUTE_SUFFIX;
+			kind = DP_ROUTE_SUFFIX;
 		}
 	} else {
-		out->kind = DP_ROUTE_EXACT;
+		kind = DP_ROUTE_EXACT;
 	}
+	/* Zero-padded: callers may compare the arrays a word at a time. */
+	memset(out, 0, sizeof(*out));
+	out->kind = kind;
 	for (i = 0; i < tl; i++)
 		out->type[i] = (char)rm_lower((uint8_t)type[i]);
 	out->type[tl] = '\0';
@@ -240,7 +218,8 @@ int dp_rm_normalise(const char *type, const char *pattern, struct dp_rm_pattern 
 
 int dp_rm_parse(const uint8_t *addr, size_t len, struct dp_rm_addr *a)
 {
-	size_t t, i, dom;
+	const uint8_t *at;
+	size_t t, dom;
 
 	if (len > DP_RM_ADDR_MAX)
 		return -EINVAL;
@@ -248,21 +227,16 @@ int dp_rm_parse(const uint8_t *addr, size_t len, struct dp_rm_addr *a)
 		;
 	if (t == 0 || t > DP_RM_TYPE_MAX || t + 1 >= len || addr[t] != ':')
 		return -EINVAL;
-	/* The domain starts after the last '@': scan backwards for it. */
-	dom = t + 1;
-	for (i = len; i > t + 1; i--) {
-		if (addr[i - 1] == '@') {
-			dom = i;
-			break;
-		}
-	}
+	/* The domain starts after the value's last '@'. */
+	at = memrchr(addr + t + 1, '@', len - t - 1);
+	dom = at != NULL ? (size_t)(at - addr) + 1 : t + 1;
 	if (dom == len)
 		return -EINVAL;
 	a->type = addr;
 	a->type_len = (uint16_t)t;
 	a->dom = addr + dom;
 	a->dom_len = (uint16_t)(len - dom);
-	rm_type_seed(addr, t, a->tseed);
+	rm_type_seed(addr, t, a->tseed, a->tword);
 	return 0;
 }
 

@@ -60,6 +60,7 @@ struct dp_rm_addr {
 	uint16_t type_len;
 	uint16_t dom_len;
 	uint64_t tseed[2];   /* hash of the folded type */
+	uint64_t tword[2];   /* the folded type, zero-padded to 16 bytes */
 };
 
 /* A candidate: kind plus the slice dom[off, off + len) of the parsed
@@ -136,6 +137,50 @@ int dp_rm_cand_is(const char *type, unsigned kind, const char *pattern,
  * for tests and for "which routes cover this address" tooling.
  */
 int dp_rm_match(const struct dp_rm_pattern *p, const uint8_t *addr, size_t len);
+
+/* ---- word helpers (also used by the route index's hit verification) ---- */
+
+/* Little-endian 8-byte load from any alignment. */
+static inline uint64_t dp_rm_load8(const void *p)
+{
+	uint64_t x;
+
+	__builtin_memcpy(&x, p, sizeof(x));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
+	return x;
+}
+
+/* Little-endian load of n (0..7) bytes, zero-padded; reads only p[0, n). */
+static inline uint64_t dp_rm_load_tail(const uint8_t *p, size_t n)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		x |= (uint64_t)p[i] << (8 * i);
+	return x;
+}
+
+/*
+ * ASCII upper -> lower case for the 8 bytes of x at once (SWAR): a byte
+ * below 0x80 whose low 7 bits are in 'A'..'Z' gets 0x20 added; every other
+ * byte, UTF-8 included, is left alone. The additions cannot carry between
+ * bytes because the high bit of each byte is masked off first.
+ */
+static inline uint64_t dp_rm_fold8(uint64_t x)
+{
+	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full, hi = 0x8080808080808080ull;
+	uint64_t h = x & lo7;
+	uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3full; /* high bit: byte >= 'A' */
+	uint64_t gt_z = h + 0x2525252525252525ull; /* high bit: byte >  'Z' */
+	uint64_t upper = (ge_a ^ gt_z) & ~x & hi;
+
+	return x | (upper >> 2);
+}
+
+/* ---- target selection ---- */
 
 struct dp_route_target {
 	uint32_t conn_id;
