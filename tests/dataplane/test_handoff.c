@@ -37,7 +37,7 @@ static void teardown(void)
 	rte_eal_cleanup();
 }
 
-TestSuite(handoff, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(handoff, .init = setup, .fini = teardown);
 
 static struct dp_ho_item item(uint64_t seq, uint32_t conn, uint16_t op, uint16_t arg)
 {

@@ -40,7 +40,7 @@ static void teardown(void)
 	rte_eal_cleanup();
 }
 
-TestSuite(route, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(route, .init = setup, .fini = teardown);
 
 #define A(s) ((const uint8_t *)(s)), strlen(s)
 
