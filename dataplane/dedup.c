@@ -19,10 +19,7 @@ static inline unsigned dp_dedup_word(uint64_t seq)
 	return (unsigned)((seq & DP_DEDUP_MASK) >> 6);
 }
 
-static inline uint64_t dp_dedup_bit(uint64_t seq)
-{
-	return 1ull << (seq & 63);
-}
+static inline uint64_t dp_dedup_bit(uint64_t seq) { return 1ull << (seq & 63); }
 
 /* seq in (cum, cum + WINDOW], written so that it cannot overflow. */
 static inline int dp_dedup_in_window(const struct dp_dedup *w, uint64_t seq)

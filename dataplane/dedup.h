@@ -38,14 +38,14 @@ _Static_assert(DP_DEDUP_WINDOW <= DP_DEDUP_BITS - 64,
 	       "one 64-bit block of the bitmap must stay outside the window");
 
 struct dp_dedup {
-	uint64_t cum;                     /* every seq <= cum is done */
-	uint64_t done[DP_DEDUP_WORDS];    /* circular bitmap, bit for seq at seq % DP_DEDUP_BITS */
+	uint64_t cum;			  /* every seq <= cum is done */
+	uint64_t done[DP_DEDUP_WORDS];	  /* circular bitmap, bit for seq at seq % DP_DEDUP_BITS */
 	uint64_t pending[DP_DEDUP_WORDS]; /* forwarded, custody not yet confirmed */
 };
 
 enum dp_dedup_verdict {
 	DP_DEDUP_NEW = 0, /* never seen: caller may take it */
-	DP_DEDUP_DUP,     /* seq <= cum or done: re-acknowledge, do not forward */
+	DP_DEDUP_DUP,	  /* seq <= cum or done: re-acknowledge, do not forward */
 	DP_DEDUP_PENDING, /* seen, custody not confirmed yet: drop silently, the ACK will follow */
 	DP_DEDUP_TOO_FAR, /* seq > cum + DP_DEDUP_WINDOW: sender broke the window rule */
 	DP_DEDUP_INVALID, /* seq == 0 */
@@ -92,10 +92,7 @@ void dp_dedup_set_done(struct dp_dedup *w, uint64_t seq);
  */
 void dp_dedup_advance(struct dp_dedup *w, uint64_t new_cum);
 
-static inline uint64_t dp_dedup_cum(const struct dp_dedup *w)
-{
-	return w->cum;
-}
+static inline uint64_t dp_dedup_cum(const struct dp_dedup *w) { return w->cum; }
 
 /*
  * The selective part of an ACK: bit i set iff seq base + i is done (every

@@ -23,8 +23,8 @@
 #define DP_HO_WORKERS_MAX 256
 
 struct dp_handoff {
-	unsigned n;          /* workers */
-	unsigned size;       /* slots per ring */
+	unsigned n;		  /* workers */
+	unsigned size;		  /* slots per ring */
 	struct rte_ring *rings[]; /* [src * n + dst] */
 };
 
@@ -42,7 +42,8 @@ struct dp_handoff *dp_handoff_create(unsigned n_workers, unsigned ring_size, int
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	h = rte_zmalloc_socket("dp_handoff", sizeof(*h) + (size_t)n_workers * n_workers * sizeof(h->rings[0]),
+	h = rte_zmalloc_socket("dp_handoff",
+			       sizeof(*h) + (size_t)n_workers * n_workers * sizeof(h->rings[0]),
 			       RTE_CACHE_LINE_SIZE, socket_id);
 	if (h == NULL) {
 		rte_errno = ENOMEM;
@@ -57,8 +58,8 @@ struct dp_handoff *dp_handoff_create(unsigned n_workers, unsigned ring_size, int
 			struct rte_ring *r;
 
 			snprintf(name, sizeof(name), "ho%u_%u_%u", serial, s, d);
-			r = rte_ring_create_elem(name, sizeof(struct dp_ho_item), ring_size, socket_id,
-						 RING_F_SP_ENQ | RING_F_SC_DEQ);
+			r = rte_ring_create_elem(name, sizeof(struct dp_ho_item), ring_size,
+						 socket_id, RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (r == NULL) {
 				int e = rte_errno;
 
@@ -83,17 +84,15 @@ void dp_handoff_free(struct dp_handoff *h)
 	rte_free(h);
 }
 
-unsigned dp_handoff_capacity(const struct dp_handoff *h)
-{
-	return h->size - 1;
-}
+unsigned dp_handoff_capacity(const struct dp_handoff *h) { return h->size - 1; }
 
-unsigned dp_handoff_send(struct dp_handoff *h, unsigned src, unsigned dst, const struct dp_ho_item *items,
-			 unsigned n)
+unsigned dp_handoff_send(struct dp_handoff *h, unsigned src, unsigned dst,
+			 const struct dp_ho_item *items, unsigned n)
 {
 	if (unlikely(src >= h->n || dst >= h->n))
 		return 0;
-	return rte_ring_sp_enqueue_burst_elem(h->rings[src * h->n + dst], items, sizeof(*items), n, NULL);
+	return rte_ring_sp_enqueue_burst_elem(h->rings[src * h->n + dst], items, sizeof(*items), n,
+					      NULL);
 }
 
 unsigned dp_handoff_recv(struct dp_handoff *h, unsigned dst, unsigned src, struct dp_ho_item *items,
@@ -101,7 +100,8 @@ unsigned dp_handoff_recv(struct dp_handoff *h, unsigned dst, unsigned src, struc
 {
 	if (unlikely(src >= h->n || dst >= h->n))
 		return 0;
-	return rte_ring_sc_dequeue_burst_elem(h->rings[src * h->n + dst], items, sizeof(*items), n, NULL);
+	return rte_ring_sc_dequeue_burst_elem(h->rings[src * h->n + dst], items, sizeof(*items), n,
+					      NULL);
 }
 
 unsigned dp_handoff_count(const struct dp_handoff *h, unsigned src, unsigned dst)

@@ -19,21 +19,25 @@
 #include <stdint.h>
 
 /* Item operations (op). 0 is never valid, so a zeroed item is caught. */
-#define DP_HO_STEER 1   /* pkt: a frame from connector conn, received by a worker
-			 * that does not own conn; the owner processes it as if
-			 * it had received it */
-#define DP_HO_CUSTODY 2 /* pkt: a DATA frame for destination connector conn; the
-			 * owner of conn takes custody and answers DP_HO_VERDICT */
-#define DP_HO_VERDICT 3 /* seq: origin_seq of origin connector conn; arg: 0 custody
-			 * taken, else the enum gw_nack_reason it was refused with */
+enum dp_ho_op {
+	/* pkt: a frame from connector conn, received by a worker that does not
+	 * own conn; the owner processes it as if it had received it. */
+	DP_HO_STEER = 1,
+	/* pkt: a DATA frame for destination connector conn; the owner of conn
+	 * takes custody and answers DP_HO_VERDICT. */
+	DP_HO_CUSTODY = 2,
+	/* seq: origin_seq of origin connector conn; arg: 0 custody taken, else
+	 * the enum gw_nack_reason it was refused with. */
+	DP_HO_VERDICT = 3,
+};
 
-struct dp_ho_item {            /* 16 bytes */
+struct dp_ho_item { /* 16 bytes */
 	union {
 		void *pkt;
 		uint64_t seq;
 	};
 	uint32_t conn;
-	uint16_t op;               /* DP_HO_STEER, DP_HO_CUSTODY, DP_HO_VERDICT */
+	uint16_t op; /* enum dp_ho_op */
 	uint16_t arg;
 };
 
@@ -61,8 +65,8 @@ unsigned dp_handoff_capacity(const struct dp_handoff *h);
  * n items in order; returns how many (burst: fewer when the ring fills).
  * Out-of-range worker indexes send nothing.
  */
-unsigned dp_handoff_send(struct dp_handoff *h, unsigned src, unsigned dst, const struct dp_ho_item *items,
-			 unsigned n);
+unsigned dp_handoff_send(struct dp_handoff *h, unsigned src, unsigned dst,
+			 const struct dp_ho_item *items, unsigned n);
 
 /*
  * Consumer: only worker dst may call for a given (src, dst). Dequeues up to

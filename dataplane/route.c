@@ -24,7 +24,7 @@
 
 #include "route.h"
 
-#define DP_ROUTE_NAME_MAX 24         /* rte_hash derives ring names from it */
+#define DP_ROUTE_NAME_MAX 24	      /* rte_hash derives ring names from it */
 #define DP_ROUTE_TABLE_MAX (1u << 26) /* routes per table */
 
 _Static_assert(sizeof(struct dp_rm_key) == 16, "16-byte hash keys");
@@ -34,10 +34,10 @@ _Static_assert(sizeof(((struct dp_route *)0)->pattern) >= DP_RM_PATTERN_MAX + 1,
 struct dp_route_table {
 	/* Read by every lookup: the first cache line. */
 	struct rte_hash *h;
-	uint64_t sfx_mask[4];       /* suffix text lengths some route has (bit L) */
-	uint32_t n_exact;           /* routes per kind: a zero skips that round */
+	uint64_t sfx_mask[4]; /* suffix text lengths some route has (bit L) */
+	uint32_t n_exact;     /* routes per kind: a zero skips that round */
 	uint32_t n_any;
-	uint64_t generation;        /* see dp_route_generation() */
+	uint64_t generation; /* see dp_route_generation() */
 	/* Writer only (count is also read, relaxed, by dp_route_count()). */
 	uint32_t count;
 	uint32_t max_routes;
@@ -52,7 +52,8 @@ static void *dp_route_reclaim_arg;
 
 static void dp_route_reclaim(struct dp_route *r)
 {
-	void (*fn)(struct dp_route *, void *) = __atomic_load_n(&dp_route_reclaim_fn, __ATOMIC_ACQUIRE);
+	void (*fn)(struct dp_route *, void *) =
+	    __atomic_load_n(&dp_route_reclaim_fn, __ATOMIC_ACQUIRE);
 
 	if (fn != NULL)
 		fn(r, dp_route_reclaim_arg);
@@ -71,15 +72,13 @@ void dp_route_set_reclaim_hook(void (*fn)(struct dp_route *r, void *arg), void *
 	__atomic_store_n(&dp_route_reclaim_fn, fn, __ATOMIC_RELEASE);
 }
 
-void dp_route_release(struct dp_route *r)
-{
-	rte_free(r);
-}
+void dp_route_release(struct dp_route *r) { rte_free(r); }
 
 /* Does the published route r carry the normalised pattern p? */
 static int dp_route_is(const struct dp_route *r, const struct dp_rm_pattern *p)
 {
-	return r->kind == p->kind && strcmp(r->type, p->type) == 0 && strcmp(r->pattern, p->pattern) == 0;
+	return r->kind == p->kind && strcmp(r->type, p->type) == 0 &&
+	       strcmp(r->pattern, p->pattern) == 0;
 }
 
 /* The routing signature rte_hash buckets by: the key is already mixed. */
@@ -92,10 +91,7 @@ static uint32_t dp_route_sig_fn(const void *key, uint32_t len, uint32_t init)
 	return (uint32_t)k->lo;
 }
 
-static inline hash_sig_t dp_route_sig(const struct dp_rm_key *k)
-{
-	return (hash_sig_t)k->lo;
-}
+static inline hash_sig_t dp_route_sig(const struct dp_rm_key *k) { return (hash_sig_t)k->lo; }
 
 /* ---- per-kind bookkeeping (writer) -------------------------------------------- */
 
@@ -118,7 +114,8 @@ static void dp_route_index_add(struct dp_route_table *t, unsigned kind, unsigned
 	default:
 		if (t->sfx_count[sfx_len]++ == 0)
 			__atomic_store_n(&t->sfx_mask[sfx_len >> 6],
-					 t->sfx_mask[sfx_len >> 6] | 1ull << (sfx_len & 63), __ATOMIC_RELAXED);
+					 t->sfx_mask[sfx_len >> 6] | 1ull << (sfx_len & 63),
+					 __ATOMIC_RELAXED);
 		break;
 	}
 }
@@ -135,7 +132,8 @@ static void dp_route_index_del(struct dp_route_table *t, unsigned kind, unsigned
 	default:
 		if (--t->sfx_count[sfx_len] == 0)
 			__atomic_store_n(&t->sfx_mask[sfx_len >> 6],
-					 t->sfx_mask[sfx_len >> 6] & ~(1ull << (sfx_len & 63)), __ATOMIC_RELAXED);
+					 t->sfx_mask[sfx_len >> 6] & ~(1ull << (sfx_len & 63)),
+					 __ATOMIC_RELAXED);
 		break;
 	}
 }
@@ -149,7 +147,7 @@ static void dp_route_bump(struct dp_route_table *t)
 
 struct dp_route_table *dp_route_table_create(const char *name, uint32_t max_routes, int socket_id)
 {
-	struct rte_hash_parameters hp = { 0 };
+	struct rte_hash_parameters hp = {0};
 	struct dp_route_table *t;
 	uint32_t entries;
 
@@ -175,8 +173,8 @@ struct dp_route_table *dp_route_table_create(const char *name, uint32_t max_rout
 	hp.key_len = sizeof(struct dp_rm_key);
 	hp.hash_func = dp_route_sig_fn;
 	hp.socket_id = socket_id;
-	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_NO_FREE_ON_DEL |
-			RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			RTE_HASH_EXTRA_FLAGS_NO_FREE_ON_DEL | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
 	t->h = rte_hash_create(&hp);
 	if (t->h == NULL) {
 		int e = rte_errno;
@@ -413,7 +411,7 @@ static inline int dp_route_next_cand(const struct dp_route_view *v, const struct
 	case 0:
 		*stage = 1;
 		if (v->n_exact != 0) {
-			*c = (struct dp_rm_cand){ DP_ROUTE_EXACT, 0, (uint8_t)dl };
+			*c = (struct dp_rm_cand){DP_ROUTE_EXACT, 0, (uint8_t)dl};
 			return 1;
 		}
 		/* fall through */
@@ -424,7 +422,7 @@ static inline int dp_route_next_cand(const struct dp_route_view *v, const struct
 			if ((a->dom[i] == '.' || a->dom[i] == '/') &&
 			    (v->sfx_mask[l >> 6] & (1ull << (l & 63)))) {
 				*pos = (uint8_t)(i + 1);
-				*c = (struct dp_rm_cand){ DP_ROUTE_SUFFIX, (uint8_t)i, (uint8_t)l };
+				*c = (struct dp_rm_cand){DP_ROUTE_SUFFIX, (uint8_t)i, (uint8_t)l};
 				return 1;
 			}
 		}
@@ -433,7 +431,7 @@ static inline int dp_route_next_cand(const struct dp_route_view *v, const struct
 	case 2:
 		*stage = 3;
 		if (v->n_any != 0) {
-			*c = (struct dp_rm_cand){ DP_ROUTE_ANY, 0, 0 };
+			*c = (struct dp_rm_cand){DP_ROUTE_ANY, 0, 0};
 			return 1;
 		}
 		/* fall through */
@@ -523,8 +521,15 @@ void dp_route_lookup_bulk(const struct dp_route_table *t, const uint8_t *const a
 	uint64_t todo = 0, hits;
 	unsigned i, k, nk;
 
-	if (n > RTE_HASH_LOOKUP_BULK_MAX)
-		n = RTE_HASH_LOOKUP_BULK_MAX;
+	/* More than one bulk's worth: answer in slices rather than leave
+	 * out[] entries unwritten. */
+	while (n > RTE_HASH_LOOKUP_BULK_MAX) {
+		dp_route_lookup_bulk(t, addrs, lens, RTE_HASH_LOOKUP_BULK_MAX, out);
+		addrs += RTE_HASH_LOOKUP_BULK_MAX;
+		lens += RTE_HASH_LOOKUP_BULK_MAX;
+		out += RTE_HASH_LOOKUP_BULK_MAX;
+		n -= RTE_HASH_LOOKUP_BULK_MAX;
+	}
 	dp_route_view(t, &v);
 	for (i = 0; i < n; i++) {
 		out[i] = NULL;

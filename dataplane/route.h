@@ -40,11 +40,11 @@
 
 #define DP_ROUTE_TARGETS_MAX 256 /* targets per route */
 
-struct dp_route {              /* immutable once published */
+struct dp_route { /* immutable once published */
 	struct rcu_head rcu;
-	uint8_t kind;              /* DP_ROUTE_EXACT, DP_ROUTE_SUFFIX, DP_ROUTE_ANY */
-	char type[17];             /* normalised (lower case) */
-	char pattern[256];         /* normalised: "notes.acme.com", "*.acme.com", "*" */
+	uint8_t kind;	   /* DP_ROUTE_EXACT, DP_ROUTE_SUFFIX, DP_ROUTE_ANY */
+	char type[17];	   /* normalised (lower case) */
+	char pattern[256]; /* normalised: "notes.acme.com", "*.acme.com", "*" */
 	uint16_t n_targets;
 	struct dp_route_target targets[]; /* sorted by cost ascending, then as given */
 };
@@ -119,9 +119,11 @@ const struct dp_route *dp_route_lookup(const struct dp_route_table *t, const uin
 				       size_t len);
 
 /*
- * dp_route_lookup() for n <= 64 addresses at once: one bulk hash lookup per
- * specificity round (exact, then each suffix rank, then "*"), only for the
- * addresses still unresolved. out[i] as dp_route_lookup() would return.
+ * dp_route_lookup() for n addresses at once (n <= 64 is one bulk; larger n
+ * is answered 64 at a time): one bulk hash lookup per specificity round
+ * (exact, then each suffix rank, then "*"), only for the addresses still
+ * unresolved, then the hit routes' first line and targets prefetched
+ * together. out[i] is what dp_route_lookup() would return for addrs[i].
  */
 void dp_route_lookup_bulk(const struct dp_route_table *t, const uint8_t *const addrs[],
 			  const uint16_t lens[], unsigned n, const struct dp_route *out[]);

@@ -16,28 +16,19 @@ _Static_assert(sizeof(struct dp_rm_key) == 16, "the route index uses 16-byte key
 
 /* ---- bytes ----------------------------------------------------------------- */
 
-static inline uint8_t rm_lower(uint8_t c)
-{
-	return (uint8_t)(c - 'A') < 26 ? c + ('a' - 'A') : c;
-}
+static inline uint8_t rm_lower(uint8_t c) { return (uint8_t)(c - 'A') < 26 ? c + ('a' - 'A') : c; }
 
 /* Bytes allowed in an address type (gw_addr_split() agrees). */
 static const uint8_t rm_type_class[256] = {
-	['-'] = 1,
-	['0' ... '9'] = 1,
-	['A' ... 'Z'] = 1,
-	['a' ... 'z'] = 1,
+    ['-'] = 1,
+    ['0' ... '9'] = 1,
+    ['A' ... 'Z'] = 1,
+    ['a' ... 'z'] = 1,
 };
 
-static inline int rm_type_char(uint8_t c)
-{
-	return rm_type_class[c];
-}
+static inline int rm_type_char(uint8_t c) { return rm_type_class[c]; }
 
-static inline int rm_is_sep(uint8_t c)
-{
-	return c == '.' || c == '/';
-}
+static inline int rm_is_sep(uint8_t c) { return c == '.' || c == '/'; }
 
 /* ---- the key ----------------------------------------------------------------- */
 
@@ -82,7 +73,8 @@ static void rm_type_seed(const uint8_t *type, size_t n, uint64_t seed[2], uint64
  * kind and length enter first (so zero padding of the tail is unambiguous),
  * and a final cross-mix makes each output half depend on both lanes.
  */
-static struct dp_rm_key rm_text_key(const uint64_t seed[2], unsigned kind, const uint8_t *p, size_t n)
+static struct dp_rm_key rm_text_key(const uint64_t seed[2], unsigned kind, const uint8_t *p,
+				    size_t n)
 {
 	uint64_t a = seed[0] ^ rm_mum(n ^ RM_K4, kind ^ RM_K1);
 	uint64_t b = seed[1] ^ rm_mum(kind ^ RM_K2, n ^ RM_K0);
@@ -181,10 +173,12 @@ int dp_rm_normalise(const char *type, const char *pattern, struct dp_rm_pattern 
 		if (c < 0x20 || c == 0x7f)
 			return rm_fail(why, "pattern contains a control character");
 		if (c == '@')
-			return rm_fail(why, "pattern contains '@': a routing domain is the text after "
-					    "an address's last '@'");
+			return rm_fail(why,
+				       "pattern contains '@': a routing domain is the text after "
+				       "an address's last '@'");
 		if (c == '*' && i != 0)
-			return rm_fail(why, "'*' may only start a pattern: '*', '*.suffix' or '*/suffix'");
+			return rm_fail(
+			    why, "'*' may only start a pattern: '*', '*.suffix' or '*/suffix'");
 	}
 	if (pattern[0] == '*') {
 		if (pl == 1) {
@@ -193,7 +187,8 @@ int dp_rm_normalise(const char *type, const char *pattern, struct dp_rm_pattern 
 			return rm_fail(why, "'*' must be alone or followed by '.' or '/' "
 					    "(as in '*.acme.com' or '*/O=Acme')");
 		} else if (pl == 2) {
-			return rm_fail(why, "nothing after the separator: the pattern matches no domain");
+			return rm_fail(
+			    why, "nothing after the separator: the pattern matches no domain");
 		} else {
 			kind = DP_ROUTE_SUFFIX;
 		}
@@ -245,7 +240,7 @@ unsigned dp_rm_candidates(const struct dp_rm_addr *a, const uint64_t sfx_mask[4]
 {
 	unsigned n = 0, i, dl = a->dom_len;
 
-	out[n++] = (struct dp_rm_cand){ DP_ROUTE_EXACT, 0, (uint8_t)dl };
+	out[n++] = (struct dp_rm_cand){DP_ROUTE_EXACT, 0, (uint8_t)dl};
 	/* Left to right is longest suffix first. A separator needs a byte
 	 * before it ('*' matches at least one) and one after it. */
 	for (i = 1; i + 1 < dl; i++) {
@@ -255,14 +250,14 @@ unsigned dp_rm_candidates(const struct dp_rm_addr *a, const uint64_t sfx_mask[4]
 			continue;
 		if (sfx_mask != NULL && !(sfx_mask[l >> 6] & (1ull << (l & 63))))
 			continue;
-		out[n++] = (struct dp_rm_cand){ DP_ROUTE_SUFFIX, (uint8_t)i, (uint8_t)l };
+		out[n++] = (struct dp_rm_cand){DP_ROUTE_SUFFIX, (uint8_t)i, (uint8_t)l};
 	}
-	out[n++] = (struct dp_rm_cand){ DP_ROUTE_ANY, 0, 0 };
+	out[n++] = (struct dp_rm_cand){DP_ROUTE_ANY, 0, 0};
 	return n;
 }
 
-int dp_rm_cand_is(const char *type, unsigned kind, const char *pattern,
-		  const struct dp_rm_addr *a, const struct dp_rm_cand *c)
+int dp_rm_cand_is(const char *type, unsigned kind, const char *pattern, const struct dp_rm_addr *a,
+		  const struct dp_rm_cand *c)
 {
 	const uint8_t *d = a->dom + c->off;
 	unsigned i;

@@ -36,8 +36,8 @@
 #define DP_ROUTE_SUFFIX 2
 #define DP_ROUTE_ANY 3
 
-#define DP_RM_TYPE_MAX 16      /* bytes of an address type: [a-z0-9-] */
-#define DP_RM_ADDR_MAX 255     /* bytes of an address (== GW_DEST_MAX) */
+#define DP_RM_TYPE_MAX 16  /* bytes of an address type: [a-z0-9-] */
+#define DP_RM_ADDR_MAX 255 /* bytes of an address (== GW_DEST_MAX) */
 /* Longest routing domain: an address with a 1-byte type and its ':'. */
 #define DP_RM_DOMAIN_MAX (DP_RM_ADDR_MAX - 2)
 #define DP_RM_PATTERN_MAX DP_RM_DOMAIN_MAX /* bytes of a normalised pattern */
@@ -59,8 +59,8 @@ struct dp_rm_addr {
 	const uint8_t *dom;  /* not folded; dom_len 1..DP_RM_DOMAIN_MAX */
 	uint16_t type_len;
 	uint16_t dom_len;
-	uint64_t tseed[2];   /* hash of the folded type */
-	uint64_t tword[2];   /* the folded type, zero-padded to 16 bytes */
+	uint64_t tseed[2]; /* hash of the folded type */
+	uint64_t tword[2]; /* the folded type, zero-padded to 16 bytes */
 };
 
 /* A candidate: kind plus the slice dom[off, off + len) of the parsed
@@ -75,9 +75,9 @@ struct dp_rm_cand {
 struct dp_rm_pattern {
 	uint8_t kind;
 	uint8_t type_len;
-	uint16_t len;                          /* strlen(pattern) */
-	char type[DP_RM_TYPE_MAX + 1];         /* lower case, NUL-terminated */
-	char pattern[DP_RM_PATTERN_MAX + 1];   /* lower case: "x.y", "*.y", "*" */
+	uint16_t len;			     /* strlen(pattern) */
+	char type[DP_RM_TYPE_MAX + 1];	     /* lower case, NUL-terminated */
+	char pattern[DP_RM_PATTERN_MAX + 1]; /* lower case: "x.y", "*.y", "*" */
 };
 
 /*
@@ -114,8 +114,8 @@ unsigned dp_rm_candidates(const struct dp_rm_addr *a, const uint64_t sfx_mask[4]
  * (".acme.com" for "*.acme.com"), for ANY the empty string. Deterministic
  * within a process; two lanes of 64-bit multiply-fold mixing.
  */
-struct dp_rm_key dp_rm_key(const uint8_t *type, size_t type_len, unsigned kind,
-			   const uint8_t *text, size_t len);
+struct dp_rm_key dp_rm_key(const uint8_t *type, size_t type_len, unsigned kind, const uint8_t *text,
+			   size_t len);
 
 /* Key of candidate c of a; equals dp_rm_pattern_key() of the route that c names. */
 struct dp_rm_key dp_rm_cand_key(const struct dp_rm_addr *a, const struct dp_rm_cand *c);
@@ -128,8 +128,8 @@ struct dp_rm_key dp_rm_pattern_key(const struct dp_rm_pattern *p);
  * is exactly the one candidate c of a names, else 0. The route index calls
  * it on every hash hit, so a 128-bit key collision reads as a miss.
  */
-int dp_rm_cand_is(const char *type, unsigned kind, const char *pattern,
-		  const struct dp_rm_addr *a, const struct dp_rm_cand *c);
+int dp_rm_cand_is(const char *type, unsigned kind, const char *pattern, const struct dp_rm_addr *a,
+		  const struct dp_rm_cand *c);
 
 /*
  * 1 if the normalised pattern p covers the address (at any specificity),

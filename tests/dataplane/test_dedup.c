@@ -36,193 +36,198 @@ struct dd_step {
 };
 
 static const struct dd_step dd_table[] = {
-	/* Fresh window: 0 is invalid, 1 .. W are new, W + 1 is too far. */
-	{ 'i', 0 },
-	{ 'c', 0, INV },
-	{ 'c', 1, NEW },
-	{ 'c', 2, NEW },
-	{ 'c', W - 1, NEW },
-	{ 'c', W, NEW },
-	{ 'c', W + 1, FAR },
-	{ 'c', B, FAR },
-	{ 'c', UINT64_MAX, FAR },
-	{ 'C', 0 },
-	/* In-order done advances cum; the window moves with it. */
-	{ 'd', 1 },
-	{ 'C', 1 },
-	{ 'c', 1, DUP },
-	{ 'c', 0, INV },
-	{ 'c', 2, NEW },
-	{ 'c', W + 1, NEW },
-	{ 'c', W + 2, FAR },
-	/* Out of order: 3, 4, 5 done leave cum at 1 until 2 arrives. */
-	{ 'd', 3 },
-	{ 'd', 5 },
-	{ 'd', 4 },
-	{ 'C', 1 },
-	{ 'c', 2, NEW },
-	{ 'c', 3, DUP },
-	{ 'c', 5, DUP },
-	{ 'c', 6, NEW },
-	{ 'd', 2 },
-	{ 'C', 5 },
-	/* Pending -> done. */
-	{ 'p', 6 },
-	{ 'c', 6, PEND },
-	{ 'C', 5 },
-	{ 'd', 6 },
-	{ 'C', 6 },
-	{ 'c', 6, DUP },
-	/* Pending -> cleared (BUSY) -> new again -> done. */
-	{ 'p', 7 },
-	{ 'c', 7, PEND },
-	{ 'x', 7 },
-	{ 'c', 7, NEW },
-	{ 'p', 7 },
-	{ 'c', 7, PEND },
-	{ 'd', 7 },
-	{ 'C', 7 },
-	/* Pending does not advance cum; a later done does, over it not. */
-	{ 'p', 8 },
-	{ 'd', 9 },
-	{ 'C', 7 },
-	{ 'c', 8, PEND },
-	{ 'c', 9, DUP },
-	{ 'd', 8 },
-	{ 'C', 9 },
-	/* The far edge: cum + W accepted, cum + W + 1 refused. */
-	{ 'c', 9 + W, NEW },
-	{ 'c', 10 + W, FAR },
-	{ 'd', 9 + W },
-	{ 'C', 9 },
-	{ 'c', 9 + W, DUP },
-	{ 'd', 10 + W }, /* too far: ignored */
-	{ 'c', 10 + W, FAR },
-	{ 'C', 9 },
-	/* Fill every hole below the far edge but the first: cum stays. */
-	{ 'D', 11, 8 + W },
-	{ 'C', 9 },
-	{ 'c', 10, NEW },
-	/* The missing one arrives: cum jumps the whole window in one call. */
-	{ 'd', 10 },
-	{ 'C', 9 + W },
-	{ 'c', 9 + W, DUP },
-	{ 'c', 10, DUP },
-	/* Positions reused by the next lap start clean. */
-	{ 'c', 10 + W, NEW },
-	{ 'c', 10 + B, NEW },
-	{ 'c', 11 + B, NEW },
-	{ 'c', 9 + 2 * W, NEW },
-	{ 'c', 10 + 2 * W, FAR },
-	/* Calls outside the window are no-ops. */
-	{ 'p', 5 },
-	{ 'x', 5 },
-	{ 'd', 5 },
-	{ 'c', 5, DUP },
-	{ 'p', 10 + 2 * W },
-	{ 'c', 10 + 2 * W, FAR },
-	{ 'C', 9 + W },
-	/* set_pending on a done seq does not make it forwardable again. */
-	{ 'd', 20 + W },
-	{ 'p', 20 + W },
-	{ 'x', 20 + W },
-	{ 'c', 20 + W, DUP },
+    /* Fresh window: 0 is invalid, 1 .. W are new, W + 1 is too far. */
+    {'i', 0},
+    {'c', 0, INV},
+    {'c', 1, NEW},
+    {'c', 2, NEW},
+    {'c', W - 1, NEW},
+    {'c', W, NEW},
+    {'c', W + 1, FAR},
+    {'c', B, FAR},
+    {'c', UINT64_MAX, FAR},
+    {'C', 0},
+    /* In-order done advances cum; the window moves with it. */
+    {'d', 1},
+    {'C', 1},
+    {'c', 1, DUP},
+    {'c', 0, INV},
+    {'c', 2, NEW},
+    {'c', W + 1, NEW},
+    {'c', W + 2, FAR},
+    /* Out of order: 3, 4, 5 done leave cum at 1 until 2 arrives. */
+    {'d', 3},
+    {'d', 5},
+    {'d', 4},
+    {'C', 1},
+    {'c', 2, NEW},
+    {'c', 3, DUP},
+    {'c', 5, DUP},
+    {'c', 6, NEW},
+    {'d', 2},
+    {'C', 5},
+    /* Pending -> done. */
+    {'p', 6},
+    {'c', 6, PEND},
+    {'C', 5},
+    {'d', 6},
+    {'C', 6},
+    {'c', 6, DUP},
+    /* Pending -> cleared (BUSY) -> new again -> done. */
+    {'p', 7},
+    {'c', 7, PEND},
+    {'x', 7},
+    {'c', 7, NEW},
+    {'p', 7},
+    {'c', 7, PEND},
+    {'d', 7},
+    {'C', 7},
+    /* Pending does not advance cum; a later done does, over it not. */
+    {'p', 8},
+    {'d', 9},
+    {'C', 7},
+    {'c', 8, PEND},
+    {'c', 9, DUP},
+    {'d', 8},
+    {'C', 9},
+    /* The far edge: cum + W accepted, cum + W + 1 refused. */
+    {'c', 9 + W, NEW},
+    {'c', 10 + W, FAR},
+    {'d', 9 + W},
+    {'C', 9},
+    {'c', 9 + W, DUP},
+    {'d', 10 + W}, /* too far: ignored */
+    {'c', 10 + W, FAR},
+    {'C', 9},
+    /* Fill every hole below the far edge but the first: cum stays. */
+    {'D', 11, 8 + W},
+    {'C', 9},
+    {'c', 10, NEW},
+    /* The missing one arrives: cum jumps the whole window in one call. */
+    {'d', 10},
+    {'C', 9 + W},
+    {'c', 9 + W, DUP},
+    {'c', 10, DUP},
+    /* Positions reused by the next lap start clean. */
+    {'c', 10 + W, NEW},
+    {'c', 10 + B, NEW},
+    {'c', 11 + B, NEW},
+    {'c', 9 + 2 * W, NEW},
+    {'c', 10 + 2 * W, FAR},
+    /* Calls outside the window are no-ops. */
+    {'p', 5},
+    {'x', 5},
+    {'d', 5},
+    {'c', 5, DUP},
+    {'p', 10 + 2 * W},
+    {'c', 10 + 2 * W, FAR},
+    {'C', 9 + W},
+    /* set_pending on a done seq does not make it forwardable again. */
+    {'d', 20 + W},
+    {'p', 20 + W},
+    {'x', 20 + W},
+    {'c', 20 + W, DUP},
 
-	/* ack_bitmap: cum 100, done 102, 104, 165. */
-	{ 'i', 100 },
-	{ 'd', 102 },
-	{ 'd', 104 },
-	{ 'd', 165 },
-	{ 'C', 100 },
-	{ 'b', 1, ~0ull },              /* 1..64 all <= cum */
-	{ 'b', 37, ~0ull },             /* 37..100 all <= cum */
-	{ 'b', 38, (1ull << 63) - 1 },  /* 38..100 (63 bits), 101 not */
-	{ 'b', 40, ((1ull << 61) - 1) | (1ull << 62) },          /* 40..100, 102 */
-	{ 'b', 100, 1ull | (1ull << 2) | (1ull << 4) },         /* 100, 102, 104 */
-	{ 'b', 101, (1ull << 1) | (1ull << 3) },                /* 102, 104; 165 out */
-	{ 'b', 102, 1ull | (1ull << 2) | (1ull << 63) },        /* 102, 104, 165 */
-	{ 'b', 105, 1ull << 60 },
-	{ 'b', 166, 0 },
-	{ 'b', 100 + W, 0 },
-	{ 'd', 100 + W },
-	{ 'b', 100 + W, 1 },
-	{ 'b', 99 + W, 2 },
-	{ 'b', 101 + W, 0 },            /* beyond the window: never set */
-	{ 'b', 40 + W, 1ull << 60 },
-	{ 'b', 0, ~0ull },
-	/* ack_bitmap across the end of the circular bitmap. */
-	{ 'i', B - 24 },                /* cum + 1 sits in the last word */
-	{ 'D', B - 4, B + 6 },          /* positions 1020..1023, 0..6 */
-	{ 'b', B - 23, ((1ull << 11) - 1) << 19 },
-	{ 'b', B, ((1ull << 7) - 1) },
-	{ 'b', B - 30, ((1ull << 7) - 1) | (((1ull << 11) - 1) << 26) },
-	{ 'c', B - 5, NEW },
-	{ 'c', B - 4, DUP },
-	{ 'c', B + 6, DUP },
-	{ 'c', B + 7, NEW },
-	{ 'D', B - 23, B - 5 },
-	{ 'C', B + 6 },
-	{ 'b', B - 23, (1ull << 30) - 1 },
+    /* ack_bitmap: cum 100, done 102, 104, 165. */
+    {'i', 100},
+    {'d', 102},
+    {'d', 104},
+    {'d', 165},
+    {'C', 100},
+    {'b', 1, ~0ull},				   /* 1..64 all <= cum */
+    {'b', 37, ~0ull},				   /* 37..100 all <= cum */
+    {'b', 38, (1ull << 63) - 1},		   /* 38..100 (63 bits), 101 not */
+    {'b', 40, ((1ull << 61) - 1) | (1ull << 62)},  /* 40..100, 102 */
+    {'b', 100, 1ull | (1ull << 2) | (1ull << 4)},  /* 100, 102, 104 */
+    {'b', 101, (1ull << 1) | (1ull << 3)},	   /* 102, 104; 165 out */
+    {'b', 102, 1ull | (1ull << 2) | (1ull << 63)}, /* 102, 104, 165 */
+    {'b', 105, 1ull << 60},
+    {'b', 166, 0},
+    {'b', 100 + W, 0},
+    {'d', 100 + W},
+    {'b', 100 + W, 1},
+    {'b', 99 + W, 2},
+    {'b', 101 + W, 0}, /* beyond the window: never set */
+    {'b', 40 + W, 1ull << 60},
+    {'b', 0, ~0ull},
+    /* ack_bitmap across the end of the circular bitmap. */
+    {'i', B - 24},	 /* cum + 1 sits in the last word */
+    {'D', B - 4, B + 6}, /* positions 1020..1023, 0..6 */
+    {'b', B - 23, ((1ull << 11) - 1) << 19},
+    {'b', B, ((1ull << 7) - 1)},
+    {'b', B - 30, ((1ull << 7) - 1) | (((1ull << 11) - 1) << 26)},
+    {'c', B - 5, NEW},
+    {'c', B - 4, DUP},
+    {'c', B + 6, DUP},
+    {'c', B + 7, NEW},
+    {'D', B - 23, B - 5},
+    {'C', B + 6},
+    {'b', B - 23, (1ull << 30) - 1},
 
-	/* advance(): far jumps, no lowering, stale marks forgotten. */
-	{ 'i', 0 },
-	{ 'c', 1ull << 40, FAR },
-	{ 'a', 1ull << 40 },
-	{ 'C', 1ull << 40 },
-	{ 'c', 5, DUP },
-	{ 'c', (1ull << 40) + 1, NEW },
-	{ 'c', (1ull << 40) + W, NEW },
-	{ 'c', (1ull << 40) + W + 1, FAR },
-	{ 'a', 7 },                     /* lower: no effect */
-	{ 'C', 1ull << 40 },
-	{ 'i', 0 },
-	{ 'd', 3 },
-	{ 'd', 5 },
-	{ 'a', 2 },                     /* lands next to 3: slides over it */
-	{ 'C', 3 },
-	{ 'c', 4, NEW },
-	{ 'c', 5, DUP },
-	{ 'a', 4 },
-	{ 'C', 5 },
-	{ 'i', 0 },
-	{ 'p', 900 },
-	{ 'd', 930 },
-	{ 'a', 899 },
-	{ 'c', 900, PEND },
-	{ 'c', 930, DUP },
-	{ 'a', 1000 },                  /* 900 and 930 slide out: cleared */
-	{ 'c', 900, DUP },
-	{ 'c', 900 + B, NEW },          /* same position as 900 */
-	{ 'c', 930 + B, NEW },          /* same position as 930 */
-	{ 'i', 10 },
-	{ 'D', 12, 12 + 500 },
-	{ 'p', 700 },
-	{ 'a', 5000 },                  /* a jump of more than a whole bitmap */
-	{ 'C', 5000 },
-	{ 'c', 5001, NEW },
-	{ 'c', 12 + 5 * B, NEW },
-	{ 'c', 700 + 5 * B, NEW },
-	{ 'b', 5001, 0 },
+    /* advance(): far jumps, no lowering, stale marks forgotten. */
+    {'i', 0},
+    {'c', 1ull << 40, FAR},
+    {'a', 1ull << 40},
+    {'C', 1ull << 40},
+    {'c', 5, DUP},
+    {'c', (1ull << 40) + 1, NEW},
+    {'c', (1ull << 40) + W, NEW},
+    {'c', (1ull << 40) + W + 1, FAR},
+    {'a', 7}, /* lower: no effect */
+    {'C', 1ull << 40},
+    {'i', 0},
+    {'d', 3},
+    {'d', 5},
+    {'a', 2}, /* lands next to 3: slides over it */
+    {'C', 3},
+    {'c', 4, NEW},
+    {'c', 5, DUP},
+    {'a', 4},
+    {'C', 5},
+    {'i', 0},
+    {'p', 900},
+    {'d', 930},
+    {'a', 899},
+    {'c', 900, PEND},
+    {'c', 930, DUP},
+    {'a', 1000}, /* 900 and 930 slide out: cleared */
+    {'c', 900, DUP},
+    {'c', 900 + B, NEW}, /* same position as 900 */
+    {'c', 930 + B, NEW}, /* same position as 930 */
+    {'i', 10},
+    {'D', 12, 12 + 500},
+    {'p', 700},
+    {'a', 5000}, /* a jump of more than a whole bitmap */
+    {'C', 5000},
+    {'c', 5001, NEW},
+    {'c', 12 + 5 * B, NEW},
+    {'c', 700 + 5 * B, NEW},
+    {'b', 5001, 0},
 
-	/* Near the top of the sequence space: no overflow in the edge tests. */
-	{ 'i', UINT64_MAX - 10 },
-	{ 'c', UINT64_MAX - 10, DUP },
-	{ 'c', UINT64_MAX - 9, NEW },
-	{ 'c', UINT64_MAX, NEW },
-	{ 'D', UINT64_MAX - 9, UINT64_MAX - 1 },
-	{ 'C', UINT64_MAX - 1 },
-	{ 'c', UINT64_MAX, NEW },
-	{ 'b', UINT64_MAX - 63, (1ull << 63) - 1 },
+    /* Near the top of the sequence space: no overflow in the edge tests. */
+    {'i', UINT64_MAX - 10},
+    {'c', UINT64_MAX - 10, DUP},
+    {'c', UINT64_MAX - 9, NEW},
+    {'c', UINT64_MAX, NEW},
+    {'D', UINT64_MAX - 9, UINT64_MAX - 1},
+    {'C', UINT64_MAX - 1},
+    {'c', UINT64_MAX, NEW},
+    {'b', UINT64_MAX - 63, (1ull << 63) - 1},
 };
 
 static const char *dd_name(uint64_t v)
 {
 	switch (v) {
-	case NEW: return "NEW";
-	case DUP: return "DUP";
-	case PEND: return "PENDING";
-	case FAR: return "TOO_FAR";
-	case INV: return "INVALID";
+	case NEW:
+		return "NEW";
+	case DUP:
+		return "DUP";
+	case PEND:
+		return "PENDING";
+	case FAR:
+		return "TOO_FAR";
+	case INV:
+		return "INVALID";
 	}
 	return "?";
 }
@@ -243,9 +248,9 @@ Test(dedup, table)
 			break;
 		case 'c':
 			got = dp_dedup_check(&w, s->seq);
-			cr_assert_eq(got, s->want, "step %zu: check(%llu) = %s, want %s (cum %llu)", n + 1,
-				     (unsigned long long)s->seq, dd_name(got), dd_name(s->want),
-				     (unsigned long long)dp_dedup_cum(&w));
+			cr_assert_eq(got, s->want, "step %zu: check(%llu) = %s, want %s (cum %llu)",
+				     n + 1, (unsigned long long)s->seq, dd_name(got),
+				     dd_name(s->want), (unsigned long long)dp_dedup_cum(&w));
 			break;
 		case 'p':
 			dp_dedup_set_pending(&w, s->seq);
@@ -258,8 +263,8 @@ Test(dedup, table)
 			break;
 		case 'D':
 			for (q = s->seq;; q++) {
-				cr_assert_eq(dp_dedup_check(&w, q), NEW, "step %zu: %llu not NEW", n + 1,
-					     (unsigned long long)q);
+				cr_assert_eq(dp_dedup_check(&w, q), NEW, "step %zu: %llu not NEW",
+					     n + 1, (unsigned long long)q);
 				dp_dedup_set_done(&w, q);
 				if (q == s->want)
 					break;
@@ -269,13 +274,14 @@ Test(dedup, table)
 			dp_dedup_advance(&w, s->seq);
 			break;
 		case 'C':
-			cr_assert_eq(dp_dedup_cum(&w), s->seq, "step %zu: cum %llu, want %llu", n + 1,
-				     (unsigned long long)dp_dedup_cum(&w), (unsigned long long)s->seq);
+			cr_assert_eq(dp_dedup_cum(&w), s->seq, "step %zu: cum %llu, want %llu",
+				     n + 1, (unsigned long long)dp_dedup_cum(&w),
+				     (unsigned long long)s->seq);
 			break;
 		case 'b':
 			got = dp_dedup_ack_bitmap(&w, s->seq);
-			cr_assert_eq(got, s->want, "step %zu: ack_bitmap(%llu) = %#llx, want %#llx", n + 1,
-				     (unsigned long long)s->seq, (unsigned long long)got,
+			cr_assert_eq(got, s->want, "step %zu: ack_bitmap(%llu) = %#llx, want %#llx",
+				     n + 1, (unsigned long long)s->seq, (unsigned long long)got,
 				     (unsigned long long)s->want);
 			break;
 		default:
@@ -317,7 +323,8 @@ Test(dedup, wrap_reversed_windows)
 	dp_dedup_init(&w, 0);
 	for (lap = 0; lap < 300; lap++) {
 		for (s = base + W; s > base; s--) {
-			cr_assert_eq(dp_dedup_check(&w, s), NEW, "lap %d seq %llu", lap, (unsigned long long)s);
+			cr_assert_eq(dp_dedup_check(&w, s), NEW, "lap %d seq %llu", lap,
+				     (unsigned long long)s);
 			dp_dedup_set_done(&w, s);
 			cr_assert_eq(dp_dedup_cum(&w), s == base + 1 ? base + W : base);
 		}
@@ -398,7 +405,7 @@ static uint64_t dd_pick(const struct dd_model *m)
 		return c + 1 + dd_rand() % 24;
 	if (r < 90) /* anywhere around the window, both edges included */
 		return c + W + 24 - dd_rand() % (W + 48); /* may wrap below 0: FAR */
-	if (r < 97) /* the exact edges */
+	if (r < 97)					  /* the exact edges */
 		return (r & 1) ? c + W : c + W + 1;
 	if (r < 99)
 		return c + W + 1 + dd_rand() % (1ull << 40); /* far future */
@@ -408,9 +415,9 @@ static uint64_t dd_pick(const struct dd_model *m)
 Test(dedup, model_random, .timeout = 120)
 {
 	const uint64_t ops = 10000000;
-	struct dd_model m = { 0 };
+	struct dd_model m = {0};
 	struct dp_dedup w;
-	uint64_t n, counts[5] = { 0 };
+	uint64_t n, counts[5] = {0};
 
 	dd_model_room(&m, 0);
 	dp_dedup_init(&w, 0);
@@ -420,8 +427,8 @@ Test(dedup, model_random, .timeout = 120)
 		int got = dp_dedup_check(&w, seq);
 
 		cr_assert_eq(got, want, "op %llu: check(%llu) = %s, model %s (cum %llu)",
-			     (unsigned long long)n, (unsigned long long)seq, dd_name(got), dd_name(want),
-			     (unsigned long long)m.cum);
+			     (unsigned long long)n, (unsigned long long)seq, dd_name(got),
+			     dd_name(want), (unsigned long long)m.cum);
 		counts[got]++;
 		if (want == NEW) {
 			if (r < 45) {
@@ -460,8 +467,9 @@ Test(dedup, model_random, .timeout = 120)
 				dd_model_slide(&m);
 			}
 		}
-		cr_assert_eq(dp_dedup_cum(&w), m.cum, "op %llu: cum %llu, model %llu", (unsigned long long)n,
-			     (unsigned long long)dp_dedup_cum(&w), (unsigned long long)m.cum);
+		cr_assert_eq(dp_dedup_cum(&w), m.cum, "op %llu: cum %llu, model %llu",
+			     (unsigned long long)n, (unsigned long long)dp_dedup_cum(&w),
+			     (unsigned long long)m.cum);
 		dd_model_room(&m, m.cum);
 		if ((n & 15) == 0) {
 			uint64_t top = m.cum + W + 16, off = dd_rand() % (W + 100);
@@ -474,8 +482,9 @@ Test(dedup, model_random, .timeout = 120)
 			uint64_t s;
 
 			for (s = m.cum > 70 ? m.cum - 70 : 0; s <= m.cum + W + 70; s++)
-				cr_assert_eq(dp_dedup_check(&w, s), dd_model_check(&m, s), "sweep at op %llu seq %llu",
-					     (unsigned long long)n, (unsigned long long)s);
+				cr_assert_eq(dp_dedup_check(&w, s), dd_model_check(&m, s),
+					     "sweep at op %llu seq %llu", (unsigned long long)n,
+					     (unsigned long long)s);
 		}
 	}
 	/* The mix exercised every verdict, and cum went round many laps. */

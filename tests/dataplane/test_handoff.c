@@ -26,22 +26,26 @@
 
 static void setup(void)
 {
-	char *argv[] = { "test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--log-level=error",
-			 "--lcores=(0-3)@(0,1)", NULL };
+	char *argv[] = {"test",
+			"--no-huge",
+			"-m",
+			"256",
+			"--no-pci",
+			"--no-shconf",
+			"--log-level=error",
+			"--lcores=(0-3)@(0,1)",
+			NULL};
 
 	cr_assert_geq(rte_eal_init(8, argv), 0, "rte_eal_init: %s", rte_strerror(rte_errno));
 }
 
-static void teardown(void)
-{
-	rte_eal_cleanup();
-}
+static void teardown(void) { rte_eal_cleanup(); }
 
 TestSuite(handoff, .init = setup, .fini = teardown);
 
 static struct dp_ho_item item(uint64_t seq, uint32_t conn, uint16_t op, uint16_t arg)
 {
-	struct dp_ho_item it = { .seq = seq, .conn = conn, .op = op, .arg = arg };
+	struct dp_ho_item it = {.seq = seq, .conn = conn, .op = op, .arg = arg};
 
 	return it;
 }
@@ -88,7 +92,7 @@ Test(handoff, full_ring_and_order)
 	cr_assert_eq(dp_handoff_count(h, 1, 2), 0);
 	cr_assert_eq(dp_handoff_recv(h, 2, 1, out, 10), 0);
 	/* 3. pointers travel too */
-	in[0] = (struct dp_ho_item){ .pkt = &in[5], .conn = 1, .op = DP_HO_STEER };
+	in[0] = (struct dp_ho_item){.pkt = &in[5], .conn = 1, .op = DP_HO_STEER};
 	cr_assert_eq(dp_handoff_send(h, 3, 3, in, 1), 1, "a loopback pair works");
 	cr_assert_eq(dp_handoff_recv(h, 3, 3, out, 1), 1);
 	cr_assert_eq(out[0].pkt, &in[5]);
@@ -122,7 +126,8 @@ Test(handoff, wrap_many_times)
 		n = (unsigned)(x >> 45) % 100;
 		k = dp_handoff_recv(h, 1, 0, buf, n);
 		for (i = 0; i < k; i++, next_out++)
-			cr_assert(buf[i].seq == next_out && buf[i].conn == (uint32_t)next_out, "round %u", round);
+			cr_assert(buf[i].seq == next_out && buf[i].conn == (uint32_t)next_out,
+				  "round %u", round);
 	}
 	cr_assert_gt(next_out, 1000000);
 	dp_handoff_free(h);
@@ -137,7 +142,7 @@ Test(handoff, wrap_many_times)
 struct obj {
 	uint32_t owner; /* 0: in a ring (free); w + 1: held by worker w */
 	uint32_t id;
-	uint64_t hops;  /* written only by the current owner */
+	uint64_t hops; /* written only by the current owner */
 } __rte_cache_aligned;
 
 struct wstate {
@@ -166,7 +171,8 @@ static void st_take(struct obj *o, unsigned me, const char *what)
 {
 	uint32_t expect = 0;
 
-	if (!__atomic_compare_exchange_n(&o->owner, &expect, me + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+	if (!__atomic_compare_exchange_n(&o->owner, &expect, me + 1, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
 		st_error(what, me, o->id);
 }
 
@@ -211,8 +217,10 @@ static int st_worker(void *arg)
 				if (__atomic_load_n(&o->owner, __ATOMIC_ACQUIRE) != me + 1)
 					st_error("stamp changed while held", me, o->id);
 				__atomic_store_n(&o->owner, 0, __ATOMIC_RELEASE);
-				it[i] = (struct dp_ho_item){ .pkt = o, .conn = s->next_seq[dst] + i, .op = DP_HO_STEER,
-							     .arg = (uint16_t)me };
+				it[i] = (struct dp_ho_item){.pkt = o,
+							    .conn = s->next_seq[dst] + i,
+							    .op = DP_HO_STEER,
+							    .arg = (uint16_t)me};
 			}
 			k = dp_handoff_send(sh, me, dst, it, n);
 			/* The unsent tail stays ours (and in place in the stash,
@@ -256,7 +264,7 @@ Test(handoff, stress_ownership, .timeout = 600)
 	}
 	st_deadline = rte_rdtsc() + (uint64_t)secs * rte_get_tsc_hz();
 	RTE_LCORE_FOREACH_WORKER(lcore)
-		cr_assert_eq(rte_eal_remote_launch(st_worker, NULL, lcore), 0);
+	cr_assert_eq(rte_eal_remote_launch(st_worker, NULL, lcore), 0);
 	st_worker(NULL); /* the main lcore is worker 0 */
 	rte_eal_mp_wait_lcore();
 
@@ -268,8 +276,10 @@ Test(handoff, stress_ownership, .timeout = 600)
 				for (i = 0; i < k; i++) {
 					struct obj *o = it[i].pkt;
 
-					cr_assert_eq(it[i].conn, ws[w].want_seq[src]++, "ring %u->%u order", src, w);
-					cr_assert_eq(o->owner, 0, "object %u in a ring but owned", o->id);
+					cr_assert_eq(it[i].conn, ws[w].want_seq[src]++,
+						     "ring %u->%u order", src, w);
+					cr_assert_eq(o->owner, 0, "object %u in a ring but owned",
+						     o->id);
 					seen[o->id]++;
 				}
 				left += k;
@@ -290,7 +300,8 @@ Test(handoff, stress_ownership, .timeout = 600)
 		hops += objs[i].hops;
 	}
 	fprintf(stderr,
-		"handoff stress: %u s, 4 lcores on 2 CPUs, %llu items sent, %llu received, %llu left in rings, "
+		"handoff stress: %u s, 4 lcores on 2 CPUs, %llu items sent, %llu received, %llu "
+		"left in rings, "
 		"%llu short sends, %llu errors\n",
 		secs, (unsigned long long)sent, (unsigned long long)recvd, (unsigned long long)left,
 		(unsigned long long)shorts, (unsigned long long)st_errors);

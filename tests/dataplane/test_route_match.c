@@ -41,40 +41,42 @@ static void fill_long(void)
 Test(route_match, normalise_table)
 {
 	const struct norm_case cases[] = {
-		/* 1 */ { "smtp", "notes.acme.com", 0, DP_ROUTE_EXACT, "smtp", "notes.acme.com" },
-		/* 2 */ { "SMTP", "Notes.ACME.com", 0, DP_ROUTE_EXACT, "smtp", "notes.acme.com" },
-		/* 3 */ { "smtp", "*.acme.com", 0, DP_ROUTE_SUFFIX, "smtp", "*.acme.com" },
-		/* 4 */ { "notes", "*/O=Acme", 0, DP_ROUTE_SUFFIX, "notes", "*/o=acme" },
-		/* 5 */ { "x-400", "*", 0, DP_ROUTE_ANY, "x-400", "*" },
-		/* 6 */ { "Fb-9", "*.C", 0, DP_ROUTE_SUFFIX, "fb-9", "*.c" },
-		/* 7 */ { "notes", "CN=Bob Smith/O=Acme", 0, DP_ROUTE_EXACT, "notes", "cn=bob smith/o=acme" },
-		/* 8 */ { "a", ".acme.com", 0, DP_ROUTE_EXACT, "a", ".acme.com" },
-		/* 9 */ { "abcdefghijklmnop", "x", 0, DP_ROUTE_EXACT, "abcdefghijklmnop", "x" },
-		/* 10 */ { "smtp", long_253, 0, DP_ROUTE_EXACT, "smtp", long_253 },
-		/* 11 */ { "smtp", sfx_253, 0, DP_ROUTE_SUFFIX, "smtp", sfx_253 },
-		/* 12 */ { "smtp", "*./x", 0, DP_ROUTE_SUFFIX, "smtp", "*./x" },
-		/* 13 */ { "smtp", "\xc3\x89t\xc3\xa9.fr", 0, DP_ROUTE_EXACT, "smtp", "\xc3\x89t\xc3\xa9.fr" },
-		/* invalid */
-		/* 14 */ { "smtp", "**", -EINVAL },
-		/* 15 */ { "smtp", "*.", -EINVAL },
-		/* 16 */ { "smtp", "*/", -EINVAL },
-		/* 17 */ { "smtp", "a*b", -EINVAL },
-		/* 18 */ { "smtp", "*acme.com", -EINVAL },
-		/* 19 */ { "smtp", "*.a*", -EINVAL },
-		/* 20 */ { "smtp", "acme.*", -EINVAL },
-		/* 21 */ { "smtp", "", -EINVAL },
-		/* 22 */ { "smtp", NULL, -EINVAL },
-		/* 23 */ { "smtp", long_254, -EINVAL },
-		/* 24 */ { "smtp", "alice@acme.com", -EINVAL },
-		/* 25 */ { "smtp", "acme\tcom", -EINVAL },
-		/* 26 */ { "smtp", "acme\x7f", -EINVAL },
-		/* 27 */ { "", "acme.com", -EINVAL },
-		/* 28 */ { NULL, "acme.com", -EINVAL },
-		/* 29 */ { "sm tp", "acme.com", -EINVAL },
-		/* 30 */ { "smtp:", "acme.com", -EINVAL },
-		/* 31 */ { "abcdefghijklmnopq", "x", -EINVAL },
-		/* 32 */ { "sm_tp", "x", -EINVAL },
-		/* 33 */ { "smtp", "*.*", -EINVAL },
+	    /* 1 */ {"smtp", "notes.acme.com", 0, DP_ROUTE_EXACT, "smtp", "notes.acme.com"},
+	    /* 2 */ {"SMTP", "Notes.ACME.com", 0, DP_ROUTE_EXACT, "smtp", "notes.acme.com"},
+	    /* 3 */ {"smtp", "*.acme.com", 0, DP_ROUTE_SUFFIX, "smtp", "*.acme.com"},
+	    /* 4 */ {"notes", "*/O=Acme", 0, DP_ROUTE_SUFFIX, "notes", "*/o=acme"},
+	    /* 5 */ {"x-400", "*", 0, DP_ROUTE_ANY, "x-400", "*"},
+	    /* 6 */ {"Fb-9", "*.C", 0, DP_ROUTE_SUFFIX, "fb-9", "*.c"},
+	    /* 7 */
+	    {"notes", "CN=Bob Smith/O=Acme", 0, DP_ROUTE_EXACT, "notes", "cn=bob smith/o=acme"},
+	    /* 8 */ {"a", ".acme.com", 0, DP_ROUTE_EXACT, "a", ".acme.com"},
+	    /* 9 */ {"abcdefghijklmnop", "x", 0, DP_ROUTE_EXACT, "abcdefghijklmnop", "x"},
+	    /* 10 */ {"smtp", long_253, 0, DP_ROUTE_EXACT, "smtp", long_253},
+	    /* 11 */ {"smtp", sfx_253, 0, DP_ROUTE_SUFFIX, "smtp", sfx_253},
+	    /* 12 */ {"smtp", "*./x", 0, DP_ROUTE_SUFFIX, "smtp", "*./x"},
+	    /* 13 */
+	    {"smtp", "\xc3\x89t\xc3\xa9.fr", 0, DP_ROUTE_EXACT, "smtp", "\xc3\x89t\xc3\xa9.fr"},
+	    /* invalid */
+	    /* 14 */ {"smtp", "**", -EINVAL},
+	    /* 15 */ {"smtp", "*.", -EINVAL},
+	    /* 16 */ {"smtp", "*/", -EINVAL},
+	    /* 17 */ {"smtp", "a*b", -EINVAL},
+	    /* 18 */ {"smtp", "*acme.com", -EINVAL},
+	    /* 19 */ {"smtp", "*.a*", -EINVAL},
+	    /* 20 */ {"smtp", "acme.*", -EINVAL},
+	    /* 21 */ {"smtp", "", -EINVAL},
+	    /* 22 */ {"smtp", NULL, -EINVAL},
+	    /* 23 */ {"smtp", long_254, -EINVAL},
+	    /* 24 */ {"smtp", "alice@acme.com", -EINVAL},
+	    /* 25 */ {"smtp", "acme\tcom", -EINVAL},
+	    /* 26 */ {"smtp", "acme\x7f", -EINVAL},
+	    /* 27 */ {"", "acme.com", -EINVAL},
+	    /* 28 */ {NULL, "acme.com", -EINVAL},
+	    /* 29 */ {"sm tp", "acme.com", -EINVAL},
+	    /* 30 */ {"smtp:", "acme.com", -EINVAL},
+	    /* 31 */ {"abcdefghijklmnopq", "x", -EINVAL},
+	    /* 32 */ {"sm_tp", "x", -EINVAL},
+	    /* 33 */ {"smtp", "*.*", -EINVAL},
 	};
 	size_t i;
 
@@ -85,7 +87,8 @@ Test(route_match, normalise_table)
 		const char *why = NULL;
 		int ret = dp_rm_normalise(c->type, c->pattern, &p, &why);
 
-		cr_assert_eq(ret, c->ret, "case %zu: ret %d want %d (%s)", i + 1, ret, c->ret, why ? why : "");
+		cr_assert_eq(ret, c->ret, "case %zu: ret %d want %d (%s)", i + 1, ret, c->ret,
+			     why ? why : "");
 		if (ret != 0) {
 			cr_assert(why != NULL && strlen(why) > 10, "case %zu: no reason", i + 1);
 			continue;
@@ -110,24 +113,24 @@ Test(route_match, parse_table)
 {
 	static char big[300];
 	const struct parse_case cases[] = {
-		/* 1 */ { "smtp:alice@notes.acme.com", 0, "smtp", "notes.acme.com" },
-		/* 2 */ { "notes:CN=Bob/O=Acme", 0, "notes", "CN=Bob/O=Acme" },
-		/* 3 */ { "smtp:a@b@c.com", 0, "smtp", "c.com" },
-		/* 4 */ { "smtp:\"a@b\"@@x.org", 0, "smtp", "x.org" },
-		/* 5 */ { "SMTP:Alice@ACME.com", 0, "SMTP", "ACME.com" },
-		/* 6 */ { "a:b", 0, "a", "b" },
-		/* 7 */ { "abcdefghijklmnop:v", 0, "abcdefghijklmnop", "v" },
-		/* 8 */ { "smtp:@x", 0, "smtp", "x" },
-		/* 9 */ { "smtp:a:b", 0, "smtp", "a:b" },
-		/* 10 */ { "smtp:", -EINVAL },
-		/* 11 */ { ":x", -EINVAL },
-		/* 12 */ { "smtp", -EINVAL },
-		/* 13 */ { "smtp:alice@", -EINVAL },
-		/* 14 */ { "smtp:a@b@", -EINVAL },
-		/* 15 */ { "abcdefghijklmnopq:v", -EINVAL },
-		/* 16 */ { "sm tp:x", -EINVAL },
-		/* 17 */ { "", -EINVAL },
-		/* 18 */ { big, -EINVAL },
+	    /* 1 */ {"smtp:alice@notes.acme.com", 0, "smtp", "notes.acme.com"},
+	    /* 2 */ {"notes:CN=Bob/O=Acme", 0, "notes", "CN=Bob/O=Acme"},
+	    /* 3 */ {"smtp:a@b@c.com", 0, "smtp", "c.com"},
+	    /* 4 */ {"smtp:\"a@b\"@@x.org", 0, "smtp", "x.org"},
+	    /* 5 */ {"SMTP:Alice@ACME.com", 0, "SMTP", "ACME.com"},
+	    /* 6 */ {"a:b", 0, "a", "b"},
+	    /* 7 */ {"abcdefghijklmnop:v", 0, "abcdefghijklmnop", "v"},
+	    /* 8 */ {"smtp:@x", 0, "smtp", "x"},
+	    /* 9 */ {"smtp:a:b", 0, "smtp", "a:b"},
+	    /* 10 */ {"smtp:", -EINVAL},
+	    /* 11 */ {":x", -EINVAL},
+	    /* 12 */ {"smtp", -EINVAL},
+	    /* 13 */ {"smtp:alice@", -EINVAL},
+	    /* 14 */ {"smtp:a@b@", -EINVAL},
+	    /* 15 */ {"abcdefghijklmnopq:v", -EINVAL},
+	    /* 16 */ {"sm tp:x", -EINVAL},
+	    /* 17 */ {"", -EINVAL},
+	    /* 18 */ {big, -EINVAL},
 	};
 	size_t i;
 
@@ -189,11 +192,13 @@ Test(route_match, parse_agrees_with_wire)
 		rr = dp_rm_parse(buf, len, &a);
 		if (rw == 0) {
 			cr_assert_eq(rr, 0, "iter %u: wire accepts, route_match refuses", iter);
-			cr_assert(wt == a.type && wtl == a.type_len && wd == a.dom && wdl == a.dom_len,
+			cr_assert(wt == a.type && wtl == a.type_len && wd == a.dom &&
+				      wdl == a.dom_len,
 				  "iter %u: different split", iter);
 			agree_ok++;
 		} else if (!ctrl) {
-			cr_assert_neq(rr, 0, "iter %u: route_match accepts what wire refuses", iter);
+			cr_assert_neq(rr, 0, "iter %u: route_match accepts what wire refuses",
+				      iter);
 		}
 	}
 	cr_assert(agree_ok > 1000);
@@ -216,18 +221,21 @@ static void cand_text(const struct dp_rm_addr *a, const struct dp_rm_cand *c, ch
 Test(route_match, candidates_table)
 {
 	const struct cand_case cases[] = {
-		/* 1 */ { "smtp:x@a.b.acme.com", { "=a.b.acme.com", "~.b.acme.com", "~.acme.com", "~.com", "*" } },
-		/* 2 */ { "notes:CN=Bob/OU=Sales/O=Acme", { "=CN=Bob/OU=Sales/O=Acme", "~/OU=Sales/O=Acme", "~/O=Acme", "*" } },
-		/* 3 */ { "smtp:x@acme", { "=acme", "*" } },
-		/* 4 */ { "smtp:x@.acme.com", { "=.acme.com", "~.com", "*" } },      /* no empty '*' */
-		/* 5 */ { "smtp:x@acme.com.", { "=acme.com.", "~.com.", "*" } },     /* no empty suffix */
-		/* 6 */ { "smtp:x@a..b", { "=a..b", "~..b", "~.b", "*" } },
-		/* 7 */ { "smtp:x@a/b.c", { "=a/b.c", "~/b.c", "~.c", "*" } },
-		/* 8 */ { "smtp:a.b@c", { "=c", "*" } },                             /* dots before '@' */
-		/* 9 */ { "smtp:x@A.B", { "=A.B", "~.B", "*" } },
-		/* 10 */ { "s:.", { "=.", "*" } },
-		/* 11 */ { "s:a.", { "=a.", "*" } },
-		/* 12 */ { "s:.a", { "=.a", "*" } },
+	    /* 1 */ {"smtp:x@a.b.acme.com",
+		     {"=a.b.acme.com", "~.b.acme.com", "~.acme.com", "~.com", "*"}},
+	    /* 2 */
+	    {"notes:CN=Bob/OU=Sales/O=Acme",
+	     {"=CN=Bob/OU=Sales/O=Acme", "~/OU=Sales/O=Acme", "~/O=Acme", "*"}},
+	    /* 3 */ {"smtp:x@acme", {"=acme", "*"}},
+	    /* 4 */ {"smtp:x@.acme.com", {"=.acme.com", "~.com", "*"}},	 /* no empty '*' */
+	    /* 5 */ {"smtp:x@acme.com.", {"=acme.com.", "~.com.", "*"}}, /* no empty suffix */
+	    /* 6 */ {"smtp:x@a..b", {"=a..b", "~..b", "~.b", "*"}},
+	    /* 7 */ {"smtp:x@a/b.c", {"=a/b.c", "~/b.c", "~.c", "*"}},
+	    /* 8 */ {"smtp:a.b@c", {"=c", "*"}}, /* dots before '@' */
+	    /* 9 */ {"smtp:x@A.B", {"=A.B", "~.B", "*"}},
+	    /* 10 */ {"s:.", {"=.", "*"}},
+	    /* 11 */ {"s:a.", {"=a.", "*"}},
+	    /* 12 */ {"s:.a", {"=.a", "*"}},
 	};
 	size_t i;
 
@@ -240,7 +248,8 @@ Test(route_match, candidates_table)
 		cr_assert_eq(dp_rm_parse(S(cases[i].addr), &a), 0, "case %zu", i + 1);
 		n = dp_rm_candidates(&a, NULL, c);
 		for (k = 0; k < n; k++) {
-			cr_assert_not_null(cases[i].want[k], "case %zu: extra candidate %u", i + 1, k);
+			cr_assert_not_null(cases[i].want[k], "case %zu: extra candidate %u", i + 1,
+					   k);
 			cand_text(&a, &c[k], txt);
 			cr_assert_str_eq(txt, cases[i].want[k], "case %zu candidate %u", i + 1, k);
 		}
@@ -251,7 +260,7 @@ Test(route_match, candidates_table)
 Test(route_match, candidates_mask_and_max)
 {
 	struct dp_rm_cand c[DP_RM_CAND_MAX];
-	uint64_t mask[4] = { 0 };
+	uint64_t mask[4] = {0};
 	struct dp_rm_addr a;
 	uint8_t big[255];
 	unsigned n, i;
@@ -289,10 +298,7 @@ static struct dp_rm_key pkey(const char *type, const char *pattern)
 	return dp_rm_pattern_key(&p);
 }
 
-static int key_eq(struct dp_rm_key a, struct dp_rm_key b)
-{
-	return a.lo == b.lo && a.hi == b.hi;
-}
+static int key_eq(struct dp_rm_key a, struct dp_rm_key b) { return a.lo == b.lo && a.hi == b.hi; }
 
 Test(route_match, keys)
 {
@@ -320,10 +326,13 @@ Test(route_match, keys)
 			 dp_rm_key(S("T"), DP_ROUTE_EXACT, S("abcdefghijklmnopqrstuvwxyz"))));
 	cr_assert(!key_eq(dp_rm_key(S("t"), DP_ROUTE_EXACT, S("[]^_\\")),
 			  dp_rm_key(S("t"), DP_ROUTE_EXACT, S("{}~\x7f|"))));
-	cr_assert(!key_eq(dp_rm_key(S("t"), DP_ROUTE_EXACT, S("x@x")), dp_rm_key(S("t"), DP_ROUTE_EXACT, S("x`x"))));
-	cr_assert(!key_eq(dp_rm_key(S("t"), DP_ROUTE_EXACT, S("\xc1")), dp_rm_key(S("t"), DP_ROUTE_EXACT, S("\xe1"))));
-	cr_assert(!key_eq(dp_rm_key(S("t"), DP_ROUTE_EXACT, S("\xc1\xc1\xc1\xc1\xc1\xc1\xc1\xc1")),
-			  dp_rm_key(S("t"), DP_ROUTE_EXACT, S("\xe1\xe1\xe1\xe1\xe1\xe1\xe1\xe1"))));
+	cr_assert(!key_eq(dp_rm_key(S("t"), DP_ROUTE_EXACT, S("x@x")),
+			  dp_rm_key(S("t"), DP_ROUTE_EXACT, S("x`x"))));
+	cr_assert(!key_eq(dp_rm_key(S("t"), DP_ROUTE_EXACT, S("\xc1")),
+			  dp_rm_key(S("t"), DP_ROUTE_EXACT, S("\xe1"))));
+	cr_assert(
+	    !key_eq(dp_rm_key(S("t"), DP_ROUTE_EXACT, S("\xc1\xc1\xc1\xc1\xc1\xc1\xc1\xc1")),
+		    dp_rm_key(S("t"), DP_ROUTE_EXACT, S("\xe1\xe1\xe1\xe1\xe1\xe1\xe1\xe1"))));
 }
 
 /* 1M distinct patterns: no 128-bit collision, and the 32-bit signatures the
@@ -394,7 +403,8 @@ static int rset_lookup(const struct rset *s, const char *addr, size_t len)
 
 		for (j = 0; j < s->n; j++)
 			if (key_eq(k, s->k[j])) {
-				cr_assert(dp_rm_cand_is(s->p[j].type, s->p[j].kind, s->p[j].pattern, &a, &c[i]));
+				cr_assert(dp_rm_cand_is(s->p[j].type, s->p[j].kind, s->p[j].pattern,
+							&a, &c[i]));
 				return (int)j;
 			}
 	}
@@ -427,24 +437,24 @@ struct spec_case {
 
 Test(route_match, specificity_table)
 {
-	struct rset s = { 0 };
+	struct rset s = {0};
 	const struct spec_case cases[] = {
-		/* 1 */ { "smtp:a@notes.acme.com", "notes.acme.com" },
-		/* 2 */ { "smtp:a@NOTES.ACME.COM", "notes.acme.com" },
-		/* 3 */ { "smtp:a@x.notes.acme.com", "*.notes.acme.com" },
-		/* 4 */ { "smtp:a@mail.acme.com", "*.acme.com" },
-		/* 5 */ { "smtp:a@a.b.acme.com", "*.acme.com" },
-		/* 6 */ { "smtp:a@acme.com", "*.com" },
-		/* 7 */ { "smtp:a@x.org", "*" },
-		/* 8 */ { "smtp:a@b@notes.acme.com", "notes.acme.com" },
-		/* 9 */ { "smtp:notes.acme.com@x.org", "*" },
-		/* 10 */ { "notes:CN=Bob/O=Acme", "*/o=acme" },
-		/* 11 */ { "notes:CN=Bob/OU=Sales/O=Acme", "*/ou=sales/o=acme" },
-		/* 12 */ { "notes:CN=Bob/O=Other", NULL },
-		/* 13 */ { "NOTES:cn=bob/o=acme", "*/o=acme" },
-		/* 14 */ { "x400:anything", NULL },
-		/* 15 */ { "smtp:a@com", "*" },
-		/* 16 */ { "smtp:a@x/y.acme.com", "*.acme.com" },
+	    /* 1 */ {"smtp:a@notes.acme.com", "notes.acme.com"},
+	    /* 2 */ {"smtp:a@NOTES.ACME.COM", "notes.acme.com"},
+	    /* 3 */ {"smtp:a@x.notes.acme.com", "*.notes.acme.com"},
+	    /* 4 */ {"smtp:a@mail.acme.com", "*.acme.com"},
+	    /* 5 */ {"smtp:a@a.b.acme.com", "*.acme.com"},
+	    /* 6 */ {"smtp:a@acme.com", "*.com"},
+	    /* 7 */ {"smtp:a@x.org", "*"},
+	    /* 8 */ {"smtp:a@b@notes.acme.com", "notes.acme.com"},
+	    /* 9 */ {"smtp:notes.acme.com@x.org", "*"},
+	    /* 10 */ {"notes:CN=Bob/O=Acme", "*/o=acme"},
+	    /* 11 */ {"notes:CN=Bob/OU=Sales/O=Acme", "*/ou=sales/o=acme"},
+	    /* 12 */ {"notes:CN=Bob/O=Other", NULL},
+	    /* 13 */ {"NOTES:cn=bob/o=acme", "*/o=acme"},
+	    /* 14 */ {"x400:anything", NULL},
+	    /* 15 */ {"smtp:a@com", "*"},
+	    /* 16 */ {"smtp:a@x/y.acme.com", "*.acme.com"},
 	};
 	size_t i;
 
@@ -458,11 +468,14 @@ Test(route_match, specificity_table)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int got = rset_lookup(&s, cases[i].addr, strlen(cases[i].addr));
 
-		cr_assert_eq(got, rset_reference(&s, cases[i].addr, strlen(cases[i].addr)), "case %zu", i + 1);
+		cr_assert_eq(got, rset_reference(&s, cases[i].addr, strlen(cases[i].addr)),
+			     "case %zu", i + 1);
 		if (cases[i].want == NULL)
-			cr_assert_eq(got, -1, "case %zu: matched %s", i + 1, got >= 0 ? s.p[got].pattern : "");
+			cr_assert_eq(got, -1, "case %zu: matched %s", i + 1,
+				     got >= 0 ? s.p[got].pattern : "");
 		else
-			cr_assert(got >= 0 && strcmp(s.p[got].pattern, cases[i].want) == 0, "case %zu: got %s", i + 1,
+			cr_assert(got >= 0 && strcmp(s.p[got].pattern, cases[i].want) == 0,
+				  "case %zu: got %s", i + 1,
 				  got >= 0 ? s.p[got].pattern : "(none)");
 	}
 }
@@ -475,7 +488,7 @@ Test(route_match, specificity_random, .timeout = 60)
 	unsigned round, q;
 
 	for (round = 0; round < 2000; round++) {
-		struct rset s = { 0 };
+		struct rset s = {0};
 		unsigned np = 1 + rnd() % 20;
 
 		while (s.n < np) {
@@ -505,8 +518,9 @@ Test(route_match, specificity_random, .timeout = 60)
 
 			for (i = 0; i < len; i++)
 				addr[2 + i] = alpha[rnd() % 4];
-			cr_assert_eq(rset_lookup(&s, addr, 2 + len), rset_reference(&s, addr, 2 + len),
-				     "round %u address %.*s", round, (int)(2 + len), addr);
+			cr_assert_eq(rset_lookup(&s, addr, 2 + len),
+				     rset_reference(&s, addr, 2 + len), "round %u address %.*s",
+				     round, (int)(2 + len), addr);
 		}
 	}
 }
@@ -529,10 +543,10 @@ static int is_up(void *ctx, uint32_t conn)
 Test(route_match, select)
 {
 	const struct dp_route_target t[] = {
-		{ 1, 10 }, { 2, 20 }, { 3, 20 }, { 4, 20 }, { 5, 30 },
+	    {1, 10}, {2, 20}, {3, 20}, {4, 20}, {5, 30},
 	};
-	struct up_map m = { 0 };
-	unsigned i, count[6] = { 0 };
+	struct up_map m = {0};
+	unsigned i, count[6] = {0};
 
 	/* 1. nothing up */
 	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 7), 0);
@@ -546,7 +560,8 @@ Test(route_match, select)
 	for (i = 0; i < 10000; i++)
 		count[dp_rm_select(t, 5, is_up, &m, rnd())]++;
 	for (i = 2; i <= 4; i++)
-		cr_assert(count[i] >= 2500 && count[i] <= 4200, "target %u got %u of 10000", i, count[i]);
+		cr_assert(count[i] >= 2500 && count[i] <= 4200, "target %u got %u of 10000", i,
+			  count[i]);
 	cr_assert_eq(count[1] + count[5] + count[0], 0);
 	/* 4. deterministic: same hash, same answer; hash % count picks in order */
 	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 0), 2);
