@@ -39,12 +39,16 @@ static unsigned port_index(const struct dp_router *rt, uint16_t port_id)
 	return 0;
 }
 
-static void ctl_tx(struct cp_ctx *cp, unsigned p, struct rte_mbuf *m)
+/* Hand a frame to a worker for transmission on port index @p: workers own
+ * the TX queues. @w picks the worker (the connector's owner keeps frames to
+ * one connector in order). */
+static void ctl_tx(struct cp_ctx *cp, unsigned w, unsigned p, struct rte_mbuf *m)
 {
 	struct dp_router *rt = cp->rt;
 
 	dp_pkt_finish_udp(m);
-	if (rte_eth_tx_burst(rt->ports[p].port_id, rt->ctl_txq, &m, 1) != 1) {
+	m->port = (uint16_t)p;
+	if (rte_ring_sp_enqueue(rt->ctl_tx[w % rt->n_workers], m) != 0) {
 		cp->stats.tx_failed++;
 		rte_pktmbuf_free(m);
 	}
@@ -56,6 +60,7 @@ static void send_welcome(struct cp_ctx *cp, const struct dp_conn *c)
 	const struct dp_tunables *tun = rt->tun;
 	struct rte_mbuf *m;
 	uint8_t *pl;
+	uint64_t cum = dp_dedup_cum(&c->st->win);
 	/* header.seq tells the connector where the egress link stands: every
 	 * link seq below custody's head has been acknowledged. The read races
 	 * with the owner worker but head only grows. */
@@ -71,11 +76,15 @@ static void send_welcome(struct cp_ctx *cp, const struct dp_conn *c)
 		cp->stats.tx_failed++;
 		return;
 	}
+	/* The owner moves the window to HELLO.seq - 1 on the session's first
+	 * DATA; answer with where it will stand. */
+	if (c->hello_seq > 1 && c->hello_seq - 1 > cum)
+		cum = c->hello_seq - 1;
 	gw_wire_encode_welcome(pl, GW_HDR_LEN + GW_WELCOME_BODY_LEN, &h, c->nonce,
-			       dp_dedup_cum(&c->st->win), DP_DEDUP_WINDOW, tun->keepalive_ms,
+			       cum, DP_DEDUP_WINDOW, tun->keepalive_ms,
 			       tun->keepalive_mult, dp_router_max_payload(rt));
 	cp->stats.welcomes++;
-	ctl_tx(cp, c->port, m);
+	ctl_tx(cp, c->owner, c->port, m);
 }
 
 static void send_simple(struct cp_ctx *cp, unsigned p, const struct dp_pkt_src *src,
@@ -97,7 +106,7 @@ static void send_simple(struct cp_ctx *cp, unsigned p, const struct dp_pkt_src *
 		gw_wire_encode_nack(pl, len, &h, seq, reason, 0);
 	else
 		gw_wire_encode_keepalive(pl, len, &h);
-	ctl_tx(cp, p, m);
+	ctl_tx(cp, 0, p, m);
 }
 
 static void on_hello(struct cp_ctx *cp, unsigned p, const struct gw_frame *f,
@@ -111,6 +120,7 @@ static void on_hello(struct cp_ctx *cp, unsigned p, const struct gw_frame *f,
 		.udp_be = src->udp_be,
 		.rx_window = f->u.hello.rx_window,
 		.nonce = f->u.hello.nonce,
+		.hello_seq = f->seq,
 	};
 
 	cp->stats.hellos++;
@@ -131,14 +141,19 @@ static void on_hello(struct cp_ctx *cp, unsigned p, const struct gw_frame *f,
 		s.rx_window = DP_DEDUP_WINDOW;
 	/* A repeated HELLO from the same instance and address (our WELCOME
 	 * was lost) gets the same session again, not a new epoch. */
-	if (!(c->up && c->nonce == s.nonce && c->ip_be == s.ip_be && c->udp_be == s.udp_be)) {
+	if (c->up && c->nonce == s.nonce && c->ip_be == s.ip_be && c->udp_be == s.udp_be) {
+		if (dp_conn_session_refresh(cp->rt, f->sender, s.hello_seq) != 0) {
+			cp->stats.tx_failed++;
+			return;
+		}
+	} else {
 		if (dp_conn_session_up(cp->rt, f->sender, &s, NULL) != 0) {
 			cp->stats.tx_failed++;
 			return;
 		}
 		cp->stats.sessions_up++;
-		c = dp_conn_peek(cp->rt, f->sender);
 	}
+	c = dp_conn_peek(cp->rt, f->sender);
 	send_welcome(cp, c);
 }
 

@@ -57,7 +57,7 @@ int dp_conn_create(struct dp_router *rt, uint32_t id, const char *name)
 	c = rte_zmalloc("gw_conn", sizeof(*c), RTE_CACHE_LINE_SIZE);
 	if (st == NULL || c == NULL)
 		goto err;
-	st->cust = dp_custody_create(slots, 1, SOCKET_ID_ANY);
+	st->cust = dp_custody_create(slots, rt->egress_base, SOCKET_ID_ANY);
 	if (st->cust == NULL)
 		goto err;
 	st->id = id;
@@ -87,6 +87,8 @@ static void edit_up(struct dp_conn *c, const void *arg)
 	c->udp_be = s->udp_be;
 	c->rx_window = s->rx_window;
 	c->nonce = s->nonce;
+	c->hello_seq = s->hello_seq;
+	c->hello_gen++;
 }
 
 int dp_conn_session_up(struct dp_router *rt, uint32_t id, const struct dp_conn_session *s,
@@ -100,6 +102,22 @@ int dp_conn_session_up(struct dp_router *rt, uint32_t id, const struct dp_conn_s
 	if (rc == 0 && epoch != NULL)
 		*epoch = rt->conns[id]->epoch;
 	return rc;
+}
+
+static void edit_refresh(struct dp_conn *c, const void *arg)
+{
+	uint64_t seq = *(const uint64_t *)arg;
+
+	if (seq > c->hello_seq)
+		c->hello_seq = seq;
+	c->hello_gen++;
+}
+
+int dp_conn_session_refresh(struct dp_router *rt, uint32_t id, uint64_t hello_seq)
+{
+	if (id == 0 || id >= DP_MAX_CONNECTORS)
+		return -EINVAL;
+	return conn_republish(rt, id, edit_refresh, &hello_seq);
 }
 
 static void edit_down(struct dp_conn *c, const void *arg)

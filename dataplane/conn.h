@@ -21,6 +21,7 @@ struct dp_conn_session {
 	uint16_t udp_be;
 	uint32_t rx_window;
 	uint64_t nonce;
+	uint64_t hello_seq;
 };
 
 /* Create connector @id (1..DP_MAX_CONNECTORS-1) named @name, session down.
@@ -29,6 +30,8 @@ int dp_conn_create(struct dp_router *rt, uint32_t id, const char *name);
 /* Session established: new epoch (returned in *epoch), address learnt. */
 int dp_conn_session_up(struct dp_router *rt, uint32_t id, const struct dp_conn_session *s,
 		       uint32_t *epoch);
+/* Repeated HELLO on a live session: same epoch, window moves to @hello_seq. */
+int dp_conn_session_refresh(struct dp_router *rt, uint32_t id, uint64_t hello_seq);
 /* Session gone: workers hold its messages in custody. */
 int dp_conn_session_down(struct dp_router *rt, uint32_t id);
 /* Administrative enable/disable (disabled connectors are not chosen). */

@@ -14,7 +14,7 @@ int dp_port_setup(struct dp_router *rt, uint16_t port_id, uint32_t ip_be)
 	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info info;
 	struct dp_port_addr *pa;
-	uint16_t nrx = (uint16_t)rt->n_workers, ntx = (uint16_t)(rt->n_workers + 1);
+	uint16_t nrx = (uint16_t)rt->n_workers, ntx = (uint16_t)rt->n_workers;
 	uint16_t q, rxd = RX_DESC, txd = TX_DESC;
 	int rc;
 

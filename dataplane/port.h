@@ -6,7 +6,7 @@
 
 /*
  * dp_port_setup - configure ethdev @port_id for the router: one RX queue per
- * worker, one TX queue per worker plus one for the control thread, offloads
+ * worker, one TX queue per worker, offloads
  * the port offers for IPv4/UDP checksums, promiscuous off. Start-up only.
  * Records the port's MAC and @ip_be in rt->ports[]. 0 or negative errno.
  */

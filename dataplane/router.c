@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -7,6 +8,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 #include <rte_ring.h>
 
 #include <gwart/wire.h>
@@ -65,9 +67,13 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 		rc = -EINVAL;
 		goto out_rt;
 	}
-	rt->ctl_txq = (uint16_t)rt->n_workers;
 	rt->udp_be = rte_cpu_to_be_16(p->udp_port);
 	rt->tsc_hz = rte_get_tsc_hz();
+	/* Each router process numbers its egress links in a sequence space of
+	 * its own (random upper half), so a destination that outlives a router
+	 * restart can tell the new numbering from the old and does not take new
+	 * messages for duplicates (PROTOCOL.md, WELCOME). */
+	rt->egress_base = ((rte_rand() & 0x3fffffffull) << 32) | 1;
 	rt->pool = rte_pktmbuf_pool_create("gw_pool", p->nb_mbuf, DP_MBUF_CACHE, 0,
 					   p->mbuf_data_room, (int)rte_socket_id());
 	if (rt->pool == NULL)
@@ -76,6 +82,16 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 				       RING_F_SC_DEQ);
 	if (rt->ctl_ring == NULL)
 		goto out_pool;
+	for (w = 0; w < rt->n_workers; w++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "gw_ctl_tx%u", w);
+		rt->ctl_tx[w] = rte_ring_create(name, DP_CTL_RING_SIZE, (int)rte_socket_id(),
+						RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (rt->ctl_tx[w] == NULL)
+			goto out_ho;
+	}
+	w = 0;
 	if (rt->n_workers > 1) {
 		rt->ho_msg = dp_handoff_create(rt->n_workers, DP_HANDOFF_RING_SIZE,
 					       (int)rte_socket_id());
@@ -120,6 +136,8 @@ out_routes:
 out_ho:
 	dp_handoff_free(rt->ho_msg);
 	dp_handoff_free(rt->ho_vrd);
+	for (w = 0; w < rt->n_workers; w++)
+		rte_ring_free(rt->ctl_tx[w]);
 	rte_ring_free(rt->ctl_ring);
 out_pool:
 	rte_mempool_free(rt->pool);
@@ -195,6 +213,9 @@ unsigned dp_router_free(struct dp_router *rt)
 
 	while (rte_ring_sc_dequeue(rt->ctl_ring, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
+	for (w = 0; w < rt->n_workers; w++)
+		while (rte_ring_sc_dequeue(rt->ctl_tx[w], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
 	/* Messages in flight between workers are still in custody's care. */
 	if (rt->n_workers > 1) {
 		unsigned a, b;
@@ -222,6 +243,8 @@ unsigned dp_router_free(struct dp_router *rt)
 		rte_free(rt->lcores[w]);
 	dp_handoff_free(rt->ho_msg);
 	dp_handoff_free(rt->ho_vrd);
+	for (w = 0; w < rt->n_workers; w++)
+		rte_ring_free(rt->ctl_tx[w]);
 	rte_ring_free(rt->ctl_ring);
 	rte_mempool_free(rt->pool);
 	rte_free(rt);

@@ -49,6 +49,7 @@ struct dp_conn_state {
 	struct dp_custody *cust;    /* egress */
 	struct dp_conn_state *act_next, **act_pprev; /* owner's active list */
 	uint32_t tx_epoch;          /* session epoch of the last egress transmission */
+	uint32_t rx_hello_gen;      /* last HELLO whose seq the window absorbed */
 	uint32_t id;
 	struct dp_conn_stats stats;
 } __rte_cache_aligned;
@@ -67,6 +68,8 @@ struct dp_conn {
 	uint16_t udp_be;
 	struct rte_ether_addr mac;
 	uint64_t nonce;
+	uint64_t hello_seq;         /* HELLO.seq: lowest origin seq it still needs */
+	uint32_t hello_gen;         /* bumped by every HELLO the router accepts */
 	char name[32];
 	struct dp_conn_state *st;
 };
@@ -96,12 +99,16 @@ struct dp_router {
 	unsigned n_ports;
 	struct dp_port_addr ports[DP_MAX_PORTS];
 	uint16_t udp_be;            /* router's UDP port, network order */
-	uint16_t ctl_txq;           /* TX queue index the control thread uses */
 	uint64_t tsc_hz;
+	uint64_t egress_base;       /* first egress link seq of this router process */
 	struct rte_mempool *pool;
 	struct dp_handoff *ho_msg;  /* steer + custody items */
 	struct dp_handoff *ho_vrd;  /* custody verdicts back to origin owners */
 	struct rte_ring *ctl_ring;  /* session frames, workers -> control (MP/SC) */
+	/* Frames the control thread sends, one SP/SC ring per worker: the
+	 * worker transmits them on its own queue, so no TX queue is shared
+	 * and ports need as many TX as RX queues (net_tap insists). */
+	struct rte_ring *ctl_tx[DP_MAX_WORKERS];
 	unsigned worker_lcore[DP_MAX_WORKERS];
 	/* RCU-published. */
 	struct dp_route_table *routes;

@@ -345,6 +345,15 @@ static void ingress_data(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m,
 		dp_drop(lc, m, DP_DROP_NO_SESSION);
 		return;
 	}
+	if (unlikely(st->rx_hello_gen != c->hello_gen)) {
+		/* First DATA after a HELLO: everything below HELLO.seq is the
+		 * connector's past (acknowledged, or given up), so the window
+		 * moves there. The owner applies it: nobody else writes the
+		 * window. */
+		if (c->hello_seq > 1)
+			dp_dedup_advance(&st->win, c->hello_seq - 1);
+		st->rx_hello_gen = c->hello_gen;
+	}
 	if (unlikely(f->u.data.origin != f->sender || f->u.data.origin_seq != seq)) {
 		dp_drop(lc, m, DP_DROP_BAD_ORIGIN);
 		return;
@@ -584,6 +593,19 @@ static void drain_handoffs(struct dp_lcore *lc)
 	}
 }
 
+/* Frames the control thread asked this worker to send (m->port holds the
+ * port index). */
+static unsigned drain_ctl_tx(struct dp_lcore *lc)
+{
+	struct rte_mbuf *ms[DP_BURST_MAX];
+	unsigned n, i;
+
+	n = rte_ring_sc_dequeue_burst(lc->rt->ctl_tx[lc->idx], (void **)ms, DP_BURST_MAX, NULL);
+	for (i = 0; i < n; i++)
+		dp_tx(lc, ms[i]->port < lc->rt->n_ports ? ms[i]->port : 0, ms[i]);
+	return n;
+}
+
 /* ---- main loop ------------------------------------------------------------ */
 
 int dp_worker_main(void *arg)
@@ -625,6 +647,8 @@ int dp_worker_main(void *arg)
 		}
 		if (rt->n_workers > 1)
 			drain_handoffs(lc);
+		if (unlikely(rte_ring_count(rt->ctl_tx[lc->idx]) != 0))
+			work += drain_ctl_tx(lc);
 		if (lc->n_ack != 0) {
 			work++;
 			flush_acks(lc);

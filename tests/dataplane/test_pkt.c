@@ -178,8 +178,13 @@ static struct rte_mbuf *arp_req(uint32_t tip)
 	struct rte_ether_hdr *eh;
 	struct rte_arp_hdr *ah;
 
-	eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eh) + sizeof(*ah) + 18);
-	memset(eh, 0, sizeof(*eh) + sizeof(*ah) + 18);
+	char *p;
+
+	cr_assert_not_null(m);
+	p = rte_pktmbuf_append(m, sizeof(*eh) + sizeof(*ah) + 18);
+	cr_assert_not_null(p);
+	memset(p, 0, sizeof(*eh) + sizeof(*ah) + 18);
+	eh = (struct rte_ether_hdr *)p;
 	memset(&eh->dst_addr, 0xff, 6);
 	eh->src_addr = peer_mac;
 	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
@@ -240,9 +245,13 @@ static struct rte_mbuf *echo_req(int corrupt)
 	struct rte_icmp_hdr *ic;
 	uint16_t dlen = 24;
 
-	eh = (struct rte_ether_hdr *)rte_pktmbuf_append(
-		m, sizeof(*eh) + sizeof(*ih) + sizeof(*ic) + dlen);
-	memset(eh, 0, rte_pktmbuf_data_len(m));
+	char *p;
+
+	cr_assert_not_null(m);
+	p = rte_pktmbuf_append(m, sizeof(*eh) + sizeof(*ih) + sizeof(*ic) + dlen);
+	cr_assert_not_null(p);
+	memset(p, 0, sizeof(*eh) + sizeof(*ih) + sizeof(*ic) + dlen);
+	eh = (struct rte_ether_hdr *)p;
 	eh->dst_addr = pa.mac;
 	eh->src_addr = peer_mac;
 	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
