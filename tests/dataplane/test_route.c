@@ -310,6 +310,40 @@ Test(route, bulk_any_size)
 	dp_route_table_free(t);
 }
 
+/*
+ * A 128-bit key collision cannot be produced on purpose, so fake one: poke
+ * the published route's pattern (white box; safe here, no other thread) so
+ * that its key no longer matches what it says it is.
+ */
+Test(route, key_collision_paths)
+{
+	struct dp_route_table *t = dp_route_table_create("rt_coll", 8, SOCKET_ID_ANY);
+	const struct dp_route_target tg[] = {{1, 1}};
+	struct dp_route *r;
+	uint64_t g;
+
+	cr_assert_not_null(t);
+	cr_assert_eq(dp_route_add(t, "smtp", "a.example", tg, 1), 0);
+	r = (struct dp_route *)look(t, "smtp:x@a.example");
+	cr_assert_not_null(r);
+	memcpy(r->pattern, "b", 1); /* same length: zero padding intact */
+	g = dp_route_generation(t);
+	/* 1. a hit that fails verification reads as a miss */
+	cr_assert_null(look(t, "smtp:x@a.example"));
+	cr_assert_null(look_bulk1(t, "smtp:x@a.example"));
+	cr_assert_null(look(t, "smtp:x@b.example"));
+	/* 2. an add whose key is held by a different route is refused */
+	cr_assert_eq(dp_route_add(t, "smtp", "a.example", tg, 1), -EEXIST);
+	/* 3. and a delete does not remove the other route */
+	cr_assert_eq(dp_route_del(t, "smtp", "a.example"), -ENOENT);
+	cr_assert_eq(dp_route_count(t), 1);
+	cr_assert_eq(dp_route_generation(t), g);
+	memcpy(r->pattern, "a", 1);
+	cr_assert_eq(look(t, "smtp:x@A.example"), r);
+	cr_assert_eq(dp_route_del(t, "smtp", "a.example"), 0);
+	dp_route_table_free(t);
+}
+
 static int count_cb(const struct dp_route *r, void *arg)
 {
 	unsigned *n = arg;
