@@ -60,14 +60,14 @@ static void send_welcome(struct cp_ctx *cp, const struct dp_conn *c)
 	const struct dp_tunables *tun = rt->tun;
 	struct rte_mbuf *m;
 	uint8_t *pl;
-	uint64_t cum = dp_dedup_cum(&c->st->win);
+	uint64_t cum = __atomic_load_n(&c->st->win.cum, __ATOMIC_RELAXED);
 	/* header.seq tells the connector where the egress link stands: every
 	 * link seq below custody's head has been acknowledged. The read races
 	 * with the owner worker but head only grows. */
 	struct gw_hdr_args h = {
 		.sender = GW_CONN_ID_ROUTER,
 		.epoch = c->epoch,
-		.seq = c->st->cust->head - 1,
+		.seq = __atomic_load_n(&c->st->cust->head, __ATOMIC_RELAXED) - 1,
 	};
 
 	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,

@@ -122,6 +122,15 @@ struct dp_router {
 /* An ACK list entry: origins that need an ACK at the end of this burst. */
 #define DP_ACK_LIST_MAX (2 * DP_BURST_MAX + 64)
 
+/* A new message waiting for the burst's bulk route lookup. */
+struct dp_pending {
+	struct rte_mbuf *m;         /* the gwart frame alone */
+	const struct dp_conn *c;    /* its origin, valid until the next quiescent state */
+	uint64_t seq;
+	const uint8_t *dest;
+	uint16_t dest_len;
+};
+
 /* Per-worker context, cache aligned, fetched once and passed explicitly. */
 struct dp_lcore {
 	struct dp_router *rt;
@@ -139,6 +148,9 @@ struct dp_lcore {
 	/* Origins to acknowledge at the end of the burst. */
 	unsigned n_ack;
 	uint32_t ack_list[DP_ACK_LIST_MAX];
+	/* New messages of this burst, routed together. */
+	unsigned n_pend;
+	struct dp_pending pend[DP_BURST_MAX];
 	/* Destinations with messages in custody, owned by this worker. */
 	struct dp_conn_state *active;
 	/* Custody items sent to each other worker still waiting for a verdict:

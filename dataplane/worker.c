@@ -326,15 +326,22 @@ static const struct dp_conn *choose_dest(struct dp_lcore *lc, const struct dp_ro
 	return NULL;
 }
 
+/*
+ * Ingress runs in two steps per burst so that route lookups go in bulk:
+ * ingress_data() checks the session and the duplicate window and marks a
+ * new message pending at once (a second copy later in the same burst is
+ * then recognised); ingress_flush() looks up every pending destination in
+ * one dp_route_lookup_bulk() call and takes custody or refuses.
+ */
+static void ingress_flush(struct dp_lcore *lc);
+
 static void ingress_data(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m,
 			 const struct gw_frame *f, const struct dp_conn *c,
 			 const struct dp_pkt_src *src)
 {
 	struct dp_conn_state *st = c->st;
-	const struct dp_route *r;
-	const struct dp_conn *dc;
+	struct dp_pending *pd;
 	uint64_t seq = f->seq;
-	uint64_t hash;
 
 	st->stats.rx_data++;
 	lc->stats.rx_data++;
@@ -380,20 +387,36 @@ static void ingress_data(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m,
 		dp_drop(lc, m, DP_DROP_WIRE_BAD_SEQ);
 		return;
 	}
+	dp_dedup_set_pending(&st->win, seq);
+	/* Custody keeps the gwart frame alone. */
+	rte_pktmbuf_adj(m, DP_PKT_HDRS);
+	rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - f->length);
+	pd = &lc->pend[lc->n_pend++];
+	pd->m = m;
+	pd->c = c;
+	pd->seq = seq;
+	pd->dest = rte_pktmbuf_mtod_offset(m, const uint8_t *, GW_HDR_LEN + GW_DATA_FIXED_LEN);
+	pd->dest_len = f->u.data.dest_len;
+	if (unlikely(lc->n_pend == DP_BURST_MAX))
+		ingress_flush(lc);
+}
 
-	r = dp_route_lookup(lc->rt->routes, f->u.data.dest, f->u.data.dest_len);
-	hash = (seq * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)c->id << 17);
+static void ingress_route(struct dp_lcore *lc, const struct dp_pending *pd,
+			  const struct dp_route *r)
+{
+	const struct dp_conn *c = pd->c, *dc;
+	struct dp_conn_state *st = c->st;
+	struct rte_mbuf *m = pd->m;
+	uint64_t seq = pd->seq;
+	uint64_t hash = (seq * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)c->id << 17);
+
 	dc = r != NULL ? choose_dest(lc, r, hash) : NULL;
 	if (unlikely(dc == NULL)) {
+		dp_dedup_clear_pending(&st->win, seq);
 		nack_conn(lc, c, seq, GW_NACK_NO_ROUTE, 0);
 		dp_drop(lc, m, DP_DROP_NO_ROUTE);
 		return;
 	}
-
-	/* Custody keeps the gwart frame alone. */
-	rte_pktmbuf_adj(m, DP_PKT_HDRS);
-	rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - f->length);
-
 	if (dc->owner == lc->idx) {
 		if (custody_take(lc, dc, m) != 0)
 			goto busy;
@@ -403,22 +426,41 @@ static void ingress_data(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m,
 		ack_add(lc, st, seq);
 		return;
 	}
-	/* Another worker owns the destination: hand over, mark pending so a
-	 * retransmission meanwhile is not forwarded twice, and ACK only when
-	 * the owner's verdict says custody was taken. */
+	/* Another worker owns the destination: hand over, keep the message
+	 * pending so a retransmission meanwhile is not forwarded twice, and
+	 * ACK only when the owner's verdict says custody was taken. */
 	if (lc->outstanding[dc->owner] < lc->ho_cap) {
 		struct dp_ho_item it = {.pkt = m, .conn = dc->id, .op = DP_HO_CUSTODY};
 
 		if (dp_handoff_send(lc->rt->ho_msg, lc->idx, dc->owner, &it, 1) == 1) {
 			lc->outstanding[dc->owner]++;
 			lc->stats.handoffs++;
-			dp_dedup_set_pending(&st->win, seq);
 			return;
 		}
 	}
 busy:
+	dp_dedup_clear_pending(&st->win, seq);
 	nack_conn(lc, c, seq, GW_NACK_BUSY, lc->tun->busy_retry_us);
 	dp_drop(lc, m, DP_DROP_BUSY);
+}
+
+static void ingress_flush(struct dp_lcore *lc)
+{
+	const uint8_t *addrs[DP_BURST_MAX];
+	uint16_t lens[DP_BURST_MAX];
+	const struct dp_route *routes[DP_BURST_MAX];
+	unsigned i, n = lc->n_pend;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		addrs[i] = lc->pend[i].dest;
+		lens[i] = lc->pend[i].dest_len;
+	}
+	dp_route_lookup_bulk(lc->rt->routes, addrs, lens, n, routes);
+	for (i = 0; i < n; i++)
+		ingress_route(lc, &lc->pend[i], routes[i]);
+	lc->n_pend = 0;
 }
 
 /* ---- frame dispatch ------------------------------------------------------- */
@@ -645,8 +687,11 @@ int dp_worker_main(void *arg)
 				rx_packet(lc, p, pkts[i]);
 			}
 		}
-		if (rt->n_workers > 1)
+		ingress_flush(lc);
+		if (rt->n_workers > 1) {
 			drain_handoffs(lc);
+			ingress_flush(lc);
+		}
 		if (unlikely(rte_ring_count(rt->ctl_tx[lc->idx]) != 0))
 			work += drain_ctl_tx(lc);
 		if (lc->n_ack != 0) {

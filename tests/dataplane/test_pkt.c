@@ -14,8 +14,8 @@
 
 TestSuite(pkt, .init = test_eal_up, .fini = test_eal_down);
 
-#define ROUTER_IP RTE_IPV4(198, 18, 0, 1)
-#define PEER_IP RTE_IPV4(198, 18, 0, 2)
+#define ROUTER_IP RTE_IPV4(198u, 18u, 0u, 1u)
+#define PEER_IP RTE_IPV4(198u, 18u, 0u, 2u)
 #define GW_PORT 4790
 
 static const struct dp_port_addr pa = {

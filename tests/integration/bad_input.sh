@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # Hostile input while good traffic flows: truncated frames, wrong magic,
+# fragments, window violations, wrong origins, stale epochs, bogus ACKs,
 # version or type, inconsistent lengths, unknown connectors, frames a
 # connector may not send, another UDP port, random bytes, and pings. Each
 # crafted category must be counted under exactly its drop reason, every
@@ -14,35 +15,42 @@ in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-i
 	>"$TMP/pair.log" 2>&1 &
 pair=$!
 sleep 0.2
-in_ns python3 "$GWART_SRC/tests/integration/hostile.py" $ROUTER 4790 7 >"$TMP/sent.json" ||
+kdrop0=$(tap_tx_dropped)
+in_ns python3 "$GWART_SRC/tests/integration/hostile.py" $ROUTER 4790 7 $HOST >"$TMP/sent.json" ||
 	fail "hostile sender failed"
 pings=0
 if command -v ping >/dev/null 2>&1; then
 	in_ns ping -c 3 -i 0.2 -W 2 $ROUTER >/dev/null || fail "router does not answer ICMP echo"
 	pings=3
 fi
+kdrop=$(($(tap_tx_dropped) - kdrop0))
 wait $pair || { cat "$TMP/pair.log"; fail "good traffic was harmed"; }
 cat "$TMP/pair.log"
 kill -0 "$GWARTD_PID" || fail "gwartd died"
 stop_gwartd
 
-python3 - "$TMP/sent.json" "$TMP/stats.json" "$pings" <<'PY' || fail "drop accounting wrong"
+python3 - "$TMP/sent.json" "$TMP/stats.json" "$pings" "$kdrop" <<'PY' || fail "drop accounting wrong"
 import json, sys
 sent = json.load(open(sys.argv[1]))
 st = json.load(open(sys.argv[2]))
+kdrop = int(sys.argv[4])
 drops = st["drops"]
 ok = True
+# Datagrams the kernel dropped before they reached the router (its tap queue
+# overflows when this 2-core host is overloaded) cannot be counted by the
+# router; then each category may fall short by at most that many.
+print(f"kernel tap queue drops during the run: {kdrop}")
 for cat, n in sent.items():
     if cat == "random":
         continue
     got = drops.get(cat, 0)
     print(f"{cat:18} sent={n:5} counted={got}")
-    if got != n:
+    if got > n or got < n - kdrop:
         ok = False
 total_sent = sum(sent.values())
 total_dropped = sum(drops.values())
 print(f"all hostile: sent={total_sent} counted drops={total_dropped}")
-if total_dropped < total_sent:
+if total_dropped + kdrop < total_sent:
     ok = False
 if st["icmp_replies"] < int(sys.argv[3]):
     print("icmp replies", st["icmp_replies"])

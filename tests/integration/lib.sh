@@ -82,6 +82,12 @@ print([c for c in d["connectors"] if c["id"]==int(sys.argv[2])][0][sys.argv[3]])
 		"$TMP/stats.json" "$1" "$2"
 }
 
+# Packets the kernel dropped on their way into the router's tap port.
+tap_tx_dropped() {
+	ip -n "$NS" -s -j link show "$TAP" | python3 -c \
+		'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'
+}
+
 in_ns() {
 	ip netns exec "$NS" "$@"
 }
