@@ -62,8 +62,9 @@ wait "$gw_pid" || true
 gw_pid=""
 # What the router says it routed, then the connectors' verdict last.
 grep -E '^gwartd: (rx_pkts|connector|drop)' "$tmp/gwartd.log" || true
-grep -v '^demo:' "$tmp/conn.log" || true
-line=$(grep '^demo:' "$tmp/conn.log" || true)
+# The connectors' counters, then their verdict as the one last line.
+grep -v '^demo: sent=' "$tmp/conn.log" | sed 's/^demo: /connectors: /' || true
+line=$(grep '^demo: sent=' "$tmp/conn.log" | tail -n 1 || true)
 if [ -z "$line" ]; then
 	echo "demo: sent=0 delivered=0 duplicates=0 lost=0 rate=0 msg/s (connectors failed, rc=$rc)"
 	exit 1
