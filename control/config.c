@@ -35,16 +35,6 @@ const char cp_config_default[] =
 	"  ]\n"
 	"}\n";
 
-int cp_connector_add(struct cp_ctx *cp, uint32_t id, const char *name)
-{
-	return dp_conn_create(cp->rt, id, name);
-}
-
-int cp_connector_enable(struct cp_ctx *cp, uint32_t id, int enabled)
-{
-	return dp_conn_set_enabled(cp->rt, id, enabled);
-}
-
 int cp_route_add(struct cp_ctx *cp, const char *type, const char *pattern,
 		 const struct dp_route_target *t, unsigned n)
 {
@@ -65,19 +55,53 @@ int cp_route_del(struct cp_ctx *cp, const char *type, const char *pattern)
 
 struct tunable_desc {
 	const char *name;
+	const char *unit;
 	size_t off;
 	uint64_t min, max;
 };
 
+#define T(n, u, lo, hi) {#n, u, offsetof(struct dp_tunables, n), lo, hi}
 static const struct tunable_desc tunables[] = {
-	{"burst", offsetof(struct dp_tunables, burst), 1, DP_BURST_MAX},
-	{"custody_limit", offsetof(struct dp_tunables, custody_limit), 1, DP_CUSTODY_MAX},
-	{"busy_retry_us", offsetof(struct dp_tunables, busy_retry_us), 0, 60000000},
-	{"rto_us", offsetof(struct dp_tunables, rto_us), 100, 60000000},
-	{"rto_max_us", offsetof(struct dp_tunables, rto_max_us), 100, 600000000},
-	{"keepalive_ms", offsetof(struct dp_tunables, keepalive_ms), 10, 3600000},
-	{"keepalive_mult", offsetof(struct dp_tunables, keepalive_mult), 1, 100},
+	T(burst, "packets", 1, DP_BURST_MAX),
+	T(custody_limit, "messages", 1, DP_CUSTODY_MAX),
+	T(busy_retry_us, "us", 0, 60000000),
+	T(rto_us, "us", 100, 60000000),
+	T(rto_max_us, "us", 100, 600000000),
+	T(keepalive_ms, "ms", 10, 3600000),
+	T(keepalive_mult, "intervals", 1, 100),
+	T(backoff_initial_ms, "ms", 1, 3600000),
+	T(backoff_mult_pct, "percent", 100, 1000),
+	T(backoff_jitter_pct, "percent", 0, 100),
+	T(backoff_max_ms, "ms", 1, 86400000),
+	T(log_level, "0-3", 0, 3),
 };
+#undef T
+
+const char *cp_tunable_info(unsigned i, const char **unit, uint64_t *min, uint64_t *max)
+{
+	if (i >= sizeof(tunables) / sizeof(tunables[0]))
+		return NULL;
+	if (unit != NULL)
+		*unit = tunables[i].unit;
+	if (min != NULL)
+		*min = tunables[i].min;
+	if (max != NULL)
+		*max = tunables[i].max;
+	return tunables[i].name;
+}
+
+int cp_tunable_get(struct cp_ctx *cp, const char *name, uint64_t *value)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tunables) / sizeof(tunables[0]); i++) {
+		if (strcmp(tunables[i].name, name) == 0) {
+			*value = *(const uint32_t *)((const char *)cp->rt->tun + tunables[i].off);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
 
 int cp_tunable_set(struct cp_ctx *cp, const char *name, uint64_t value)
 {

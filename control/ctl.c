@@ -25,6 +25,7 @@
 #include "pkt.h"
 #include "route.h"
 #include "router_api.h"
+#include "session.h"
 
 #define CTL_BURST 32
 #define CTL_IDLE_SLEEP_NS 200000 /* ns: nap when there was nothing to do */
@@ -42,7 +43,7 @@ static unsigned port_index(const struct dp_router *rt, uint16_t port_id)
 /* Hand a frame to a worker for transmission on port index @p: workers own
  * the TX queues. @w picks the worker (the connector's owner keeps frames to
  * one connector in order). */
-static void ctl_tx(struct cp_ctx *cp, unsigned w, unsigned p, struct rte_mbuf *m)
+void cp_ctl_tx(struct cp_ctx *cp, unsigned w, unsigned p, struct rte_mbuf *m)
 {
 	struct dp_router *rt = cp->rt;
 
@@ -84,7 +85,7 @@ static void send_welcome(struct cp_ctx *cp, const struct dp_conn *c)
 			       cum, DP_DEDUP_WINDOW, tun->keepalive_ms,
 			       tun->keepalive_mult, dp_router_max_payload(rt));
 	cp->stats.welcomes++;
-	ctl_tx(cp, c->owner, c->port, m);
+	cp_ctl_tx(cp, c->owner, c->port, m);
 }
 
 static void send_simple(struct cp_ctx *cp, unsigned p, const struct dp_pkt_src *src,
@@ -106,12 +107,13 @@ static void send_simple(struct cp_ctx *cp, unsigned p, const struct dp_pkt_src *
 		gw_wire_encode_nack(pl, len, &h, seq, reason, 0);
 	else
 		gw_wire_encode_keepalive(pl, len, &h);
-	ctl_tx(cp, 0, p, m);
+	cp_ctl_tx(cp, 0, p, m);
 }
 
 static void on_hello(struct cp_ctx *cp, unsigned p, const struct gw_frame *f,
 		     const struct dp_pkt_src *src)
 {
+	uint64_t now = cp_now_us();
 	const struct dp_conn *c = dp_conn_peek(cp->rt, f->sender);
 	struct dp_conn_session s = {
 		.port = (uint16_t)p,
@@ -146,12 +148,15 @@ static void on_hello(struct cp_ctx *cp, unsigned p, const struct gw_frame *f,
 			cp->stats.tx_failed++;
 			return;
 		}
+		cp_sess_rx(cp, f->sender, now);
 	} else {
-		if (dp_conn_session_up(cp->rt, f->sender, &s, NULL) != 0) {
+		uint32_t epoch;
+
+		if (dp_conn_session_up(cp->rt, f->sender, &s, &epoch) != 0) {
 			cp->stats.tx_failed++;
 			return;
 		}
-		cp->stats.sessions_up++;
+		cp_sess_open(cp, f->sender, epoch, now);
 	}
 	c = dp_conn_peek(cp->rt, f->sender);
 	send_welcome(cp, c);
@@ -186,10 +191,12 @@ static void on_session_frame(struct cp_ctx *cp, struct rte_mbuf *m)
 		}
 		if (!c->up || c->epoch != f.epoch) {
 			cp->stats.stale_epoch++;
+			cp->sess[f.sender].stale++;
 			/* Tell it to say HELLO again. */
 			send_simple(cp, p, &src, f.epoch, GW_T_NACK, 0, GW_NACK_NO_SESSION);
 			return;
 		}
+		cp_sess_rx(cp, f.sender, cp_now_us());
 		send_simple(cp, p, &src, c->epoch, GW_T_KEEPALIVE, f.seq, 0);
 		return;
 	case GW_T_BYE:
@@ -201,15 +208,29 @@ static void on_session_frame(struct cp_ctx *cp, struct rte_mbuf *m)
 		}
 		if (!c->up || c->epoch != f.epoch) {
 			cp->stats.stale_epoch++;
+			cp->sess[f.sender].stale++;
 			return;
 		}
-		if (dp_conn_session_down(cp->rt, f.sender) == 0)
-			cp->stats.sessions_down++;
+		cp_sess_close(cp, f.sender, CP_CLOSE_BYE, cp_now_us());
 		return;
 	default:
 		cp->stats.bad_frames++;
 		return;
 	}
+}
+
+uint64_t cp_custody_total(struct cp_ctx *cp)
+{
+	uint64_t n = 0;
+	uint32_t id;
+
+	for (id = 1; id < DP_MAX_CONNECTORS; id++) {
+		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
+
+		if (c != NULL)
+			n += __atomic_load_n(&c->st->cust->held, __ATOMIC_RELAXED);
+	}
+	return n;
 }
 
 unsigned cp_ctl_poll(struct cp_ctx *cp)
@@ -232,10 +253,18 @@ void cp_ctl_run(struct cp_ctx *cp, volatile sig_atomic_t *quit, double duration_
 	uint64_t end = duration_s > 0 ? rte_rdtsc() + (uint64_t)(duration_s * (double)hz) : 0;
 	uint64_t next_stats = stats_interval_s ? rte_rdtsc() + stats_interval_s * hz : 0;
 
+	uint64_t next_tick = 0;
+
+	cp->quit = quit;
 	while (!*quit) {
-		uint64_t now;
+		uint64_t now, now_us = cp_now_us();
 
 		rcu_quiescent_state();
+		if (now_us >= next_tick)
+			next_tick = cp_session_tick(cp, now_us);
+		if (cp->shutdown_drain && (cp_custody_total(cp) == 0 ||
+					   now_us >= cp->shutdown_deadline_us))
+			break;
 		if (cp_ctl_poll(cp) == 0) {
 			struct timespec ts = {0, CTL_IDLE_SLEEP_NS};
 
@@ -337,6 +366,8 @@ int cp_stats_write_json(struct cp_ctx *cp, const char *path)
 	J(ctl, "tx_failed", cp->stats.tx_failed);
 	J(ctl, "sessions_up", cp->stats.sessions_up);
 	J(ctl, "sessions_down", cp->stats.sessions_down);
+	J(ctl, "probes", cp->stats.probes);
+	J(ctl, "deleted_in_custody", cp->stats.deleted_in_custody);
 	for (id = 1; id < DP_MAX_CONNECTORS; id++) {
 		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
 		const struct dp_conn_stats *cs;

@@ -162,6 +162,11 @@ int main(int argc, char **argv)
 			strerror(-rc));
 		goto fail_eal;
 	}
+	rc = cp_init(&cp, cp.rt);
+	if (rc != 0) {
+		fprintf(stderr, "gwartd: %s\n", strerror(-rc));
+		goto fail_rt;
+	}
 	RTE_ETH_FOREACH_DEV(port_id) {
 		uint32_t ip = cp_config_port_ip(config_text, cp.rt->n_ports);
 
@@ -203,6 +208,7 @@ int main(int argc, char **argv)
 	held = dp_router_free(cp.rt);
 	printf("gwartd: stopped (%u message(s) still in custody at exit)\n", held);
 	rcu_unregister_thread();
+	cp_fini(&cp);
 	free(config_text);
 	rte_eal_cleanup();
 	return 0;
@@ -212,6 +218,7 @@ fail_stop:
 fail_rt:
 	rcu_thread_offline();
 	dp_router_free(cp.rt);
+	cp_fini(&cp);
 fail_eal:
 	rcu_unregister_thread();
 	free(config_text);

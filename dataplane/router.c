@@ -32,7 +32,9 @@ int dp_router_set_tunables(struct dp_router *rt, const struct dp_tunables *t)
 
 	if (t->burst == 0 || t->burst > DP_BURST_MAX || t->custody_limit == 0 ||
 	    t->custody_limit > DP_CUSTODY_MAX || t->rto_us == 0 || t->rto_max_us < t->rto_us ||
-	    t->keepalive_ms == 0 || t->keepalive_mult == 0)
+	    t->keepalive_ms == 0 || t->keepalive_mult == 0 || t->backoff_initial_ms == 0 ||
+	    t->backoff_mult_pct < 100 || t->backoff_jitter_pct > 100 ||
+	    t->backoff_max_ms < t->backoff_initial_ms)
 		return -EINVAL;
 	nt = rte_malloc("gw_tun", sizeof(*nt), 0);
 	if (nt == NULL)
@@ -55,6 +57,11 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 		.rto_max_us = DP_MAX_RTO_US,
 		.keepalive_ms = DP_DEF_KEEPALIVE_MS,
 		.keepalive_mult = DP_DEF_KEEPALIVE_MULT,
+		.backoff_initial_ms = DP_DEF_BACKOFF_INITIAL_MS,
+		.backoff_mult_pct = DP_DEF_BACKOFF_MULT_PCT,
+		.backoff_jitter_pct = DP_DEF_BACKOFF_JITTER_PCT,
+		.backoff_max_ms = DP_DEF_BACKOFF_MAX_MS,
+		.log_level = 1,
 	};
 	unsigned lcore, w = 0;
 	int rc = -ENOMEM;
@@ -88,7 +95,10 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 		snprintf(name, sizeof(name), "gw_ctl_tx%u", w);
 		rt->ctl_tx[w] = rte_ring_create(name, DP_CTL_RING_SIZE, (int)rte_socket_id(),
 						RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (rt->ctl_tx[w] == NULL)
+		snprintf(name, sizeof(name), "gw_ctl_cmd%u", w);
+		rt->ctl_cmd[w] = rte_ring_create(name, 64, (int)rte_socket_id(),
+						 RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (rt->ctl_tx[w] == NULL || rt->ctl_cmd[w] == NULL)
 			goto out_ho;
 	}
 	w = 0;
@@ -136,8 +146,10 @@ out_routes:
 out_ho:
 	dp_handoff_free(rt->ho_msg);
 	dp_handoff_free(rt->ho_vrd);
-	for (w = 0; w < rt->n_workers; w++)
+	for (w = 0; w < rt->n_workers; w++) {
 		rte_ring_free(rt->ctl_tx[w]);
+		rte_ring_free(rt->ctl_cmd[w]);
+	}
 	rte_ring_free(rt->ctl_ring);
 out_pool:
 	rte_mempool_free(rt->pool);
@@ -184,6 +196,14 @@ void dp_router_stats(const struct dp_router *rt, struct dp_worker_stats *out)
 		for (i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
 			dst[i] += src[i];
 	}
+}
+
+int dp_router_set_refuse(struct dp_router *rt, int refuse)
+{
+	struct dp_tunables t = *rt->tun;
+
+	t.refuse_new = refuse ? 1 : 0;
+	return dp_router_set_tunables(rt, &t);
 }
 
 uint32_t dp_router_max_payload(const struct dp_router *rt)
@@ -243,8 +263,10 @@ unsigned dp_router_free(struct dp_router *rt)
 		rte_free(rt->lcores[w]);
 	dp_handoff_free(rt->ho_msg);
 	dp_handoff_free(rt->ho_vrd);
-	for (w = 0; w < rt->n_workers; w++)
+	for (w = 0; w < rt->n_workers; w++) {
 		rte_ring_free(rt->ctl_tx[w]);
+		rte_ring_free(rt->ctl_cmd[w]);
+	}
 	rte_ring_free(rt->ctl_ring);
 	rte_mempool_free(rt->pool);
 	rte_free(rt);

@@ -50,6 +50,7 @@ struct dp_conn_state {
 	struct dp_conn_state *act_next, **act_pprev; /* owner's active list */
 	uint32_t tx_epoch;          /* session epoch of the last egress transmission */
 	uint32_t rx_hello_gen;      /* last HELLO whose seq the window absorbed */
+	uint32_t retired;           /* set by the owner once it forgot this state */
 	uint32_t id;
 	struct dp_conn_stats stats;
 } __rte_cache_aligned;
@@ -84,6 +85,13 @@ struct dp_tunables {
 	uint32_t rto_max_us;
 	uint32_t keepalive_ms;
 	uint32_t keepalive_mult;
+	/* Control plane only: reconnection backoff (gRPC's defaults). */
+	uint32_t backoff_initial_ms;
+	uint32_t backoff_mult_pct;   /* growth per attempt, percent (160 = x1.6) */
+	uint32_t backoff_jitter_pct; /* +- percent */
+	uint32_t backoff_max_ms;
+	uint32_t log_level;          /* 0 error, 1 warning, 2 info, 3 debug */
+	uint32_t refuse_new;         /* shutting down with drain: BUSY to new DATA */
 };
 
 struct dp_port_addr {
@@ -109,6 +117,8 @@ struct dp_router {
 	 * worker transmits them on its own queue, so no TX queue is shared
 	 * and ports need as many TX as RX queues (net_tap insists). */
 	struct rte_ring *ctl_tx[DP_MAX_WORKERS];
+	/* Connector states to retire (control -> owner worker, SP/SC). */
+	struct rte_ring *ctl_cmd[DP_MAX_WORKERS];
 	unsigned worker_lcore[DP_MAX_WORKERS];
 	/* RCU-published. */
 	struct dp_route_table *routes;

@@ -28,6 +28,8 @@ void dp_router_stats(const struct dp_router *rt, struct dp_worker_stats *out);
 unsigned dp_router_free(struct dp_router *rt);
 /* Publish new tunables (control thread); the old copy is retired by RCU. */
 int dp_router_set_tunables(struct dp_router *rt, const struct dp_tunables *t);
+/* Refuse new messages (BUSY) while shutting down with drain. */
+int dp_router_set_refuse(struct dp_router *rt, int refuse);
 /* Largest payload a DATA frame may carry on this router (MTU and mbuf). */
 uint32_t dp_router_max_payload(const struct dp_router *rt);
 

@@ -41,6 +41,10 @@
 /* Sessions. */
 #define DP_DEF_KEEPALIVE_MS 1000 /* ms */
 #define DP_DEF_KEEPALIVE_MULT 3  /* missed intervals before down */
+#define DP_DEF_BACKOFF_INITIAL_MS 1000  /* ms: first reconnection delay (gRPC) */
+#define DP_DEF_BACKOFF_MULT_PCT 160     /* percent: delay growth per attempt (x1.6) */
+#define DP_DEF_BACKOFF_JITTER_PCT 20    /* percent: +- random spread */
+#define DP_DEF_BACKOFF_MAX_MS 120000    /* ms: delay cap */
 
 /* Mempool. */
 #define DP_MBUF_CACHE 256       /* per-lcore mempool cache (mbufs) */

@@ -387,6 +387,13 @@ static void ingress_data(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m,
 		dp_drop(lc, m, DP_DROP_WIRE_BAD_SEQ);
 		return;
 	}
+	if (unlikely(lc->tun->refuse_new)) {
+		/* Draining for shutdown: take nothing new; the origin retries
+		 * elsewhere or later. */
+		nack_conn(lc, c, seq, GW_NACK_BUSY, lc->tun->busy_retry_us);
+		dp_drop(lc, m, DP_DROP_BUSY);
+		return;
+	}
 	dp_dedup_set_pending(&st->win, seq);
 	/* Custody keeps the gwart frame alone. */
 	rte_pktmbuf_adj(m, DP_PKT_HDRS);
@@ -648,6 +655,20 @@ static unsigned drain_ctl_tx(struct dp_lcore *lc)
 	return n;
 }
 
+/* Connector states the control thread is deleting: the connector is
+ * already unpublished and a grace period has passed, so only this worker's
+ * active list may still point at the state. Forget it and say so. */
+static void drain_ctl_cmd(struct dp_lcore *lc)
+{
+	struct dp_conn_state *st;
+
+	while (rte_ring_sc_dequeue(lc->rt->ctl_cmd[lc->idx], (void **)&st) == 0) {
+		if (st->act_pprev != NULL)
+			active_del(st);
+		__atomic_store_n(&st->retired, 1, __ATOMIC_RELEASE);
+	}
+}
+
 /* ---- main loop ------------------------------------------------------------ */
 
 int dp_worker_main(void *arg)
@@ -694,6 +715,8 @@ int dp_worker_main(void *arg)
 		}
 		if (unlikely(rte_ring_count(rt->ctl_tx[lc->idx]) != 0))
 			work += drain_ctl_tx(lc);
+		if (unlikely(rte_ring_count(rt->ctl_cmd[lc->idx]) != 0))
+			drain_ctl_cmd(lc);
 		if (lc->n_ack != 0) {
 			work++;
 			flush_acks(lc);

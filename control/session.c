@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Sessions and connector lifecycle on the control thread: the per-connector
+ * state machine (control/SESSIONS.md), failure detection (keepalive interval
+ * x multiplier, as BFD), router-driven reconnection with exponential backoff
+ * and jitter (gRPC's defaults, all tunable) that never gives up, and the
+ * connector operations that need the workers' cooperation (delete).
+ *
+ * Q201280 (a connector that never reconnects) is ruled out because nothing
+ * here waits for an operator: every path out of UP schedules a probe, and
+ * every probe schedules the next. Q199817 (leaking session handles) is ruled
+ * out because a session is a slot in a fixed table, opened and closed only
+ * by cp_sess_open()/cp_sess_close(), whose counts are exported.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_malloc.h>
+#include <rte_ring.h>
+
+#include <gwart/wire.h>
+
+#include "conn.h"
+#include "cp.h"
+#include "pkt.h"
+#include "route.h"
+#include "router_api.h"
+#include "session.h"
+
+uint64_t cp_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int cp_init(struct cp_ctx *cp, struct dp_router *rt)
+{
+	cp->rt = rt;
+	cp->sess = calloc(DP_MAX_CONNECTORS, sizeof(*cp->sess));
+	if (cp->sess == NULL)
+		return -ENOMEM;
+	cp->rng = cp_now_us() * 0x9E3779B97F4A7C15ull | 1;
+	return 0;
+}
+
+void cp_fini(struct cp_ctx *cp)
+{
+	free(cp->sess);
+	cp->sess = NULL;
+}
+
+const struct cp_session *cp_session_get(const struct cp_ctx *cp, uint32_t id)
+{
+	if (id == 0 || id >= DP_MAX_CONNECTORS || dp_conn_peek(cp->rt, id) == NULL)
+		return NULL;
+	return &cp->sess[id];
+}
+
+unsigned cp_sessions_up(const struct cp_ctx *cp)
+{
+	return (unsigned)(cp->stats.sessions_up - cp->stats.sessions_down);
+}
+
+static uint64_t rng_next(struct cp_ctx *cp)
+{
+	cp->rng ^= cp->rng << 13;
+	cp->rng ^= cp->rng >> 7;
+	cp->rng ^= cp->rng << 17;
+	return cp->rng;
+}
+
+uint64_t cp_session_backoff_us(struct cp_ctx *cp, unsigned attempt)
+{
+	const struct dp_tunables *t = cp->rt->tun;
+	double d = (double)t->backoff_initial_ms * 1000.0;
+	double cap = (double)t->backoff_max_ms * 1000.0;
+	uint64_t base, spread;
+	unsigned i;
+
+	for (i = 0; i < attempt && d < cap; i++)
+		d = d * t->backoff_mult_pct / 100.0;
+	if (d > cap)
+		d = cap;
+	base = (uint64_t)d;
+	spread = base * t->backoff_jitter_pct / 100;
+	if (spread == 0)
+		return base;
+	return base - spread + rng_next(cp) % (2 * spread + 1);
+}
+
+/* ---- the state machine --------------------------------------------------------
+ * Only these two functions change state; each open is paired with one close. */
+
+void cp_sess_open(struct cp_ctx *cp, uint32_t id, uint32_t epoch, uint64_t now)
+{
+	struct cp_session *s = &cp->sess[id];
+
+	if (s->state == CP_SESS_UP)
+		cp_sess_close(cp, id, CP_CLOSE_REPLACED, now);
+	s->state = CP_SESS_UP;
+	s->epoch = epoch;
+	s->last_rx_us = now;
+	s->up_since_us = now;
+	s->opens++;
+	s->probe_attempt = 0;
+	s->next_probe_us = 0;
+	cp->stats.sessions_up++;
+}
+
+void cp_sess_close(struct cp_ctx *cp, uint32_t id, enum cp_close_why why, uint64_t now)
+{
+	struct cp_session *s = &cp->sess[id];
+
+	if (s->state != CP_SESS_UP)
+		return;
+	s->state = CP_SESS_DOWN;
+	s->down_since_us = now;
+	s->closes++;
+	cp->stats.sessions_down++;
+	if (why == CP_CLOSE_TIMEOUT)
+		s->timeouts++;
+	else if (why == CP_CLOSE_BYE)
+		s->byes++;
+	/* Workers stop transmitting to it and hold its messages in custody;
+	 * a replaced session is republished by the caller instead. */
+	if (why != CP_CLOSE_REPLACED)
+		dp_conn_session_down(cp->rt, id);
+	/* Start reconnecting: the first probe after one backoff delay (a
+	 * connector that said BYE is probed too: it may come back). */
+	s->probe_attempt = 0;
+	s->last_delay_us = cp_session_backoff_us(cp, 0);
+	s->next_probe_us = now + s->last_delay_us;
+}
+
+void cp_sess_rx(struct cp_ctx *cp, uint32_t id, uint64_t now)
+{
+	cp->sess[id].last_rx_us = now;
+}
+
+/* A probe: KEEPALIVE with epoch 0 to the connector's last address means
+ * "the router has no session for you: say HELLO" (PROTOCOL.md 12.3). */
+static void send_probe(struct cp_ctx *cp, const struct dp_conn *c)
+{
+	struct dp_router *rt = cp->rt;
+	struct rte_mbuf *m;
+	uint8_t *pl;
+	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = 0, .seq = cp_now_us()};
+
+	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,
+			     c->udp_be, GW_HDR_LEN, &pl);
+	if (m == NULL) {
+		cp->stats.tx_failed++;
+		return;
+	}
+	gw_wire_encode_keepalive(pl, GW_HDR_LEN, &h);
+	cp->stats.probes++;
+	cp_ctl_tx(cp, c->owner, c->port, m);
+}
+
+uint64_t cp_session_tick(struct cp_ctx *cp, uint64_t now)
+{
+	const struct dp_tunables *t = cp->rt->tun;
+	uint64_t dead_us = (uint64_t)t->keepalive_ms * t->keepalive_mult * 1000u;
+	uint64_t next = now + 100000; /* at least every 100 ms */
+	uint32_t id;
+
+	for (id = 1; id < DP_MAX_CONNECTORS; id++) {
+		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
+		struct cp_session *s;
+
+		if (c == NULL)
+			continue;
+		s = &cp->sess[id];
+		if (s->state == CP_SESS_UP) {
+			if (now - s->last_rx_us >= dead_us)
+				cp_sess_close(cp, id, CP_CLOSE_TIMEOUT, now);
+			else if (s->last_rx_us + dead_us < next)
+				next = s->last_rx_us + dead_us;
+		}
+		if (s->state == CP_SESS_DOWN && s->next_probe_us != 0 && c->ip_be != 0) {
+			if (now >= s->next_probe_us) {
+				send_probe(cp, c);
+				s->probe_attempt++;
+				s->last_delay_us = cp_session_backoff_us(cp, s->probe_attempt);
+				s->next_probe_us = now + s->last_delay_us;
+			}
+			if (s->next_probe_us < next)
+				next = s->next_probe_us;
+		}
+		if (s->draining && c->st->cust->held == 0)
+			s->draining = 0;
+	}
+	return next;
+}
+
+/* ---- connector operations -------------------------------------------------- */
+
+int cp_connector_add(struct cp_ctx *cp, uint32_t id, const char *name)
+{
+	int rc = dp_conn_create(cp->rt, id, name);
+
+	if (rc == 0 && cp->sess != NULL)
+		memset(&cp->sess[id], 0, sizeof(cp->sess[id]));
+	return rc;
+}
+
+int cp_connector_enable(struct cp_ctx *cp, uint32_t id, int enabled)
+{
+	if (enabled && cp->sess != NULL && id < DP_MAX_CONNECTORS)
+		cp->sess[id].draining = 0;
+	return dp_conn_set_enabled(cp->rt, id, enabled);
+}
+
+int cp_connector_reconnect(struct cp_ctx *cp, uint32_t id)
+{
+	const struct dp_conn *c = dp_conn_peek(cp->rt, id);
+	uint64_t now = cp_now_us();
+
+	if (c == NULL)
+		return -ENOENT;
+	if (cp->sess[id].state == CP_SESS_UP)
+		cp_sess_close(cp, id, CP_CLOSE_ADMIN, now);
+	/* Probe right away rather than after a backoff delay. */
+	cp->sess[id].next_probe_us = now;
+	return 0;
+}
+
+int cp_connector_drain(struct cp_ctx *cp, uint32_t id)
+{
+	int rc = dp_conn_set_enabled(cp->rt, id, 0);
+
+	if (rc == 0)
+		cp->sess[id].draining = 1;
+	return rc;
+}
+
+int cp_connector_custody(struct cp_ctx *cp, uint32_t id, uint32_t *held)
+{
+	const struct dp_conn *c = dp_conn_peek(cp->rt, id);
+
+	if (c == NULL)
+		return -ENOENT;
+	*held = __atomic_load_n(&c->st->cust->held, __ATOMIC_RELAXED);
+	return 0;
+}
+
+struct ref_scan {
+	uint32_t id;
+	int found;
+};
+
+static int route_refs(const struct dp_route *r, void *arg)
+{
+	struct ref_scan *rs = arg;
+	unsigned i;
+
+	for (i = 0; i < r->n_targets; i++)
+		if (r->targets[i].conn_id == rs->id) {
+			rs->found = 1;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * Delete a connector. Phases: (1) refuse while a route names it or custody
+ * holds messages for it (drain first: nothing acknowledged is dropped);
+ * (2) close its session; (3) unpublish it so no worker can find it;
+ * (4) wait a grace period so no worker still uses a pointer it fetched;
+ * (5) ask the owner worker to forget its state (its active list) and wait
+ * for the acknowledgement; (6) free.
+ */
+int cp_connector_del(struct cp_ctx *cp, uint32_t id)
+{
+	struct dp_router *rt = cp->rt;
+	struct dp_conn *c = (struct dp_conn *)dp_conn_peek(rt, id);
+	struct dp_conn_state *st;
+	struct ref_scan rs = {.id = id};
+	uint64_t deadline;
+	unsigned lost;
+
+	if (c == NULL)
+		return -ENOENT;
+	dp_route_foreach(rt->routes, route_refs, &rs);
+	if (rs.found || c->st->cust->held != 0)
+		return -EBUSY;
+	cp_sess_close(cp, id, CP_CLOSE_ADMIN, cp_now_us());
+	st = c->st;
+	rcu_assign_pointer(rt->conns[id], NULL);
+	synchronize_rcu();
+	if (rte_ring_sp_enqueue(rt->ctl_cmd[c->owner], st) != 0) {
+		/* Cannot happen with one delete at a time; keep it consistent. */
+		rcu_assign_pointer(rt->conns[id], c);
+		return -EAGAIN;
+	}
+	deadline = cp_now_us() + 2000000;
+	while (!__atomic_load_n(&st->retired, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = {0, 50000};
+
+		if (cp_now_us() > deadline) {
+			/* A worker that does not answer is stuck: leak the
+			 * state rather than free it under the worker. */
+			cp->stats.tx_failed++;
+			memset(&cp->sess[id], 0, sizeof(cp->sess[id]));
+			return 0;
+		}
+		rcu_thread_offline();
+		nanosleep(&ts, NULL);
+		rcu_thread_online();
+	}
+	lost = dp_custody_free(st->cust);
+	cp->stats.deleted_in_custody += lost;
+	rte_free(st);
+	rte_free(c);
+	memset(&cp->sess[id], 0, sizeof(cp->sess[id]));
+	return 0;
+}
+
+int cp_shutdown(struct cp_ctx *cp, int drain, unsigned timeout_ms)
+{
+	if (drain) {
+		cp->shutdown_drain = 1;
+		cp->shutdown_deadline_us = cp_now_us() + (uint64_t)timeout_ms * 1000u;
+		dp_router_set_refuse(cp->rt, 1);
+		return 0;
+	}
+	if (cp->quit != NULL)
+		*cp->quit = 1;
+	return 0;
+}
