@@ -74,6 +74,7 @@ static const struct tunable_desc tunables[] = {
 	T(backoff_jitter_pct, "percent", 0, 100),
 	T(backoff_max_ms, "ms", 1, 86400000),
 	T(log_level, "0-3", 0, 3),
+	T(stage_stats, "0/1", 0, 1),
 };
 #undef T
 

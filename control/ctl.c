@@ -355,6 +355,16 @@ int cp_stats_write_json(struct cp_ctx *cp, const char *path)
 	J(root, "ctl_frames", s.ctl_frames);
 	for (i = 0; i < DP_DROP_COUNT; i++)
 		J(drops, dp_drop_name(i), s.drops[i]);
+	{
+		json_t *stages = json_object();
+
+		for (i = 0; i < DP_STAGE_COUNT; i++)
+			J(stages, dp_stage_name(i), s.stage_cycles[i]);
+		json_object_set_new(root, "stage_cycles", stages);
+		J(root, "busy_cycles", s.busy_cycles);
+		J(root, "loops", s.loops);
+		J(root, "busy_loops", s.busy_loops);
+	}
 	J(ctl, "hellos", cp->stats.hellos);
 	J(ctl, "welcomes", cp->stats.welcomes);
 	J(ctl, "keepalives", cp->stats.keepalives);

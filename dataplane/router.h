@@ -92,6 +92,7 @@ struct dp_tunables {
 	uint32_t backoff_max_ms;
 	uint32_t log_level;          /* 0 error, 1 warning, 2 info, 3 debug */
 	uint32_t refuse_new;         /* shutting down with drain: BUSY to new DATA */
+	uint32_t stage_stats;        /* 1: account TSC per loop stage (benchmarks) */
 };
 
 struct dp_port_addr {
@@ -167,6 +168,10 @@ struct dp_lcore {
 	 * bounded by the verdict ring so a verdict can never be lost. */
 	uint32_t outstanding[DP_MAX_WORKERS];
 	uint32_t ho_cap;
+	/* Stage accounting (stage_stats): the TSC of the last mark and the
+	 * cycles of this iteration, committed only if it did work. */
+	uint64_t stage_t0;
+	uint64_t stage_acc[DP_STAGE_COUNT];
 	struct dp_worker_stats stats;
 } __rte_cache_aligned;
 

@@ -13,6 +13,17 @@ static const char *const drop_strs[DP_DROP_COUNT] = {
 #undef DP_X_STR
 };
 
+static const char *const stage_names[DP_STAGE_COUNT] = {
+#define DP_X_NAME(name, str) #name,
+	DP_STAGES(DP_X_NAME)
+#undef DP_X_NAME
+};
+
+const char *dp_stage_name(unsigned stage)
+{
+	return stage < DP_STAGE_COUNT ? stage_names[stage] : "UNKNOWN";
+}
+
 const char *dp_drop_name(unsigned reason)
 {
 	return reason < DP_DROP_COUNT ? drop_names[reason] : "UNKNOWN";

@@ -66,6 +66,28 @@ enum dp_drop_reason {
 	DP_DROP_COUNT
 };
 
+/* Stages of the worker loop whose TSC cycles are accounted when the tunable
+ * stage_stats is 1 (benchmarks: "where the time goes"). Only iterations that
+ * did work are counted. First transmissions happen as custody is taken, so
+ * their frame building counts under CUSTODY; TX is retransmission scans and
+ * the PMD's tx_burst. */
+#define DP_STAGES(X)                                                                               \
+	X(RX, "PMD receive burst")                                                                 \
+	X(PARSE, "L2-L4 classify, frame parse, steer, duplicate window")                          \
+	X(ROUTE, "bulk route lookup")                                                              \
+	X(CUSTODY, "destination choice, custody, first transmission")                             \
+	X(HANDOFF, "rings from and to other workers")                                              \
+	X(ACK, "ACK frames to origins")                                                            \
+	X(TX, "retransmission scan and PMD transmit burst")
+
+enum dp_stage {
+#define DP_X_ENUM(name, str) DP_STAGE_##name,
+	DP_STAGES(DP_X_ENUM)
+#undef DP_X_ENUM
+	DP_STAGE_COUNT
+};
+
+const char *dp_stage_name(unsigned stage);
 const char *dp_drop_name(unsigned reason);
 const char *dp_drop_str(unsigned reason);
 
@@ -89,6 +111,8 @@ struct dp_worker_stats {
 	uint64_t loops;         /* main loop iterations */
 	uint64_t busy_loops;    /* iterations that did work */
 	uint64_t drops[DP_DROP_COUNT];
+	uint64_t stage_cycles[DP_STAGE_COUNT]; /* TSC, when stage_stats is on */
+	uint64_t busy_cycles;   /* TSC of iterations that did work (stage_stats on) */
 };
 
 /* Per-connector counters, kept in the connector's owner state. */

@@ -40,6 +40,17 @@ _Static_assert(DP_DROP_WIRE_BAD_FIELD - DP_DROP_WIRE_TRUNCATED ==
 
 #define PREFETCH_OFFSET 3
 
+/* Close the current stage (stage_stats): one predictable branch when off. */
+static inline void stage_mark(struct dp_lcore *lc, enum dp_stage st)
+{
+	if (unlikely(lc->tun->stage_stats)) {
+		uint64_t t1 = rte_rdtsc();
+
+		lc->stage_acc[st] += t1 - lc->stage_t0;
+		lc->stage_t0 = t1;
+	}
+}
+
 static inline uint64_t us_to_tsc(const struct dp_lcore *lc, uint64_t us)
 {
 	return us * lc->rt->tsc_hz / 1000000u;
@@ -464,10 +475,13 @@ static void ingress_flush(struct dp_lcore *lc)
 		addrs[i] = lc->pend[i].dest;
 		lens[i] = lc->pend[i].dest_len;
 	}
+	stage_mark(lc, DP_STAGE_PARSE);
 	dp_route_lookup_bulk(lc->rt->routes, addrs, lens, n, routes);
+	stage_mark(lc, DP_STAGE_ROUTE);
 	for (i = 0; i < n; i++)
 		ingress_route(lc, &lc->pend[i], routes[i]);
 	lc->n_pend = 0;
+	stage_mark(lc, DP_STAGE_CUSTODY);
 }
 
 /* ---- frame dispatch ------------------------------------------------------- */
@@ -689,12 +703,14 @@ int dp_worker_main(void *arg)
 		lc->tun = rcu_dereference(rt->tun);
 		burst = lc->tun->burst;
 		lc->now = rte_rdtsc();
+		lc->stage_t0 = lc->now;
 		lc->stats.loops++;
 
 		for (p = 0; p < rt->n_ports; p++) {
 			uint16_t nb = rte_eth_rx_burst(rt->ports[p].port_id, lc->idx, pkts, burst);
 			uint16_t i;
 
+			stage_mark(lc, DP_STAGE_RX);
 			if (nb == 0)
 				continue;
 			work += nb;
@@ -707,10 +723,12 @@ int dp_worker_main(void *arg)
 								       void *));
 				rx_packet(lc, p, pkts[i]);
 			}
+			stage_mark(lc, DP_STAGE_PARSE);
 		}
 		ingress_flush(lc);
 		if (rt->n_workers > 1) {
 			drain_handoffs(lc);
+			stage_mark(lc, DP_STAGE_HANDOFF);
 			ingress_flush(lc);
 		}
 		if (unlikely(rte_ring_count(rt->ctl_tx[lc->idx]) != 0))
@@ -719,15 +737,28 @@ int dp_worker_main(void *arg)
 			drain_ctl_cmd(lc);
 		if (lc->n_ack != 0) {
 			work++;
+			stage_mark(lc, DP_STAGE_HANDOFF);
 			flush_acks(lc);
+			stage_mark(lc, DP_STAGE_ACK);
 		}
 		if (lc->now >= lc->next_scan) {
 			egress_scan_all(lc);
 			lc->next_scan = lc->now + scan_tsc;
 		}
 		dp_tx_flush(lc);
+		stage_mark(lc, DP_STAGE_TX);
 		if (work)
 			lc->stats.busy_loops++;
+		if (unlikely(lc->tun->stage_stats)) {
+			unsigned s;
+
+			if (work) {
+				lc->stats.busy_cycles += lc->stage_t0 - lc->now;
+				for (s = 0; s < DP_STAGE_COUNT; s++)
+					lc->stats.stage_cycles[s] += lc->stage_acc[s];
+			}
+			memset(lc->stage_acc, 0, sizeof(lc->stage_acc));
+		}
 	}
 	rcu_unregister_thread();
 	return 0;
