@@ -174,7 +174,7 @@ static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t
 	case GW_T_ACK:
 		/* Custody is custody whatever the session: apply in any state. */
 		c->st.acks_received++;
-		gw_sdk_outbox_ack(c, f.seq, f.u.ack.base, f.u.ack.bitmap);
+		gw_sdk_outbox_ack(c, f.seq, f.u.ack.base, f.u.ack.bitmap, now);
 		break;
 	case GW_T_NACK:
 		if (c->state != GW_SDK_UP) {
@@ -471,6 +471,8 @@ void gw_conn_get_stats(const struct gw_conn *c, struct gw_conn_stats *st)
 	st->inflight = c->out_live;
 	st->abandoned = c->out_abandoned;
 	st->window = gw_sdk_window(c);
+	st->send_window = gw_sdk_send_window(c);
+	st->srtt_us = (uint32_t)c->srtt_us;
 	st->epoch = c->epoch;
 	st->up = c->state == GW_SDK_UP;
 }

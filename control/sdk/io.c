@@ -5,16 +5,26 @@
  * Frames are not written one syscall each: DATA and control frames are
  * queued and handed to the kernel GW_CONN_BATCH at a time with sendmmsg(),
  * and datagrams are received GW_CONN_BATCH at a time with recvmmsg(). At a
- * few hundred thousand messages per second the syscall, not the protocol,
- * is the cost.
+ * few hundred thousand messages per second the kernel's per-datagram path,
+ * not the protocol, is the cost; so runs of equal-sized frames (the common
+ * case: one application, one payload size) go out as one UDP GSO send
+ * (UDP_SEGMENT), which the kernel splits into the same datagrams after one
+ * trip through the stack: about four times the rate on loopback. Where the
+ * kernel refuses GSO the handle falls back to plain datagrams for good.
  *
  * The socket is connect()ed to the router: the kernel drops datagrams from
  * any other source, and send needs no address.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h, kernel 4.18 */
+#endif
 
 #include "sdk_internal.h"
 
@@ -25,10 +35,13 @@ int gw_sdk_io_init(struct gw_conn *c)
 	c->txq = calloc(GW_SDK_TXQ_MAX, sizeof(*c->txq));
 	c->tx_msgs = calloc(GW_SDK_TXQ_MAX, sizeof(*c->tx_msgs));
 	c->tx_iov = calloc(GW_SDK_TXQ_MAX, sizeof(*c->tx_iov));
+	c->tx_msg_first = calloc(GW_SDK_TXQ_MAX, sizeof(*c->tx_msg_first));
+	c->tx_cmsg = calloc(GW_SDK_TXQ_MAX, sizeof(*c->tx_cmsg));
 	c->rx_msgs = calloc(GW_CONN_BATCH, sizeof(*c->rx_msgs));
 	c->rx_iov = calloc(GW_CONN_BATCH, sizeof(*c->rx_iov));
 	c->rx_buf = malloc((size_t)GW_CONN_BATCH * GW_FRAME_MAX);
-	if (!c->txq || !c->tx_msgs || !c->tx_iov || !c->rx_msgs || !c->rx_iov || !c->rx_buf)
+	if (!c->txq || !c->tx_msgs || !c->tx_iov || !c->tx_msg_first || !c->tx_cmsg ||
+	    !c->rx_msgs || !c->rx_iov || !c->rx_buf)
 		return -ENOMEM;
 
 	/* The receive vectors never change: point them at their buffers once. */
@@ -38,10 +51,6 @@ int gw_sdk_io_init(struct gw_conn *c)
 		c->rx_msgs[i].msg_hdr.msg_iov = &c->rx_iov[i];
 		c->rx_msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	for (i = 0; i < GW_SDK_TXQ_MAX; i++) {
-		c->tx_msgs[i].msg_hdr.msg_iov = &c->tx_iov[i];
-		c->tx_msgs[i].msg_hdr.msg_iovlen = 1;
-	}
 	return 0;
 }
 
@@ -50,12 +59,16 @@ void gw_sdk_io_free(struct gw_conn *c)
 	free(c->txq);
 	free(c->tx_msgs);
 	free(c->tx_iov);
+	free(c->tx_msg_first);
+	free(c->tx_cmsg);
 	free(c->rx_msgs);
 	free(c->rx_iov);
 	free(c->rx_buf);
 	c->txq = NULL;
 	c->tx_msgs = NULL;
 	c->tx_iov = NULL;
+	c->tx_msg_first = NULL;
+	c->tx_cmsg = NULL;
 	c->rx_msgs = NULL;
 	c->rx_iov = NULL;
 	c->rx_buf = NULL;
@@ -151,25 +164,64 @@ static void txent_done(struct gw_conn *c, const struct gw_sdk_txent *e, bool sen
 			c->rtx_due_us = now;
 		return;
 	}
+	s->last_tx_us = now;
 	if (s->tx_count++ == 0)
 		c->st.sent++;
 	else
 		c->st.retransmitted++;
 }
 
+/*
+ * Lay frames [e, n) out as messages: each run of equal-sized frames (at most
+ * GW_SDK_GSO_SEGS, GW_SDK_GSO_BYTES) becomes one GSO message, anything else
+ * one datagram. Returns the number of messages; tx_msg_first[m] names the
+ * first frame of message m (the last one ends where m + 1 begins, or at n).
+ */
+static uint32_t build_msgs(struct gw_conn *c, uint32_t e, uint32_t n)
+{
+	uint32_t m = 0;
+
+	while (e < n) {
+		struct msghdr *h = &c->tx_msgs[m].msg_hdr;
+		uint16_t len = c->txq[e].len;
+		uint32_t k = 1;
+
+		if (!c->gso_off)
+			while (e + k < n && c->txq[e + k].len == len && k < GW_SDK_GSO_SEGS &&
+			       (k + 1) * len <= GW_SDK_GSO_BYTES)
+				k++;
+		memset(h, 0, sizeof(*h));
+		h->msg_iov = &c->tx_iov[e];
+		h->msg_iovlen = k;
+		if (k > 1) {
+			struct cmsghdr *cm = &c->tx_cmsg[m].align;
+
+			cm->cmsg_level = SOL_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			memcpy(CMSG_DATA(cm), &len, sizeof(len));
+			h->msg_control = c->tx_cmsg[m].buf;
+			h->msg_controllen = sizeof(c->tx_cmsg[m].buf);
+		}
+		c->tx_msg_first[m++] = e;
+		e += k;
+	}
+	return m;
+}
+
 int gw_sdk_txq_flush(struct gw_conn *c, uint64_t now)
 {
-	uint32_t i, n = 0, off = 0, refused = 0;
+	uint32_t i, n = 0, e = 0, refused = 0;
 	int ret = 0;
 
-	/* Compact the queue into the mmsghdr array, skipping stale DATA. */
+	/* Compact the queue into the iovec array, skipping stale DATA. */
 	for (i = 0; i < c->txq_n; i++) {
-		struct gw_sdk_txent *e = &c->txq[i];
+		struct gw_sdk_txent *ent = &c->txq[i];
 
-		if (!txent_valid(c, e))
+		if (!txent_valid(c, ent))
 			continue;
 		if (n != i)
-			c->txq[n] = *e;
+			c->txq[n] = *ent;
 		if (c->txq[n].slot < 0)
 			c->txq[n].buf = c->txq[n].ctl; /* the copy moved its buffer */
 		c->tx_iov[n].iov_base = (void *)c->txq[n].buf;
@@ -179,13 +231,16 @@ int gw_sdk_txq_flush(struct gw_conn *c, uint64_t now)
 	c->txq_n = 0;
 	c->tx_blocked = false;
 
-	while (off < n) {
-		int r = sendmmsg(c->fd, c->tx_msgs + off, n - off, MSG_DONTWAIT);
+	while (e < n) {
+		uint32_t nm = build_msgs(c, e, n), m, end;
+		int r = sendmmsg(c->fd, c->tx_msgs, nm, MSG_DONTWAIT);
 
 		if (r > 0) {
-			for (i = off; i < off + (uint32_t)r; i++)
+			m = (uint32_t)r;
+			end = m < nm ? c->tx_msg_first[m] : n;
+			for (i = e; i < end; i++)
 				txent_done(c, &c->txq[i], true, now);
-			off += (uint32_t)r;
+			e = end;
 			continue;
 		}
 		if (r < 0 && errno == EINTR)
@@ -195,13 +250,21 @@ int gw_sdk_txq_flush(struct gw_conn *c, uint64_t now)
 		 * router may simply not be up yet). */
 		if (r < 0 && errno == ECONNREFUSED && refused++ < 2)
 			continue;
+		/* No UDP GSO here (old kernel, a device or path that will not
+		 * take it): plain datagrams from now on. */
+		if (r < 0 && !c->gso_off && c->tx_msgs[0].msg_hdr.msg_iovlen > 1 &&
+		    (errno == EINVAL || errno == EIO || errno == EOPNOTSUPP ||
+		     errno == ENOPROTOOPT || errno == EMSGSIZE)) {
+			c->gso_off = true;
+			continue;
+		}
 		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS))
 			c->tx_blocked = true;
 		else if (r < 0 && errno != ECONNREFUSED)
 			ret = -errno;
 		break;
 	}
-	for (i = off; i < n; i++)
+	for (i = e; i < n; i++)
 		txent_done(c, &c->txq[i], false, now);
 	return ret;
 }

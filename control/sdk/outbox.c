@@ -19,7 +19,34 @@
  * pass a seq it never took, so the seq still counts for the window until a
  * HELLO on the live session moves that point above it (PROTOCOL.md 12.1,
  * 13). connector.c sends that HELLO when an abandoned seq reaches the head.
+ *
+ * Loss recovery. The router's ACK names its cumulative point and only the
+ * 64 seqs above it, so after one lost frame nothing further up the window
+ * can be acknowledged until the hole is filled. Retransmitting everything
+ * whose RTO expired would resend a whole window the router already holds.
+ * Instead (in the manner of TCP SACK):
+ *  - a timeout retransmits only seqs an ACK could have reported on: below
+ *    out_head + 64 or at most ack_reach; the rest wait, and are looked at
+ *    again as soon as the head moves;
+ *  - a hole in an ACK bitmap with at least three acknowledged seqs above it
+ *    is retransmitted at once (fast retransmit) if some frame transmitted
+ *    after the hole's last transmission has been acknowledged meanwhile (by
+ *    more than a reordering allowance): RACK's rule, which needs no RTT
+ *    estimate that a full window's queueing would inflate, and which never
+ *    resends a hole again before its resend has had its chance.
+ * A new session is different: the router may hold nothing, so everything
+ * outstanding is resent at once.
+ *
+ * Back-pressure. BUSY means the destination's custody is full: the sender
+ * outruns the destination. Retrying each refused message after
+ * retry_after_us is the rule; on top, new sends stay within cwnd, which BUSY
+ * halves (at most once per RTT, not below GW_SDK_CWND_MIN) and acknowledged
+ * messages grow back towards the window (about 8 per window's worth per
+ * RTT), so that a fast sender settles near the rate the destination drains
+ * instead of bouncing a window of BUSYs every few milliseconds.
  */
+#define GW_SDK_CWND_MIN 32 /* messages */
+#define GW_SDK_DUPTHRESH 3 /* acked seqs above a hole before it counts as lost */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +98,63 @@ uint32_t gw_sdk_window(const struct gw_conn *c)
 	return c->max_inflight < c->dup_window ? c->max_inflight : c->dup_window;
 }
 
+uint32_t gw_sdk_send_window(const struct gw_conn *c)
+{
+	uint32_t w = gw_sdk_window(c);
+
+	return c->cwnd < w ? c->cwnd : w;
+}
+
+/*
+ * Karn: only frames sent once give an unambiguous sample. Of those one ACK
+ * resolves, only the most recently sent one measures the path: the others
+ * may have waited for a hole below them to be filled (the cumulative point
+ * cannot pass it, the bitmap reaches only 64 seqs), and would inflate the
+ * estimate by the loss recovery time.
+ */
+static void rtt_sample(struct gw_conn *c, const struct gw_sdk_slot *s, uint64_t now)
+{
+	if (s->last_tx_us > c->newest_acked_tx_us)
+		c->newest_acked_tx_us = s->last_tx_us;
+	if (!now || s->tx_count != 1 || now < s->last_tx_us)
+		return;
+	if (now - s->last_tx_us < c->ack_rtt_us)
+		c->ack_rtt_us = now - s->last_tx_us;
+}
+
+static void rtt_update(struct gw_conn *c)
+{
+	uint64_t r = c->ack_rtt_us;
+
+	if (r == UINT64_MAX)
+		return;
+	c->srtt_us = c->srtt_us ? (7 * c->srtt_us + r) / 8 : r;
+	if (!c->min_rtt_us || r < c->min_rtt_us)
+		c->min_rtt_us = r;
+}
+
+static void cwnd_grow(struct gw_conn *c)
+{
+	if (c->cwnd >= gw_sdk_window(c))
+		return;
+	if (++c->cwnd_acc * 8 >= c->cwnd) {
+		c->cwnd++;
+		c->cwnd_acc = 0;
+	}
+}
+
+static void cwnd_cut(struct gw_conn *c, uint64_t now)
+{
+	uint64_t rtt = c->srtt_us > 1000 ? c->srtt_us : 1000;
+
+	if (c->cwnd_cut_us && now - c->cwnd_cut_us < rtt)
+		return;
+	c->cwnd_cut_us = now;
+	c->cwnd = c->cwnd / 2 > GW_SDK_CWND_MIN ? c->cwnd / 2 : GW_SDK_CWND_MIN;
+	c->cwnd_acc = 0;
+	c->st.window_cuts++;
+}
+
 /* The slot holding @seq in any state but FREE, or NULL. */
 static struct gw_sdk_slot *slot_any(const struct gw_conn *c, uint64_t seq)
 {
@@ -103,7 +187,7 @@ static void advance_head(struct gw_conn *c)
  * application. The slot changes before the callback so that the callback
  * may send again.
  */
-static void resolve(struct gw_conn *c, uint64_t seq, int status)
+static void resolve(struct gw_conn *c, uint64_t seq, int status, uint64_t now)
 {
 	struct gw_sdk_slot *s = slot_of(c, seq);
 
@@ -111,10 +195,13 @@ static void resolve(struct gw_conn *c, uint64_t seq, int status)
 		return; /* already resolved: ACKs are idempotent */
 	s->queued = 0;
 	s->kick = 0;
+	s->fast = 0;
 	c->out_live--;
 	if (status == 0) {
 		s->state = GW_SDK_SLOT_FREE;
 		c->st.acked++;
+		rtt_sample(c, s, now);
+		cwnd_grow(c);
 	} else {
 		s->state = GW_SDK_SLOT_ABANDONED;
 		c->out_abandoned++;
@@ -179,8 +266,8 @@ int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint1
 		return -ENOTCONN;
 	if (len > c->max_payload || len > c->router_max_payload)
 		return -EMSGSIZE;
-	/* The window rule: next_seq <= out_head + W - 1. */
-	if (c->next_seq - c->out_head >= gw_sdk_window(c))
+	/* The window rule: next_seq <= out_head + W - 1 (and BUSY's cwnd). */
+	if (c->next_seq - c->out_head >= gw_sdk_send_window(c))
 		return -EAGAIN;
 
 	seq = c->next_seq;
@@ -199,6 +286,7 @@ int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint1
 	s->queued = 0;
 	s->kick = 0;
 	s->busy_n = 0;
+	s->fast = 0;
 	s->tx_count = 0;
 	s->rto_us = c->rto_us;
 	s->due_us = now + s->rto_us;
@@ -217,26 +305,77 @@ int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint1
  * i of @bitmap, is in the router's custody. Applied in any order, any number
  * of times: only the first resolves a message.
  */
-void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t bitmap)
+/*
+ * Holes of an ACK bitmap with GW_SDK_DUPTHRESH acknowledged seqs above: lost
+ * if a frame sent more than a reordering allowance (a quarter of the
+ * unloaded RTT, at least 50 us) after the hole's last transmission has been
+ * acknowledged. Otherwise (the ACKed frames left together with the hole)
+ * the hole is scheduled for a little more than an RTT after its own
+ * transmission, so that it is resent even if no further ACK comes.
+ */
+static void fast_retransmit(struct gw_conn *c, uint64_t base, uint64_t bitmap, uint64_t now)
 {
-	uint64_t seq, hi;
+	unsigned top = 63u - (unsigned)__builtin_clzll(bitmap);
+	uint64_t holes = ~bitmap & ((1ull << top) - 1), reo, guard, when;
+
+	reo = c->min_rtt_us / 4 > 50 ? c->min_rtt_us / 4 : 50;
+	guard = c->srtt_us ? c->srtt_us + c->srtt_us / 4 : c->rto_us / 4;
+	while (holes) {
+		unsigned i = (unsigned)__builtin_ctzll(holes);
+		struct gw_sdk_slot *s;
+
+		holes &= holes - 1;
+		if (__builtin_popcountll(bitmap >> (i + 1)) < GW_SDK_DUPTHRESH)
+			break; /* fewer above every later hole too */
+		s = slot_of(c, base + i);
+		if (!s || s->queued || s->tx_count == 0 || s->due_us <= now)
+			continue;
+		when = s->last_tx_us + reo < c->newest_acked_tx_us ? now : s->last_tx_us + guard;
+		if (when < now)
+			when = now;
+		if (when >= s->due_us)
+			continue; /* its RTO comes first anyway */
+		s->due_us = when;
+		s->kick = 1;
+		s->fast = 1;
+		if (c->rtx_due_us > when)
+			c->rtx_due_us = when;
+	}
+}
+
+void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t bitmap,
+		       uint64_t now)
+{
+	uint64_t seq, hi, bm, old_head = c->out_head;
+
+	c->ack_rtt_us = UINT64_MAX;
 
 	/* Bound the loops before running callbacks: a callback may send and
 	 * move next_seq, but nothing it sends can be covered by this ACK. */
 	hi = cum < c->next_seq ? cum : c->next_seq - 1;
 	for (seq = c->out_head; seq <= hi && (c->out_live || c->out_abandoned); seq++) {
 		release_abandoned(c, seq);
-		resolve(c, seq, 0);
+		resolve(c, seq, 0, now);
 	}
-	while (bitmap && c->out_live) {
-		unsigned i = (unsigned)__builtin_ctzll(bitmap);
+	for (bm = bitmap; bm && c->out_live;) {
+		unsigned i = (unsigned)__builtin_ctzll(bm);
 
-		bitmap &= bitmap - 1;
+		bm &= bm - 1;
 		if (base + i < base)
 			break; /* wrapped: nonsense from the peer */
-		resolve(c, base + i, 0);
+		resolve(c, base + i, 0, now);
 	}
 	advance_head(c);
+	rtt_update(c);
+	if (bitmap && base + 63 > base) {
+		if (base + 63 > c->ack_reach)
+			c->ack_reach = base + 63;
+		if (c->out_live)
+			fast_retransmit(c, base, bitmap, now);
+	}
+	/* Timeouts held back for want of ACK information: look again now. */
+	if (c->rtx_deferred && c->out_head != old_head)
+		c->rtx_due_us = 0;
 }
 
 void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t now)
@@ -268,15 +407,16 @@ void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t no
 		if (!s)
 			return;
 		/* Retry after what the router asked for, doubled per
-		 * consecutive BUSY of this message (up to 64x, 1 s): a full
+		 * consecutive BUSY of this message (up to 8x, 1 s): a full
 		 * window of messages retried every 2 ms would only add to the
 		 * load that made the destination busy. */
-		delay = f->u.nack.retry_after_us ? f->u.nack.retry_after_us : 1000;
-		delay <<= s->busy_n < 6 ? s->busy_n : 6;
+		delay = f->u.nack.retry_after_us ? f->u.nack.retry_after_us : c->rto_us;
+		delay <<= s->busy_n < 3 ? s->busy_n : 3;
 		if (delay > GW_CONN_MAX_RTO_US)
 			delay = GW_CONN_MAX_RTO_US;
-		if (s->busy_n < 63)
+		if (s->busy_n < 31)
 			s->busy_n++;
+		cwnd_cut(c, now);
 		s->kick = 1;
 		s->due_us = now + delay;
 		if (c->rtx_due_us > s->due_us)
@@ -285,7 +425,7 @@ void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t no
 	default:
 		/* NO_ROUTE, TOO_BIG, EXPIRED, NOT_AUTHORISED: final. The
 		 * slot stays abandoned (window) until the gap is closed. */
-		resolve(c, seq, (int)reason);
+		resolve(c, seq, (int)reason, now);
 		return;
 	}
 }
@@ -297,7 +437,7 @@ void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t no
  */
 void gw_sdk_outbox_router_seq(struct gw_conn *c, uint64_t router_seq)
 {
-	gw_sdk_outbox_ack(c, router_seq, 0, 0);
+	gw_sdk_outbox_ack(c, router_seq, 0, 0, 0);
 	if (c->out_live == 0 && c->out_abandoned == 0 && router_seq >= c->next_seq) {
 		/* The router has seen seqs we were about to reuse (we were
 		 * restarted without our persisted sequence): sending them
@@ -313,6 +453,8 @@ void gw_sdk_outbox_new_session(struct gw_conn *c, uint64_t router_seq)
 	uint64_t seq;
 
 	gw_sdk_outbox_router_seq(c, router_seq);
+	c->cwnd = gw_sdk_window(c);
+	c->cwnd_acc = 0;
 	for (seq = c->out_head; seq < c->next_seq; seq++) {
 		struct gw_sdk_slot *s = slot_of(c, seq);
 
@@ -343,6 +485,7 @@ void gw_sdk_outbox_timers(struct gw_conn *c, uint64_t now)
 		return;
 	w = gw_sdk_window(c);
 	limit = c->out_head + w - 1;
+	c->rtx_deferred = false;
 	for (seq = c->out_head; seq < c->next_seq; seq++) {
 		struct gw_sdk_slot *s = slot_of(c, seq);
 		struct gw_hdr_args h;
@@ -360,6 +503,16 @@ void gw_sdk_outbox_timers(struct gw_conn *c, uint64_t now)
 				next = s->due_us;
 			continue;
 		}
+		/* A timeout beyond what the router's ACKs can report on: it
+		 * most likely arrived; wait for the head to move. Re-checked
+		 * after one RTO in case no ACK comes at all. */
+		if (s->tx_count > 0 && !s->kick && seq >= c->out_head + GW_ACK_BITMAP_BITS &&
+		    seq > c->ack_reach) {
+			c->rtx_deferred = true;
+			if (next > now + c->rto_us)
+				next = now + c->rto_us;
+			continue;
+		}
 		/* A timeout (not a BUSY retry or a new session) backs off. */
 		if (s->tx_count > 0 && !s->kick) {
 			s->rto_us *= 2;
@@ -367,6 +520,10 @@ void gw_sdk_outbox_timers(struct gw_conn *c, uint64_t now)
 				s->rto_us = GW_CONN_MAX_RTO_US;
 		}
 		s->kick = 0;
+		if (s->fast) {
+			s->fast = 0;
+			c->st.fast_retransmits++;
+		}
 		gw_sdk_hdr(c, &h, s->tx_count > 0 ? GW_F_RETRANSMIT : 0, seq);
 		gw_wire_rewrite_hdr(s->frame, &h);
 		s->due_us = now + s->rto_us;

@@ -29,6 +29,16 @@
 /* At most this many receive batches per gw_conn_poll(), so that timers and
  * the caller's own work are not starved by a flood. */
 #define GW_SDK_RX_BATCHES_PER_POLL 16
+/* UDP GSO: equal-sized frames leave as one send the kernel splits. Limits:
+ * the kernel's segment count and one UDP datagram's worth of bytes. */
+#define GW_SDK_GSO_SEGS 64
+#define GW_SDK_GSO_BYTES 65000
+
+/* Control message space for one UDP_SEGMENT (a u16). */
+union gw_sdk_cmsg {
+	struct cmsghdr align;
+	char buf[CMSG_SPACE(sizeof(uint16_t))];
+};
 
 enum gw_sdk_state {
 	GW_SDK_HELLO = 0, /* saying HELLO until a WELCOME with our nonce */
@@ -49,8 +59,10 @@ struct gw_sdk_slot {
 	uint8_t queued : 1; /* in the tx queue now: do not queue it twice */
 	uint8_t kick : 1;   /* due because of an event (BUSY retry, new
 			     * session), not a timeout: no RTO backoff */
-	uint8_t busy_n : 6; /* consecutive BUSY NACKs, for the retry backoff */
+	uint8_t fast : 1;   /* due as a hole an ACK bitmap showed */
+	uint8_t busy_n : 5; /* consecutive BUSY NACKs, for the retry backoff */
 	uint32_t tx_count;  /* transmissions handed to the kernel so far */
+	uint64_t last_tx_us; /* when the last of them was */
 	uint8_t *frame;     /* into out_arena, out_frame_cap bytes */
 };
 
@@ -115,6 +127,15 @@ struct gw_conn {
 	/* Sending side. */
 	uint64_t next_seq;     /* next origin_seq to assign */
 	uint64_t out_head;     /* lowest un-acknowledged origin_seq (== next_seq if empty) */
+	uint64_t ack_reach;    /* highest seq an ACK bitmap has reported on */
+	uint64_t srtt_us;      /* smoothed RTT of first transmissions (Karn), 0: none */
+	uint64_t ack_rtt_us;   /* smallest sample of the ACK being applied */
+	uint64_t min_rtt_us;   /* smallest sample ever: the path without queues */
+	uint64_t newest_acked_tx_us; /* latest transmission time of any acked frame */
+	uint32_t cwnd;         /* BUSY back-pressure: new sends stay within it */
+	uint32_t cwnd_acc;     /* acked messages towards the next increment */
+	uint64_t cwnd_cut_us;  /* last decrease (at most one per RTT) */
+	bool rtx_deferred;     /* timeouts held back beyond what ACKs can report */
 	uint32_t out_cap;      /* slots, power of two >= max_inflight */
 	uint32_t out_mask;
 	uint32_t out_live;     /* LIVE slots */
@@ -132,8 +153,11 @@ struct gw_conn {
 	uint32_t txq_n;
 	bool tx_blocked;       /* the kernel said EAGAIN: wait for POLLOUT */
 	struct gw_sdk_txent *txq;
-	struct mmsghdr *tx_msgs;
-	struct iovec *tx_iov;
+	struct mmsghdr *tx_msgs;   /* one per datagram, or per GSO group */
+	struct iovec *tx_iov;      /* one per queued frame */
+	uint32_t *tx_msg_first;    /* first frame of each message */
+	union gw_sdk_cmsg *tx_cmsg;
+	bool gso_off;              /* the kernel refused UDP_SEGMENT once */
 	struct mmsghdr *rx_msgs;
 	struct iovec *rx_iov;
 	uint8_t *rx_buf;       /* GW_CONN_BATCH * GW_FRAME_MAX */
@@ -163,12 +187,14 @@ int gw_sdk_rx_batch(struct gw_conn *c); /* datagrams received, or -errno */
 /* outbox.c */
 int gw_sdk_outbox_init(struct gw_conn *c);
 void gw_sdk_outbox_free(struct gw_conn *c);
-void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t bitmap);
+void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t bitmap,
+		       uint64_t now);
 void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t now);
 void gw_sdk_outbox_new_session(struct gw_conn *c, uint64_t router_seq);
 void gw_sdk_outbox_router_seq(struct gw_conn *c, uint64_t router_seq);
 void gw_sdk_outbox_timers(struct gw_conn *c, uint64_t now);
 uint32_t gw_sdk_window(const struct gw_conn *c);
+uint32_t gw_sdk_send_window(const struct gw_conn *c);
 uint64_t gw_sdk_outbox_hello_seq(const struct gw_conn *c);
 bool gw_sdk_outbox_gap_at_head(const struct gw_conn *c);
 

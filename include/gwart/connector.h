@@ -121,6 +121,8 @@ struct gw_conn_stats {
 	/* sending side */
 	uint64_t sent;          /* DATA frames transmitted for the first time */
 	uint64_t retransmitted; /* DATA frames transmitted again (RTO, BUSY, new session) */
+	uint64_t fast_retransmits; /* of which holes an ACK bitmap showed (before RTO) */
+	uint64_t window_cuts;   /* send window halvings after BUSY */
 	uint64_t acked;         /* messages the router took custody of: on_result(0) */
 	uint64_t failed;        /* messages given up: on_result(reason) */
 	uint64_t nacked[GW_NACK_REASON_MAX + 1]; /* NACK frames received, by reason */
@@ -149,7 +151,9 @@ struct gw_conn_stats {
 	uint64_t next_seq;      /* origin_seq the next gw_conn_send() will use */
 	uint32_t inflight;      /* messages in the outbox (sent or waiting, un-acked) */
 	uint32_t abandoned;     /* refused seqs still holding the window (gap not closed) */
-	uint32_t window;        /* current send window (0 before WELCOME) */
+	uint32_t window;        /* protocol window min(max_inflight, dup_window); 0 before WELCOME */
+	uint32_t send_window;   /* of which new sends may use now (shrinks after BUSY) */
+	uint32_t srtt_us;       /* smoothed round-trip time to the router's ACK, us */
 	uint32_t epoch;         /* current session epoch (0 before WELCOME) */
 	uint32_t up;            /* 1 while the session is up */
 };
