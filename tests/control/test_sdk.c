@@ -89,7 +89,7 @@ struct fake_router {
 	uint64_t hello_rx, welcome_tx, bye_rx, keepalive_rx, data_rx, ack_rx;
 	uint64_t window_violations, rtx_flag_missing, rtx_flag_wrong, bad_frames;
 	uint64_t busy_tx, no_route_tx, no_session_tx, eg_tx, eg_rtx, dup_in;
-	uint64_t max_in_seq;
+	uint64_t max_in_seq, dropped_in;
 };
 
 static uint64_t now_us(void)
@@ -341,8 +341,10 @@ static void fr_on_data(struct fake_router *fr, struct fr_conn *c, const struct g
 		fr_nack(fr, c, f->epoch, seq, GW_NACK_EXPIRED, 0);
 		return;
 	}
-	if (fr_roll(fr, fr->drop_in))
+	if (fr_roll(fr, fr->drop_in)) {
+		fr->dropped_in++;
 		return;
+	}
 	if (fr->drop_once_seq == seq) {
 		fr->drop_once_seq = 0;
 		return;
@@ -1282,6 +1284,73 @@ Test(sdk, stale_epoch_data_dropped_unacknowledged)
 	cr_assert_eq(sb.rx_stale_epoch, 5);
 	cr_assert_eq(sb.delivered, 50);
 	cr_assert_gt(fr->eg_rtx, 0, "dropped frames came back by retransmission");
+	gw_conn_close(cs[0]);
+	gw_conn_close(cs[1]);
+	fr_free(fr);
+	free(a);
+	free(b);
+}
+
+Test(sdk, retransmissions_track_losses, .timeout = 120)
+{
+	/* One lost frame must not cost a window of retransmissions: the
+	 * router's ACK reports only 64 seqs above its cumulative point, so
+	 * the SDK must neither resend what lies beyond by timeout nor wait
+	 * for an RTO per hole. */
+	struct fake_router *fr = fr_new(960, 53);
+	struct app *a = app_new(), *b = app_new();
+	struct gw_conn_cfg cfg = { .rto_us = 50000 };
+	struct gw_conn *cs[2];
+	struct gw_conn_stats st;
+
+	cs[0] = open_conn(fr, 1, a, &cfg);
+	cs[1] = open_conn(fr, 2, b, NULL);
+	wait_up(fr, cs, 2);
+	fr->drop_in = 5;
+	run_flow(fr, cs, 2, a, b, "smtp:u@c2.example", 10000, 60000);
+	assert_exactly_once(a, b, 1, 10000);
+	gw_conn_get_stats(cs[0], &st);
+	cr_assert_gt(fr->dropped_in, 0);
+	cr_assert_geq(st.retransmitted, fr->dropped_in - fr->dropped_in / 10,
+		      "every loss is resent (%lu drops, %lu retransmissions)",
+		      (unsigned long)fr->dropped_in, (unsigned long)st.retransmitted);
+	cr_assert_leq(st.retransmitted, 3 * fr->dropped_in + 200,
+		      "%lu retransmissions for %lu drops", (unsigned long)st.retransmitted,
+		      (unsigned long)fr->dropped_in);
+	cr_assert_gt(st.fast_retransmits, 0, "holes are resent before their RTO");
+	cr_assert_eq(fr->window_violations, 0);
+	gw_conn_close(cs[0]);
+	gw_conn_close(cs[1]);
+	fr_free(fr);
+	free(a);
+	free(b);
+}
+
+Test(sdk, busy_shrinks_the_send_window)
+{
+	struct fake_router *fr = fr_new(256, 59);
+	struct app *a = app_new(), *b = app_new();
+	struct gw_conn *cs[2];
+	struct gw_conn_stats st;
+
+	cs[0] = open_conn(fr, 1, a, NULL);
+	cs[1] = open_conn(fr, 2, b, NULL);
+	wait_up(fr, cs, 2);
+	gw_conn_get_stats(cs[0], &st);
+	cr_assert_eq(st.send_window, 256);
+	fr->busy_left = 100;
+	/* A full window goes out, the router refuses 100 of it. */
+	run_flow(fr, cs, 2, a, b, "smtp:u@c2.example", 256, 20000);
+	gw_conn_get_stats(cs[0], &st);
+	cr_assert_geq(st.window_cuts, 1);
+	cr_assert_lt(st.send_window, 256, "BUSY must shrink the send window");
+	cr_assert_geq(st.send_window, 32);
+	cr_assert_eq(st.window, 256, "the protocol window itself is unchanged");
+	/* Acknowledged traffic grows it back. */
+	run_flow(fr, cs, 2, a, b, "smtp:u@c2.example", 5000, 30000);
+	gw_conn_get_stats(cs[0], &st);
+	cr_assert_eq(st.send_window, 256);
+	assert_exactly_once(a, b, 1, 5256);
 	gw_conn_close(cs[0]);
 	gw_conn_close(cs[1]);
 	fr_free(fr);
