@@ -350,6 +350,7 @@ int cp_stats_write_json(struct cp_ctx *cp, const char *path)
 	J(root, "delivered", s.delivered);
 	J(root, "steered", s.steered);
 	J(root, "handoffs", s.handoffs);
+	J(root, "moved", s.moved);
 	J(root, "arp_replies", s.arp_replies);
 	J(root, "icmp_replies", s.icmp_replies);
 	J(root, "ctl_frames", s.ctl_frames);
@@ -402,6 +403,7 @@ int cp_stats_write_json(struct cp_ctx *cp, const char *path)
 		J(o, "tx_data", cs->tx_data);
 		J(o, "retransmits", cs->retransmits);
 		J(o, "delivered", cs->delivered);
+		J(o, "moved", cs->moved);
 		J(o, "custody", c->st->cust->held);
 		json_array_append_new(conns, o);
 	}

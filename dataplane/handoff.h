@@ -24,12 +24,15 @@ enum dp_ho_op {
 	 * own conn; the owner processes it as if it had received it. */
 	DP_HO_STEER = 1,
 	/* pkt: a DATA frame for destination connector conn; the owner of conn
-	 * takes custody and answers DP_HO_VERDICT. */
+	 * takes custody and answers DP_HO_VERDICT. With arg DP_HO_ARG_MOVE it
+	 * is a failover move of an already acknowledged message: no verdict. */
 	DP_HO_CUSTODY = 2,
 	/* seq: origin_seq of origin connector conn; arg: 0 custody taken, else
 	 * the enum gw_nack_reason it was refused with. */
 	DP_HO_VERDICT = 3,
 };
+
+#define DP_HO_ARG_MOVE 1
 
 struct dp_ho_item { /* 16 bytes */
 	union {

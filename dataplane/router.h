@@ -51,6 +51,7 @@ struct dp_conn_state {
 	uint32_t tx_epoch;          /* session epoch of the last egress transmission */
 	uint32_t rx_hello_gen;      /* last HELLO whose seq the window absorbed */
 	uint32_t retired;           /* set by the owner once it forgot this state */
+	uint64_t down_tsc;          /* owner: when it first saw the destination down */
 	uint32_t id;
 	struct dp_conn_stats stats;
 } __rte_cache_aligned;

@@ -57,6 +57,7 @@
 	X(CTL_FULL, "ring to the control thread full")                                             \
 	X(TX_FULL, "TX queue full")                                                                \
 	X(NO_MBUF, "mempool empty when building a reply")                                          \
+	X(MOVE_FAILED, "failover move found no room (origin told EXPIRED)")                       \
 	X(SHUTDOWN, "in custody at shutdown")
 
 enum dp_drop_reason {
@@ -108,6 +109,7 @@ struct dp_worker_stats {
 	uint64_t ctl_frames;    /* session frames passed to the control thread */
 	uint64_t steered;       /* frames handed to another worker */
 	uint64_t handoffs;      /* messages handed to another worker's custody */
+	uint64_t moved;         /* never-sent messages failed over to another connector */
 	uint64_t loops;         /* main loop iterations */
 	uint64_t busy_loops;    /* iterations that did work */
 	uint64_t drops[DP_DROP_COUNT];
@@ -126,6 +128,7 @@ struct dp_conn_stats {
 	uint64_t tx_data;
 	uint64_t retransmits;
 	uint64_t delivered;
+	uint64_t moved;         /* never-sent messages failed over away from it */
 	uint64_t drops;
 };
 

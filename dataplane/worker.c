@@ -229,8 +229,73 @@ static void egress_push(struct dp_lcore *lc, const struct dp_conn *c, struct dp_
 	}
 }
 
+static int conn_up(void *ctx, uint32_t id)
+{
+	const struct dp_conn *c = dp_conn_get(ctx, id);
+
+	return c != NULL && c->up && c->enabled;
+}
+
 /* Retransmit what timed out, and everything in flight when the session is
  * new (the destination came back: Guarantee 4). */
+static int custody_take(struct dp_lcore *lc, const struct dp_conn *dc, struct rte_mbuf *m);
+
+/* Give @m (a DATA frame from the custody of a down destination) to the
+ * custody of @nc instead. A move between workers cannot be refused for the
+ * operator's limit (the message was acknowledged long ago), only if the
+ * receiving ring is full; see ho_custody(). */
+static int move_to(struct dp_lcore *lc, const struct dp_conn *nc, struct rte_mbuf *m)
+{
+	if (nc->owner == lc->idx)
+		return custody_take(lc, nc, m);
+	{
+		struct dp_ho_item it = {.pkt = m, .conn = nc->id, .op = DP_HO_CUSTODY,
+					.arg = DP_HO_ARG_MOVE};
+
+		return dp_handoff_send(lc->rt->ho_msg, lc->idx, nc->owner, &it, 1) == 1 ? 0 : -1;
+	}
+}
+
+/*
+ * Failover (Guarantee 3): while a destination is down, messages queued for
+ * it and never transmitted may move to the best connector that is up for
+ * their route. Transmitted ones never move (that could deliver them twice).
+ * Moves are taken from the tail so the destination's egress link seqs stay
+ * contiguous: a hole would stall its cumulative window forever.
+ */
+static void egress_failover(struct dp_lcore *lc, struct dp_conn_state *ds)
+{
+	struct dp_custody *cu = ds->cust;
+
+	while (cu->tail != cu->next_tx) {
+		struct dp_cslot *sl = dp_custody_slot(cu, cu->tail - 1);
+		const uint8_t *fr = rte_pktmbuf_mtod(sl->m, const uint8_t *);
+		const struct gw_wire_data *d = (const struct gw_wire_data *)(fr + GW_HDR_LEN);
+		uint64_t oseq = rte_be_to_cpu_64(d->origin_seq);
+		uint32_t origin = rte_be_to_cpu_32(d->origin);
+		uint64_t hash = (oseq * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)origin << 17);
+		const struct dp_route *r;
+		const struct dp_conn *nc;
+		uint32_t id;
+
+		r = dp_route_lookup(lc->rt->routes, fr + GW_HDR_LEN + GW_DATA_FIXED_LEN,
+				    rte_be_to_cpu_16(d->dest_len));
+		if (r == NULL)
+			return;
+		id = dp_rm_select(r->targets, r->n_targets, conn_up, lc->rt, hash);
+		if (id == 0 || id == ds->id)
+			return;
+		nc = dp_conn_get(lc->rt, id);
+		if (nc == NULL || move_to(lc, nc, sl->m) != 0)
+			return;
+		sl->m = NULL;
+		cu->tail--;
+		cu->held--;
+		ds->stats.moved++;
+		lc->stats.moved++;
+	}
+}
+
 static void egress_scan(struct dp_lcore *lc, struct dp_conn_state *ds)
 {
 	const struct dp_conn *c = dp_conn_get(lc->rt, ds->id);
@@ -238,8 +303,18 @@ static void egress_scan(struct dp_lcore *lc, struct dp_conn_state *ds)
 	uint64_t s;
 	int resend_all = 0;
 
-	if (c == NULL || !c->up)
-		return; /* held in custody until the session returns */
+	if (c == NULL)
+		return;
+	if (!c->up) {
+		/* Held in custody until the session returns; after a grace of
+		 * one keepalive interval, never-sent ones may fail over. */
+		if (ds->down_tsc == 0)
+			ds->down_tsc = lc->now;
+		else if (lc->now - ds->down_tsc > us_to_tsc(lc, lc->tun->keepalive_ms * 1000ull))
+			egress_failover(lc, ds);
+		return;
+	}
+	ds->down_tsc = 0;
 	if (c->epoch != ds->tx_epoch) {
 		ds->tx_epoch = c->epoch;
 		resend_all = 1;
@@ -309,13 +384,6 @@ static void egress_ack(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_
 }
 
 /* ---- ingress -------------------------------------------------------------- */
-
-static int conn_up(void *ctx, uint32_t id)
-{
-	const struct dp_conn *c = dp_conn_get(ctx, id);
-
-	return c != NULL && c->up && c->enabled;
-}
 
 /* Choose the destination connector: lowest-cost up connector; if none is
  * up, the lowest-cost one that exists holds the message in custody until
@@ -582,6 +650,21 @@ static void ho_custody(struct dp_lcore *lc, unsigned from, const struct dp_ho_it
 	struct dp_ho_item v = {.conn = rte_be_to_cpu_32(d->origin), .op = DP_HO_VERDICT};
 
 	v.seq = rte_be_to_cpu_64(d->origin_seq);
+	if (it->arg == DP_HO_ARG_MOVE) {
+		/* A failover move: acknowledged long ago, no verdict awaited.
+		 * Accept up to the ring's size, beyond the operator's limit. */
+		if (dc != NULL && dp_custody_put(dc->st->cust, m, dc->st->cust->mask + 1) != 0) {
+			active_add(lc, dc->st);
+			return;
+		}
+		/* Nowhere to keep it: counted, and the origin is told. */
+		dp_drop(lc, m, DP_DROP_MOVE_FAILED);
+		dc = dp_conn_get(lc->rt, v.conn);
+		if (dc != NULL && dc->up)
+			send_nack(lc, dc->port, &dc->mac, dc->ip_be, dc->udp_be, dc->epoch, v.seq,
+				  GW_NACK_EXPIRED, 0);
+		return;
+	}
 	if (dc == NULL) {
 		v.arg = GW_NACK_NO_ROUTE;
 		rte_pktmbuf_free(m);
