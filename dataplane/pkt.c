@@ -58,7 +58,6 @@ static enum dp_pkt_verdict icmp_input(const struct dp_port_addr *pa, struct rte_
 				      uint16_t ip_len, enum dp_drop_reason *why)
 {
 	struct rte_icmp_hdr *ic;
-	uint32_t sum;
 	uint16_t icmp_len = ip_len - sizeof(*ih);
 
 	if (icmp_len < sizeof(*ic)) {
@@ -71,15 +70,12 @@ static enum dp_pkt_verdict icmp_input(const struct dp_port_addr *pa, struct rte_
 		*why = DP_DROP_ICMP_OTHER;
 		return DP_PKT_DROP;
 	}
-	/* Echo reply in place; the checksum changes only by the type byte
-	 * (RFC 1624 incremental update). */
+	/* Echo reply in place. The checksum is computed afresh: the RFC 1624
+	 * incremental update yields 0x0000 instead of 0xffff when the whole
+	 * reply (identifier, sequence, data) is zero, and receivers drop that. */
 	ic->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
-	sum = (uint32_t)(~ic->icmp_cksum & 0xffff) +
-	      (uint32_t)(~rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REQUEST << 8) & 0xffff) +
-	      rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REPLY << 8);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	ic->icmp_cksum = (uint16_t)~sum;
+	ic->icmp_cksum = 0;
+	ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, icmp_len);
 	ih->dst_addr = ih->src_addr;
 	ih->src_addr = pa->ip_be;
 	ih->time_to_live = 64;
@@ -151,9 +147,14 @@ enum dp_pkt_verdict dp_pkt_classify(const struct dp_port_addr *pa, uint16_t udp_
 		return DP_PKT_DROP;
 	}
 	uh = (struct rte_udp_hdr *)(ih + 1);
+	/* ip_len fits the packet, so checking it first keeps the UDP header
+	 * read inside the packet. */
+	if (unlikely(ip_len < sizeof(*ih) + sizeof(*uh))) {
+		*why = DP_DROP_UDP_BAD;
+		return DP_PKT_DROP;
+	}
 	udp_len = rte_be_to_cpu_16(uh->dgram_len);
-	if (unlikely(ip_len < sizeof(*ih) + sizeof(*uh) || udp_len < sizeof(*uh) ||
-		     udp_len != ip_len - sizeof(*ih))) {
+	if (unlikely(udp_len < sizeof(*uh) || udp_len != ip_len - sizeof(*ih))) {
 		*why = DP_DROP_UDP_BAD;
 		return DP_PKT_DROP;
 	}
