@@ -237,7 +237,14 @@ Test(pkt, arp)
 	rte_pktmbuf_free(m);
 }
 
+static struct rte_mbuf *echo_req_n(int corrupt, uint16_t dlen, int zero);
+
 static struct rte_mbuf *echo_req(int corrupt)
+{
+	return echo_req_n(corrupt, 24, 0);
+}
+
+static struct rte_mbuf *echo_req_n(int corrupt, uint16_t dlen, int zero)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(test_pool);
 	struct rte_ether_hdr *eh;
@@ -265,9 +272,9 @@ static struct rte_mbuf *echo_req(int corrupt)
 	ih->hdr_checksum = rte_ipv4_cksum(ih);
 	ic = (struct rte_icmp_hdr *)(ih + 1);
 	ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
-	ic->icmp_ident = rte_cpu_to_be_16(0x1234);
-	ic->icmp_seq_nb = rte_cpu_to_be_16(7);
-	memset(ic + 1, 0x5a, dlen);
+	ic->icmp_ident = zero ? 0 : rte_cpu_to_be_16(0x1234);
+	ic->icmp_seq_nb = zero ? 0 : rte_cpu_to_be_16(7);
+	memset(ic + 1, zero ? 0 : 0x5a, dlen);
 	ic->icmp_cksum = ~rte_raw_cksum(ic, sizeof(*ic) + dlen);
 	if (corrupt)
 		ic->icmp_cksum ^= 1;
@@ -328,4 +335,48 @@ Test(pkt, built_frames_classify_on_the_other_side)
 	rte_pktmbuf_free(m);
 	/* Too big for one mbuf: refused, nothing leaked. */
 	cr_assert_null(dp_pkt_alloc_udp(test_pool, &router, 0, &peer_mac, 0, 0, 9000, &pl));
+}
+
+/* Regression (found by fuzz_pkt): an all-zero echo request's reply needs
+ * checksum 0xffff, which an incremental update got wrong (0x0000). */
+Test(pkt, icmp_echo_all_zero)
+{
+	struct dp_port_addr p = port();
+	struct rte_mbuf *m = echo_req_n(0, 0, 1);
+	const uint8_t *gw;
+	uint16_t gl;
+	struct dp_pkt_src src;
+	enum dp_drop_reason why;
+	struct rte_icmp_hdr *ic;
+
+	cr_assert_eq(dp_pkt_classify(&p, 0, m, &gw, &gl, &src, &why), DP_PKT_REPLY);
+	ic = rte_pktmbuf_mtod_offset(m, struct rte_icmp_hdr *,
+				     sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr));
+	cr_assert_eq(ic->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
+	cr_assert_eq(rte_raw_cksum(ic, sizeof(*ic)), 0xffff, "reply checksum verifies");
+	rte_pktmbuf_free(m);
+}
+
+/* Regression (found by fuzz_pkt): IPv4 total length 20 with protocol UDP;
+ * the UDP header must not be read from beyond the packet. */
+Test(pkt, udp_header_beyond_ip_length)
+{
+	struct dp_port_addr p = port();
+	struct rte_mbuf *m = build(M_IP_SHORT, 0);
+	struct rte_ipv4_hdr *ih;
+	const uint8_t *gw;
+	uint16_t gl;
+	struct dp_pkt_src src;
+	enum dp_drop_reason why = DP_DROP_COUNT;
+
+	ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+	ih->total_length = rte_cpu_to_be_16(sizeof(*ih));
+	ih->hdr_checksum = 0;
+	ih->hdr_checksum = rte_ipv4_cksum(ih);
+	/* Only the IPv4 header is in the packet. */
+	rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - sizeof(struct rte_ether_hdr) - sizeof(*ih));
+	cr_assert_eq(dp_pkt_classify(&p, rte_cpu_to_be_16(GW_PORT), m, &gw, &gl, &src, &why),
+		     DP_PKT_DROP);
+	cr_assert_eq(why, DP_DROP_UDP_BAD, "reason %s", dp_drop_name(why));
+	rte_pktmbuf_free(m);
 }
