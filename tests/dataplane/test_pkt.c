@@ -250,8 +250,6 @@ static struct rte_mbuf *echo_req_n(int corrupt, uint16_t dlen, int zero)
 	struct rte_ether_hdr *eh;
 	struct rte_ipv4_hdr *ih;
 	struct rte_icmp_hdr *ic;
-	uint16_t dlen = 24;
-
 	char *p;
 
 	cr_assert_not_null(m);
