@@ -14,7 +14,12 @@
  * Epochs (PROTOCOL.md 12.2): frames from the router must carry our current
  * epoch (0 while not UP), except WELCOME (it assigns one) and ACK (custody
  * outlives sessions). DATA with another epoch is dropped unacknowledged; the
- * router retransmits it in the current session.
+ * router retransmits it in the current session. A router KEEPALIVE with
+ * epoch 0 or another epoch is its reconnection probe: HELLO at once.
+ *
+ * Not yet (next issue): declaring the session down after keepalive_ms x
+ * keepalive_mult without a frame from the router (last_rx_us is kept for
+ * it), and HELLO backoff 1 s x1.6 +-20 % up to 120 s while down.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -123,6 +128,7 @@ static void on_welcome(struct gw_conn *c, const struct gw_frame *f, uint64_t now
 		c->st.rx_ignored++; /* another instance's (PROTOCOL.md 12.1) */
 		return;
 	}
+	gw_sdk_rx_place(c, f->seq);
 	if (c->state == GW_SDK_UP && f->epoch == c->epoch) {
 		/* The session continues: an answer to a repeated or a
 		 * gap-closing HELLO. Its router_seq may settle refused seqs. */
@@ -162,6 +168,15 @@ static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t
 		return false;
 	}
 	c->st.rx_frames++;
+	if (f.type == GW_T_KEEPALIVE && (f.epoch == 0 || f.epoch != gw_sdk_cur_epoch(c))) {
+		/* The router's reconnection probe, or it knows us under
+		 * another session: say HELLO at once (PROTOCOL.md 12.3). */
+		if (c->state == GW_SDK_UP)
+			gw_sdk_session_lost(c, now);
+		else
+			gw_sdk_send_hello(c, now);
+		return true;
+	}
 	if (f.type != GW_T_WELCOME && f.type != GW_T_ACK && f.epoch != gw_sdk_cur_epoch(c)) {
 		c->st.rx_stale_epoch++;
 		return true;
@@ -189,7 +204,7 @@ static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t
 		on_welcome(c, &f, now);
 		break;
 	case GW_T_KEEPALIVE:
-		break; /* last_rx_us is all it is for */
+		break; /* the echo of ours: last_rx_us is all it is for */
 	case GW_T_BYE:
 		gw_sdk_session_lost(c, now);
 		break;

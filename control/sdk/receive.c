@@ -36,6 +36,29 @@ static void rx_advance(struct gw_conn *c, uint64_t seq)
 		dp_dedup_advance(&c->rx_dedup, seq - c->rx_window);
 }
 
+/*
+ * WELCOME.seq T: the router's cumulative point on our egress link
+ * (PROTOCOL.md 3.5). Every seq <= T is acknowledged or never existed, so
+ * the window's point moves up to T. A T far below our point (by more than
+ * 2^32) comes from another router process, which numbers its egress links
+ * in a sequence space of its own (PROTOCOL.md 8): our marks mean nothing
+ * there, and the window starts afresh at T; otherwise the new router's
+ * messages would all look like duplicates.
+ */
+void gw_sdk_rx_place(struct gw_conn *c, uint64_t t)
+{
+	uint64_t cum = dp_dedup_cum(&c->rx_dedup);
+
+	if (!c->rx_placed || t + (1ull << 32) < cum) {
+		if (c->rx_placed)
+			c->st.rx_replaced++;
+		dp_dedup_init(&c->rx_dedup, t);
+		c->rx_placed = true;
+	} else if (t > cum) {
+		dp_dedup_advance(&c->rx_dedup, t);
+	}
+}
+
 static void rx_mark(struct gw_conn *c, uint64_t seq)
 {
 	if (c->rx_seq_n < GW_CONN_BATCH)

@@ -145,6 +145,7 @@ struct gw_conn {
 	uint8_t *out_arena;
 
 	/* Receiving side. */
+	bool rx_placed;        /* the window was placed by a WELCOME's seq */
 	uint32_t rx_seq_n;     /* DATA taken or duplicate in this batch */
 	uint64_t rx_seqs[GW_CONN_BATCH]; /* their link seqs: each ACKed */
 	struct dp_dedup rx_dedup;
@@ -201,6 +202,7 @@ bool gw_sdk_outbox_gap_at_head(const struct gw_conn *c);
 /* receive.c */
 void gw_sdk_rx_data(struct gw_conn *c, const struct gw_frame *f);
 void gw_sdk_rx_batch_end(struct gw_conn *c, uint64_t now);
+void gw_sdk_rx_place(struct gw_conn *c, uint64_t router_cum);
 
 #pragma GCC visibility pop
 

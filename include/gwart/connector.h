@@ -134,11 +134,12 @@ struct gw_conn_stats {
 	uint64_t delivered;     /* messages passed to on_deliver */
 	uint64_t duplicates;    /* DATA frames suppressed as already delivered */
 	uint64_t rx_too_far;    /* DATA frames beyond the receive window (dropped) */
+	uint64_t rx_replaced;   /* receive window started afresh (a new router process) */
 	uint64_t acks_sent;     /* ACK frames sent to the router */
 	/* session */
 	uint64_t hellos_sent;
 	uint64_t sessions;      /* WELCOMEs adopted (1 + re-HELLOs that succeeded) */
-	uint64_t session_losses;/* NO_SESSION NACKs / BYEs that sent us back to HELLO */
+	uint64_t session_losses;/* NO_SESSION, BYE or a router KEEPALIVE of another epoch */
 	uint64_t keepalives_sent;
 	/* datagrams */
 	uint64_t rx_frames;     /* valid frames received */

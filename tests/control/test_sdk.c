@@ -173,6 +173,36 @@ static void fr_hdr(struct gw_hdr_args *h, const struct fr_conn *c, uint64_t seq)
 	h->seq = seq;
 }
 
+/* As if the router process restarted: sessions, windows and custody are
+ * gone, and egress links are numbered from @eg_base in a new space. */
+static void fr_restart(struct fake_router *fr, uint64_t eg_base)
+{
+	int i, j;
+
+	for (i = 0; i < FR_MAX_CONN; i++) {
+		struct fr_conn *c = &fr->conn[i];
+
+		for (j = 0; j < FR_EG_MAX; j++) {
+			free(c->eg[j]);
+			c->eg[j] = NULL;
+		}
+		c->known = false;
+		c->epoch = 0;
+		c->in_armed = false;
+		memset(c->seen, 0, sizeof(c->seen));
+		c->eg_next = c->eg_low = eg_base;
+	}
+}
+
+/* The router's reconnection probe: KEEPALIVE with epoch 0 (12.3). */
+static void fr_probe(struct fake_router *fr, int id)
+{
+	uint8_t b[64];
+	struct gw_hdr_args h = { .sender = GW_CONN_ID_ROUTER, .epoch = 0, .seq = 1 };
+
+	fr_sendto(fr, b, gw_wire_encode_keepalive(b, sizeof(b), &h), &fr->conn[id].addr);
+}
+
 /* NACKs carry the refused frame's epoch (PROTOCOL.md 3.3). */
 static void fr_nack(struct fake_router *fr, struct fr_conn *c, uint32_t epoch, uint64_t seq,
 		    unsigned reason, uint32_t retry_us)
@@ -424,7 +454,8 @@ static void fr_on_hello(struct fake_router *fr, struct fr_conn *c, const struct 
 	}
 	if (f->seq > 1)
 		dp_dedup_advance(&c->in, f->seq - 1);
-	fr_hdr(&h, c, 0);
+	/* WELCOME.seq: our cumulative point on the egress link (3.5). */
+	fr_hdr(&h, c, c->eg_low - 1);
 	fr_sendto(fr, b,
 		  gw_wire_encode_welcome(b, sizeof(b), &h, c->nonce, dp_dedup_cum(&c->in),
 					 fr->dup_window, 1000, 3, fr->max_payload),
@@ -1356,4 +1387,70 @@ Test(sdk, busy_shrinks_the_send_window)
 	fr_free(fr);
 	free(a);
 	free(b);
+}
+
+Test(sdk, router_restart_replaces_receive_window)
+{
+	/* A restarted router numbers egress links in a new space far from the
+	 * old one and says where it stands in WELCOME.seq; the receiver must
+	 * start its window afresh there, not take new messages for
+	 * duplicates (PROTOCOL.md 3.5, 8). */
+	const uint64_t old_base = (5ull << 32) + 1, new_base = (2ull << 32) + 1;
+	struct fake_router *fr = fr_new(64, 61);
+	struct app *a = app_new(), *b = app_new();
+	struct gw_conn *cs[2];
+	struct gw_conn_stats sa, sb;
+	uint64_t end;
+
+	fr_set_eg_first(fr, old_base);
+	cs[0] = open_conn(fr, 1, a, NULL);
+	cs[1] = open_conn(fr, 2, b, NULL);
+	wait_up(fr, cs, 2);
+	run_flow(fr, cs, 2, a, b, "smtp:u@c2.example", 100, 10000);
+	assert_exactly_once(a, b, 1, 100);
+
+	fr_restart(fr, new_base);
+	fr_probe(fr, 1);
+	fr_probe(fr, 2);
+	end = now_us() + 2000000;
+	do
+		pump(fr, cs, 2);
+	while ((!gw_conn_is_up(cs[0]) || !gw_conn_is_up(cs[1]) || !fr->conn[2].known) &&
+	       now_us() < end);
+	run_flow(fr, cs, 2, a, b, "smtp:u@c2.example", 100, 10000);
+	assert_exactly_once(a, b, 1, 200);
+	gw_conn_get_stats(cs[0], &sa);
+	gw_conn_get_stats(cs[1], &sb);
+	cr_assert_eq(sb.rx_replaced, 1);
+	cr_assert_eq(sb.duplicates, 0);
+	cr_assert_eq(sa.sessions, 2);
+	cr_assert_eq(sa.next_seq, 201, "origin seqs continue across the router restart");
+	gw_conn_close(cs[0]);
+	gw_conn_close(cs[1]);
+	fr_free(fr);
+	free(a);
+	free(b);
+}
+
+Test(sdk, keepalive_probe_triggers_hello)
+{
+	struct fake_router *fr = fr_new(64, 67);
+	struct app *a = app_new();
+	struct gw_conn *c = open_conn(fr, 1, a, NULL);
+	struct gw_conn_stats st;
+	uint64_t hellos, end;
+
+	wait_up(fr, &c, 1);
+	hellos = fr->hello_rx;
+	fr_probe(fr, 1);
+	end = now_us() + 100000; /* far less than the 200 ms HELLO interval */
+	while (fr->hello_rx == hellos && now_us() < end)
+		pump(fr, &c, 1);
+	cr_assert_eq(fr->hello_rx, hellos + 1, "the probe is answered with HELLO at once");
+	wait_up(fr, &c, 1);
+	gw_conn_get_stats(c, &st);
+	cr_assert_eq(st.session_losses, 1);
+	gw_conn_close(c);
+	fr_free(fr);
+	free(a);
 }
