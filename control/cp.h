@@ -132,6 +132,8 @@ extern const char cp_config_default[];
  * address for port index @i, or the default 198.18.<i>.1. */
 uint32_t cp_config_port_ip(const char *text, unsigned i);
 
+/* Open file descriptors of this process (/proc/self/fd). */
+unsigned cp_count_fds(void);
 /* Messages in custody over all connectors (racy, for drain decisions). */
 uint64_t cp_custody_total(struct cp_ctx *cp);
 /* Process session frames the workers passed up; returns frames handled. */

@@ -6,6 +6,7 @@
  * queue with a worker, and changes what workers see only by republishing
  * connector objects under RCU.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
+#include <rte_mempool.h>
 #include <rte_ring.h>
 #include <rte_udp.h>
 
@@ -219,6 +221,20 @@ static void on_session_frame(struct cp_ctx *cp, struct rte_mbuf *m)
 	}
 }
 
+unsigned cp_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	if (d == NULL)
+		return 0;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	/* ".", ".." and the descriptor opendir() itself holds. */
+	return n >= 3 ? n - 3 : 0;
+}
+
 uint64_t cp_custody_total(struct cp_ctx *cp)
 {
 	uint64_t n = 0;
@@ -354,6 +370,12 @@ int cp_stats_write_json(struct cp_ctx *cp, const char *path)
 	J(root, "arp_replies", s.arp_replies);
 	J(root, "icmp_replies", s.icmp_replies);
 	J(root, "ctl_frames", s.ctl_frames);
+	/* Gauges that must return to their baseline (Q199817): sessions,
+	 * mbufs in use, open file descriptors. */
+	J(root, "sessions_up_now", cp->stats.sessions_up - cp->stats.sessions_down);
+	J(root, "mempool_in_use", rte_mempool_in_use_count(cp->rt->pool));
+	J(root, "custody_total", cp_custody_total(cp));
+	J(root, "open_fds", cp_count_fds());
 	for (i = 0; i < DP_DROP_COUNT; i++)
 		J(drops, dp_drop_name(i), s.drops[i]);
 	{
