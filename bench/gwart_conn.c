@@ -408,7 +408,8 @@ static void print_nacks(const char *label, const struct gw_conn_stats *st)
 
 static void sleep_us(uint64_t us)
 {
-	struct timespec ts = { .tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000 };
+	struct timespec ts = { .tv_sec = (time_t)(us / 1000000),
+			       .tv_nsec = (long)(us % 1000000) * 1000 };
 
 	nanosleep(&ts, NULL);
 }
@@ -442,7 +443,8 @@ static int run_pair(void)
 	 * has been delivered: only then can "lost" be final. */
 	while (g.t0_us && now_us() < deadline) {
 		if (atomic_load(&g.sender_done) || sender_resolved()) {
-			if (atomic_load(&g.delivered) >= atomic_load(&g.acked) && count_lost() == 0) {
+			if (atomic_load(&g.delivered) >= atomic_load(&g.acked) &&
+			    count_lost() == 0) {
 				complete = true;
 				break;
 			}
@@ -466,7 +468,8 @@ static int run_pair(void)
 	secs = g.t0_us && end > g.t0_us ? (double)(end - g.t0_us) / 1e6 : 0;
 	print_nacks(g.o.label, &g.sst);
 	printf(" corrupt=%llu stale=%llu foreign=%llu rx_dup_suppressed=%llu acks_sent=%llu\n",
-	       (unsigned long long)atomic_load(&g.corrupt), (unsigned long long)atomic_load(&g.stale),
+	       (unsigned long long)atomic_load(&g.corrupt),
+	       (unsigned long long)atomic_load(&g.stale),
 	       (unsigned long long)atomic_load(&g.foreign),
 	       (unsigned long long)g.rst.duplicates, (unsigned long long)g.rst.acks_sent);
 	printf("%s: sent=%llu delivered=%llu duplicates=%llu lost=%llu rate=%.0f msg/s\n",
@@ -474,10 +477,10 @@ static int run_pair(void)
 	       (unsigned long long)atomic_load(&g.duplicates), (unsigned long long)lost,
 	       secs > 0 ? (double)delivered / secs : 0.0);
 	fflush(stdout);
-	return lost == 0 && atomic_load(&g.duplicates) == 0 && atomic_load(&g.corrupt) == 0 &&
-			       atomic_load(&g.acked) == g.o.count && atomic_load(&g.send_errors) == 0
-		       ? 0
-		       : 1;
+	if (lost || atomic_load(&g.duplicates) || atomic_load(&g.corrupt) ||
+	    atomic_load(&g.acked) != g.o.count || atomic_load(&g.send_errors))
+		return 1;
+	return 0;
 }
 
 static int outcome_of(const char *s)
@@ -569,15 +572,18 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage:\n"
-		"  gwart-conn pair --router IP[:PORT] --src-id ID --dst-id ID --dest ADDR --count N\n"
-		"                  [--payload BYTES] [--bind IP] [--via-src IP:PORT] [--via-dst IP:PORT]\n"
-		"                  [--timeout S] [--label NAME] [--window N] [--rto-us US] [--first-seq S]\n"
-		"                  [--dst-delay S]  (receiver connects S seconds after the sender)\n"
+		"  gwart-conn pair --router IP[:PORT] --src-id ID --dst-id ID --dest ADDR\n"
+		"      --count N [--payload BYTES] [--bind IP] [--via-src IP:PORT]\n"
+		"      [--via-dst IP:PORT] [--timeout S] [--label NAME] [--window N]\n"
+		"      [--rto-us US] [--first-seq S]\n"
+		"      [--dst-delay S]  (receiver connects S seconds after the sender)\n"
 		"  gwart-conn send --router IP[:PORT] --src-id ID --dest ADDR --count N\n"
-		"                  [--expect acked|NO_ROUTE|TOO_BIG|...] [--via IP:PORT] [same options]\n"
-		"  gwart-conn recv --router IP[:PORT] --id ID [--count N] [--via IP:PORT] [--timeout S]\n"
-		"pair prints '<label>: sent=N delivered=N duplicates=N lost=N rate=R msg/s' and exits 0\n"
-		"only if every message was acknowledged and delivered exactly once, uncorrupted.\n"
+		"      [--expect acked|NO_ROUTE|TOO_BIG|...] [--via IP:PORT] [same options]\n"
+		"  gwart-conn recv --router IP[:PORT] --id ID [--count N] [--via IP:PORT]\n"
+		"      [--timeout S]\n"
+		"pair prints '<label>: sent=N delivered=N duplicates=N lost=N rate=R msg/s'\n"
+		"and exits 0 only if every message was acknowledged and delivered exactly\n"
+		"once, uncorrupted.\n"
 		"Payload default %u bytes, minimum %u; timeout default %.0f s.\n",
 		GC_DEF_PAYLOAD, GC_HDR_LEN, GC_DEF_TIMEOUT_S);
 }

@@ -152,7 +152,7 @@ struct gw_conn_stats {
 	uint64_t next_seq;      /* origin_seq the next gw_conn_send() will use */
 	uint32_t inflight;      /* messages in the outbox (sent or waiting, un-acked) */
 	uint32_t abandoned;     /* refused seqs still holding the window (gap not closed) */
-	uint32_t window;        /* protocol window min(max_inflight, dup_window); 0 before WELCOME */
+	uint32_t window;        /* min(max_inflight, dup_window); 0 before WELCOME */
 	uint32_t send_window;   /* of which new sends may use now (shrinks after BUSY) */
 	uint32_t srtt_us;       /* smoothed round-trip time to the router's ACK, us */
 	uint32_t epoch;         /* current session epoch (0 before WELCOME) */
@@ -226,9 +226,11 @@ int gw_conn_is_up(const struct gw_conn *c);
 void gw_conn_get_stats(const struct gw_conn *c, struct gw_conn_stats *st);
 
 /*
- * gw_conn_close - send BYE (three copies, 1 ms apart: it is not
- * acknowledged), close the socket and free the handle and everything it owns. Messages still in the outbox are abandoned
- * WITHOUT on_result(): drain first (stats.inflight == 0) if that matters.
+ * gw_conn_close - send BYE if the session is up (three copies, 1 ms apart:
+ * it is not acknowledged, so this blocks about 2 ms), close the socket and
+ * free the handle and everything it owns. Messages still in the outbox are
+ * abandoned WITHOUT on_result(): drain first (stats.inflight == 0) if that
+ * matters.
  * Returns 0, or a negative errno from close(2) (the handle is freed anyway).
  * NULL is accepted and ignored. Threading: the handle's thread; not from
  * callbacks.

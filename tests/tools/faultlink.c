@@ -434,10 +434,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gwart-faultlink --listen IP:PORT --upstream IP:PORT --seed N\n"
-		"         [--drop-up P] [--dup-up P] [--reorder-up P] [--delay-up-us U] [--jitter-up-us J]\n"
-		"         [--drop-down P] [--dup-down P] [--reorder-down P] [--delay-down-us U]\n"
-		"         [--jitter-down-us J] [--cut-file PATH] [--queue N] [--reorder-timeout-us T]\n"
-		"         [--follow]\n"
+		"    [--drop-up P] [--dup-up P] [--reorder-up P] [--delay-up-us U]\n"
+		"    [--jitter-up-us J] [--drop-down P] [--dup-down P] [--reorder-down P]\n"
+		"    [--delay-down-us U] [--jitter-down-us J] [--cut-file PATH] [--queue N]\n"
+		"    [--reorder-timeout-us T] [--follow]\n"
 		"  up = client -> upstream, down = upstream -> client; P in percent (float).\n"
 		"  --cut-file: while PATH exists, 100%% loss both ways.\n"
 		"  --queue: packet buffers per direction (default %d); --follow: relay to the\n"
