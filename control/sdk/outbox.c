@@ -45,13 +45,14 @@
  * RTT), so that a fast sender settles near the rate the destination drains
  * instead of bouncing a window of BUSYs every few milliseconds.
  */
-#define GW_SDK_CWND_MIN 32 /* messages */
-#define GW_SDK_DUPTHRESH 3 /* acked seqs above a hole before it counts as lost */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sdk_internal.h"
+
+#define GW_SDK_CWND_MIN 32 /* messages */
+#define GW_SDK_DUPTHRESH 3 /* acked seqs above a hole before it counts as lost */
 
 static uint32_t roundup_pow2(uint32_t v)
 {
@@ -302,11 +303,6 @@ int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint1
 }
 
 /*
- * An ACK from the router: every seq <= @cum, and base + i for each set bit
- * i of @bitmap, is in the router's custody. Applied in any order, any number
- * of times: only the first resolves a message.
- */
-/*
  * Holes of an ACK bitmap with GW_SDK_DUPTHRESH acknowledged seqs above: lost
  * if a frame sent more than a reordering allowance (a quarter of the
  * unloaded RTT, at least 50 us) after the hole's last transmission has been
@@ -329,8 +325,15 @@ static void fast_retransmit(struct gw_conn *c, uint64_t base, uint64_t bitmap, u
 		if (__builtin_popcountll(bitmap >> (i + 1)) < GW_SDK_DUPTHRESH)
 			break; /* fewer above every later hole too */
 		s = slot_of(c, base + i);
-		if (!s || s->queued || s->tx_count == 0 || s->due_us <= now)
+		if (!s || s->queued || s->tx_count == 0)
 			continue;
+		if (s->due_us <= now) {
+			/* Due already, held back for want of ACK news:
+			 * this is the news. */
+			if (c->rtx_due_us > now)
+				c->rtx_due_us = now;
+			continue;
+		}
 		when = s->last_tx_us + reo < c->newest_acked_tx_us ? now : s->last_tx_us + guard;
 		if (when < now)
 			when = now;
@@ -344,10 +347,15 @@ static void fast_retransmit(struct gw_conn *c, uint64_t base, uint64_t bitmap, u
 	}
 }
 
+/*
+ * An ACK from the router: every seq <= @cum, and base + i for each set bit
+ * i of @bitmap, is in the router's custody. Applied in any order, any number
+ * of times: only the first resolves a message.
+ */
 void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t bitmap,
 		       uint64_t now)
 {
-	uint64_t seq, hi, bm, old_head = c->out_head;
+	uint64_t seq, hi, bm, old_head = c->out_head, old_reach = c->ack_reach;
 
 	c->ack_rtt_us = UINT64_MAX;
 
@@ -375,7 +383,7 @@ void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t 
 			fast_retransmit(c, base, bitmap, now);
 	}
 	/* Timeouts held back for want of ACK information: look again now. */
-	if (c->rtx_deferred && c->out_head != old_head)
+	if (c->rtx_deferred && (c->out_head != old_head || c->ack_reach != old_reach))
 		c->rtx_due_us = 0;
 }
 

@@ -24,13 +24,17 @@
  * passed to the SDK are copied before the call returns; buffers passed to
  * callbacks belong to the SDK and are valid only during the callback.
  *
- * Blocking: only gw_conn_poll() with a non-zero timeout sleeps. Nothing
- * else blocks; the socket is non-blocking.
+ * Blocking: only gw_conn_poll() with a non-zero timeout and gw_conn_close()
+ * (about 2 ms of BYEs) sleep. Nothing else blocks; the socket is
+ * non-blocking.
  *
- * Not yet (next issue, fields reserved in the implementation): reconnection
- * with backoff (1 s initial, x1.6, +-20 % jitter, 120 s cap) after keepalive
- * failure, and a persisted origin sequence across process restarts (today
- * the caller passes first_seq and reads the next one back from the stats).
+ * Not yet (next issue, fields reserved in the implementation): declaring the
+ * session down after keepalive_ms x keepalive_mult of silence from the
+ * router, HELLO with backoff (1 s initial, x1.6, +-20 % jitter, 120 s cap)
+ * while down (today: every 200 ms +-20 %), and a persisted origin sequence
+ * across process restarts (today the caller passes first_seq and reads
+ * stats.next_seq back; WELCOME.router_seq moves it up if the router has
+ * seen more).
  */
 #ifndef GWART_CONNECTOR_H
 #define GWART_CONNECTOR_H
