@@ -1,0 +1,802 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Endpoints: the harness's connectors, speaking the gwart protocol on an
+ * ethdev port with the project's frame code (gw_wire_encode_* and
+ * gw_wire_parse; the sink's receive window is the router's own dp_dedup).
+ *
+ * One endpoint thread owns one harness port and every connector on it:
+ *  - origins (generators): HELLO until WELCOME; DATA within the duplicate
+ *    window (seq <= router's cumulative point + dup_window); consume ACKs
+ *    (cumulative + bitmap) and NACKs (BUSY: retry after retry_after_us and
+ *    pause new sends; anything else: refused for good); retransmit what is
+ *    not acknowledged after GB_DEF_RTO_US;
+ *  - destinations (sinks): HELLO, receive DATA, suppress duplicates by
+ *    egress link seq, deliver each message once into the delivered set,
+ *    one ACK (cumulative + bitmap) per destination per receive burst.
+ * Every connector sends KEEPALIVEs so the router's failure detection stays
+ * quiet. Frames from connector X go to queue X % n_queues, the queue of the
+ * worker that owns X (a NIC's flow steering would do the same).
+ *
+ * Fault injection (seeded per connector): a generator drops or duplicates
+ * DATA it sends; a sink drops or duplicates DATA it receives and drops ACKs
+ * it sends. The router's windows and retransmissions must absorb all of it.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_udp.h>
+
+#include <gwart/wire.h>
+
+#include "gb.h"
+
+enum gb_slot_state { GB_SL_FREE, GB_SL_SENT, GB_SL_ACKED, GB_SL_REFUSED };
+
+struct gb_slot {
+	uint64_t t_first;   /* TSC of the first transmission (stamped in the payload) */
+	uint64_t deadline;  /* TSC: retransmit when reached */
+	uint32_t route;
+	uint8_t state;
+};
+
+struct gb_ep_conn {
+	uint32_t id;
+	uint32_t ip_be;
+	uint16_t udp_be;
+	uint16_t queue;
+	struct rte_ether_addr mac;
+	uint8_t up;
+	uint8_t ack_due;
+	uint8_t rx_ready;
+	uint32_t epoch;
+	uint32_t window;
+	uint64_t nonce;
+	uint64_t t_hello, t_ka;
+	struct gb_rng rng;
+	/* origin */
+	uint64_t next_seq;  /* next new origin seq */
+	uint64_t cum;       /* every seq <= cum resolved */
+	uint64_t pause_until; /* TSC: BUSY seen, no new sends before */
+	struct gb_slot *slot;
+	/* destination */
+	struct dp_dedup *rx;
+};
+
+#define TXB_MAX 512
+
+struct gb_txq {
+	unsigned n;
+	struct rte_mbuf *m[TXB_MAX];
+};
+
+/* ---- frames ---------------------------------------------------------------- */
+
+static struct rte_mbuf *frame_alloc(struct gb_endpoint *ep, const struct gb_ep_conn *c,
+				    uint16_t gw_len, uint8_t **gw)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ep->pool);
+	struct rte_ether_hdr *eh;
+	struct rte_ipv4_hdr *ih;
+	struct rte_udp_hdr *uh;
+
+	if (unlikely(m == NULL))
+		return NULL;
+	eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, RTE_ETHER_HDR_LEN + 28 + gw_len);
+	if (unlikely(eh == NULL)) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	/* A NIC's PMD stamps the receiving port; net_ring passes the mbuf
+	 * through untouched, so the wire's far end does it. */
+	m->port = ep->stamp_port;
+	rte_ether_addr_copy(&ep->router_mac, &eh->dst_addr);
+	rte_ether_addr_copy(&c->mac, &eh->src_addr);
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ih = (struct rte_ipv4_hdr *)(eh + 1);
+	ih->version_ihl = RTE_IPV4_VHL_DEF;
+	ih->type_of_service = 0;
+	ih->total_length = rte_cpu_to_be_16((uint16_t)(28 + gw_len));
+	ih->packet_id = 0;
+	ih->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ih->time_to_live = 64;
+	ih->next_proto_id = IPPROTO_UDP;
+	ih->hdr_checksum = 0;
+	ih->src_addr = c->ip_be;
+	ih->dst_addr = ep->router_ip_be;
+	uh = (struct rte_udp_hdr *)(ih + 1);
+	uh->src_port = c->udp_be;
+	uh->dst_port = rte_cpu_to_be_16(GB_ROUTER_UDP);
+	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + gw_len));
+	uh->dgram_cksum = 0;
+	*gw = (uint8_t *)(uh + 1);
+	return m;
+}
+
+static void frame_finish(const struct gb_endpoint *ep, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ih =
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+
+	ih->hdr_checksum = rte_ipv4_cksum(ih);
+	if (ep->ctx->o->udp_csum) {
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ih + 1);
+
+		uh->dgram_cksum = rte_ipv4_udptcp_cksum(ih, uh);
+	}
+}
+
+static inline void txq_put(struct gb_txq *tq, struct rte_mbuf *m)
+{
+	if (unlikely(tq->n == TXB_MAX)) {
+		rte_pktmbuf_free(m); /* cannot happen: senders check room first */
+		return;
+	}
+	tq->m[tq->n++] = m;
+}
+
+static void tx_flush(struct gb_endpoint *ep, struct gb_txq *txq)
+{
+	unsigned q;
+
+	for (q = 0; q < ep->n_queues; q++) {
+		struct gb_txq *tq = &txq[q];
+		uint16_t sent;
+
+		if (tq->n == 0)
+			continue;
+		sent = rte_eth_tx_burst(ep->port_id, (uint16_t)q, tq->m, (uint16_t)tq->n);
+		if (sent < tq->n) {
+			/* Back-pressure: keep the rest, in order, for the next loop. */
+			ep->st.tx_full++;
+			memmove(tq->m, tq->m + sent, (tq->n - sent) * sizeof(tq->m[0]));
+		}
+		tq->n -= sent;
+	}
+}
+
+static void send_ctl(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *c, int type,
+		     uint64_t now)
+{
+	struct gw_hdr_args h = {.sender = c->id, .epoch = c->epoch};
+	struct rte_mbuf *m;
+	uint8_t *gw;
+	uint16_t len = type == GW_T_HELLO ? GW_HDR_LEN + GW_HELLO_BODY_LEN : GW_HDR_LEN;
+
+	m = frame_alloc(ep, c, len, &gw);
+	if (m == NULL)
+		return;
+	if (type == GW_T_HELLO) {
+		h.epoch = 0;
+		h.seq = ep->is_origin ? c->next_seq : 1;
+		gw_wire_encode_hello(gw, len, &h, c->nonce, ep->ctx->o->rx_window);
+		c->t_hello = now;
+	} else {
+		h.seq = now / (ep->ctx->tsc_hz / 1000000u);
+		gw_wire_encode_keepalive(gw, len, &h);
+		c->t_ka = now;
+	}
+	frame_finish(ep, m);
+	txq_put(&txq[c->queue], m);
+}
+
+static struct rte_mbuf *build_data(struct gb_endpoint *ep, struct gb_ep_conn *c, uint64_t seq,
+				   const struct gb_slot *sl, int retx)
+{
+	const struct gb_opts *o = ep->ctx->o;
+	struct gw_hdr_args h = {
+		.flags = retx ? GW_F_RETRANSMIT : 0,
+		.sender = c->id,
+		.epoch = c->epoch,
+		.seq = seq,
+	};
+	uint16_t dlen, flen;
+	const char *dest = gb_workload_addr(&ep->ctx->wl, sl->route, &dlen);
+	struct rte_mbuf *m;
+	uint8_t *gw, *pl;
+	static const uint8_t zero[GW_PAYLOAD_MAX];
+
+	flen = (uint16_t)(GW_HDR_LEN + GW_DATA_FIXED_LEN + dlen + o->payload);
+	m = frame_alloc(ep, c, flen, &gw);
+	if (unlikely(m == NULL))
+		return NULL;
+	gw_wire_encode_data(gw, flen, &h, c->id, seq, dest, dlen, zero, (uint16_t)o->payload);
+	/* Stamp: first-send TSC, origin, route, seq (host order, opaque to
+	 * the router). */
+	pl = gw + GW_HDR_LEN + GW_DATA_FIXED_LEN + dlen;
+	memcpy(pl, &sl->t_first, 8);
+	memcpy(pl + 8, &c->id, 4);
+	memcpy(pl + 12, &sl->route, 4);
+	memcpy(pl + 16, &seq, 8);
+	frame_finish(ep, m);
+	return m;
+}
+
+/* Put a DATA frame on the wire, through the generator's fault injection. */
+static void emit_data(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *c,
+		      uint64_t seq, struct gb_slot *sl, int retx)
+{
+	const struct gb_opts *o = ep->ctx->o;
+	struct rte_mbuf *m = build_data(ep, c, seq, sl, retx);
+	double u;
+
+	if (m == NULL)
+		return; /* pool empty: the RTO sends it later */
+	if (o->drop > 0 || o->dup > 0) {
+		u = gb_rng_unit(&c->rng);
+		if (u < o->drop) {
+			ep->st.fault_drop++;
+			rte_pktmbuf_free(m);
+			return;
+		}
+		if (u < o->drop + o->dup) {
+			struct rte_mbuf *m2 = build_data(ep, c, seq, sl, retx);
+
+			if (m2 != NULL) {
+				ep->st.fault_dup++;
+				txq_put(&txq[c->queue], m2);
+			}
+		}
+	}
+	txq_put(&txq[c->queue], m);
+}
+
+/* ---- origin side ---------------------------------------------------------- */
+
+static inline struct gb_slot *slot_of(struct gb_ep_conn *c, uint64_t seq)
+{
+	return &c->slot[seq & (GB_SLOTS - 1)];
+}
+
+static void origin_advance(struct gb_endpoint *ep, struct gb_ep_conn *c)
+{
+	while (c->cum + 1 < c->next_seq) {
+		struct gb_slot *sl = slot_of(c, c->cum + 1);
+
+		if (sl->state != GB_SL_ACKED && sl->state != GB_SL_REFUSED)
+			break;
+		sl->state = GB_SL_FREE;
+		c->cum++;
+	}
+	(void)ep;
+}
+
+static void origin_ack(struct gb_endpoint *ep, struct gb_ep_conn *c, const struct gw_frame *f)
+{
+	uint64_t cum = f->seq, bm = f->u.ack.bitmap, s;
+
+	if (cum >= c->next_seq) {
+		ep->st.rx_bad++; /* acknowledges what was never sent */
+		cum = c->next_seq - 1;
+	}
+	for (s = c->cum + 1; s <= cum; s++) {
+		struct gb_slot *sl = slot_of(c, s);
+
+		if (sl->state == GB_SL_SENT)
+			ep->st.acked++;
+		sl->state = GB_SL_ACKED;
+	}
+	while (bm != 0) {
+		unsigned i = (unsigned)__builtin_ctzll(bm);
+
+		bm &= bm - 1;
+		s = f->u.ack.base + i;
+		if (s > c->cum && s < c->next_seq) {
+			struct gb_slot *sl = slot_of(c, s);
+
+			if (sl->state == GB_SL_SENT) {
+				ep->st.acked++;
+				sl->state = GB_SL_ACKED;
+			}
+		}
+	}
+	origin_advance(ep, c);
+}
+
+static void origin_nack(struct gb_endpoint *ep, struct gb_ep_conn *c, const struct gw_frame *f,
+			uint64_t now)
+{
+	uint64_t s = f->u.nack.origin_seq;
+	struct gb_slot *sl;
+
+	if (f->u.nack.reason == GW_NACK_NO_SESSION) {
+		ep->st.nacks_other++;
+		c->up = 0;
+		return;
+	}
+	if (s <= c->cum || s >= c->next_seq)
+		return;
+	sl = slot_of(c, s);
+	if (sl->state != GB_SL_SENT)
+		return;
+	if (f->u.nack.reason == GW_NACK_BUSY) {
+		uint64_t wait = (uint64_t)(f->u.nack.retry_after_us ? f->u.nack.retry_after_us
+								     : 1000) *
+				(ep->ctx->tsc_hz / 1000000u);
+
+		ep->st.busy++;
+		sl->deadline = now + wait;
+		c->pause_until = now + wait;
+		return;
+	}
+	ep->st.refused++;
+	sl->state = GB_SL_REFUSED;
+	gb_verify_refused(ep->ctx->ver, c->id, s);
+	origin_advance(ep, c);
+}
+
+/* Retransmit expired seqs, oldest first; stop at the first one not due (a
+ * retransmitted seq may hide a later due one for at most one RTO). */
+static void origin_scan(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *c,
+			uint64_t now, uint64_t rto)
+{
+	uint64_t s;
+	unsigned budget = TXB_MAX / 4;
+
+	for (s = c->cum + 1; s < c->next_seq && budget > 0; s++) {
+		struct gb_slot *sl = slot_of(c, s);
+
+		if (sl->state != GB_SL_SENT)
+			continue;
+		if (now < sl->deadline)
+			break;
+		if (txq[c->queue].n >= TXB_MAX - 2)
+			return;
+		sl->deadline = now + rto;
+		ep->st.retransmits++;
+		emit_data(ep, txq, c, s, sl, 1);
+		budget--;
+	}
+}
+
+/* New messages for origin c: at most @max, within the window. */
+static unsigned origin_send(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *c,
+			    unsigned max, uint64_t now, uint64_t rto)
+{
+	const struct gb_opts *o = ep->ctx->o;
+	unsigned n = 0;
+
+	if (now < c->pause_until)
+		return 0;
+	while (n < max && c->next_seq <= c->cum + c->window &&
+	       txq[c->queue].n < TXB_MAX - GB_BURST) {
+		struct gb_slot *sl;
+
+		if (o->count != 0 && c->next_seq > o->count)
+			break;
+		sl = slot_of(c, c->next_seq);
+		sl->route = gb_workload_pick(&ep->ctx->wl, &c->rng);
+		sl->t_first = now;
+		sl->deadline = now + rto;
+		sl->state = GB_SL_SENT;
+		emit_data(ep, txq, c, c->next_seq, sl, 0);
+		c->next_seq++;
+		ep->st.sent++;
+		n++;
+	}
+	return n;
+}
+
+/* ---- destination side ----------------------------------------------------- */
+
+static void dest_data(struct gb_endpoint *ep, struct gb_ep_conn *c, const struct gw_frame *f,
+		      uint64_t now)
+{
+	struct gb_ctx *ctx = ep->ctx;
+	uint64_t t_first, seq;
+	uint32_t origin, route;
+	const uint8_t *pl = f->u.data.payload;
+
+	if (!c->rx_ready || f->epoch != c->epoch) {
+		ep->st.rx_bad++;
+		return;
+	}
+	switch (dp_dedup_check(c->rx, f->seq)) {
+	case DP_DEDUP_NEW:
+		break;
+	case DP_DEDUP_DUP:
+		ep->st.dup_frames++;
+		c->ack_due = 1;
+		return;
+	default:
+		ep->st.rx_bad++;
+		return;
+	}
+	dp_dedup_set_done(c->rx, f->seq);
+	c->ack_due = 1;
+	if (f->u.data.payload_len < GB_PAYLOAD_HDR) {
+		ep->st.corrupt++;
+		return;
+	}
+	memcpy(&t_first, pl, 8);
+	memcpy(&origin, pl + 8, 4);
+	memcpy(&route, pl + 12, 4);
+	memcpy(&seq, pl + 16, 8);
+	if (origin != f->u.data.origin || seq != f->u.data.origin_seq ||
+	    route >= ctx->wl.n_routes) {
+		ep->st.corrupt++;
+		return;
+	}
+	if (ctx->wl.first_dest_id + route % ctx->wl.n_dests != c->id)
+		ep->st.misrouted++;
+	if (gb_verify_deliver(ctx->ver, origin, seq) != 0)
+		ep->st.dup_delivered++;
+	else
+		ep->st.delivered++;
+	if (ctx->recording && now > t_first)
+		gb_hist_record(&ep->lat, now - t_first);
+}
+
+static void dest_acks(struct gb_endpoint *ep, struct gb_txq *txq)
+{
+	const struct gb_opts *o = ep->ctx->o;
+	unsigned i;
+
+	for (i = 0; i < ep->n_conns; i++) {
+		struct gb_ep_conn *c = &ep->conns[i];
+		struct gw_hdr_args h = {.sender = c->id, .epoch = c->epoch};
+		struct rte_mbuf *m;
+		uint8_t *gw;
+		uint64_t cum;
+
+		if (!c->ack_due)
+			continue;
+		c->ack_due = 0;
+		if (o->drop > 0 && gb_rng_unit(&c->rng) < o->drop) {
+			ep->st.fault_drop++;
+			continue;
+		}
+		m = frame_alloc(ep, c, GW_HDR_LEN + GW_ACK_BODY_LEN, &gw);
+		if (m == NULL)
+			continue;
+		cum = dp_dedup_cum(c->rx);
+		h.seq = cum;
+		gw_wire_encode_ack(gw, GW_HDR_LEN + GW_ACK_BODY_LEN, &h, cum + 1,
+				   dp_dedup_ack_bitmap(c->rx, cum + 1));
+		frame_finish(ep, m);
+		txq_put(&txq[c->queue], m);
+		ep->st.acks_sent++;
+	}
+}
+
+/* ---- receive -------------------------------------------------------------- */
+
+static struct gb_ep_conn *conn_by_ip(struct gb_endpoint *ep, uint32_t ip_be)
+{
+	uint32_t id = rte_be_to_cpu_32(ip_be) & 0xffff;
+
+	if (id < ep->first_id || id - ep->first_id >= ep->n_conns)
+		return NULL;
+	return &ep->conns[id - ep->first_id];
+}
+
+static void on_welcome(struct gb_endpoint *ep, struct gb_ep_conn *c, const struct gw_frame *f)
+{
+	if (f->u.welcome.nonce != c->nonce)
+		return;
+	if (!c->up)
+		atomic_fetch_add(&ep->up, 1);
+	c->up = 1;
+	c->epoch = f->epoch;
+	if (ep->is_origin) {
+		uint32_t w = f->u.welcome.dup_window;
+
+		c->window = w < GB_SLOTS - 64 ? w : GB_SLOTS - 64;
+		ep->ctx->dup_window = w;
+	} else if (!c->rx_ready) {
+		dp_dedup_init(c->rx, f->seq);
+		c->rx_ready = 1;
+	}
+}
+
+static void rx_one(struct gb_endpoint *ep, struct rte_mbuf *m, uint64_t now, int fault_dup)
+{
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ih = (const struct rte_ipv4_hdr *)(eh + 1);
+	const struct rte_udp_hdr *uh = (const struct rte_udp_hdr *)(ih + 1);
+	struct gb_ep_conn *c;
+	struct gw_frame f;
+	uint16_t ulen;
+
+	if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + 28 ||
+		     eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+		     ih->next_proto_id != IPPROTO_UDP)) {
+		ep->st.rx_bad++;
+		return;
+	}
+	ulen = rte_be_to_cpu_16(uh->dgram_len);
+	c = conn_by_ip(ep, ih->dst_addr);
+	if (unlikely(c == NULL || ulen < 8 ||
+		     RTE_ETHER_HDR_LEN + 20u + ulen > rte_pktmbuf_data_len(m) ||
+		     gw_wire_parse(uh + 1, ulen - 8u, &f) != GW_WIRE_OK)) {
+		ep->st.rx_bad++;
+		return;
+	}
+	ep->st.rx_frames++;
+	switch (f.type) {
+	case GW_T_WELCOME:
+		on_welcome(ep, c, &f);
+		return;
+	case GW_T_ACK:
+		if (ep->is_origin && c->up && f.epoch == c->epoch)
+			origin_ack(ep, c, &f);
+		return;
+	case GW_T_NACK:
+		if (ep->is_origin)
+			origin_nack(ep, c, &f, now);
+		else if (f.u.nack.reason == GW_NACK_NO_SESSION)
+			c->up = 0;
+		return;
+	case GW_T_DATA:
+		if (!ep->is_origin) {
+			dest_data(ep, c, &f, now);
+			if (fault_dup)
+				dest_data(ep, c, &f, now);
+		}
+		return;
+	default: /* KEEPALIVE echoes, BYE */
+		return;
+	}
+}
+
+/* ---- the thread ----------------------------------------------------------- */
+
+static void timers(struct gb_endpoint *ep, struct gb_txq *txq, uint64_t now, uint64_t rto)
+{
+	const uint64_t us = ep->ctx->tsc_hz / 1000000u;
+	unsigned i, idle = 0;
+
+	for (i = 0; i < ep->n_conns; i++) {
+		struct gb_ep_conn *c = &ep->conns[i];
+
+		if (txq[c->queue].n >= TXB_MAX - GB_BURST)
+			continue;
+		if (!c->up) {
+			if (now - c->t_hello >= GB_HELLO_US * us)
+				send_ctl(ep, txq, c, GW_T_HELLO, now);
+			continue;
+		}
+		if (now - c->t_ka >= GB_KEEPALIVE_US * us)
+			send_ctl(ep, txq, c, GW_T_KEEPALIVE, now);
+		if (ep->is_origin) {
+			origin_scan(ep, txq, c, now, rto);
+			idle += c->cum + 1 == c->next_seq;
+		}
+	}
+	atomic_store(&ep->idle, idle);
+}
+
+static void *endpoint_main(void *arg)
+{
+	struct gb_endpoint *ep = arg;
+	struct gb_ctx *ctx = ep->ctx;
+	const struct gb_opts *o = ctx->o;
+	const uint64_t hz = ctx->tsc_hz, rto = GB_DEF_RTO_US * (hz / 1000000u);
+	const uint64_t tick = hz / 1000u; /* timers every ms */
+	struct gb_txq *txq = calloc(ep->n_queues, sizeof(*txq));
+	struct rte_mbuf *pkts[GB_BURST];
+	double rate = ep->is_origin && o->rate ? (double)o->rate / o->gen_threads : 0;
+	double tokens = 0;
+	uint64_t next_tick = 0, last = rte_rdtsc();
+	unsigned rr = 0, i, q;
+	char name[16];
+
+	snprintf(name, sizeof(name), "gb-ep%u-%s", ep->idx, ep->is_origin ? "gen" : "sink");
+	pthread_setname_np(pthread_self(), name);
+	if (ep->cpu >= 0)
+		gb_pin_self(ep->cpu);
+	if (rte_thread_register() != 0 || txq == NULL) {
+		fprintf(stderr, "gwart-bench: %s: cannot register with DPDK\n", name);
+		free(txq);
+		return NULL;
+	}
+	while (ctx->phase != GB_PH_STOP) {
+		uint64_t now = rte_rdtsc();
+		unsigned work = 0;
+
+		ep->st.loops++;
+		for (q = 0; q < ep->n_queues; q++) {
+			uint16_t n = rte_eth_rx_burst(ep->port_id, (uint16_t)q, pkts, GB_BURST);
+
+			work += n;
+			for (i = 0; i < n; i++) {
+				int fdup = 0;
+
+				if (!ep->is_origin && (o->drop > 0 || o->dup > 0)) {
+					double u = gb_rng_unit(&ep->conns[0].rng);
+
+					if (u < o->drop) {
+						ep->st.fault_drop++;
+						rte_pktmbuf_free(pkts[i]);
+						continue;
+					}
+					fdup = u < o->drop + o->dup;
+					ep->st.fault_dup += (uint64_t)fdup;
+				}
+				rx_one(ep, pkts[i], now, fdup);
+				rte_pktmbuf_free(pkts[i]);
+			}
+		}
+		if (!ep->is_origin)
+			dest_acks(ep, txq);
+		if (now >= next_tick) {
+			timers(ep, txq, now, rto);
+			next_tick = now + tick;
+		}
+		if (ep->is_origin && ctx->phase == GB_PH_RUN) {
+			unsigned budget = GB_BURST * 4, k;
+
+			if (rate > 0) {
+				tokens += (double)(now - last) * rate / (double)hz;
+				if (tokens > GB_BURST * 4)
+					tokens = GB_BURST * 4;
+				budget = (unsigned)tokens;
+			}
+			last = now;
+			for (k = 0; k < ep->n_conns && budget > 0; k++) {
+				struct gb_ep_conn *c = &ep->conns[rr];
+				unsigned sent;
+
+				rr = rr + 1 == ep->n_conns ? 0 : rr + 1;
+				if (!c->up)
+					continue;
+				sent = origin_send(ep, txq, c, budget < GB_BURST ? budget : GB_BURST,
+						   now, rto);
+				budget -= sent;
+				tokens -= sent;
+				work += sent;
+			}
+		}
+		tx_flush(ep, txq);
+		/* Nothing received or sent: on an oversubscribed host, give the
+		 * CPU to whoever shares it (the other endpoint, the control
+		 * thread); on a dedicated core this costs one syscall. */
+		if (work == 0)
+			sched_yield();
+	}
+	for (q = 0; q < ep->n_queues; q++)
+		for (i = 0; i < txq[q].n; i++)
+			rte_pktmbuf_free(txq[q].m[i]);
+	if (ep->is_origin) {
+		for (i = 0; i < ep->n_conns; i++) {
+			struct gb_ep_conn *c = &ep->conns[i];
+			uint64_t s;
+
+			ctx->last_seq[c->id - 1] = c->next_seq - 1;
+			for (s = c->cum + 1; s < c->next_seq; s++)
+				ep->st.unresolved += slot_of(c, s)->state == GB_SL_SENT;
+		}
+	}
+	free(txq);
+	rte_thread_unregister();
+	return NULL;
+}
+
+/* ---- set-up ----------------------------------------------------------------- */
+
+int gb_port_init(uint16_t port_id, unsigned n_queues, struct rte_mempool *pool)
+{
+	struct rte_eth_conf conf = {0};
+	uint16_t q;
+	int rc;
+
+	rc = rte_eth_dev_configure(port_id, (uint16_t)n_queues, (uint16_t)n_queues, &conf);
+	for (q = 0; rc == 0 && q < n_queues; q++) {
+		rc = rte_eth_rx_queue_setup(port_id, q, 1024, (unsigned)rte_socket_id(), NULL, pool);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(port_id, q, 1024, (unsigned)rte_socket_id(),
+						    NULL);
+	}
+	if (rc == 0)
+		rc = rte_eth_dev_start(port_id);
+	return rc;
+}
+
+int gb_endpoint_init(struct gb_endpoint *ep, struct gb_ctx *ctx, unsigned idx, uint16_t port_id,
+		     unsigned n_queues, uint32_t router_ip_be, uint32_t first_id, unsigned n,
+		     bool is_origin, struct rte_mempool *pool, int cpu)
+{
+	unsigned i;
+
+	memset(ep, 0, sizeof(*ep));
+	ep->ctx = ctx;
+	ep->idx = idx;
+	ep->port_id = port_id;
+	ep->n_queues = n_queues;
+	ep->router_ip_be = router_ip_be;
+	ep->first_id = first_id;
+	ep->n_conns = n;
+	ep->is_origin = is_origin;
+	ep->pool = pool;
+	ep->cpu = cpu;
+	gb_hist_reset(&ep->lat);
+	memset(&ep->router_mac, 0xff, sizeof(ep->router_mac));
+	ep->conns = calloc(n, sizeof(*ep->conns));
+	if (ep->conns == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct gb_ep_conn *c = &ep->conns[i];
+		uint32_t id = first_id + i;
+
+		c->id = id;
+		/* 198.19.<id/256>.<id%256>: inside the benchmarking range. */
+		c->ip_be = rte_cpu_to_be_32((198u << 24) | (19u << 16) | (id & 0xffff));
+		c->udp_be = rte_cpu_to_be_16(GB_CONN_UDP);
+		c->queue = (uint16_t)(id % n_queues);
+		c->mac.addr_bytes[0] = 0x02;
+		c->mac.addr_bytes[1] = 0x67;
+		c->mac.addr_bytes[2] = 0x62;
+		c->mac.addr_bytes[4] = (uint8_t)(id >> 8);
+		c->mac.addr_bytes[5] = (uint8_t)id;
+		c->rng.s = ctx->o->seed * 0x100000001B3ull + id;
+		c->nonce = gb_rng_next(&c->rng) | 1;
+		c->next_seq = 1;
+		if (is_origin) {
+			c->slot = calloc(GB_SLOTS, sizeof(*c->slot));
+			if (c->slot == NULL)
+				return -ENOMEM;
+		} else {
+			c->rx = calloc(1, sizeof(*c->rx));
+			if (c->rx == NULL)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void gb_endpoint_fini(struct gb_endpoint *ep)
+{
+	unsigned i;
+
+	if (ep->conns == NULL)
+		return;
+	for (i = 0; i < ep->n_conns; i++) {
+		free(ep->conns[i].slot);
+		free(ep->conns[i].rx);
+	}
+	free(ep->conns);
+	ep->conns = NULL;
+}
+
+int gb_endpoint_start(struct gb_endpoint *ep)
+{
+	int rc = pthread_create(&ep->thread, NULL, endpoint_main, ep);
+
+	ep->started = rc == 0;
+	return -rc;
+}
+
+void gb_endpoint_join(struct gb_endpoint *ep)
+{
+	if (ep->started)
+		pthread_join(ep->thread, NULL);
+	ep->started = false;
+}
+
+void gb_ctx_stats(const struct gb_ctx *ctx, struct gb_ep_stats *out)
+{
+	unsigned e, i;
+
+	memset(out, 0, sizeof(*out));
+	for (e = 0; e < ctx->n_ep; e++) {
+		const uint64_t *s = (const uint64_t *)&ctx->ep[e].st;
+		uint64_t *d = (uint64_t *)out;
+
+		for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+			d[i] += s[i];
+	}
+}
+
+unsigned gb_ctx_up(const struct gb_ctx *ctx)
+{
+	unsigned e, n = 0;
+
+	for (e = 0; e < ctx->n_ep; e++)
+		n += atomic_load(&ctx->ep[e].up);
+	return n;
+}

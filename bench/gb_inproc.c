@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Scenario inproc: the real gwart dataplane and control context in this
+ * process, assembled as gwartd assembles them (EAL, dp_router_create,
+ * dp_port_setup per port, cp_init, connectors and routes through cp_*,
+ * dp_router_start), with its ports being net_ring ports whose other ends
+ * are the harness's endpoint threads:
+ *
+ *   endpoint e (gen or sink)          router port e (198.18.e.1)
+ *     harness port H_e  --ring A[e][w]-->  RX queue w  (worker w)
+ *                       <--ring B[e][w]--  TX queue w
+ *
+ * The main thread is the router's control thread (sessions, WELCOMEs) and
+ * runs the phases: sessions up, idle calibration, warm-up, measurement,
+ * drain, exactly-once check.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_ring.h>
+
+#include <gwart/wire.h>
+
+#include "cp.h"
+#include "gb.h"
+#include "gb_run.h"
+#include "pkt.h"
+#include "port.h"
+#include "router_api.h"
+
+struct inproc {
+	const struct gb_opts *o;
+	struct cp_ctx cp;
+	struct gb_ctx ctx;
+	struct rte_mempool *hpool;
+	unsigned n_ep;
+	uint16_t rport[GB_MAX_ENDPOINTS], hport[GB_MAX_ENDPOINTS];
+	struct rte_ring *a[GB_MAX_ENDPOINTS][GB_MAX_QUEUES], *b[GB_MAX_ENDPOINTS][GB_MAX_QUEUES];
+	bool stage_hook;
+};
+
+static uint64_t heap_used(void)
+{
+	struct rte_malloc_socket_stats st;
+
+	if (rte_malloc_get_socket_stats((int)rte_socket_id(), &st) != 0)
+		return 0;
+	return st.heap_allocsz_bytes;
+}
+
+/* The control thread's duty for @ms milliseconds: session frames, session
+ * timers, quiescent states; naps (offline) when idle, as cp_ctl_run does. */
+static void ctl_pump(void *arg, unsigned ms)
+{
+	struct inproc *ip = arg;
+	uint64_t end = cp_now_us() + (uint64_t)ms * 1000u, next_tick = 0;
+
+	do {
+		uint64_t now = cp_now_us();
+
+		rcu_quiescent_state();
+		if (now >= next_tick)
+			next_tick = cp_session_tick(&ip->cp, now);
+		if (cp_ctl_poll(&ip->cp) == 0) {
+			struct timespec ts = {0, 200000};
+
+			rcu_thread_offline();
+			nanosleep(&ts, NULL);
+			rcu_thread_online();
+		}
+	} while (cp_now_us() < end);
+}
+
+static void snap(void *arg, struct gb_snap *s)
+{
+	struct inproc *ip = arg;
+	struct dp_router *rt = ip->cp.rt;
+	struct dp_worker_stats ws;
+	unsigned w, i;
+
+	memset(s, 0, sizeof(*s));
+	s->tsc = rte_rdtsc();
+	for (w = 0; w < rt->n_workers && w < GB_MAX_QUEUES; w++)
+		s->worker_ns[w] = gb_lcore_cpu_ns(rt->worker_lcore[w]);
+	dp_router_stats(rt, &ws);
+	s->loops = ws.loops;
+	s->busy_loops = ws.busy_loops;
+	s->rx_pkts = ws.rx_pkts;
+	s->routed = ws.routed;
+	s->delivered_router = ws.delivered;
+	s->tx_data = ws.tx_data;
+	s->retransmits = ws.retransmits;
+	s->dups = ws.dups;
+	s->handoffs = ws.handoffs;
+	s->steered = ws.steered;
+	for (i = 0; i < DP_DROP_COUNT; i++)
+		s->drops_total += ws.drops[i];
+	s->drops_busy = ws.drops[DP_DROP_BUSY];
+	s->drops_tx_full = ws.drops[DP_DROP_TX_FULL];
+#ifdef DP_STAGES
+	s->busy_cycles = ws.busy_cycles;
+	s->n_stages = DP_STAGE_COUNT < 16 ? DP_STAGE_COUNT : 16;
+	for (i = 0; i < s->n_stages; i++) {
+		s->stage_cycles[i] = ws.stage_cycles[i];
+		s->stage_name[i] = dp_stage_name(i);
+	}
+#endif
+	gb_ctx_stats(&ip->ctx, &s->ep);
+}
+
+static uint64_t custody(void *arg)
+{
+	struct inproc *ip = arg;
+
+	return cp_custody_total(&ip->cp);
+}
+
+static unsigned pow2_at_least(unsigned v)
+{
+	unsigned p = 1024;
+
+	while (p < v && p < (1u << 16))
+		p <<= 1;
+	return p;
+}
+
+static int make_ports(struct inproc *ip, uint16_t mbuf_room, unsigned hp_mbufs)
+{
+	const struct gb_opts *o = ip->o;
+	unsigned e, w;
+	int rc;
+
+	ip->hpool = rte_pktmbuf_pool_create("gb_hpool", hp_mbufs, 256, 0, mbuf_room,
+					    (int)rte_socket_id());
+	if (ip->hpool == NULL)
+		return -ENOMEM;
+	for (e = 0; e < ip->n_ep; e++) {
+		bool sink = e >= o->gen_threads;
+		unsigned dests = (o->dests + o->sink_threads - 1) / o->sink_threads;
+		unsigned bsz = sink ? pow2_at_least(dests * o->rx_window * 2 + 4096) : 8192;
+		char name[32];
+		int p;
+
+		for (w = 0; w < o->workers; w++) {
+			snprintf(name, sizeof(name), "gb_a%u_%u", e, w);
+			ip->a[e][w] = rte_ring_create(name, 2048, (int)rte_socket_id(),
+						      RING_F_SP_ENQ | RING_F_SC_DEQ);
+			snprintf(name, sizeof(name), "gb_b%u_%u", e, w);
+			ip->b[e][w] = rte_ring_create(name, bsz, (int)rte_socket_id(),
+						      RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (ip->a[e][w] == NULL || ip->b[e][w] == NULL)
+				return -ENOMEM;
+		}
+		snprintf(name, sizeof(name), "gb_r%u", e);
+		p = rte_eth_from_rings(name, ip->a[e], o->workers, ip->b[e], o->workers,
+				       rte_socket_id());
+		if (p < 0)
+			return -rte_errno;
+		ip->rport[e] = (uint16_t)p;
+		snprintf(name, sizeof(name), "gb_h%u", e);
+		p = rte_eth_from_rings(name, ip->b[e], o->workers, ip->a[e], o->workers,
+				       rte_socket_id());
+		if (p < 0)
+			return -rte_errno;
+		ip->hport[e] = (uint16_t)p;
+		rc = dp_port_setup(ip->cp.rt, ip->rport[e],
+				   rte_cpu_to_be_32((198u << 24) | (18u << 16) | (e << 8) | 1u));
+		if (rc != 0)
+			return rc;
+		rc = gb_port_init(ip->hport[e], o->workers, ip->hpool);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int load_config(struct inproc *ip, struct gb_result *r)
+{
+	const struct gb_opts *o = ip->o;
+	uint64_t h0, h1, t0;
+	unsigned id, i;
+	int rc;
+
+	h0 = heap_used();
+	for (id = 1; id <= o->origins + o->dests; id++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s%u", id <= o->origins ? "gen" : "sink", id);
+		rc = cp_connector_add(&ip->cp, id, name);
+		if (rc != 0) {
+			snprintf(r->why, sizeof(r->why), "connector %u: %s", id, strerror(-rc));
+			return rc;
+		}
+	}
+	h1 = heap_used();
+	r->mem_per_conn = (double)(h1 - h0) / (o->origins + o->dests);
+	t0 = rte_rdtsc();
+	for (i = 0; i < o->routes; i++) {
+		char type[17], pat[32];
+		struct dp_route_target t = {.cost = 10};
+
+		gb_workload_route(&ip->ctx.wl, i, type, sizeof(type), pat, sizeof(pat), &t.conn_id);
+		rc = cp_route_add(&ip->cp, type, pat, &t, 1);
+		if (rc != 0) {
+			snprintf(r->why, sizeof(r->why), "route %u: %s", i, strerror(-rc));
+			return rc;
+		}
+		if ((i & 4095) == 4095)
+			rcu_quiescent_state();
+	}
+	r->mem_per_route = (double)(heap_used() - h1) / o->routes;
+	if (o->verbose)
+		fprintf(stderr, "gwart-bench: %u routes loaded in %.2f s\n", o->routes,
+			(double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz());
+	if (o->stage_stats) {
+		rc = cp_tunable_set(&ip->cp, "stage_stats", 1);
+		ip->stage_hook = rc == 0;
+		if (rc != 0)
+			fprintf(stderr, "gwart-bench: router has no stage_stats tunable (%s): "
+					"busy cycles come from CPU time\n",
+				strerror(-rc));
+	}
+	return 0;
+}
+
+static unsigned compute_mem_mb(const struct gb_opts *o, unsigned mbufs, unsigned hp_mbufs,
+			       unsigned room)
+{
+	double mb = 320;
+
+	mb += ((double)mbufs + hp_mbufs) * (room + 320) / 1048576.0;
+	mb += (double)o->routes * 900 / 1048576.0;
+	mb += (double)(o->origins + o->dests) * 48.0 / 1024.0;
+	mb += (double)(o->gen_threads + o->sink_threads) * o->workers * 1.5;
+	return (unsigned)mb;
+}
+
+int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
+{
+	static struct inproc ip;
+	struct dp_router_params prm = {
+		.udp_port = GB_ROUTER_UDP,
+		.max_routes = o->routes + 64 > DP_DEF_MAX_ROUTES ? o->routes + 64 : DP_DEF_MAX_ROUTES,
+	};
+	unsigned room = RTE_PKTMBUF_HEADROOM + DP_PKT_HDRS + GW_HDR_LEN + GW_DATA_FIXED_LEN + 32 +
+			o->payload + 64;
+	unsigned hp_mbufs, e, w;
+	char lcores[256], mem[16], prefix[32], *argv[16];
+	int argc = 0, rc;
+	struct gb_run_ops ops = {.arg = &ip, .pump = ctl_pump, .snap = snap, .custody = custody};
+
+	memset(&ip, 0, sizeof(ip));
+	ip.o = o;
+	ip.n_ep = o->gen_threads + o->sink_threads;
+	if (room < RTE_MBUF_DEFAULT_BUF_SIZE)
+		room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	prm.mbuf_data_room = (uint16_t)room;
+	prm.nb_mbuf = o->mbufs ? o->mbufs
+			       : o->dests * (DP_DEF_CUSTODY_LIMIT + o->rx_window) +
+					 o->workers * 4096 + 8192;
+	hp_mbufs = o->origins * 1100 + ip.n_ep * o->workers * 2048 + 8192;
+
+	/* EAL: main lcore (control) on the first harness CPU, one lcore per
+	 * worker on the worker CPUs. Endpoints are non-EAL threads registered
+	 * later, so dp_router_create() sees exactly the workers. */
+	w = (unsigned)snprintf(lcores, sizeof(lcores), "--lcores=0@%d",
+			       gb_cpu_pick(o->cpus_harness, 0) < 0 ? 0 : gb_cpu_pick(o->cpus_harness, 0));
+	for (e = 0; e < o->workers && w < sizeof(lcores) - 16; e++)
+		w += (unsigned)snprintf(lcores + w, sizeof(lcores) - w, ",%u@%d", e + 1,
+					gb_cpu_pick(o->cpus_workers, e) < 0
+						? 0
+						: gb_cpu_pick(o->cpus_workers, e));
+	snprintf(mem, sizeof(mem), "%u",
+		 o->mem_mb ? o->mem_mb : compute_mem_mb(o, prm.nb_mbuf, hp_mbufs, room));
+	snprintf(prefix, sizeof(prefix), "--file-prefix=gb%d", (int)getpid());
+	argv[argc++] = "gwart-bench";
+	argv[argc++] = lcores;
+	argv[argc++] = "--no-huge";
+	argv[argc++] = "-m";
+	argv[argc++] = mem;
+	argv[argc++] = "--no-pci";
+	argv[argc++] = "--no-shconf";
+	argv[argc++] = prefix;
+	argv[argc++] = "--log-level=warning";
+	argv[argc] = NULL;
+	if (o->verbose)
+		fprintf(stderr, "gwart-bench: EAL %s -m %s, router pool %u x %u B\n", lcores, mem,
+			prm.nb_mbuf, room);
+	if (rte_eal_init(argc, argv) < 0) {
+		snprintf(r->why, sizeof(r->why), "EAL init: %s", rte_strerror(rte_errno));
+		return -1;
+	}
+	r->tsc_hz = (double)rte_get_tsc_hz();
+	r->workers = o->workers;
+	rcu_register_thread();
+	ip.cp.rt = dp_router_create(&prm, &rc);
+	if (ip.cp.rt == NULL) {
+		snprintf(r->why, sizeof(r->why), "router: %s", strerror(-rc));
+		goto out_eal;
+	}
+	rc = cp_init(&ip.cp, ip.cp.rt);
+	if (rc == 0)
+		rc = gb_ctx_init(&ip.ctx, o, o->origins + 1);
+	if (rc == 0)
+		rc = make_ports(&ip, (uint16_t)room, hp_mbufs);
+	if (rc != 0) {
+		if (r->why[0] == '\0')
+			snprintf(r->why, sizeof(r->why), "set-up: %s", strerror(-rc));
+		goto out_rt;
+	}
+	rc = load_config(&ip, r);
+	if (rc != 0)
+		goto out_rt;
+	rc = dp_router_start(ip.cp.rt);
+	if (rc != 0) {
+		snprintf(r->why, sizeof(r->why), "launch: %s", strerror(-rc));
+		goto out_rt;
+	}
+	rc = gb_ctx_endpoints(&ip.ctx, ip.hport, ip.n_ep, ip.hpool, ip.cp.rt->ports[0].ip_be,
+			      &ip.cp.rt->ports[0].mac);
+	for (e = 0; rc == 0 && e < ip.n_ep; e++) {
+		ip.ctx.ep[e].router_ip_be = ip.cp.rt->ports[e].ip_be;
+		ip.ctx.ep[e].stamp_port = ip.rport[e];
+		rte_ether_addr_copy(&ip.cp.rt->ports[e].mac, &ip.ctx.ep[e].router_mac);
+	}
+	if (rc == 0)
+		rc = gb_run_phases(&ip.ctx, &ops, r);
+	else
+		snprintf(r->why, sizeof(r->why), "endpoints: %s", strerror(-rc));
+	gb_ctx_stop(&ip.ctx);
+	dp_router_stop(ip.cp.rt);
+	while (cp_ctl_poll(&ip.cp) != 0)
+		;
+out_rt:
+	gb_ctx_stop(&ip.ctx);
+	rcu_thread_offline();
+	if (ip.cp.rt != NULL)
+		dp_router_free(ip.cp.rt);
+	for (e = 0; e < ip.n_ep; e++) {
+		if (ip.hport[e] != 0 || ip.rport[e] != 0) {
+			rte_eth_dev_stop(ip.hport[e]);
+			rte_eth_dev_close(ip.hport[e]);
+		}
+		for (w = 0; w < o->workers; w++) {
+			rte_ring_free(ip.a[e][w]);
+			rte_ring_free(ip.b[e][w]);
+		}
+	}
+	rte_mempool_free(ip.hpool);
+	gb_ctx_fini(&ip.ctx);
+	cp_fini(&ip.cp);
+	rcu_unregister_thread();
+out_eal:
+	rte_eal_cleanup();
+	return r->ok ? 0 : -1;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Measuring from outside the dataplane: CPU time of the worker threads
+ * (the kernel's per-thread schedstat, nanoseconds actually on a CPU, so a
+ * descheduled worker is not charged for the time others ran) and CPU
+ * placement of the harness's own threads.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gb.h"
+
+/* EAL names its worker threads "rte-worker-<lcore id>" (DPDK 22.11;
+ * "lcore-worker-<id>" in older releases). */
+static int find_tid(const char *want)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int tid = -1;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL && tid < 0) {
+		char path[300], comm[64] = "";
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) != NULL) {
+			comm[strcspn(comm, "\n")] = '\0';
+			if (strcmp(comm, want) == 0)
+				tid = atoi(de->d_name);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return tid;
+}
+
+uint64_t gb_lcore_cpu_ns(unsigned lcore)
+{
+	static int tids[128];
+	static int known[128];
+	char path[64];
+	unsigned long long ns = 0;
+	FILE *f;
+
+	if (lcore >= 128)
+		return 0;
+	if (!known[lcore]) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "rte-worker-%u", lcore);
+		tids[lcore] = find_tid(name);
+		if (tids[lcore] < 0) {
+			snprintf(name, sizeof(name), "lcore-worker-%u", lcore);
+			tids[lcore] = find_tid(name);
+		}
+		known[lcore] = 1;
+	}
+	if (tids[lcore] < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tids[lcore]);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%llu", &ns) != 1)
+		ns = 0;
+	fclose(f);
+	return ns;
+}
+
+/* "0,1" "0-3" "1": the n-th listed CPU, wrapping around. */
+int gb_cpu_pick(const char *list, unsigned n)
+{
+	int cpus[256], k = 0;
+	const char *p = list;
+
+	if (list == NULL || *list == '\0')
+		return -1;
+	while (*p != '\0' && k < 256) {
+		char *end;
+		long a = strtol(p, &end, 10), b;
+
+		if (end == p)
+			return -1;
+		b = a;
+		if (*end == '-') {
+			p = end + 1;
+			b = strtol(p, &end, 10);
+			if (end == p)
+				return -1;
+		}
+		for (; a <= b && k < 256; a++)
+			cpus[k++] = (int)a;
+		p = *end == ',' ? end + 1 : end;
+		if (*end != ',' && *end != '\0')
+			return -1;
+	}
+	return k == 0 ? -1 : cpus[n % (unsigned)k];
+}
+
+int gb_pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Phases of a run with endpoints, figures from the snapshots, and the
+ * invariant check that decides the exit status (see gb_run.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+
+#include "gb_run.h"
+
+#define GB_SESSION_TIMEOUT_MS 10000
+#define GB_CALIBRATE_MS 200
+
+int gb_ctx_init(struct gb_ctx *ctx, const struct gb_opts *o, uint32_t first_dest_id)
+{
+	int rc;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->o = o;
+	ctx->tsc_hz = rte_get_tsc_hz();
+	ctx->phase = GB_PH_SETUP;
+	rc = gb_workload_init(&ctx->wl, o, first_dest_id);
+	if (rc != 0)
+		return rc;
+	ctx->ver = gb_verify_create(1, o->origins);
+	ctx->last_seq = calloc(o->origins, sizeof(uint64_t));
+	if (ctx->ver == NULL || ctx->last_seq == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+int gb_ctx_endpoints(struct gb_ctx *ctx, const uint16_t *ports, unsigned n_ep,
+		     struct rte_mempool *pool, uint32_t router_ip_be,
+		     const struct rte_ether_addr *router_mac)
+{
+	const struct gb_opts *o = ctx->o;
+	unsigned e;
+	int rc;
+
+	for (e = 0; e < n_ep; e++) {
+		bool gen = e < o->gen_threads;
+		unsigned k = gen ? e : e - o->gen_threads;
+		unsigned nthr = gen ? o->gen_threads : o->sink_threads;
+		unsigned total = gen ? o->origins : o->dests;
+		unsigned lo = total * k / nthr, hi = total * (k + 1) / nthr;
+		uint32_t first = (gen ? 1 : o->origins + 1) + lo;
+
+		rc = gb_endpoint_init(&ctx->ep[e], ctx, e, ports[e], o->workers, router_ip_be,
+				      first, hi - lo, gen, pool, gb_cpu_pick(o->cpus_harness, e));
+		if (rc != 0)
+			return rc;
+		rte_ether_addr_copy(router_mac, &ctx->ep[e].router_mac);
+		ctx->n_ep = e + 1;
+	}
+	return 0;
+}
+
+void gb_ctx_stop(struct gb_ctx *ctx)
+{
+	unsigned e;
+
+	ctx->phase = GB_PH_STOP;
+	for (e = 0; e < ctx->n_ep; e++)
+		gb_endpoint_join(&ctx->ep[e]);
+}
+
+void gb_ctx_fini(struct gb_ctx *ctx)
+{
+	unsigned e;
+
+	for (e = 0; e < ctx->n_ep; e++)
+		gb_endpoint_fini(&ctx->ep[e]);
+	gb_verify_free(ctx->ver);
+	free(ctx->last_seq);
+	gb_workload_fini(&ctx->wl);
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+static unsigned origins_idle(const struct gb_ctx *ctx)
+{
+	unsigned e, n = 0;
+
+	for (e = 0; e < ctx->n_ep; e++)
+		if (ctx->ep[e].is_origin)
+			n += atomic_load(&ctx->ep[e].idle);
+	return n;
+}
+
+static double cpu_ns_delta(const struct gb_snap *a, const struct gb_snap *b, unsigned n)
+{
+	double ns = 0;
+	unsigned w;
+
+	for (w = 0; w < n && w < GB_MAX_QUEUES; w++)
+		ns += (double)(b->worker_ns[w] - a->worker_ns[w]);
+	return ns;
+}
+
+static void figures(struct gb_ctx *ctx, const struct gb_snap *s0, const struct gb_snap *s1,
+		    struct gb_result *r)
+{
+	const struct gb_opts *o = ctx->o;
+	double hz = (double)ctx->tsc_hz, cpu_ns, cpu_cyc, dl, dbl;
+	unsigned i;
+
+	r->tsc_hz = hz;
+	r->workers = o->workers;
+	r->wall_s = (double)(s1->tsc - s0->tsc) / hz;
+	r->messages = s1->ep.delivered - s0->ep.delivered;
+	r->rate = r->wall_s > 0 ? (double)r->messages / r->wall_s : 0;
+	cpu_ns = cpu_ns_delta(s0, s1, o->workers);
+	cpu_cyc = cpu_ns * hz / 1e9;
+	r->worker_cpu_s = cpu_ns / 1e9;
+	dl = (double)(s1->loops - s0->loops);
+	dbl = (double)(s1->busy_loops - s0->busy_loops);
+	r->busy_frac = dl > 0 ? dbl / dl : 0;
+	if (r->messages == 0)
+		return;
+	if (cpu_ns > 0) {
+		r->rate_per_worker_cpu = (double)r->messages / r->worker_cpu_s;
+		r->cyc_per_msg_cpu = cpu_cyc / (double)r->messages;
+	}
+	if (cpu_ns > 0 && r->idle_loop_cyc > 0) {
+		double busy = cpu_cyc - (dl - dbl) * r->idle_loop_cyc;
+
+		r->busy_cyc_per_msg = (busy > 0 ? busy : 0) / (double)r->messages;
+		r->busy_method = "worker CPU time minus idle iterations x calibrated idle cost";
+	}
+	if (s1->n_stages > 0 && s1->busy_cycles > s0->busy_cycles) {
+		/* The router's TSC accounting counts wall-clock cycles, so time
+		 * the worker spent descheduled lands in whatever stage it was
+		 * in: keep its proportions, scale them to the CPU-time figure
+		 * when there is one. */
+		double tsc_busy = (double)(s1->busy_cycles - s0->busy_cycles) / (double)r->messages;
+		double scale = r->busy_cyc_per_msg > 0 ? r->busy_cyc_per_msg / tsc_busy : 1.0;
+
+		r->busy_tsc_per_msg = tsc_busy;
+		if (r->busy_cyc_per_msg <= 0) {
+			r->busy_cyc_per_msg = tsc_busy;
+			r->busy_method = "router TSC accounting (stage_stats)";
+		}
+		r->n_stages = s1->n_stages;
+		for (i = 0; i < s1->n_stages; i++) {
+			r->stage_name[i] = s1->stage_name[i];
+			r->stage_cyc_per_msg[i] =
+				(double)(s1->stage_cycles[i] - s0->stage_cycles[i]) /
+				(double)r->messages * scale;
+		}
+	}
+}
+
+static void verdict(struct gb_ctx *ctx, struct gb_result *r)
+{
+	const struct gb_ep_stats *s = &r->ep;
+
+	gb_verify_check(ctx->ver, ctx->last_seq, &r->ver);
+	r->ok = false;
+	if (r->why[0] != '\0')
+		return;
+	if (r->ver.lost)
+		snprintf(r->why, sizeof(r->why), "%lu acknowledged message(s) never delivered",
+			 r->ver.lost);
+	else if (s->dup_delivered)
+		snprintf(r->why, sizeof(r->why), "%lu message(s) delivered twice",
+			 s->dup_delivered);
+	else if (r->ver.unexpected)
+		snprintf(r->why, sizeof(r->why), "%lu refused message(s) delivered",
+			 r->ver.unexpected);
+	else if (s->misrouted || s->corrupt)
+		snprintf(r->why, sizeof(r->why), "%lu misrouted, %lu corrupt", s->misrouted,
+			 s->corrupt);
+	else if (s->unresolved)
+		snprintf(r->why, sizeof(r->why), "%lu message(s) still unacknowledged at the end",
+			 s->unresolved);
+	else if (s->refused)
+		snprintf(r->why, sizeof(r->why), "%lu message(s) refused by the router",
+			 s->refused);
+	else if (r->messages == 0)
+		snprintf(r->why, sizeof(r->why), "no message delivered in the measured interval");
+	else
+		r->ok = true;
+}
+
+int gb_run_phases(struct gb_ctx *ctx, const struct gb_run_ops *ops, struct gb_result *r)
+{
+	const struct gb_opts *o = ctx->o;
+	struct gb_snap a = {0}, b = {0}, s0 = {0}, s1 = {0}, send = {0};
+	unsigned e, waited;
+	uint64_t deadline;
+
+	for (e = 0; e < ctx->n_ep; e++)
+		if (gb_endpoint_start(&ctx->ep[e]) != 0) {
+			snprintf(r->why, sizeof(r->why), "cannot start endpoint threads");
+			goto stop;
+		}
+	for (waited = 0; gb_ctx_up(ctx) < o->origins + o->dests; waited += 10) {
+		if (waited >= GB_SESSION_TIMEOUT_MS) {
+			snprintf(r->why, sizeof(r->why), "only %u of %u sessions came up",
+				 gb_ctx_up(ctx), o->origins + o->dests);
+			for (e = 0; o->verbose && e < ctx->n_ep; e++)
+				fprintf(stderr, "gwart-bench: endpoint %u: %u up, rx %lu bad %lu\n", e,
+					atomic_load(&ctx->ep[e].up), ctx->ep[e].st.rx_frames,
+					ctx->ep[e].st.rx_bad);
+			goto stop;
+		}
+		ops->pump(ops->arg, 10);
+	}
+	/* An idle worker iteration's cost, for the CPU-time method. */
+	ops->snap(ops->arg, &a);
+	ops->pump(ops->arg, GB_CALIBRATE_MS);
+	ops->snap(ops->arg, &b);
+	if (b.loops > a.loops && cpu_ns_delta(&a, &b, o->workers) > 0)
+		r->idle_loop_cyc = cpu_ns_delta(&a, &b, o->workers) * (double)ctx->tsc_hz / 1e9 /
+				   (double)(b.loops - a.loops);
+
+	ctx->phase = GB_PH_RUN;
+	ops->pump(ops->arg, (unsigned)(o->warmup_s * 1000));
+	ops->snap(ops->arg, &s0);
+	ctx->recording = 1;
+	deadline = s0.tsc + (uint64_t)(o->duration_s * (double)ctx->tsc_hz);
+	while (rte_rdtsc() < deadline) {
+		ops->pump(ops->arg, 20);
+		if (o->count != 0 && origins_idle(ctx) == o->origins) {
+			struct gb_ep_stats st;
+
+			gb_ctx_stats(ctx, &st);
+			if (st.sent >= (uint64_t)o->count * o->origins)
+				break;
+		}
+	}
+	ops->snap(ops->arg, &s1);
+	ctx->recording = 0;
+
+	/* Drain: no new messages; everything sent must settle. */
+	ctx->phase = GB_PH_DRAIN;
+	deadline = rte_rdtsc() + (uint64_t)(o->drain_s * (double)ctx->tsc_hz);
+	for (;;) {
+		struct gb_ep_stats st;
+
+		ops->pump(ops->arg, 10);
+		gb_ctx_stats(ctx, &st);
+		if (origins_idle(ctx) == o->origins && st.delivered + st.dup_delivered >= st.acked &&
+		    ops->custody(ops->arg) == 0)
+			break;
+		if (rte_rdtsc() >= deadline) {
+			if (o->verbose)
+				fprintf(stderr,
+					"gwart-bench: drain timed out: idle %u/%u acked %lu "
+					"delivered %lu custody %lu\n",
+					origins_idle(ctx), o->origins, st.acked, st.delivered,
+					ops->custody(ops->arg));
+			break;
+		}
+	}
+	ops->snap(ops->arg, &send);
+stop:
+	gb_ctx_stop(ctx);
+	gb_ctx_stats(ctx, &r->ep);
+	for (e = 0; e < ctx->n_ep; e++)
+		gb_hist_merge(&r->lat, &ctx->ep[e].lat);
+	if (r->why[0] == '\0') {
+		figures(ctx, &s0, &s1, r);
+		r->r_rx_pkts = send.rx_pkts;
+		r->r_routed = send.routed;
+		r->r_tx_data = send.tx_data;
+		r->r_retransmits = send.retransmits;
+		r->r_dups = send.dups;
+		r->r_handoffs = send.handoffs;
+		r->r_steered = send.steered;
+		r->r_drops = send.drops_total;
+		r->r_busy = send.drops_busy;
+		r->r_tx_full = send.drops_tx_full;
+	}
+	verdict(ctx, r);
+	return r->ok ? 0 : -1;
+}
