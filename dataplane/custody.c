@@ -67,22 +67,25 @@ uint64_t dp_custody_put(struct dp_custody *c, struct rte_mbuf *m, uint32_t limit
 	return seq;
 }
 
-static inline int ack_one(struct dp_custody *c, uint64_t seq)
+static inline int ack_one(struct dp_custody *c, uint64_t seq, uint64_t *karn)
 {
 	struct dp_cslot *sl = dp_custody_slot(c, seq);
 
 	if (sl->m == NULL)
 		return 0;
+	if (sl->tries == 1 && sl->tx_tsc > *karn)
+		*karn = sl->tx_tsc;
 	rte_pktmbuf_free(sl->m);
 	sl->m = NULL;
 	c->held--;
 	return 1;
 }
 
-int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t bitmap)
+int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t bitmap,
+		   uint64_t *rtt_tx_tsc)
 {
 	int n = 0;
-	uint64_t s;
+	uint64_t s, karn = 0;
 
 	/* An ACK may only cover what was transmitted; anything else is a
 	 * confused or hostile peer and must not free queued messages. */
@@ -95,16 +98,18 @@ int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t b
 			return -1;
 	}
 	for (s = c->head; s <= cum && s < c->next_tx; s++)
-		n += ack_one(c, s);
+		n += ack_one(c, s, &karn);
 	while (bitmap != 0) {
 		unsigned i = (unsigned)__builtin_ctzll(bitmap);
 
 		bitmap &= bitmap - 1;
 		s = base + i;
 		if (s >= c->head)
-			n += ack_one(c, s);
+			n += ack_one(c, s, &karn);
 	}
 	while (c->head < c->next_tx && dp_custody_slot(c, c->head)->m == NULL)
 		c->head++;
+	if (rtt_tx_tsc != NULL)
+		*rtt_tx_tsc = karn;
 	return n;
 }

@@ -52,8 +52,11 @@ uint64_t dp_custody_put(struct dp_custody *c, struct rte_mbuf *m, uint32_t limit
 /* Owner worker: apply a destination ACK (cumulative @cum, @bitmap from
  * @base). Frees acknowledged messages and advances head. Returns how many
  * messages were newly acknowledged, or -1 if the ACK names a seq never sent
- * (nothing applied). */
-int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t bitmap);
+ * (nothing applied). If @rtt_tx_tsc is not NULL it receives the send time of
+ * the newest newly acknowledged message that was transmitted exactly once
+ * (Karn's rule: only those give honest round-trip samples), or 0. */
+int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t bitmap,
+		   uint64_t *rtt_tx_tsc);
 
 static inline uint32_t dp_custody_inflight(const struct dp_custody *c)
 {

@@ -52,6 +52,10 @@ struct dp_conn_state {
 	uint32_t rx_hello_gen;      /* last HELLO whose seq the window absorbed */
 	uint32_t retired;           /* set by the owner once it forgot this state */
 	uint64_t down_tsc;          /* owner: when it first saw the destination down */
+	uint32_t srtt_us;           /* egress smoothed round-trip time (0: no sample yet) */
+	uint32_t rttvar_us;
+	uint64_t ack_tsc;           /* when the destination last acknowledged anything */
+	uint64_t ack_horizon;       /* highest egress seq its ACKs have reported on */
 	uint32_t id;
 	struct dp_conn_stats stats;
 } __rte_cache_aligned;

@@ -213,6 +213,40 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 	return 0;
 }
 
+/* The first retransmission timeout for a destination: RFC 6298 from its
+ * measured round trips once there are any, the configured rto_us before. */
+static inline uint32_t dest_rto_us(const struct dp_lcore *lc, const struct dp_conn_state *ds)
+{
+	uint64_t rto;
+
+	if (ds->srtt_us == 0)
+		return lc->tun->rto_us;
+	rto = (uint64_t)ds->srtt_us + 4ull * ds->rttvar_us;
+	if (rto < DP_MIN_RTO_US)
+		rto = DP_MIN_RTO_US;
+	if (rto > lc->tun->rto_max_us)
+		rto = lc->tun->rto_max_us;
+	return (uint32_t)rto;
+}
+
+static void rtt_sample(struct dp_lcore *lc, struct dp_conn_state *ds, uint64_t tx_tsc)
+{
+	uint64_t r = (lc->now - tx_tsc) * 1000000u / lc->rt->tsc_hz;
+	uint32_t rtt = r > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)r;
+
+	if (ds->srtt_us == 0) {
+		ds->srtt_us = rtt ? rtt : 1;
+		ds->rttvar_us = rtt / 2;
+		return;
+	}
+	/* RFC 6298: beta 1/4, alpha 1/8. */
+	ds->rttvar_us = (3 * ds->rttvar_us + (rtt > ds->srtt_us ? rtt - ds->srtt_us
+								 : ds->srtt_us - rtt)) / 4;
+	ds->srtt_us = (7 * ds->srtt_us + rtt) / 8;
+	if (ds->srtt_us == 0)
+		ds->srtt_us = 1;
+}
+
 /* Send never-transmitted messages while the destination's window allows. */
 static void egress_push(struct dp_lcore *lc, const struct dp_conn *c, struct dp_conn_state *ds)
 {
@@ -222,7 +256,7 @@ static void egress_push(struct dp_lcore *lc, const struct dp_conn *c, struct dp_
 	while (cu->next_tx != cu->tail && dp_custody_inflight(cu) < win) {
 		struct dp_cslot *sl = dp_custody_slot(cu, cu->next_tx);
 
-		sl->rto_us = lc->tun->rto_us;
+		sl->rto_us = dest_rto_us(lc, ds);
 		if (send_data(lc, c, sl, cu->next_tx, 0) != 0)
 			return;
 		cu->next_tx++;
@@ -301,7 +335,7 @@ static void egress_scan(struct dp_lcore *lc, struct dp_conn_state *ds)
 	const struct dp_conn *c = dp_conn_get(lc->rt, ds->id);
 	struct dp_custody *cu = ds->cust;
 	uint64_t s;
-	int resend_all = 0;
+	int resend_all = 0, probed = 0, silent;
 
 	if (c == NULL)
 		return;
@@ -319,6 +353,7 @@ static void egress_scan(struct dp_lcore *lc, struct dp_conn_state *ds)
 		ds->tx_epoch = c->epoch;
 		resend_all = 1;
 	}
+	silent = lc->now - ds->ack_tsc >= us_to_tsc(lc, dest_rto_us(lc, ds));
 	for (s = cu->head; s != cu->next_tx; s++) {
 		struct dp_cslot *sl = dp_custody_slot(cu, s);
 
@@ -326,6 +361,17 @@ static void egress_scan(struct dp_lcore *lc, struct dp_conn_state *ds)
 			continue;
 		if (!resend_all && lc->now - sl->tx_tsc < us_to_tsc(lc, sl->rto_us))
 			continue;
+		/* Beyond what the destination has reported on: still in
+		 * flight or queued at a busy receiver, not known lost (as
+		 * RACK). While it keeps acknowledging, wait; when it falls
+		 * silent, probe with the oldest such message only (as TCP's
+		 * RTO recovery): its answer reports the rest. Seqs are sent in
+		 * order, so everything after this one is unreported too. */
+		if (!resend_all && s > ds->ack_horizon + GW_ACK_BITMAP_BITS) {
+			if (!silent || probed)
+				break;
+			probed = 1;
+		}
 		if (send_data(lc, c, sl, s, 1) != 0)
 			break;
 		sl->rto_us = sl->rto_us * 2 > lc->tun->rto_max_us ? lc->tun->rto_max_us
@@ -371,10 +417,25 @@ static void egress_ack(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_
 
 	/* Egress link seqs are unique for the router's life, so an ACK is
 	 * true whichever session of the destination sent it. */
-	n = dp_custody_ack(ds->cust, f->seq, f->u.ack.base, f->u.ack.bitmap);
+	uint64_t karn;
+
+	n = dp_custody_ack(ds->cust, f->seq, f->u.ack.base, f->u.ack.bitmap, &karn);
 	if (unlikely(n < 0)) {
 		dp_drop(lc, m, DP_DROP_BAD_ACK);
 		return;
+	}
+	if (karn != 0 && karn <= lc->now)
+		rtt_sample(lc, ds, karn);
+	{
+		uint64_t top = f->u.ack.bitmap != 0
+				       ? f->u.ack.base + 63 - (uint64_t)__builtin_clzll(f->u.ack.bitmap)
+				       : 0;
+
+		if (f->seq > top)
+			top = f->seq;
+		if (top > ds->ack_horizon)
+			ds->ack_horizon = top;
+		ds->ack_tsc = lc->now;
 	}
 	rte_pktmbuf_free(m);
 	ds->stats.delivered += (unsigned)n;

@@ -85,7 +85,7 @@ Test(custody, ack_table)
 	for (i = 0; i < sizeof(ack_cases) / sizeof(ack_cases[0]); i++) {
 		const struct ack_case *k = &ack_cases[i];
 
-		cr_assert_eq(dp_custody_ack(c, k->cum, k->base, k->bitmap), k->expect,
+		cr_assert_eq(dp_custody_ack(c, k->cum, k->base, k->bitmap, NULL), k->expect,
 			     "line %d: result", k->line);
 		cr_assert_eq(c->head, k->head_after, "line %d: head %lu", k->line, c->head);
 		cr_assert_eq(c->held, k->held_after, "line %d: held %u", k->line, c->held);
@@ -103,9 +103,9 @@ Test(custody, unsent_never_acked)
 	for (i = 0; i < 4; i++)
 		dp_custody_put(c, mb(), 16);
 	c->next_tx = 3; /* 1, 2 sent; 3, 4 queued */
-	cr_assert_eq(dp_custody_ack(c, 3, 0, 0), -1, "3 was never sent");
-	cr_assert_eq(dp_custody_ack(c, 0, 1, 0x4), -1, "bit for 3 was never sent");
-	cr_assert_eq(dp_custody_ack(c, 2, 0, 0), 2);
+	cr_assert_eq(dp_custody_ack(c, 3, 0, 0, NULL), -1, "3 was never sent");
+	cr_assert_eq(dp_custody_ack(c, 0, 1, 0x4, NULL), -1, "bit for 3 was never sent");
+	cr_assert_eq(dp_custody_ack(c, 2, 0, 0, NULL), 2);
 	cr_assert_eq(c->head, 3, "head stops at the first unsent");
 	cr_assert_eq(dp_custody_inflight(c), 0);
 	cr_assert_eq(dp_custody_free(c), 2);
@@ -121,7 +121,7 @@ Test(custody, wraps_many_times)
 		cr_assert_eq(dp_custody_put(c, mb(), 4), s);
 		c->next_tx = c->tail;
 		if (s % 4 == 0)
-			cr_assert_eq(dp_custody_ack(c, s, 0, 0), 4);
+			cr_assert_eq(dp_custody_ack(c, s, 0, 0, NULL), 4);
 	}
 	cr_assert(dp_custody_empty(c));
 	cr_assert_eq(rte_mempool_avail_count(test_pool), avail);
@@ -134,7 +134,33 @@ Test(custody, first_seq_carries_over)
 
 	cr_assert_eq(dp_custody_put(c, mb(), 8), 1000);
 	c->next_tx = c->tail;
-	cr_assert_eq(dp_custody_ack(c, 999, 0, 0), 0, "below head: nothing");
-	cr_assert_eq(dp_custody_ack(c, 1000, 0, 0), 1);
+	cr_assert_eq(dp_custody_ack(c, 999, 0, 0, NULL), 0, "below head: nothing");
+	cr_assert_eq(dp_custody_ack(c, 1000, 0, 0, NULL), 1);
+	dp_custody_free(c);
+}
+
+/* Karn's rule: only messages transmitted once give round-trip samples, and
+ * the sample is the newest such one acknowledged. */
+Test(custody, karn_sample)
+{
+	struct dp_custody *c = dp_custody_create(8, 1, SOCKET_ID_ANY);
+	uint64_t tx;
+	unsigned i;
+
+	for (i = 0; i < 4; i++)
+		dp_custody_put(c, mb(), 8);
+	c->next_tx = c->tail;
+	for (i = 0; i < 4; i++) {
+		dp_custody_slot(c, 1 + i)->tx_tsc = 100 + i;
+		dp_custody_slot(c, 1 + i)->tries = 1;
+	}
+	dp_custody_slot(c, 2)->tries = 2; /* retransmitted: ambiguous */
+	cr_assert_eq(dp_custody_ack(c, 2, 0, 0, &tx), 2);
+	cr_assert_eq(tx, 100, "seq 2 was retransmitted, seq 1 gives the sample");
+	dp_custody_slot(c, 4)->tries = 3;
+	cr_assert_eq(dp_custody_ack(c, 4, 0, 0, &tx), 2);
+	cr_assert_eq(tx, 102, "seq 3 (tx 102), not the retransmitted seq 4");
+	cr_assert_eq(dp_custody_ack(c, 4, 0, 0, &tx), 0);
+	cr_assert_eq(tx, 0, "nothing newly acknowledged: no sample");
 	dp_custody_free(c);
 }
