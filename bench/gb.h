@@ -170,6 +170,7 @@ struct gb_ep_stats {
 	uint64_t tx_full;       /* TX bursts that left frames for later */
 	uint64_t fault_drop;
 	uint64_t fault_dup;
+	uint64_t session_losses; /* NO_SESSION NACKs that sent a connector back to HELLO */
 	uint64_t unresolved;    /* origin seqs neither acknowledged nor refused at exit */
 	uint64_t loops;
 };

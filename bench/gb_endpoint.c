@@ -66,6 +66,7 @@ struct gb_ep_conn {
 	struct gb_slot *slot;
 	/* destination */
 	struct dp_dedup *rx;
+	uint64_t ack_lo, ack_hi; /* link seqs received since the last ACK */
 };
 
 #define TXB_MAX 512
@@ -173,7 +174,9 @@ static void send_ctl(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_co
 		return;
 	if (type == GW_T_HELLO) {
 		h.epoch = 0;
-		h.seq = ep->is_origin ? c->next_seq : 1;
+		/* The lowest seq it will still send (PROTOCOL.md 12.1): the
+		 * router takes everything below as settled. */
+		h.seq = ep->is_origin ? c->cum + 1 : 1;
 		gw_wire_encode_hello(gw, len, &h, c->nonce, ep->ctx->o->rx_window);
 		c->t_hello = now;
 	} else {
@@ -306,7 +309,11 @@ static void origin_nack(struct gb_endpoint *ep, struct gb_ep_conn *c, const stru
 
 	if (f->u.nack.reason == GW_NACK_NO_SESSION) {
 		ep->st.nacks_other++;
-		c->up = 0;
+		if (c->up && f->epoch == c->epoch) {
+			ep->st.session_losses++;
+			c->up = 0;
+			atomic_fetch_sub(&ep->up, 1);
+		}
 		return;
 	}
 	if (s <= c->cum || s >= c->next_seq)
@@ -396,6 +403,10 @@ static void dest_data(struct gb_endpoint *ep, struct gb_ep_conn *c, const struct
 		ep->st.rx_bad++;
 		return;
 	}
+	if (!c->ack_due || f->seq < c->ack_lo)
+		c->ack_lo = f->seq;
+	if (!c->ack_due || f->seq > c->ack_hi)
+		c->ack_hi = f->seq;
 	switch (dp_dedup_check(c->rx, f->seq)) {
 	case DP_DEDUP_NEW:
 		break;
@@ -432,6 +443,9 @@ static void dest_data(struct gb_endpoint *ep, struct gb_ep_conn *c, const struct
 		gb_hist_record(&ep->lat, now - t_first);
 }
 
+/* One ACK per destination per receive burst: the cumulative point and a
+ * bitmap from just above it; more frames only when this burst's seqs lie
+ * beyond that bitmap's 64 (behind a hole), as the router does for origins. */
 static void dest_acks(struct gb_endpoint *ep, struct gb_txq *txq)
 {
 	const struct gb_opts *o = ep->ctx->o;
@@ -440,9 +454,7 @@ static void dest_acks(struct gb_endpoint *ep, struct gb_txq *txq)
 	for (i = 0; i < ep->n_conns; i++) {
 		struct gb_ep_conn *c = &ep->conns[i];
 		struct gw_hdr_args h = {.sender = c->id, .epoch = c->epoch};
-		struct rte_mbuf *m;
-		uint8_t *gw;
-		uint64_t cum;
+		uint64_t cum, b;
 
 		if (!c->ack_due)
 			continue;
@@ -451,16 +463,28 @@ static void dest_acks(struct gb_endpoint *ep, struct gb_txq *txq)
 			ep->st.fault_drop++;
 			continue;
 		}
-		m = frame_alloc(ep, c, GW_HDR_LEN + GW_ACK_BODY_LEN, &gw);
-		if (m == NULL)
-			continue;
 		cum = dp_dedup_cum(c->rx);
 		h.seq = cum;
-		gw_wire_encode_ack(gw, GW_HDR_LEN + GW_ACK_BODY_LEN, &h, cum + 1,
-				   dp_dedup_ack_bitmap(c->rx, cum + 1));
-		frame_finish(ep, m);
-		txq_put(&txq[c->queue], m);
-		ep->st.acks_sent++;
+		for (b = cum + 1; b <= c->ack_hi || b == cum + 1; b += GW_ACK_BITMAP_BITS) {
+			uint64_t bm;
+			struct rte_mbuf *m;
+			uint8_t *gw;
+
+			if (b != cum + 1 && b + GW_ACK_BITMAP_BITS <= c->ack_lo)
+				continue;
+			bm = dp_dedup_ack_bitmap(c->rx, b);
+			if (bm == 0 && b != cum + 1)
+				continue;
+			m = frame_alloc(ep, c, GW_HDR_LEN + GW_ACK_BODY_LEN, &gw);
+			if (m == NULL)
+				break;
+			gw_wire_encode_ack(gw, GW_HDR_LEN + GW_ACK_BODY_LEN, &h, b, bm);
+			frame_finish(ep, m);
+			txq_put(&txq[c->queue], m);
+			ep->st.acks_sent++;
+			if (txq[c->queue].n >= TXB_MAX - 1)
+				break;
+		}
 	}
 }
 
@@ -529,8 +553,12 @@ static void rx_one(struct gb_endpoint *ep, struct rte_mbuf *m, uint64_t now, int
 	case GW_T_NACK:
 		if (ep->is_origin)
 			origin_nack(ep, c, &f, now);
-		else if (f.u.nack.reason == GW_NACK_NO_SESSION)
+		else if (f.u.nack.reason == GW_NACK_NO_SESSION && c->up &&
+			 f.epoch == c->epoch) {
+			ep->st.session_losses++;
 			c->up = 0;
+			atomic_fetch_sub(&ep->up, 1);
+		}
 		return;
 	case GW_T_DATA:
 		if (!ep->is_origin) {

@@ -152,6 +152,7 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 	JI(ep, "fault_drop", r->ep.fault_drop);
 	JI(ep, "fault_dup", r->ep.fault_dup);
 	JI(ep, "tx_full", r->ep.tx_full);
+	JI(ep, "session_losses", r->ep.session_losses);
 	json_object_set_new(res, "endpoints", ep);
 	JI(rt, "rx_pkts", r->r_rx_pkts);
 	JI(rt, "routed", r->r_routed);
