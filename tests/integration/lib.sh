@@ -32,15 +32,18 @@ fail() {
 	exit 1
 }
 
-# start_gwartd CONFIG_JSON_FILE [LCORES]   (LCORES default "0-1")
+# start_gwartd CONFIG_JSON_FILE [LCORES] [QUEUES] [EXTRA_EAL]
+#   LCORES default "0-1"; EXTRA_EAL: more EAL arguments (split on blanks),
+#   e.g. another --vdev, placed after the tap's so the tap stays port 0.
 start_gwartd() {
 	cfg=$1
 	lcores=${2:-0-1}
 	queues=${3:-1}
+	extra_eal=${4:-}
 	gw_netns_create "$NS"
 	ip netns exec "$NS" "$GWART_BUILD/control/gwartd" --lcores="$lcores" --no-huge -m 512 \
 		--no-pci --no-shconf --file-prefix="$NS" --log-level=warning \
-		--vdev="net_tap0,iface=$TAP" -- --config "$cfg" \
+		--vdev="net_tap0,iface=$TAP" $extra_eal -- --config "$cfg" \
 		--stats-file "$TMP/stats.json" >"$TMP/gwartd.log" 2>&1 &
 	GWARTD_PID=$!
 	gw_wait_link "$NS" "$TAP" 30 || fail "gwartd did not create $TAP"
