@@ -20,7 +20,7 @@ ns="gwart-demo-$$"
 tmp=$(mktemp -d)
 gw_pid=""
 cleanup() {
-	[ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null
+	[ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null || true
 	gw_netns_destroy "$ns"
 	rm -rf "$tmp"
 }

@@ -16,10 +16,10 @@ gw_netns_create() {
 
 gw_netns_destroy() {
 	pids=$(ip netns pids "$1" 2>/dev/null || true)
-	[ -n "$pids" ] && kill $pids 2>/dev/null
+	[ -n "$pids" ] && kill $pids 2>/dev/null || true
 	sleep 0.2
 	pids=$(ip netns pids "$1" 2>/dev/null || true)
-	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	[ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
 	ip netns del "$1" 2>/dev/null || true
 }
 

@@ -40,12 +40,15 @@ ok = True
 # overflows when this 2-core host is overloaded) cannot be counted by the
 # router; then each category may fall short by at most that many.
 print(f"kernel tap queue drops during the run: {kdrop}")
+# The good connector can add to these legitimately (a session timed out on
+# a loaded host answers NO_SESSION until it says HELLO again).
+shared = {"NO_SESSION", "BUSY"}
 for cat, n in sent.items():
     if cat == "random":
         continue
     got = drops.get(cat, 0)
     print(f"{cat:18} sent={n:5} counted={got}")
-    if got > n or got < n - kdrop:
+    if (got > n and cat not in shared) or got < n - kdrop:
         ok = False
 total_sent = sum(sent.values())
 total_dropped = sum(drops.values())

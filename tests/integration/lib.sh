@@ -20,7 +20,7 @@ ROUTER=198.18.0.1
 HOST=198.18.0.2
 
 it_cleanup() {
-	[ -n "$GWARTD_PID" ] && kill "$GWARTD_PID" 2>/dev/null
+	[ -n "$GWARTD_PID" ] && kill "$GWARTD_PID" 2>/dev/null || true
 	gw_netns_destroy "$NS"
 	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }
