@@ -72,6 +72,7 @@ struct gb_opts {
 	unsigned mem_mb;        /* EAL -m; 0: computed */
 	bool stage_stats;       /* ask the router to account cycles per stage */
 	bool udp_csum;          /* generators fill the UDP checksum */
+	const char *pool_ops;   /* mempool driver for every mbuf pool (EAL --mbuf-pool-ops-name) */
 	const char *cpus_harness; /* CPU list for control and endpoint threads */
 	const char *cpus_workers; /* CPU list for worker lcores */
 	const char *json_path;
@@ -232,6 +233,7 @@ int gb_port_init(uint16_t port_id, unsigned n_queues, struct rte_mempool *pool);
 struct gb_snap {
 	uint64_t tsc;
 	uint64_t worker_ns[GB_MAX_QUEUES];    /* CPU time of each worker thread */
+	uint64_t worker_user_ns[GB_MAX_QUEUES]; /* of which user mode */
 	uint64_t loops, busy_loops;
 	uint64_t busy_cycles;                 /* router's own accounting, if any */
 	uint64_t stage_cycles[16];
@@ -242,8 +244,9 @@ struct gb_snap {
 	struct gb_ep_stats ep;
 };
 
-/* Thread CPU time (ns) of the EAL worker lcore @lcore, or 0 if unknown. */
-uint64_t gb_lcore_cpu_ns(unsigned lcore);
+/* CPU time (ns, schedstat) of the EAL worker lcore @lcore, 0 if unknown;
+ * *user: of which in user mode (clock-tick resolution). */
+uint64_t gb_lcore_cpu_ns(unsigned lcore, uint64_t *user);
 /* CPU list "0,1" or "0-3" -> the n-th CPU (wrapping), -1 if none. */
 int gb_cpu_pick(const char *list, unsigned n);
 int gb_pin_self(int cpu);
@@ -262,8 +265,10 @@ struct gb_result {
 	double rate;                /* msg/s */
 	unsigned workers;
 	double worker_cpu_s;        /* CPU time of all workers in the interval */
+	double worker_user_s;       /* of which user mode (the rest: being preempted) */
 	double rate_per_worker_cpu; /* messages per worker CPU second */
 	double cyc_per_msg_cpu;     /* worker CPU cycles per message, idle polls included */
+	double cyc_per_msg_user;    /* the same, user mode only */
 	double busy_cyc_per_msg;    /* cycles of iterations that did work, per message */
 	const char *busy_method;
 	double busy_tsc_per_msg;    /* router's own TSC accounting (includes descheduled time) */

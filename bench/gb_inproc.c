@@ -90,7 +90,7 @@ static void snap(void *arg, struct gb_snap *s)
 	memset(s, 0, sizeof(*s));
 	s->tsc = rte_rdtsc();
 	for (w = 0; w < rt->n_workers && w < GB_MAX_QUEUES; w++)
-		s->worker_ns[w] = gb_lcore_cpu_ns(rt->worker_lcore[w]);
+		s->worker_ns[w] = gb_lcore_cpu_ns(rt->worker_lcore[w], &s->worker_user_ns[w]);
 	dp_router_stats(rt, &ws);
 	s->loops = ws.loops;
 	s->busy_loops = ws.busy_loops;
@@ -254,7 +254,7 @@ int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
 	unsigned room = RTE_PKTMBUF_HEADROOM + DP_PKT_HDRS + GW_HDR_LEN + GW_DATA_FIXED_LEN + 32 +
 			o->payload + 64;
 	unsigned hp_mbufs, e, w;
-	char lcores[256], mem[16], prefix[32], *argv[16];
+	char lcores[256], mem[16], prefix[32], ops_arg[64], *argv[16];
 	int argc = 0, rc;
 	struct gb_run_ops ops = {.arg = &ip, .pump = ctl_pump, .snap = snap, .custody = custody};
 
@@ -291,6 +291,10 @@ int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
 	argv[argc++] = "--no-shconf";
 	argv[argc++] = prefix;
 	argv[argc++] = "--log-level=warning";
+	if (o->pool_ops != NULL && o->pool_ops[0] != '\0') {
+		snprintf(ops_arg, sizeof(ops_arg), "--mbuf-pool-ops-name=%s", o->pool_ops);
+		argv[argc++] = ops_arg;
+	}
 	argv[argc] = NULL;
 	if (o->verbose)
 		fprintf(stderr, "gwart-bench: EAL %s -m %s, router pool %u x %u B\n", lcores, mem,

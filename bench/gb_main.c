@@ -37,6 +37,9 @@ static void usage(FILE *f)
 		"  --mem MB           EAL -m (computed)           --stage-stats   router stage cycles\n"
 		"  --udp-csum         generators fill UDP checksums (default: 0, as NIC offload)\n"
 		"  --cpus-harness L   CPUs for control+endpoints (0)  --cpus-workers L (1.. or 0)\n"
+		"  --pool-ops NAME    mbuf pool driver (stack: LIFO, freed mbufs come back warm,\n"
+		"                     as a NIC's TX completions on the worker do; ring_mp_mc:\n"
+		"                     DPDK's default, FIFO through the pool)\n"
 		"  --gwartd PATH      memif: the gwartd binary\n"
 		"  --json FILE        write the result   --label S   name the run   -v verbose\n");
 }
@@ -58,6 +61,7 @@ static int parse(int argc, char **argv, struct gb_opts *o)
 		{"cpus-harness", 1, NULL, 'H'}, {"cpus-workers", 1, NULL, 'K'},
 		{"gwartd", 1, NULL, 'g'},       {"json", 1, NULL, 'j'},
 		{"label", 1, NULL, 'l'},        {"help", 0, NULL, 'h'},
+		{"pool-ops", 1, NULL, 'O'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -98,6 +102,7 @@ static int parse(int argc, char **argv, struct gb_opts *o)
 		case 'g': o->gwartd = optarg; break;
 		case 'j': o->json_path = optarg; break;
 		case 'l': o->label = optarg; break;
+		case 'O': o->pool_ops = optarg; break;
 		case 'v': o->verbose++; break;
 		default: return -1;
 		}
@@ -137,6 +142,7 @@ int main(int argc, char **argv)
 		.workers = 1, .origins = 4, .dests = 4, .gen_threads = 1, .sink_threads = 1,
 		.routes = 1000, .payload = 64, .pop = GB_POP_UNIFORM, .zipf_s = 0.99,
 		.duration_s = 3, .warmup_s = 0.5, .drain_s = 10, .seed = 1, .rx_window = 960,
+		.pool_ops = "stack",
 		.cpus_harness = "0", .cpus_workers = ncpu > 1 ? "1-127" : "0",
 	};
 	const char *err;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gb.h"
 
@@ -46,7 +47,37 @@ static int find_tid(const char *want)
 	return tid;
 }
 
-uint64_t gb_lcore_cpu_ns(unsigned lcore)
+/* User-mode CPU time of thread @tid, ns (clock-tick resolution): what the
+ * worker's own code consumed, without the kernel's cost of preempting it
+ * on an oversubscribed host (context switches and interrupt returns,
+ * which the kernel charges to the preempted thread). */
+static uint64_t user_ns(int tid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0;
+	size_t n;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* comm may hold blanks */
+	if (p == NULL)
+		return 0;
+	/* fields after comm: state(3) ... utime(14) */
+	for (i = 2; i < 14 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", &ut) != 1)
+		return 0;
+	return ut * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+uint64_t gb_lcore_cpu_ns(unsigned lcore, uint64_t *user)
 {
 	static int tids[128];
 	static int known[128];
@@ -54,6 +85,7 @@ uint64_t gb_lcore_cpu_ns(unsigned lcore)
 	unsigned long long ns = 0;
 	FILE *f;
 
+	*user = 0;
 	if (lcore >= 128)
 		return 0;
 	if (!known[lcore]) {
@@ -69,6 +101,7 @@ uint64_t gb_lcore_cpu_ns(unsigned lcore)
 	}
 	if (tids[lcore] < 0)
 		return 0;
+	*user = user_ns(tids[lcore]);
 	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tids[lcore]);
 	f = fopen(path, "r");
 	if (f == NULL)

@@ -30,12 +30,12 @@ void gb_result_summary(const struct gb_opts *o, const struct gb_result *r, FILE 
 	fprintf(f,
 		"SUMMARY scenario=%s label=%s workers=%u origins=%u dests=%u routes=%u "
 		"payload=%u pop=%s drop=%g dup=%g rate=%.0f msg/s per_worker_core=%.0f "
-		"busy_cyc_per_msg=%.1f cpu_cyc_per_msg=%.1f p50_us=%.2f p99_us=%.2f "
+		"busy_cyc_per_msg=%.1f user_cyc_per_msg=%.1f cpu_cyc_per_msg=%.1f p50_us=%.2f p99_us=%.2f "
 		"p999_us=%.2f max_us=%.2f acked=%lu delivered=%lu lost=%lu dup_delivered=%lu "
 		"ok=%d%s%s\n",
 		r->scenario, o->label ? o->label : "-", r->workers, o->origins, o->dests, o->routes,
 		o->payload, o->pop == GB_POP_ZIPF ? "zipf" : "uniform", o->drop, o->dup, r->rate,
-		r->rate_per_worker_cpu, r->busy_cyc_per_msg, r->cyc_per_msg_cpu,
+		r->rate_per_worker_cpu, r->busy_cyc_per_msg, r->cyc_per_msg_user, r->cyc_per_msg_cpu,
 		us(r, gb_hist_quantile(&r->lat, 0.5)), us(r, gb_hist_quantile(&r->lat, 0.99)),
 		us(r, gb_hist_quantile(&r->lat, 0.999)), us(r, r->lat.count ? r->lat.max : 0),
 		r->ver.expected, r->ver.delivered, r->ver.lost, r->ep.dup_delivered, r->ok ? 1 : 0,
@@ -68,6 +68,7 @@ static json_t *params_json(const struct gb_opts *o)
 	JI(p, "seed", o->seed);
 	JI(p, "stage_stats", o->stage_stats);
 	JI(p, "udp_csum", o->udp_csum);
+	JS(p, "pool_ops", o->pool_ops ? o->pool_ops : "default");
 	JS(p, "cpus_harness", o->cpus_harness ? o->cpus_harness : "");
 	JS(p, "cpus_workers", o->cpus_workers ? o->cpus_workers : "");
 	return p;
@@ -122,6 +123,8 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 	JR(res, "worker_cpu_s", r->worker_cpu_s);
 	JR(res, "rate_per_worker_core", r->rate_per_worker_cpu);
 	JR(res, "cpu_cycles_per_msg", r->cyc_per_msg_cpu);
+	JR(res, "user_cycles_per_msg", r->cyc_per_msg_user);
+	JR(res, "worker_user_s", r->worker_user_s);
 	JR(res, "busy_cycles_per_msg", r->busy_cyc_per_msg);
 	JS(res, "busy_method", r->busy_method);
 	JR(res, "busy_tsc_cycles_per_msg", r->busy_tsc_per_msg);

@@ -13,7 +13,7 @@
 #include "gb_run.h"
 
 #define GB_SESSION_TIMEOUT_MS 10000
-#define GB_CALIBRATE_MS 200
+#define GB_CALIBRATE_MS 500 /* 50 clock ticks of user time */
 
 int gb_ctx_init(struct gb_ctx *ctx, const struct gb_opts *o, uint32_t first_dest_id)
 {
@@ -100,11 +100,21 @@ static double cpu_ns_delta(const struct gb_snap *a, const struct gb_snap *b, uns
 	return ns;
 }
 
+static double user_ns_delta(const struct gb_snap *a, const struct gb_snap *b, unsigned n)
+{
+	double ns = 0;
+	unsigned w;
+
+	for (w = 0; w < n && w < GB_MAX_QUEUES; w++)
+		ns += (double)(b->worker_user_ns[w] - a->worker_user_ns[w]);
+	return ns;
+}
+
 static void figures(struct gb_ctx *ctx, const struct gb_snap *s0, const struct gb_snap *s1,
 		    struct gb_result *r)
 {
 	const struct gb_opts *o = ctx->o;
-	double hz = (double)ctx->tsc_hz, cpu_ns, cpu_cyc, dl, dbl;
+	double hz = (double)ctx->tsc_hz, cpu_ns, cpu_cyc, user_ns, user_cyc, dl, dbl;
 	unsigned i;
 
 	r->tsc_hz = hz;
@@ -115,20 +125,29 @@ static void figures(struct gb_ctx *ctx, const struct gb_snap *s0, const struct g
 	cpu_ns = cpu_ns_delta(s0, s1, o->workers);
 	cpu_cyc = cpu_ns * hz / 1e9;
 	r->worker_cpu_s = cpu_ns / 1e9;
+	user_ns = user_ns_delta(s0, s1, o->workers);
+	user_cyc = user_ns * hz / 1e9;
+	r->worker_user_s = user_ns / 1e9;
 	dl = (double)(s1->loops - s0->loops);
 	dbl = (double)(s1->busy_loops - s0->busy_loops);
 	r->busy_frac = dl > 0 ? dbl / dl : 0;
 	if (r->messages == 0)
 		return;
 	if (cpu_ns > 0) {
-		r->rate_per_worker_cpu = (double)r->messages / r->worker_cpu_s;
 		r->cyc_per_msg_cpu = cpu_cyc / (double)r->messages;
+		r->cyc_per_msg_user = user_cyc / (double)r->messages;
 	}
-	if (cpu_ns > 0 && r->idle_loop_cyc > 0) {
-		double busy = cpu_cyc - (dl - dbl) * r->idle_loop_cyc;
+	/* Per worker core: messages per second of the workers' own (user
+	 * mode) CPU time; busy cycles: that time less the idle iterations,
+	 * each at the calibrated cost of an empty one. */
+	if (user_ns > 0) {
+		r->rate_per_worker_cpu = (double)r->messages / r->worker_user_s;
+		if (r->idle_loop_cyc > 0) {
+			double busy = user_cyc - (dl - dbl) * r->idle_loop_cyc;
 
-		r->busy_cyc_per_msg = (busy > 0 ? busy : 0) / (double)r->messages;
-		r->busy_method = "worker CPU time minus idle iterations x calibrated idle cost";
+			r->busy_cyc_per_msg = (busy > 0 ? busy : 0) / (double)r->messages;
+			r->busy_method = "worker user CPU time minus idle iterations x idle cost";
+		}
 	}
 	if (s1->n_stages > 0 && s1->busy_cycles > s0->busy_cycles) {
 		/* The router's TSC accounting counts wall-clock cycles, so time
@@ -213,8 +232,8 @@ int gb_run_phases(struct gb_ctx *ctx, const struct gb_run_ops *ops, struct gb_re
 	ops->snap(ops->arg, &a);
 	ops->pump(ops->arg, GB_CALIBRATE_MS);
 	ops->snap(ops->arg, &b);
-	if (b.loops > a.loops && cpu_ns_delta(&a, &b, o->workers) > 0)
-		r->idle_loop_cyc = cpu_ns_delta(&a, &b, o->workers) * (double)ctx->tsc_hz / 1e9 /
+	if (b.loops > a.loops && user_ns_delta(&a, &b, o->workers) > 0)
+		r->idle_loop_cyc = user_ns_delta(&a, &b, o->workers) * (double)ctx->tsc_hz / 1e9 /
 				   (double)(b.loops - a.loops);
 
 	ctx->phase = GB_PH_RUN;
