@@ -27,7 +27,9 @@
 #include "pkt.h"
 #include "route.h"
 #include "router_api.h"
+#include "api.h"
 #include "session.h"
+#include "sock.h"
 
 #define CTL_BURST 32
 #define CTL_IDLE_SLEEP_NS 200000 /* ns: nap when there was nothing to do */
@@ -281,7 +283,9 @@ void cp_ctl_run(struct cp_ctx *cp, volatile sig_atomic_t *quit, double duration_
 		if (cp->shutdown_drain && (cp_custody_total(cp) == 0 ||
 					   now_us >= cp->shutdown_deadline_us))
 			break;
-		if (cp_ctl_poll(cp) == 0) {
+		/* Control-socket requests are control work too: no nap while
+		 * they arrive. */
+		if (cp_ctl_poll(cp) + cp_sock_poll(cp) == 0) {
 			struct timespec ts = {0, CTL_IDLE_SLEEP_NS};
 
 			/* Offline while asleep so grace periods need not wait. */
@@ -336,23 +340,22 @@ void cp_stats_print(struct cp_ctx *cp, FILE *f)
 	}
 }
 
-int cp_stats_write_json(struct cp_ctx *cp, const char *path)
+/* Every counter as one JSON object: the stats file and the control API's
+ * "stats" command (control/api.c) share it. NULL when out of memory. */
+json_t *cp_stats_json(struct cp_ctx *cp)
 {
 	struct dp_worker_stats s;
 	json_t *root, *drops, *conns, *ctl;
 	uint32_t id;
 	unsigned i;
-	int rc;
 
 	dp_router_stats(cp->rt, &s);
 	root = json_object();
 	drops = json_object();
 	conns = json_array();
 	ctl = json_object();
-	if (root == NULL || drops == NULL || conns == NULL || ctl == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (root == NULL || drops == NULL || conns == NULL || ctl == NULL)
+		goto fail;
 #define J(obj, k, v) json_object_set_new(obj, k, json_integer((json_int_t)(v)))
 	J(root, "rx_pkts", s.rx_pkts);
 	J(root, "rx_frames", s.rx_frames);
@@ -410,10 +413,8 @@ int cp_stats_write_json(struct cp_ctx *cp, const char *path)
 			continue;
 		cs = &c->st->stats;
 		o = json_object();
-		if (o == NULL) {
-			rc = -ENOMEM;
-			goto out;
-		}
+		if (o == NULL)
+			goto fail;
 		J(o, "id", id);
 		json_object_set_new(o, "name", json_string(c->name));
 		json_object_set_new(o, "up", json_boolean(c->up));
@@ -433,12 +434,23 @@ int cp_stats_write_json(struct cp_ctx *cp, const char *path)
 	json_object_set_new(root, "drops", drops);
 	json_object_set_new(root, "control", ctl);
 	json_object_set_new(root, "connectors", conns);
-	drops = conns = ctl = NULL;
-	rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 ? 0 : -EIO;
-out:
+	return root;
+fail:
 	json_decref(drops);
 	json_decref(conns);
 	json_decref(ctl);
+	json_decref(root);
+	return NULL;
+}
+
+int cp_stats_write_json(struct cp_ctx *cp, const char *path)
+{
+	json_t *root = cp_stats_json(cp);
+	int rc;
+
+	if (root == NULL)
+		return -ENOMEM;
+	rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 ? 0 : -EIO;
 	json_decref(root);
 	return rc;
 }

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control API: a dispatch table from command names ("route.add") to
+ * handlers that parse the request's arguments, call the one cp_* action
+ * function for that operation (the same the config loader calls) and build
+ * the result. The socket (control/sock.c) only frames lines; gwartctl only
+ * turns results into tables and error codes into messages.
+ *
+ * Request:  {"cmd": "route.add", "args": {...}, "id": <any, echoed>}
+ * Reply:    {"ok": true,  "result": <value>}
+ *           {"ok": false, "errno": "ENOENT", "error": "no connector 7"}
+ *
+ * Error names are the action's negative errno, by name. What they mean for
+ * every command: EINVAL a bad or out-of-range argument (or a bad request),
+ * ENOENT an unknown connector, route or tunable, EEXIST an id or route key
+ * already taken, EBUSY an object still in use (a route names the connector,
+ * custody holds messages for it), ENOSPC a full table, EOPNOTSUPP an unknown
+ * command. The command table at the end of api.c lists each command's
+ * arguments; `gwartctl --help` documents the client side.
+ *
+ * Threading: control thread only (handlers call cp_* actions and read
+ * connector objects with dp_conn_peek()).
+ */
+#ifndef GWART_CP_API_H
+#define GWART_CP_API_H
+
+#include <jansson.h>
+
+#include "cp.h"
+
+/* Execute one request object and return the reply object (new reference).
+ * Never NULL except when out of memory. */
+json_t *cp_api_handle(struct cp_ctx *cp, json_t *req);
+
+/* An error reply {"ok":false,"errno":NAME,"error":TEXT} for errno @err
+ * (positive or negative). New reference, NULL only when out of memory. */
+json_t *cp_api_error(int err, const char *text);
+
+/*
+ * Every counter gwartd has, as one JSON object (drops by reason, zeros
+ * included, the control thread's counters, one object per connector): the
+ * stats file (--stats-file) and the "stats" command share it, so their keys
+ * agree. Defined in ctl.c beside cp_stats_write_json(); declared here until
+ * cp.h gains it. New reference, or NULL when out of memory.
+ */
+json_t *cp_stats_json(struct cp_ctx *cp);
+
+#endif

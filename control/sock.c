@@ -1,0 +1,535 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control socket (see sock.h): a poll()-driven, non-blocking UNIX
+ * stream server run from the control loop. It frames lines and enforces
+ * the bounds; what a request means is control/api.c's business.
+ *
+ * A client's life: accepted -> credentials checked -> slot taken (or
+ * refused with one error line and closed) -> lines read into a fixed
+ * 64 KiB buffer and answered in order -> closed on EOF once its replies
+ * are flushed, on an I/O error, or after a request too long to frame.
+ * close_client() is the only place a client fd is closed, and it forgets
+ * the fd as it closes it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "sock.h"
+
+struct cp_client {
+	int fd;           /* -1: free slot */
+	uid_t uid;
+	char *in;         /* CP_SOCK_MAX_REQUEST bytes */
+	size_t in_off;    /* first unconsumed byte */
+	size_t in_len;    /* end of received bytes */
+	char *out;        /* replies not yet written */
+	size_t out_off, out_len, out_cap;
+	uint8_t eof;      /* the peer will send no more: answer, flush, close */
+	uint8_t closing;  /* refuse further requests: flush, then close */
+};
+
+struct cp_sock {
+	int lfd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;        /* the socket file we created: remove only that one */
+	ino_t ino;
+	uid_t allow_uid;
+	gid_t allow_gid;
+	struct cp_sock_stats st;
+	struct cp_client cl[CP_SOCK_MAX_CLIENTS];
+};
+
+static size_t out_pending(const struct cp_client *c)
+{
+	return c->out_len - c->out_off;
+}
+
+static void close_client(struct cp_sock *s, struct cp_client *c)
+{
+	if (c->fd < 0)
+		return;
+	close(c->fd);
+	c->fd = -1;
+	free(c->in);
+	free(c->out);
+	c->in = c->out = NULL;
+	c->in_off = c->in_len = c->out_off = c->out_len = c->out_cap = 0;
+	c->eof = c->closing = 0;
+	s->st.clients_open--;
+}
+
+/* Write what the socket takes now. 1 if something was written. */
+static int flush_client(struct cp_sock *s, struct cp_client *c)
+{
+	int wrote = 0;
+
+	while (c->fd >= 0 && out_pending(c) > 0) {
+		ssize_t n = send(c->fd, c->out + c->out_off, out_pending(c),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			wrote = 1;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			break;
+		} else {
+			close_client(s, c); /* EPIPE, ECONNRESET: it is gone */
+			return wrote;
+		}
+	}
+	if (c->fd >= 0 && out_pending(c) == 0) {
+		c->out_off = c->out_len = 0;
+		/* Do not keep a large reply's buffer (a route dump) pinned. */
+		if (c->out_cap > CP_SOCK_MAX_PENDING) {
+			free(c->out);
+			c->out = NULL;
+			c->out_cap = 0;
+		}
+	}
+	return wrote;
+}
+
+static int append(struct cp_client *c, const char *p, size_t n)
+{
+	if (c->out_off > 0 && c->out_len + n > c->out_cap) {
+		memmove(c->out, c->out + c->out_off, out_pending(c));
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + n > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *q;
+
+		while (cap < c->out_len + n)
+			cap *= 2;
+		q = realloc(c->out, cap);
+		if (q == NULL)
+			return -ENOMEM;
+		c->out = q;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+	return 0;
+}
+
+/* Queue @rep (consumed) as one line. Out of memory: the client cannot be
+ * answered in order any more, so it is closed after what it has. */
+static void reply(struct cp_client *c, json_t *rep)
+{
+	char *txt = rep != NULL ? json_dumps(rep, JSON_COMPACT) : NULL;
+
+	json_decref(rep);
+	if (txt == NULL || append(c, txt, strlen(txt)) != 0 || append(c, "\n", 1) != 0)
+		c->closing = 1;
+	free(txt);
+}
+
+/* Best effort, one error line to a peer we will not serve, then close. */
+static void refuse(int fd, int err, const char *text)
+{
+	json_t *rep = cp_api_error(err, text);
+	char *txt = rep != NULL ? json_dumps(rep, JSON_COMPACT) : NULL;
+
+	if (txt != NULL) {
+		size_t n = strlen(txt);
+
+		txt[n] = '\n'; /* json_dumps' NUL becomes the line end */
+		/* It may be gone already: nothing more to do either way. */
+		(void)send(fd, txt, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	free(txt);
+	json_decref(rep);
+	close(fd);
+}
+
+/* Root, the allowed user, or the allowed group as primary or supplementary
+ * group (SO_PEERGROUPS: group membership is how operators are usually
+ * given access, and it is rarely the primary group). */
+static int peer_allowed(const struct cp_sock *s, int fd, uid_t *uid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	gid_t small[64], *g = small;
+	int ok = 0;
+	size_t i;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+		return 0;
+	*uid = cr.uid;
+	if (cr.uid == 0 || cr.uid == s->allow_uid || cr.gid == s->allow_gid)
+		return 1;
+	len = sizeof(small);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) != 0) {
+		if (errno != ERANGE || (g = malloc(len)) == NULL ||
+		    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) != 0)
+			goto out;
+	}
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		if (g[i] == s->allow_gid)
+			ok = 1;
+out:
+	if (g != small)
+		free(g);
+	return ok;
+}
+
+static unsigned accept_clients(struct cp_sock *s)
+{
+	unsigned n = 0, k;
+
+	/* Bounded per poll so a connect storm cannot hold the control thread. */
+	for (k = 0; k < 2 * CP_SOCK_MAX_CLIENTS; k++) {
+		struct cp_client *c = NULL;
+		uid_t uid = (uid_t)-1;
+		unsigned i;
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				s->st.accept_errors++; /* EMFILE...: retried next poll */
+			break;
+		}
+		n++;
+		if (!peer_allowed(s, fd, &uid)) {
+			s->st.refused_cred++;
+			refuse(fd, EACCES, "permission denied: not an allowed user or group");
+			continue;
+		}
+		for (i = 0; i < CP_SOCK_MAX_CLIENTS && c == NULL; i++)
+			if (s->cl[i].fd < 0)
+				c = &s->cl[i];
+		if (c == NULL) {
+			s->st.refused_full++;
+			refuse(fd, EBUSY, "too many control clients: try again later");
+			continue;
+		}
+		c->in = malloc(CP_SOCK_MAX_REQUEST);
+		if (c->in == NULL) {
+			s->st.accept_errors++;
+			refuse(fd, ENOMEM, "out of memory");
+			continue;
+		}
+		c->fd = fd;
+		c->uid = uid;
+		s->st.clients_open++;
+		s->st.clients_total++;
+	}
+	return n;
+}
+
+/* Read what is there. 1 if bytes arrived or the peer's state changed. */
+static int read_client(struct cp_sock *s, struct cp_client *c)
+{
+	int got = 0;
+
+	if (c->in_off > 0) { /* keep the unconsumed tail at the front */
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
+	while (c->in_len < CP_SOCK_MAX_REQUEST && !c->eof) {
+		ssize_t n = read(c->fd, c->in + c->in_len, CP_SOCK_MAX_REQUEST - c->in_len);
+
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			got = 1;
+		} else if (n == 0) {
+			c->eof = 1;
+			got = 1;
+		} else if (errno == EINTR) {
+			continue;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			break;
+		} else {
+			close_client(s, c);
+			return 1;
+		}
+	}
+	return got;
+}
+
+static void handle_line(struct cp_ctx *cp, struct cp_sock *s, struct cp_client *c,
+			const char *line, size_t len)
+{
+	json_error_t je;
+	json_t *req, *rep;
+
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return; /* blank lines keep an interactive session (socat) friendly */
+	s->st.requests++;
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_string(json_object_get(req, "cmd"))) {
+		char msg[200];
+
+		s->st.bad_requests++;
+		snprintf(msg, sizeof(msg), "bad request: %s",
+			 req == NULL ? je.text : "not a JSON object with a \"cmd\" string");
+		rep = cp_api_error(EINVAL, msg);
+	} else {
+		rep = cp_api_handle(cp, req);
+	}
+	json_decref(req);
+	reply(c, rep);
+}
+
+/* Answer complete lines, at most CP_SOCK_REQS_PER_POLL. Returns how many. */
+static unsigned serve_client(struct cp_ctx *cp, struct cp_sock *s, struct cp_client *c)
+{
+	unsigned done = 0;
+
+	while (done < CP_SOCK_REQS_PER_POLL && !c->closing &&
+	       out_pending(c) < CP_SOCK_MAX_PENDING) {
+		char *p = c->in + c->in_off;
+		size_t avail = c->in_len - c->in_off;
+		char *nl = memchr(p, '\n', avail);
+
+		if (nl != NULL) {
+			c->in_off += (size_t)(nl - p) + 1;
+			handle_line(cp, s, c, p, (size_t)(nl - p));
+		} else if (c->in_off == 0 && c->in_len == CP_SOCK_MAX_REQUEST) {
+			/* No line end in the whole buffer: it cannot be framed. */
+			s->st.requests++;
+			s->st.bad_requests++;
+			reply(c, cp_api_error(E2BIG, "request line longer than 65536 bytes"));
+			c->closing = 1;
+		} else if (c->eof && avail > 0) {
+			/* "printf '{...}' | socat": a last line without '\n'. */
+			c->in_off = c->in_len;
+			handle_line(cp, s, c, p, avail);
+		} else {
+			break;
+		}
+		done++;
+	}
+	return done;
+}
+
+static int has_line(const struct cp_client *c)
+{
+	return c->fd >= 0 && !c->closing && out_pending(c) < CP_SOCK_MAX_PENDING &&
+	       c->in_len > c->in_off && memchr(c->in + c->in_off, '\n', c->in_len - c->in_off);
+}
+
+unsigned cp_sock_poll(struct cp_ctx *cp)
+{
+	struct cp_sock *s = cp->sock;
+	struct pollfd pfd[1 + CP_SOCK_MAX_CLIENTS];
+	unsigned slot[1 + CP_SOCK_MAX_CLIENTS];
+	unsigned nfds = 1, work = 0, i;
+	uint64_t t0;
+	int rc, backlog = 0;
+
+	if (s == NULL)
+		return 0;
+	pfd[0] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++) {
+		struct cp_client *c = &s->cl[i];
+		short ev = 0;
+
+		if (c->fd < 0)
+			continue;
+		/* Backpressure: a client that does not read its replies is
+		 * not read either. */
+		if (!c->eof && !c->closing && c->in_len - c->in_off < CP_SOCK_MAX_REQUEST &&
+		    out_pending(c) < CP_SOCK_MAX_PENDING)
+			ev |= POLLIN;
+		if (out_pending(c) > 0)
+			ev |= POLLOUT;
+		/* Lines already buffered, or a client to finish off, need no
+		 * readiness from poll(). */
+		backlog |= has_line(c) || c->eof || c->closing;
+		pfd[nfds] = (struct pollfd){.fd = c->fd, .events = ev};
+		slot[nfds++] = i;
+	}
+	rc = poll(pfd, nfds, 0);
+	if (rc < 0)
+		rc = 0; /* EINTR: the next iteration polls again */
+	if (rc == 0 && !backlog)
+		return 0;
+	t0 = cp_now_us();
+	for (i = 1; i < nfds; i++) {
+		struct cp_client *c = &s->cl[slot[i]];
+		short re = pfd[i].revents;
+
+		if (re & POLLOUT)
+			work += (unsigned)flush_client(s, c);
+		if (c->fd >= 0 && (re & (POLLIN | POLLHUP | POLLERR)) && (pfd[i].events & POLLIN))
+			work += (unsigned)read_client(s, c);
+		if (c->fd >= 0 && (re & (POLLHUP | POLLERR)) && !(pfd[i].events & POLLIN) &&
+		    out_pending(c) > 0)
+			work += (unsigned)flush_client(s, c); /* finds EPIPE and closes */
+	}
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++) {
+		struct cp_client *c = &s->cl[i];
+
+		if (c->fd < 0)
+			continue;
+		work += serve_client(cp, s, c);
+		flush_client(s, c);
+		if (c->fd >= 0 && (c->closing || c->eof) && out_pending(c) == 0 && !has_line(c) &&
+		    (c->closing || c->in_off == c->in_len)) {
+			close_client(s, c);
+			work++;
+		}
+	}
+	if (pfd[0].revents & POLLIN)
+		work += accept_clients(s);
+	s->st.busy_us += cp_now_us() - t0;
+	return work;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------ */
+
+/* Create the socket's directory (one level, 0750) when it is missing. */
+static int make_dir(const char *path, const struct cp_sock_params *p, gid_t gid)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0750) != 0)
+		return errno == EEXIST ? 0 : -errno;
+	/* mkdir() obeys the umask: state the mode, and let the allowed
+	 * user and group through. */
+	if (chmod(dir, 0750) != 0 ||
+	    chown(dir, p->set_uid ? p->allow_uid : (uid_t)-1, p->set_gid ? gid : (gid_t)-1) != 0)
+		return -errno;
+	return 0;
+}
+
+/* A socket file left by a gwartd that died is removed; a live one is not. */
+static int clear_stale(const char *path, const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	if (rc == 0)
+		rc = -EADDRINUSE;
+	else if (errno == ECONNREFUSED)
+		rc = unlink(path) == 0 ? 0 : -errno;
+	else
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int cp_sock_open(struct cp_ctx *cp, const struct cp_sock_params *p)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct cp_sock *s;
+	struct stat st;
+	mode_t old;
+	unsigned i;
+	int rc;
+
+	if (strlen(p->path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, p->path, strlen(p->path) + 1);
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	memcpy(s->path, sa.sun_path, sizeof(s->path));
+	s->allow_uid = p->set_uid ? p->allow_uid : geteuid();
+	s->allow_gid = p->set_gid ? p->allow_gid : getegid();
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++)
+		s->cl[i].fd = -1;
+	rc = make_dir(p->path, p, s->allow_gid);
+	if (rc != 0)
+		goto err_free;
+	rc = clear_stale(p->path, &sa);
+	if (rc != 0)
+		goto err_free;
+	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->lfd < 0) {
+		rc = -errno;
+		goto err_free;
+	}
+	/* Born owner-only, widened to 0660 once its group is right: no
+	 * window in which another user could connect. */
+	old = umask(0177);
+	rc = bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc != 0) {
+		rc = -errno;
+		goto err_close;
+	}
+	if (chown(p->path, p->set_uid ? p->allow_uid : (uid_t)-1,
+		  p->set_gid ? p->allow_gid : (gid_t)-1) != 0 ||
+	    chmod(p->path, 0660) != 0 || lstat(p->path, &st) != 0 || listen(s->lfd, 64) != 0) {
+		rc = -errno;
+		goto err_unlink;
+	}
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	cp->sock = s;
+	return 0;
+
+err_unlink:
+	unlink(p->path);
+err_close:
+	close(s->lfd);
+err_free:
+	free(s);
+	return rc;
+}
+
+void cp_sock_close(struct cp_ctx *cp)
+{
+	struct cp_sock *s = cp->sock;
+	struct stat st;
+	unsigned i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++) {
+		flush_client(s, &s->cl[i]); /* e.g. the reply to "shutdown" */
+		close_client(s, &s->cl[i]);
+	}
+	close(s->lfd);
+	if (lstat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
+		unlink(s->path);
+	free(s);
+	cp->sock = NULL;
+}
+
+void cp_sock_get_stats(const struct cp_ctx *cp, struct cp_sock_stats *out)
+{
+	if (cp->sock == NULL)
+		memset(out, 0, sizeof(*out));
+	else
+		*out = cp->sock->st;
+}
+
+const char *cp_sock_path(const struct cp_ctx *cp)
+{
+	return cp->sock != NULL ? cp->sock->path : NULL;
+}
