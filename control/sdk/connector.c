@@ -2,10 +2,16 @@
 /*
  * libgwart-connector: handle lifetime, the session and the poll loop.
  *
- * Session states: HELLO (repeat HELLO every GW_CONN_HELLO_INTERVAL_US,
- * +-20 % jitter, until a WELCOME echoes our nonce) -> UP (DATA flows,
- * KEEPALIVE every keepalive_ms) -> back to HELLO on NACK NO_SESSION or a BYE
- * from the router, keeping the outbox for the next session.
+ * Session states: HELLO (say HELLO at once, then after each reconnection
+ * backoff delay, until a WELCOME echoes our nonce) -> UP (DATA flows,
+ * KEEPALIVE every keepalive_ms) -> back to HELLO on NACK NO_SESSION, a BYE
+ * or a probe from the router, or keepalive_ms x keepalive_mult without a
+ * frame of the session from it; the outbox is kept for the next session.
+ *
+ * Backoff: delay k = min(initial x mult^k, max) +- jitter, the router's own
+ * schedule for its probes (control/session.c, cp_session_backoff_us), so
+ * that whichever side notices first restores the session at the same pace.
+ * A probe restarts the schedule: the router is there and wants us now.
  *
  * While UP, a HELLO is also how refused seqs stop holding the window: the
  * router moves its cumulative point to the HELLO's seq - 1 and answers with
@@ -17,9 +23,9 @@
  * router retransmits it in the current session. A router KEEPALIVE with
  * epoch 0 or another epoch is its reconnection probe: HELLO at once.
  *
- * Not yet (next issue): declaring the session down after keepalive_ms x
- * keepalive_mult without a frame from the router (last_rx_us is kept for
- * it), and HELLO backoff 1 s x1.6 +-20 % up to 120 s while down.
+ * Failure detection counts only frames of the current epoch (and the
+ * WELCOME that opened it): ACKs of an older session say the router process
+ * lives, not that it still knows this session.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -76,6 +82,55 @@ static uint64_t jitter(struct gw_conn *c, uint64_t us)
 	return us - us / 5 + rng_next(c) % (2 * (us / 5) + 1);
 }
 
+/* Reconnection delay @attempt (0-based), jitter applied: the same
+ * arithmetic as the router's cp_session_backoff_us(). */
+static uint64_t backoff_us(struct gw_conn *c, uint32_t attempt)
+{
+	double d = (double)c->bo_initial_us, cap = (double)c->bo_max_us;
+	uint64_t base, spread;
+	uint32_t i;
+
+	for (i = 0; i < attempt && d < cap; i++)
+		d = d * c->bo_mult_pct / 100.0;
+	if (d > cap)
+		d = cap;
+	base = (uint64_t)d;
+	spread = base * c->bo_jitter_pct / 100;
+	if (spread == 0)
+		return base;
+	return base - spread + rng_next(c) % (2 * spread + 1);
+}
+
+/* Draw the delay before the next HELLO of this reconnection and keep it
+ * in the stats ring, where the tests compare it with the bounds. */
+static uint64_t backoff_next(struct gw_conn *c, uint64_t now)
+{
+	struct gw_conn_backoff *b;
+	uint64_t d = backoff_us(c, c->reconnect_attempts);
+
+	b = &c->st.backoff[c->st.backoffs % GW_CONN_BACKOFF_HIST];
+	b->attempt = c->reconnect_attempts;
+	b->reserved = 0;
+	b->delay_us = d;
+	b->waited_us = 0;
+	c->st.backoffs++;
+	c->bo_open = true;
+	c->reconnect_attempts++;
+	c->last_hello_us = now;
+	return d;
+}
+
+/* The newest delay ran out and its HELLO is leaving: record how long the
+ * wait really was (the timer never fires early; a late poll shows here). */
+static void backoff_waited(struct gw_conn *c, uint64_t now)
+{
+	if (!c->bo_open || !c->st.backoffs)
+		return;
+	c->st.backoff[(c->st.backoffs - 1) % GW_CONN_BACKOFF_HIST].waited_us =
+		now - c->last_hello_us;
+	c->bo_open = false;
+}
+
 /* ---- session ----------------------------------------------------------- */
 
 void gw_sdk_send_hello(struct gw_conn *c, uint64_t now)
@@ -83,11 +138,13 @@ void gw_sdk_send_hello(struct gw_conn *c, uint64_t now)
 	struct gw_hdr_args h = { .sender = c->id, .epoch = 0 };
 	uint8_t *buf = gw_sdk_txq_ctl(c, now);
 
-	/* Repeated until WELCOME whether or not this one left. */
+	/* Repeated until WELCOME whether or not this one left: on a live
+	 * session (closing a gap) at a short fixed interval, the router is
+	 * there; otherwise with the reconnection backoff. */
 	if (c->state == GW_SDK_UP)
 		c->gap_hello_due_us = now + jitter(c, GW_CONN_HELLO_INTERVAL_US);
 	else
-		c->hello_due_us = now + jitter(c, GW_CONN_HELLO_INTERVAL_US);
+		c->hello_due_us = now + backoff_next(c, now);
 	if (!buf)
 		return;
 	h.seq = gw_sdk_outbox_hello_seq(c);
@@ -109,17 +166,40 @@ static void send_keepalive(struct gw_conn *c, uint64_t now)
 	c->st.keepalives_sent++;
 }
 
-/* Back to HELLO: the router no longer knows our session. The outbox stays;
- * it is retransmitted once a WELCOME arrives (gw_sdk_outbox_new_session).
- * Next issue: schedule the HELLOs with the reconnection backoff here. */
-void gw_sdk_session_lost(struct gw_conn *c, uint64_t now)
+/* Say HELLO now and start the backoff schedule from its first delay. */
+static void hello_restart(struct gw_conn *c, uint64_t now)
+{
+	c->reconnect_attempts = 0;
+	c->bo_open = false;
+	gw_sdk_send_hello(c, now);
+}
+
+/* Back to HELLO: the session is gone. The outbox stays; it is
+ * retransmitted once a WELCOME arrives (gw_sdk_outbox_new_session). */
+void gw_sdk_session_lost(struct gw_conn *c, uint64_t now, enum gw_sdk_loss why)
 {
 	if (c->state != GW_SDK_UP)
 		return; /* already saying HELLO */
 	c->state = GW_SDK_HELLO;
 	c->st.session_losses++;
+	switch (why) {
+	case GW_SDK_LOSS_TIMEOUT:
+		c->st.loss_timeout++;
+		break;
+	case GW_SDK_LOSS_NO_SESSION:
+		c->st.loss_no_session++;
+		break;
+	case GW_SDK_LOSS_BYE:
+		c->st.loss_bye++;
+		break;
+	case GW_SDK_LOSS_PROBE:
+		c->st.loss_probe++;
+		break;
+	}
 	c->ka_due_us = UINT64_MAX;
-	gw_sdk_send_hello(c, now);
+	c->gap_hello_pending = false;
+	c->lost_at_us = now;
+	hello_restart(c, now);
 }
 
 static void on_welcome(struct gw_conn *c, const struct gw_frame *f, uint64_t now)
@@ -145,7 +225,12 @@ static void on_welcome(struct gw_conn *c, const struct gw_frame *f, uint64_t now
 	c->router_max_payload = f->u.welcome.max_payload;
 	c->state = GW_SDK_UP;
 	c->st.sessions++;
+	c->st.reconnect_us_last = now - c->lost_at_us;
+	if (c->st.reconnect_us_last > c->st.reconnect_us_max)
+		c->st.reconnect_us_max = c->st.reconnect_us_last;
 	c->reconnect_attempts = 0;
+	c->bo_open = false;
+	c->last_rx_us = now;
 	c->hello_due_us = UINT64_MAX;
 	c->ka_due_us = c->keepalive_ms ? now + (uint64_t)c->keepalive_ms * 1000u : UINT64_MAX;
 	gw_sdk_outbox_new_session(c, f->u.welcome.router_seq);
@@ -170,18 +255,22 @@ static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t
 	c->st.rx_frames++;
 	if (f.type == GW_T_KEEPALIVE && (f.epoch == 0 || f.epoch != gw_sdk_cur_epoch(c))) {
 		/* The router's reconnection probe, or it knows us under
-		 * another session: say HELLO at once (PROTOCOL.md 12.3). */
+		 * another session: say HELLO at once (PROTOCOL.md 12.3), and
+		 * from the first backoff delay again. */
+		c->st.probes_received++;
 		if (c->state == GW_SDK_UP)
-			gw_sdk_session_lost(c, now);
+			gw_sdk_session_lost(c, now, GW_SDK_LOSS_PROBE);
 		else
-			gw_sdk_send_hello(c, now);
+			hello_restart(c, now);
 		return true;
 	}
 	if (f.type != GW_T_WELCOME && f.type != GW_T_ACK && f.epoch != gw_sdk_cur_epoch(c)) {
 		c->st.rx_stale_epoch++;
 		return true;
 	}
-	c->last_rx_us = now;
+	/* A sign of life of this session (PROTOCOL.md 12.3). */
+	if (c->state == GW_SDK_UP && f.epoch == c->epoch)
+		c->last_rx_us = now;
 	switch (f.type) {
 	case GW_T_DATA:
 		gw_sdk_rx_data(c, &f);
@@ -194,7 +283,7 @@ static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t
 	case GW_T_NACK:
 		if (c->state != GW_SDK_UP) {
 			/* Epoch 0: the answer to a HELLO (NOT_AUTHORISED).
-			 * Counted; HELLO goes on (next issue: with backoff). */
+			 * Counted; HELLO goes on with the backoff. */
 			c->st.nacked[f.u.nack.reason]++;
 			break;
 		}
@@ -206,7 +295,7 @@ static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t
 	case GW_T_KEEPALIVE:
 		break; /* the echo of ours: last_rx_us is all it is for */
 	case GW_T_BYE:
-		gw_sdk_session_lost(c, now);
+		gw_sdk_session_lost(c, now, GW_SDK_LOSS_BYE);
 		break;
 	default:
 		c->st.rx_ignored++;
@@ -217,14 +306,22 @@ static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t
 
 /* ---- timers ------------------------------------------------------------ */
 
+/* Silence after which the session is lost; 0 before a WELCOME. */
+static uint64_t dead_after_us(const struct gw_conn *c)
+{
+	return (uint64_t)c->keepalive_ms * c->keepalive_mult * 1000u;
+}
+
 static uint64_t next_deadline(const struct gw_conn *c, uint64_t now)
 {
-	uint64_t d = UINT64_MAX, rtx;
+	uint64_t d = UINT64_MAX, rtx, dead = dead_after_us(c), st;
 
 	if (c->state == GW_SDK_HELLO)
 		d = c->hello_due_us;
 	if (c->state == GW_SDK_UP) {
 		d = c->ka_due_us;
+		if (dead && c->last_rx_us + dead < d)
+			d = c->last_rx_us + dead;
 		if (c->out_abandoned && c->gap_hello_pending && c->gap_hello_due_us < d)
 			d = c->gap_hello_due_us;
 		rtx = c->rtx_due_us;
@@ -235,13 +332,22 @@ static uint64_t next_deadline(const struct gw_conn *c, uint64_t now)
 		if (c->out_live && rtx < d)
 			d = rtx;
 	}
-	return d;
+	st = gw_sdk_state_deadline(c);
+	return st < d ? st : d;
 }
 
 static void run_timers(struct gw_conn *c, uint64_t now)
 {
-	if (c->state == GW_SDK_HELLO && now >= c->hello_due_us)
+	uint64_t dead = dead_after_us(c);
+
+	/* Failure detection (PROTOCOL.md 12.3): the frames that arrived
+	 * before this call were counted already. */
+	if (c->state == GW_SDK_UP && dead && now - c->last_rx_us >= dead)
+		gw_sdk_session_lost(c, now, GW_SDK_LOSS_TIMEOUT);
+	if (c->state == GW_SDK_HELLO && now >= c->hello_due_us) {
+		backoff_waited(c, now);
 		gw_sdk_send_hello(c, now);
+	}
 	if (c->state == GW_SDK_UP && now >= c->ka_due_us)
 		send_keepalive(c, now);
 	/* A refused seq at the head holds the window: close the gap now
@@ -256,6 +362,7 @@ static void run_timers(struct gw_conn *c, uint64_t now)
 		c->st.gap_hellos++;
 	}
 	gw_sdk_outbox_timers(c, now);
+	gw_sdk_state_tick(c, now);
 }
 
 int gw_conn_next_timeout_ms(const struct gw_conn *c)
@@ -312,7 +419,12 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 	int ret, pmtu;
 
 	if (!cfg || cfg->id == GW_CONN_ID_ROUTER || !cfg->router_addr ||
-	    cfg->max_inflight > GW_CONN_MAX_INFLIGHT || cfg->max_payload > GW_PAYLOAD_MAX) {
+	    cfg->max_inflight > GW_CONN_MAX_INFLIGHT || cfg->max_payload > GW_PAYLOAD_MAX ||
+	    (cfg->backoff_mult_pct && (cfg->backoff_mult_pct < 100 ||
+				       cfg->backoff_mult_pct > 1000)) ||
+	    (cfg->backoff_jitter_pct > 100 && cfg->backoff_jitter_pct != GW_CONN_NO_JITTER) ||
+	    cfg->backoff_initial_ms > GW_CONN_BACKOFF_MAX_MS ||
+	    cfg->backoff_max_ms > GW_CONN_BACKOFF_MAX_MS) {
 		ret = -EINVAL;
 		goto out;
 	}
@@ -329,6 +441,7 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 		goto out;
 	}
 	c->fd = -1;
+	c->lock_fd = -1;
 	c->id = cfg->id;
 	c->state = GW_SDK_HELLO;
 	c->nonce = make_nonce();
@@ -350,11 +463,25 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 	c->hello_due_us = 0;
 	c->gap_hello_due_us = 0;
 	c->ka_due_us = UINT64_MAX;
+	c->bo_initial_us = (uint64_t)(cfg->backoff_initial_ms ? cfg->backoff_initial_ms
+							      : GW_CONN_DEF_BACKOFF_INITIAL_MS) *
+			   1000u;
+	c->bo_max_us = (uint64_t)(cfg->backoff_max_ms ? cfg->backoff_max_ms
+						      : GW_CONN_DEF_BACKOFF_MAX_MS) *
+		       1000u;
+	c->bo_mult_pct = cfg->backoff_mult_pct ? cfg->backoff_mult_pct
+					       : GW_CONN_DEF_BACKOFF_MULT_PCT;
+	c->bo_jitter_pct = cfg->backoff_jitter_pct == GW_CONN_NO_JITTER ? 0
+			   : cfg->backoff_jitter_pct   ? cfg->backoff_jitter_pct
+						       : GW_CONN_DEF_BACKOFF_JITTER_PCT;
 	/* Nothing seen yet; rx_advance() joins the router's egress sequence
-	 * wherever it stands. */
+	 * wherever it stands (unless the state file says where it stood). */
 	dp_dedup_init(&c->rx_dedup, 0);
-	c->reconnect_delay_us = 0; /* next issue: reconnection backoff */
 
+	/* Before the outbox: the state file may move next_seq. */
+	ret = gw_sdk_state_open(c, cfg);
+	if (ret < 0)
+		goto err_free;
 	ret = gw_sdk_io_init(c);
 	if (ret < 0)
 		goto err_free;
@@ -386,7 +513,8 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 	}
 
 	now = gw_sdk_now_us();
-	gw_sdk_send_hello(c, now);
+	c->lost_at_us = now;
+	hello_restart(c, now);
 	gw_sdk_txq_flush(c, now); /* a refused first HELLO is repeated */
 	if (err)
 		*err = 0;
@@ -397,6 +525,7 @@ err_close:
 err_free:
 	gw_sdk_outbox_free(c);
 	gw_sdk_io_free(c);
+	gw_sdk_state_free(c);
 	free(c);
 out:
 	if (err)
@@ -490,6 +619,7 @@ void gw_conn_get_stats(const struct gw_conn *c, struct gw_conn_stats *st)
 	st->srtt_us = (uint32_t)c->srtt_us;
 	st->epoch = c->epoch;
 	st->up = c->state == GW_SDK_UP;
+	st->seq_ceiling = c->seq_ceiling;
 }
 
 /* Queue one BYE (current epoch) and flush it. */
@@ -532,10 +662,13 @@ int gw_conn_close(struct gw_conn *c)
 		gw_sdk_txq_flush(c, gw_sdk_now_us());
 	}
 	c->state = GW_SDK_CLOSED;
-	if (close(c->fd) < 0)
+	/* After the last ACKs left: the window written is what they say. */
+	ret = gw_sdk_state_close(c);
+	if (close(c->fd) < 0 && ret == 0)
 		ret = -errno;
 	gw_sdk_outbox_free(c);
 	gw_sdk_io_free(c);
+	gw_sdk_state_free(c);
 	free(c);
 	return ret;
 }

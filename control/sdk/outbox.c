@@ -271,6 +271,10 @@ int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint1
 	/* The window rule: next_seq <= out_head + W - 1 (and BUSY's cwnd). */
 	if (c->next_seq - c->out_head >= gw_sdk_send_window(c))
 		return -EAGAIN;
+	/* A seq is handed out only below the durable ceiling (state.c):
+	 * normally gw_conn_poll() moved it ahead long before. */
+	if (c->state_path && c->next_seq >= c->seq_ceiling && gw_sdk_state_reserve(c) < 0)
+		return -EIO;
 
 	seq = c->next_seq;
 	idx = (uint32_t)(seq & c->out_mask);
@@ -409,7 +413,7 @@ void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t no
 		/* The router does not know our session (it restarted, or our
 		 * epoch is stale): say HELLO again; the outbox stays and is
 		 * retransmitted in the new session. */
-		gw_sdk_session_lost(c, now);
+		gw_sdk_session_lost(c, now, GW_SDK_LOSS_NO_SESSION);
 		return;
 	case GW_NACK_BUSY:
 		s = slot_of(c, seq);

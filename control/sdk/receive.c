@@ -32,8 +32,10 @@
  */
 static void rx_advance(struct gw_conn *c, uint64_t seq)
 {
-	if (seq > c->rx_window && seq - c->rx_window > dp_dedup_cum(&c->rx_dedup))
+	if (seq > c->rx_window && seq - c->rx_window > dp_dedup_cum(&c->rx_dedup)) {
 		dp_dedup_advance(&c->rx_dedup, seq - c->rx_window);
+		c->rx_dirty = true;
+	}
 }
 
 /*
@@ -54,8 +56,10 @@ void gw_sdk_rx_place(struct gw_conn *c, uint64_t t)
 			c->st.rx_replaced++;
 		dp_dedup_init(&c->rx_dedup, t);
 		c->rx_placed = true;
+		c->rx_dirty = true;
 	} else if (t > cum) {
 		dp_dedup_advance(&c->rx_dedup, t);
+		c->rx_dirty = true;
 	}
 }
 
@@ -73,6 +77,7 @@ void gw_sdk_rx_data(struct gw_conn *c, const struct gw_frame *f)
 		/* Mark before delivering: whatever the callback does, this
 		 * seq is never delivered again. */
 		dp_dedup_set_done(&c->rx_dedup, f->seq);
+		c->rx_dirty = true;
 		rx_mark(c, f->seq);
 		c->st.delivered++;
 		if (c->on_deliver)

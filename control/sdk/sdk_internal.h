@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Internals of libgwart-connector, shared by its files:
- *   connector.c  handle lifetime, session (HELLO/WELCOME/KEEPALIVE/BYE), poll
+ *   connector.c  handle lifetime, session (HELLO/WELCOME/KEEPALIVE/BYE, failure
+ *                detection, reconnection backoff), poll
  *   outbox.c     sending side: origin seqs, window rule, ACK/NACK, retransmit
  *   receive.c    receiving side: duplicate window, delivery, batch ACK
  *   io.c         batched socket I/O (recvmmsg/sendmmsg)
+ *   state.c      the state file: origin seq ceiling and receive window
  * Nothing here is exported; every symbol is prefixed gw_sdk_.
  */
 #ifndef GWART_SDK_INTERNAL_H
@@ -66,6 +68,14 @@ struct gw_sdk_slot {
 	uint8_t *frame;     /* into out_arena, out_frame_cap bytes */
 };
 
+/* Why a session was lost (gw_conn_stats.loss_*). */
+enum gw_sdk_loss {
+	GW_SDK_LOSS_TIMEOUT,    /* keepalive_ms x keepalive_mult of silence */
+	GW_SDK_LOSS_NO_SESSION, /* NACK NO_SESSION */
+	GW_SDK_LOSS_BYE,        /* BYE from the router */
+	GW_SDK_LOSS_PROBE,      /* router KEEPALIVE of epoch 0 or another epoch */
+};
+
 enum gw_sdk_slot_state {
 	GW_SDK_SLOT_FREE = 0,
 	GW_SDK_SLOT_LIVE,      /* un-acknowledged: (re)transmitted when due */
@@ -95,7 +105,7 @@ struct gw_conn {
 	/* Router parameters from the last WELCOME. */
 	uint32_t dup_window;
 	uint32_t keepalive_ms;
-	uint32_t keepalive_mult; /* kept for keepalive failure detection (next issue) */
+	uint32_t keepalive_mult; /* failure detection: keepalive_ms x this */
 	uint32_t router_max_payload;
 
 	/* Configuration. */
@@ -114,14 +124,19 @@ struct gw_conn {
 	bool gap_hello_pending;    /* a gap-closing HELLO awaits its WELCOME */
 	uint64_t ka_due_us;
 	uint64_t rtx_due_us;   /* earliest due_us in the outbox (lower bound) */
-	uint64_t last_rx_us;   /* last valid frame from the router: keepalive
-				* failure detection (next issue) compares it
-				* with keepalive_ms * keepalive_mult */
-	/* Reconnection with backoff (next issue): 1 s initial, x1.6, +-20 %
-	 * jitter, 120 s cap. Today HELLO repeats every
-	 * GW_CONN_HELLO_INTERVAL_US; these fields will hold the schedule. */
-	uint32_t reconnect_delay_us;
-	uint32_t reconnect_attempts;
+	uint64_t last_rx_us;   /* last valid frame of the current epoch from
+				* the router (or the WELCOME): the session is
+				* lost keepalive_ms x keepalive_mult after it */
+	/* Reconnection backoff (HELLO state): the next HELLO leaves
+	 * backoff(reconnect_attempts) after the last one. */
+	uint64_t bo_initial_us;
+	uint64_t bo_max_us;
+	uint32_t bo_mult_pct;
+	uint32_t bo_jitter_pct;
+	uint32_t reconnect_attempts; /* delays drawn since the schedule began */
+	uint64_t last_hello_us;      /* when the last HELLO of this state left */
+	bool bo_open;                /* the newest backoff entry awaits waited_us */
+	uint64_t lost_at_us;         /* session lost (or handle opened) */
 	uint64_t rng;          /* xorshift state for jitter */
 
 	/* Sending side. */
@@ -163,6 +178,16 @@ struct gw_conn {
 	struct iovec *rx_iov;
 	uint8_t *rx_buf;       /* GW_CONN_BATCH * GW_FRAME_MAX */
 
+	/* State file (state.c); state_path NULL: none. */
+	char *state_path, *state_tmp, *state_dir;
+	int lock_fd;           /* PATH.lock, flock()ed while the handle lives */
+	uint64_t seq_ceiling;  /* durable: no origin_seq >= it handed out */
+	uint32_t seq_reserve;
+	uint64_t state_sync_us;
+	uint64_t state_due_us; /* next periodic write of the receive window */
+	bool rx_dirty;         /* the receive window changed since the last write */
+	bool state_failed;     /* the last write failed: retry after a period */
+
 	struct gw_conn_stats st;
 };
 
@@ -172,7 +197,7 @@ struct gw_conn {
 /* connector.c */
 uint64_t gw_sdk_now_us(void);
 void gw_sdk_hdr(const struct gw_conn *c, struct gw_hdr_args *h, uint16_t flags, uint64_t seq);
-void gw_sdk_session_lost(struct gw_conn *c, uint64_t now);
+void gw_sdk_session_lost(struct gw_conn *c, uint64_t now, enum gw_sdk_loss why);
 void gw_sdk_send_hello(struct gw_conn *c, uint64_t now);
 uint32_t gw_sdk_cur_epoch(const struct gw_conn *c);
 
@@ -198,6 +223,14 @@ uint32_t gw_sdk_window(const struct gw_conn *c);
 uint32_t gw_sdk_send_window(const struct gw_conn *c);
 uint64_t gw_sdk_outbox_hello_seq(const struct gw_conn *c);
 bool gw_sdk_outbox_gap_at_head(const struct gw_conn *c);
+
+/* state.c */
+int gw_sdk_state_open(struct gw_conn *c, const struct gw_conn_cfg *cfg);
+int gw_sdk_state_reserve(struct gw_conn *c); /* move the ceiling ahead, durably */
+void gw_sdk_state_tick(struct gw_conn *c, uint64_t now);
+uint64_t gw_sdk_state_deadline(const struct gw_conn *c);
+int gw_sdk_state_close(struct gw_conn *c); /* final write; releases the lock */
+void gw_sdk_state_free(struct gw_conn *c);
 
 /* receive.c */
 void gw_sdk_rx_data(struct gw_conn *c, const struct gw_frame *f);

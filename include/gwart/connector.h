@@ -10,7 +10,8 @@
  * (duplicate suppression by the router's egress link sequence, one ACK per
  * receive batch). The application sees each message it sends resolved
  * exactly once through on_result() and each message sent to it delivered
- * exactly once through on_deliver() (within one process life; see below).
+ * exactly once through on_deliver() (across sessions, and across clean
+ * restarts with a state file; see "Exactly once" below for the limits).
  *
  * Threading: a struct gw_conn is driven by exactly one thread at a time.
  * No function here takes a lock; calling two of them concurrently on the
@@ -26,15 +27,77 @@
  *
  * Blocking: only gw_conn_poll() with a non-zero timeout and gw_conn_close()
  * (about 2 ms of BYEs) sleep. Nothing else blocks; the socket is
- * non-blocking.
+ * non-blocking. With a state file (gw_conn_cfg.state_path) gw_conn_open(),
+ * gw_conn_close() and, rarely, gw_conn_poll() and gw_conn_send() also write
+ * and fsync() it (see "Persistence").
  *
- * Not yet (next issue, fields reserved in the implementation): declaring the
- * session down after keepalive_ms x keepalive_mult of silence from the
- * router, HELLO with backoff (1 s initial, x1.6, +-20 % jitter, 120 s cap)
- * while down (today: every 200 ms +-20 %), and a persisted origin sequence
- * across process restarts (today the caller passes first_seq and reads
- * stats.next_seq back; WELCOME.router_seq moves it up if the router has
- * seen more).
+ * Sessions (PROTOCOL.md 12). The handle says HELLO at once on open and
+ * whenever it loses its session, then again after each backoff delay until
+ * a WELCOME echoes its nonce, forever: delay k (k = 0, 1, ...) is
+ * min(initial x mult^k, max) +- jitter, the same schedule as the router's
+ * reconnection probes (defaults as gRPC's: 1 s, x1.6, +-20 %, 120 s cap;
+ * gw_conn_cfg.backoff_*). A router KEEPALIVE with epoch 0 (its reconnection
+ * probe) or with an epoch other than the session's makes it say HELLO at
+ * once and start the schedule again from k = 0. While up it sends KEEPALIVE
+ * every keepalive_ms (from WELCOME) and declares the session lost after
+ * keepalive_ms x keepalive_mult without any valid frame of the current
+ * epoch from the router; NACK NO_SESSION and a router BYE lose it at once.
+ * Losing a session loses no message: the outbox is retransmitted in the
+ * next one, and the receive window outlives sessions. The application sees
+ * it only as gw_conn_send() returning -ENOTCONN meanwhile, and in the stats
+ * (session_losses and loss_* by cause, hellos_sent, sessions, the last
+ * GW_CONN_BACKOFF_HIST backoff delays drawn and waited).
+ *
+ * Persistence (gw_conn_cfg.state_path; NULL keeps nothing across processes).
+ * One small file per connector instance, replaced atomically (written to
+ * PATH.tmp, fsync(), rename(), fsync() of the directory); PATH.lock is held
+ * with flock() while the handle lives, so a second process cannot use the
+ * same state at the same time (gw_conn_open() fails with -EBUSY). The file
+ * holds, in host byte order (it is not meant to move between hosts):
+ *  - the origin sequence ceiling: no origin_seq at or above it was ever
+ *    handed out. gw_conn_open() starts at max(cfg.first_seq, ceiling) and
+ *    durably moves the ceiling seq_reserve seqs ahead before the first send;
+ *    sends then take seqs from memory, and the ceiling is moved ahead again
+ *    (from gw_conn_poll(), or synchronously in gw_conn_send() if the reserve
+ *    is used up first). gw_conn_close() writes the exact next seq. So a
+ *    process that dies without closing skips at most seq_reserve seqs on
+ *    restart and never reuses one; a cleanly closed one skips none.
+ *  - the receive window: the cumulative point and the marks above it over
+ *    the router's egress link sequence, whose value also says which router
+ *    process's sequence space it belongs to (PROTOCOL.md 8, 16). It is
+ *    written by gw_conn_close() and, when it changed, every state_sync_ms
+ *    from gw_conn_poll().
+ * What survives: after gw_conn_close() returned 0, everything (the next
+ * process neither reuses a seq nor delivers again anything this one
+ * delivered). After a crash or SIGKILL: the seq guarantee fully; of the
+ * receive window, the state of the last periodic write, so a message
+ * delivered after it whose ACK had not reached the router yet is delivered
+ * again (at most rx_window messages; the router retransmits them). A
+ * missing file starts afresh; a damaged one (bad magic, size, version or
+ * checksum) or one written for another connector id makes gw_conn_open()
+ * fail (-EBADMSG, -EINVAL) rather than silently forget: remove it to start
+ * afresh, and WELCOME.router_seq then keeps new seqs above what the router
+ * has seen.
+ *
+ * Exactly once, and its limits. on_deliver() fires at most once per message
+ * the router transmits to this connector (messages are told apart by the
+ * router's egress link sequence, which retransmissions reuse), for the
+ * handle's life, across any number of sessions with one router process; a
+ * message the router has acknowledged to its origin reaches it at least
+ * once as long as that router process lives and this connector keeps
+ * reconnecting (the SDK does that by itself). With state_path the "at most
+ * once" extends across processes that end with gw_conn_close() (see
+ * Persistence for a crash). It does not extend:
+ *  - across a restart of the router: custody is lost, and a message whose
+ *    ACK to its origin was lost may be taken again by the new router process
+ *    and delivered again under its new sequence space (PROTOCOL.md 16);
+ *  - across processes without state_path: a message delivered whose ACK had
+ *    not reached the router may be delivered again by the next process;
+ *  - to two handles (or processes) of the same connector id at once: the
+ *    router keeps one session per id, the other is not protected;
+ *  - to the application's own storage: the SDK acknowledges a message to
+ *    the router once on_deliver() returns, so an application that must not
+ *    lose a message in a crash makes it durable before returning.
  */
 #ifndef GWART_CONNECTOR_H
 #define GWART_CONNECTOR_H
@@ -50,11 +113,24 @@ extern "C" {
 /* Defaults used when a gw_conn_cfg field is left zero. */
 #define GW_CONN_DEF_RTO_US 50000u       /* us: first retransmission timeout */
 #define GW_CONN_MAX_RTO_US 1000000u     /* us: cap of the exponential backoff */
-#define GW_CONN_HELLO_INTERVAL_US 200000u /* us: HELLO repeated until WELCOME */
+#define GW_CONN_HELLO_INTERVAL_US 200000u /* us: a gap-closing HELLO on a live
+					   * session is repeated until WELCOME */
 #define GW_CONN_DEF_MAX_INFLIGHT 960u   /* messages; the router's usual dup_window */
 #define GW_CONN_MAX_INFLIGHT 65536u     /* messages: hard cap of the outbox */
 #define GW_CONN_RX_WINDOW_MAX 960u      /* frames: the receive duplicate window */
 #define GW_CONN_BATCH 64u               /* datagrams per recvmmsg/sendmmsg */
+/* Reconnection backoff (HELLO while the session is down): gRPC's defaults,
+ * the same as the router's probes (control/SESSIONS.md). */
+#define GW_CONN_DEF_BACKOFF_INITIAL_MS 1000u
+#define GW_CONN_DEF_BACKOFF_MULT_PCT 160u  /* x1.6 per attempt */
+#define GW_CONN_DEF_BACKOFF_JITTER_PCT 20u /* +- 20 % */
+#define GW_CONN_DEF_BACKOFF_MAX_MS 120000u
+#define GW_CONN_BACKOFF_MAX_MS 3600000u   /* largest accepted backoff_max_ms */
+#define GW_CONN_NO_JITTER 0xffffffffu     /* backoff_jitter_pct: no jitter at all */
+#define GW_CONN_BACKOFF_HIST 16u          /* backoff delays kept in the stats */
+/* Persistence (state_path). */
+#define GW_CONN_DEF_SEQ_RESERVE 65536u    /* origin seqs reserved per durable write */
+#define GW_CONN_DEF_STATE_SYNC_MS 1000u   /* receive window written at most this often */
 
 /*
  * on_deliver - a message from the router, delivered exactly once.
@@ -117,7 +193,34 @@ struct gw_conn_cfg {
 	gw_conn_result_fn on_result;   /* may be NULL */
 	void *arg;                     /* passed to every callback */
 	gw_conn_notice_fn on_notice;   /* may be NULL */
+	/* Reconnection backoff: delay k = min(initial x mult^k, max) +- jitter
+	 * between HELLOs while the session is down. */
+	uint32_t backoff_initial_ms; /* 0: GW_CONN_DEF_BACKOFF_INITIAL_MS */
+	uint32_t backoff_mult_pct;   /* growth per attempt, percent, 100..1000;
+				      * 0: GW_CONN_DEF_BACKOFF_MULT_PCT */
+	uint32_t backoff_jitter_pct; /* +- percent, 1..100; 0: the default
+				      * (20); GW_CONN_NO_JITTER: none */
+	uint32_t backoff_max_ms;     /* cap, <= GW_CONN_BACKOFF_MAX_MS;
+				      * 0: GW_CONN_DEF_BACKOFF_MAX_MS */
+	/* Persistence across processes ("Persistence" above). */
+	const char *state_path;      /* NULL: nothing is persisted */
+	uint32_t seq_reserve;        /* origin seqs reserved per durable write,
+				      * i.e. the most a crash can skip;
+				      * 0: GW_CONN_DEF_SEQ_RESERVE */
+	uint32_t state_sync_ms;      /* periodic write of the receive window;
+				      * 0: GW_CONN_DEF_STATE_SYNC_MS */
 	/* Fields are only ever appended: zero-initialise the whole struct. */
+};
+
+/* One reconnection backoff delay (gw_conn_stats.backoff). */
+struct gw_conn_backoff {
+	uint32_t attempt;   /* k: 0 after the first HELLO of a reconnection */
+	uint32_t reserved;
+	uint64_t delay_us;  /* drawn: min(initial x mult^k, max) +- jitter */
+	uint64_t waited_us; /* observed time from that HELLO to the next one the
+			     * backoff timer sent; 0 when none followed (a
+			     * WELCOME came, or a probe made the next HELLO
+			     * leave early and restarted the schedule) */
 };
 
 /* Counters, a snapshot; all monotonic except the "now" fields at the end. */
@@ -143,7 +246,7 @@ struct gw_conn_stats {
 	/* session */
 	uint64_t hellos_sent;
 	uint64_t sessions;      /* WELCOMEs adopted (1 + re-HELLOs that succeeded) */
-	uint64_t session_losses;/* NO_SESSION, BYE or a router KEEPALIVE of another epoch */
+	uint64_t session_losses;/* sessions lost, any cause (loss_* below) */
 	uint64_t keepalives_sent;
 	/* datagrams */
 	uint64_t rx_frames;     /* valid frames received */
@@ -161,6 +264,27 @@ struct gw_conn_stats {
 	uint32_t srtt_us;       /* smoothed round-trip time to the router's ACK, us */
 	uint32_t epoch;         /* current session epoch (0 before WELCOME) */
 	uint32_t up;            /* 1 while the session is up */
+	/* Appended with failure detection, backoff and persistence. Monotonic: */
+	uint64_t loss_timeout;  /* session_losses by cause: nothing from the router
+				 * for keepalive_ms x keepalive_mult */
+	uint64_t loss_no_session; /* NACK NO_SESSION for our epoch */
+	uint64_t loss_bye;      /* BYE from the router */
+	uint64_t loss_probe;    /* router KEEPALIVE of epoch 0 or another epoch */
+	uint64_t probes_received; /* router KEEPALIVEs that made us say HELLO at once */
+	uint64_t reconnect_us_last; /* session lost (or handle opened) to WELCOME */
+	uint64_t reconnect_us_max;
+	uint64_t state_writes;  /* state file writes (each fsync()ed) */
+	uint64_t state_errors;  /* state file writes that failed */
+	uint64_t backoffs;      /* backoff delays drawn so far */
+	/* The last GW_CONN_BACKOFF_HIST of them, oldest first from index
+	 * backoffs % GW_CONN_BACKOFF_HIST once more than that many were drawn. */
+	struct gw_conn_backoff backoff[GW_CONN_BACKOFF_HIST];
+	/* now */
+	uint64_t seq_ceiling;   /* state file: no origin_seq >= this handed out; 0:
+				 * no state file */
+	uint32_t rx_restored;   /* 1: the receive window came from the state file */
+	uint32_t state_clean;   /* 1: the state file read at open was written by
+				 * gw_conn_close() (0: by a periodic write, or none) */
 };
 
 struct gw_conn;
@@ -168,7 +292,11 @@ struct gw_conn;
 /*
  * gw_conn_open - create a socket, bind/connect it and send the first HELLO.
  * Returns the handle, or NULL with *err (if err != NULL) set to a negative
- * errno: -EINVAL for a bad configuration, -ENOMEM, or the socket error.
+ * errno: -EINVAL for a bad configuration (or a state file of another
+ * connector id), -ENOMEM, -EBUSY (another live handle holds state_path),
+ * -EBADMSG (a damaged state file), or the socket or file error.
+ * With state_path it first reads the state file and durably reserves the
+ * origin seqs it will use ("Persistence" above).
  * The session is not up on return: drive gw_conn_poll() until
  * gw_conn_is_up().
  * Threading: any thread; the returned handle is then owned by the caller.
@@ -184,7 +312,9 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err);
  * gw_conn_flush() or on the next gw_conn_poll().
  * Errors: -EAGAIN the send window is full (poll, then retry), -ENOTCONN no
  * session (before WELCOME, or while re-HELLOing), -EMSGSIZE @len above the
- * configured or the router's max_payload, -EINVAL bad arguments.
+ * configured or the router's max_payload, -EINVAL bad arguments, -EIO (with
+ * state_path) the origin seq reserve is used up and moving it ahead on disk
+ * failed: nothing was sent; retry later.
  * Threading: the handle's thread; may be called from callbacks.
  */
 int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint16_t len,
@@ -202,7 +332,8 @@ int gw_conn_flush(struct gw_conn *c);
  * gw_conn_poll - the handle's engine: flush, wait up to @timeout_ms (0: do
  * not wait, < 0: until something happens; the SDK wakes itself for its own
  * timers either way) for datagrams, receive them in batches, run callbacks,
- * acknowledge, run timers (HELLO, KEEPALIVE, retransmissions) and flush.
+ * acknowledge, run timers (HELLO with backoff, KEEPALIVE, failure
+ * detection, retransmissions, state file writes) and flush.
  * Returns the number of valid frames received (>= 0), or a negative errno
  * for a socket failure that will not heal by itself.
  * Threading: the handle's thread; not from callbacks.
@@ -217,11 +348,12 @@ int gw_conn_poll(struct gw_conn *c, int timeout_ms);
  */
 int gw_conn_fd(const struct gw_conn *c);
 
-/* Milliseconds until the handle's next timer (HELLO, KEEPALIVE, RTO, BUSY
- * retry); -1 when none is armed. Threading: the handle's thread. */
+/* Milliseconds until the handle's next timer (HELLO, KEEPALIVE, failure
+ * detection, RTO, BUSY retry, state file write); -1 when none is armed.
+ * Threading: the handle's thread. */
 int gw_conn_next_timeout_ms(const struct gw_conn *c);
 
-/* 1 while a session is up (WELCOME adopted, no NO_SESSION since), else 0.
+/* 1 while a session is up (WELCOME adopted, not lost since), else 0.
  * Threading: the handle's thread. */
 int gw_conn_is_up(const struct gw_conn *c);
 
@@ -231,11 +363,14 @@ void gw_conn_get_stats(const struct gw_conn *c, struct gw_conn_stats *st);
 
 /*
  * gw_conn_close - send BYE if the session is up (three copies, 1 ms apart:
- * it is not acknowledged, so this blocks about 2 ms), close the socket and
- * free the handle and everything it owns. Messages still in the outbox are
- * abandoned WITHOUT on_result(): drain first (stats.inflight == 0) if that
- * matters.
- * Returns 0, or a negative errno from close(2) (the handle is freed anyway).
+ * it is not acknowledged, so this blocks about 2 ms), write the state file
+ * (state_path: the exact next origin seq and the receive window), close the
+ * socket and free the handle and everything it owns. Messages still in the
+ * outbox are abandoned WITHOUT on_result() and their seqs are never reused:
+ * drain first (stats.inflight == 0) if that matters.
+ * Returns 0, or a negative errno from the state file write or from close(2)
+ * (the handle is freed anyway; a failed state write leaves the last
+ * periodic one, as after a crash).
  * NULL is accepted and ignored. Threading: the handle's thread; not from
  * callbacks.
  */

@@ -16,13 +16,16 @@
  * anything else has no route.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,6 +80,9 @@ struct fake_router {
 	unsigned busy_left;       /* answer BUSY to this many new DATA frames */
 	bool hold_acks;           /* never ACK ingress DATA */
 	bool no_welcome;          /* ignore HELLOs */
+	bool silent;              /* a cut link: ignore everything, send nothing */
+	uint32_t drop_acks_from;  /* ignore ACK frames from this connector id */
+	uint32_t ka_ms, ka_mult;  /* announced in WELCOME */
 	uint64_t forget_at;       /* forget the sender's session at this seq (once) */
 	uint64_t expire_seq;      /* after ACKing this seq, give it up: NACK EXPIRED */
 	unsigned stale_eg;        /* egress transmissions sent with a wrong epoch */
@@ -90,6 +96,7 @@ struct fake_router {
 	uint64_t window_violations, rtx_flag_missing, rtx_flag_wrong, bad_frames;
 	uint64_t busy_tx, no_route_tx, no_session_tx, eg_tx, eg_rtx, dup_in;
 	uint64_t max_in_seq, dropped_in;
+	uint64_t hello_us[64];    /* arrival of the first 64 HELLOs */
 };
 
 static uint64_t now_us(void)
@@ -125,6 +132,8 @@ static struct fake_router *fr_new(uint32_t dup_window, uint64_t seed)
 	fr->dup_window = dup_window;
 	fr->max_payload = GW_PAYLOAD_MAX;
 	fr->next_epoch = 100;
+	fr->ka_ms = 1000;
+	fr->ka_mult = 3;
 	fr->rng = seed ? seed : 1;
 	fr->eg_first = 1;
 	for (i = 0; i < FR_MAX_CONN; i++)
@@ -201,6 +210,17 @@ static void fr_probe(struct fake_router *fr, int id)
 	struct gw_hdr_args h = { .sender = GW_CONN_ID_ROUTER, .epoch = 0, .seq = 1 };
 
 	fr_sendto(fr, b, gw_wire_encode_keepalive(b, sizeof(b), &h), &fr->conn[id].addr);
+}
+
+/* The router closes the session (12.4). */
+static void fr_bye(struct fake_router *fr, int id)
+{
+	uint8_t b[64];
+	struct gw_hdr_args h;
+
+	fr_hdr(&h, &fr->conn[id], 0);
+	fr_sendto(fr, b, gw_wire_encode_bye(b, sizeof(b), &h, 0), &fr->conn[id].addr);
+	fr->conn[id].epoch = 0;
 }
 
 /* NACKs carry the refused frame's epoch (PROTOCOL.md 3.3). */
@@ -438,10 +458,12 @@ static void fr_on_hello(struct fake_router *fr, struct fr_conn *c, const struct 
 	uint8_t b[64];
 	struct gw_hdr_args h;
 
+	if (fr->hello_rx < 64)
+		fr->hello_us[fr->hello_rx] = now_us();
 	fr->hello_rx++;
+	c->addr = *from; /* where probes go, even unanswered */
 	if (fr->no_welcome)
 		return;
-	c->addr = *from;
 	c->rx_window = f->u.hello.rx_window;
 	if (!c->known || c->nonce != f->u.hello.nonce || !c->epoch)
 		c->epoch = fr->next_epoch++;
@@ -458,7 +480,7 @@ static void fr_on_hello(struct fake_router *fr, struct fr_conn *c, const struct 
 	fr_hdr(&h, c, c->eg_low - 1);
 	fr_sendto(fr, b,
 		  gw_wire_encode_welcome(b, sizeof(b), &h, c->nonce, dp_dedup_cum(&c->in),
-					 fr->dup_window, 1000, 3, fr->max_payload),
+					 fr->dup_window, fr->ka_ms, fr->ka_mult, fr->max_payload),
 		  &c->addr);
 	fr->welcome_tx++;
 }
@@ -478,6 +500,8 @@ static void fr_pump(struct fake_router *fr)
 
 		if (n < 0)
 			break;
+		if (fr->silent)
+			continue;
 		now = now_us();
 		if (gw_wire_parse(buf, (size_t)n, &f) != GW_WIRE_OK || f.sender == 0 ||
 		    f.sender >= FR_MAX_CONN) {
@@ -493,11 +517,22 @@ static void fr_pump(struct fake_router *fr)
 			fr_on_data(fr, c, &f, buf, (size_t)n, now);
 			break;
 		case GW_T_ACK:
+			if (f.sender == fr->drop_acks_from)
+				break;
 			fr_on_ack(fr, c, &f);
 			fr_eg_pump(fr, c, now);
 			break;
 		case GW_T_KEEPALIVE:
+			/* Echoed on a live session, as the router does (3.6). */
 			fr->keepalive_rx++;
+			if (c->epoch && f.epoch == c->epoch) {
+				uint8_t b[64];
+				struct gw_hdr_args h;
+
+				fr_hdr(&h, c, f.seq);
+				fr_sendto(fr, b, gw_wire_encode_keepalive(b, sizeof(b), &h),
+					  &c->addr);
+			}
 			break;
 		case GW_T_BYE:
 			fr->bye_rx++;
@@ -507,6 +542,8 @@ static void fr_pump(struct fake_router *fr)
 			fr->bad_frames++;
 		}
 	}
+	if (fr->silent)
+		return;
 	now = now_us();
 	for (i = 1; i < FR_MAX_CONN; i++)
 		if (fr->conn[i].known)
@@ -728,15 +765,16 @@ Test(sdk, hello_repeats_until_welcome)
 {
 	struct fake_router *fr = fr_new(64, 1);
 	struct app *a = app_new();
-	struct gw_conn *c = open_conn(fr, 1, a, NULL);
+	struct gw_conn_cfg cfg = { .backoff_initial_ms = 100 };
+	struct gw_conn *c = open_conn(fr, 1, a, &cfg);
 	uint64_t end = now_us() + 700000;
 
 	fr->no_welcome = true;
 	while (now_us() < end)
 		pump(fr, &c, 1);
-	/* One at open, then one per 200 ms. */
-	cr_assert_geq(fr->hello_rx, 3);
-	cr_assert_leq(fr->hello_rx, 5);
+	/* One at open, then after 100, 160 and 256 ms (+-20 % each): at
+	 * 80..120, 208..312 and 413..619 ms; the next not before 740 ms. */
+	cr_assert_eq(fr->hello_rx, 4);
 	cr_assert_eq(gw_conn_is_up(c), 0);
 	fr->no_welcome = false;
 	wait_up(fr, &c, 1);
@@ -1083,6 +1121,7 @@ Test(sdk, no_session_rehello_keeps_outbox)
 	gw_conn_get_stats(cs[0], &st);
 	cr_assert_geq(st.nacked[GW_NACK_NO_SESSION], 1);
 	cr_assert_eq(st.session_losses, 1);
+	cr_assert_eq(st.loss_no_session, 1);
 	cr_assert_eq(st.sessions, 2);
 	cr_assert_eq(st.epoch, 102, "the new session's epoch is adopted");
 	cr_assert_eq(st.failed, 0);
@@ -1183,7 +1222,7 @@ Test(sdk, external_poll_loop_with_fd)
 
 	cr_assert_geq(gw_conn_fd(c), 0);
 	t = gw_conn_next_timeout_ms(c);
-	cr_assert(t >= 0 && t <= 240, "HELLO timer armed (200 ms +- 20 %%): %d", t);
+	cr_assert(t >= 0 && t <= 1200, "HELLO timer armed (1 s +- 20 %%): %d", t);
 	while (!gw_conn_is_up(c) && now_us() < end) {
 		struct pollfd p[2] = { { .fd = fr->fd, .events = POLLIN },
 				       { .fd = gw_conn_fd(c), .events = POLLIN } };
@@ -1450,7 +1489,495 @@ Test(sdk, keepalive_probe_triggers_hello)
 	wait_up(fr, &c, 1);
 	gw_conn_get_stats(c, &st);
 	cr_assert_eq(st.session_losses, 1);
+	cr_assert_eq(st.loss_probe, 1);
+	cr_assert_eq(st.probes_received, 1);
 	gw_conn_close(c);
 	fr_free(fr);
 	free(a);
+}
+
+/* ---- sessions: backoff, failure detection, loss causes ------------------ */
+
+/* min(initial x mult^k, max), the base the jitter applies to. */
+static double backoff_base_us(double initial_ms, double mult_pct, double max_ms, unsigned k)
+{
+	double d = initial_ms * 1000.0;
+
+	while (k-- && d < max_ms * 1000.0)
+		d = d * mult_pct / 100.0;
+	return d < max_ms * 1000.0 ? d : max_ms * 1000.0;
+}
+
+Test(sdk, hello_backoff_follows_the_schedule, .timeout = 30)
+{
+	/* 50 ms x2, capped at 400 ms, +-20 %: HELLOs at about 0, 50, 150,
+	 * 350, 750, 1150, 1550, 1950 ms. Both what the SDK drew and what the
+	 * fake router saw must lie within the bounds. */
+	struct fake_router *fr = fr_new(64, 71);
+	struct app *a = app_new();
+	struct gw_conn_cfg cfg = { .backoff_initial_ms = 50, .backoff_mult_pct = 200,
+				   .backoff_max_ms = 400, .backoff_jitter_pct = 20 };
+	struct gw_conn *c = open_conn(fr, 1, a, &cfg);
+	struct gw_conn_stats st;
+	uint64_t end = now_us() + 2100000, i;
+
+	fr->no_welcome = true;
+	while (now_us() < end)
+		pump(fr, &c, 1);
+	gw_conn_get_stats(c, &st);
+	cr_assert_geq(st.backoffs, 7);
+	cr_assert_leq(st.backoffs, 9);
+	cr_assert_eq(st.hellos_sent, st.backoffs, "one delay drawn per HELLO");
+	cr_assert_eq(fr->hello_rx, st.hellos_sent);
+	for (i = 0; i < st.backoffs; i++) {
+		const struct gw_conn_backoff *b = &st.backoff[i];
+		double base = backoff_base_us(50, 200, 400, (unsigned)i);
+
+		cr_assert_eq(b->attempt, i);
+		cr_assert(b->delay_us >= 0.8 * base && b->delay_us <= 1.2 * base,
+			  "delay %lu: %lu us outside %.0f +- 20 %%", (unsigned long)i,
+			  (unsigned long)b->delay_us, base);
+		if (i + 1 < st.backoffs) {
+			uint64_t gap = fr->hello_us[i + 1] - fr->hello_us[i];
+
+			cr_assert_geq(b->waited_us, b->delay_us, "the timer never fires early");
+			cr_assert_leq(b->waited_us, b->delay_us + 50000, "waited %lu for %lu",
+				      (unsigned long)b->waited_us, (unsigned long)b->delay_us);
+			cr_assert(gap + 2000 >= b->delay_us && gap <= b->delay_us + 50000,
+				  "HELLO gap %lu us for a delay of %lu us", (unsigned long)gap,
+				  (unsigned long)b->delay_us);
+		} else {
+			cr_assert_eq(b->waited_us, 0, "the newest delay is still running");
+		}
+	}
+	cr_assert_eq(gw_conn_is_up(c), 0);
+	fr->no_welcome = false;
+	wait_up(fr, &c, 1);
+	gw_conn_get_stats(c, &st);
+	cr_assert_gt(st.reconnect_us_last, 2000000, "open to WELCOME took the whole run");
+	gw_conn_close(c);
+	fr_free(fr);
+	free(a);
+}
+
+Test(sdk, backoff_without_jitter_is_exact)
+{
+	struct fake_router *fr = fr_new(64, 73);
+	struct app *a = app_new();
+	struct gw_conn_cfg cfg = { .backoff_initial_ms = 20, .backoff_mult_pct = 150,
+				   .backoff_max_ms = 100, .backoff_jitter_pct = GW_CONN_NO_JITTER };
+	const uint64_t want[] = { 20000, 30000, 45000, 67500, 100000, 100000 };
+	struct gw_conn *c = open_conn(fr, 1, a, &cfg);
+	struct gw_conn_stats st;
+	unsigned i;
+
+	fr->no_welcome = true;
+	do {
+		pump(fr, &c, 1);
+		gw_conn_get_stats(c, &st);
+	} while (st.backoffs < 6);
+	for (i = 0; i < 6; i++)
+		cr_assert_eq(st.backoff[i].delay_us, want[i], "delay %u: %lu", i,
+			     (unsigned long)st.backoff[i].delay_us);
+	gw_conn_close(c);
+	fr_free(fr);
+	free(a);
+}
+
+Test(sdk, backoff_history_is_a_ring)
+{
+	struct fake_router *fr = fr_new(64, 79);
+	struct app *a = app_new();
+	struct gw_conn_cfg cfg = { .backoff_initial_ms = 1, .backoff_mult_pct = 100,
+				   .backoff_max_ms = 1, .backoff_jitter_pct = GW_CONN_NO_JITTER };
+	struct gw_conn *c = open_conn(fr, 1, a, &cfg);
+	struct gw_conn_stats st;
+	uint64_t i, first;
+
+	fr->no_welcome = true;
+	do {
+		pump(fr, &c, 1);
+		gw_conn_get_stats(c, &st);
+	} while (st.backoffs < GW_CONN_BACKOFF_HIST + 5);
+	/* The last GW_CONN_BACKOFF_HIST, oldest at backoffs % HIST. */
+	first = st.backoffs - GW_CONN_BACKOFF_HIST;
+	for (i = 0; i < GW_CONN_BACKOFF_HIST; i++)
+		cr_assert_eq(st.backoff[(first + i) % GW_CONN_BACKOFF_HIST].attempt, first + i);
+	gw_conn_close(c);
+	fr_free(fr);
+	free(a);
+}
+
+Test(sdk, probe_restarts_the_backoff)
+{
+	struct fake_router *fr = fr_new(64, 83);
+	struct app *a = app_new();
+	struct gw_conn_cfg cfg = { .backoff_initial_ms = 40, .backoff_mult_pct = 200,
+				   .backoff_jitter_pct = GW_CONN_NO_JITTER };
+	struct gw_conn *c = open_conn(fr, 1, a, &cfg);
+	struct gw_conn_stats st;
+	uint64_t hellos, t0;
+
+	fr->no_welcome = true;
+	do {
+		pump(fr, &c, 1);
+		gw_conn_get_stats(c, &st);
+	} while (st.backoffs < 4); /* the 4th delay is 320 ms */
+	hellos = fr->hello_rx;
+	fr_probe(fr, 1);
+	t0 = now_us();
+	while (fr->hello_rx == hellos && now_us() < t0 + 100000)
+		pump(fr, &c, 1);
+	cr_assert_eq(fr->hello_rx, hellos + 1, "the probe is answered with HELLO at once");
+	gw_conn_get_stats(c, &st);
+	cr_assert_eq(st.probes_received, 1);
+	cr_assert_eq(st.backoffs, 5);
+	cr_assert_eq(st.backoff[4].attempt, 0, "the schedule starts again");
+	cr_assert_eq(st.backoff[4].delay_us, 40000);
+	cr_assert_eq(st.backoff[3].waited_us, 0, "the interrupted delay was not waited");
+	fr->no_welcome = false;
+	wait_up(fr, &c, 1);
+	gw_conn_get_stats(c, &st);
+	cr_assert_eq(st.session_losses, 0, "never up before: nothing lost");
+	gw_conn_close(c);
+	fr_free(fr);
+	free(a);
+}
+
+Test(sdk, silence_loses_the_session_and_it_heals, .timeout = 60)
+{
+	/* keepalive 50 ms x 3: after 150 ms without a frame of the session
+	 * the SDK declares it lost, says HELLO with backoff, and comes back
+	 * by itself once the link heals; nothing is lost or duplicated. */
+	struct fake_router *fr = fr_new(128, 89);
+	struct app *a = app_new(), *b = app_new();
+	struct gw_conn_cfg cfg = { .backoff_initial_ms = 30 };
+	struct gw_conn *cs[2];
+	struct gw_conn_stats sa, sb;
+	uint64_t t0, t_lost = 0, end, sent = 0;
+
+	fr->ka_ms = 50;
+	fr->ka_mult = 3;
+	cs[0] = open_conn(fr, 1, a, &cfg);
+	cs[1] = open_conn(fr, 2, b, &cfg);
+	wait_up(fr, cs, 2);
+	/* Idle but alive: the echoed keepalives keep the session up. */
+	end = now_us() + 500000;
+	while (now_us() < end)
+		pump(fr, cs, 2);
+	gw_conn_get_stats(cs[0], &sa);
+	cr_assert_eq(sa.session_losses, 0, "an idle session with keepalives stays up");
+	cr_assert_geq(sa.keepalives_sent, 5);
+
+	for (sent = 0; sent < 100; sent++)
+		cr_assert_eq(send_one(cs[0], "smtp:u@c2.example", 1, NULL), 0);
+	fr->silent = true;
+	t0 = now_us();
+	end = t0 + 600000;
+	while (now_us() < end) {
+		pump(fr, cs, 2);
+		if (!t_lost && !gw_conn_is_up(cs[0]) && !gw_conn_is_up(cs[1]))
+			t_lost = now_us();
+	}
+	cr_assert_neq(t_lost, 0, "the sessions were not declared lost");
+	cr_assert_leq(t_lost - t0, 150000 + 60000, "lost after %lu us",
+		      (unsigned long)(t_lost - t0));
+	gw_conn_get_stats(cs[0], &sa);
+	cr_assert_eq(sa.loss_timeout, 1);
+	cr_assert_eq(sa.session_losses, 1);
+	cr_assert_geq(sa.backoffs, 3, "HELLO backs off while the link is cut");
+	cr_assert_eq(send_one(cs[0], "smtp:u@c2.example", 1, NULL), -ENOTCONN);
+
+	fr->silent = false;
+	run_flow(fr, cs, 2, a, b, "smtp:u@c2.example", 900, 30000);
+	assert_exactly_once(a, b, 1, 1000);
+	gw_conn_get_stats(cs[0], &sa);
+	gw_conn_get_stats(cs[1], &sb);
+	cr_assert_eq(sa.sessions, 2);
+	cr_assert_eq(sb.sessions, 2);
+	cr_assert_eq(sb.loss_timeout, 1);
+	cr_assert_gt(sa.reconnect_us_last, 0);
+	gw_conn_close(cs[0]);
+	gw_conn_close(cs[1]);
+	fr_free(fr);
+	free(a);
+	free(b);
+}
+
+Test(sdk, bye_from_router_is_a_loss)
+{
+	struct fake_router *fr = fr_new(64, 97);
+	struct app *a = app_new();
+	struct gw_conn_cfg cfg = { .backoff_initial_ms = 50 };
+	struct gw_conn *c = open_conn(fr, 1, a, &cfg);
+	struct gw_conn_stats st;
+	uint64_t hellos = 0, end;
+
+	wait_up(fr, &c, 1);
+	hellos = fr->hello_rx;
+	fr_bye(fr, 1);
+	end = now_us() + 100000;
+	while (gw_conn_is_up(c) && now_us() < end)
+		pump(fr, &c, 1);
+	wait_up(fr, &c, 1);
+	gw_conn_get_stats(c, &st);
+	cr_assert_eq(st.loss_bye, 1);
+	cr_assert_eq(st.session_losses, 1);
+	cr_assert_eq(st.sessions, 2);
+	cr_assert_gt(fr->hello_rx, hellos);
+	gw_conn_close(c);
+	fr_free(fr);
+	free(a);
+}
+
+Test(sdk, backoff_configuration_is_checked)
+{
+	struct gw_conn_cfg bad[] = {
+		{ .id = 1, .router_addr = "127.0.0.1", .backoff_mult_pct = 99 },
+		{ .id = 1, .router_addr = "127.0.0.1", .backoff_mult_pct = 1001 },
+		{ .id = 1, .router_addr = "127.0.0.1", .backoff_jitter_pct = 101 },
+		{ .id = 1, .router_addr = "127.0.0.1", .backoff_max_ms = GW_CONN_BACKOFF_MAX_MS + 1 },
+		{ .id = 1, .router_addr = "127.0.0.1", .state_path = "" },
+	};
+	unsigned i;
+	int err;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = 0;
+		cr_assert_null(gw_conn_open(&bad[i], &err), "cfg %u accepted", i);
+		cr_assert_eq(err, -EINVAL, "cfg %u: %d", i, err);
+	}
+}
+
+/* ---- persistence -------------------------------------------------------- */
+
+static unsigned count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	cr_assert_not_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static char *state_dir_new(void)
+{
+	char *dir = strdup("/tmp/gwart-sdk-XXXXXX");
+
+	cr_assert_not_null(dir);
+	cr_assert_not_null(mkdtemp(dir));
+	return dir;
+}
+
+static void state_dir_free(char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+	free(dir);
+}
+
+Test(sdk, origin_seq_survives_clean_restarts)
+{
+	struct fake_router *fr = fr_new(64, 101);
+	struct app *a = app_new(), *b = app_new();
+	char *dir = state_dir_new(), path[256];
+	struct gw_conn_cfg cfg = { .seq_reserve = 100 };
+	struct gw_conn *cs[2];
+	struct gw_conn_stats st;
+	unsigned fds = count_fds();
+	int round;
+
+	snprintf(path, sizeof(path), "%s/c1.state", dir);
+	cfg.state_path = path;
+	cs[1] = open_conn(fr, 2, b, NULL);
+	for (round = 0; round < 3; round++) {
+		cs[0] = open_conn(fr, 1, a, &cfg);
+		gw_conn_get_stats(cs[0], &st);
+		cr_assert_eq(st.next_seq, 1 + 250 * (uint64_t)round, "round %d", round);
+		cr_assert_eq(st.seq_ceiling, st.next_seq + 100, "the reserve is durable first");
+		cr_assert_eq(st.state_clean, round > 0);
+		wait_up(fr, cs, 2);
+		/* 250 > 100: the reserve moves ahead while sending. */
+		run_flow(fr, cs, 2, a, b, "smtp:u@c2.example", 250, 20000);
+		gw_conn_get_stats(cs[0], &st);
+		cr_assert_eq(st.seq_resyncs, 0, "the seq came from the state file");
+		cr_assert_geq(st.state_writes, 3);
+		cr_assert_eq(st.state_errors, 0);
+		cr_assert_eq(gw_conn_close(cs[0]), 0);
+	}
+	assert_exactly_once(a, b, 1, 750);
+	gw_conn_close(cs[1]);
+	cr_assert_eq(count_fds(), fds, "the lock and the sockets are closed");
+	fr_free(fr);
+	free(a);
+	free(b);
+	state_dir_free(dir);
+}
+
+Test(sdk, origin_seq_survives_a_crash_within_the_reserve)
+{
+	struct fake_router *fr = fr_new(64, 103);
+	struct app *a = app_new(), *b = app_new();
+	char *dir = state_dir_new(), path[256];
+	struct gw_conn_cfg cfg = { .seq_reserve = 100, .first_seq = 1 };
+	struct gw_conn *cs[2];
+	struct gw_conn_stats st;
+	int status;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/c1.state", dir);
+	cfg.state_path = path;
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* The child pumps its copy of the fake router, uses 170 seqs
+		 * and dies without gw_conn_close(). */
+		cs[0] = open_conn(fr, 1, a, &cfg);
+		cs[1] = open_conn(fr, 2, b, NULL);
+		wait_up(fr, cs, 2);
+		run_flow(fr, cs, 2, a, b, "smtp:u@c2.example", 170, 20000);
+		_exit(a->n_acked == 170 ? 0 : 3);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: %d", status);
+	/* The child's sockets died with it; the fake router forgets them. */
+	fr_restart(fr, 1);
+	cs[0] = open_conn(fr, 1, a, &cfg);
+	cs[1] = open_conn(fr, 2, b, NULL);
+	gw_conn_get_stats(cs[0], &st);
+	cr_assert_gt(st.next_seq, 170, "a crash never reuses a seq");
+	cr_assert_leq(st.next_seq, 171 + 100, "a crash skips at most the reserve: %lu",
+		      (unsigned long)st.next_seq);
+	cr_assert_eq(st.state_clean, 0);
+	wait_up(fr, cs, 2);
+	run_flow(fr, cs, 2, a, b, "smtp:u@c2.example", 10, 20000);
+	assert_exactly_once(a, b, st.next_seq, 10);
+	gw_conn_close(cs[0]);
+	gw_conn_close(cs[1]);
+	fr_free(fr);
+	free(a);
+	free(b);
+	state_dir_free(dir);
+}
+
+/*
+ * A destination delivers 100 messages whose ACKs never reach the router,
+ * then restarts: the router retransmits them in the new session. With the
+ * state file they are duplicates; without it they are delivered again (the
+ * documented limit).
+ */
+static void receiver_restart(bool persist, uint64_t seed)
+{
+	struct fake_router *fr = fr_new(960, seed);
+	struct app *a = app_new(), *b = app_new();
+	char *dir = state_dir_new(), path[256];
+	struct gw_conn_cfg cfg = { 0 };
+	struct gw_conn *cs[2];
+	struct gw_conn_stats st;
+	uint64_t s, end;
+
+	snprintf(path, sizeof(path), "%s/c2.state", dir);
+	cfg.state_path = persist ? path : NULL;
+	cs[0] = open_conn(fr, 1, a, NULL);
+	cs[1] = open_conn(fr, 2, b, &cfg);
+	wait_up(fr, cs, 2);
+	run_flow(fr, cs, 2, a, b, "smtp:u@c2.example", 100, 20000);
+	end = now_us() + 5000000;
+	while (fr->conn[2].eg_low != fr->conn[2].eg_next && now_us() < end)
+		pump(fr, cs, 2); /* the last ACKs still on their way */
+	fr->drop_acks_from = 2;
+	run_flow(fr, cs, 2, a, b, "smtp:u@c2.example", 100, 20000);
+	assert_exactly_once(a, b, 1, 200);
+	cr_assert_eq(fr->conn[2].eg_next - fr->conn[2].eg_low, 100, "100 un-acked in custody");
+	cr_assert_eq(gw_conn_close(cs[1]), 0);
+	fr_pump(fr); /* its last ACKs (dropped) and BYEs */
+	fr->drop_acks_from = 0;
+
+	cs[1] = open_conn(fr, 2, b, &cfg);
+	gw_conn_get_stats(cs[1], &st);
+	cr_assert_eq(st.rx_restored, persist);
+	wait_up(fr, cs, 2);
+	end = now_us() + 5000000;
+	while (fr->conn[2].eg_low != fr->conn[2].eg_next && now_us() < end)
+		pump(fr, cs, 2);
+	cr_assert_eq(fr->conn[2].eg_low, fr->conn[2].eg_next, "custody drained");
+	end = now_us() + 50000; /* the rest of the retransmitted burst */
+	while (now_us() < end)
+		pump(fr, cs, 2);
+	gw_conn_get_stats(cs[1], &st);
+	for (s = 101; s <= 200; s++)
+		cr_assert_eq(b->deliveries[s], persist ? 1 : 2, "seq %lu", (unsigned long)s);
+	cr_assert_eq(st.delivered, persist ? 0 : 100);
+	if (persist) /* some, not all: one cumulative ACK may free the rest first */
+		cr_assert_gt(st.duplicates, 0);
+	/* And new traffic flows on. */
+	run_flow(fr, cs, 2, a, b, "smtp:u@c2.example", 100, 20000);
+	for (s = 201; s <= 300; s++)
+		cr_assert_eq(b->deliveries[s], 1);
+	gw_conn_close(cs[0]);
+	gw_conn_close(cs[1]);
+	fr_free(fr);
+	free(a);
+	free(b);
+	state_dir_free(dir);
+}
+
+Test(sdk, receive_window_survives_a_clean_restart)
+{
+	receiver_restart(true, 107);
+}
+
+Test(sdk, without_state_a_restart_redelivers_unacknowledged)
+{
+	receiver_restart(false, 109);
+}
+
+Test(sdk, state_file_is_locked_and_checked)
+{
+	struct fake_router *fr = fr_new(64, 113);
+	struct app *a = app_new();
+	char *dir = state_dir_new(), path[256], other[256];
+	struct gw_conn_cfg cfg = { 0 };
+	struct gw_conn *c, *c2;
+	uint8_t junk[64] = { 1, 2, 3 };
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/c.state", dir);
+	cfg.state_path = path;
+	c = open_conn(fr, 1, a, &cfg);
+	/* A second live handle on the same state: refused. */
+	cfg.id = 1;
+	cfg.router_addr = "127.0.0.1";
+	cfg.router_port = fr->port;
+	c2 = gw_conn_open(&cfg, &err);
+	cr_assert_null(c2);
+	cr_assert_eq(err, -EBUSY);
+	cr_assert_eq(gw_conn_close(c), 0);
+	/* Another connector's state: refused. */
+	cfg.id = 2;
+	cr_assert_null(gw_conn_open(&cfg, &err));
+	cr_assert_eq(err, -EINVAL);
+	/* A damaged one: refused, not silently replaced. */
+	snprintf(other, sizeof(other), "%s/bad.state", dir);
+	fd = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	cfg.state_path = other;
+	cr_assert_null(gw_conn_open(&cfg, &err));
+	cr_assert_eq(err, -EBADMSG);
+	/* After all that, the original opens again. */
+	cfg.id = 1;
+	cfg.state_path = path;
+	c = gw_conn_open(&cfg, &err);
+	cr_assert_not_null(c, "reopen: %d", err);
+	cr_assert_eq(gw_conn_close(c), 0);
+	fr_free(fr);
+	free(a);
+	state_dir_free(dir);
 }
