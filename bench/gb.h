@@ -244,9 +244,9 @@ struct gb_snap {
 	struct gb_ep_stats ep;
 };
 
-/* CPU time (ns, schedstat) of the EAL worker lcore @lcore, 0 if unknown;
- * *user: of which in user mode (clock-tick resolution). */
-uint64_t gb_lcore_cpu_ns(unsigned lcore, uint64_t *user);
+/* CPU time (ns, schedstat) of the EAL worker lcore @lcore of process @pid
+ * (0: this one), 0 if unknown; *user: of which in user mode (clock ticks). */
+uint64_t gb_lcore_cpu_ns(int pid, unsigned lcore, uint64_t *user);
 /* CPU list "0,1" or "0-3" -> the n-th CPU (wrapping), -1 if none. */
 int gb_cpu_pick(const char *list, unsigned n);
 int gb_pin_self(int cpu);

@@ -90,7 +90,7 @@ static void snap(void *arg, struct gb_snap *s)
 	memset(s, 0, sizeof(*s));
 	s->tsc = rte_rdtsc();
 	for (w = 0; w < rt->n_workers && w < GB_MAX_QUEUES; w++)
-		s->worker_ns[w] = gb_lcore_cpu_ns(rt->worker_lcore[w], &s->worker_user_ns[w]);
+		s->worker_ns[w] = gb_lcore_cpu_ns(0, rt->worker_lcore[w], &s->worker_user_ns[w]);
 	dp_router_stats(rt, &ws);
 	s->loops = ws.loops;
 	s->busy_loops = ws.busy_loops;

@@ -17,22 +17,28 @@
 #include "gb.h"
 
 /* EAL names its worker threads "rte-worker-<lcore id>" (DPDK 22.11;
- * "lcore-worker-<id>" in older releases). */
-static int find_tid(const char *want)
+ * "lcore-worker-<id>" in older releases). @pid 0: this process. */
+static int find_tid(int pid, const char *want)
 {
-	DIR *d = opendir("/proc/self/task");
+	char dir[64];
+	DIR *d;
 	struct dirent *de;
 	int tid = -1;
 
+	if (pid > 0)
+		snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+	else
+		snprintf(dir, sizeof(dir), "/proc/self/task");
+	d = opendir(dir);
 	if (d == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL && tid < 0) {
-		char path[300], comm[64] = "";
+		char path[400], comm[64] = "";
 		FILE *f;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		snprintf(path, sizeof(path), "%s/%s/comm", dir, de->d_name);
 		f = fopen(path, "r");
 		if (f == NULL)
 			continue;
@@ -51,7 +57,7 @@ static int find_tid(const char *want)
  * worker's own code consumed, without the kernel's cost of preempting it
  * on an oversubscribed host (context switches and interrupt returns,
  * which the kernel charges to the preempted thread). */
-static uint64_t user_ns(int tid)
+static uint64_t user_ns(int pid, int tid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long ut = 0;
@@ -59,7 +65,10 @@ static uint64_t user_ns(int tid)
 	FILE *f;
 	int i;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
 	f = fopen(path, "r");
 	if (f == NULL)
 		return 0;
@@ -77,32 +86,34 @@ static uint64_t user_ns(int tid)
 	return ut * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
-uint64_t gb_lcore_cpu_ns(unsigned lcore, uint64_t *user)
+uint64_t gb_lcore_cpu_ns(int pid, unsigned lcore, uint64_t *user)
 {
-	static int tids[128];
-	static int known[128];
-	char path[64];
+	static int tids[128], pids[128];
+	char path[96];
 	unsigned long long ns = 0;
 	FILE *f;
 
 	*user = 0;
 	if (lcore >= 128)
 		return 0;
-	if (!known[lcore]) {
+	if (pids[lcore] != pid + 1) {
 		char name[32];
 
 		snprintf(name, sizeof(name), "rte-worker-%u", lcore);
-		tids[lcore] = find_tid(name);
+		tids[lcore] = find_tid(pid, name);
 		if (tids[lcore] < 0) {
 			snprintf(name, sizeof(name), "lcore-worker-%u", lcore);
-			tids[lcore] = find_tid(name);
+			tids[lcore] = find_tid(pid, name);
 		}
-		known[lcore] = 1;
+		pids[lcore] = pid + 1;
 	}
 	if (tids[lcore] < 0)
 		return 0;
-	*user = user_ns(tids[lcore]);
-	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tids[lcore]);
+	*user = user_ns(pid, tids[lcore]);
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid, tids[lcore]);
+	else
+		snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tids[lcore]);
 	f = fopen(path, "r");
 	if (f == NULL)
 		return 0;
