@@ -36,13 +36,4 @@ json_t *cp_api_handle(struct cp_ctx *cp, json_t *req);
  * (positive or negative). New reference, NULL only when out of memory. */
 json_t *cp_api_error(int err, const char *text);
 
-/*
- * Every counter gwartd has, as one JSON object (drops by reason, zeros
- * included, the control thread's counters, one object per connector): the
- * stats file (--stats-file) and the "stats" command share it, so their keys
- * agree. Defined in ctl.c beside cp_stats_write_json(); declared here until
- * cp.h gains it. New reference, or NULL when out of memory.
- */
-json_t *cp_stats_json(struct cp_ctx *cp);
-
 #endif

@@ -144,6 +144,12 @@ void cp_ctl_run(struct cp_ctx *cp, volatile sig_atomic_t *quit, double duration_
 		unsigned stats_interval_s);
 
 void cp_stats_print(struct cp_ctx *cp, FILE *f);
+/* Every counter gwartd has, as one JSON object (drops by reason, zeros
+ * included, the control thread's counters and gauges, one object per
+ * connector): the stats file (--stats-file) and gwartctl's "stats" share it,
+ * so their keys agree. New reference, or NULL when out of memory. */
+struct json_t;
+struct json_t *cp_stats_json(struct cp_ctx *cp);
 int cp_stats_write_json(struct cp_ctx *cp, const char *path);
 
 #endif

@@ -40,10 +40,14 @@ start_gwartd() {
 	lcores=${2:-0-1}
 	queues=${3:-1}
 	extra_eal=${4:-}
+	# A control socket of the test's own unless its config names one, so
+	# tests (and the two builds) never share /run/gwart.
+	sock_arg=""
+	grep -q '"control"' "$cfg" || sock_arg="--socket $TMP/gwartd.sock"
 	gw_netns_create "$NS"
 	ip netns exec "$NS" "$GWART_BUILD/control/gwartd" --lcores="$lcores" --no-huge -m 512 \
 		--no-pci --no-shconf --file-prefix="$NS" --log-level=warning \
-		--vdev="net_tap0,iface=$TAP" $extra_eal -- --config "$cfg" \
+		--vdev="net_tap0,iface=$TAP" $extra_eal -- --config "$cfg" $sock_arg \
 		--stats-file "$TMP/stats.json" >"$TMP/gwartd.log" 2>&1 &
 	GWARTD_PID=$!
 	gw_wait_link "$NS" "$TAP" 30 || fail "gwartd did not create $TAP"
