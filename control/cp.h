@@ -77,6 +77,11 @@ struct cp_ctx {
 	unsigned log_level;       /* 0 error .. 3 debug */
 };
 
+/* Log a control-plane event to stderr if @level <= the log_level tunable
+ * (0 error, 1 warning, 2 info, 3 debug). */
+void cp_log(struct cp_ctx *cp, unsigned level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Monotonic microseconds (CLOCK_MONOTONIC). */
 uint64_t cp_now_us(void);
 

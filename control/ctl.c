@@ -44,14 +44,23 @@ static unsigned port_index(const struct dp_router *rt, uint16_t port_id)
 	return 0;
 }
 
-/* Hand a frame to a worker for transmission on port index @p: workers own
- * the TX queues. @w picks the worker (the connector's owner keeps frames to
- * one connector in order). */
+/* Transmit a control frame on port index @p: on the control thread's own TX
+ * queue where the port has one, else through worker @w's control ring (the
+ * connector's owner, so frames to one connector stay in order). */
 void cp_ctl_tx(struct cp_ctx *cp, unsigned w, unsigned p, struct rte_mbuf *m)
 {
 	struct dp_router *rt = cp->rt;
 
 	dp_pkt_finish_udp(m);
+	if (rt->ports[p].ctl_txq >= 0) {
+		/* A queue of its own: no worker involved. */
+		if (rte_eth_tx_burst(rt->ports[p].port_id, (uint16_t)rt->ports[p].ctl_txq, &m, 1) !=
+		    1) {
+			cp->stats.tx_failed++;
+			rte_pktmbuf_free(m);
+		}
+		return;
+	}
 	m->port = (uint16_t)p;
 	if (rte_ring_sp_enqueue(rt->ctl_tx[w % rt->n_workers], m) != 0) {
 		cp->stats.tx_failed++;

@@ -13,6 +13,8 @@
  * by cp_sess_open()/cp_sess_close(), whose counts are exported.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +37,21 @@ uint64_t cp_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void cp_log(struct cp_ctx *cp, unsigned level, const char *fmt, ...)
+{
+	static const char *const names[] = {"error", "warning", "info", "debug"};
+	char buf[256];
+	va_list ap;
+
+	if (cp->rt == NULL || level > cp->rt->tun->log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "gwartd: %.3f %s: %s\n", (double)cp_now_us() / 1e6,
+		names[level > 3 ? 3 : level], buf);
 }
 
 int cp_init(struct cp_ctx *cp, struct dp_router *rt)
@@ -109,6 +126,7 @@ void cp_sess_open(struct cp_ctx *cp, uint32_t id, uint32_t epoch, uint64_t now)
 	s->probe_attempt = 0;
 	s->next_probe_us = 0;
 	cp->stats.sessions_up++;
+	cp_log(cp, 2, "connector %u: session up, epoch %u", id, epoch);
 }
 
 void cp_sess_close(struct cp_ctx *cp, uint32_t id, enum cp_close_why why, uint64_t now)
@@ -134,6 +152,13 @@ void cp_sess_close(struct cp_ctx *cp, uint32_t id, enum cp_close_why why, uint64
 	s->probe_attempt = 0;
 	s->last_delay_us = cp_session_backoff_us(cp, 0);
 	s->next_probe_us = now + s->last_delay_us;
+	cp_log(cp, why == CP_CLOSE_TIMEOUT ? 1 : 2, "connector %u: session down (%s), epoch %u",
+	       id,
+	       why == CP_CLOSE_TIMEOUT ? "no keepalive"
+	       : why == CP_CLOSE_BYE   ? "bye"
+	       : why == CP_CLOSE_ADMIN ? "operator"
+				       : "replaced",
+	       s->epoch);
 }
 
 void cp_sess_rx(struct cp_ctx *cp, uint32_t id, uint64_t now)
@@ -184,6 +209,8 @@ uint64_t cp_session_tick(struct cp_ctx *cp, uint64_t now)
 		if (s->state == CP_SESS_DOWN && s->next_probe_us != 0 && c->ip_be != 0) {
 			if (now >= s->next_probe_us) {
 				send_probe(cp, c);
+				cp_log(cp, 3, "connector %u: reconnection probe %u", id,
+				       s->probe_attempt);
 				s->probe_attempt++;
 				s->last_delay_us = cp_session_backoff_us(cp, s->probe_attempt);
 				s->next_probe_us = now + s->last_delay_us;

@@ -19,7 +19,8 @@ void cp_sess_open(struct cp_ctx *cp, uint32_t id, uint32_t epoch, uint64_t now_u
 void cp_sess_close(struct cp_ctx *cp, uint32_t id, enum cp_close_why why, uint64_t now_us);
 void cp_sess_rx(struct cp_ctx *cp, uint32_t id, uint64_t now_us);
 
-/* Hand a built frame to worker @w for transmission on port index @p. */
+/* Transmit a control frame on port index @p: the control thread's own TX
+ * queue where the port has one, else worker @w's control ring. */
 void cp_ctl_tx(struct cp_ctx *cp, unsigned w, unsigned p, struct rte_mbuf *m);
 
 #endif

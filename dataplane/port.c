@@ -35,9 +35,19 @@ int dp_port_setup(struct dp_router *rt, uint16_t port_id, uint32_t ip_be)
 		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_UDP &
 						   info.flow_type_rss_offloads;
 	}
-	rc = rte_eth_dev_configure(port_id, nrx, ntx, &conf);
-	if (rc != 0)
-		return rc;
+	/* The control thread gets a TX queue of its own where the port allows
+	 * more TX than RX queues; net_tap does not (it pairs them), and there
+	 * control frames go out through a worker's queue via its ring. */
+	rc = -EINVAL;
+	if (ntx + 1 <= info.max_tx_queues)
+		rc = rte_eth_dev_configure(port_id, nrx, ntx + 1, &conf);
+	if (rc == 0) {
+		ntx++;
+	} else {
+		rc = rte_eth_dev_configure(port_id, nrx, ntx, &conf);
+		if (rc != 0)
+			return rc;
+	}
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rxd, &txd);
 	if (rc != 0)
 		return rc;
@@ -58,6 +68,7 @@ int dp_port_setup(struct dp_router *rt, uint16_t port_id, uint32_t ip_be)
 	pa = &rt->ports[rt->n_ports];
 	pa->port_id = port_id;
 	pa->ip_be = ip_be;
+	pa->ctl_txq = ntx > rt->n_workers ? (int)rt->n_workers : -1;
 	rte_eth_macaddr_get(port_id, &pa->mac);
 	if (rte_eth_dev_get_mtu(port_id, &pa->mtu) != 0)
 		pa->mtu = 1500;

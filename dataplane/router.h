@@ -102,6 +102,7 @@ struct dp_tunables {
 
 struct dp_port_addr {
 	uint16_t port_id;
+	int ctl_txq;                /* control thread's own TX queue, -1: none */
 	uint32_t ip_be;
 	struct rte_ether_addr mac;
 	uint16_t mtu;
