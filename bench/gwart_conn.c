@@ -8,9 +8,24 @@
  *       each; checks exactly-once end to end and prints one SUMMARY-style
  *       line: "<label>: sent=N delivered=N duplicates=N lost=N rate=R msg/s".
  *   gwart-conn send --router ... --src-id 1 --dest ADDR --count N [--expect OUTCOME]
- *       sender only; prints acked and refused-by-reason counts.
+ *       sender only; keeps retrying (through BUSY, lost sessions) until every
+ *       message is resolved; prints acked and refused-by-reason counts.
  *   gwart-conn recv --router ... --id 2 [--count N]
- *       receiver only; prints delivered/duplicates/corrupt.
+ *       receiver only; prints delivered/duplicates/corrupt. Without --count
+ *       it runs until SIGTERM/SIGINT (or --timeout), then closes cleanly.
+ *   gwart-conn cycles --router ... --id 3 --count N [--parallel P]
+ *       N open (HELLO/WELCOME) / close (BYE) cycles as fast as it can, on P
+ *       threads with ids id..id+P-1; checks its own fd count returns to
+ *       where it was.
+ *
+ * For the integration tests: send and recv take --state PATH (the SDK's
+ * state file: origin seq and receive window across restarts) and --out
+ * FILE, to which they append one line "ORIGIN ORIGIN_SEQ" per message
+ * acknowledged (send) or delivered (recv), so that a verifier can check
+ * exactly-once across processes; --backoff-* set the SDK's reconnection
+ * backoff; --rate paces the sender. Every mode prints its connectors'
+ * session counters ("<label>: <role> session ...") and the backoff delays
+ * the SDK drew ("<label>: <role> backoff attempt=K delay_us=D waited_us=W").
  *
  * Payload (at least GC_HDR_LEN bytes): magic, run id, origin, message index,
  * length, FNV-1a checksum, then a fill pattern derived from the index. The
@@ -24,7 +39,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -44,7 +61,7 @@
 #define GC_SEQMAP 65536u      /* origin_seq -> index ring (>= any send window) */
 #define GC_LINGER_US 200000u  /* receiver keeps acknowledging after the end */
 
-enum gc_mode { GC_PAIR, GC_SEND, GC_RECV };
+enum gc_mode { GC_PAIR, GC_SEND, GC_RECV, GC_CYCLES };
 
 struct gc_opts {
 	enum gc_mode mode;
@@ -61,6 +78,11 @@ struct gc_opts {
 	uint64_t first_seq;
 	double timeout_s;
 	double dst_delay_s; /* pair: the receiver connects this much later */
+	const char *state;  /* send/recv: the SDK's state file */
+	const char *out;    /* send/recv: append "origin seq" per acked/delivered */
+	uint32_t bo_initial_ms, bo_mult_pct, bo_jitter_pct, bo_max_ms;
+	uint64_t rate;      /* send: messages per second, 0: as fast as it can */
+	uint32_t parallel;  /* cycles: threads */
 };
 
 /* Shared run state. */
@@ -78,7 +100,19 @@ static struct {
 	_Atomic bool receiver_up;
 	_Atomic bool stop_sender, stop_receiver;
 	struct gw_conn_stats sst, rst; /* final stats, written by each thread before exit */
+	_Atomic bool have_sst, have_rst;
+	FILE *out;          /* --out: written by the one thread with a connector */
+	/* cycles */
+	_Atomic uint64_t cycles_done, cycles_failed, cycles_hellos;
 } g;
+
+static volatile sig_atomic_t g_signalled;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_signalled = 1;
+}
 
 static void sleep_us(uint64_t us);
 
@@ -203,6 +237,11 @@ static struct gw_conn *conn_open(uint32_t id, const char *addr, gw_conn_deliver_
 	cfg.max_payload = g.o.payload;
 	cfg.on_deliver = deliver;
 	cfg.on_result = result;
+	cfg.state_path = g.o.state;
+	cfg.backoff_initial_ms = g.o.bo_initial_ms;
+	cfg.backoff_mult_pct = g.o.bo_mult_pct;
+	cfg.backoff_jitter_pct = g.o.bo_jitter_pct;
+	cfg.backoff_max_ms = g.o.bo_max_ms;
 	c = gw_conn_open(&cfg, &err);
 	if (!c)
 		fprintf(stderr, "gwart-conn: connector %u: %s\n", id, strerror(-err));
@@ -221,6 +260,8 @@ static void sender_result(void *arg, uint64_t seq, int status)
 	if (status == 0) {
 		if (!bm_set(g.acked_bm, idx))
 			atomic_fetch_add_explicit(&g.acked, 1, memory_order_relaxed);
+		if (g.out)
+			fprintf(g.out, "%u %llu\n", g.o.src_id, (unsigned long long)seq);
 		return;
 	}
 	atomic_fetch_add_explicit(&g.failed, 1, memory_order_relaxed);
@@ -238,7 +279,7 @@ static void *sender_main(void *arg)
 	const char *addr = arg;
 	uint8_t *pl = malloc(g.o.payload);
 	struct gw_conn *c = NULL;
-	uint64_t next = 0, seq, deadline = now_us() + (uint64_t)(g.o.timeout_s * 1e6);
+	uint64_t next = 0, seq, deadline = now_us() + (uint64_t)(g.o.timeout_s * 1e6), pace_t0;
 	int r;
 
 	if (!pl)
@@ -256,11 +297,19 @@ static void *sender_main(void *arg)
 	/* Wait for the pair's start gate (both up), set by main. */
 	while (!g.t0_us && !atomic_load(&g.stop_sender))
 		gw_conn_poll(c, 1);
+	pace_t0 = now_us();
 
 	while (!atomic_load(&g.stop_sender)) {
-		bool full = false;
+		bool full = false, paced = false;
+		uint64_t allowed = g.o.count;
 
-		while (next < g.o.count) {
+		if (g.o.rate) {
+			/* Paced: what is behind schedule goes at once. */
+			allowed = (now_us() - pace_t0) * g.o.rate / 1000000u + 1;
+			if (allowed > g.o.count)
+				allowed = g.o.count;
+		}
+		while (next < allowed) {
 			payload_build(pl, g.o.payload, g.o.src_id, (uint32_t)next);
 			r = gw_conn_send(c, g.o.dest, pl, (uint16_t)g.o.payload, &seq);
 			if (r == -EAGAIN || r == -ENOTCONN) {
@@ -278,9 +327,10 @@ static void *sender_main(void *arg)
 		}
 		if (sender_resolved())
 			atomic_store(&g.sender_done, true);
+		paced = next >= allowed && next < g.o.count;
 		/* Window full: sleep until ACKs arrive. Done: idle politely,
 		 * still answering the router, until main stops us. */
-		r = gw_conn_poll(c, full || next >= g.o.count ? 10 : 0);
+		r = gw_conn_poll(c, paced ? 1 : full || next >= g.o.count ? 10 : 0);
 		if (r < 0) {
 			fprintf(stderr, "gwart-conn: poll: %s\n", strerror(-r));
 			break;
@@ -289,7 +339,10 @@ static void *sender_main(void *arg)
 out:
 	if (c) {
 		gw_conn_get_stats(c, &g.sst);
-		gw_conn_close(c);
+		atomic_store(&g.have_sst, true);
+		r = gw_conn_close(c);
+		if (r < 0)
+			fprintf(stderr, "gwart-conn: close: %s\n", strerror(-r));
 	}
 	atomic_store(&g.sender_done, true);
 	free(pl);
@@ -321,6 +374,8 @@ static void receiver_deliver(void *arg, uint32_t origin, uint64_t origin_seq, co
 	case GC_OK:
 		break;
 	}
+	if (g.out) /* every delivery, duplicates too: the verifier counts them */
+		fprintf(g.out, "%u %llu\n", origin, (unsigned long long)origin_seq);
 	if (!g.o.count) { /* recv without --count: the SDK's suppression only */
 		atomic_fetch_add_explicit(&g.delivered, 1, memory_order_relaxed);
 		return;
@@ -374,7 +429,10 @@ static void *receiver_main(void *arg)
 		}
 	}
 	gw_conn_get_stats(c, &g.rst);
-	gw_conn_close(c);
+	atomic_store(&g.have_rst, true);
+	r = gw_conn_close(c);
+	if (r < 0)
+		fprintf(stderr, "gwart-conn: close: %s\n", strerror(-r));
 	return NULL;
 }
 
@@ -404,6 +462,36 @@ static void print_nacks(const char *label, const struct gw_conn_stats *st)
 		if (atomic_load(&g.failed_by[r]))
 			printf(" failed_%s=%llu", gw_nack_reason_name(r),
 			       (unsigned long long)atomic_load(&g.failed_by[r]));
+}
+
+/* The session side of one connector's stats, and the backoff delays its
+ * SDK drew, oldest first: what the integration tests check. */
+static void print_session(const char *label, const char *role, const struct gw_conn_stats *st)
+{
+	uint64_t i, n = st->backoffs < GW_CONN_BACKOFF_HIST ? st->backoffs : GW_CONN_BACKOFF_HIST;
+
+	printf("%s: %s session up=%u sessions=%llu losses=%llu timeout=%llu no_session=%llu "
+	       "bye=%llu probe=%llu probes_rx=%llu hellos=%llu keepalives=%llu "
+	       "reconnect_last_us=%llu reconnect_max_us=%llu next_seq=%llu state_writes=%llu "
+	       "state_errors=%llu rx_restored=%u state_clean=%u delivered=%llu duplicates=%llu "
+	       "tx_errors=%llu\n",
+	       label, role, st->up, (unsigned long long)st->sessions,
+	       (unsigned long long)st->session_losses, (unsigned long long)st->loss_timeout,
+	       (unsigned long long)st->loss_no_session, (unsigned long long)st->loss_bye,
+	       (unsigned long long)st->loss_probe, (unsigned long long)st->probes_received,
+	       (unsigned long long)st->hellos_sent, (unsigned long long)st->keepalives_sent,
+	       (unsigned long long)st->reconnect_us_last, (unsigned long long)st->reconnect_us_max,
+	       (unsigned long long)st->next_seq, (unsigned long long)st->state_writes,
+	       (unsigned long long)st->state_errors, st->rx_restored, st->state_clean,
+	       (unsigned long long)st->delivered, (unsigned long long)st->duplicates,
+	       (unsigned long long)st->tx_errors);
+	for (i = st->backoffs - n; i < st->backoffs; i++) {
+		const struct gw_conn_backoff *b = &st->backoff[i % GW_CONN_BACKOFF_HIST];
+
+		printf("%s: %s backoff attempt=%u delay_us=%llu waited_us=%llu\n", label, role,
+		       b->attempt, (unsigned long long)b->delay_us,
+		       (unsigned long long)b->waited_us);
+	}
 }
 
 static void sleep_us(uint64_t us)
@@ -441,7 +529,7 @@ static int run_pair(void)
 
 	/* Done when every message is resolved and everything acknowledged
 	 * has been delivered: only then can "lost" be final. */
-	while (g.t0_us && now_us() < deadline) {
+	while (g.t0_us && now_us() < deadline && !g_signalled) {
 		if (atomic_load(&g.sender_done) || sender_resolved()) {
 			if (atomic_load(&g.delivered) >= atomic_load(&g.acked) &&
 			    count_lost() == 0) {
@@ -472,6 +560,10 @@ static int run_pair(void)
 	       (unsigned long long)atomic_load(&g.stale),
 	       (unsigned long long)atomic_load(&g.foreign),
 	       (unsigned long long)g.rst.duplicates, (unsigned long long)g.rst.acks_sent);
+	if (atomic_load(&g.have_sst))
+		print_session(g.o.label, "src", &g.sst);
+	if (atomic_load(&g.have_rst))
+		print_session(g.o.label, "dst", &g.rst);
 	printf("%s: sent=%llu delivered=%llu duplicates=%llu lost=%llu rate=%.0f msg/s\n",
 	       g.o.label, (unsigned long long)atomic_load(&g.acked), (unsigned long long)delivered,
 	       (unsigned long long)atomic_load(&g.duplicates), (unsigned long long)lost,
@@ -515,10 +607,13 @@ static int run_send(void)
 		fprintf(stderr, "gwart-conn: pthread_create failed\n");
 		return 1;
 	}
-	while (now_us() < deadline && !sender_resolved() && !atomic_load(&g.sender_done))
+	while (now_us() < deadline && !sender_resolved() && !atomic_load(&g.sender_done) &&
+	       !g_signalled)
 		sleep_us(2000);
 	atomic_store(&g.stop_sender, true);
 	pthread_join(st, NULL);
+	if (atomic_load(&g.have_sst))
+		print_session(g.o.label, "src", &g.sst);
 	acked = atomic_load(&g.acked);
 	failed = atomic_load(&g.failed);
 	printf("%s: acked=%llu nacked=%llu", g.o.label, (unsigned long long)acked,
@@ -549,12 +644,26 @@ static int run_recv(void)
 		fprintf(stderr, "gwart-conn: pthread_create failed\n");
 		return 1;
 	}
-	while (now_us() < deadline && !atomic_load(&g.stop_receiver) &&
-	       !(g.o.count && atomic_load(&g.delivered) >= g.o.count))
+	uint64_t next_flush = 0;
+
+	while (now_us() < deadline && !atomic_load(&g.stop_receiver) && !g_signalled &&
+	       !(g.o.count && atomic_load(&g.delivered) >= g.o.count)) {
+		/* --out shows progress within 100 ms (stdio locks the FILE
+		 * against the receiver thread's writes). */
+		if (g.out && now_us() >= next_flush) {
+			fflush(g.out);
+			next_flush = now_us() + 100000;
+		}
 		sleep_us(2000);
-	sleep_us(GC_LINGER_US);
+	}
+	/* A signal is a restart: close at once (the state file keeps what
+	 * was delivered); otherwise keep acknowledging for a moment. */
+	if (!g_signalled)
+		sleep_us(GC_LINGER_US);
 	atomic_store(&g.stop_receiver, true);
 	pthread_join(rt, NULL);
+	if (atomic_load(&g.have_rst))
+		print_session(g.o.label, "dst", &g.rst);
 	printf("%s: delivered=%llu duplicates=%llu corrupt=%llu rx_dup_suppressed=%llu\n",
 	       g.o.label, (unsigned long long)atomic_load(&g.delivered),
 	       (unsigned long long)atomic_load(&g.duplicates),
@@ -564,6 +673,91 @@ static int run_recv(void)
 			       (!g.o.count || atomic_load(&g.delivered) == g.o.count)
 		       ? 0
 		       : 1;
+}
+
+/* Open descriptors of this process (those of /proc/self/fd but the one
+ * that lists them). */
+static unsigned count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n >= 3 ? n - 3 : 0;
+}
+
+struct gc_cycler {
+	pthread_t t;
+	uint32_t id;
+	uint64_t n;
+};
+
+/* open, wait for WELCOME, close (BYE): @n times for one connector id. */
+static void *cycler_main(void *arg)
+{
+	struct gc_cycler *cy = arg;
+	const char *addr = g.o.via_src ? g.o.via_src : g.o.router;
+	struct gw_conn_stats st;
+	uint64_t i, end;
+
+	for (i = 0; i < cy->n && !g_signalled; i++) {
+		struct gw_conn *c = conn_open(cy->id, addr, NULL, NULL);
+
+		if (!c) {
+			atomic_fetch_add(&g.cycles_failed, 1);
+			break;
+		}
+		end = now_us() + 10000000; /* 10 s: lost WELCOMEs back off */
+		while (!gw_conn_is_up(c) && now_us() < end && !g_signalled)
+			if (gw_conn_poll(c, 10) < 0)
+				break;
+		gw_conn_get_stats(c, &st);
+		atomic_fetch_add(&g.cycles_hellos, st.hellos_sent);
+		if (gw_conn_is_up(c))
+			atomic_fetch_add(&g.cycles_done, 1);
+		else
+			atomic_fetch_add(&g.cycles_failed, 1);
+		if (gw_conn_close(c) < 0)
+			atomic_fetch_add(&g.cycles_failed, 1);
+	}
+	return NULL;
+}
+
+static int run_cycles(void)
+{
+	uint32_t p = g.o.parallel ? g.o.parallel : 1, i;
+	struct gc_cycler cy[64];
+	unsigned fds_before, fds_after;
+	uint64_t t0, done, failed;
+	double secs;
+
+	fds_before = count_fds();
+	t0 = now_us();
+	for (i = 0; i < p; i++) {
+		cy[i].id = g.o.src_id + i;
+		cy[i].n = g.o.count / p + (i < g.o.count % p);
+		if (pthread_create(&cy[i].t, NULL, cycler_main, &cy[i])) {
+			fprintf(stderr, "gwart-conn: pthread_create failed\n");
+			return 1;
+		}
+	}
+	for (i = 0; i < p; i++)
+		pthread_join(cy[i].t, NULL);
+	secs = (double)(now_us() - t0) / 1e6;
+	fds_after = count_fds();
+	done = atomic_load(&g.cycles_done);
+	failed = atomic_load(&g.cycles_failed);
+	printf("%s: cycles=%llu failed=%llu hellos=%llu fds_before=%u fds_after=%u "
+	       "rate=%.0f cycles/s\n",
+	       g.o.label, (unsigned long long)done, (unsigned long long)failed,
+	       (unsigned long long)atomic_load(&g.cycles_hellos), fds_before, fds_after,
+	       secs > 0 ? (double)done / secs : 0.0);
+	fflush(stdout);
+	return done == g.o.count && failed == 0 && fds_before == fds_after ? 0 : 1;
 }
 
 /* ---- command line ------------------------------------------------------- */
@@ -580,7 +774,15 @@ static void usage(FILE *f)
 		"  gwart-conn send --router IP[:PORT] --src-id ID --dest ADDR --count N\n"
 		"      [--expect acked|NO_ROUTE|TOO_BIG|...] [--via IP:PORT] [same options]\n"
 		"  gwart-conn recv --router IP[:PORT] --id ID [--count N] [--via IP:PORT]\n"
-		"      [--timeout S]\n"
+		"      [--timeout S]  (without --count: until SIGTERM/SIGINT or the timeout)\n"
+		"  gwart-conn cycles --router IP[:PORT] --id ID --count N [--parallel P]\n"
+		"      N open/WELCOME/close cycles on P threads (ids ID..ID+P-1)\n"
+		"send and recv also take:\n"
+		"  --state PATH   the SDK's state file (seq and receive window across restarts)\n"
+		"  --out FILE     append 'ORIGIN SEQ' per message acknowledged (send) or\n"
+		"                 delivered (recv, duplicates included)\n"
+		"every mode: --backoff-initial-ms MS --backoff-mult-pct P --backoff-jitter-pct P\n"
+		"  --backoff-max-ms MS (the SDK's reconnection backoff); send, pair: --rate MSG/S\n"
 		"pair prints '<label>: sent=N delivered=N duplicates=N lost=N rate=R msg/s'\n"
 		"and exits 0 only if every message was acknowledged and delivered exactly\n"
 		"once, uncorrupted.\n"
@@ -601,7 +803,8 @@ int main(int argc, char **argv)
 {
 	enum { O_ROUTER = 256, O_SRC, O_DST, O_ID, O_DEST, O_COUNT, O_PAYLOAD, O_BIND, O_VIA_SRC,
 	       O_VIA_DST, O_VIA, O_TIMEOUT, O_LABEL, O_WINDOW, O_RTO, O_FIRST, O_EXPECT,
-	       O_DST_DELAY };
+	       O_DST_DELAY, O_STATE, O_OUT, O_BO_INIT, O_BO_MULT, O_BO_JIT, O_BO_MAX, O_RATE,
+	       O_PARALLEL };
 	static const struct option opts[] = {
 		{ "router", required_argument, NULL, O_ROUTER },
 		{ "src-id", required_argument, NULL, O_SRC },
@@ -621,6 +824,14 @@ int main(int argc, char **argv)
 		{ "first-seq", required_argument, NULL, O_FIRST },
 		{ "expect", required_argument, NULL, O_EXPECT },
 		{ "dst-delay", required_argument, NULL, O_DST_DELAY },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "out", required_argument, NULL, O_OUT },
+		{ "backoff-initial-ms", required_argument, NULL, O_BO_INIT },
+		{ "backoff-mult-pct", required_argument, NULL, O_BO_MULT },
+		{ "backoff-jitter-pct", required_argument, NULL, O_BO_JIT },
+		{ "backoff-max-ms", required_argument, NULL, O_BO_MAX },
+		{ "rate", required_argument, NULL, O_RATE },
+		{ "parallel", required_argument, NULL, O_PARALLEL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -639,6 +850,8 @@ int main(int argc, char **argv)
 		o->mode = GC_SEND;
 	else if (!strcmp(argv[1], "recv"))
 		o->mode = GC_RECV;
+	else if (!strcmp(argv[1], "cycles"))
+		o->mode = GC_CYCLES;
 	else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;
@@ -662,6 +875,26 @@ int main(int argc, char **argv)
 		case O_DEST: o->dest = optarg; break;
 		case O_LABEL: o->label = optarg; break;
 		case O_EXPECT: o->expect = optarg; break;
+		case O_STATE: o->state = optarg; break;
+		case O_OUT: o->out = optarg; break;
+		case O_BO_INIT:
+		case O_BO_MULT:
+		case O_BO_JIT:
+		case O_BO_MAX:
+			/* The SDK checks the ranges (gw_conn_open: -EINVAL). */
+			bad = parse_u64(optarg, &v) || v > UINT32_MAX;
+			*(c == O_BO_INIT   ? &o->bo_initial_ms
+			  : c == O_BO_MULT ? &o->bo_mult_pct
+			  : c == O_BO_JIT  ? &o->bo_jitter_pct
+					   : &o->bo_max_ms) = (uint32_t)v;
+			break;
+		case O_RATE:
+			bad = parse_u64(optarg, &o->rate);
+			break;
+		case O_PARALLEL:
+			bad = parse_u64(optarg, &v) || v == 0 || v > 64;
+			o->parallel = (uint32_t)v;
+			break;
 		case O_SRC:
 		case O_ID:
 			bad = parse_u64(optarg, &v) || v == 0 || v > UINT32_MAX;
@@ -711,9 +944,35 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || !o->router || !o->src_id ||
 	    (o->mode == GC_PAIR && (!o->dst_id || !o->dest || !o->count)) ||
-	    (o->mode == GC_SEND && (!o->dest || !o->count))) {
+	    (o->mode == GC_SEND && (!o->dest || !o->count)) ||
+	    (o->mode == GC_CYCLES && !o->count) ||
+	    /* one state file per connector: pair has two, cycles opens many */
+	    (o->state && (o->mode == GC_PAIR || o->mode == GC_CYCLES)) ||
+	    (o->out && (o->mode == GC_PAIR || o->mode == GC_CYCLES))) {
 		usage(stderr);
 		return 2;
+	}
+	if (o->mode == GC_CYCLES && (uint64_t)o->src_id + (o->parallel ? o->parallel : 1) - 1 >
+					    UINT32_MAX) {
+		usage(stderr);
+		return 2;
+	}
+	/* SIGTERM/SIGINT end a run cleanly: connectors closed (BYE, state
+	 * file written), --out flushed, counters printed. */
+	{
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+	}
+	if (o->out) {
+		g.out = fopen(o->out, "a");
+		if (!g.out) {
+			fprintf(stderr, "gwart-conn: %s: %s\n", o->out, strerror(errno));
+			return 1;
+		}
+		setvbuf(g.out, NULL, _IOFBF, 1 << 20);
 	}
 
 	if (getrandom(&g.run_id, sizeof(g.run_id), 0) != sizeof(g.run_id))
@@ -732,9 +991,16 @@ int main(int argc, char **argv)
 	case GC_SEND:
 		ret = run_send();
 		break;
+	case GC_CYCLES:
+		ret = run_cycles();
+		break;
 	default:
 		ret = run_recv();
 		break;
+	}
+	if (g.out && fclose(g.out) != 0) {
+		fprintf(stderr, "gwart-conn: %s: %s\n", o->out, strerror(errno));
+		ret = 1;
 	}
 	free(g.acked_bm);
 	free(g.deliv_bm);

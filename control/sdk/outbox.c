@@ -420,11 +420,16 @@ void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t no
 		if (!s)
 			return;
 		/* Retry after what the router asked for, doubled per
-		 * consecutive BUSY of this message (up to 8x, 1 s): a full
+		 * consecutive BUSY of this message (up to 64x, 1 s): a full
 		 * window of messages retried every 2 ms would only add to the
-		 * load that made the destination busy. */
+		 * load that made the destination busy. 64x because a
+		 * destination that is down (restarting, link cut) keeps its
+		 * custody full for seconds, and up to a window of messages
+		 * each keep retrying meanwhile: at 8x (16 ms with the router's
+		 * 2 ms) that was some 60,000 BUSY round trips a second, enough
+		 * to crowd the destination's HELLO out of a loaded router. */
 		delay = f->u.nack.retry_after_us ? f->u.nack.retry_after_us : c->rto_us;
-		delay <<= s->busy_n < 3 ? s->busy_n : 3;
+		delay <<= s->busy_n < 6 ? s->busy_n : 6;
 		if (delay > GW_CONN_MAX_RTO_US)
 			delay = GW_CONN_MAX_RTO_US;
 		if (s->busy_n < 31)

@@ -1525,7 +1525,7 @@ Test(sdk, hello_backoff_follows_the_schedule, .timeout = 30)
 	while (now_us() < end)
 		pump(fr, &c, 1);
 	gw_conn_get_stats(c, &st);
-	cr_assert_geq(st.backoffs, 7);
+	cr_assert_geq(st.backoffs, 6);
 	cr_assert_leq(st.backoffs, 9);
 	cr_assert_eq(st.hellos_sent, st.backoffs, "one delay drawn per HELLO");
 	cr_assert_eq(fr->hello_rx, st.hellos_sent);
@@ -1541,9 +1541,9 @@ Test(sdk, hello_backoff_follows_the_schedule, .timeout = 30)
 			uint64_t gap = fr->hello_us[i + 1] - fr->hello_us[i];
 
 			cr_assert_geq(b->waited_us, b->delay_us, "the timer never fires early");
-			cr_assert_leq(b->waited_us, b->delay_us + 50000, "waited %lu for %lu",
+			cr_assert_leq(b->waited_us, b->delay_us + 100000, "waited %lu for %lu",
 				      (unsigned long)b->waited_us, (unsigned long)b->delay_us);
-			cr_assert(gap + 2000 >= b->delay_us && gap <= b->delay_us + 50000,
+			cr_assert(gap + 2000 >= b->delay_us && gap <= b->delay_us + 100000,
 				  "HELLO gap %lu us for a delay of %lu us", (unsigned long)gap,
 				  (unsigned long)b->delay_us);
 		} else {
