@@ -68,6 +68,7 @@ struct gb_opts {
 	double dup;
 	uint64_t seed;
 	unsigned rx_window;     /* sink's HELLO rx_window */
+	unsigned custody_limit; /* router tunable; 0: the router's default */
 	unsigned mbufs;         /* router pool */
 	unsigned mem_mb;        /* EAL -m; 0: computed */
 	bool stage_stats;       /* ask the router to account cycles per stage */
@@ -75,6 +76,7 @@ struct gb_opts {
 	const char *pool_ops;   /* mempool driver for every mbuf pool (EAL --mbuf-pool-ops-name) */
 	const char *cpus_harness; /* CPU list for control and endpoint threads */
 	const char *cpus_workers; /* CPU list for worker lcores */
+	bool float_cpus;        /* pin nothing: every thread may run on any CPU */
 	const char *json_path;
 	const char *label;
 	const char *gwartd;     /* memif: path of gwartd */
@@ -184,7 +186,8 @@ struct gb_endpoint {
 	unsigned idx;
 	uint16_t port_id;       /* harness-side ethdev */
 	uint16_t stamp_port;    /* mbuf->port for frames we send (net_ring does not set it) */
-	unsigned n_queues;
+	unsigned n_queues;      /* TX queues: one per router worker */
+	unsigned n_rxq;         /* RX queues polled (memif: + the control thread's TX queue) */
 	uint32_t router_ip_be;
 	struct rte_ether_addr router_mac;
 	int cpu;                /* -1: not pinned */
@@ -225,8 +228,8 @@ void gb_endpoint_join(struct gb_endpoint *ep);
 void gb_ctx_stats(const struct gb_ctx *ctx, struct gb_ep_stats *out);
 /* In-flight origin messages over all origins (racy). */
 unsigned gb_ctx_up(const struct gb_ctx *ctx);
-/* Set up the harness-side ethdev: n_queues RX and TX queues on pool. */
-int gb_port_init(uint16_t port_id, unsigned n_queues, struct rte_mempool *pool);
+/* Set up the harness-side ethdev: @nrx RX and @ntx TX queues on pool. */
+int gb_port_init(uint16_t port_id, unsigned nrx, unsigned ntx, struct rte_mempool *pool);
 
 /* ---- measurement (gb_measure.c) ------------------------------------------ */
 
@@ -250,6 +253,8 @@ uint64_t gb_lcore_cpu_ns(int pid, unsigned lcore, uint64_t *user);
 /* CPU list "0,1" or "0-3" -> the n-th CPU (wrapping), -1 if none. */
 int gb_cpu_pick(const char *list, unsigned n);
 int gb_pin_self(int cpu);
+/* The EAL --lcores argument for the main lcore and @n_workers workers. */
+void gb_lcores_arg(const struct gb_opts *o, unsigned n_workers, char *buf, size_t len);
 
 /* ---- results (gb_result.c) ---------------------------------------------- */
 
@@ -279,6 +284,8 @@ struct gb_result {
 	double stage_cyc_per_msg[GB_MAX_STAGES];
 	struct gb_ep_stats ep;      /* whole run */
 	struct gb_verify_result ver;
+	uint64_t unsettled;         /* drain timed out: messages still in custody */
+	bool inconclusive;          /* not settled: neither proven nor disproven */
 	uint64_t r_rx_pkts, r_routed, r_tx_data, r_retransmits, r_dups, r_handoffs, r_steered;
 	uint64_t r_drops, r_busy, r_tx_full;
 	double mem_per_route;       /* bytes of DPDK heap per route; < 0 unknown */

@@ -352,7 +352,7 @@ static void origin_scan(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep
 			continue;
 		if (now < sl->deadline)
 			break;
-		if (txq[c->queue].n >= TXB_MAX - 2)
+		if (txq[c->queue].n >= TXB_MAX - GB_BURST)
 			return;
 		sl->deadline = now + rto;
 		ep->st.retransmits++;
@@ -582,7 +582,9 @@ static void timers(struct gb_endpoint *ep, struct gb_txq *txq, uint64_t now, uin
 	for (i = 0; i < ep->n_conns; i++) {
 		struct gb_ep_conn *c = &ep->conns[i];
 
-		if (txq[c->queue].n >= TXB_MAX - GB_BURST)
+		/* Session frames may use the slots that data leaves free, so
+		 * a saturating generator never starves its own keepalives. */
+		if (txq[c->queue].n >= TXB_MAX - 4)
 			continue;
 		if (!c->up) {
 			if (now - c->t_hello >= GB_HELLO_US * us)
@@ -628,7 +630,7 @@ static void *endpoint_main(void *arg)
 		unsigned work = 0;
 
 		ep->st.loops++;
-		for (q = 0; q < ep->n_queues; q++) {
+		for (q = 0; q < ep->n_rxq; q++) {
 			uint16_t n = rte_eth_rx_burst(ep->port_id, (uint16_t)q, pkts, GB_BURST);
 
 			work += n;
@@ -707,19 +709,17 @@ static void *endpoint_main(void *arg)
 
 /* ---- set-up ----------------------------------------------------------------- */
 
-int gb_port_init(uint16_t port_id, unsigned n_queues, struct rte_mempool *pool)
+int gb_port_init(uint16_t port_id, unsigned nrx, unsigned ntx, struct rte_mempool *pool)
 {
 	struct rte_eth_conf conf = {0};
 	uint16_t q;
 	int rc;
 
-	rc = rte_eth_dev_configure(port_id, (uint16_t)n_queues, (uint16_t)n_queues, &conf);
-	for (q = 0; rc == 0 && q < n_queues; q++) {
+	rc = rte_eth_dev_configure(port_id, (uint16_t)nrx, (uint16_t)ntx, &conf);
+	for (q = 0; rc == 0 && q < nrx; q++)
 		rc = rte_eth_rx_queue_setup(port_id, q, 1024, (unsigned)rte_socket_id(), NULL, pool);
-		if (rc == 0)
-			rc = rte_eth_tx_queue_setup(port_id, q, 1024, (unsigned)rte_socket_id(),
-						    NULL);
-	}
+	for (q = 0; rc == 0 && q < ntx; q++)
+		rc = rte_eth_tx_queue_setup(port_id, q, 1024, (unsigned)rte_socket_id(), NULL);
 	if (rc == 0)
 		rc = rte_eth_dev_start(port_id);
 	return rc;
@@ -736,6 +736,7 @@ int gb_endpoint_init(struct gb_endpoint *ep, struct gb_ctx *ctx, unsigned idx, u
 	ep->idx = idx;
 	ep->port_id = port_id;
 	ep->n_queues = n_queues;
+	ep->n_rxq = n_queues;
 	ep->router_ip_be = router_ip_be;
 	ep->first_id = first_id;
 	ep->n_conns = n;

@@ -176,7 +176,7 @@ static int make_ports(struct inproc *ip, uint16_t mbuf_room, unsigned hp_mbufs)
 				   rte_cpu_to_be_32((198u << 24) | (18u << 16) | (e << 8) | 1u));
 		if (rc != 0)
 			return rc;
-		rc = gb_port_init(ip->hport[e], o->workers, ip->hpool);
+		rc = gb_port_init(ip->hport[e], o->workers, o->workers, ip->hpool);
 		if (rc != 0)
 			return rc;
 	}
@@ -221,6 +221,13 @@ static int load_config(struct inproc *ip, struct gb_result *r)
 	if (o->verbose)
 		fprintf(stderr, "gwart-bench: %u routes loaded in %.2f s\n", o->routes,
 			(double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz());
+	if (o->custody_limit) {
+		rc = cp_tunable_set(&ip->cp, "custody_limit", o->custody_limit);
+		if (rc != 0) {
+			snprintf(r->why, sizeof(r->why), "custody_limit: %s", strerror(-rc));
+			return rc;
+		}
+	}
 	if (o->stage_stats) {
 		rc = cp_tunable_set(&ip->cp, "stage_stats", 1);
 		ip->stage_hook = rc == 0;
@@ -253,7 +260,7 @@ int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
 	};
 	unsigned room = RTE_PKTMBUF_HEADROOM + DP_PKT_HDRS + GW_HDR_LEN + GW_DATA_FIXED_LEN + 32 +
 			o->payload + 64;
-	unsigned hp_mbufs, e, w;
+	unsigned hp_mbufs, cust, e, w;
 	char lcores[256], mem[16], prefix[32], ops_arg[64], *argv[16];
 	int argc = 0, rc;
 	struct gb_run_ops ops = {.arg = &ip, .pump = ctl_pump, .snap = snap, .custody = custody};
@@ -264,21 +271,18 @@ int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
 	if (room < RTE_MBUF_DEFAULT_BUF_SIZE)
 		room = RTE_MBUF_DEFAULT_BUF_SIZE;
 	prm.mbuf_data_room = (uint16_t)room;
+	/* Custody holds the generators' own mbufs (zero copy): their pool
+	 * covers every destination's custody; the router's pool covers what
+	 * it transmits (a copy per DATA frame in flight, ACKs, replies). */
+	cust = o->custody_limit ? o->custody_limit : DP_DEF_CUSTODY_LIMIT;
 	prm.nb_mbuf = o->mbufs ? o->mbufs
-			       : o->dests * (DP_DEF_CUSTODY_LIMIT + o->rx_window) +
-					 o->workers * 4096 + 8192;
-	hp_mbufs = o->origins * 1100 + ip.n_ep * o->workers * 2048 + 8192;
+			       : o->dests * (o->rx_window + 64) + o->workers * 4096 + 8192;
+	hp_mbufs = o->dests * cust + o->origins * 64 + ip.n_ep * o->workers * 2048 + 8192;
 
 	/* EAL: main lcore (control) on the first harness CPU, one lcore per
 	 * worker on the worker CPUs. Endpoints are non-EAL threads registered
 	 * later, so dp_router_create() sees exactly the workers. */
-	w = (unsigned)snprintf(lcores, sizeof(lcores), "--lcores=0@%d",
-			       gb_cpu_pick(o->cpus_harness, 0) < 0 ? 0 : gb_cpu_pick(o->cpus_harness, 0));
-	for (e = 0; e < o->workers && w < sizeof(lcores) - 16; e++)
-		w += (unsigned)snprintf(lcores + w, sizeof(lcores) - w, ",%u@%d", e + 1,
-					gb_cpu_pick(o->cpus_workers, e) < 0
-						? 0
-						: gb_cpu_pick(o->cpus_workers, e));
+	gb_lcores_arg(o, o->workers, lcores, sizeof(lcores));
 	snprintf(mem, sizeof(mem), "%u",
 		 o->mem_mb ? o->mem_mb : compute_mem_mb(o, prm.nb_mbuf, hp_mbufs, room));
 	snprintf(prefix, sizeof(prefix), "--file-prefix=gb%d", (int)getpid());

@@ -163,3 +163,29 @@ int gb_pin_self(int cpu)
 	CPU_SET(cpu, &set);
 	return -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
+
+/* "--lcores=..." for the main lcore and @n_workers worker lcores: pinned to
+ * the harness and worker CPU lists, or, with o->float_cpus, every lcore free
+ * to run on any CPU (a shared host where another process busy-polls the
+ * CPU a pinned worker would get: the scheduler may then starve the pinned
+ * thread for seconds). */
+void gb_lcores_arg(const struct gb_opts *o, unsigned n_workers, char *buf, size_t len)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t w;
+	unsigned e;
+	int h = gb_cpu_pick(o->cpus_harness, 0);
+
+	if (o->float_cpus) {
+		w = (size_t)snprintf(buf, len, "--lcores=0@(0-%ld)", ncpu - 1);
+		for (e = 0; e < n_workers && w < len; e++)
+			w += (size_t)snprintf(buf + w, len - w, ",%u@(0-%ld)", e + 1, ncpu - 1);
+		return;
+	}
+	w = (size_t)snprintf(buf, len, "--lcores=0@%d", h < 0 ? 0 : h);
+	for (e = 0; e < n_workers && w < len; e++) {
+		int c = gb_cpu_pick(o->cpus_workers, e);
+
+		w += (size_t)snprintf(buf + w, len - w, ",%u@%d", e + 1, c < 0 ? 0 : c);
+	}
+}

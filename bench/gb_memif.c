@@ -54,7 +54,10 @@ static int write_config(const struct memif_run *mr, const char *path)
 	fprintf(f, "{\n  \"udp_port\": %u,\n  \"ports\": [", GB_ROUTER_UDP);
 	for (e = 0; e < mr->n_ep; e++)
 		fprintf(f, "%s{ \"ip\": \"198.18.%u.1\" }", e ? ", " : " ", e);
-	fprintf(f, " ],\n  \"tunables\": { \"keepalive_ms\": 1000 },\n  \"connectors\": [\n");
+	fprintf(f, " ],\n  \"tunables\": { \"keepalive_ms\": 1000");
+	if (o->custody_limit)
+		fprintf(f, ", \"custody_limit\": %u", o->custody_limit);
+	fprintf(f, " },\n  \"connectors\": [\n");
 	for (i = 1; i <= o->origins + o->dests; i++)
 		fprintf(f, "    { \"id\": %u, \"name\": \"%s%u\" }%s\n", i,
 			i <= o->origins ? "gen" : "sink", i, i < o->origins + o->dests ? "," : "");
@@ -80,16 +83,10 @@ static int start_gwartd(struct memif_run *mr, const char *cfg, unsigned room, un
 	char room_s[16], log[96], ops[64];
 	char *argv[32];
 	int argc = 0, fd;
-	unsigned e, w;
+	unsigned e;
 	posix_spawn_file_actions_t fa;
 
-	w = (unsigned)snprintf(lcores, sizeof(lcores), "--lcores=0@%d",
-			       gb_cpu_pick(o->cpus_harness, 0) < 0 ? 0 : gb_cpu_pick(o->cpus_harness, 0));
-	for (e = 0; e < o->workers && w < sizeof(lcores) - 16; e++)
-		w += (unsigned)snprintf(lcores + w, sizeof(lcores) - w, ",%u@%d", e + 1,
-					gb_cpu_pick(o->cpus_workers, e) < 0
-						? 0
-						: gb_cpu_pick(o->cpus_workers, e));
+	gb_lcores_arg(o, o->workers, lcores, sizeof(lcores));
 	snprintf(m, sizeof(m), "%u", mem);
 	snprintf(prefix, sizeof(prefix), "--file-prefix=gbd%d", (int)getpid());
 	snprintf(room_s, sizeof(room_s), "%u", room);
@@ -200,7 +197,7 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 			o->payload + 64;
 	unsigned e, mem, waited;
 	uint16_t ports[GB_MAX_ENDPOINTS];
-	char cfg[96], lc[32], prefix[48], ops[64], vdev[GB_MAX_ENDPOINTS][128], *argv[24];
+	char cfg[96], lc[64], prefix[48], ops[64], vdev[GB_MAX_ENDPOINTS][128], *argv[24];
 	int argc = 0, rc;
 	struct gb_run_ops run_ops = {.arg = &mr, .pump = pump, .snap = snap, .custody = custody};
 
@@ -234,8 +231,7 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 		stop_gwartd(&mr);
 		return -1;
 	}
-	snprintf(lc, sizeof(lc), "--lcores=0@%d",
-		 gb_cpu_pick(o->cpus_harness, 0) < 0 ? 0 : gb_cpu_pick(o->cpus_harness, 0));
+	gb_lcores_arg(o, 0, lc, sizeof(lc));
 	snprintf(prefix, sizeof(prefix), "--file-prefix=gbc%d", (int)getpid());
 	snprintf(ops, sizeof(ops), "--mbuf-pool-ops-name=%s", o->pool_ops ? o->pool_ops : "ring_mp_mc");
 	argv[argc++] = "gwart-bench";
@@ -269,7 +265,9 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 	}
 	for (e = 0; e < mr.n_ep; e++) {
 		ports[e] = (uint16_t)e;
-		rc = gb_port_init(ports[e], o->workers, pool);
+		/* gwartd sends its control frames on a TX queue of its own
+		 * (one past the workers') where the port has one: poll it. */
+		rc = gb_port_init(ports[e], o->workers + 1, o->workers, pool);
 		if (rc != 0) {
 			snprintf(r->why, sizeof(r->why), "memif port %u: %s", e, strerror(-rc));
 			goto out;
@@ -299,6 +297,7 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 	for (e = 0; rc == 0 && e < mr.n_ep; e++) {
 		mr.ctx.ep[e].router_ip_be = rte_cpu_to_be_32((198u << 24) | (18u << 16) | (e << 8) | 1u);
 		mr.ctx.ep[e].stamp_port = ports[e];
+		mr.ctx.ep[e].n_rxq = o->workers + 1;
 	}
 	if (rc == 0)
 		gb_run_phases(&mr.ctx, &run_ops, r);

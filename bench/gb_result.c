@@ -67,8 +67,11 @@ static json_t *params_json(const struct gb_opts *o)
 	JR(p, "fault_dup", o->dup);
 	JI(p, "seed", o->seed);
 	JI(p, "stage_stats", o->stage_stats);
+	JI(p, "rx_window", o->rx_window);
+	JI(p, "custody_limit", o->custody_limit);
 	JI(p, "udp_csum", o->udp_csum);
 	JS(p, "pool_ops", o->pool_ops ? o->pool_ops : "default");
+	JI(p, "float_cpus", o->float_cpus);
 	JS(p, "cpus_harness", o->cpus_harness ? o->cpus_harness : "");
 	JS(p, "cpus_workers", o->cpus_workers ? o->cpus_workers : "");
 	return p;
@@ -114,6 +117,7 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 	JS(root, "tool", "gwart-bench");
 	json_object_set_new(root, "params", params_json(o));
 	JI(res, "ok", r->ok);
+	JI(res, "inconclusive", r->inconclusive);
 	JS(res, "why", r->why);
 	JR(res, "tsc_hz", r->tsc_hz);
 	JR(res, "wall_s", r->wall_s);

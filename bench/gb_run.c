@@ -50,7 +50,8 @@ int gb_ctx_endpoints(struct gb_ctx *ctx, const uint16_t *ports, unsigned n_ep,
 		uint32_t first = (gen ? 1 : o->origins + 1) + lo;
 
 		rc = gb_endpoint_init(&ctx->ep[e], ctx, e, ports[e], o->workers, router_ip_be,
-				      first, hi - lo, gen, pool, gb_cpu_pick(o->cpus_harness, e));
+				      first, hi - lo, gen, pool,
+				      o->float_cpus ? -1 : gb_cpu_pick(o->cpus_harness, e));
 		if (rc != 0)
 			return rc;
 		rte_ether_addr_copy(router_mac, &ctx->ep[e].router_mac);
@@ -172,18 +173,21 @@ static void figures(struct gb_ctx *ctx, const struct gb_snap *s0, const struct g
 	}
 }
 
+/* Violations of exactly-once fail the run (exit 1) whatever else happened;
+ * acknowledged messages not delivered while the router still held some in
+ * custody when the drain time ran out make it inconclusive (exit 3): the
+ * worker did not get the CPU to finish, nothing proves a loss. */
 static void verdict(struct gb_ctx *ctx, struct gb_result *r)
 {
 	const struct gb_ep_stats *s = &r->ep;
+	bool unsettled = r->unsettled != 0 && r->unsettled != UINT64_MAX;
 
 	gb_verify_check(ctx->ver, ctx->last_seq, &r->ver);
 	r->ok = false;
+	r->inconclusive = false;
 	if (r->why[0] != '\0')
 		return;
-	if (r->ver.lost)
-		snprintf(r->why, sizeof(r->why), "%lu acknowledged message(s) never delivered",
-			 r->ver.lost);
-	else if (s->dup_delivered)
+	if (s->dup_delivered)
 		snprintf(r->why, sizeof(r->why), "%lu message(s) delivered twice",
 			 s->dup_delivered);
 	else if (r->ver.unexpected)
@@ -192,6 +196,15 @@ static void verdict(struct gb_ctx *ctx, struct gb_result *r)
 	else if (s->misrouted || s->corrupt)
 		snprintf(r->why, sizeof(r->why), "%lu misrouted, %lu corrupt", s->misrouted,
 			 s->corrupt);
+	else if (r->ver.lost && unsettled) {
+		snprintf(r->why, sizeof(r->why),
+			 "inconclusive: did not settle within the drain time, %lu acknowledged "
+			 "message(s) undelivered, %lu still in the router's custody",
+			 r->ver.lost, r->unsettled);
+		r->inconclusive = true;
+	} else if (r->ver.lost)
+		snprintf(r->why, sizeof(r->why), "%lu acknowledged message(s) never delivered",
+			 r->ver.lost);
 	else if (s->unresolved)
 		snprintf(r->why, sizeof(r->why), "%lu message(s) still unacknowledged at the end",
 			 s->unresolved);
@@ -266,6 +279,9 @@ int gb_run_phases(struct gb_ctx *ctx, const struct gb_run_ops *ops, struct gb_re
 		    ops->custody(ops->arg) == 0)
 			break;
 		if (rte_rdtsc() >= deadline) {
+			r->unsettled = ops->custody(ops->arg);
+			if (r->unsettled == 0)
+				r->unsettled = UINT64_MAX; /* custody unknown or empty */
 			if (o->verbose)
 				fprintf(stderr,
 					"gwart-bench: drain timed out: idle %u/%u acked %lu "
