@@ -103,6 +103,35 @@ struct gn_result {
 	char why[128];
 };
 
+/* Figures, the SUMMARY line and the JSON file: called before teardown, so a
+ * client library crash while closing cannot lose the result. */
+static void emit(const struct gn_opts *o, struct gn_result *r)
+{
+	FILE *f;
+
+	r->rate = r->window_s > 0 ? (double)r->window_msgs / r->window_s : 0;
+	r->per_core = r->server_cpu_s > 0 ? (double)r->window_msgs / r->server_cpu_s : 0;
+	printf("SUMMARY scenario=nats-%s label=%s payload=%d rate=%.0f msg/s "
+	       "per_server_core=%.0f server_cpu_s=%.2f published=%lu dup_sent=%lu dup_acked=%lu "
+	       "stream_msgs=%lu ok=%d%s%s\n",
+	       o->mode, o->label, o->payload, r->rate, r->per_core, r->server_cpu_s, r->published,
+	       r->dup_sent, r->dup_acked, r->stream_msgs, r->ok, r->ok ? "" : " why=", r->why);
+	fflush(stdout);
+	if (o->json != NULL && (f = fopen(o->json, "w")) != NULL) {
+		fprintf(f,
+			"{\"tool\": \"gwart-bench-nats\", \"params\": {\"scenario\": \"nats-%s\", "
+			"\"payload\": %d, \"duration_s\": %g, \"dup\": %g, \"label\": \"%s\"}, "
+			"\"result\": {\"ok\": %d, \"why\": \"%s\", \"rate_msg_s\": %.1f, "
+			"\"rate_per_server_core\": %.1f, \"server_cpu_s\": %.3f, \"wall_s\": %.3f, "
+			"\"messages\": %lu, \"published\": %lu, \"dup_sent\": %lu, "
+			"\"dup_acked\": %lu, \"stream_msgs\": %lu}}\n",
+			o->mode, o->payload, o->duration, o->dup, o->label, r->ok, r->why, r->rate,
+			r->per_core, r->server_cpu_s, r->window_s, r->window_msgs, r->published, r->dup_sent,
+			r->dup_acked, r->stream_msgs);
+		fclose(f);
+	}
+}
+
 static natsStatus run_core(const struct gn_opts *o, char *buf, struct gn_result *r)
 {
 	natsConnection *pub = NULL, *sub_nc = NULL;
@@ -147,6 +176,14 @@ static natsStatus run_core(const struct gn_opts *o, char *buf, struct gn_result 
 	r->ok = s == NATS_OK && r->window_msgs > 0;
 	if (s != NATS_OK)
 		snprintf(r->why, sizeof(r->why), "%s", natsStatus_GetText(s));
+	emit(o, r);
+	/* Stop deliveries before freeing what the callback thread uses. */
+	if (sub != NULL)
+		natsSubscription_Unsubscribe(sub);
+	if (sub_nc != NULL)
+		natsConnection_Close(sub_nc);
+	if (pub != NULL)
+		natsConnection_Close(pub);
 	natsSubscription_Destroy(sub);
 	natsConnection_Destroy(pub);
 	natsConnection_Destroy(sub_nc);
@@ -238,9 +275,12 @@ static natsStatus run_js(const struct gn_opts *o, char *buf, struct gn_result *r
 	else if (!r->ok)
 		snprintf(r->why, sizeof(r->why), "stream holds %lu, unique published %lu, errors %lu",
 			 r->stream_msgs, next - 1, r->errors);
+	emit(o, r);
 	jsStreamInfo_Destroy(si);
 	if (js != NULL)
 		js_DeleteStream(js, "GBJS", NULL, NULL);
+	if (nc != NULL)
+		natsConnection_Close(nc);
 	jsCtx_Destroy(js);
 	natsConnection_Destroy(nc);
 	return s;
@@ -252,7 +292,6 @@ int main(int argc, char **argv)
 			    .duration = 3, .warmup = 0.5, .label = "-"};
 	struct gn_result r = {0};
 	char *buf;
-	FILE *f;
 	int i;
 
 	for (i = 1; i + 1 < argc; i += 2) {
@@ -288,26 +327,6 @@ int main(int argc, char **argv)
 		run_core(&o, buf, &r);
 	else
 		run_js(&o, buf, &r);
-	r.rate = r.window_s > 0 ? (double)r.window_msgs / r.window_s : 0;
-	r.per_core = r.server_cpu_s > 0 ? (double)r.window_msgs / r.server_cpu_s : 0;
-	printf("SUMMARY scenario=nats-%s label=%s payload=%d rate=%.0f msg/s "
-	       "per_server_core=%.0f server_cpu_s=%.2f published=%lu dup_sent=%lu dup_acked=%lu "
-	       "stream_msgs=%lu ok=%d%s%s\n",
-	       o.mode, o.label, o.payload, r.rate, r.per_core, r.server_cpu_s, r.published,
-	       r.dup_sent, r.dup_acked, r.stream_msgs, r.ok, r.ok ? "" : " why=", r.why);
-	if (o.json != NULL && (f = fopen(o.json, "w")) != NULL) {
-		fprintf(f,
-			"{\"tool\": \"gwart-bench-nats\", \"params\": {\"scenario\": \"nats-%s\", "
-			"\"payload\": %d, \"duration_s\": %g, \"dup\": %g, \"label\": \"%s\"}, "
-			"\"result\": {\"ok\": %d, \"why\": \"%s\", \"rate_msg_s\": %.1f, "
-			"\"rate_per_server_core\": %.1f, \"server_cpu_s\": %.3f, \"wall_s\": %.3f, "
-			"\"messages\": %lu, \"published\": %lu, \"dup_sent\": %lu, "
-			"\"dup_acked\": %lu, \"stream_msgs\": %lu}}\n",
-			o.mode, o.payload, o.duration, o.dup, o.label, r.ok, r.why, r.rate, r.per_core,
-			r.server_cpu_s, r.window_s, r.window_msgs, r.published, r.dup_sent,
-			r.dup_acked, r.stream_msgs);
-		fclose(f);
-	}
 	free(buf);
 	nats_Close();
 	return r.ok ? 0 : 1;
