@@ -122,11 +122,13 @@ except Exception: print(100000)' "$out/json/inproc-base.json"
 }
 
 # ---- peers ------------------------------------------------------------------
-# user-mode CPU seconds of thread NAME of process PID
+# CPU seconds of thread NAME of process PID: user mode, or with a third
+# argument "all" user + system (net_tap's PMD works through syscalls)
 thread_utime() {
 	for t in /proc/"$1"/task/*; do
 		if [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ]; then
-			awk -v hz="$(getconf CLK_TCK)" '{ print $14 / hz }' "$t/stat"
+			awk -v hz="$(getconf CLK_TCK)" -v all="${3:-}" \
+				'{ print (all == "all" ? $14 + $15 : $14) / hz }' "$t/stat"
 			return
 		fi
 	done
@@ -240,14 +242,14 @@ scenario_tap() {
 		[ $i -gt 300 ] && break
 		sleep 0.1
 	done
-	u0=$(thread_utime "$bg_pid" rte-worker-1)
+	u0=$(thread_utime "$bg_pid" rte-worker-1 all)
 	t0=$(date +%s.%N)
 	ip netns exec "$ns" "$build/bench/gwart-conn" pair --router 198.18.0.1 \
 		--bind 198.18.0.2 --src-id 1 --dst-id 2 --dest smtp:user@notes.demo.example \
 		--count "$count" --payload 64 --timeout 120 --label tap >"$log" 2>&1
 	rc=$?
 	t1=$(date +%s.%N)
-	u1=$(thread_utime "$bg_pid" rte-worker-1)
+	u1=$(thread_utime "$bg_pid" rte-worker-1 all)
 	kill -TERM "$bg_pid" 2>/dev/null
 	wait "$bg_pid"
 	bg_pid=""
