@@ -7,6 +7,8 @@
  *   gb_inproc.c    scenario inproc: the real router in this process on net_ring ports
  *   gb_memif.c     scenario memif: gwartd in another process, reached over net_memif
  *   gb_endpoint.c  generator (origin) and sink (destination) connectors on an ethdev port
+ *   gb_frame.c     the frames they send, TX buffers (gb_endpoint.h: their private state)
+ *   gb_run.c       phases of a run, figures, the exactly-once verdict (gb_run.h)
  *   gb_verify.c    the delivered set and the exactly-once check
  *   gb_workload.c  destination addresses, uniform and Zipf popularity, seeded RNG
  *   gb_hist.c      log-linear latency histogram (HDR style)
@@ -34,16 +36,16 @@
 #include "dedup.h"
 #include "gb_hist.h"
 
-#define GB_MAX_ENDPOINTS 4      /* harness ports: the router has DP_MAX_PORTS */
-#define GB_MAX_QUEUES 16        /* queues per port = router workers */
-#define GB_SLOTS 1024           /* in-flight origin seqs tracked (>= dup window) */
-#define GB_BURST 32             /* frames per TX/RX burst */
-#define GB_PAYLOAD_HDR 24       /* stamped payload prefix: tsc, origin, route, seq */
-#define GB_DEF_RTO_US 50000     /* us: generator retransmission timeout */
-#define GB_KEEPALIVE_US 250000  /* us: every connector sends a KEEPALIVE this often */
-#define GB_HELLO_US 100000      /* us: HELLO repeated until WELCOME */
+#define GB_MAX_ENDPOINTS 4     /* harness ports: the router has DP_MAX_PORTS */
+#define GB_MAX_QUEUES 16       /* queues per port = router workers */
+#define GB_SLOTS 1024	       /* in-flight origin seqs tracked (>= dup window) */
+#define GB_BURST 32	       /* frames per TX/RX burst */
+#define GB_PAYLOAD_HDR 24      /* stamped payload prefix: tsc, origin, route, seq */
+#define GB_DEF_RTO_US 50000    /* us: generator retransmission timeout */
+#define GB_KEEPALIVE_US 250000 /* us: every connector sends a KEEPALIVE this often */
+#define GB_HELLO_US 100000     /* us: HELLO repeated until WELCOME */
 #define GB_ROUTER_UDP 4790
-#define GB_CONN_UDP 20000       /* connectors' UDP source port */
+#define GB_CONN_UDP 20000 /* connectors' UDP source port */
 
 enum gb_pop { GB_POP_UNIFORM, GB_POP_ZIPF };
 
@@ -51,35 +53,35 @@ enum gb_pop { GB_POP_UNIFORM, GB_POP_ZIPF };
 struct gb_opts {
 	const char *scenario;
 	unsigned workers;
-	unsigned origins;       /* origin connectors (generators) */
-	unsigned dests;         /* destination connectors (sinks) */
-	unsigned gen_threads;   /* endpoint threads hosting origins */
-	unsigned sink_threads;  /* endpoint threads hosting destinations */
+	unsigned origins;      /* origin connectors (generators) */
+	unsigned dests;	       /* destination connectors (sinks) */
+	unsigned gen_threads;  /* endpoint threads hosting origins */
+	unsigned sink_threads; /* endpoint threads hosting destinations */
 	uint32_t routes;
-	uint32_t payload;       /* bytes */
+	uint32_t payload; /* bytes */
 	enum gb_pop pop;
 	double zipf_s;
 	double duration_s;
 	double warmup_s;
-	double drain_s;         /* most time allowed to settle after sending stops */
-	uint64_t rate;          /* msg/s over all generators; 0: as fast as possible */
-	uint64_t count;         /* stop after this many messages per origin (0: by time) */
-	double drop;            /* fault injection: probability per frame */
+	double drain_s; /* most time allowed to settle after sending stops */
+	uint64_t rate;	/* msg/s over all generators; 0: as fast as possible */
+	uint64_t count; /* stop after this many messages per origin (0: by time) */
+	double drop;	/* fault injection: probability per frame */
 	double dup;
 	uint64_t seed;
-	unsigned rx_window;     /* sink's HELLO rx_window */
+	unsigned rx_window;	/* sink's HELLO rx_window */
 	unsigned custody_limit; /* router tunable; 0: the router's default */
-	unsigned mbufs;         /* router pool */
-	unsigned mem_mb;        /* EAL -m; 0: computed */
-	bool stage_stats;       /* ask the router to account cycles per stage */
-	bool udp_csum;          /* generators fill the UDP checksum */
-	const char *pool_ops;   /* mempool driver for every mbuf pool (EAL --mbuf-pool-ops-name) */
+	unsigned mbufs;		/* router pool */
+	unsigned mem_mb;	/* EAL -m; 0: computed */
+	bool stage_stats;	/* ask the router to account cycles per stage */
+	bool udp_csum;		/* generators fill the UDP checksum */
+	const char *pool_ops;	/* mempool driver for every mbuf pool (EAL --mbuf-pool-ops-name) */
 	const char *cpus_harness; /* CPU list for control and endpoint threads */
 	const char *cpus_workers; /* CPU list for worker lcores */
-	bool float_cpus;        /* pin nothing: every thread may run on any CPU */
+	bool float_cpus;	  /* pin nothing: every thread may run on any CPU */
 	const char *json_path;
 	const char *label;
-	const char *gwartd;     /* memif: path of gwartd */
+	const char *gwartd; /* memif: path of gwartd */
 	int verbose;
 };
 
@@ -110,8 +112,8 @@ struct gb_workload {
 	uint32_t n_dests;
 	uint32_t first_dest_id;
 	enum gb_pop pop;
-	double *cdf;            /* Zipf: cumulative probabilities, n_routes entries */
-	char *addr;             /* n_routes fixed-size slots of GB_ADDR_SLOT bytes */
+	double *cdf; /* Zipf: cumulative probabilities, n_routes entries */
+	char *addr;  /* n_routes fixed-size slots of GB_ADDR_SLOT bytes */
 	uint8_t *addr_len;
 };
 #define GB_ADDR_SLOT 32
@@ -142,10 +144,10 @@ int gb_verify_deliver(struct gb_verify *v, uint32_t origin, uint64_t seq);
 /* Generator side: seq of origin was refused for good (never acknowledged). */
 int gb_verify_refused(struct gb_verify *v, uint32_t origin, uint64_t seq);
 struct gb_verify_result {
-	uint64_t expected;      /* acknowledged messages */
-	uint64_t delivered;     /* distinct acknowledged messages delivered */
-	uint64_t lost;          /* acknowledged, never delivered */
-	uint64_t unexpected;    /* delivered but never acknowledged (refused) */
+	uint64_t expected;   /* acknowledged messages */
+	uint64_t delivered;  /* distinct acknowledged messages delivered */
+	uint64_t lost;	     /* acknowledged, never delivered */
+	uint64_t unexpected; /* delivered but never acknowledged (refused) */
 };
 /* After the run: origin i sent seqs 1..last[i]. */
 void gb_verify_check(struct gb_verify *v, const uint64_t *last, struct gb_verify_result *r);
@@ -156,25 +158,25 @@ enum gb_phase { GB_PH_SETUP, GB_PH_RUN, GB_PH_DRAIN, GB_PH_STOP };
 
 /* Counters of one endpoint thread; written by that thread only. */
 struct gb_ep_stats {
-	uint64_t sent;          /* DATA first transmissions */
+	uint64_t sent; /* DATA first transmissions */
 	uint64_t retransmits;
-	uint64_t acked;         /* messages the router acknowledged (custody) */
-	uint64_t refused;       /* NACKed for good (not BUSY) */
-	uint64_t busy;          /* BUSY NACKs */
+	uint64_t acked;	  /* messages the router acknowledged (custody) */
+	uint64_t refused; /* NACKed for good (not BUSY) */
+	uint64_t busy;	  /* BUSY NACKs */
 	uint64_t nacks_other;
-	uint64_t delivered;     /* messages delivered to sinks, first time */
-	uint64_t dup_frames;    /* DATA frames the sink's window suppressed */
+	uint64_t delivered;	/* messages delivered to sinks, first time */
+	uint64_t dup_frames;	/* DATA frames the sink's window suppressed */
 	uint64_t dup_delivered; /* messages delivered twice (exactly-once broken) */
-	uint64_t misrouted;     /* delivered to the wrong destination */
-	uint64_t corrupt;       /* payload stamp inconsistent with the frame */
+	uint64_t misrouted;	/* delivered to the wrong destination */
+	uint64_t corrupt;	/* payload stamp inconsistent with the frame */
 	uint64_t acks_sent;
 	uint64_t rx_frames;
 	uint64_t rx_bad;
-	uint64_t tx_full;       /* TX bursts that left frames for later */
+	uint64_t tx_full; /* TX bursts that left frames for later */
 	uint64_t fault_drop;
 	uint64_t fault_dup;
 	uint64_t session_losses; /* NO_SESSION NACKs that sent a connector back to HELLO */
-	uint64_t unresolved;    /* origin seqs neither acknowledged nor refused at exit */
+	uint64_t unresolved;	 /* origin seqs neither acknowledged nor refused at exit */
 	uint64_t loops;
 };
 
@@ -184,22 +186,22 @@ struct gb_ctx;
 struct gb_endpoint {
 	struct gb_ctx *ctx;
 	unsigned idx;
-	uint16_t port_id;       /* harness-side ethdev */
-	uint16_t stamp_port;    /* mbuf->port for frames we send (net_ring does not set it) */
-	unsigned n_queues;      /* TX queues: one per router worker */
-	unsigned n_rxq;         /* RX queues polled (memif: + the control thread's TX queue) */
+	uint16_t port_id;    /* harness-side ethdev */
+	uint16_t stamp_port; /* mbuf->port for frames we send (net_ring does not set it) */
+	unsigned n_queues;   /* TX queues: one per router worker */
+	unsigned n_rxq;	     /* RX queues polled (memif: + the control thread's TX queue) */
 	uint32_t router_ip_be;
 	struct rte_ether_addr router_mac;
-	int cpu;                /* -1: not pinned */
+	int cpu; /* -1: not pinned */
 	struct rte_mempool *pool;
 	unsigned n_conns;
-	struct gb_ep_conn *conns;     /* contiguous ids first_id .. first_id + n_conns - 1 */
+	struct gb_ep_conn *conns; /* contiguous ids first_id .. first_id + n_conns - 1 */
 	uint32_t first_id;
 	bool is_origin;
-	struct gb_hist lat;     /* sink: end-to-end latency, TSC cycles */
+	struct gb_hist lat; /* sink: end-to-end latency, TSC cycles */
 	struct gb_ep_stats st;
-	atomic_uint up;         /* connectors with a session */
-	atomic_uint idle;       /* origins with nothing in flight (drain) */
+	atomic_uint up;	  /* connectors with a session */
+	atomic_uint idle; /* origins with nothing in flight (drain) */
 	pthread_t thread;
 	bool started;
 } __rte_cache_aligned;
@@ -210,12 +212,12 @@ struct gb_ctx {
 	struct gb_workload wl;
 	struct gb_verify *ver;
 	uint64_t tsc_hz;
-	uint32_t dup_window;     /* 0 until a WELCOME told it */
-	volatile int phase;      /* enum gb_phase */
-	volatile int recording;  /* sinks record latency (measurement interval) */
+	uint32_t dup_window;	/* 0 until a WELCOME told it */
+	volatile int phase;	/* enum gb_phase */
+	volatile int recording; /* sinks record latency (measurement interval) */
 	unsigned n_ep;
 	struct gb_endpoint ep[GB_MAX_ENDPOINTS];
-	uint64_t *last_seq;      /* per origin, written at exit of its endpoint */
+	uint64_t *last_seq; /* per origin, written at exit of its endpoint */
 };
 
 int gb_endpoint_init(struct gb_endpoint *ep, struct gb_ctx *ctx, unsigned idx, uint16_t port_id,
@@ -235,10 +237,10 @@ int gb_port_init(uint16_t port_id, unsigned nrx, unsigned ntx, struct rte_mempoo
 
 struct gb_snap {
 	uint64_t tsc;
-	uint64_t worker_ns[GB_MAX_QUEUES];    /* CPU time of each worker thread */
+	uint64_t worker_ns[GB_MAX_QUEUES];	/* CPU time of each worker thread */
 	uint64_t worker_user_ns[GB_MAX_QUEUES]; /* of which user mode */
 	uint64_t loops, busy_loops;
-	uint64_t busy_cycles;                 /* router's own accounting, if any */
+	uint64_t busy_cycles; /* router's own accounting, if any */
 	uint64_t stage_cycles[16];
 	const char *stage_name[16];
 	unsigned n_stages;
@@ -265,32 +267,32 @@ struct gb_result {
 	bool ok;
 	char why[256];
 	double tsc_hz;
-	double wall_s;              /* measured interval */
-	uint64_t messages;          /* delivered to sinks in the interval */
-	double rate;                /* msg/s */
+	double wall_s;	   /* measured interval */
+	uint64_t messages; /* delivered to sinks in the interval */
+	double rate;	   /* msg/s */
 	unsigned workers;
-	double worker_cpu_s;        /* CPU time of all workers in the interval */
-	double worker_user_s;       /* of which user mode (the rest: being preempted) */
+	double worker_cpu_s;	    /* CPU time of all workers in the interval */
+	double worker_user_s;	    /* of which user mode (the rest: being preempted) */
 	double rate_per_worker_cpu; /* messages per worker CPU second */
-	double cyc_per_msg_cpu;     /* worker CPU cycles per message, idle polls included */
+	double cyc_per_msg_cpu;	    /* worker CPU cycles per message, idle polls included */
 	double cyc_per_msg_user;    /* the same, user mode only */
 	double busy_cyc_per_msg;    /* cycles of iterations that did work, per message */
 	const char *busy_method;
-	double busy_tsc_per_msg;    /* router's own TSC accounting (includes descheduled time) */
-	double idle_loop_cyc;       /* one empty worker iteration, cycles */
-	double busy_frac;           /* busy_loops / loops */
+	double busy_tsc_per_msg; /* router's own TSC accounting (includes descheduled time) */
+	double idle_loop_cyc;	 /* one empty worker iteration, cycles */
+	double busy_frac;	 /* busy_loops / loops */
 	unsigned n_stages;
 	const char *stage_name[GB_MAX_STAGES];
 	double stage_cyc_per_msg[GB_MAX_STAGES];
-	struct gb_ep_stats ep;      /* whole run */
+	struct gb_ep_stats ep; /* whole run */
 	struct gb_verify_result ver;
-	uint64_t unsettled;         /* drain timed out: messages still in custody */
-	bool inconclusive;          /* not settled: neither proven nor disproven */
+	uint64_t unsettled; /* drain timed out: messages still in custody */
+	bool inconclusive;  /* not settled: neither proven nor disproven */
 	uint64_t r_rx_pkts, r_routed, r_tx_data, r_retransmits, r_dups, r_handoffs, r_steered;
 	uint64_t r_drops, r_busy, r_tx_full;
-	double mem_per_route;       /* bytes of DPDK heap per route; < 0 unknown */
-	double mem_per_conn;        /* bytes of DPDK heap per connector; < 0 unknown */
-	struct gb_hist lat;         /* end to end, TSC cycles */
+	double mem_per_route; /* bytes of DPDK heap per route; < 0 unknown */
+	double mem_per_conn;  /* bytes of DPDK heap per connector; < 0 unknown */
+	struct gb_hist lat;   /* end to end, TSC cycles */
 };
 
 void gb_result_init(struct gb_result *r, const char *scenario);

@@ -34,220 +34,7 @@
 
 #include <gwart/wire.h>
 
-#include "gb.h"
-
-enum gb_slot_state { GB_SL_FREE, GB_SL_SENT, GB_SL_ACKED, GB_SL_REFUSED };
-
-struct gb_slot {
-	uint64_t t_first;   /* TSC of the first transmission (stamped in the payload) */
-	uint64_t deadline;  /* TSC: retransmit when reached */
-	uint32_t route;
-	uint8_t state;
-};
-
-struct gb_ep_conn {
-	uint32_t id;
-	uint32_t ip_be;
-	uint16_t udp_be;
-	uint16_t queue;
-	struct rte_ether_addr mac;
-	uint8_t up;
-	uint8_t ack_due;
-	uint8_t rx_ready;
-	uint32_t epoch;
-	uint32_t window;
-	uint64_t nonce;
-	uint64_t t_hello, t_ka;
-	struct gb_rng rng;
-	/* origin */
-	uint64_t next_seq;  /* next new origin seq */
-	uint64_t cum;       /* every seq <= cum resolved */
-	uint64_t pause_until; /* TSC: BUSY seen, no new sends before */
-	struct gb_slot *slot;
-	/* destination */
-	struct dp_dedup *rx;
-	uint64_t ack_lo, ack_hi; /* link seqs received since the last ACK */
-};
-
-#define TXB_MAX 512
-
-struct gb_txq {
-	unsigned n;
-	struct rte_mbuf *m[TXB_MAX];
-};
-
-/* ---- frames ---------------------------------------------------------------- */
-
-static struct rte_mbuf *frame_alloc(struct gb_endpoint *ep, const struct gb_ep_conn *c,
-				    uint16_t gw_len, uint8_t **gw)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(ep->pool);
-	struct rte_ether_hdr *eh;
-	struct rte_ipv4_hdr *ih;
-	struct rte_udp_hdr *uh;
-
-	if (unlikely(m == NULL))
-		return NULL;
-	eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, RTE_ETHER_HDR_LEN + 28 + gw_len);
-	if (unlikely(eh == NULL)) {
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	/* A NIC's PMD stamps the receiving port; net_ring passes the mbuf
-	 * through untouched, so the wire's far end does it. */
-	m->port = ep->stamp_port;
-	rte_ether_addr_copy(&ep->router_mac, &eh->dst_addr);
-	rte_ether_addr_copy(&c->mac, &eh->src_addr);
-	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	ih = (struct rte_ipv4_hdr *)(eh + 1);
-	ih->version_ihl = RTE_IPV4_VHL_DEF;
-	ih->type_of_service = 0;
-	ih->total_length = rte_cpu_to_be_16((uint16_t)(28 + gw_len));
-	ih->packet_id = 0;
-	ih->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ih->time_to_live = 64;
-	ih->next_proto_id = IPPROTO_UDP;
-	ih->hdr_checksum = 0;
-	ih->src_addr = c->ip_be;
-	ih->dst_addr = ep->router_ip_be;
-	uh = (struct rte_udp_hdr *)(ih + 1);
-	uh->src_port = c->udp_be;
-	uh->dst_port = rte_cpu_to_be_16(GB_ROUTER_UDP);
-	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + gw_len));
-	uh->dgram_cksum = 0;
-	*gw = (uint8_t *)(uh + 1);
-	return m;
-}
-
-static void frame_finish(const struct gb_endpoint *ep, struct rte_mbuf *m)
-{
-	struct rte_ipv4_hdr *ih =
-		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
-
-	ih->hdr_checksum = rte_ipv4_cksum(ih);
-	if (ep->ctx->o->udp_csum) {
-		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ih + 1);
-
-		uh->dgram_cksum = rte_ipv4_udptcp_cksum(ih, uh);
-	}
-}
-
-static inline void txq_put(struct gb_txq *tq, struct rte_mbuf *m)
-{
-	if (unlikely(tq->n == TXB_MAX)) {
-		rte_pktmbuf_free(m); /* cannot happen: senders check room first */
-		return;
-	}
-	tq->m[tq->n++] = m;
-}
-
-static void tx_flush(struct gb_endpoint *ep, struct gb_txq *txq)
-{
-	unsigned q;
-
-	for (q = 0; q < ep->n_queues; q++) {
-		struct gb_txq *tq = &txq[q];
-		uint16_t sent;
-
-		if (tq->n == 0)
-			continue;
-		sent = rte_eth_tx_burst(ep->port_id, (uint16_t)q, tq->m, (uint16_t)tq->n);
-		if (sent < tq->n) {
-			/* Back-pressure: keep the rest, in order, for the next loop. */
-			ep->st.tx_full++;
-			memmove(tq->m, tq->m + sent, (tq->n - sent) * sizeof(tq->m[0]));
-		}
-		tq->n -= sent;
-	}
-}
-
-static void send_ctl(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *c, int type,
-		     uint64_t now)
-{
-	struct gw_hdr_args h = {.sender = c->id, .epoch = c->epoch};
-	struct rte_mbuf *m;
-	uint8_t *gw;
-	uint16_t len = type == GW_T_HELLO ? GW_HDR_LEN + GW_HELLO_BODY_LEN : GW_HDR_LEN;
-
-	m = frame_alloc(ep, c, len, &gw);
-	if (m == NULL)
-		return;
-	if (type == GW_T_HELLO) {
-		h.epoch = 0;
-		/* The lowest seq it will still send (PROTOCOL.md 12.1): the
-		 * router takes everything below as settled. */
-		h.seq = ep->is_origin ? c->cum + 1 : 1;
-		gw_wire_encode_hello(gw, len, &h, c->nonce, ep->ctx->o->rx_window);
-		c->t_hello = now;
-	} else {
-		h.seq = now / (ep->ctx->tsc_hz / 1000000u);
-		gw_wire_encode_keepalive(gw, len, &h);
-		c->t_ka = now;
-	}
-	frame_finish(ep, m);
-	txq_put(&txq[c->queue], m);
-}
-
-static struct rte_mbuf *build_data(struct gb_endpoint *ep, struct gb_ep_conn *c, uint64_t seq,
-				   const struct gb_slot *sl, int retx)
-{
-	const struct gb_opts *o = ep->ctx->o;
-	struct gw_hdr_args h = {
-		.flags = retx ? GW_F_RETRANSMIT : 0,
-		.sender = c->id,
-		.epoch = c->epoch,
-		.seq = seq,
-	};
-	uint16_t dlen, flen;
-	const char *dest = gb_workload_addr(&ep->ctx->wl, sl->route, &dlen);
-	struct rte_mbuf *m;
-	uint8_t *gw, *pl;
-	static const uint8_t zero[GW_PAYLOAD_MAX];
-
-	flen = (uint16_t)(GW_HDR_LEN + GW_DATA_FIXED_LEN + dlen + o->payload);
-	m = frame_alloc(ep, c, flen, &gw);
-	if (unlikely(m == NULL))
-		return NULL;
-	gw_wire_encode_data(gw, flen, &h, c->id, seq, dest, dlen, zero, (uint16_t)o->payload);
-	/* Stamp: first-send TSC, origin, route, seq (host order, opaque to
-	 * the router). */
-	pl = gw + GW_HDR_LEN + GW_DATA_FIXED_LEN + dlen;
-	memcpy(pl, &sl->t_first, 8);
-	memcpy(pl + 8, &c->id, 4);
-	memcpy(pl + 12, &sl->route, 4);
-	memcpy(pl + 16, &seq, 8);
-	frame_finish(ep, m);
-	return m;
-}
-
-/* Put a DATA frame on the wire, through the generator's fault injection. */
-static void emit_data(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *c,
-		      uint64_t seq, struct gb_slot *sl, int retx)
-{
-	const struct gb_opts *o = ep->ctx->o;
-	struct rte_mbuf *m = build_data(ep, c, seq, sl, retx);
-	double u;
-
-	if (m == NULL)
-		return; /* pool empty: the RTO sends it later */
-	if (o->drop > 0 || o->dup > 0) {
-		u = gb_rng_unit(&c->rng);
-		if (u < o->drop) {
-			ep->st.fault_drop++;
-			rte_pktmbuf_free(m);
-			return;
-		}
-		if (u < o->drop + o->dup) {
-			struct rte_mbuf *m2 = build_data(ep, c, seq, sl, retx);
-
-			if (m2 != NULL) {
-				ep->st.fault_dup++;
-				txq_put(&txq[c->queue], m2);
-			}
-		}
-	}
-	txq_put(&txq[c->queue], m);
-}
+#include "gb_endpoint.h"
 
 /* ---- origin side ---------------------------------------------------------- */
 
@@ -322,9 +109,9 @@ static void origin_nack(struct gb_endpoint *ep, struct gb_ep_conn *c, const stru
 	if (sl->state != GB_SL_SENT)
 		return;
 	if (f->u.nack.reason == GW_NACK_BUSY) {
-		uint64_t wait = (uint64_t)(f->u.nack.retry_after_us ? f->u.nack.retry_after_us
-								     : 1000) *
-				(ep->ctx->tsc_hz / 1000000u);
+		uint64_t wait =
+		    (uint64_t)(f->u.nack.retry_after_us ? f->u.nack.retry_after_us : 1000) *
+		    (ep->ctx->tsc_hz / 1000000u);
 
 		ep->st.busy++;
 		sl->deadline = now + wait;
@@ -356,7 +143,7 @@ static void origin_scan(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep
 			return;
 		sl->deadline = now + rto;
 		ep->st.retransmits++;
-		emit_data(ep, txq, c, s, sl, 1);
+		gb_emit_data(ep, txq, c, s, sl, 1);
 		budget--;
 	}
 }
@@ -381,7 +168,7 @@ static unsigned origin_send(struct gb_endpoint *ep, struct gb_txq *txq, struct g
 		sl->t_first = now;
 		sl->deadline = now + rto;
 		sl->state = GB_SL_SENT;
-		emit_data(ep, txq, c, c->next_seq, sl, 0);
+		gb_emit_data(ep, txq, c, c->next_seq, sl, 0);
 		c->next_seq++;
 		ep->st.sent++;
 		n++;
@@ -475,12 +262,12 @@ static void dest_acks(struct gb_endpoint *ep, struct gb_txq *txq)
 			bm = dp_dedup_ack_bitmap(c->rx, b);
 			if (bm == 0 && b != cum + 1)
 				continue;
-			m = frame_alloc(ep, c, GW_HDR_LEN + GW_ACK_BODY_LEN, &gw);
+			m = gb_frame_alloc(ep, c, GW_HDR_LEN + GW_ACK_BODY_LEN, &gw);
 			if (m == NULL)
 				break;
 			gw_wire_encode_ack(gw, GW_HDR_LEN + GW_ACK_BODY_LEN, &h, b, bm);
-			frame_finish(ep, m);
-			txq_put(&txq[c->queue], m);
+			gb_frame_finish(ep, m);
+			gb_txq_put(&txq[c->queue], m);
 			ep->st.acks_sent++;
 			if (txq[c->queue].n >= TXB_MAX - 1)
 				break;
@@ -553,8 +340,7 @@ static void rx_one(struct gb_endpoint *ep, struct rte_mbuf *m, uint64_t now, int
 	case GW_T_NACK:
 		if (ep->is_origin)
 			origin_nack(ep, c, &f, now);
-		else if (f.u.nack.reason == GW_NACK_NO_SESSION && c->up &&
-			 f.epoch == c->epoch) {
+		else if (f.u.nack.reason == GW_NACK_NO_SESSION && c->up && f.epoch == c->epoch) {
 			ep->st.session_losses++;
 			c->up = 0;
 			atomic_fetch_sub(&ep->up, 1);
@@ -588,11 +374,11 @@ static void timers(struct gb_endpoint *ep, struct gb_txq *txq, uint64_t now, uin
 			continue;
 		if (!c->up) {
 			if (now - c->t_hello >= GB_HELLO_US * us)
-				send_ctl(ep, txq, c, GW_T_HELLO, now);
+				gb_send_ctl(ep, txq, c, GW_T_HELLO, now);
 			continue;
 		}
 		if (now - c->t_ka >= GB_KEEPALIVE_US * us)
-			send_ctl(ep, txq, c, GW_T_KEEPALIVE, now);
+			gb_send_ctl(ep, txq, c, GW_T_KEEPALIVE, now);
 		if (ep->is_origin) {
 			origin_scan(ep, txq, c, now, rto);
 			idle += c->cum + 1 == c->next_seq;
@@ -675,14 +461,14 @@ static void *endpoint_main(void *arg)
 				rr = rr + 1 == ep->n_conns ? 0 : rr + 1;
 				if (!c->up)
 					continue;
-				sent = origin_send(ep, txq, c, budget < GB_BURST ? budget : GB_BURST,
-						   now, rto);
+				sent = origin_send(ep, txq, c,
+						   budget < GB_BURST ? budget : GB_BURST, now, rto);
 				budget -= sent;
 				tokens -= sent;
 				work += sent;
 			}
 		}
-		tx_flush(ep, txq);
+		gb_tx_flush(ep, txq);
 		/* Nothing received or sent: on an oversubscribed host, give the
 		 * CPU to whoever shares it (the other endpoint, the control
 		 * thread); on a dedicated core this costs one syscall. */
@@ -717,7 +503,8 @@ int gb_port_init(uint16_t port_id, unsigned nrx, unsigned ntx, struct rte_mempoo
 
 	rc = rte_eth_dev_configure(port_id, (uint16_t)nrx, (uint16_t)ntx, &conf);
 	for (q = 0; rc == 0 && q < nrx; q++)
-		rc = rte_eth_rx_queue_setup(port_id, q, 1024, (unsigned)rte_socket_id(), NULL, pool);
+		rc =
+		    rte_eth_rx_queue_setup(port_id, q, 1024, (unsigned)rte_socket_id(), NULL, pool);
 	for (q = 0; rc == 0 && q < ntx; q++)
 		rc = rte_eth_tx_queue_setup(port_id, q, 1024, (unsigned)rte_socket_id(), NULL);
 	if (rc == 0)

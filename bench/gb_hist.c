@@ -70,8 +70,10 @@ double gb_hist_mean(const struct gb_hist *h)
  * value to the next bucket, and the relative width stays within 1/32. */
 int gb_hist_selftest(void)
 {
-	static const uint64_t probe[] = {0, 1, 31, 32, 33, 63, 64, 65, 127, 128, 1000, 4095, 4096,
-					 1ull << 40, (1ull << 63) - 1, 1ull << 63, UINT64_MAX};
+	static const uint64_t probe[] = {0,	     1,		31,   32,	  33,
+					 63,	     64,	65,   127,	  128,
+					 1000,	     4095,	4096, 1ull << 40, (1ull << 63) - 1,
+					 1ull << 63, UINT64_MAX};
 	unsigned i;
 
 	for (i = 0; i + 1 < GB_HIST_BUCKETS; i++) {

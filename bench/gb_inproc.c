@@ -139,8 +139,8 @@ static int make_ports(struct inproc *ip, uint16_t mbuf_room, unsigned hp_mbufs)
 	unsigned e, w;
 	int rc;
 
-	ip->hpool = rte_pktmbuf_pool_create("gb_hpool", hp_mbufs, 256, 0, mbuf_room,
-					    (int)rte_socket_id());
+	ip->hpool =
+	    rte_pktmbuf_pool_create("gb_hpool", hp_mbufs, 256, 0, mbuf_room, (int)rte_socket_id());
 	if (ip->hpool == NULL)
 		return -ENOMEM;
 	for (e = 0; e < ip->n_ep; e++) {
@@ -232,8 +232,9 @@ static int load_config(struct inproc *ip, struct gb_result *r)
 		rc = cp_tunable_set(&ip->cp, "stage_stats", 1);
 		ip->stage_hook = rc == 0;
 		if (rc != 0)
-			fprintf(stderr, "gwart-bench: router has no stage_stats tunable (%s): "
-					"busy cycles come from CPU time\n",
+			fprintf(stderr,
+				"gwart-bench: router has no stage_stats tunable (%s): "
+				"busy cycles come from CPU time\n",
 				strerror(-rc));
 	}
 	return 0;
@@ -255,8 +256,8 @@ int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
 {
 	static struct inproc ip;
 	struct dp_router_params prm = {
-		.udp_port = GB_ROUTER_UDP,
-		.max_routes = o->routes + 64 > DP_DEF_MAX_ROUTES ? o->routes + 64 : DP_DEF_MAX_ROUTES,
+	    .udp_port = GB_ROUTER_UDP,
+	    .max_routes = o->routes + 64 > DP_DEF_MAX_ROUTES ? o->routes + 64 : DP_DEF_MAX_ROUTES,
 	};
 	unsigned room = RTE_PKTMBUF_HEADROOM + DP_PKT_HDRS + GW_HDR_LEN + GW_DATA_FIXED_LEN + 32 +
 			o->payload + 64;
@@ -275,8 +276,8 @@ int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
 	 * covers every destination's custody; the router's pool covers what
 	 * it transmits (a copy per DATA frame in flight, ACKs, replies). */
 	cust = o->custody_limit ? o->custody_limit : DP_DEF_CUSTODY_LIMIT;
-	prm.nb_mbuf = o->mbufs ? o->mbufs
-			       : o->dests * (o->rx_window + 64) + o->workers * 4096 + 8192;
+	prm.nb_mbuf =
+	    o->mbufs ? o->mbufs : o->dests * (o->rx_window + 64) + o->workers * 4096 + 8192;
 	hp_mbufs = o->dests * cust + o->origins * 64 + ip.n_ep * o->workers * 2048 + 8192;
 
 	/* EAL: main lcore (control) on the first harness CPU, one lcore per

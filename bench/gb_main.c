@@ -29,7 +29,7 @@ static void usage(FILE *f)
 		"  --workers N        router worker lcores (1)\n"
 		"  --origins N        origin connectors (4)       --dests N       destinations (4)\n"
 		"  --gen-threads N    generator threads (1)       --sink-threads N sink threads (1)\n"
-		"  --routes N         routes, 1..1000000 (1000)   --payload B     bytes, 24..8192 (64)\n"
+		"  --routes N         routes (1000)               --payload B     24..8192 bytes (64)\n"
 		"  --pop uniform|zipf destination popularity      --zipf-s S      exponent (0.99)\n"
 		"  --duration S       measured seconds (3)        --warmup S      (0.5)\n"
 		"  --drain S          settle limit (10)           --rate N        msg/s cap (0: none)\n"

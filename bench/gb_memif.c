@@ -91,7 +91,8 @@ static int start_gwartd(struct memif_run *mr, const char *cfg, unsigned room, un
 	snprintf(prefix, sizeof(prefix), "--file-prefix=gbd%d", (int)getpid());
 	snprintf(room_s, sizeof(room_s), "%u", room);
 	snprintf(cfgarg, sizeof(cfgarg), "%s", cfg);
-	snprintf(ops, sizeof(ops), "--mbuf-pool-ops-name=%s", o->pool_ops ? o->pool_ops : "ring_mp_mc");
+	snprintf(ops, sizeof(ops), "--mbuf-pool-ops-name=%s",
+		 o->pool_ops ? o->pool_ops : "ring_mp_mc");
 	argv[argc++] = (char *)o->gwartd;
 	argv[argc++] = lcores;
 	argv[argc++] = "--no-huge";
@@ -103,8 +104,8 @@ static int start_gwartd(struct memif_run *mr, const char *cfg, unsigned room, un
 	argv[argc++] = "--log-level=warning";
 	argv[argc++] = ops;
 	for (e = 0; e < mr->n_ep; e++) {
-		snprintf(vdev[e], sizeof(vdev[e]), "--vdev=net_memif%u,role=server,socket=%s/m%u.sock",
-			 e, mr->dir, e);
+		snprintf(vdev[e], sizeof(vdev[e]),
+			 "--vdev=net_memif%u,role=server,socket=%s/m%u.sock", e, mr->dir, e);
 		argv[argc++] = vdev[e];
 	}
 	argv[argc++] = "--";
@@ -193,8 +194,8 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 {
 	static struct memif_run mr;
 	struct rte_mempool *pool = NULL;
-	unsigned room = RTE_PKTMBUF_HEADROOM + 42 + GW_HDR_LEN + GW_DATA_FIXED_LEN + 32 +
-			o->payload + 64;
+	unsigned room =
+	    RTE_PKTMBUF_HEADROOM + 42 + GW_HDR_LEN + GW_DATA_FIXED_LEN + 32 + o->payload + 64;
 	unsigned e, mem, waited;
 	uint16_t ports[GB_MAX_ENDPOINTS];
 	char cfg[96], lc[64], prefix[48], ops[64], vdev[GB_MAX_ENDPOINTS][128], *argv[24];
@@ -233,7 +234,8 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 	}
 	gb_lcores_arg(o, 0, lc, sizeof(lc));
 	snprintf(prefix, sizeof(prefix), "--file-prefix=gbc%d", (int)getpid());
-	snprintf(ops, sizeof(ops), "--mbuf-pool-ops-name=%s", o->pool_ops ? o->pool_ops : "ring_mp_mc");
+	snprintf(ops, sizeof(ops), "--mbuf-pool-ops-name=%s",
+		 o->pool_ops ? o->pool_ops : "ring_mp_mc");
 	argv[argc++] = "gwart-bench";
 	argv[argc++] = lc;
 	argv[argc++] = "--no-huge";
@@ -245,8 +247,8 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 	argv[argc++] = "--log-level=warning";
 	argv[argc++] = ops;
 	for (e = 0; e < mr.n_ep; e++) {
-		snprintf(vdev[e], sizeof(vdev[e]), "--vdev=net_memif%u,role=client,socket=%s/m%u.sock",
-			 e, mr.dir, e);
+		snprintf(vdev[e], sizeof(vdev[e]),
+			 "--vdev=net_memif%u,role=client,socket=%s/m%u.sock", e, mr.dir, e);
 		argv[argc++] = vdev[e];
 	}
 	argv[argc] = NULL;
@@ -256,9 +258,9 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 		return -1;
 	}
 	rc = gb_ctx_init(&mr.ctx, o, o->origins + 1);
-	pool = rte_pktmbuf_pool_create("gb_mpool", o->origins * 1100 + mr.n_ep * o->workers * 2048 +
-							   16384,
-				       256, 0, (uint16_t)room, (int)rte_socket_id());
+	pool = rte_pktmbuf_pool_create("gb_mpool",
+				       o->origins * 1100 + mr.n_ep * o->workers * 2048 + 16384, 256,
+				       0, (uint16_t)room, (int)rte_socket_id());
 	if (rc != 0 || pool == NULL) {
 		snprintf(r->why, sizeof(r->why), "set-up: %s", rc ? strerror(-rc) : "no memory");
 		goto out;
@@ -295,7 +297,8 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 				      rte_cpu_to_be_32((198u << 24) | (18u << 16) | 1u), &bcast);
 	}
 	for (e = 0; rc == 0 && e < mr.n_ep; e++) {
-		mr.ctx.ep[e].router_ip_be = rte_cpu_to_be_32((198u << 24) | (18u << 16) | (e << 8) | 1u);
+		mr.ctx.ep[e].router_ip_be =
+		    rte_cpu_to_be_32((198u << 24) | (18u << 16) | (e << 8) | 1u);
 		mr.ctx.ep[e].stamp_port = ports[e];
 		mr.ctx.ep[e].n_rxq = o->workers + 1;
 	}

@@ -126,8 +126,8 @@ static void emit(const struct gn_opts *o, struct gn_result *r)
 			"\"messages\": %lu, \"published\": %lu, \"dup_sent\": %lu, "
 			"\"dup_acked\": %lu, \"stream_msgs\": %lu}}\n",
 			o->mode, o->payload, o->duration, o->dup, o->label, r->ok, r->why, r->rate,
-			r->per_core, r->server_cpu_s, r->window_s, r->window_msgs, r->published, r->dup_sent,
-			r->dup_acked, r->stream_msgs);
+			r->per_core, r->server_cpu_s, r->window_s, r->window_msgs, r->published,
+			r->dup_sent, r->dup_acked, r->stream_msgs);
 		fclose(f);
 	}
 }
@@ -268,13 +268,13 @@ static natsStatus run_js(const struct gn_opts *o, char *buf, struct gn_result *r
 	r->dup_acked = atomic_load(&g_dups);
 	r->errors = atomic_load(&g_errs);
 	/* De-duplication holds: the stream has each unique id exactly once. */
-	r->ok = s == NATS_OK && r->window_msgs > 0 && r->stream_msgs == next - 1 &&
-		r->errors == 0;
+	r->ok = s == NATS_OK && r->window_msgs > 0 && r->stream_msgs == next - 1 && r->errors == 0;
 	if (s != NATS_OK)
 		snprintf(r->why, sizeof(r->why), "%s (js err %d)", natsStatus_GetText(s), (int)je);
 	else if (!r->ok)
-		snprintf(r->why, sizeof(r->why), "stream holds %lu, unique published %lu, errors %lu",
-			 r->stream_msgs, next - 1, r->errors);
+		snprintf(r->why, sizeof(r->why),
+			 "stream holds %lu, unique published %lu, errors %lu", r->stream_msgs,
+			 next - 1, r->errors);
 	emit(o, r);
 	jsStreamInfo_Destroy(si);
 	if (js != NULL)
@@ -288,8 +288,12 @@ static natsStatus run_js(const struct gn_opts *o, char *buf, struct gn_result *r
 
 int main(int argc, char **argv)
 {
-	struct gn_opts o = {.url = "nats://127.0.0.1:4222", .mode = "core", .payload = 64,
-			    .duration = 3, .warmup = 0.5, .label = "-"};
+	struct gn_opts o = {.url = "nats://127.0.0.1:4222",
+			    .mode = "core",
+			    .payload = 64,
+			    .duration = 3,
+			    .warmup = 0.5,
+			    .label = "-"};
 	struct gn_result r = {0};
 	char *buf;
 	int i;

@@ -30,15 +30,17 @@ void gb_result_summary(const struct gb_opts *o, const struct gb_result *r, FILE 
 	fprintf(f,
 		"SUMMARY scenario=%s label=%s workers=%u origins=%u dests=%u routes=%u "
 		"payload=%u pop=%s drop=%g dup=%g rate=%.0f msg/s per_worker_core=%.0f "
-		"busy_cyc_per_msg=%.1f user_cyc_per_msg=%.1f cpu_cyc_per_msg=%.1f p50_us=%.2f p99_us=%.2f "
+		"busy_cyc_per_msg=%.1f user_cyc_per_msg=%.1f cpu_cyc_per_msg=%.1f p50_us=%.2f "
+		"p99_us=%.2f "
 		"p999_us=%.2f max_us=%.2f acked=%lu delivered=%lu lost=%lu dup_delivered=%lu "
 		"ok=%d%s%s\n",
 		r->scenario, o->label ? o->label : "-", r->workers, o->origins, o->dests, o->routes,
 		o->payload, o->pop == GB_POP_ZIPF ? "zipf" : "uniform", o->drop, o->dup, r->rate,
-		r->rate_per_worker_cpu, r->busy_cyc_per_msg, r->cyc_per_msg_user, r->cyc_per_msg_cpu,
-		us(r, gb_hist_quantile(&r->lat, 0.5)), us(r, gb_hist_quantile(&r->lat, 0.99)),
-		us(r, gb_hist_quantile(&r->lat, 0.999)), us(r, r->lat.count ? r->lat.max : 0),
-		r->ver.expected, r->ver.delivered, r->ver.lost, r->ep.dup_delivered, r->ok ? 1 : 0,
+		r->rate_per_worker_cpu, r->busy_cyc_per_msg, r->cyc_per_msg_user,
+		r->cyc_per_msg_cpu, us(r, gb_hist_quantile(&r->lat, 0.5)),
+		us(r, gb_hist_quantile(&r->lat, 0.99)), us(r, gb_hist_quantile(&r->lat, 0.999)),
+		us(r, r->lat.count ? r->lat.max : 0), r->ver.expected, r->ver.delivered,
+		r->ver.lost, r->ep.dup_delivered, r->ok ? 1 : 0,
 		r->ok ? "" : " why=", r->ok ? "" : r->why);
 }
 

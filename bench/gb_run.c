@@ -167,8 +167,8 @@ static void figures(struct gb_ctx *ctx, const struct gb_snap *s0, const struct g
 		for (i = 0; i < s1->n_stages; i++) {
 			r->stage_name[i] = s1->stage_name[i];
 			r->stage_cyc_per_msg[i] =
-				(double)(s1->stage_cycles[i] - s0->stage_cycles[i]) /
-				(double)r->messages * scale;
+			    (double)(s1->stage_cycles[i] - s0->stage_cycles[i]) /
+			    (double)r->messages * scale;
 		}
 	}
 }
@@ -234,8 +234,8 @@ int gb_run_phases(struct gb_ctx *ctx, const struct gb_run_ops *ops, struct gb_re
 			snprintf(r->why, sizeof(r->why), "only %u of %u sessions came up",
 				 gb_ctx_up(ctx), o->origins + o->dests);
 			for (e = 0; o->verbose && e < ctx->n_ep; e++)
-				fprintf(stderr, "gwart-bench: endpoint %u: %u up, rx %lu bad %lu\n", e,
-					atomic_load(&ctx->ep[e].up), ctx->ep[e].st.rx_frames,
+				fprintf(stderr, "gwart-bench: endpoint %u: %u up, rx %lu bad %lu\n",
+					e, atomic_load(&ctx->ep[e].up), ctx->ep[e].st.rx_frames,
 					ctx->ep[e].st.rx_bad);
 			goto stop;
 		}
@@ -275,8 +275,8 @@ int gb_run_phases(struct gb_ctx *ctx, const struct gb_run_ops *ops, struct gb_re
 
 		ops->pump(ops->arg, 10);
 		gb_ctx_stats(ctx, &st);
-		if (origins_idle(ctx) == o->origins && st.delivered + st.dup_delivered >= st.acked &&
-		    ops->custody(ops->arg) == 0)
+		if (origins_idle(ctx) == o->origins &&
+		    st.delivered + st.dup_delivered >= st.acked && ops->custody(ops->arg) == 0)
 			break;
 		if (rte_rdtsc() >= deadline) {
 			r->unsettled = ops->custody(ops->arg);

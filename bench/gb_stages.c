@@ -67,9 +67,8 @@ static struct rte_mbuf *data_frame(struct rte_mempool *mp, const struct dp_port_
 	uint16_t flen = (uint16_t)(GW_HDR_LEN + GW_DATA_FIXED_LEN + dlen + o->payload);
 	struct rte_ether_addr mac = {{0x02, 0, 0, 0, 0, 1}};
 	uint8_t *gw;
-	struct rte_mbuf *m = dp_pkt_alloc_udp(mp, pa, rte_cpu_to_be_16(20000), &mac,
-					      pa->ip_be, rte_cpu_to_be_16(GB_ROUTER_UDP), flen,
-					      &gw);
+	struct rte_mbuf *m = dp_pkt_alloc_udp(mp, pa, rte_cpu_to_be_16(20000), &mac, pa->ip_be,
+					      rte_cpu_to_be_16(GB_ROUTER_UDP), flen, &gw);
 
 	if (m == NULL)
 		return NULL;
@@ -80,8 +79,8 @@ static struct rte_mbuf *data_frame(struct rte_mempool *mp, const struct dp_port_
 
 static int run(const struct gb_opts *o, struct gb_result *r, struct rte_mempool *mp)
 {
-	struct dp_port_addr pa = {.port_id = 0, .ip_be = rte_cpu_to_be_32(0xc6120001u),
-				  .mtu = 9000};
+	struct dp_port_addr pa = {
+	    .port_id = 0, .ip_be = rte_cpu_to_be_32(0xc6120001u), .mtu = 9000};
 	struct gb_workload wl;
 	struct dp_route_table *rt = NULL;
 	struct dp_custody *cu = NULL;
@@ -125,8 +124,8 @@ static int run(const struct gb_opts *o, struct gb_result *r, struct rte_mempool 
 		uint16_t l2;
 		enum dp_drop_reason why;
 
-		sink += dp_pkt_classify(&pa, rte_cpu_to_be_16(GB_ROUTER_UDP), m, &g2, &l2, &src,
-					&why);
+		sink +=
+		    dp_pkt_classify(&pa, rte_cpu_to_be_16(GB_ROUTER_UDP), m, &g2, &l2, &src, &why);
 	}
 	add(r, "classify", (double)(rte_rdtsc() - t) / REPS);
 	rte_pktmbuf_free(m);
@@ -164,8 +163,8 @@ static int run(const struct gb_opts *o, struct gb_result *r, struct rte_mempool 
 		uint64_t t0;
 
 		for (n = 0; n < BURST; n++)
-			addrs[n] = (const uint8_t *)gb_workload_addr(&wl, gb_workload_pick(&wl, &rng),
-								     &lens[n]);
+			addrs[n] = (const uint8_t *)gb_workload_addr(
+			    &wl, gb_workload_pick(&wl, &rng), &lens[n]);
 		t0 = rte_rdtsc();
 		dp_route_lookup_bulk(rt, addrs, lens, BURST, out);
 		t += rte_rdtsc() - t0;
@@ -226,9 +225,9 @@ static int run(const struct gb_opts *o, struct gb_result *r, struct rte_mempool 
 		t = rte_rdtsc();
 		for (i = 0; i < REPS; i++) {
 			uint8_t *pl;
-			struct rte_mbuf *c = dp_pkt_alloc_udp(mp, &pa, rte_cpu_to_be_16(GB_ROUTER_UDP),
-							      &mac, pa.ip_be, rte_cpu_to_be_16(20000),
-							      len, &pl);
+			struct rte_mbuf *c =
+			    dp_pkt_alloc_udp(mp, &pa, rte_cpu_to_be_16(GB_ROUTER_UDP), &mac,
+					     pa.ip_be, rte_cpu_to_be_16(20000), len, &pl);
 
 			if (c == NULL)
 				goto out;
@@ -260,8 +259,8 @@ out:
 int gb_run_stages(const struct gb_opts *o, struct gb_result *r)
 {
 	char lc[32], mem[16], prefix[48];
-	char *argv[] = {"gwart-bench", lc, "--no-huge", "-m", mem, "--no-pci", "--no-shconf",
-			prefix, "--log-level=warning", NULL};
+	char *argv[] = {"gwart-bench", lc,     "--no-huge",	      "-m", mem, "--no-pci",
+			"--no-shconf", prefix, "--log-level=warning", NULL};
 	struct rte_mempool *mp;
 	unsigned i;
 	int rc;

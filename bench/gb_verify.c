@@ -16,14 +16,14 @@
 
 #include "gb.h"
 
-#define CHUNK_BITS 20                          /* seqs per chunk: 1 Mi */
-#define CHUNK_WORDS ((1u << CHUNK_BITS) / 64)  /* 128 KiB per chunk */
-#define MAX_CHUNKS 4096                        /* 4 Gi seqs per origin */
+#define CHUNK_BITS 20			      /* seqs per chunk: 1 Mi */
+#define CHUNK_WORDS ((1u << CHUNK_BITS) / 64) /* 128 KiB per chunk */
+#define MAX_CHUNKS 4096			      /* 4 Gi seqs per origin */
 #define MAX_REFUSED 4096
 
 struct gb_vorigin {
 	_Atomic(uint64_t *) chunk[MAX_CHUNKS];
-	uint64_t *refused;   /* seqs refused for good, in order */
+	uint64_t *refused; /* seqs refused for good, in order */
 	unsigned n_refused;
 };
 
