@@ -250,7 +250,9 @@ int gb_run_phases(struct gb_ctx *ctx, const struct gb_run_ops *ops, struct gb_re
 				   (double)(b.loops - a.loops);
 
 	ctx->phase = GB_PH_RUN;
-	ops->pump(ops->arg, (unsigned)(o->warmup_s * 1000));
+	/* A run bounded by --count measures from its first message. */
+	if (o->count == 0)
+		ops->pump(ops->arg, (unsigned)(o->warmup_s * 1000));
 	ops->snap(ops->arg, &s0);
 	ctx->recording = 1;
 	deadline = s0.tsc + (uint64_t)(o->duration_s * (double)ctx->tsc_hz);
