@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -80,7 +82,7 @@ static int start_gwartd(struct memif_run *mr, const char *cfg, unsigned room, un
 {
 	const struct gb_opts *o = mr->o;
 	char lcores[128], m[16], prefix[48], vdev[GB_MAX_ENDPOINTS][128], cfgarg[128];
-	char room_s[16], log[96], ops[64];
+	char room_s[16], log[96], ops[64], stats[96];
 	char *argv[32];
 	int argc = 0, fd;
 	unsigned e;
@@ -90,6 +92,7 @@ static int start_gwartd(struct memif_run *mr, const char *cfg, unsigned room, un
 	snprintf(m, sizeof(m), "%u", mem);
 	snprintf(prefix, sizeof(prefix), "--file-prefix=gbd%d", (int)getpid());
 	snprintf(room_s, sizeof(room_s), "%u", room);
+	snprintf(stats, sizeof(stats), "%s/stats.json", mr->dir);
 	snprintf(cfgarg, sizeof(cfgarg), "%s", cfg);
 	snprintf(ops, sizeof(ops), "--mbuf-pool-ops-name=%s",
 		 o->pool_ops ? o->pool_ops : "ring_mp_mc");
@@ -113,6 +116,8 @@ static int start_gwartd(struct memif_run *mr, const char *cfg, unsigned room, un
 	argv[argc++] = cfgarg;
 	argv[argc++] = "--mbuf-size";
 	argv[argc++] = room_s;
+	argv[argc++] = "--stats-file";
+	argv[argc++] = stats;
 	argv[argc] = NULL;
 	snprintf(log, sizeof(log), "%s/gwartd.log", mr->dir);
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -188,6 +193,39 @@ static void stop_gwartd(struct memif_run *mr)
 	kill(mr->gwartd, SIGTERM);
 	waitpid(mr->gwartd, &st, 0);
 	mr->gwartd = 0;
+}
+
+/* gwartd's own counters over its whole life (its --stats-file at exit). */
+static void read_router_stats(const struct memif_run *mr, struct gb_result *r)
+{
+	char path[96];
+	json_t *root, *drops, *v;
+	const char *k;
+
+	snprintf(path, sizeof(path), "%s/stats.json", mr->dir);
+	root = json_load_file(path, 0, NULL);
+	if (root == NULL)
+		return;
+#define JU(key) ((uint64_t)json_integer_value(json_object_get(root, key)))
+	r->r_rx_pkts = JU("rx_pkts");
+	r->r_routed = JU("routed");
+	r->r_tx_data = JU("tx_data");
+	r->r_retransmits = JU("retransmits");
+	r->r_dups = JU("dups_suppressed");
+	r->r_handoffs = JU("handoffs");
+	r->r_steered = JU("steered");
+#undef JU
+	drops = json_object_get(root, "drops");
+	json_object_foreach(drops, k, v)
+	{
+		r->r_drops += (uint64_t)json_integer_value(v);
+		if (strcmp(k, "BUSY") == 0)
+			r->r_busy = (uint64_t)json_integer_value(v);
+		else if (strcmp(k, "TX_FULL") == 0)
+			r->r_tx_full = (uint64_t)json_integer_value(v);
+	}
+	json_decref(root);
+	unlink(path);
 }
 
 int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
@@ -313,6 +351,7 @@ out:
 		rte_eth_dev_close(e);
 	}
 	stop_gwartd(&mr);
+	read_router_stats(&mr, r);
 	rte_mempool_free(pool);
 	gb_ctx_fini(&mr.ctx);
 	rte_eal_cleanup();
