@@ -62,6 +62,7 @@ uint64_t dp_custody_put(struct dp_custody *c, struct rte_mbuf *m, uint32_t limit
 	sl->m = m;
 	sl->tx_tsc = 0;
 	sl->tries = 0;
+	sl->hdrs = 0;
 	sl->rto_us = 0;
 	c->held++;
 	return seq;

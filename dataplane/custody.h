@@ -26,7 +26,7 @@ struct dp_cslot {
 	uint64_t tx_tsc;      /* TSC of the last transmission */
 	uint32_t rto_us;      /* current retransmission timeout */
 	uint16_t tries;       /* transmissions so far */
-	uint16_t pad;
+	uint16_t hdrs;        /* 1: m carries L2-L4 headers (transmitted in place) */
 };
 
 struct dp_custody {

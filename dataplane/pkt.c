@@ -180,25 +180,14 @@ enum dp_pkt_verdict dp_pkt_classify(const struct dp_port_addr *pa, uint16_t udp_
 	return DP_PKT_GWART;
 }
 
-struct rte_mbuf *dp_pkt_alloc_udp(struct rte_mempool *pool, const struct dp_port_addr *pa,
-				  uint16_t src_udp_be, const struct rte_ether_addr *mac,
-				  uint32_t ip_be, uint16_t dst_udp_be, uint16_t len, uint8_t **payload)
+static void write_hdrs(char *p, const struct dp_port_addr *pa, uint16_t src_udp_be,
+		       const struct rte_ether_addr *mac, uint32_t ip_be, uint16_t dst_udp_be,
+		       uint16_t len)
 {
-	struct rte_mbuf *m;
-	struct rte_ether_hdr *eh;
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)p;
 	struct rte_ipv4_hdr *ih;
 	struct rte_udp_hdr *uh;
-	char *p;
 
-	m = rte_pktmbuf_alloc(pool);
-	if (unlikely(m == NULL))
-		return NULL;
-	p = rte_pktmbuf_append(m, DP_PKT_HDRS + len);
-	if (unlikely(p == NULL)) {
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	eh = (struct rte_ether_hdr *)p;
 	rte_ether_addr_copy(mac, &eh->dst_addr);
 	rte_ether_addr_copy(&pa->mac, &eh->src_addr);
 	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
@@ -218,10 +207,37 @@ struct rte_mbuf *dp_pkt_alloc_udp(struct rte_mempool *pool, const struct dp_port
 	uh->dst_port = dst_udp_be;
 	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*uh) + len));
 	uh->dgram_cksum = 0;
-	m->l2_len = sizeof(*eh);
-	m->l3_len = sizeof(*ih);
-	*payload = (uint8_t *)(uh + 1);
+}
+
+struct rte_mbuf *dp_pkt_alloc_udp(struct rte_mempool *pool, const struct dp_port_addr *pa,
+				  uint16_t src_udp_be, const struct rte_ether_addr *mac,
+				  uint32_t ip_be, uint16_t dst_udp_be, uint16_t len, uint8_t **payload)
+{
+	struct rte_mbuf *m;
+	char *p;
+
+	m = rte_pktmbuf_alloc(pool);
+	if (unlikely(m == NULL))
+		return NULL;
+	p = rte_pktmbuf_append(m, DP_PKT_HDRS + len);
+	if (unlikely(p == NULL)) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	write_hdrs(p, pa, src_udp_be, mac, ip_be, dst_udp_be, len);
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(struct rte_ipv4_hdr);
+	*payload = (uint8_t *)p + DP_PKT_HDRS;
 	return m;
+}
+
+void dp_pkt_write_udp(struct rte_mbuf *m, const struct dp_port_addr *pa, uint16_t src_udp_be,
+		      const struct rte_ether_addr *mac, uint32_t ip_be, uint16_t dst_udp_be)
+{
+	write_hdrs(rte_pktmbuf_mtod(m, char *), pa, src_udp_be, mac, ip_be, dst_udp_be,
+		   (uint16_t)(rte_pktmbuf_data_len(m) - DP_PKT_HDRS));
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(struct rte_ipv4_hdr);
 }
 
 void dp_pkt_finish_udp(struct rte_mbuf *m)

@@ -50,6 +50,14 @@ enum dp_pkt_verdict dp_pkt_classify(const struct dp_port_addr *pa, uint16_t udp_
 struct rte_mbuf *dp_pkt_alloc_udp(struct rte_mempool *pool, const struct dp_port_addr *pa,
 				  uint16_t src_udp_be, const struct rte_ether_addr *mac,
 				  uint32_t ip_be, uint16_t dst_udp_be, uint16_t len, uint8_t **payload);
+/*
+ * dp_pkt_write_udp - write Ethernet/IPv4/UDP headers from @pa towards (@mac,
+ * @ip_be, @dst_udp_be) into the DP_PKT_HDRS bytes at the start of @m's data,
+ * for a UDP payload of the rest of @m. Used to transmit a custody frame in
+ * place: the caller has prepended (or kept) the header room.
+ */
+void dp_pkt_write_udp(struct rte_mbuf *m, const struct dp_port_addr *pa, uint16_t src_udp_be,
+		      const struct rte_ether_addr *mac, uint32_t ip_be, uint16_t dst_udp_be);
 /* Compute the IPv4 header checksum and the UDP checksum. */
 void dp_pkt_finish_udp(struct rte_mbuf *m);
 

@@ -179,9 +179,8 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 		     uint64_t seq, int retx)
 {
 	struct dp_router *rt = lc->rt;
-	struct rte_mbuf *out;
-	uint8_t *pl;
-	uint16_t len = rte_pktmbuf_data_len(sl->m);
+	struct rte_mbuf *m = sl->m;
+	const struct dp_port_addr *pa = &rt->ports[c->port];
 	struct gw_hdr_args h = {
 		.flags = retx ? GW_F_RETRANSMIT : 0,
 		.sender = GW_CONN_ID_ROUTER,
@@ -189,17 +188,25 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 		.seq = seq,
 	};
 
-	/* Transmit a copy: the custody mbuf stays untouched by the PMD, so it
-	 * can be sent again, on a new session too, whatever TX still holds. */
-	out = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,
-			       c->udp_be, len, &pl);
-	if (unlikely(out == NULL)) {
-		dp_count_drop(lc, DP_DROP_NO_MBUF);
+	/* The custody mbuf itself is transmitted, with a reference of
+	 * custody's own kept, so nothing is copied. Its headers may be
+	 * rewritten (a retransmission, a new session's address) only once the
+	 * PMD has let go of the previous transmission: until then the
+	 * retransmission waits for the next scan. */
+	if (unlikely(rte_mbuf_refcnt_read(m) != 1))
 		return -1;
+	if (!sl->hdrs) {
+		if (unlikely(rte_pktmbuf_prepend(m, DP_PKT_HDRS) == NULL)) {
+			dp_count_drop(lc, DP_DROP_NO_MBUF);
+			return -1;
+		}
+		sl->hdrs = 1;
 	}
-	rte_memcpy(pl, rte_pktmbuf_mtod(sl->m, const void *), len);
-	gw_wire_rewrite_hdr(pl, &h);
-	dp_pkt_finish_udp(out);
+	gw_wire_rewrite_hdr(rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PKT_HDRS), &h);
+	dp_pkt_write_udp(m, pa, rt->udp_be, &c->mac, c->ip_be, c->udp_be);
+	dp_pkt_finish_udp(m);
+	m->ol_flags = 0;
+	rte_mbuf_refcnt_update(m, 1);
 	sl->tx_tsc = lc->now;
 	sl->tries++;
 	if (retx) {
@@ -209,7 +216,7 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 		c->st->stats.tx_data++;
 		lc->stats.tx_data++;
 	}
-	dp_tx(lc, c->port, out);
+	dp_tx(lc, c->port, m);
 	return 0;
 }
 
