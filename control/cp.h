@@ -25,6 +25,7 @@ struct cp_stats {
 	uint64_t welcomes;
 	uint64_t keepalives;
 	uint64_t byes;
+	uint64_t byes_repeated;  /* further copies of a BYE already applied */
 	uint64_t unknown_conn;   /* session frames from unconfigured ids */
 	uint64_t stale_epoch;    /* keepalive/bye from an old session */
 	uint64_t refused;        /* HELLO from a disabled connector */

@@ -219,6 +219,12 @@ static void on_session_frame(struct cp_ctx *cp, struct rte_mbuf *m)
 			cp->stats.unknown_conn++;
 			return;
 		}
+		if (!c->up && c->epoch == f.epoch) {
+			/* A repeated copy of the BYE that closed this session
+			 * (connectors send it more than once): not stale. */
+			cp->stats.byes_repeated++;
+			return;
+		}
 		if (!c->up || c->epoch != f.epoch) {
 			cp->stats.stale_epoch++;
 			cp->sess[f.sender].stale++;
@@ -287,8 +293,15 @@ void cp_ctl_run(struct cp_ctx *cp, volatile sig_atomic_t *quit, double duration_
 		uint64_t now, now_us = cp_now_us();
 
 		rcu_quiescent_state();
-		if (now_us >= next_tick)
+		if (now_us >= next_tick) {
+			/* Take in every frame that arrived first: after a stall
+			 * of this thread, keepalives waiting in the ring must
+			 * count before anyone is declared dead. */
+			while (cp_ctl_poll(cp) != 0)
+				;
+			now_us = cp_now_us();
 			next_tick = cp_session_tick(cp, now_us);
+		}
 		if (cp->shutdown_drain && (cp_custody_total(cp) == 0 ||
 					   now_us >= cp->shutdown_deadline_us))
 			break;
@@ -404,6 +417,7 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(ctl, "welcomes", cp->stats.welcomes);
 	J(ctl, "keepalives", cp->stats.keepalives);
 	J(ctl, "byes", cp->stats.byes);
+	J(ctl, "byes_repeated", cp->stats.byes_repeated);
 	J(ctl, "unknown_conn", cp->stats.unknown_conn);
 	J(ctl, "stale_epoch", cp->stats.stale_epoch);
 	J(ctl, "refused", cp->stats.refused);

@@ -27,7 +27,7 @@
 #define DP_DEF_RTO_US 20000     /* us: first retransmission timeout */
 #define DP_MAX_RTO_US 1000000   /* us: cap after exponential backoff */
 #define DP_RTO_SCAN_US 1000     /* us: how often a worker scans for expired RTOs */
-#define DP_MIN_RTO_US 5000      /* us: floor of the adaptive RTO (scheduler noise) */
+#define DP_MIN_RTO_US 10000     /* us: floor of the adaptive RTO (scheduler noise) */
 
 /* Hand-off rings between workers (entries, power of two). */
 #define DP_HANDOFF_RING_SIZE 4096
