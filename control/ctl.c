@@ -51,7 +51,7 @@ void cp_ctl_tx(struct cp_ctx *cp, unsigned w, unsigned p, struct rte_mbuf *m)
 {
 	struct dp_router *rt = cp->rt;
 
-	dp_pkt_finish_udp(m);
+	dp_pkt_finish_udp_tx(m, &rt->ports[p]);
 	if (rt->ports[p].ctl_txq >= 0) {
 		/* A queue of its own: no worker involved. */
 		if (rte_eth_tx_burst(rt->ports[p].port_id, (uint16_t)rt->ports[p].ctl_txq, &m, 1) !=

@@ -251,3 +251,22 @@ void dp_pkt_finish_udp(struct rte_mbuf *m)
 	uh->dgram_cksum = 0;
 	uh->dgram_cksum = rte_ipv4_udptcp_cksum(ih, uh);
 }
+
+void dp_pkt_finish_udp_tx(struct rte_mbuf *m, const struct dp_port_addr *pa)
+{
+	struct rte_ipv4_hdr *ih;
+	struct rte_udp_hdr *uh;
+
+	if (!pa->tx_csum_offload) {
+		dp_pkt_finish_udp(m);
+		return;
+	}
+	ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	uh = (struct rte_udp_hdr *)(ih + 1);
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(*ih);
+	m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+	ih->hdr_checksum = 0;
+	/* The NIC expects the pseudo-header sum in place. */
+	uh->dgram_cksum = rte_ipv4_phdr_cksum(ih, m->ol_flags);
+}

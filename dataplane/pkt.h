@@ -60,6 +60,8 @@ void dp_pkt_write_udp(struct rte_mbuf *m, const struct dp_port_addr *pa, uint16_
 		      const struct rte_ether_addr *mac, uint32_t ip_be, uint16_t dst_udp_be);
 /* Compute the IPv4 header checksum and the UDP checksum. */
 void dp_pkt_finish_udp(struct rte_mbuf *m);
+/* The same, or leave both to port @pa's TX offload where it has one. */
+void dp_pkt_finish_udp_tx(struct rte_mbuf *m, const struct dp_port_addr *pa);
 
 /* The gwart frame inside a packet that dp_pkt_classify() accepted. */
 static inline uint8_t *dp_pkt_gw(struct rte_mbuf *m)

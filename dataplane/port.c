@@ -30,6 +30,11 @@ int dp_port_setup(struct dp_router *rt, uint16_t port_id, uint32_t ip_be)
 	}
 	conf.rxmode.offloads = info.rx_offload_capa &
 			       (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+	/* Checksums on TX are the NIC's job where it can: software checksums
+	 * are a per-byte cost on every frame. */
+	if ((info.tx_offload_capa & (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) ==
+	    (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM))
+		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 	if (nrx > 1 && (info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_UDP)) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_UDP &
@@ -69,6 +74,7 @@ int dp_port_setup(struct dp_router *rt, uint16_t port_id, uint32_t ip_be)
 	pa->port_id = port_id;
 	pa->ip_be = ip_be;
 	pa->ctl_txq = ntx > rt->n_workers ? (int)rt->n_workers : -1;
+	pa->tx_csum_offload = conf.txmode.offloads != 0;
 	rte_eth_macaddr_get(port_id, &pa->mac);
 	if (rte_eth_dev_get_mtu(port_id, &pa->mtu) != 0)
 		pa->mtu = 1500;

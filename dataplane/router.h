@@ -103,6 +103,7 @@ struct dp_tunables {
 struct dp_port_addr {
 	uint16_t port_id;
 	int ctl_txq;                /* control thread's own TX queue, -1: none */
+	uint8_t tx_csum_offload;    /* port computes IPv4 and UDP checksums on TX */
 	uint32_t ip_be;
 	struct rte_ether_addr mac;
 	uint16_t mtu;

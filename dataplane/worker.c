@@ -74,7 +74,7 @@ static void send_nack(struct dp_lcore *lc, unsigned p, const struct rte_ether_ad
 		return;
 	}
 	gw_wire_encode_nack(pl, GW_HDR_LEN + GW_NACK_BODY_LEN, &h, seq, reason, retry_us);
-	dp_pkt_finish_udp(m);
+	dp_pkt_finish_udp_tx(m, &rt->ports[p]);
 	lc->stats.nacks_sent++;
 	dp_tx(lc, p, m);
 }
@@ -101,7 +101,7 @@ static void send_ack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t cum,
 		return;
 	}
 	gw_wire_encode_ack(pl, GW_HDR_LEN + GW_ACK_BODY_LEN, &h, base, bitmap);
-	dp_pkt_finish_udp(m);
+	dp_pkt_finish_udp_tx(m, &rt->ports[c->port]);
 	lc->stats.acks_sent++;
 	dp_tx(lc, c->port, m);
 }
@@ -204,8 +204,8 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 	}
 	gw_wire_rewrite_hdr(rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PKT_HDRS), &h);
 	dp_pkt_write_udp(m, pa, rt->udp_be, &c->mac, c->ip_be, c->udp_be);
-	dp_pkt_finish_udp(m);
 	m->ol_flags = 0;
+	dp_pkt_finish_udp_tx(m, pa);
 	rte_mbuf_refcnt_update(m, 1);
 	sl->tx_tsc = lc->now;
 	sl->tries++;
