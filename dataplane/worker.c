@@ -16,6 +16,7 @@
  * states of this thread (liburcu QSBR): anything fetched in one iteration is
  * dropped before the next rcu_quiescent_state().
  */
+#include <errno.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
@@ -194,11 +195,11 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 	 * PMD has let go of the previous transmission: until then the
 	 * retransmission waits for the next scan. */
 	if (unlikely(rte_mbuf_refcnt_read(m) != 1))
-		return -1;
+		return -EBUSY;
 	if (!sl->hdrs) {
 		if (unlikely(rte_pktmbuf_prepend(m, DP_PKT_HDRS) == NULL)) {
 			dp_count_drop(lc, DP_DROP_NO_MBUF);
-			return -1;
+			return -ENOSPC;
 		}
 		sl->hdrs = 1;
 	}
@@ -379,8 +380,10 @@ static void egress_scan(struct dp_lcore *lc, struct dp_conn_state *ds)
 				break;
 			probed = 1;
 		}
+		/* Still in a TX queue from the last time: its turn comes at
+		 * the next scan; the others need not wait for it. */
 		if (send_data(lc, c, sl, s, 1) != 0)
-			break;
+			continue;
 		sl->rto_us = sl->rto_us * 2 > lc->tun->rto_max_us ? lc->tun->rto_max_us
 								  : sl->rto_us * 2;
 	}
