@@ -35,6 +35,7 @@
 
 #include "dedup.h"
 #include "gb_hist.h"
+#include "hist.h"
 
 #define GB_MAX_ENDPOINTS 4     /* harness ports: the router has DP_MAX_PORTS */
 #define GB_MAX_QUEUES 16       /* queues per port = router workers */
@@ -246,6 +247,7 @@ struct gb_snap {
 	unsigned n_stages;
 	uint64_t rx_pkts, routed, delivered_router, tx_data, retransmits, dups, handoffs, steered;
 	uint64_t drops_total, drops_busy, drops_tx_full;
+	uint64_t residence[DP_HIST_BUCKETS]; /* router residence, TSC (stage_stats) */
 	struct gb_ep_stats ep;
 };
 
@@ -293,6 +295,10 @@ struct gb_result {
 	double mem_per_route; /* bytes of DPDK heap per route; < 0 unknown */
 	double mem_per_conn;  /* bytes of DPDK heap per connector; < 0 unknown */
 	struct gb_hist lat;   /* end to end, TSC cycles */
+	/* Router residence (RX poll to first transmission), measured by the
+	 * workers when stage_stats is on; 0 samples otherwise. */
+	uint64_t res_count;
+	double res_p50_us, res_p99_us, res_p999_us, res_max_us;
 };
 
 void gb_result_init(struct gb_result *r, const char *scenario);

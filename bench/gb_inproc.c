@@ -105,6 +105,7 @@ static void snap(void *arg, struct gb_snap *s)
 	for (i = 0; i < DP_DROP_COUNT; i++)
 		s->drops_total += ws.drops[i];
 	s->drops_busy = ws.drops[DP_DROP_BUSY];
+	memcpy(s->residence, ws.residence, sizeof(s->residence));
 	s->drops_tx_full = ws.drops[DP_DROP_TX_FULL];
 #ifdef DP_STAGES
 	s->busy_cycles = ws.busy_cycles;

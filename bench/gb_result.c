@@ -32,14 +32,16 @@ void gb_result_summary(const struct gb_opts *o, const struct gb_result *r, FILE 
 		"payload=%u pop=%s drop=%g dup=%g rate=%.0f msg/s per_worker_core=%.0f "
 		"busy_cyc_per_msg=%.1f user_cyc_per_msg=%.1f cpu_cyc_per_msg=%.1f p50_us=%.2f "
 		"p99_us=%.2f "
-		"p999_us=%.2f max_us=%.2f acked=%lu delivered=%lu lost=%lu dup_delivered=%lu "
+		"p999_us=%.2f max_us=%.2f res_p50_us=%.2f res_p99_us=%.2f res_p999_us=%.2f "
+		"res_max_us=%.2f acked=%lu delivered=%lu lost=%lu dup_delivered=%lu "
 		"ok=%d%s%s\n",
 		r->scenario, o->label ? o->label : "-", r->workers, o->origins, o->dests, o->routes,
 		o->payload, o->pop == GB_POP_ZIPF ? "zipf" : "uniform", o->drop, o->dup, r->rate,
 		r->rate_per_worker_cpu, r->busy_cyc_per_msg, r->cyc_per_msg_user,
 		r->cyc_per_msg_cpu, us(r, gb_hist_quantile(&r->lat, 0.5)),
 		us(r, gb_hist_quantile(&r->lat, 0.99)), us(r, gb_hist_quantile(&r->lat, 0.999)),
-		us(r, r->lat.count ? r->lat.max : 0), r->ver.expected, r->ver.delivered,
+		us(r, r->lat.count ? r->lat.max : 0), r->res_p50_us, r->res_p99_us, r->res_p999_us,
+		r->res_max_us, r->ver.expected, r->ver.delivered,
 		r->ver.lost, r->ep.dup_delivered, r->ok ? 1 : 0,
 		r->ok ? "" : " why=", r->ok ? "" : r->why);
 }
@@ -94,6 +96,16 @@ static json_t *latency_json(const struct gb_result *r)
 	JR(l, "p999_us", us(r, gb_hist_quantile(h, 0.999)));
 	JR(l, "max_us", us(r, h->count ? h->max : 0));
 	JR(l, "min_us", us(r, h->count ? h->min : 0));
+	{
+		json_t *res = json_object();
+
+		JI(res, "count", r->res_count);
+		JR(res, "p50_us", r->res_p50_us);
+		JR(res, "p99_us", r->res_p99_us);
+		JR(res, "p999_us", r->res_p999_us);
+		JR(res, "max_us", r->res_max_us);
+		json_object_set_new(l, "router_residence", res);
+	}
 	for (i = 0; i < GB_HIST_BUCKETS && h->count; i++) {
 		json_t *pt;
 

@@ -150,6 +150,17 @@ static void figures(struct gb_ctx *ctx, const struct gb_snap *s0, const struct g
 			r->busy_method = "worker user CPU time minus idle iterations x idle cost";
 		}
 	}
+	{
+		uint64_t d[DP_HIST_BUCKETS];
+		double to_us = r->tsc_hz > 0 ? 1e6 / r->tsc_hz : 0;
+
+		for (i = 0; i < DP_HIST_BUCKETS; i++)
+			d[i] = s1->residence[i] - s0->residence[i];
+		r->res_p50_us = (double)dp_hist_quantile(d, 0.5, &r->res_count) * to_us;
+		r->res_p99_us = (double)dp_hist_quantile(d, 0.99, NULL) * to_us;
+		r->res_p999_us = (double)dp_hist_quantile(d, 0.999, NULL) * to_us;
+		r->res_max_us = (double)dp_hist_quantile(d, 1.0, NULL) * to_us;
+	}
 	if (s1->n_stages > 0 && s1->busy_cycles > s0->busy_cycles) {
 		/* The router's TSC accounting counts wall-clock cycles, so time
 		 * the worker spent descheduled lands in whatever stage it was

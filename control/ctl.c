@@ -410,6 +410,18 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 			J(stages, dp_stage_name(i), s.stage_cycles[i]);
 		json_object_set_new(root, "stage_cycles", stages);
 		J(root, "busy_cycles", s.busy_cycles);
+		{
+			json_t *res = json_object();
+			double ns = 1e9 / (double)cp->rt->tsc_hz;
+			uint64_t n;
+
+			J(res, "p50", (double)dp_hist_quantile(s.residence, 0.50, &n) * ns);
+			J(res, "p99", (double)dp_hist_quantile(s.residence, 0.99, NULL) * ns);
+			J(res, "p999", (double)dp_hist_quantile(s.residence, 0.999, NULL) * ns);
+			J(res, "max", (double)dp_hist_quantile(s.residence, 1.0, NULL) * ns);
+			J(res, "count", n);
+			json_object_set_new(root, "residence_ns", res);
+		}
 		J(root, "loops", s.loops);
 		J(root, "busy_loops", s.busy_loops);
 	}

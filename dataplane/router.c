@@ -8,6 +8,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_random.h>
 #include <rte_ring.h>
 
@@ -81,6 +82,17 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 	 * restart can tell the new numbering from the old and does not take new
 	 * messages for duplicates (PROTOCOL.md, WELCOME). */
 	rt->egress_base = ((rte_rand() & 0x3fffffffull) << 32) | 1;
+	{
+		static const struct rte_mbuf_dynfield rx_tsc_desc = {
+			.name = "gwart_rx_tsc",
+			.size = sizeof(uint64_t),
+			.align = __alignof__(uint64_t),
+		};
+
+		/* Residence time needs the RX time to travel with the
+		 * message, across hand-offs too. */
+		rt->rx_tsc_off = rte_mbuf_dynfield_register(&rx_tsc_desc);
+	}
 	rt->pool = rte_pktmbuf_pool_create("gw_pool", p->nb_mbuf, DP_MBUF_CACHE, 0,
 					   p->mbuf_data_room, (int)rte_socket_id());
 	if (rt->pool == NULL)

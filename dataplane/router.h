@@ -117,6 +117,7 @@ struct dp_router {
 	uint16_t udp_be;            /* router's UDP port, network order */
 	uint64_t tsc_hz;
 	uint64_t egress_base;       /* first egress link seq of this router process */
+	int rx_tsc_off;             /* mbuf dynfield: RX TSC (stage_stats), -1: none */
 	struct rte_mempool *pool;
 	struct dp_handoff *ho_msg;  /* steer + custody items */
 	struct dp_handoff *ho_vrd;  /* custody verdicts back to origin owners */

@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include "hist.h"
+
 #define DP_DROP_REASONS(X)                                                                         \
 	X(ETH_SHORT, "frame shorter than its Ethernet header")                                     \
 	X(ETH_TYPE, "ethertype neither IPv4 nor ARP")                                              \
@@ -115,6 +117,9 @@ struct dp_worker_stats {
 	uint64_t drops[DP_DROP_COUNT];
 	uint64_t stage_cycles[DP_STAGE_COUNT]; /* TSC, when stage_stats is on */
 	uint64_t busy_cycles;   /* TSC of iterations that did work (stage_stats on) */
+	/* Router residence, RX poll to first transmission, TSC cycles
+	 * (stage_stats on; dp_hist buckets). */
+	uint64_t residence[DP_HIST_BUCKETS];
 };
 
 /* Per-connector counters, kept in the connector's owner state. */

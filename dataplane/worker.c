@@ -22,6 +22,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_memcpy.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
@@ -216,6 +217,13 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 	} else {
 		c->st->stats.tx_data++;
 		lc->stats.tx_data++;
+		if (unlikely(lc->tun->stage_stats) && rt->rx_tsc_off >= 0) {
+			uint64_t rx = *RTE_MBUF_DYNFIELD(m, rt->rx_tsc_off, uint64_t *);
+			uint64_t now = rte_rdtsc();
+
+			if (rx != 0 && rx <= now)
+				dp_hist_add(lc->stats.residence, now - rx);
+		}
 	}
 	dp_tx(lc, c->port, m);
 	return 0;
@@ -869,6 +877,10 @@ int dp_worker_main(void *arg)
 				continue;
 			work += nb;
 			lc->stats.rx_pkts += nb;
+			if (unlikely(lc->tun->stage_stats) && rt->rx_tsc_off >= 0)
+				for (i = 0; i < nb; i++)
+					*RTE_MBUF_DYNFIELD(pkts[i], rt->rx_tsc_off, uint64_t *) =
+						lc->now;
 			for (i = 0; i < PREFETCH_OFFSET && i < nb; i++)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 			for (i = 0; i < nb; i++) {
