@@ -75,6 +75,7 @@ struct gc_opts {
 	uint64_t count;
 	uint32_t payload;
 	uint32_t window, rto_us;
+	uint32_t rx_window; /* receive window announced in HELLO (0: SDK default) */
 	uint64_t first_seq;
 	double timeout_s;
 	double dst_delay_s; /* pair: the receiver connects this much later */
@@ -232,6 +233,7 @@ static struct gw_conn *conn_open(uint32_t id, const char *addr, gw_conn_deliver_
 	cfg.router_addr = host;
 	cfg.bind_addr = g.o.bind;
 	cfg.max_inflight = g.o.window;
+	cfg.rx_window = g.o.rx_window;
 	cfg.rto_us = g.o.rto_us;
 	cfg.first_seq = g.o.first_seq;
 	cfg.max_payload = g.o.payload;
@@ -769,7 +771,7 @@ static void usage(FILE *f)
 		"  gwart-conn pair --router IP[:PORT] --src-id ID --dst-id ID --dest ADDR\n"
 		"      --count N [--payload BYTES] [--bind IP] [--via-src IP:PORT]\n"
 		"      [--via-dst IP:PORT] [--timeout S] [--label NAME] [--window N]\n"
-		"      [--rto-us US] [--first-seq S]\n"
+		"      [--rto-us US] [--first-seq S] [--rx-window N]\n"
 		"      [--dst-delay S]  (receiver connects S seconds after the sender)\n"
 		"  gwart-conn send --router IP[:PORT] --src-id ID --dest ADDR --count N\n"
 		"      [--expect acked|NO_ROUTE|TOO_BIG|...] [--via IP:PORT] [same options]\n"
@@ -802,7 +804,7 @@ static int parse_u64(const char *s, uint64_t *v)
 int main(int argc, char **argv)
 {
 	enum { O_ROUTER = 256, O_SRC, O_DST, O_ID, O_DEST, O_COUNT, O_PAYLOAD, O_BIND, O_VIA_SRC,
-	       O_VIA_DST, O_VIA, O_TIMEOUT, O_LABEL, O_WINDOW, O_RTO, O_FIRST, O_EXPECT,
+	       O_VIA_DST, O_VIA, O_TIMEOUT, O_LABEL, O_WINDOW, O_RX_WINDOW, O_RTO, O_FIRST, O_EXPECT,
 	       O_DST_DELAY, O_STATE, O_OUT, O_BO_INIT, O_BO_MULT, O_BO_JIT, O_BO_MAX, O_RATE,
 	       O_PARALLEL };
 	static const struct option opts[] = {
@@ -820,6 +822,7 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "label", required_argument, NULL, O_LABEL },
 		{ "window", required_argument, NULL, O_WINDOW },
+		{ "rx-window", required_argument, NULL, O_RX_WINDOW },
 		{ "rto-us", required_argument, NULL, O_RTO },
 		{ "first-seq", required_argument, NULL, O_FIRST },
 		{ "expect", required_argument, NULL, O_EXPECT },
@@ -914,6 +917,10 @@ int main(int argc, char **argv)
 		case O_WINDOW:
 			bad = parse_u64(optarg, &v) || v == 0 || v > GC_SEQMAP / 2;
 			o->window = (uint32_t)v;
+			break;
+		case O_RX_WINDOW:
+			bad = parse_u64(optarg, &v) || v == 0 || v > 960; /* the SDK's receive window bound (dedup.h) */
+			o->rx_window = (uint32_t)v;
 			break;
 		case O_RTO:
 			bad = parse_u64(optarg, &v) || v > GW_CONN_MAX_RTO_US;

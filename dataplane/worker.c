@@ -433,10 +433,15 @@ static void egress_ack(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_
 	struct dp_conn_state *ds = c->st;
 	int n;
 
-	/* Egress link seqs are unique for the router's life, so an ACK is
-	 * true whichever session of the destination sent it. */
 	uint64_t karn;
 
+	/* Frames of an old session are ignored and counted, ACKs too: what
+	 * they acknowledge is retransmitted in the new session and the
+	 * destination's window recognises it. */
+	if (unlikely(f->epoch != c->epoch)) {
+		dp_drop(lc, m, DP_DROP_STALE_EPOCH);
+		return;
+	}
 	n = dp_custody_ack(ds->cust, f->seq, f->u.ack.base, f->u.ack.bitmap, &karn);
 	if (unlikely(n < 0)) {
 		dp_drop(lc, m, DP_DROP_BAD_ACK);
@@ -523,6 +528,7 @@ static void ingress_data(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m,
 		dp_drop(lc, m, DP_DROP_BAD_ORIGIN);
 		return;
 	}
+	stage_mark(lc, DP_STAGE_PARSE);
 	switch (dp_dedup_check(&st->win, seq)) {
 	case DP_DEDUP_NEW:
 		break;
@@ -553,6 +559,7 @@ static void ingress_data(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m,
 		return;
 	}
 	dp_dedup_set_pending(&st->win, seq);
+	stage_mark(lc, DP_STAGE_DEDUP);
 	/* Custody keeps the gwart frame alone. */
 	rte_pktmbuf_adj(m, DP_PKT_HDRS);
 	rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - f->length);
