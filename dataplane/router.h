@@ -191,6 +191,11 @@ static inline struct dp_conn *dp_conn_get(const struct dp_router *rt, uint32_t i
 	return rcu_dereference(((struct dp_router *)rt)->conns[id]);
 }
 
+static inline uint64_t dp_us_to_tsc(const struct dp_router *rt, uint64_t us)
+{
+	return us * rt->tsc_hz / 1000000u;
+}
+
 static inline unsigned dp_conn_owner_of(const struct dp_router *rt, uint32_t id)
 {
 	return id % rt->n_workers;

@@ -29,6 +29,7 @@
 
 #include <gwart/wire.h>
 
+#include "egress.h"
 #include "handoff.h"
 #include "io.h"
 #include "pkt.h"
@@ -51,11 +52,6 @@ static inline void stage_mark(struct dp_lcore *lc, enum dp_stage st)
 		lc->stage_acc[st] += t1 - lc->stage_t0;
 		lc->stage_t0 = t1;
 	}
-}
-
-static inline uint64_t us_to_tsc(const struct dp_lcore *lc, uint64_t us)
-{
-	return us * lc->rt->tsc_hz / 1000000u;
 }
 
 /* ---- replies -------------------------------------------------------------- */
@@ -155,318 +151,6 @@ static inline void ack_add(struct dp_lcore *lc, struct dp_conn_state *st, uint64
 		st->ack_hi = seq;
 }
 
-/* ---- egress: custody and transmission ------------------------------------- */
-
-static inline void active_add(struct dp_lcore *lc, struct dp_conn_state *ds)
-{
-	if (ds->act_pprev != NULL)
-		return;
-	ds->act_next = lc->active;
-	if (lc->active != NULL)
-		lc->active->act_pprev = &ds->act_next;
-	ds->act_pprev = &lc->active;
-	lc->active = ds;
-}
-
-static inline void active_del(struct dp_conn_state *ds)
-{
-	*ds->act_pprev = ds->act_next;
-	if (ds->act_next != NULL)
-		ds->act_next->act_pprev = ds->act_pprev;
-	ds->act_next = NULL;
-	ds->act_pprev = NULL;
-}
-
-static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_cslot *sl,
-		     uint64_t seq, int retx)
-{
-	struct dp_router *rt = lc->rt;
-	struct rte_mbuf *m = sl->m;
-	const struct dp_port_addr *pa = &rt->ports[c->port];
-	struct gw_hdr_args h = {
-		.flags = retx ? GW_F_RETRANSMIT : 0,
-		.sender = GW_CONN_ID_ROUTER,
-		.epoch = c->epoch,
-		.seq = seq,
-	};
-
-	/* The custody mbuf itself is transmitted, with a reference of
-	 * custody's own kept, so nothing is copied. Its headers may be
-	 * rewritten (a retransmission, a new session's address) only once the
-	 * PMD has let go of the previous transmission: until then the
-	 * retransmission waits for the next scan. */
-	if (unlikely(rte_mbuf_refcnt_read(m) != 1))
-		return -EBUSY;
-	if (!sl->hdrs) {
-		if (unlikely(rte_pktmbuf_prepend(m, DP_PKT_HDRS) == NULL)) {
-			dp_count_drop(lc, DP_DROP_NO_MBUF);
-			return -ENOSPC;
-		}
-		sl->hdrs = 1;
-	}
-	gw_wire_rewrite_hdr(rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PKT_HDRS), &h);
-	dp_pkt_write_udp(m, pa, rt->udp_be, &c->mac, c->ip_be, c->udp_be);
-	m->ol_flags = 0;
-	dp_pkt_finish_udp_tx(m, pa);
-	rte_mbuf_refcnt_update(m, 1);
-	sl->tx_tsc = lc->now;
-	sl->tries++;
-	if (retx) {
-		c->st->stats.retransmits++;
-		lc->stats.retransmits++;
-	} else {
-		c->st->stats.tx_data++;
-		lc->stats.tx_data++;
-		if (unlikely(lc->tun->stage_stats) && rt->rx_tsc_off >= 0) {
-			uint64_t rx = *RTE_MBUF_DYNFIELD(m, rt->rx_tsc_off, uint64_t *);
-			uint64_t now = rte_rdtsc();
-
-			if (rx != 0 && rx <= now)
-				dp_hist_add(lc->stats.residence, now - rx);
-		}
-	}
-	dp_tx(lc, c->port, m);
-	return 0;
-}
-
-/* The first retransmission timeout for a destination: RFC 6298 from its
- * measured round trips once there are any, the configured rto_us before. */
-static inline uint32_t dest_rto_us(const struct dp_lcore *lc, const struct dp_conn_state *ds)
-{
-	uint64_t rto;
-
-	if (ds->srtt_us == 0)
-		return lc->tun->rto_us;
-	rto = (uint64_t)ds->srtt_us + 4ull * ds->rttvar_us;
-	if (rto < DP_MIN_RTO_US)
-		rto = DP_MIN_RTO_US;
-	if (rto > lc->tun->rto_max_us)
-		rto = lc->tun->rto_max_us;
-	return (uint32_t)rto;
-}
-
-static void rtt_sample(struct dp_lcore *lc, struct dp_conn_state *ds, uint64_t tx_tsc)
-{
-	uint64_t r = (lc->now - tx_tsc) * 1000000u / lc->rt->tsc_hz;
-	uint32_t rtt = r > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)r;
-
-	if (ds->srtt_us == 0) {
-		ds->srtt_us = rtt ? rtt : 1;
-		ds->rttvar_us = rtt / 2;
-		return;
-	}
-	/* RFC 6298: beta 1/4, alpha 1/8. */
-	ds->rttvar_us = (3 * ds->rttvar_us + (rtt > ds->srtt_us ? rtt - ds->srtt_us
-								 : ds->srtt_us - rtt)) / 4;
-	ds->srtt_us = (7 * ds->srtt_us + rtt) / 8;
-	if (ds->srtt_us == 0)
-		ds->srtt_us = 1;
-}
-
-/* Send never-transmitted messages while the destination's window allows. */
-static void egress_push(struct dp_lcore *lc, const struct dp_conn *c, struct dp_conn_state *ds)
-{
-	struct dp_custody *cu = ds->cust;
-	uint32_t win = c->rx_window;
-
-	while (cu->next_tx != cu->tail && dp_custody_inflight(cu) < win) {
-		struct dp_cslot *sl = dp_custody_slot(cu, cu->next_tx);
-
-		sl->rto_us = dest_rto_us(lc, ds);
-		if (send_data(lc, c, sl, cu->next_tx, 0) != 0)
-			return;
-		cu->next_tx++;
-	}
-}
-
-static int conn_up(void *ctx, uint32_t id)
-{
-	const struct dp_conn *c = dp_conn_get(ctx, id);
-
-	return c != NULL && c->up && c->enabled;
-}
-
-/* Retransmit what timed out, and everything in flight when the session is
- * new (the destination came back: Guarantee 4). */
-static int custody_take(struct dp_lcore *lc, const struct dp_conn *dc, struct rte_mbuf *m);
-
-/* Give @m (a DATA frame from the custody of a down destination) to the
- * custody of @nc instead. A move between workers cannot be refused for the
- * operator's limit (the message was acknowledged long ago), only if the
- * receiving ring is full; see ho_custody(). */
-static int move_to(struct dp_lcore *lc, const struct dp_conn *nc, struct rte_mbuf *m)
-{
-	if (nc->owner == lc->idx)
-		return custody_take(lc, nc, m);
-	{
-		struct dp_ho_item it = {.pkt = m, .conn = nc->id, .op = DP_HO_CUSTODY,
-					.arg = DP_HO_ARG_MOVE};
-
-		return dp_handoff_send(lc->rt->ho_msg, lc->idx, nc->owner, &it, 1) == 1 ? 0 : -1;
-	}
-}
-
-/*
- * Failover (Guarantee 3): while a destination is down, messages queued for
- * it and never transmitted may move to the best connector that is up for
- * their route. Transmitted ones never move (that could deliver them twice).
- * Moves are taken from the tail so the destination's egress link seqs stay
- * contiguous: a hole would stall its cumulative window forever.
- */
-static void egress_failover(struct dp_lcore *lc, struct dp_conn_state *ds)
-{
-	struct dp_custody *cu = ds->cust;
-
-	while (cu->tail != cu->next_tx) {
-		struct dp_cslot *sl = dp_custody_slot(cu, cu->tail - 1);
-		const uint8_t *fr = rte_pktmbuf_mtod(sl->m, const uint8_t *);
-		const struct gw_wire_data *d = (const struct gw_wire_data *)(fr + GW_HDR_LEN);
-		uint64_t oseq = rte_be_to_cpu_64(d->origin_seq);
-		uint32_t origin = rte_be_to_cpu_32(d->origin);
-		uint64_t hash = (oseq * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)origin << 17);
-		const struct dp_route *r;
-		const struct dp_conn *nc;
-		uint32_t id;
-
-		r = dp_route_lookup(lc->rt->routes, fr + GW_HDR_LEN + GW_DATA_FIXED_LEN,
-				    rte_be_to_cpu_16(d->dest_len));
-		if (r == NULL)
-			return;
-		id = dp_rm_select(r->targets, r->n_targets, conn_up, lc->rt, hash);
-		if (id == 0 || id == ds->id)
-			return;
-		nc = dp_conn_get(lc->rt, id);
-		if (nc == NULL || move_to(lc, nc, sl->m) != 0)
-			return;
-		sl->m = NULL;
-		cu->tail--;
-		cu->held--;
-		ds->stats.moved++;
-		lc->stats.moved++;
-	}
-}
-
-static void egress_scan(struct dp_lcore *lc, struct dp_conn_state *ds)
-{
-	const struct dp_conn *c = dp_conn_get(lc->rt, ds->id);
-	struct dp_custody *cu = ds->cust;
-	uint64_t s;
-	int resend_all = 0, probed = 0, silent;
-
-	if (c == NULL)
-		return;
-	if (!c->up) {
-		/* Held in custody until the session returns; after a grace of
-		 * one keepalive interval, never-sent ones may fail over. */
-		if (ds->down_tsc == 0)
-			ds->down_tsc = lc->now;
-		else if (lc->now - ds->down_tsc > us_to_tsc(lc, lc->tun->keepalive_ms * 1000ull))
-			egress_failover(lc, ds);
-		return;
-	}
-	ds->down_tsc = 0;
-	if (c->epoch != ds->tx_epoch) {
-		ds->tx_epoch = c->epoch;
-		resend_all = 1;
-	}
-	silent = lc->now - ds->ack_tsc >= us_to_tsc(lc, dest_rto_us(lc, ds));
-	for (s = cu->head; s != cu->next_tx; s++) {
-		struct dp_cslot *sl = dp_custody_slot(cu, s);
-
-		if (sl->m == NULL)
-			continue;
-		if (!resend_all && lc->now - sl->tx_tsc < us_to_tsc(lc, sl->rto_us))
-			continue;
-		/* Beyond what the destination has reported on: still in
-		 * flight or queued at a busy receiver, not known lost (as
-		 * RACK). While it keeps acknowledging, wait; when it falls
-		 * silent, probe with the oldest such message only (as TCP's
-		 * RTO recovery): its answer reports the rest. Seqs are sent in
-		 * order, so everything after this one is unreported too. */
-		if (!resend_all && s > ds->ack_horizon + GW_ACK_BITMAP_BITS) {
-			if (!silent || probed)
-				break;
-			probed = 1;
-		}
-		/* Still in a TX queue from the last time: its turn comes at
-		 * the next scan; the others need not wait for it. */
-		if (send_data(lc, c, sl, s, 1) != 0)
-			continue;
-		sl->rto_us = sl->rto_us * 2 > lc->tun->rto_max_us ? lc->tun->rto_max_us
-								  : sl->rto_us * 2;
-	}
-	egress_push(lc, c, ds);
-}
-
-static void egress_scan_all(struct dp_lcore *lc)
-{
-	struct dp_conn_state *ds = lc->active, *next;
-
-	for (; ds != NULL; ds = next) {
-		next = ds->act_next;
-		if (dp_custody_empty(ds->cust)) {
-			active_del(ds);
-			continue;
-		}
-		egress_scan(lc, ds);
-	}
-}
-
-/* Take @m (a DATA frame, L2-L4 stripped) into @dc's custody. */
-static int custody_take(struct dp_lcore *lc, const struct dp_conn *dc, struct rte_mbuf *m)
-{
-	struct dp_conn_state *ds = dc->st;
-
-	if (dp_custody_put(ds->cust, m, lc->tun->custody_limit) == 0)
-		return -1;
-	active_add(lc, ds);
-	/* First transmission right away when the session is up and the
-	 * window open; otherwise the scan sends it later. */
-	if (dc->up && ds->tx_epoch == dc->epoch)
-		egress_push(lc, dc, ds);
-	return 0;
-}
-
-static void egress_ack(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_frame *f,
-		       const struct dp_conn *c)
-{
-	struct dp_conn_state *ds = c->st;
-	int n;
-
-	uint64_t karn;
-
-	/* Frames of an old session are ignored and counted, ACKs too: what
-	 * they acknowledge is retransmitted in the new session and the
-	 * destination's window recognises it. */
-	if (unlikely(f->epoch != c->epoch)) {
-		dp_drop(lc, m, DP_DROP_STALE_EPOCH);
-		return;
-	}
-	n = dp_custody_ack(ds->cust, f->seq, f->u.ack.base, f->u.ack.bitmap, &karn);
-	if (unlikely(n < 0)) {
-		dp_drop(lc, m, DP_DROP_BAD_ACK);
-		return;
-	}
-	if (karn != 0 && karn <= lc->now)
-		rtt_sample(lc, ds, karn);
-	{
-		uint64_t top = f->u.ack.bitmap != 0
-				       ? f->u.ack.base + 63 - (uint64_t)__builtin_clzll(f->u.ack.bitmap)
-				       : 0;
-
-		if (f->seq > top)
-			top = f->seq;
-		if (top > ds->ack_horizon)
-			ds->ack_horizon = top;
-		ds->ack_tsc = lc->now;
-	}
-	rte_pktmbuf_free(m);
-	ds->stats.delivered += (unsigned)n;
-	lc->stats.delivered += (unsigned)n;
-	if (c->up && c->epoch == ds->tx_epoch)
-		egress_push(lc, c, ds);
-}
-
 /* ---- ingress -------------------------------------------------------------- */
 
 /* Choose the destination connector: lowest-cost up connector; if none is
@@ -475,7 +159,7 @@ static void egress_ack(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_
 static const struct dp_conn *choose_dest(struct dp_lcore *lc, const struct dp_route *r,
 					 uint64_t hash)
 {
-	uint32_t id = dp_rm_select(r->targets, r->n_targets, conn_up, lc->rt, hash);
+	uint32_t id = dp_rm_select(r->targets, r->n_targets, dp_egress_conn_up, lc->rt, hash);
 	unsigned i;
 
 	if (id != 0)
@@ -590,7 +274,7 @@ static void ingress_route(struct dp_lcore *lc, const struct dp_pending *pd,
 		return;
 	}
 	if (dc->owner == lc->idx) {
-		if (custody_take(lc, dc, m) != 0)
+		if (dp_egress_take(lc, dc, m) != 0)
 			goto busy;
 		dp_dedup_set_done(&st->win, seq);
 		st->stats.routed++;
@@ -673,7 +357,7 @@ static void rx_frame(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m, const 
 		if (f.type == GW_T_DATA)
 			ingress_data(lc, p, m, &f, c, src);
 		else
-			egress_ack(lc, m, &f, c);
+			dp_egress_ack(lc, m, &f, c);
 		return;
 	case GW_T_HELLO:
 	case GW_T_KEEPALIVE:
@@ -740,7 +424,7 @@ static void ho_custody(struct dp_lcore *lc, unsigned from, const struct dp_ho_it
 		/* A failover move: acknowledged long ago, no verdict awaited.
 		 * Accept up to the ring's size, beyond the operator's limit. */
 		if (dc != NULL && dp_custody_put(dc->st->cust, m, dc->st->cust->mask + 1) != 0) {
-			active_add(lc, dc->st);
+			dp_egress_activate(lc, dc->st);
 			return;
 		}
 		/* Nowhere to keep it: counted, and the origin is told. */
@@ -754,7 +438,7 @@ static void ho_custody(struct dp_lcore *lc, unsigned from, const struct dp_ho_it
 	if (dc == NULL) {
 		v.arg = GW_NACK_NO_ROUTE;
 		rte_pktmbuf_free(m);
-	} else if (custody_take(lc, dc, m) != 0) {
+	} else if (dp_egress_take(lc, dc, m) != 0) {
 		v.arg = GW_NACK_BUSY;
 		rte_pktmbuf_free(m);
 	} else {
@@ -847,7 +531,7 @@ static void drain_ctl_cmd(struct dp_lcore *lc)
 
 	while (rte_ring_sc_dequeue(lc->rt->ctl_cmd[lc->idx], (void **)&st) == 0) {
 		if (st->act_pprev != NULL)
-			active_del(st);
+			dp_egress_forget(st);
 		__atomic_store_n(&st->retired, 1, __ATOMIC_RELEASE);
 	}
 }
@@ -915,7 +599,7 @@ int dp_worker_main(void *arg)
 			stage_mark(lc, DP_STAGE_ACK);
 		}
 		if (lc->now >= lc->next_scan) {
-			egress_scan_all(lc);
+			dp_egress_scan_all(lc);
 			lc->next_scan = lc->now + scan_tsc;
 		}
 		dp_tx_flush(lc);

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Egress: what the owner of a destination connector does with the messages
+ * in its custody. First transmission as soon as the destination's window
+ * allows; retransmission on an adaptive timeout (RFC 6298, Karn's rule),
+ * limited RACK-like to what the destination has reported on while it keeps
+ * acknowledging; everything in flight again when its session is new; and,
+ * while it is down, failover of never-transmitted messages to the next-best
+ * connector. Frames are transmitted in place from custody (no copies).
+ *
+ * Owner worker only: no locks, no atomics shared with other workers.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include <gwart/wire.h>
+
+#include "egress.h"
+#include "handoff.h"
+#include "io.h"
+#include "pkt.h"
+#include "route.h"
+#include "route_match.h"
+
+void dp_egress_activate(struct dp_lcore *lc, struct dp_conn_state *ds)
+{
+	if (ds->act_pprev != NULL)
+		return;
+	ds->act_next = lc->active;
+	if (lc->active != NULL)
+		lc->active->act_pprev = &ds->act_next;
+	ds->act_pprev = &lc->active;
+	lc->active = ds;
+}
+
+void dp_egress_forget(struct dp_conn_state *ds)
+{
+	*ds->act_pprev = ds->act_next;
+	if (ds->act_next != NULL)
+		ds->act_next->act_pprev = ds->act_pprev;
+	ds->act_next = NULL;
+	ds->act_pprev = NULL;
+}
+
+static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_cslot *sl,
+		     uint64_t seq, int retx)
+{
+	struct dp_router *rt = lc->rt;
+	struct rte_mbuf *m = sl->m;
+	const struct dp_port_addr *pa = &rt->ports[c->port];
+	struct gw_hdr_args h = {
+		.flags = retx ? GW_F_RETRANSMIT : 0,
+		.sender = GW_CONN_ID_ROUTER,
+		.epoch = c->epoch,
+		.seq = seq,
+	};
+
+	/* The custody mbuf itself is transmitted, with a reference of
+	 * custody's own kept, so nothing is copied. Its headers may be
+	 * rewritten (a retransmission, a new session's address) only once the
+	 * PMD has let go of the previous transmission: until then the
+	 * retransmission waits for the next scan. */
+	if (unlikely(rte_mbuf_refcnt_read(m) != 1))
+		return -EBUSY;
+	if (!sl->hdrs) {
+		if (unlikely(rte_pktmbuf_prepend(m, DP_PKT_HDRS) == NULL)) {
+			dp_count_drop(lc, DP_DROP_NO_MBUF);
+			return -ENOSPC;
+		}
+		sl->hdrs = 1;
+	}
+	gw_wire_rewrite_hdr(rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PKT_HDRS), &h);
+	dp_pkt_write_udp(m, pa, rt->udp_be, &c->mac, c->ip_be, c->udp_be);
+	m->ol_flags = 0;
+	dp_pkt_finish_udp_tx(m, pa);
+	rte_mbuf_refcnt_update(m, 1);
+	sl->tx_tsc = lc->now;
+	sl->tries++;
+	if (retx) {
+		c->st->stats.retransmits++;
+		lc->stats.retransmits++;
+	} else {
+		c->st->stats.tx_data++;
+		lc->stats.tx_data++;
+		if (unlikely(lc->tun->stage_stats) && rt->rx_tsc_off >= 0) {
+			uint64_t rx = *RTE_MBUF_DYNFIELD(m, rt->rx_tsc_off, uint64_t *);
+			uint64_t now = rte_rdtsc();
+
+			if (rx != 0 && rx <= now)
+				dp_hist_add(lc->stats.residence, now - rx);
+		}
+	}
+	dp_tx(lc, c->port, m);
+	return 0;
+}
+
+/* The first retransmission timeout for a destination: RFC 6298 from its
+ * measured round trips once there are any, the configured rto_us before. */
+static inline uint32_t dest_rto_us(const struct dp_lcore *lc, const struct dp_conn_state *ds)
+{
+	uint64_t rto;
+
+	if (ds->srtt_us == 0)
+		return lc->tun->rto_us;
+	rto = (uint64_t)ds->srtt_us + 4ull * ds->rttvar_us;
+	if (rto < DP_MIN_RTO_US)
+		rto = DP_MIN_RTO_US;
+	if (rto > lc->tun->rto_max_us)
+		rto = lc->tun->rto_max_us;
+	return (uint32_t)rto;
+}
+
+static void rtt_sample(struct dp_lcore *lc, struct dp_conn_state *ds, uint64_t tx_tsc)
+{
+	uint64_t r = (lc->now - tx_tsc) * 1000000u / lc->rt->tsc_hz;
+	uint32_t rtt = r > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)r;
+
+	if (ds->srtt_us == 0) {
+		ds->srtt_us = rtt ? rtt : 1;
+		ds->rttvar_us = rtt / 2;
+		return;
+	}
+	/* RFC 6298: beta 1/4, alpha 1/8. */
+	ds->rttvar_us = (3 * ds->rttvar_us + (rtt > ds->srtt_us ? rtt - ds->srtt_us
+								 : ds->srtt_us - rtt)) / 4;
+	ds->srtt_us = (7 * ds->srtt_us + rtt) / 8;
+	if (ds->srtt_us == 0)
+		ds->srtt_us = 1;
+}
+
+/* Send never-transmitted messages while the destination's window allows. */
+static void egress_push(struct dp_lcore *lc, const struct dp_conn *c, struct dp_conn_state *ds)
+{
+	struct dp_custody *cu = ds->cust;
+	uint32_t win = c->rx_window;
+
+	while (cu->next_tx != cu->tail && dp_custody_inflight(cu) < win) {
+		struct dp_cslot *sl = dp_custody_slot(cu, cu->next_tx);
+
+		sl->rto_us = dest_rto_us(lc, ds);
+		if (send_data(lc, c, sl, cu->next_tx, 0) != 0)
+			return;
+		cu->next_tx++;
+	}
+}
+
+int dp_egress_conn_up(void *ctx, uint32_t id)
+{
+	const struct dp_conn *c = dp_conn_get(ctx, id);
+
+	return c != NULL && c->up && c->enabled;
+}
+
+/* Give @m (a DATA frame from the custody of a down destination) to the
+ * custody of @nc instead. A move between workers cannot be refused for the
+ * operator's limit (the message was acknowledged long ago), only if the
+ * receiving ring is full; see ho_custody(). */
+static int move_to(struct dp_lcore *lc, const struct dp_conn *nc, struct rte_mbuf *m)
+{
+	if (nc->owner == lc->idx)
+		return dp_egress_take(lc, nc, m);
+	{
+		struct dp_ho_item it = {.pkt = m, .conn = nc->id, .op = DP_HO_CUSTODY,
+					.arg = DP_HO_ARG_MOVE};
+
+		return dp_handoff_send(lc->rt->ho_msg, lc->idx, nc->owner, &it, 1) == 1 ? 0 : -1;
+	}
+}
+
+/*
+ * Failover (Guarantee 3): while a destination is down, messages queued for
+ * it and never transmitted may move to the best connector that is up for
+ * their route. Transmitted ones never move (that could deliver them twice).
+ * Moves are taken from the tail so the destination's egress link seqs stay
+ * contiguous: a hole would stall its cumulative window forever.
+ */
+static void egress_failover(struct dp_lcore *lc, struct dp_conn_state *ds)
+{
+	struct dp_custody *cu = ds->cust;
+
+	while (cu->tail != cu->next_tx) {
+		struct dp_cslot *sl = dp_custody_slot(cu, cu->tail - 1);
+		const uint8_t *fr = rte_pktmbuf_mtod(sl->m, const uint8_t *);
+		const struct gw_wire_data *d = (const struct gw_wire_data *)(fr + GW_HDR_LEN);
+		uint64_t oseq = rte_be_to_cpu_64(d->origin_seq);
+		uint32_t origin = rte_be_to_cpu_32(d->origin);
+		uint64_t hash = (oseq * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)origin << 17);
+		const struct dp_route *r;
+		const struct dp_conn *nc;
+		uint32_t id;
+
+		r = dp_route_lookup(lc->rt->routes, fr + GW_HDR_LEN + GW_DATA_FIXED_LEN,
+				    rte_be_to_cpu_16(d->dest_len));
+		if (r == NULL)
+			return;
+		id = dp_rm_select(r->targets, r->n_targets, dp_egress_conn_up, lc->rt, hash);
+		if (id == 0 || id == ds->id)
+			return;
+		nc = dp_conn_get(lc->rt, id);
+		if (nc == NULL || move_to(lc, nc, sl->m) != 0)
+			return;
+		sl->m = NULL;
+		cu->tail--;
+		cu->held--;
+		ds->stats.moved++;
+		lc->stats.moved++;
+	}
+}
+
+/* Retransmit what timed out, and everything in flight when the session is
+ * new (the destination came back: Guarantee 4). */
+static void egress_scan(struct dp_lcore *lc, struct dp_conn_state *ds)
+{
+	const struct dp_conn *c = dp_conn_get(lc->rt, ds->id);
+	struct dp_custody *cu = ds->cust;
+	uint64_t s;
+	int resend_all = 0, probed = 0, silent;
+
+	if (c == NULL)
+		return;
+	if (!c->up) {
+		/* Held in custody until the session returns; after a grace of
+		 * one keepalive interval, never-sent ones may fail over. */
+		if (ds->down_tsc == 0)
+			ds->down_tsc = lc->now;
+		else if (lc->now - ds->down_tsc > dp_us_to_tsc(lc->rt, lc->tun->keepalive_ms * 1000ull))
+			egress_failover(lc, ds);
+		return;
+	}
+	ds->down_tsc = 0;
+	if (c->epoch != ds->tx_epoch) {
+		ds->tx_epoch = c->epoch;
+		resend_all = 1;
+	}
+	silent = lc->now - ds->ack_tsc >= dp_us_to_tsc(lc->rt, dest_rto_us(lc, ds));
+	for (s = cu->head; s != cu->next_tx; s++) {
+		struct dp_cslot *sl = dp_custody_slot(cu, s);
+
+		if (sl->m == NULL)
+			continue;
+		if (!resend_all && lc->now - sl->tx_tsc < dp_us_to_tsc(lc->rt, sl->rto_us))
+			continue;
+		/* Beyond what the destination has reported on: still in
+		 * flight or queued at a busy receiver, not known lost (as
+		 * RACK). While it keeps acknowledging, wait; when it falls
+		 * silent, probe with the oldest such message only (as TCP's
+		 * RTO recovery): its answer reports the rest. Seqs are sent in
+		 * order, so everything after this one is unreported too. */
+		if (!resend_all && s > ds->ack_horizon + GW_ACK_BITMAP_BITS) {
+			if (!silent || probed)
+				break;
+			probed = 1;
+		}
+		/* Still in a TX queue from the last time: its turn comes at
+		 * the next scan; the others need not wait for it. */
+		if (send_data(lc, c, sl, s, 1) != 0)
+			continue;
+		sl->rto_us = sl->rto_us * 2 > lc->tun->rto_max_us ? lc->tun->rto_max_us
+								  : sl->rto_us * 2;
+	}
+	egress_push(lc, c, ds);
+}
+
+void dp_egress_scan_all(struct dp_lcore *lc)
+{
+	struct dp_conn_state *ds = lc->active, *next;
+
+	for (; ds != NULL; ds = next) {
+		next = ds->act_next;
+		if (dp_custody_empty(ds->cust)) {
+			dp_egress_forget(ds);
+			continue;
+		}
+		egress_scan(lc, ds);
+	}
+}
+
+/* Take @m (a DATA frame, L2-L4 stripped) into @dc's custody. */
+int dp_egress_take(struct dp_lcore *lc, const struct dp_conn *dc, struct rte_mbuf *m)
+{
+	struct dp_conn_state *ds = dc->st;
+
+	if (dp_custody_put(ds->cust, m, lc->tun->custody_limit) == 0)
+		return -1;
+	dp_egress_activate(lc, ds);
+	/* First transmission right away when the session is up and the
+	 * window open; otherwise the scan sends it later. */
+	if (dc->up && ds->tx_epoch == dc->epoch)
+		egress_push(lc, dc, ds);
+	return 0;
+}
+
+void dp_egress_ack(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_frame *f,
+		       const struct dp_conn *c)
+{
+	struct dp_conn_state *ds = c->st;
+	int n;
+
+	uint64_t karn;
+
+	/* Frames of an old session are ignored and counted, ACKs too: what
+	 * they acknowledge is retransmitted in the new session and the
+	 * destination's window recognises it. */
+	if (unlikely(f->epoch != c->epoch)) {
+		dp_drop(lc, m, DP_DROP_STALE_EPOCH);
+		return;
+	}
+	n = dp_custody_ack(ds->cust, f->seq, f->u.ack.base, f->u.ack.bitmap, &karn);
+	if (unlikely(n < 0)) {
+		dp_drop(lc, m, DP_DROP_BAD_ACK);
+		return;
+	}
+	if (karn != 0 && karn <= lc->now)
+		rtt_sample(lc, ds, karn);
+	{
+		uint64_t top = f->u.ack.bitmap != 0
+				       ? f->u.ack.base + 63 - (uint64_t)__builtin_clzll(f->u.ack.bitmap)
+				       : 0;
+
+		if (f->seq > top)
+			top = f->seq;
+		if (top > ds->ack_horizon)
+			ds->ack_horizon = top;
+		ds->ack_tsc = lc->now;
+	}
+	rte_pktmbuf_free(m);
+	ds->stats.delivered += (unsigned)n;
+	lc->stats.delivered += (unsigned)n;
+	if (c->up && c->epoch == ds->tx_epoch)
+		egress_push(lc, c, ds);
+}
