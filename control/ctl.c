@@ -34,16 +34,6 @@
 #define CTL_BURST 32
 #define CTL_IDLE_SLEEP_NS 200000 /* ns: nap when there was nothing to do */
 
-static unsigned port_index(const struct dp_router *rt, uint16_t port_id)
-{
-	unsigned i;
-
-	for (i = 0; i < rt->n_ports; i++)
-		if (rt->ports[i].port_id == port_id)
-			return i;
-	return 0;
-}
-
 /* Transmit a control frame on port index @p: on the control thread's own TX
  * queue where the port has one, else through worker @w's control ring (the
  * connector's owner, so frames to one connector stay in order). */
@@ -181,7 +171,7 @@ static void on_session_frame(struct cp_ctx *cp, struct rte_mbuf *m)
 		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 	const struct rte_udp_hdr *uh = (const struct rte_udp_hdr *)(ih + 1);
 	struct dp_pkt_src src = {.ip_be = ih->src_addr, .udp_be = uh->src_port};
-	unsigned p = port_index(cp->rt, m->port);
+	unsigned p = dp_port_index(cp->rt, m->port);
 	const struct dp_conn *c;
 	struct gw_frame f;
 

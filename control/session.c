@@ -24,6 +24,7 @@
 
 #include <gwart/wire.h>
 
+#include "backoff.h"
 #include "conn.h"
 #include "cp.h"
 #include "pkt.h"
@@ -82,31 +83,17 @@ unsigned cp_sessions_up(const struct cp_ctx *cp)
 	return (unsigned)(cp->stats.sessions_up - cp->stats.sessions_down);
 }
 
-static uint64_t rng_next(struct cp_ctx *cp)
-{
-	cp->rng ^= cp->rng << 13;
-	cp->rng ^= cp->rng >> 7;
-	cp->rng ^= cp->rng << 17;
-	return cp->rng;
-}
-
 uint64_t cp_session_backoff_us(struct cp_ctx *cp, unsigned attempt)
 {
 	const struct dp_tunables *t = cp->rt->tun;
-	double d = (double)t->backoff_initial_ms * 1000.0;
-	double cap = (double)t->backoff_max_ms * 1000.0;
-	uint64_t base, spread;
-	unsigned i;
+	const struct cp_backoff b = {
+		.initial_us = (uint64_t)t->backoff_initial_ms * 1000u,
+		.mult_pct = t->backoff_mult_pct,
+		.jitter_pct = t->backoff_jitter_pct,
+		.max_us = (uint64_t)t->backoff_max_ms * 1000u,
+	};
 
-	for (i = 0; i < attempt && d < cap; i++)
-		d = d * t->backoff_mult_pct / 100.0;
-	if (d > cap)
-		d = cap;
-	base = (uint64_t)d;
-	spread = base * t->backoff_jitter_pct / 100;
-	if (spread == 0)
-		return base;
-	return base - spread + rng_next(cp) % (2 * spread + 1);
+	return cp_backoff_us(&b, attempt, &cp->rng);
 }
 
 /* ---- the state machine --------------------------------------------------------

@@ -191,6 +191,18 @@ static inline struct dp_conn *dp_conn_get(const struct dp_router *rt, uint32_t i
 	return rcu_dereference(((struct dp_router *)rt)->conns[id]);
 }
 
+/* Index into rt->ports of ethdev @port_id (0 if unknown: every frame
+ * then leaves through the first port). */
+static inline unsigned dp_port_index(const struct dp_router *rt, uint16_t port_id)
+{
+	unsigned i;
+
+	for (i = 0; i < rt->n_ports; i++)
+		if (rt->ports[i].port_id == port_id)
+			return i;
+	return 0;
+}
+
 static inline uint64_t dp_us_to_tsc(const struct dp_router *rt, uint64_t us)
 {
 	return us * rt->tsc_hz / 1000000u;

@@ -401,16 +401,6 @@ static void rx_packet(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m)
 
 /* ---- hand-offs from other workers ----------------------------------------- */
 
-static unsigned port_index(const struct dp_router *rt, uint16_t port_id)
-{
-	unsigned i;
-
-	for (i = 0; i < rt->n_ports; i++)
-		if (rt->ports[i].port_id == port_id)
-			return i;
-	return 0;
-}
-
 static void ho_custody(struct dp_lcore *lc, unsigned from, const struct dp_ho_item *it)
 {
 	struct rte_mbuf *m = it->pkt;
@@ -502,7 +492,7 @@ static void drain_handoffs(struct dp_lcore *lc)
 				rte_ether_addr_copy(
 					&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr,
 					&src.mac);
-				rx_frame(lc, port_index(rt, m->port), m, dp_pkt_gw(m),
+				rx_frame(lc, dp_port_index(rt, m->port), m, dp_pkt_gw(m),
 					 rte_be_to_cpu_16(uh->dgram_len) - 8, &src);
 			}
 		}

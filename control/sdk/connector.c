@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "sdk_internal.h"
 
 /* Socket buffers: a full send window of small frames in flight plus the
@@ -67,38 +68,24 @@ uint32_t gw_sdk_cur_epoch(const struct gw_conn *c)
 	return c->state == GW_SDK_UP ? c->epoch : 0;
 }
 
-/* xorshift64: jitter only, not security. */
-static uint64_t rng_next(struct gw_conn *c)
-{
-	c->rng ^= c->rng << 13;
-	c->rng ^= c->rng >> 7;
-	c->rng ^= c->rng << 17;
-	return c->rng;
-}
-
 /* @us +- 20 %: connectors started together do not say HELLO in lockstep. */
 static uint64_t jitter(struct gw_conn *c, uint64_t us)
 {
-	return us - us / 5 + rng_next(c) % (2 * (us / 5) + 1);
+	return us - us / 5 + cp_backoff_rng(&c->rng) % (2 * (us / 5) + 1);
 }
 
 /* Reconnection delay @attempt (0-based), jitter applied: the same
  * arithmetic as the router's cp_session_backoff_us(). */
 static uint64_t backoff_us(struct gw_conn *c, uint32_t attempt)
 {
-	double d = (double)c->bo_initial_us, cap = (double)c->bo_max_us;
-	uint64_t base, spread;
-	uint32_t i;
+	const struct cp_backoff b = {
+		.initial_us = c->bo_initial_us,
+		.mult_pct = c->bo_mult_pct,
+		.jitter_pct = c->bo_jitter_pct,
+		.max_us = c->bo_max_us,
+	};
 
-	for (i = 0; i < attempt && d < cap; i++)
-		d = d * c->bo_mult_pct / 100.0;
-	if (d > cap)
-		d = cap;
-	base = (uint64_t)d;
-	spread = base * c->bo_jitter_pct / 100;
-	if (spread == 0)
-		return base;
-	return base - spread + rng_next(c) % (2 * spread + 1);
+	return cp_backoff_us(&b, attempt, &c->rng);
 }
 
 /* Draw the delay before the next HELLO of this reconnection and keep it
