@@ -219,38 +219,37 @@ out:
 	return rc;
 }
 
-int cp_config_load_file(struct cp_ctx *cp, const char *path, char *err, size_t errlen)
+char *cp_config_read_file(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
-	char *buf;
+	char *buf = NULL;
 	long len;
-	int rc;
 
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
+		return NULL;
 	}
+	/* Bounded before allocating: a config is never this large. */
 	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || len > (16 << 20) ||
 	    fseek(f, 0, SEEK_SET) != 0) {
 		snprintf(err, errlen, "%s: unreadable or larger than 16 MiB", path);
-		fclose(f);
-		return -EINVAL;
+		goto out;
 	}
 	buf = malloc((size_t)len + 1);
 	if (buf == NULL) {
-		fclose(f);
-		return -ENOMEM;
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
 	}
 	if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
 		snprintf(err, errlen, "%s: short read", path);
-		rc = -EIO;
-	} else {
-		buf[len] = '\0';
-		rc = cp_config_load_json(cp, buf, err, errlen);
+		free(buf);
+		buf = NULL;
+		goto out;
 	}
-	free(buf);
+	buf[len] = '\0';
+out:
 	fclose(f);
-	return rc;
+	return buf;
 }
 
 uint32_t cp_config_port_ip(const char *text, unsigned i)

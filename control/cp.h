@@ -131,7 +131,9 @@ const char *cp_tunable_info(unsigned i, const char **unit, uint64_t *min, uint64
 /* Configuration: JSON text (see deploy/gwartd.example.json). On error,
  * @err receives a message naming the offending item. */
 int cp_config_load_json(struct cp_ctx *cp, const char *text, char *err, size_t errlen);
-int cp_config_load_file(struct cp_ctx *cp, const char *path, char *err, size_t errlen);
+/* The text of config file @path (malloc'd, caller frees), or NULL with a
+ * message in @err. */
+char *cp_config_read_file(const char *path, char *err, size_t errlen);
 /* The embedded default: demo connectors and their routes. */
 extern const char cp_config_default[];
 /* Port addresses from a configuration (before ports are set up): the IPv4

@@ -95,27 +95,6 @@ static void control_from_config(json_t *root, struct cp_sock_params *sp, int *ex
 	}
 }
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	long len;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && len < (16 << 20) &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1)) != NULL) {
-		if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[len] = '\0';
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
 int main(int argc, char **argv)
 {
 	static char *dev_default[] = {
@@ -212,9 +191,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (config_path != NULL) {
-		config_text = read_file(config_path);
+		config_text = cp_config_read_file(config_path, err, sizeof(err));
 		if (config_text == NULL) {
-			fprintf(stderr, "gwartd: cannot read %s\n", config_path);
+			fprintf(stderr, "gwartd: cannot read config %s\n", err);
 			rte_eal_cleanup();
 			return 1;
 		}

@@ -18,20 +18,13 @@
 # Sanitizer build: an undefined-behaviour report must fail the run too.
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 
-CTL="$GWART_BUILD/control/gwartctl"
 count=${1:-50000}
 rcycles=$((${2:-2000} * SCALE))
 ccycles=$((${3:-200} * SCALE))
 CHUNK=100 # changes per gwartctl batch: one process per chunk
 
 cfg=$(write_config)
-python3 - "$cfg" "$TMP/gwartd.sock" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["control"] = {"socket": sys.argv[2]}
-json.dump(d, open(sys.argv[1], "w"), indent=1)
-EOF
-export GWART_SOCKET="$TMP/gwartd.sock"
+export GWART_SOCKET="$GW_SOCK"
 start_gwartd "$cfg"
 
 # The changes, as gwartctl batch lines, CHUNK per file. Extra routes live

@@ -10,33 +10,9 @@
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 
 count=$((${1:-10000} * SCALE))
-CTL="$GWART_BUILD/control/gwartctl"
-SOCK="$TMP/gwartd.sock"
 
 cfg=$(write_config '"backoff_initial_ms": 100')
-python3 - "$cfg" "$SOCK" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["control"] = {"socket": sys.argv[2]}
-json.dump(d, open(sys.argv[1], "w"), indent=1)
-EOF
 start_gwartd "$cfg"
-
-# live KEY...: the named counters of the running gwartd, one line.
-live() {
-	"$CTL" --socket "$SOCK" --json stats >"$TMP/live.json" || fail "gwartctl stats failed"
-	python3 - "$TMP/live.json" "$@" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-out = []
-for k in sys.argv[2:]:
-    v = d
-    for p in k.split("."):
-        v = v[p]
-    out.append(str(v))
-print(" ".join(out))
-EOF
-}
 
 GAUGES="sessions_up_now open_fds mempool_in_use"
 # The tap's own start-up traffic (router solicitations) settles first.

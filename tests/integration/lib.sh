@@ -18,6 +18,9 @@ GWARTD_PID=""
 SCALE=${GWART_SOAK_SCALE:-1}
 ROUTER=198.18.0.1
 HOST=198.18.0.2
+CTL="$GWART_BUILD/control/gwartctl"
+# The control socket start_gwartd gives gwartd unless its config names one.
+GW_SOCK="$TMP/gwartd.sock"
 
 it_cleanup() {
 	[ -n "$GWARTD_PID" ] && kill "$GWARTD_PID" 2>/dev/null || true
@@ -43,7 +46,7 @@ start_gwartd() {
 	# A control socket of the test's own unless its config names one, so
 	# tests (and the two builds) never share /run/gwart.
 	sock_arg=""
-	grep -q '"control"' "$cfg" || sock_arg="--socket $TMP/gwartd.sock"
+	grep -q '"control"' "$cfg" || sock_arg="--socket $GW_SOCK"
 	gw_netns_create "$NS"
 	ip netns exec "$NS" "$GWART_BUILD/control/gwartd" --lcores="$lcores" --no-huge -m 512 \
 		--no-pci --no-shconf --file-prefix="$NS" --log-level=warning \
@@ -93,6 +96,32 @@ print([c for c in d["connectors"] if c["id"]==int(sys.argv[2])][0][sys.argv[3]])
 tap_tx_dropped() {
 	ip -n "$NS" -s -j link show "$TAP" | python3 -c \
 		'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'
+}
+
+# live KEY...: the named counters of the running gwartd (gwartctl stats,
+# dotted paths), on one line.
+live() {
+	"$CTL" --socket "$GW_SOCK" --json stats >"$TMP/live.json" || fail "gwartctl stats failed"
+	python3 - "$TMP/live.json" "$@" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+out = []
+for k in sys.argv[2:]:
+    v = d
+    for p in k.split("."):
+        v = v[p]
+    out.append(str(v))
+print(" ".join(out))
+EOF
+}
+
+# conn_live ID KEY: a per-connector counter of the running gwartd.
+conn_live() {
+	"$CTL" --socket "$GW_SOCK" --json stats >"$TMP/live.json" || fail "gwartctl stats failed"
+	python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print([c for c in d["connectors"] if c["id"] == int(sys.argv[2])][0][sys.argv[3]])' \
+		"$TMP/live.json" "$1" "$2"
 }
 
 in_ns() {

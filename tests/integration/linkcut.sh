@@ -12,34 +12,10 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 
 count=$((${1:-40000} * SCALE))
 rate=10000 # msg/s: the cut falls in the middle of the stream
-CTL="$GWART_BUILD/control/gwartctl"
-SOCK="$TMP/gwartd.sock"
 CUT="$TMP/cut"
 
 cfg=$(write_config '"keepalive_ms": 200, "keepalive_mult": 3, "backoff_initial_ms": 100')
-python3 - "$cfg" "$SOCK" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["control"] = {"socket": sys.argv[2]}
-json.dump(d, open(sys.argv[1], "w"), indent=1)
-EOF
 start_gwartd "$cfg"
-
-# live KEY...: counters of the running gwartd, through gwartctl.
-live() {
-	"$CTL" --socket "$SOCK" --json stats >"$TMP/live.json" || fail "gwartctl stats failed"
-	python3 - "$TMP/live.json" "$@" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-out = []
-for k in sys.argv[2:]:
-    v = d
-    for p in k.split("."):
-        v = v[p]
-    out.append(str(v))
-print(" ".join(out))
-EOF
-}
 
 # wait_up N SECONDS: until the router has N sessions up.
 wait_up() {

@@ -38,8 +38,6 @@ fi
 restarts=${GWART_RESTARTS:-10}
 cut_s=0.5
 BO_INIT=100 BO_MULT=160 BO_JIT=20 BO_MAX=120000
-CTL="$GWART_BUILD/control/gwartctl"
-SOCK="$TMP/gwartd.sock"
 CUT="$TMP/cut"
 CONN="$GWART_BUILD/bench/gwart-conn"
 BO="--backoff-initial-ms $BO_INIT --backoff-mult-pct $BO_MULT --backoff-jitter-pct $BO_JIT"
@@ -47,22 +45,7 @@ BO="$BO --backoff-max-ms $BO_MAX"
 
 cfg=$(write_config "\"backoff_initial_ms\": $BO_INIT, \"backoff_mult_pct\": $BO_MULT,
   \"backoff_jitter_pct\": $BO_JIT, \"backoff_max_ms\": $BO_MAX")
-python3 - "$cfg" "$SOCK" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["control"] = {"socket": sys.argv[2]}
-json.dump(d, open(sys.argv[1], "w"), indent=1)
-EOF
 start_gwartd "$cfg"
-
-# conn_live ID KEY: a per-connector counter of the running gwartd.
-conn_live() {
-	"$CTL" --socket "$SOCK" --json stats >"$TMP/live.json" || fail "gwartctl stats failed"
-	python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-print([c for c in d["connectors"] if c["id"] == int(sys.argv[2])][0][sys.argv[3]])' \
-		"$TMP/live.json" "$1" "$2"
-}
 
 # The receiver's relay learns each new process's port (--follow); the cut
 # file takes its link down while a new process starts.
