@@ -12,26 +12,10 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${GWART_BUILD:-"$here/build"}
 
-peers="dpdk nats-server libnats-dev gnuplot-nox python3 iproute2"
-missing=""
-for p in $peers; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "bench: missing packages:$missing (run as root)" >&2
-		exit 1
-	fi
-	echo "bench: installing$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
-# Builds (and installs the build dependencies). A build configured before
-# libnats-dev was installed learns about it on reconfiguration.
-"$here/deploy/setup.sh" "$build"
+# The peers install with the build dependencies, before the build is
+# configured; a build configured earlier, without libnats-dev, learns about
+# it on reconfiguration below.
+GWART_EXTRA_PKGS="nats-server libnats-dev gnuplot-nox" "$here/deploy/setup.sh" "$build"
 if [ ! -x "$build/bench/gwart-bench-nats" ] && pkg-config --exists libnats; then
 	meson setup --reconfigure "$build" >/dev/null
 	ninja -C "$build" >/dev/null

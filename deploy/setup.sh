@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Install what gwart needs on Debian 12 (as root, no prompt) and build it.
 #   deploy/setup.sh [BUILD_DIR] [extra meson options...]
+# GWART_EXTRA_PKGS names further Debian packages to install first (the
+# benchmark's peers).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-"$here/build"}
@@ -9,7 +11,8 @@ build=${1:-"$here/build"}
 
 pkgs="build-essential pkg-config meson ninja-build
       dpdk dpdk-dev libdpdk-dev liburcu-dev libjemalloc-dev libcriterion-dev
-      libjansson-dev iproute2 iputils-ping python3 clang libclang-rt-14-dev"
+      libjansson-dev iproute2 iputils-ping python3 clang libclang-rt-14-dev
+      ${GWART_EXTRA_PKGS:-}"
 
 missing=""
 for p in $pkgs; do
