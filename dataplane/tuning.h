@@ -12,11 +12,8 @@
 #define DP_DEF_BURST 32         /* default RX burst */
 #define DP_TX_DRAIN_US 100      /* us: flush partly filled TX buffers after this */
 
-/* Duplicate window: bits per origin (power of two, multiple of 64). The
- * usable window announced to connectors is DP_DEDUP_BITS - 64 (one block is
- * kept clear so the window can slide a block at a time). */
-#define DP_DEDUP_BITS 1024
-#define DP_DEDUP_WINDOW (DP_DEDUP_BITS - 64) /* messages */
+/* Duplicate window: DP_DEDUP_BITS and DP_DEDUP_WINDOW (messages) are part of
+ * the protocol core (dataplane/proto/dedup.h): the SDK announces the same. */
 
 /* Custody: messages held per destination (power of two). */
 #define DP_CUSTODY_MAX 4096     /* compile-time ring size per destination */

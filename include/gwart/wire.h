@@ -212,6 +212,10 @@ struct gw_frame {
 
 /* ---- API ----------------------------------------------------------------- */
 
+/* The functions below are the SDK's public API: exported from
+ * libgwart-connector even though the protocol core is built hidden. */
+#pragma GCC visibility push(default)
+
 /*
  * gw_wire_parse - validate and decode one frame.
  * @buf, @len: the UDP payload exactly as received, @len taken from the UDP
@@ -293,4 +297,6 @@ int gw_addr_split(const uint8_t *addr, size_t len, const uint8_t **type, size_t 
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
+
 #endif /* GWART_WIRE_H */

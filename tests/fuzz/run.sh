@@ -34,7 +34,7 @@ case $target in
 wire)
 	"$CC" -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-I"$src/include" "$src/dataplane/wire.c" "$src/tests/fuzz/fuzz_wire.c" \
+		-I"$src/include" "$src/dataplane/proto/wire.c" "$src/tests/fuzz/fuzz_wire.c" \
 		-o "$out/fuzz_wire"
 	# -max_len above GW_FRAME_MAX so over-long frames are tried too.
 	max_len=9000
@@ -46,8 +46,8 @@ pkt)
 	"$CC" -O1 -g -std=gnu11 -D_GNU_SOURCE -DALLOW_EXPERIMENTAL_API \
 		-Wall -Wextra -Werror \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$dpdk_cflags -I"$src/include" -I"$src/dataplane" \
-		"$src/dataplane/pkt.c" "$src/dataplane/stats.c" "$src/dataplane/wire.c" \
+		$dpdk_cflags -I"$src/include" -I"$src/dataplane" -I"$src/dataplane/proto" \
+		"$src/dataplane/pkt.c" "$src/dataplane/stats.c" "$src/dataplane/proto/wire.c" \
 		"$src/tests/fuzz/fuzz_pkt.c" $dpdk_libs -o "$out/fuzz_pkt"
 	# The mbuf data room in fuzz_pkt.c (ROOM): a jumbo frame.
 	max_len=9216

@@ -28,7 +28,11 @@
 
 #include <stdint.h>
 
-#include "tuning.h"
+/* Bits per origin (power of two, multiple of 64). The usable window
+ * announced to connectors is DP_DEDUP_BITS - 64 (one block is kept clear so
+ * the window can slide a block at a time). */
+#define DP_DEDUP_BITS 1024
+#define DP_DEDUP_WINDOW (DP_DEDUP_BITS - 64) /* messages */
 
 #define DP_DEDUP_WORDS (DP_DEDUP_BITS / 64)
 
