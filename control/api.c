@@ -91,10 +91,15 @@ static int arg_conn_id(struct api_req *r, uint32_t *id)
 
 /* ---- descriptions ---------------------------------------------------------------- */
 
-static json_t *conn_json(const struct dp_conn *c)
+static json_t *conn_json(const struct dp_router *rt, const struct dp_conn *c)
 {
-	const struct dp_conn_stats *cs = &c->st->stats;
-	json_t *o = json_object();
+	struct dp_conn_snap snap = {0};
+	const struct dp_conn_stats *cs = &snap.stats;
+	json_t *o;
+
+	if (dp_conn_snapshot(rt, c->id, &snap) != 0)
+		return NULL;
+	o = json_object();
 	char ip[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN + 8];
 
 	if (o == NULL)
@@ -111,7 +116,7 @@ static json_t *conn_json(const struct dp_conn *c)
 	} else {
 		json_object_set_new(o, "address", json_null());
 	}
-	J_INT(o, "custody", __atomic_load_n(&c->st->cust->held, __ATOMIC_RELAXED));
+	J_INT(o, "custody", snap.held);
 	J_INT(o, "rx_data", cs->rx_data);
 	J_INT(o, "routed", cs->routed);
 	J_INT(o, "dups", cs->dups);
@@ -290,7 +295,7 @@ static int list_conns(struct api_req *r, int sessions)
 
 		if (c == NULL)
 			continue;
-		o = sessions ? sess_json(c, cp_session_get(r->cp, id), now) : conn_json(c);
+		o = sessions ? sess_json(c, cp_session_get(r->cp, id), now) : conn_json(r->cp->rt, c);
 		if (json_array_append_new(arr, o) != 0) {
 			json_decref(arr);
 			return -ENOMEM;
@@ -446,7 +451,7 @@ static int conn_result(struct api_req *r, uint32_t id)
 {
 	const struct dp_conn *c = dp_conn_peek(r->cp->rt, id);
 
-	r->result = c != NULL ? conn_json(c) : NULL;
+	r->result = c != NULL ? conn_json(r->cp->rt, c) : NULL;
 	return 0;
 }
 

@@ -64,16 +64,17 @@ static void send_welcome(struct cp_ctx *cp, const struct dp_conn *c)
 	const struct dp_tunables *tun = rt->tun;
 	struct rte_mbuf *m;
 	uint8_t *pl;
-	uint64_t cum = __atomic_load_n(&c->st->win.cum, __ATOMIC_RELAXED);
-	/* header.seq tells the connector where the egress link stands: every
-	 * link seq below custody's head has been acknowledged. The read races
-	 * with the owner worker but head only grows. */
-	struct gw_hdr_args h = {
-		.sender = GW_CONN_ID_ROUTER,
-		.epoch = c->epoch,
-		.seq = __atomic_load_n(&c->st->cust->head, __ATOMIC_RELAXED) - 1,
-	};
+	struct dp_conn_snap snap;
+	uint64_t cum;
+	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = c->epoch};
 
+	/* header.seq tells the connector where the egress link stands: every
+	 * link seq up to it has been acknowledged. The read races with the
+	 * owner worker but the value only grows. */
+	if (dp_conn_snapshot(rt, c->id, &snap) != 0)
+		return;
+	cum = snap.rx_cum;
+	h.seq = snap.tx_acked;
 	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,
 			     c->udp_be, GW_HDR_LEN + GW_WELCOME_BODY_LEN, &pl);
 	if (m == NULL) {
@@ -244,16 +245,7 @@ unsigned cp_count_fds(void)
 
 uint64_t cp_custody_total(struct cp_ctx *cp)
 {
-	uint64_t n = 0;
-	uint32_t id;
-
-	for (id = 1; id < DP_MAX_CONNECTORS; id++) {
-		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
-
-		if (c != NULL)
-			n += __atomic_load_n(&c->st->cust->held, __ATOMIC_RELAXED);
-	}
-	return n;
+	return dp_conn_custody_total(cp->rt);
 }
 
 unsigned cp_ctl_poll(struct cp_ctx *cp)
@@ -338,17 +330,17 @@ void cp_stats_print(struct cp_ctx *cp, FILE *f)
 				dp_drop_str(i));
 	for (id = 1; id < DP_MAX_CONNECTORS; id++) {
 		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
-		const struct dp_conn_stats *cs;
+		struct dp_conn_snap snap;
+		const struct dp_conn_stats *cs = &snap.stats;
 
-		if (c == NULL)
+		if (c == NULL || dp_conn_snapshot(cp->rt, id, &snap) != 0)
 			continue;
-		cs = &c->st->stats;
 		fprintf(f,
 			"gwartd: connector %u %-12s %s epoch=%u rx=%lu routed=%lu dups=%lu "
 			"nacked=%lu tx=%lu retx=%lu delivered=%lu custody=%u\n",
 			id, c->name, c->up ? "up  " : "down", c->epoch, cs->rx_data, cs->routed,
 			cs->dups, cs->nacked, cs->tx_data, cs->retransmits, cs->delivered,
-			c->st->cust->held);
+			snap.held);
 	}
 }
 
@@ -431,12 +423,12 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(ctl, "deleted_in_custody", cp->stats.deleted_in_custody);
 	for (id = 1; id < DP_MAX_CONNECTORS; id++) {
 		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
-		const struct dp_conn_stats *cs;
+		struct dp_conn_snap snap;
+		const struct dp_conn_stats *cs = &snap.stats;
 		json_t *o;
 
-		if (c == NULL)
+		if (c == NULL || dp_conn_snapshot(cp->rt, id, &snap) != 0)
 			continue;
-		cs = &c->st->stats;
 		o = json_object();
 		if (o == NULL)
 			goto fail;
@@ -452,7 +444,7 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 		J(o, "retransmits", cs->retransmits);
 		J(o, "delivered", cs->delivered);
 		J(o, "moved", cs->moved);
-		J(o, "custody", c->st->cust->held);
+		J(o, "custody", snap.held);
 		json_array_append_new(conns, o);
 	}
 #undef J

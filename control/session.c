@@ -205,8 +205,12 @@ uint64_t cp_session_tick(struct cp_ctx *cp, uint64_t now)
 			if (s->next_probe_us < next)
 				next = s->next_probe_us;
 		}
-		if (s->draining && c->st->cust->held == 0)
-			s->draining = 0;
+		if (s->draining) {
+			struct dp_conn_snap snap;
+
+			if (dp_conn_snapshot(cp->rt, id, &snap) == 0 && snap.held == 0)
+				s->draining = 0;
+		}
 	}
 	return next;
 }
@@ -254,12 +258,12 @@ int cp_connector_drain(struct cp_ctx *cp, uint32_t id)
 
 int cp_connector_custody(struct cp_ctx *cp, uint32_t id, uint32_t *held)
 {
-	const struct dp_conn *c = dp_conn_peek(cp->rt, id);
+	struct dp_conn_snap snap;
+	int rc = dp_conn_snapshot(cp->rt, id, &snap);
 
-	if (c == NULL)
-		return -ENOENT;
-	*held = __atomic_load_n(&c->st->cust->held, __ATOMIC_RELAXED);
-	return 0;
+	if (rc == 0)
+		*held = snap.held;
+	return rc;
 }
 
 struct ref_scan {
@@ -281,55 +285,35 @@ static int route_refs(const struct dp_route *r, void *arg)
 }
 
 /*
- * Delete a connector. Phases: (1) refuse while a route names it or custody
- * holds messages for it (drain first: nothing acknowledged is dropped);
- * (2) close its session; (3) unpublish it so no worker can find it;
- * (4) wait a grace period so no worker still uses a pointer it fetched;
- * (5) ask the owner worker to forget its state (its active list) and wait
- * for the acknowledgement; (6) free.
+ * Delete a connector: refused while a route names it (the route must go
+ * first) or custody holds messages for it (drain first: nothing acknowledged
+ * is dropped); then its session is closed and the dataplane removes it
+ * (dp_conn_delete: unpublish, grace period, owner's acknowledgement, free).
  */
 int cp_connector_del(struct cp_ctx *cp, uint32_t id)
 {
 	struct dp_router *rt = cp->rt;
-	struct dp_conn *c = (struct dp_conn *)dp_conn_peek(rt, id);
-	struct dp_conn_state *st;
+	struct dp_conn_snap snap;
 	struct ref_scan rs = {.id = id};
-	uint64_t deadline;
 	unsigned lost;
+	int rc;
 
-	if (c == NULL)
+	if (dp_conn_snapshot(rt, id, &snap) != 0)
 		return -ENOENT;
 	dp_route_foreach(rt->routes, route_refs, &rs);
-	if (rs.found || c->st->cust->held != 0)
+	if (rs.found || snap.held != 0)
 		return -EBUSY;
 	cp_sess_close(cp, id, CP_CLOSE_ADMIN, cp_now_us());
-	st = c->st;
-	rcu_assign_pointer(rt->conns[id], NULL);
-	synchronize_rcu();
-	if (rte_ring_sp_enqueue(rt->ctl_cmd[c->owner], st) != 0) {
-		/* Cannot happen with one delete at a time; keep it consistent. */
-		rcu_assign_pointer(rt->conns[id], c);
-		return -EAGAIN;
+	rc = dp_conn_delete(rt, id, &lost);
+	if (rc == -ETIMEDOUT) {
+		/* The owner did not answer: its state is leaked, the
+		 * connector is gone all the same. */
+		cp->stats.tx_failed++;
+		rc = 0;
 	}
-	deadline = cp_now_us() + 2000000;
-	while (!__atomic_load_n(&st->retired, __ATOMIC_ACQUIRE)) {
-		struct timespec ts = {0, 50000};
-
-		if (cp_now_us() > deadline) {
-			/* A worker that does not answer is stuck: leak the
-			 * state rather than free it under the worker. */
-			cp->stats.tx_failed++;
-			memset(&cp->sess[id], 0, sizeof(cp->sess[id]));
-			return 0;
-		}
-		rcu_thread_offline();
-		nanosleep(&ts, NULL);
-		rcu_thread_online();
-	}
-	lost = dp_custody_free(st->cust);
+	if (rc != 0)
+		return rc;
 	cp->stats.deleted_in_custody += lost;
-	rte_free(st);
-	rte_free(c);
 	memset(&cp->sess[id], 0, sizeof(cp->sess[id]));
 	return 0;
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
+#include <rte_cycles.h>
 #include <rte_malloc.h>
+#include <rte_ring.h>
 
 #include "conn.h"
 #include "custody.h"
@@ -143,6 +146,90 @@ int dp_conn_set_enabled(struct dp_router *rt, uint32_t id, int enabled)
 	if (id == 0 || id >= DP_MAX_CONNECTORS)
 		return -EINVAL;
 	return conn_republish(rt, id, edit_enabled, &enabled);
+}
+
+int dp_conn_snapshot(const struct dp_router *rt, uint32_t id, struct dp_conn_snap *out)
+{
+	const struct dp_conn *c = dp_conn_peek(rt, id);
+	const struct dp_conn_state *st;
+	const uint64_t *src;
+	uint64_t *dst;
+	size_t i;
+
+	_Static_assert(sizeof(struct dp_conn_stats) % sizeof(uint64_t) == 0,
+		       "dp_conn_stats holds 64-bit counters only");
+	if (c == NULL)
+		return -ENOENT;
+	st = c->st;
+	out->held = __atomic_load_n(&st->cust->held, __ATOMIC_RELAXED);
+	out->rx_cum = __atomic_load_n(&st->win.cum, __ATOMIC_RELAXED);
+	out->tx_acked = __atomic_load_n(&st->cust->head, __ATOMIC_RELAXED) - 1;
+	src = (const uint64_t *)&st->stats;
+	dst = (uint64_t *)&out->stats;
+	for (i = 0; i < sizeof(out->stats) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	return 0;
+}
+
+uint64_t dp_conn_custody_total(const struct dp_router *rt)
+{
+	uint64_t n = 0;
+	uint32_t id;
+
+	for (id = 1; id < DP_MAX_CONNECTORS; id++) {
+		const struct dp_conn *c = rt->conns[id];
+
+		if (c != NULL)
+			n += __atomic_load_n(&c->st->cust->held, __ATOMIC_RELAXED);
+	}
+	return n;
+}
+
+/*
+ * Removal in phases (WireGuard's peer_make_dead / peer_remove_after_dead):
+ * (1) unpublish the object, so no worker can find it from now on;
+ * (2) wait for a grace period, so no worker still uses a pointer it fetched;
+ * (3) ask the owner worker to forget the state (its active list) and wait
+ *     for its acknowledgement, since only the owner may touch that list;
+ * (4) free the custody queue, the state and the object.
+ */
+int dp_conn_delete(struct dp_router *rt, uint32_t id, unsigned *lost)
+{
+	struct dp_conn *c = (struct dp_conn *)dp_conn_peek(rt, id);
+	struct dp_conn_state *st;
+	uint64_t deadline;
+	unsigned n;
+
+	if (lost != NULL)
+		*lost = 0;
+	if (c == NULL)
+		return -ENOENT;
+	if (__atomic_load_n(&c->st->cust->held, __ATOMIC_RELAXED) != 0)
+		return -EBUSY;
+	st = c->st;
+	rcu_assign_pointer(rt->conns[id], NULL);
+	synchronize_rcu();
+	if (rte_ring_sp_enqueue(rt->ctl_cmd[c->owner], st) != 0) {
+		/* Cannot happen with one delete at a time; keep it consistent. */
+		rcu_assign_pointer(rt->conns[id], c);
+		return -EAGAIN;
+	}
+	deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
+	while (!__atomic_load_n(&st->retired, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = {0, 50000};
+
+		if (rte_get_tsc_cycles() > deadline)
+			return -ETIMEDOUT;
+		rcu_thread_offline();
+		nanosleep(&ts, NULL);
+		rcu_thread_online();
+	}
+	n = dp_custody_free(st->cust);
+	if (lost != NULL)
+		*lost = n;
+	rte_free(st);
+	rte_free(c);
+	return 0;
 }
 
 unsigned dp_conn_free_all(struct dp_router *rt)

@@ -38,6 +38,31 @@ int dp_conn_session_down(struct dp_router *rt, uint32_t id);
 int dp_conn_set_enabled(struct dp_router *rt, uint32_t id, int enabled);
 /* Control-thread read of the current object (it is the only writer). */
 const struct dp_conn *dp_conn_peek(const struct dp_router *rt, uint32_t id);
+
+/* What the control plane may know of a connector's worker-owned state:
+ * copied with relaxed atomic loads, each field consistent on its own, the
+ * set racing with the owner worker (statistics and drain decisions only). */
+struct dp_conn_snap {
+	uint32_t held;            /* messages in custody for it */
+	uint64_t rx_cum;          /* ingress: every origin seq <= rx_cum is done */
+	uint64_t tx_acked;        /* egress: every link seq <= tx_acked was acknowledged */
+	struct dp_conn_stats stats;
+};
+/* Control thread. 0, or -ENOENT for an unknown id. */
+int dp_conn_snapshot(const struct dp_router *rt, uint32_t id, struct dp_conn_snap *out);
+/* Messages in custody over every connector (relaxed loads). Control thread. */
+uint64_t dp_conn_custody_total(const struct dp_router *rt);
+
+/* Delete connector @id: refuse while custody holds messages for it, unpublish
+ * it, wait for a grace period, have its owner worker forget its state, free.
+ * Control thread, online, outside any read-side section; it blocks for one
+ * grace period and the owner's acknowledgement (at most about 2 s: a worker
+ * that does not answer is stuck, and its state is leaked rather than freed
+ * under it, returning -ETIMEDOUT with the connector gone). *lost (may be
+ * NULL) receives the messages freed with it (0 unless a message arrived in
+ * the race between the check and the unpublication).
+ * 0, -ENOENT, -EBUSY (custody not empty), -EAGAIN, -ETIMEDOUT. */
+int dp_conn_delete(struct dp_router *rt, uint32_t id, unsigned *lost);
 /* Shutdown, workers stopped: free every connector and what it holds.
  * Returns how many messages were still in custody. */
 unsigned dp_conn_free_all(struct dp_router *rt);
