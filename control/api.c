@@ -227,15 +227,13 @@ static int h_status(struct api_req *r)
 	struct dp_router *rt = cp->rt;
 	json_t *o = json_object(), *addrs = json_array();
 	unsigned i, conns = 0;
-	uint32_t id;
 
 	if (o == NULL || addrs == NULL) {
 		json_decref(o);
 		json_decref(addrs);
 		return -ENOMEM;
 	}
-	for (id = 1; id < DP_MAX_CONNECTORS; id++)
-		conns += dp_conn_peek(rt, id) != NULL;
+	conns = dp_conn_count(rt);
 	for (i = 0; i < rt->n_ports; i++) {
 		char ip[INET_ADDRSTRLEN];
 
@@ -289,12 +287,11 @@ static int list_conns(struct api_req *r, int sessions)
 	arr = json_array();
 	if (arr == NULL)
 		return -ENOMEM;
-	for (id = lo; id <= hi; id++) {
+	for (id = dp_conn_next(r->cp->rt, lo - 1); id != 0 && id <= hi;
+	     id = dp_conn_next(r->cp->rt, id)) {
 		const struct dp_conn *c = dp_conn_peek(r->cp->rt, id);
 		json_t *o;
 
-		if (c == NULL)
-			continue;
 		o = sessions ? sess_json(c, cp_session_get(r->cp, id), now) : conn_json(r->cp->rt, c);
 		if (json_array_append_new(arr, o) != 0) {
 			json_decref(arr);

@@ -328,7 +328,7 @@ void cp_stats_print(struct cp_ctx *cp, FILE *f)
 		if (s.drops[i] != 0)
 			fprintf(f, "gwartd: drop %-20s %lu  (%s)\n", dp_drop_name(i), s.drops[i],
 				dp_drop_str(i));
-	for (id = 1; id < DP_MAX_CONNECTORS; id++) {
+	for (id = dp_conn_next(cp->rt, 0); id != 0; id = dp_conn_next(cp->rt, id)) {
 		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
 		struct dp_conn_snap snap;
 		const struct dp_conn_stats *cs = &snap.stats;
@@ -421,7 +421,7 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(ctl, "sessions_down", cp->stats.sessions_down);
 	J(ctl, "probes", cp->stats.probes);
 	J(ctl, "deleted_in_custody", cp->stats.deleted_in_custody);
-	for (id = 1; id < DP_MAX_CONNECTORS; id++) {
+	for (id = dp_conn_next(cp->rt, 0); id != 0; id = dp_conn_next(cp->rt, id)) {
 		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
 		struct dp_conn_snap snap;
 		const struct dp_conn_stats *cs = &snap.stats;

@@ -180,7 +180,7 @@ uint64_t cp_session_tick(struct cp_ctx *cp, uint64_t now)
 	uint64_t next = now + 100000; /* at least every 100 ms */
 	uint32_t id;
 
-	for (id = 1; id < DP_MAX_CONNECTORS; id++) {
+	for (id = dp_conn_next(cp->rt, 0); id != 0; id = dp_conn_next(cp->rt, id)) {
 		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
 		struct cp_session *s;
 

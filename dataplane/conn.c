@@ -15,6 +15,51 @@ static void conn_free_rcu(struct rcu_head *head)
 	rte_free(caa_container_of(head, struct dp_conn, rcu));
 }
 
+_Static_assert(DP_MAX_CONNECTORS % (64 * 64) == 0, "two-level id bitmap");
+
+static void conn_id_set(struct dp_router *rt, uint32_t id)
+{
+	rt->conn_bits[id / 64] |= 1ull << (id % 64);
+	rt->conn_sum[id / 4096] |= 1ull << (id / 64 % 64);
+	rt->n_conns++;
+}
+
+static void conn_id_clear(struct dp_router *rt, uint32_t id)
+{
+	rt->conn_bits[id / 64] &= ~(1ull << (id % 64));
+	if (rt->conn_bits[id / 64] == 0)
+		rt->conn_sum[id / 4096] &= ~(1ull << (id / 64 % 64));
+	rt->n_conns--;
+}
+
+uint32_t dp_conn_next(const struct dp_router *rt, uint32_t after)
+{
+	uint32_t id = after + 1, w, s;
+	uint64_t bits;
+
+	if (after >= DP_MAX_CONNECTORS - 1)
+		return 0;
+	/* The rest of after's word first. */
+	w = id / 64;
+	bits = rt->conn_bits[w] & (~0ull << (id % 64));
+	if (bits != 0)
+		return w * 64 + (uint32_t)__builtin_ctzll(bits);
+	/* Then the summary: words above w in its group, then later groups. */
+	w++;
+	for (s = w / 64; s < DP_MAX_CONNECTORS / 4096; s++) {
+		uint64_t sum = rt->conn_sum[s];
+
+		if (s == w / 64)
+			sum &= w % 64 ? ~0ull << (w % 64) : ~0ull;
+		if (sum != 0) {
+			uint32_t word = s * 64 + (uint32_t)__builtin_ctzll(sum);
+
+			return word * 64 + (uint32_t)__builtin_ctzll(rt->conn_bits[word]);
+		}
+	}
+	return 0;
+}
+
 const struct dp_conn *dp_conn_peek(const struct dp_router *rt, uint32_t id)
 {
 	if (id == 0 || id >= DP_MAX_CONNECTORS)
@@ -71,6 +116,7 @@ int dp_conn_create(struct dp_router *rt, uint32_t id, const char *name)
 	c->st = st;
 	strcpy(c->name, name);
 	rcu_assign_pointer(rt->conns[id], c);
+	conn_id_set(rt, id);
 	return 0;
 err:
 	rte_free(c);
@@ -176,12 +222,8 @@ uint64_t dp_conn_custody_total(const struct dp_router *rt)
 	uint64_t n = 0;
 	uint32_t id;
 
-	for (id = 1; id < DP_MAX_CONNECTORS; id++) {
-		const struct dp_conn *c = rt->conns[id];
-
-		if (c != NULL)
-			n += __atomic_load_n(&c->st->cust->held, __ATOMIC_RELAXED);
-	}
+	for (id = dp_conn_next(rt, 0); id != 0; id = dp_conn_next(rt, id))
+		n += __atomic_load_n(&rt->conns[id]->st->cust->held, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -208,10 +250,12 @@ int dp_conn_delete(struct dp_router *rt, uint32_t id, unsigned *lost)
 		return -EBUSY;
 	st = c->st;
 	rcu_assign_pointer(rt->conns[id], NULL);
+	conn_id_clear(rt, id);
 	synchronize_rcu();
 	if (rte_ring_sp_enqueue(rt->ctl_cmd[c->owner], st) != 0) {
 		/* Cannot happen with one delete at a time; keep it consistent. */
 		rcu_assign_pointer(rt->conns[id], c);
+		conn_id_set(rt, id);
 		return -EAGAIN;
 	}
 	deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
@@ -237,12 +281,11 @@ unsigned dp_conn_free_all(struct dp_router *rt)
 	unsigned n = 0;
 	uint32_t id;
 
-	for (id = 1; id < DP_MAX_CONNECTORS; id++) {
+	while ((id = dp_conn_next(rt, 0)) != 0) {
 		struct dp_conn *c = rt->conns[id];
 
-		if (c == NULL)
-			continue;
 		rcu_assign_pointer(rt->conns[id], NULL);
+		conn_id_clear(rt, id);
 		n += dp_custody_free(c->st->cust);
 		rte_free(c->st);
 		rte_free(c);

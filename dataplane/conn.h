@@ -36,6 +36,17 @@ int dp_conn_session_refresh(struct dp_router *rt, uint32_t id, uint64_t hello_se
 int dp_conn_session_down(struct dp_router *rt, uint32_t id);
 /* Administrative enable/disable (disabled connectors are not chosen). */
 int dp_conn_set_enabled(struct dp_router *rt, uint32_t id, int enabled);
+/* The smallest connector id above @after that exists, or 0 when none does;
+ * each call costs O(1) words of a two-level bitmap, so a walk
+ * `for (id = dp_conn_next(rt, 0); id != 0; id = dp_conn_next(rt, id))`
+ * costs the connectors that exist. Control thread only. */
+uint32_t dp_conn_next(const struct dp_router *rt, uint32_t after);
+/* How many connectors exist. Control thread only. */
+static inline uint32_t dp_conn_count(const struct dp_router *rt)
+{
+	return rt->n_conns;
+}
+
 /* Control-thread read of the current object (it is the only writer). */
 const struct dp_conn *dp_conn_peek(const struct dp_router *rt, uint32_t id);
 

@@ -133,6 +133,12 @@ struct dp_router {
 	struct dp_route_table *routes;
 	struct dp_tunables *tun;
 	struct dp_conn *conns[DP_MAX_CONNECTORS];
+	/* Control thread only: which ids exist, as a two-level bitmap, so
+	 * that walks over connectors cost what exists, not the id space
+	 * (dp_conn_next()). */
+	uint64_t conn_bits[DP_MAX_CONNECTORS / 64];
+	uint64_t conn_sum[DP_MAX_CONNECTORS / 64 / 64]; /* bit w: conn_bits[w] != 0 */
+	uint32_t n_conns;
 	/* Lifecycle. */
 	volatile bool stop;
 	struct dp_lcore *lcores[DP_MAX_WORKERS];
