@@ -34,6 +34,7 @@
 #include "custody.h"
 #include "gb.h"
 #include "handoff.h"
+#include "lcore.h"
 #include "pkt.h"
 #include "route.h"
 #include "router.h"

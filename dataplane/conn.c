@@ -8,6 +8,7 @@
 #include <rte_ring.h>
 
 #include "conn.h"
+#include "conn_state.h"
 #include "custody.h"
 
 static void conn_free_rcu(struct rcu_head *head)

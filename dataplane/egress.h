@@ -11,7 +11,7 @@
 
 #include <gwart/wire.h>
 
-#include "router.h"
+#include "lcore.h"
 
 /* Take @m (a DATA frame, L2-L4 stripped) into @dc's custody and transmit it
  * at once if the session and window allow. 0, or -1 when custody is full

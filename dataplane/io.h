@@ -10,7 +10,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
-#include "router.h"
+#include "lcore.h"
 
 static inline void dp_drop(struct dp_lcore *lc, struct rte_mbuf *m, enum dp_drop_reason why)
 {

@@ -2,7 +2,7 @@
 #ifndef GWART_DP_WORKER_H
 #define GWART_DP_WORKER_H
 
-#include "router.h"
+#include "lcore.h"
 
 /*
  * dp_worker_main - the worker lcore loop (rte_eal_remote_launch target).

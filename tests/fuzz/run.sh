@@ -46,7 +46,7 @@ pkt)
 	"$CC" -O1 -g -std=gnu11 -D_GNU_SOURCE -DALLOW_EXPERIMENTAL_API \
 		-Wall -Wextra -Werror \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$dpdk_cflags -I"$src/include" -I"$src/dataplane" -I"$src/dataplane/proto" \
+		$dpdk_cflags -I"$src/include" -I"$src/dataplane/api" -I"$src/dataplane/proto" \
 		"$src/dataplane/pkt.c" "$src/dataplane/stats.c" "$src/dataplane/proto/wire.c" \
 		"$src/tests/fuzz/fuzz_pkt.c" $dpdk_libs -o "$out/fuzz_pkt"
 	# The mbuf data room in fuzz_pkt.c (ROOM): a jumbo frame.

@@ -26,39 +26,18 @@
 
 #include <urcu-qsbr.h>
 
-#include "custody.h"
-#include "dedup.h"
 #include "stats.h"
 #include "tuning.h"
 
 #define DP_MAX_WORKERS 64
 #define DP_MAX_PORTS 4
 
+struct dp_conn_state;
+struct dp_lcore;
 struct dp_route_table;
 struct dp_handoff;
 struct rte_ring;
 struct rte_mempool;
-
-/* Mutable per-connector state; owner worker only (see above). Allocated by
- * the control thread when the connector is created, stable across every
- * republication of the connector object. */
-struct dp_conn_state {
-	struct dp_dedup win;        /* ingress: duplicate window over origin seqs */
-	uint64_t ack_gen;           /* burst in which this origin joined the ACK list */
-	uint64_t ack_lo, ack_hi;    /* origin seqs to (re)acknowledge this burst */
-	struct dp_custody *cust;    /* egress */
-	struct dp_conn_state *act_next, **act_pprev; /* owner's active list */
-	uint32_t tx_epoch;          /* session epoch of the last egress transmission */
-	uint32_t rx_hello_gen;      /* last HELLO whose seq the window absorbed */
-	uint32_t retired;           /* set by the owner once it forgot this state */
-	uint64_t down_tsc;          /* owner: when it first saw the destination down */
-	uint32_t srtt_us;           /* egress smoothed round-trip time (0: no sample yet) */
-	uint32_t rttvar_us;
-	uint64_t ack_tsc;           /* when the destination last acknowledged anything */
-	uint64_t ack_horizon;       /* highest egress seq its ACKs have reported on */
-	uint32_t id;
-	struct dp_conn_stats stats;
-} __rte_cache_aligned;
 
 /* A connector as workers see it: immutable once published. */
 struct dp_conn {
@@ -143,51 +122,6 @@ struct dp_router {
 	volatile bool stop;
 	struct dp_lcore *lcores[DP_MAX_WORKERS];
 };
-
-/* An ACK list entry: origins that need an ACK at the end of this burst. */
-#define DP_ACK_LIST_MAX (2 * DP_BURST_MAX + 64)
-
-/* A new message waiting for the burst's bulk route lookup. */
-struct dp_pending {
-	struct rte_mbuf *m;         /* the gwart frame alone */
-	const struct dp_conn *c;    /* its origin, valid until the next quiescent state */
-	uint64_t seq;
-	const uint8_t *dest;
-	uint16_t dest_len;
-};
-
-/* Per-worker context, cache aligned, fetched once and passed explicitly. */
-struct dp_lcore {
-	struct dp_router *rt;
-	unsigned idx;               /* worker index */
-	unsigned lcore_id;
-	uint16_t txq;
-	uint64_t burst_gen;
-	uint64_t now;               /* TSC at the top of this iteration */
-	uint64_t next_scan;         /* TSC of the next retransmission scan */
-	uint64_t next_drain;
-	struct dp_tunables *tun;    /* snapshot for this iteration */
-	/* TX buffers, one per port. */
-	uint16_t n_tx[DP_MAX_PORTS];
-	struct rte_mbuf *tx[DP_MAX_PORTS][DP_BURST_MAX];
-	/* Origins to acknowledge at the end of the burst. */
-	unsigned n_ack;
-	uint32_t ack_list[DP_ACK_LIST_MAX];
-	/* New messages of this burst, routed together. */
-	unsigned n_pend;
-	struct dp_pending pend[DP_BURST_MAX];
-	/* Destinations with messages in custody, owned by this worker. */
-	struct dp_conn_state *active;
-	/* Custody items sent to each other worker still waiting for a verdict:
-	 * bounded by the verdict ring so a verdict can never be lost. */
-	uint32_t outstanding[DP_MAX_WORKERS];
-	uint32_t ho_cap;
-	/* Stage accounting (stage_stats): the TSC of the last mark and the
-	 * cycles of this iteration, committed only if it did work. */
-	uint64_t stage_t0;
-	uint64_t stage_acc[DP_STAGE_COUNT];
-	struct dp_worker_stats stats;
-} __rte_cache_aligned;
 
 /* Reader side: call from a registered, online QSBR thread. */
 static inline struct dp_conn *dp_conn_get(const struct dp_router *rt, uint32_t id)

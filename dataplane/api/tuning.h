@@ -7,6 +7,8 @@
 #ifndef GWART_DP_TUNING_H
 #define GWART_DP_TUNING_H
 
+#include "dedup.h" /* DP_DEDUP_BITS, DP_DEDUP_WINDOW */
+
 /* Burst sizes (packets). */
 #define DP_BURST_MAX 64         /* largest RX/TX burst any loop uses */
 #define DP_DEF_BURST 32         /* default RX burst */
