@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Custody queues; see custody.h for the model. Only the owning worker calls
- * put/ack, so nothing here needs atomics.
+ * put/ack, so nothing here needs locks; held and head, which the control
+ * thread reads (dp_conn_snapshot), are written with relaxed atomic stores.
  */
 #include <errno.h>
 #include <string.h>
@@ -64,7 +65,7 @@ uint64_t dp_custody_put(struct dp_custody *c, struct rte_mbuf *m, uint32_t limit
 	sl->tries = 0;
 	sl->hdrs = 0;
 	sl->rto_us = 0;
-	c->held++;
+	__atomic_store_n(&c->held, c->held + 1, __ATOMIC_RELAXED);
 	return seq;
 }
 
@@ -78,7 +79,7 @@ static inline int ack_one(struct dp_custody *c, uint64_t seq, uint64_t *karn)
 		*karn = sl->tx_tsc;
 	rte_pktmbuf_free(sl->m);
 	sl->m = NULL;
-	c->held--;
+	__atomic_store_n(&c->held, c->held - 1, __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -86,7 +87,7 @@ int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t b
 		   uint64_t *rtt_tx_tsc)
 {
 	int n = 0;
-	uint64_t s, karn = 0;
+	uint64_t s, head, karn = 0;
 
 	/* An ACK may only cover what was transmitted; anything else is a
 	 * confused or hostile peer and must not free queued messages. */
@@ -108,8 +109,10 @@ int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t b
 		if (s >= c->head)
 			n += ack_one(c, s, &karn);
 	}
-	while (c->head < c->next_tx && dp_custody_slot(c, c->head)->m == NULL)
-		c->head++;
+	head = c->head;
+	while (head < c->next_tx && dp_custody_slot(c, head)->m == NULL)
+		head++;
+	__atomic_store_n(&c->head, head, __ATOMIC_RELAXED);
 	if (rtt_tx_tsc != NULL)
 		*rtt_tx_tsc = karn;
 	return n;

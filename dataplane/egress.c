@@ -82,11 +82,11 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 	sl->tx_tsc = lc->now;
 	sl->tries++;
 	if (retx) {
-		c->st->stats.retransmits++;
-		lc->stats.retransmits++;
+		DP_COUNT_INC(c->st->stats.retransmits);
+		DP_COUNT_INC(lc->stats.retransmits);
 	} else {
-		c->st->stats.tx_data++;
-		lc->stats.tx_data++;
+		DP_COUNT_INC(c->st->stats.tx_data);
+		DP_COUNT_INC(lc->stats.tx_data);
 		if (unlikely(lc->tun->stage_stats) && rt->rx_tsc_off >= 0) {
 			uint64_t rx = *RTE_MBUF_DYNFIELD(m, rt->rx_tsc_off, uint64_t *);
 			uint64_t now = rte_rdtsc();
@@ -206,9 +206,9 @@ static void egress_failover(struct dp_lcore *lc, struct dp_conn_state *ds)
 			return;
 		sl->m = NULL;
 		cu->tail--;
-		cu->held--;
-		ds->stats.moved++;
-		lc->stats.moved++;
+		__atomic_store_n(&cu->held, cu->held - 1, __ATOMIC_RELAXED);
+		DP_COUNT_INC(ds->stats.moved);
+		DP_COUNT_INC(lc->stats.moved);
 	}
 }
 
@@ -329,8 +329,8 @@ void dp_egress_ack(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_fram
 		ds->ack_tsc = lc->now;
 	}
 	rte_pktmbuf_free(m);
-	ds->stats.delivered += (unsigned)n;
-	lc->stats.delivered += (unsigned)n;
+	DP_COUNT_ADD(ds->stats.delivered, (unsigned)n);
+	DP_COUNT_ADD(lc->stats.delivered, (unsigned)n);
 	if (c->up && c->epoch == ds->tx_epoch)
 		egress_push(lc, c, ds);
 }

@@ -14,7 +14,7 @@
 
 static inline void dp_drop(struct dp_lcore *lc, struct rte_mbuf *m, enum dp_drop_reason why)
 {
-	lc->stats.drops[why]++;
+	DP_COUNT_INC(lc->stats.drops[why]);
 	if (m != NULL)
 		rte_pktmbuf_free(m);
 }
@@ -23,7 +23,7 @@ static inline void dp_drop(struct dp_lcore *lc, struct rte_mbuf *m, enum dp_drop
  * answered, e.g. with a NACK). */
 static inline void dp_count_drop(struct dp_lcore *lc, enum dp_drop_reason why)
 {
-	lc->stats.drops[why]++;
+	DP_COUNT_INC(lc->stats.drops[why]);
 }
 
 static inline void dp_tx_flush_port(struct dp_lcore *lc, unsigned p)

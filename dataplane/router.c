@@ -206,7 +206,7 @@ void dp_router_stats(const struct dp_router *rt, struct dp_worker_stats *out)
 		uint64_t *dst = (uint64_t *)out;
 
 		for (i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
-			dst[i] += src[i];
+			dst[i] += __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 	}
 }
 

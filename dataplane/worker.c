@@ -73,14 +73,14 @@ static void send_nack(struct dp_lcore *lc, unsigned p, const struct rte_ether_ad
 	}
 	gw_wire_encode_nack(pl, GW_HDR_LEN + GW_NACK_BODY_LEN, &h, seq, reason, retry_us);
 	dp_pkt_finish_udp_tx(m, &rt->ports[p]);
-	lc->stats.nacks_sent++;
+	DP_COUNT_INC(lc->stats.nacks_sent);
 	dp_tx(lc, p, m);
 }
 
 static inline void nack_conn(struct dp_lcore *lc, const struct dp_conn *c, uint64_t seq,
 			     unsigned reason, uint32_t retry_us)
 {
-	c->st->stats.nacked++;
+	DP_COUNT_INC(c->st->stats.nacked);
 	send_nack(lc, c->port, &c->mac, c->ip_be, c->udp_be, c->epoch, seq, reason, retry_us);
 }
 
@@ -100,7 +100,7 @@ static void send_ack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t cum,
 	}
 	gw_wire_encode_ack(pl, GW_HDR_LEN + GW_ACK_BODY_LEN, &h, base, bitmap);
 	dp_pkt_finish_udp_tx(m, &rt->ports[c->port]);
-	lc->stats.acks_sent++;
+	DP_COUNT_INC(lc->stats.acks_sent);
 	dp_tx(lc, c->port, m);
 }
 
@@ -190,8 +190,8 @@ static void ingress_data(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m,
 	struct dp_pending *pd;
 	uint64_t seq = f->seq;
 
-	st->stats.rx_data++;
-	lc->stats.rx_data++;
+	DP_COUNT_INC(st->stats.rx_data);
+	DP_COUNT_INC(lc->stats.rx_data);
 	if (unlikely(!c->up || f->epoch != c->epoch)) {
 		/* Answer the address it came from: the session's may be stale. */
 		send_nack(lc, p, &src->mac, src->ip_be, src->udp_be, f->epoch, seq,
@@ -217,14 +217,14 @@ static void ingress_data(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m,
 	case DP_DEDUP_NEW:
 		break;
 	case DP_DEDUP_DUP:
-		st->stats.dups++;
-		lc->stats.dups++;
+		DP_COUNT_INC(st->stats.dups);
+		DP_COUNT_INC(lc->stats.dups);
 		ack_add(lc, st, seq);
 		rte_pktmbuf_free(m);
 		return;
 	case DP_DEDUP_PENDING:
-		st->stats.dups++;
-		lc->stats.dups++;
+		DP_COUNT_INC(st->stats.dups);
+		DP_COUNT_INC(lc->stats.dups);
 		dp_drop(lc, m, DP_DROP_DUP_IN_FLIGHT);
 		return;
 	case DP_DEDUP_TOO_FAR:
@@ -277,8 +277,8 @@ static void ingress_route(struct dp_lcore *lc, const struct dp_pending *pd,
 		if (dp_egress_take(lc, dc, m) != 0)
 			goto busy;
 		dp_dedup_set_done(&st->win, seq);
-		st->stats.routed++;
-		lc->stats.routed++;
+		DP_COUNT_INC(st->stats.routed);
+		DP_COUNT_INC(lc->stats.routed);
 		ack_add(lc, st, seq);
 		return;
 	}
@@ -290,7 +290,7 @@ static void ingress_route(struct dp_lcore *lc, const struct dp_pending *pd,
 
 		if (dp_handoff_send(lc->rt->ho_msg, lc->idx, dc->owner, &it, 1) == 1) {
 			lc->outstanding[dc->owner]++;
-			lc->stats.handoffs++;
+			DP_COUNT_INC(lc->stats.handoffs);
 			return;
 		}
 	}
@@ -335,7 +335,7 @@ static void rx_frame(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m, const 
 		dp_drop(lc, m, (enum dp_drop_reason)(DP_DROP_WIRE_TRUNCATED + ws - GW_WIRE_TRUNCATED));
 		return;
 	}
-	lc->stats.rx_frames++;
+	DP_COUNT_INC(lc->stats.rx_frames);
 	switch (f.type) {
 	case GW_T_DATA:
 	case GW_T_ACK:
@@ -351,7 +351,7 @@ static void rx_frame(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m, const 
 				dp_drop(lc, m, DP_DROP_STEER_FULL);
 				return;
 			}
-			lc->stats.steered++;
+			DP_COUNT_INC(lc->stats.steered);
 			return;
 		}
 		if (f.type == GW_T_DATA)
@@ -366,7 +366,7 @@ static void rx_frame(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m, const 
 			dp_drop(lc, m, DP_DROP_CTL_FULL);
 			return;
 		}
-		lc->stats.ctl_frames++;
+		DP_COUNT_INC(lc->stats.ctl_frames);
 		return;
 	default:
 		dp_drop(lc, m, DP_DROP_WRONG_DIRECTION);
@@ -388,9 +388,9 @@ static void rx_packet(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m)
 	case DP_PKT_REPLY:
 		if (rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type ==
 		    rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
-			lc->stats.arp_replies++;
+			DP_COUNT_INC(lc->stats.arp_replies);
 		else
-			lc->stats.icmp_replies++;
+			DP_COUNT_INC(lc->stats.icmp_replies);
 		dp_tx(lc, p, m);
 		return;
 	default:
@@ -449,8 +449,8 @@ static void ho_verdict(struct dp_lcore *lc, const struct dp_ho_item *it)
 	st = c->st;
 	if (it->arg == 0) {
 		dp_dedup_set_done(&st->win, it->seq);
-		st->stats.routed++;
-		lc->stats.routed++;
+		DP_COUNT_INC(st->stats.routed);
+		DP_COUNT_INC(lc->stats.routed);
 		ack_add(lc, st, it->seq);
 		return;
 	}
@@ -547,7 +547,7 @@ int dp_worker_main(void *arg)
 		burst = lc->tun->burst;
 		lc->now = rte_rdtsc();
 		lc->stage_t0 = lc->now;
-		lc->stats.loops++;
+		DP_COUNT_INC(lc->stats.loops);
 
 		for (p = 0; p < rt->n_ports; p++) {
 			uint16_t nb = rte_eth_rx_burst(rt->ports[p].port_id, lc->idx, pkts, burst);
@@ -557,7 +557,7 @@ int dp_worker_main(void *arg)
 			if (nb == 0)
 				continue;
 			work += nb;
-			lc->stats.rx_pkts += nb;
+			DP_COUNT_ADD(lc->stats.rx_pkts, nb);
 			if (unlikely(lc->tun->stage_stats) && rt->rx_tsc_off >= 0)
 				for (i = 0; i < nb; i++)
 					*RTE_MBUF_DYNFIELD(pkts[i], rt->rx_tsc_off, uint64_t *) =
@@ -595,14 +595,14 @@ int dp_worker_main(void *arg)
 		dp_tx_flush(lc);
 		stage_mark(lc, DP_STAGE_TX);
 		if (work)
-			lc->stats.busy_loops++;
+			DP_COUNT_INC(lc->stats.busy_loops);
 		if (unlikely(lc->tun->stage_stats)) {
 			unsigned s;
 
 			if (work) {
-				lc->stats.busy_cycles += lc->stage_t0 - lc->now;
+				DP_COUNT_ADD(lc->stats.busy_cycles, lc->stage_t0 - lc->now);
 				for (s = 0; s < DP_STAGE_COUNT; s++)
-					lc->stats.stage_cycles[s] += lc->stage_acc[s];
+					DP_COUNT_ADD(lc->stats.stage_cycles[s], lc->stage_acc[s]);
 			}
 			memset(lc->stage_acc, 0, sizeof(lc->stage_acc));
 		}

@@ -5,9 +5,12 @@
  * the reason list is defined once here and generates the enum, the names and
  * the descriptions (VPP's error X-macro).
  *
- * Counters are written only by the worker that owns them (plain stores, no
- * atomics on the fast path) and read by the control thread with racy 64-bit
- * loads, which is fine for monotonic statistics on x86-64 and arm64.
+ * Counters are written only by the worker that owns them, through
+ * DP_COUNT_INC/DP_COUNT_ADD: the writer's plain load, then a relaxed atomic
+ * store (a plain add and mov on x86-64 and arm64: no lock prefix, no fence).
+ * The control thread reads them with relaxed atomic loads
+ * (dp_router_stats(), dp_conn_snapshot()), so the pair is race-free under
+ * C11; each counter is consistent on its own, the set is not a snapshot.
  */
 #ifndef GWART_DP_STATS_H
 #define GWART_DP_STATS_H
@@ -15,6 +18,10 @@
 #include <stdint.h>
 
 #include "hist.h"
+
+/* Single-writer counter bump that another thread may read (see above). */
+#define DP_COUNT_ADD(ctr, n) __atomic_store_n(&(ctr), (ctr) + (n), __ATOMIC_RELAXED)
+#define DP_COUNT_INC(ctr) DP_COUNT_ADD(ctr, 1)
 
 #define DP_DROP_REASONS(X)                                                                         \
 	X(ETH_SHORT, "frame shorter than its Ethernet header")                                     \

@@ -74,7 +74,7 @@ static void dp_dedup_slide(struct dp_dedup *w)
 		m = dp_dedup_run_mask(sh, run);
 		w->done[i] &= ~m;
 		w->pending[i] &= ~m;
-		w->cum += run;
+		__atomic_store_n(&w->cum, w->cum + run, __ATOMIC_RELAXED);
 		if (sh + run < 64)
 			return;
 	}
@@ -146,7 +146,7 @@ void dp_dedup_advance(struct dp_dedup *w, uint64_t new_cum)
 	} else {
 		dp_dedup_clear_range(w, w->cum + 1, d);
 	}
-	w->cum = new_cum;
+	__atomic_store_n(&w->cum, new_cum, __ATOMIC_RELAXED);
 	dp_dedup_slide(w);
 }
 

@@ -42,7 +42,7 @@ _Static_assert(DP_DEDUP_WINDOW <= DP_DEDUP_BITS - 64,
 	       "one 64-bit block of the bitmap must stay outside the window");
 
 struct dp_dedup {
-	uint64_t cum;			  /* every seq <= cum is done */
+	uint64_t cum;			  /* every seq <= cum is done (relaxed stores) */
 	uint64_t done[DP_DEDUP_WORDS];	  /* circular bitmap, bit for seq at seq % DP_DEDUP_BITS */
 	uint64_t pending[DP_DEDUP_WORDS]; /* forwarded, custody not yet confirmed */
 };
