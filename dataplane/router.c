@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -47,6 +48,22 @@ int dp_router_set_tunables(struct dp_router *rt, const struct dp_tunables *t)
 	return 0;
 }
 
+/* The process's routers, for default name prefixes: "gw", "gw1", ... */
+static unsigned router_serial;
+
+/* Build "<prefix>_<what>" into @buf (RTE_MEMZONE_NAMESIZE bytes). */
+static const char *obj_name(char *buf, size_t len, const struct dp_router *rt, const char *what)
+{
+	snprintf(buf, len, "%s_%s", rt->prefix, what);
+	return buf;
+}
+
+/* A pool or ring create that failed because the name exists says so. */
+static int create_err(void)
+{
+	return rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+}
+
 struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 {
 	struct dp_router *rt;
@@ -64,12 +81,25 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 		.backoff_max_ms = DP_DEF_BACKOFF_MAX_MS,
 		.log_level = 1,
 	};
+	char name[RTE_MEMZONE_NAMESIZE];
 	unsigned lcore, w = 0;
 	int rc = -ENOMEM;
 
+	if (p->prefix != NULL && strlen(p->prefix) > DP_ROUTER_PREFIX_MAX) {
+		rc = -EINVAL;
+		goto out;
+	}
 	rt = rte_zmalloc("gw_router", sizeof(*rt), RTE_CACHE_LINE_SIZE);
 	if (rt == NULL)
 		goto out;
+	_Static_assert(DP_ROUTER_PREFIX_MAX < DP_ROUTER_PREFIX_LEN, "prefix fits");
+	if (p->prefix != NULL && p->prefix[0] != '\0')
+		snprintf(rt->prefix, sizeof(rt->prefix), "%s", p->prefix);
+	else if (router_serial == 0)
+		snprintf(rt->prefix, sizeof(rt->prefix), "gw");
+	else
+		snprintf(rt->prefix, sizeof(rt->prefix), "gw%u", router_serial % 100000u);
+	router_serial++;
 	rt->n_workers = rte_lcore_count() - 1;
 	if (rt->n_workers == 0 || rt->n_workers > DP_MAX_WORKERS) {
 		rc = -EINVAL;
@@ -93,26 +123,40 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 		 * message, across hand-offs too. */
 		rt->rx_tsc_off = rte_mbuf_dynfield_register(&rx_tsc_desc);
 	}
-	rt->pool = rte_pktmbuf_pool_create("gw_pool", p->nb_mbuf, DP_MBUF_CACHE, 0,
-					   p->mbuf_data_room, (int)rte_socket_id());
-	if (rt->pool == NULL)
+	rt->pool = rte_pktmbuf_pool_create(obj_name(name, sizeof(name), rt, "pool"), p->nb_mbuf,
+					   DP_MBUF_CACHE, 0, p->mbuf_data_room,
+					   (int)rte_socket_id());
+	if (rt->pool == NULL) {
+		rc = create_err();
 		goto out_rt;
-	rt->ctl_ring = rte_ring_create("gw_ctl", DP_CTL_RING_SIZE, (int)rte_socket_id(),
-				       RING_F_SC_DEQ);
-	if (rt->ctl_ring == NULL)
-		goto out_pool;
-	for (w = 0; w < rt->n_workers; w++) {
-		char name[32];
-
-		snprintf(name, sizeof(name), "gw_ctl_tx%u", w);
-		rt->ctl_tx[w] = rte_ring_create(name, DP_CTL_RING_SIZE, (int)rte_socket_id(),
-						RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(name, sizeof(name), "gw_ctl_cmd%u", w);
-		rt->ctl_cmd[w] = rte_ring_create(name, 64, (int)rte_socket_id(),
-						 RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (rt->ctl_tx[w] == NULL || rt->ctl_cmd[w] == NULL)
-			goto out_ho;
 	}
+	rt->ctl_ring = rte_ring_create(obj_name(name, sizeof(name), rt, "ctl"), DP_CTL_RING_SIZE,
+				       (int)rte_socket_id(), RING_F_SC_DEQ);
+	if (rt->ctl_ring == NULL) {
+		rc = create_err();
+		goto out_pool;
+	}
+	for (w = 0; w < rt->n_workers; w++) {
+		char what[16];
+
+		snprintf(what, sizeof(what), "ctl_tx%u", w);
+		rt->ctl_tx[w] = rte_ring_create(obj_name(name, sizeof(name), rt, what),
+						DP_CTL_RING_SIZE, (int)rte_socket_id(),
+						RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (rt->ctl_tx[w] == NULL) {
+			rc = create_err();
+			goto out_ho;
+		}
+		snprintf(what, sizeof(what), "ctl_cmd%u", w);
+		rt->ctl_cmd[w] = rte_ring_create(obj_name(name, sizeof(name), rt, what), 64,
+						 (int)rte_socket_id(),
+						 RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (rt->ctl_cmd[w] == NULL) {
+			rc = create_err();
+			goto out_ho;
+		}
+	}
+	rc = -ENOMEM;
 	w = 0;
 	if (rt->n_workers > 1) {
 		rt->ho_msg = dp_handoff_create(rt->n_workers, DP_HANDOFF_RING_SIZE,
@@ -122,7 +166,8 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 		if (rt->ho_msg == NULL || rt->ho_vrd == NULL)
 			goto out_ho;
 	}
-	rt->routes = dp_route_table_create("gw_routes", p->max_routes, (int)rte_socket_id());
+	rt->routes = dp_route_table_create(obj_name(name, sizeof(name), rt, "routes"),
+					   p->max_routes, (int)rte_socket_id());
 	if (rt->routes == NULL)
 		goto out_ho;
 	rc = dp_router_set_tunables(rt, &t);

@@ -31,6 +31,7 @@
 
 #define DP_MAX_WORKERS 64
 #define DP_MAX_PORTS 4
+#define DP_ROUTER_PREFIX_LEN 16 /* bytes for the prefix and its NUL */
 
 struct dp_conn_state;
 struct dp_lcore;
@@ -90,6 +91,7 @@ struct dp_port_addr {
 
 struct dp_router {
 	/* Read-mostly, set at start-up. */
+	char prefix[DP_ROUTER_PREFIX_LEN]; /* of its DPDK object names */
 	unsigned n_workers;
 	unsigned n_ports;
 	struct dp_port_addr ports[DP_MAX_PORTS];

@@ -8,15 +8,26 @@
 
 #include "router.h"
 
+/* Longest name prefix of a router's DPDK objects: memzone names are
+ * limited (RTE_MEMZONE_NAMESIZE), and ring and hash names derive from ours. */
+#define DP_ROUTER_PREFIX_MAX 8
+
 struct dp_router_params {
 	unsigned nb_mbuf;        /* mbufs in the packet pool */
 	uint16_t mbuf_data_room; /* bytes per mbuf, headroom included */
 	uint16_t udp_port;       /* host order */
 	uint32_t max_routes;
+	/* Prefix of every named DPDK object of this router (mempool, rings,
+	 * route hash: "<prefix>_pool", ...), so that several routers can live
+	 * in one process. NULL or "": "gw" for the process's first router,
+	 * then "gw1", "gw2", ... At most DP_ROUTER_PREFIX_MAX characters. */
+	const char *prefix;
 };
 
 /* Create the router for every worker lcore of the EAL (all but the main
- * lcore). NULL with *err set on failure. */
+ * lcore). NULL with *err set on failure (-EINVAL: no worker lcore, too many,
+ * or a prefix too long; -EEXIST: a DPDK object of that prefix exists;
+ * -ENOMEM). */
 struct dp_router *dp_router_create(const struct dp_router_params *p, int *err);
 /* Launch dp_worker_main on every worker lcore. */
 int dp_router_start(struct dp_router *rt);
