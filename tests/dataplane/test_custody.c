@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 
 #include "custody.h"
-#include "eal_fixture.h"
+#include "eal.h"
 
 TestSuite(custody, .init = test_eal_up, .fini = test_eal_down);
 

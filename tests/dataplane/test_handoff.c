@@ -22,26 +22,10 @@
 #include <rte_log.h>
 #include <rte_memory.h>
 
+#include "eal.h"
 #include "handoff.h"
 
-static void setup(void)
-{
-	char *argv[] = {"test",
-			"--no-huge",
-			"-m",
-			"256",
-			"--no-pci",
-			"--no-shconf",
-			"--log-level=error",
-			"--lcores=(0-3)@(0,1)",
-			NULL};
-
-	cr_assert_geq(rte_eal_init(8, argv), 0, "rte_eal_init: %s", rte_strerror(rte_errno));
-}
-
-static void teardown(void) { rte_eal_cleanup(); }
-
-TestSuite(handoff, .init = setup, .fini = teardown);
+TestSuite(handoff, .init = test_eal_up_workers, .fini = test_eal_down);
 
 static struct dp_ho_item item(uint64_t seq, uint32_t conn, uint16_t op, uint16_t arg)
 {

@@ -9,7 +9,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
-#include "eal_fixture.h"
+#include "eal.h"
 #include "pkt.h"
 
 TestSuite(pkt, .init = test_eal_up, .fini = test_eal_down);

@@ -23,25 +23,10 @@
 #include <rte_malloc.h>
 #include <rte_memory.h>
 
+#include "eal.h"
 #include "route.h"
 
-static void setup(void)
-{
-	char *argv[] = {"test",	       "--no-huge",	    "-m", "256", "--no-pci",
-			"--no-shconf", "--log-level=error", NULL};
-
-	cr_assert_geq(rte_eal_init(7, argv), 0, "rte_eal_init: %s", rte_strerror(rte_errno));
-	rcu_register_thread();
-}
-
-static void teardown(void)
-{
-	rcu_barrier();
-	rcu_unregister_thread();
-	rte_eal_cleanup();
-}
-
-TestSuite(route, .init = setup, .fini = teardown);
+TestSuite(route, .init = test_eal_up, .fini = test_eal_down);
 
 #define A(s) ((const uint8_t *)(s)), strlen(s)
 
