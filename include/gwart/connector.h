@@ -289,6 +289,11 @@ struct gw_conn_stats {
 
 struct gw_conn;
 
+/* The functions below are the SDK's public API, exported from
+ * libgwart-connector, which is otherwise built with hidden visibility
+ * (and listed in its version script, control/sdk/libgwart-connector.map). */
+#pragma GCC visibility push(default)
+
 /*
  * gw_conn_open - create a socket, bind/connect it and send the first HELLO.
  * Returns the handle, or NULL with *err (if err != NULL) set to a negative
@@ -375,6 +380,8 @@ void gw_conn_get_stats(const struct gw_conn *c, struct gw_conn_stats *st);
  * callbacks.
  */
 int gw_conn_close(struct gw_conn *c);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
