@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The fake router the SDK's suites run against: one UDP socket on
+ * 127.0.0.1 that speaks the gwart protocol through the same wire codec and
+ * duplicate window as the real router, with fault injection and counters of
+ * what it saw.
+ *
+ * What it does: answers HELLO with WELCOME (a new epoch for a new nonce or a
+ * lost session; C := max(C, seq - 1), PROTOCOL.md 12.1), takes DATA into
+ * custody (ACK with cumulative point and bitmap) and forwards it to the
+ * destination connector under its own egress link seqs, retransmitting every
+ * FR_RTO_US until the destination ACKs; echoes KEEPALIVE on a live session;
+ * forgets a session on BYE. Routing: "type:<anything>@c<ID>.example" goes
+ * to connector ID (1..FR_MAX_CONN-1) once that connector said HELLO;
+ * anything else is refused with NACK NO_ROUTE.
+ *
+ * What it checks (counters below, asserted by the suites): the duplicate-
+ * window rule (nothing beyond cum + dup_window on the wire:
+ * window_violations) and the RETRANSMIT flag (set exactly on frames seen
+ * before: rtx_flag_missing, rtx_flag_wrong).
+ *
+ * Threading: none. The fake router and the connectors are pumped in turn on
+ * the test's one thread, so its fields need no locking; a test sets the
+ * fault fields and reads the counters directly between pumps. Failures
+ * inside it (socket set-up, custody full) are Criterion assertions.
+ */
+#ifndef GWART_TEST_FAKE_ROUTER_H
+#define GWART_TEST_FAKE_ROUTER_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <gwart/wire.h>
+
+#include "dedup.h"
+
+#define FR_MAX_CONN 8        /* connector ids 1..7 */
+#define FR_EG_MAX 4096       /* egress custody per destination (power of two) */
+#define FR_SEEN_BITS (1u << 16) /* ingress seqs tracked for the RETRANSMIT check */
+#define FR_RTO_US 20000      /* us: egress retransmission timeout */
+
+/* One message in egress custody, kept as the frame to (re)send. */
+struct fr_msg {
+	uint64_t seq;        /* egress link seq */
+	uint64_t last_tx_us; /* 0: never sent */
+	uint16_t len;
+	uint8_t frame[];
+};
+
+/* What the fake router knows of one connector id. */
+struct fr_conn {
+	bool known;               /* said HELLO (and was answered) at least once */
+	struct sockaddr_in addr;  /* where frames for it go */
+	uint32_t epoch;           /* 0: no session */
+	uint64_t nonce;
+	uint32_t rx_window;       /* from its HELLO: egress frames in flight */
+	bool in_armed;
+	struct dp_dedup in;       /* ingress duplicate window (origin seqs) */
+	uint64_t preset_cum;      /* >0: the router's record before any HELLO */
+	uint8_t seen[FR_SEEN_BITS / 8]; /* ingress seqs ever received */
+	/* egress */
+	uint64_t eg_next;         /* next egress seq */
+	uint64_t eg_low;          /* lowest un-acked egress seq */
+	struct fr_msg *eg[FR_EG_MAX];
+};
+
+struct fake_router {
+	int fd;                   /* the router's socket: poll it for POLLIN */
+	uint16_t port;            /* its port on 127.0.0.1 */
+	uint32_t dup_window;      /* announced in WELCOME and enforced */
+	uint32_t max_payload;     /* announced in WELCOME */
+	uint32_t next_epoch;      /* epochs are handed out from 100 up */
+	uint64_t rng;
+	uint64_t eg_first;
+	struct fr_conn conn[FR_MAX_CONN]; /* by connector id */
+	/* Faults: percentages of frames affected, 0 = none. */
+	unsigned drop_in, drop_ack, drop_eg, dup_eg, reorder_eg, dup_ack;
+	/* Faults: switches and one-shots. */
+	unsigned busy_left;       /* answer BUSY to this many new DATA frames */
+	bool hold_acks;           /* never ACK ingress DATA */
+	bool no_welcome;          /* ignore HELLOs (still counted in hello_rx) */
+	bool silent;              /* a cut link: ignore everything, send nothing */
+	uint32_t drop_acks_from;  /* ignore ACK frames from this connector id */
+	uint32_t ka_ms, ka_mult;  /* announced in WELCOME (default 1000 x 3) */
+	uint64_t forget_at;       /* forget the sender's session at this seq (once) */
+	uint64_t expire_seq;      /* after ACKing this seq, give it up: NACK EXPIRED */
+	unsigned stale_eg;        /* egress transmissions sent with a wrong epoch */
+	uint64_t drop_once_seq;   /* drop the first transmission of this seq */
+	/* A held egress frame (reorder): sent after the next one. */
+	uint8_t held[GW_FRAME_MAX];
+	uint16_t held_len;
+	struct sockaddr_in held_to;
+	/* Observations. */
+	uint64_t hello_rx, welcome_tx, bye_rx, keepalive_rx, data_rx, ack_rx;
+	uint64_t window_violations, rtx_flag_missing, rtx_flag_wrong, bad_frames;
+	uint64_t busy_tx, no_route_tx, no_session_tx, eg_tx, eg_rtx, dup_in;
+	uint64_t max_in_seq, dropped_in;
+	uint64_t hello_us[64];    /* arrival (fr_now_us()) of the first 64 HELLOs */
+};
+
+/* CLOCK_MONOTONIC in microseconds: the clock of hello_us[] and of the
+ * egress retransmission timer. */
+uint64_t fr_now_us(void);
+
+/* A fake router on an ephemeral port of 127.0.0.1 announcing @dup_window;
+ * @seed drives its fault injection (0 is taken as 1), so a failing run can
+ * be replayed. Never NULL (asserts). Free with fr_free(). */
+struct fake_router *fr_new(uint32_t dup_window, uint64_t seed);
+
+/* Closes the socket and frees the custody. */
+void fr_free(struct fake_router *fr);
+
+/* Number every connector's egress link from @first (before any traffic):
+ * as if the router had been running for a while. */
+void fr_set_eg_first(struct fake_router *fr, uint64_t first);
+
+/* As if the router process restarted: sessions, windows and custody are
+ * gone, and egress links are numbered from @eg_base in a new space. */
+void fr_restart(struct fake_router *fr, uint64_t eg_base);
+
+/* Send connector @id the router's reconnection probe: KEEPALIVE with epoch
+ * 0 (PROTOCOL.md 12.3). */
+void fr_probe(struct fake_router *fr, int id);
+
+/* Close connector @id's session from the router's side: BYE (12.4). */
+void fr_bye(struct fake_router *fr, int id);
+
+/* Receive and answer every datagram waiting on the socket (without
+ * blocking), then (re)send whatever egress custody is due. */
+void fr_pump(struct fake_router *fr);
+
+#endif /* GWART_TEST_FAKE_ROUTER_H */
