@@ -9,7 +9,7 @@
  * frame of the session from it; the outbox is kept for the next session.
  *
  * Backoff: delay k = min(initial x mult^k, max) +- jitter, the router's own
- * schedule for its probes (control/session.c, cp_session_backoff_us), so
+ * schedule for its probes (the same cp_backoff_us(), control/backoff/), so
  * that whichever side notices first restores the session at the same pace.
  * A probe restarts the schedule: the router is there and wants us now.
  *
@@ -74,8 +74,8 @@ static uint64_t jitter(struct gw_conn *c, uint64_t us)
 	return us - us / 5 + cp_backoff_rng(&c->rng) % (2 * (us / 5) + 1);
 }
 
-/* Reconnection delay @attempt (0-based), jitter applied: the same
- * arithmetic as the router's cp_session_backoff_us(). */
+/* Reconnection delay @attempt (0-based), jitter applied: the arithmetic
+ * the router's probes use too (cp_backoff_us(), control/backoff/). */
 static uint64_t backoff_us(struct gw_conn *c, uint32_t attempt)
 {
 	const struct cp_backoff b = {

@@ -1,13 +1,34 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Internals of libgwart-connector, shared by its files:
+ * The connector SDK's internal header: struct gw_conn and the functions its
+ * files call in each other, none of them exported. One concern per file:
  *   connector.c  handle lifetime, session (HELLO/WELCOME/KEEPALIVE/BYE, failure
  *                detection, reconnection backoff), poll
  *   outbox.c     sending side: origin seqs, window rule, ACK/NACK, retransmit
  *   receive.c    receiving side: duplicate window, delivery, batch ACK
  *   io.c         batched socket I/O (recvmmsg/sendmmsg)
  *   state.c      the state file: origin seq ceiling and receive window
- * Nothing here is exported; every symbol is prefixed gw_sdk_.
+ * Every symbol is prefixed gw_sdk_ and hidden (the pragma below, the
+ * library's hidden default and its version script).
+ *
+ * Threading, for everything here: a struct gw_conn belongs to the one
+ * thread that drives it (<gwart/connector.h>, "Threading"). Every function
+ * below runs on that thread, inside a public call on the handle; none takes
+ * a lock or uses atomics, so none may ever run on one handle from two
+ * threads at once. What differs between them is noted per function:
+ *   callbacks   may run the application's on_deliver, on_result or
+ *               on_notice, from which the application may call
+ *               gw_conn_send() on this handle: the function leaves the
+ *               handle consistent before each callback and does not rely
+ *               across it on what gw_conn_send() changes (next_seq, the tx
+ *               queue, outbox slots);
+ *   re-entered  reachable from gw_conn_send(), hence also from inside a
+ *               callback while a function marked "callbacks" is on the
+ *               stack;
+ *   sends       may hand the tx queue to the kernel (sendmmsg with
+ *               MSG_DONTWAIT: never blocks);
+ *   blocks      writes and fsync()s the state file (state_path only).
+ * Unmarked functions do none of these.
  */
 #ifndef GWART_SDK_INTERNAL_H
 #define GWART_SDK_INTERNAL_H
@@ -195,46 +216,111 @@ struct gw_conn {
 #pragma GCC visibility push(hidden)
 
 /* connector.c */
+/* CLOCK_MONOTONIC in us. Any thread: reads the clock and nothing else. */
 uint64_t gw_sdk_now_us(void);
+/* Fill @h for a frame of this handle (sender, epoch, @flags, @seq).
+ * Re-entered. */
 void gw_sdk_hdr(const struct gw_conn *c, struct gw_hdr_args *h, uint16_t flags, uint64_t seq);
+/* The session is gone (@why, for the stats): back to HELLO, the outbox
+ * kept. From gw_conn_poll() (a frame or a timer). Sends. */
 void gw_sdk_session_lost(struct gw_conn *c, uint64_t now, enum gw_sdk_loss why);
+/* Queue a HELLO and arm its repetition (backoff, or the gap interval on a
+ * live session). From gw_conn_open() and gw_conn_poll(). Sends. */
 void gw_sdk_send_hello(struct gw_conn *c, uint64_t now);
+/* The epoch frames from the router must carry: ours while UP, else 0. */
 uint32_t gw_sdk_cur_epoch(const struct gw_conn *c);
 
 /* io.c */
+/* Allocate the batch buffers. From gw_conn_open(), before the handle is
+ * returned. -ENOMEM; gw_sdk_io_free() then frees what was allocated. */
 int gw_sdk_io_init(struct gw_conn *c);
+/* Free them; safe on a partly initialised handle. From gw_conn_open()'s
+ * unwinding and gw_conn_close(). */
 void gw_sdk_io_free(struct gw_conn *c);
-uint8_t *gw_sdk_txq_ctl(struct gw_conn *c, uint64_t now); /* NULL: full */
+/* A control frame's buffer at the tail of the tx queue (NULL: full even
+ * after a flush; the frame's own timer repeats it), to be encoded into and
+ * committed with gw_sdk_txq_commit_ctl() before anything else touches the
+ * queue. From gw_conn_open(), gw_conn_poll() and gw_conn_close(). Sends. */
+uint8_t *gw_sdk_txq_ctl(struct gw_conn *c, uint64_t now);
 void gw_sdk_txq_commit_ctl(struct gw_conn *c, size_t len);
+/* Queue outbox slot @slot's frame (header already set). Re-entered;
+ * sends once a batch is queued. */
 void gw_sdk_txq_data(struct gw_conn *c, uint32_t slot, uint64_t now);
+/* Hand the queue to the kernel; frames it refuses are due again at once.
+ * 0 or a negative errno that will not heal by itself. Re-entered (from
+ * gw_sdk_txq_data()); runs no callbacks. */
 int gw_sdk_txq_flush(struct gw_conn *c, uint64_t now);
-int gw_sdk_rx_batch(struct gw_conn *c); /* datagrams received, or -errno */
+/* Receive one batch into rx_msgs (valid until the next call): datagrams
+ * received, 0 for none, or -errno. From gw_conn_poll(); never blocks. */
+int gw_sdk_rx_batch(struct gw_conn *c);
 
 /* outbox.c */
+/* Allocate the outbox for max_inflight messages, from next_seq. From
+ * gw_conn_open(), after gw_sdk_state_open() (which may move next_seq).
+ * -ENOMEM; gw_sdk_outbox_free() then frees what was allocated. */
 int gw_sdk_outbox_init(struct gw_conn *c);
+/* Free it; safe on a partly initialised handle. From gw_conn_open()'s
+ * unwinding and gw_conn_close(). */
 void gw_sdk_outbox_free(struct gw_conn *c);
+/* An ACK (cumulative point @cum, @bitmap of the 64 seqs from @base):
+ * resolves what it covers, idempotent. From gw_conn_poll(). Callbacks
+ * (on_result): its loops are bounded before the first one. */
 void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t bitmap,
 		       uint64_t now);
+/* A NACK: a final refusal, a BUSY retry, NO_SESSION (the session is lost),
+ * or EXPIRED after custody (a notice). From gw_conn_poll(). Callbacks
+ * (on_result, on_notice); sends (NO_SESSION's HELLO). */
 void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t now);
+/* A WELCOME of a new epoch: apply its router_seq, reopen the send window,
+ * make everything outstanding due at once. From gw_conn_poll(). Callbacks
+ * (on_result, through gw_sdk_outbox_router_seq()). */
 void gw_sdk_outbox_new_session(struct gw_conn *c, uint64_t router_seq);
+/* A WELCOME's router_seq: what it covers is acknowledged, and next_seq
+ * moves above it if the router has seen seqs we would reuse. From
+ * gw_conn_poll(). Callbacks (on_result). */
 void gw_sdk_outbox_router_seq(struct gw_conn *c, uint64_t router_seq);
+/* (Re)transmit what is due. From gw_conn_poll(). Sends. */
 void gw_sdk_outbox_timers(struct gw_conn *c, uint64_t now);
+/* The protocol window min(max_inflight, dup_window), 0 unless UP; and of
+ * it what new sends may use now (BUSY's cwnd). Re-entered. */
 uint32_t gw_sdk_window(const struct gw_conn *c);
 uint32_t gw_sdk_send_window(const struct gw_conn *c);
+/* The seq a HELLO carries: the lowest one this handle will still send. */
 uint64_t gw_sdk_outbox_hello_seq(const struct gw_conn *c);
+/* True when a refused (abandoned) seq holds the head of the window. */
 bool gw_sdk_outbox_gap_at_head(const struct gw_conn *c);
 
 /* state.c */
+/* Read and lock the state file (state_path), move next_seq and place the
+ * receive window from it, and durably reserve seqs. From gw_conn_open(),
+ * before the outbox. 0 or -EBUSY, -EBADMSG, -EINVAL, a file error; blocks. */
 int gw_sdk_state_open(struct gw_conn *c, const struct gw_conn_cfg *cfg);
-int gw_sdk_state_reserve(struct gw_conn *c); /* move the ceiling ahead, durably */
+/* Move the ceiling seq_reserve seqs ahead of next_seq, durably. 0 or a
+ * file error. Re-entered (gw_conn_send() with the reserve used up); blocks. */
+int gw_sdk_state_reserve(struct gw_conn *c);
+/* The periodic writes (the ceiling at half the reserve, the receive window
+ * every state_sync_ms). From gw_conn_poll(); blocks when one is due. */
 void gw_sdk_state_tick(struct gw_conn *c, uint64_t now);
+/* When gw_sdk_state_tick() next has work (UINT64_MAX: none). */
 uint64_t gw_sdk_state_deadline(const struct gw_conn *c);
-int gw_sdk_state_close(struct gw_conn *c); /* final write; releases the lock */
+/* The final write (the exact next seq, the window, "clean"); the lock is
+ * released by gw_sdk_state_free(). From gw_conn_close(); blocks. */
+int gw_sdk_state_close(struct gw_conn *c);
+/* Close the lock and free the paths; safe on a partly initialised handle.
+ * From gw_conn_open()'s unwinding and gw_conn_close(). */
 void gw_sdk_state_free(struct gw_conn *c);
 
 /* receive.c */
+/* A DATA frame of the current epoch: delivered if new (marked before the
+ * callback, so never twice), counted if a duplicate, noted for the batch's
+ * ACK either way. From gw_conn_poll(). Callbacks (on_deliver). */
 void gw_sdk_rx_data(struct gw_conn *c, const struct gw_frame *f);
+/* End of a receive batch: queue the ACKs that cover what it took. From
+ * gw_conn_poll(). Sends. */
 void gw_sdk_rx_batch_end(struct gw_conn *c, uint64_t now);
+/* A WELCOME's seq (the router's cumulative point towards us): place the
+ * receive window there, or start it afresh for another router process.
+ * From gw_conn_poll(). */
 void gw_sdk_rx_place(struct gw_conn *c, uint64_t router_cum);
 
 #pragma GCC visibility pop

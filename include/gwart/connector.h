@@ -120,7 +120,7 @@ extern "C" {
 #define GW_CONN_RX_WINDOW_MAX 960u      /* frames: the receive duplicate window */
 #define GW_CONN_BATCH 64u               /* datagrams per recvmmsg/sendmmsg */
 /* Reconnection backoff (HELLO while the session is down): gRPC's defaults,
- * the same as the router's probes (control/SESSIONS.md). */
+ * the same as the router's reconnection probes (PROTOCOL.md 12.3). */
 #define GW_CONN_DEF_BACKOFF_INITIAL_MS 1000u
 #define GW_CONN_DEF_BACKOFF_MULT_PCT 160u  /* x1.6 per attempt */
 #define GW_CONN_DEF_BACKOFF_JITTER_PCT 20u /* +- 20 % */
