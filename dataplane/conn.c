@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The connector lifecycle, whole: create, republish on every session and
+ * administrative change, control's snapshot of worker-owned state, delete
+ * in phases (with the owner worker's half, dp_conn_owner_retire()), and
+ * free at shutdown. See conn.h for the contracts and DATAPLANE.md for the
+ * lifetimes.
+ */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -10,11 +17,52 @@
 #include "conn.h"
 #include "conn_state.h"
 #include "custody.h"
+#include "egress.h"
+#include "lcore.h"
+
+/* ---- memory: the DPDK heap, or a test's hooks ----------------------------- */
+
+static struct dp_conn_test_hooks hooks;
+
+void dp_conn_set_test_hooks(const struct dp_conn_test_hooks *h)
+{
+	if (h != NULL)
+		hooks = *h;
+	else
+		memset(&hooks, 0, sizeof(hooks));
+}
+
+static void *obj_alloc(enum dp_conn_obj kind, size_t size)
+{
+	if (hooks.alloc != NULL)
+		return hooks.alloc(hooks.arg, kind, size);
+	return rte_zmalloc(kind == DP_CONN_OBJ_CONN ? "gw_conn" : "gw_conn_state", size,
+			   RTE_CACHE_LINE_SIZE);
+}
+
+/* Readers cannot find @obj any more; tests start its grace-period clock. */
+static void obj_unlinked(enum dp_conn_obj kind, void *obj)
+{
+	if (hooks.unlinked != NULL)
+		hooks.unlinked(hooks.arg, kind, obj);
+}
+
+static void obj_free(enum dp_conn_obj kind, void *obj)
+{
+	if (obj == NULL)
+		return;
+	if (hooks.free != NULL)
+		hooks.free(hooks.arg, kind, obj);
+	else
+		rte_free(obj);
+}
 
 static void conn_free_rcu(struct rcu_head *head)
 {
-	rte_free(caa_container_of(head, struct dp_conn, rcu));
+	obj_free(DP_CONN_OBJ_CONN, caa_container_of(head, struct dp_conn, rcu));
 }
+
+/* ---- which ids exist: a two-level bitmap (control thread only) ------------ */
 
 _Static_assert(DP_MAX_CONNECTORS % (64 * 64) == 0, "two-level id bitmap");
 
@@ -68,10 +116,13 @@ const struct dp_conn *dp_conn_peek(const struct dp_router *rt, uint32_t id)
 	return rt->conns[id];
 }
 
+/* ---- create and republish ---------------------------------------------- */
+
 /*
  * Replace connector @id by an edited copy. Phases: (1) copy, (2) edit the
  * copy, (3) publish it, (4) retire the old object after a grace period so
- * that workers still reading it finish first.
+ * that workers still reading it finish first (call_rcu: the control thread
+ * does not wait). The state (dp_conn.st) moves to the copy unchanged.
  */
 static int conn_republish(struct dp_router *rt, uint32_t id,
 			  void (*edit)(struct dp_conn *c, const void *arg), const void *arg)
@@ -80,12 +131,13 @@ static int conn_republish(struct dp_router *rt, uint32_t id,
 
 	if (old == NULL)
 		return -ENOENT;
-	nc = rte_malloc("gw_conn", sizeof(*nc), RTE_CACHE_LINE_SIZE);
+	nc = obj_alloc(DP_CONN_OBJ_CONN, sizeof(*nc));
 	if (nc == NULL)
 		return -ENOMEM;
 	memcpy(nc, old, sizeof(*nc));
 	edit(nc, arg);
 	rcu_assign_pointer(rt->conns[id], nc);
+	obj_unlinked(DP_CONN_OBJ_CONN, old);
 	call_rcu(&old->rcu, conn_free_rcu);
 	return 0;
 }
@@ -102,8 +154,8 @@ int dp_conn_create(struct dp_router *rt, uint32_t id, const char *name)
 		return -EEXIST;
 	while (slots < DP_CUSTODY_MAX && slots < rt->tun->custody_limit)
 		slots <<= 1;
-	st = rte_zmalloc("gw_conn_state", sizeof(*st), RTE_CACHE_LINE_SIZE);
-	c = rte_zmalloc("gw_conn", sizeof(*c), RTE_CACHE_LINE_SIZE);
+	st = obj_alloc(DP_CONN_OBJ_STATE, sizeof(*st));
+	c = obj_alloc(DP_CONN_OBJ_CONN, sizeof(*c));
 	if (st == NULL || c == NULL)
 		goto err;
 	st->cust = dp_custody_create(slots, rt->egress_base, SOCKET_ID_ANY);
@@ -120,8 +172,8 @@ int dp_conn_create(struct dp_router *rt, uint32_t id, const char *name)
 	conn_id_set(rt, id);
 	return 0;
 err:
-	rte_free(c);
-	rte_free(st);
+	obj_free(DP_CONN_OBJ_CONN, c);
+	obj_free(DP_CONN_OBJ_STATE, st);
 	return -ENOMEM;
 }
 
@@ -195,6 +247,8 @@ int dp_conn_set_enabled(struct dp_router *rt, uint32_t id, int enabled)
 	return conn_republish(rt, id, edit_enabled, &enabled);
 }
 
+/* ---- what control may read of worker-owned state ------------------------ */
+
 int dp_conn_snapshot(const struct dp_router *rt, uint32_t id, struct dp_conn_snap *out)
 {
 	const struct dp_conn *c = dp_conn_peek(rt, id);
@@ -228,13 +282,28 @@ uint64_t dp_conn_custody_total(const struct dp_router *rt)
 	return n;
 }
 
+/* ---- removal ------------------------------------------------------------ */
+
 /*
- * Removal in phases (WireGuard's peer_make_dead / peer_remove_after_dead):
- * (1) unpublish the object, so no worker can find it from now on;
- * (2) wait for a grace period, so no worker still uses a pointer it fetched;
- * (3) ask the owner worker to forget the state (its active list) and wait
- *     for its acknowledgement, since only the owner may touch that list;
- * (4) free the custody queue, the state and the object.
+ * Removal in phases, as WireGuard's peer_make_dead() and
+ * peer_remove_after_dead():
+ * (0) refuse while custody holds messages (nothing acknowledged to an origin
+ *     is ever dropped on purpose), or while the owner's command ring has no
+ *     room (the control thread is its only producer, so room seen here is
+ *     still there in phase 3);
+ * (1) make it dead: unpublish the object and clear its id, so that no
+ *     worker can find it from now on. Workers never keep a dp_conn pointer
+ *     across a quiescent state, they look connectors up by id each time
+ *     (the NULL they get is the dead flag WireGuard's readers re-check);
+ *     what they do keep is the state, on the owner's active list;
+ * (2) wait for a grace period, so that no worker still uses a pointer it
+ *     fetched before (1); a message that such a worker put into custody
+ *     meanwhile is counted in *lost;
+ * (3) hand the state to its owner worker, which alone may unlink it from
+ *     its active list, and wait for the acknowledgement
+ *     (dp_conn_owner_retire(): st->retired, release/acquire);
+ * (4) free the custody queue with what it holds, the state and the object:
+ *     nothing references them any more.
  */
 int dp_conn_delete(struct dp_router *rt, uint32_t id, unsigned *lost)
 {
@@ -247,36 +316,57 @@ int dp_conn_delete(struct dp_router *rt, uint32_t id, unsigned *lost)
 		*lost = 0;
 	if (c == NULL)
 		return -ENOENT;
-	if (__atomic_load_n(&c->st->cust->held, __ATOMIC_RELAXED) != 0)
-		return -EBUSY;
 	st = c->st;
+	/* (0) */
+	if (__atomic_load_n(&st->cust->held, __ATOMIC_RELAXED) != 0)
+		return -EBUSY;
+	if (rte_ring_free_count(rt->ctl_cmd[c->owner]) == 0)
+		return -EAGAIN;
+	/* (1) */
 	rcu_assign_pointer(rt->conns[id], NULL);
 	conn_id_clear(rt, id);
+	obj_unlinked(DP_CONN_OBJ_CONN, c);
+	obj_unlinked(DP_CONN_OBJ_STATE, st);
+	/* (2) */
 	synchronize_rcu();
-	if (rte_ring_sp_enqueue(rt->ctl_cmd[c->owner], st) != 0) {
-		/* Cannot happen with one delete at a time; keep it consistent. */
-		rcu_assign_pointer(rt->conns[id], c);
-		conn_id_set(rt, id);
+	/* (3) Cannot fail: single producer, room checked in (0). */
+	if (rte_ring_sp_enqueue(rt->ctl_cmd[c->owner], st) != 0)
 		return -EAGAIN;
-	}
 	deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
 	while (!__atomic_load_n(&st->retired, __ATOMIC_ACQUIRE)) {
 		struct timespec ts = {0, 50000};
 
+		/* A worker that does not answer is stuck: leak the state
+		 * rather than free it under that worker. */
 		if (rte_get_tsc_cycles() > deadline)
 			return -ETIMEDOUT;
 		rcu_thread_offline();
 		nanosleep(&ts, NULL);
 		rcu_thread_online();
 	}
+	/* (4) */
 	n = dp_custody_free(st->cust);
 	if (lost != NULL)
 		*lost = n;
-	rte_free(st);
-	rte_free(c);
+	obj_free(DP_CONN_OBJ_STATE, st);
+	obj_free(DP_CONN_OBJ_CONN, c);
 	return 0;
 }
 
+void dp_conn_owner_retire(struct dp_lcore *lc)
+{
+	struct dp_conn_state *st;
+
+	while (rte_ring_sc_dequeue(lc->rt->ctl_cmd[lc->idx], (void **)&st) == 0) {
+		if (st->act_pprev != NULL)
+			dp_egress_forget(st);
+		__atomic_store_n(&st->retired, 1, __ATOMIC_RELEASE);
+	}
+}
+
+/* Shutdown, workers stopped: nothing reads connectors any more, so each is
+ * unlinked and freed at once (older versions still wait in call_rcu, which
+ * dp_router_free() flushes with rcu_barrier()). */
 unsigned dp_conn_free_all(struct dp_router *rt)
 {
 	unsigned n = 0;
@@ -287,9 +377,11 @@ unsigned dp_conn_free_all(struct dp_router *rt)
 
 		rcu_assign_pointer(rt->conns[id], NULL);
 		conn_id_clear(rt, id);
+		obj_unlinked(DP_CONN_OBJ_CONN, c);
+		obj_unlinked(DP_CONN_OBJ_STATE, c->st);
 		n += dp_custody_free(c->st->cust);
-		rte_free(c->st);
-		rte_free(c);
+		obj_free(DP_CONN_OBJ_STATE, c->st);
+		obj_free(DP_CONN_OBJ_CONN, c);
 	}
 	return n;
 }

@@ -222,7 +222,7 @@ int dp_router_start(struct dp_router *rt)
 	unsigned w;
 	int rc;
 
-	rt->stop = false;
+	__atomic_store_n(&rt->stop, false, __ATOMIC_RELAXED);
 	for (w = 0; w < rt->n_workers; w++) {
 		rc = rte_eal_remote_launch(dp_worker_main, rt->lcores[w], rt->worker_lcore[w]);
 		if (rc != 0)
@@ -235,7 +235,7 @@ void dp_router_stop(struct dp_router *rt)
 {
 	unsigned w;
 
-	rt->stop = true;
+	__atomic_store_n(&rt->stop, true, __ATOMIC_RELAXED);
 	for (w = 0; w < rt->n_workers; w++)
 		rte_eal_wait_lcore(rt->worker_lcore[w]);
 }

@@ -29,6 +29,7 @@
 
 #include <gwart/wire.h>
 
+#include "conn_state.h"
 #include "egress.h"
 #include "handoff.h"
 #include "io.h"
@@ -512,20 +513,6 @@ static unsigned drain_ctl_tx(struct dp_lcore *lc)
 	return n;
 }
 
-/* Connector states the control thread is deleting: the connector is
- * already unpublished and a grace period has passed, so only this worker's
- * active list may still point at the state. Forget it and say so. */
-static void drain_ctl_cmd(struct dp_lcore *lc)
-{
-	struct dp_conn_state *st;
-
-	while (rte_ring_sc_dequeue(lc->rt->ctl_cmd[lc->idx], (void **)&st) == 0) {
-		if (st->act_pprev != NULL)
-			dp_egress_forget(st);
-		__atomic_store_n(&st->retired, 1, __ATOMIC_RELEASE);
-	}
-}
-
 /* ---- main loop ------------------------------------------------------------ */
 
 int dp_worker_main(void *arg)
@@ -538,7 +525,7 @@ int dp_worker_main(void *arg)
 
 	rcu_register_thread();
 	lc->next_scan = rte_rdtsc() + scan_tsc;
-	while (!rt->stop) {
+	while (!__atomic_load_n(&rt->stop, __ATOMIC_RELAXED)) {
 		unsigned burst, work = 0;
 
 		/* Nothing from the previous iteration is referenced any more. */
@@ -581,7 +568,7 @@ int dp_worker_main(void *arg)
 		if (unlikely(rte_ring_count(rt->ctl_tx[lc->idx]) != 0))
 			work += drain_ctl_tx(lc);
 		if (unlikely(rte_ring_count(rt->ctl_cmd[lc->idx]) != 0))
-			drain_ctl_cmd(lc);
+			dp_conn_owner_retire(lc);
 		if (lc->n_ack != 0) {
 			work++;
 			stage_mark(lc, DP_STAGE_HANDOFF);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Connector objects: creation and session changes, published under RCU.
+ * The connector lifecycle as the control plane drives it: create, session
+ * and administrative changes (each republishes the object under RCU),
+ * walks over existing ids, control's snapshot of worker-owned state, and
+ * delete in phases. All in dataplane/conn.c.
  *
  * Writer side: the control thread only (single writer), never inside an RCU
  * read-side section. Each change copies the current object, edits the copy,
@@ -72,7 +75,9 @@ uint64_t dp_conn_custody_total(const struct dp_router *rt);
  * under it, returning -ETIMEDOUT with the connector gone). *lost (may be
  * NULL) receives the messages freed with it (0 unless a message arrived in
  * the race between the check and the unpublication).
- * 0, -ENOENT, -EBUSY (custody not empty), -EAGAIN, -ETIMEDOUT. */
+ * 0, -ENOENT, -EBUSY (custody not empty), -EAGAIN (the owner's command ring
+ * is full: nothing changed; it has room for 63 deletes in flight, so only a
+ * stuck worker fills it), -ETIMEDOUT. */
 int dp_conn_delete(struct dp_router *rt, uint32_t id, unsigned *lost);
 /* Shutdown, workers stopped: free every connector and what it holds.
  * Returns how many messages were still in custody. */

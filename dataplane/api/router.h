@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The router: shared read-mostly state (struct dp_router), the connector
- * objects workers read under RCU, and the per-worker context.
+ * The router as the control plane and the workers share it: struct
+ * dp_router, the connector objects workers read under RCU (struct dp_conn),
+ * the tunables, and the reader-side helpers. Part of the update API
+ * (dataplane/api/); the worker-private parts (struct dp_conn_state,
+ * struct dp_lcore) are dataplane-internal and only named here.
  *
  * Ownership rules (the heart of the exactly-once design, Q184524):
  *  - every connector is owned by exactly one worker (dp_conn.owner); only
  *    that worker touches its dp_conn_state: the ingress duplicate window and
- *    the egress custody queue;
+ *    the egress custody queue; the control thread reads the few values it
+ *    needs through dp_conn_snapshot() (relaxed loads of relaxed stores);
  *  - a message that crosses owners travels through a single-producer,
  *    single-consumer ring (dataplane/handoff.h);
  *  - the control thread changes what workers see only by publishing new
@@ -40,11 +44,17 @@ struct dp_handoff;
 struct rte_ring;
 struct rte_mempool;
 
-/* A connector as workers see it: immutable once published. */
+/*
+ * A connector as workers see it. Every field is written by the control
+ * thread before the object is published (rcu_assign_pointer into
+ * dp_router.conns[]) and never after: a change publishes an edited copy
+ * (dataplane/conn.c). Dataplane: ro under rcu_read (QSBR); ctlplane: wo
+ * before publication, ro after (dp_conn_peek()).
+ */
 struct dp_conn {
-	struct rcu_head rcu;
+	struct rcu_head rcu;        /* ctlplane: call_rcu once unpublished */
 	uint32_t id;
-	uint16_t owner;             /* worker index */
+	uint16_t owner;             /* worker index: id % n_workers */
 	uint16_t port;              /* port its session was established on */
 	uint8_t up;                 /* session established */
 	uint8_t enabled;
@@ -57,6 +67,9 @@ struct dp_conn {
 	uint64_t hello_seq;         /* HELLO.seq: lowest origin seq it still needs */
 	uint32_t hello_gen;         /* bumped by every HELLO the router accepts */
 	char name[32];
+	/* The owner worker's mutable state, shared by every version of this
+	 * connector; dataplane-internal (conn_state.h): control cannot
+	 * dereference it. */
 	struct dp_conn_state *st;
 };
 
@@ -80,6 +93,7 @@ struct dp_tunables {
 	uint32_t stage_stats;        /* 1: account TSC per loop stage (benchmarks) */
 };
 
+/* One port's addresses: set once at start-up (dp_port_setup()). */
 struct dp_port_addr {
 	uint16_t port_id;
 	int ctl_txq;                /* control thread's own TX queue, -1: none */
@@ -89,8 +103,14 @@ struct dp_port_addr {
 	uint16_t mtu;
 };
 
+/*
+ * The router. Sections by who writes a field and when; within a section,
+ * a field's comment says who reads it (grout's worker.h convention:
+ * "dataplane: ro" is every worker, "ctlplane" the control thread).
+ */
 struct dp_router {
-	/* Read-mostly, set at start-up. */
+	/* Set once before dp_router_start() (dp_router_create(),
+	 * dp_port_setup()), never written after. Dataplane: ro, ctlplane: ro. */
 	char prefix[DP_ROUTER_PREFIX_LEN]; /* of its DPDK object names */
 	unsigned n_workers;
 	unsigned n_ports;
@@ -99,30 +119,43 @@ struct dp_router {
 	uint64_t tsc_hz;
 	uint64_t egress_base;       /* first egress link seq of this router process */
 	int rx_tsc_off;             /* mbuf dynfield: RX TSC (stage_stats), -1: none */
-	struct rte_mempool *pool;
-	struct dp_handoff *ho_msg;  /* steer + custody items */
-	struct dp_handoff *ho_vrd;  /* custody verdicts back to origin owners */
+	unsigned worker_lcore[DP_MAX_WORKERS];
+	struct dp_lcore *lcores[DP_MAX_WORKERS]; /* the worker contexts (lcore.h):
+						  * each worker's private state;
+						  * ctlplane: dp_router_stats() only */
+	/* The channels themselves are set once too; what travels through
+	 * them follows each ring's producer/consumer rule. */
+	struct rte_mempool *pool;   /* MP/MC: workers and control allocate */
+	struct dp_handoff *ho_msg;  /* worker -> worker: steer + custody items (SP/SC) */
+	struct dp_handoff *ho_vrd;  /* worker -> worker: custody verdicts back (SP/SC) */
 	struct rte_ring *ctl_ring;  /* session frames, workers -> control (MP/SC) */
 	/* Frames the control thread sends, one SP/SC ring per worker: the
 	 * worker transmits them on its own queue, so no TX queue is shared
 	 * and ports need as many TX as RX queues (net_tap insists). */
 	struct rte_ring *ctl_tx[DP_MAX_WORKERS];
-	/* Connector states to retire (control -> owner worker, SP/SC). */
+	/* Connector states to retire, control -> owner worker (SP/SC):
+	 * dp_conn_delete() phase 3, dp_conn_owner_retire(). */
 	struct rte_ring *ctl_cmd[DP_MAX_WORKERS];
-	unsigned worker_lcore[DP_MAX_WORKERS];
-	/* RCU-published. */
-	struct dp_route_table *routes;
+
+	/* RCU-published by the control thread (its only writer, with
+	 * rcu_assign_pointer; old versions retired with call_rcu).
+	 * Dataplane: ro (rcu_dereference, between quiescent states),
+	 * ctlplane: rw. */
+	struct dp_route_table *routes; /* the table object itself is set once;
+					* its routes are published inside it */
 	struct dp_tunables *tun;
-	struct dp_conn *conns[DP_MAX_CONNECTORS];
+	struct dp_conn *conns[DP_MAX_CONNECTORS]; /* dp_conn_get() */
+
 	/* Control thread only: which ids exist, as a two-level bitmap, so
 	 * that walks over connectors cost what exists, not the id space
-	 * (dp_conn_next()). */
+	 * (dp_conn_next(), dp_conn_count()). Dataplane: never. */
 	uint64_t conn_bits[DP_MAX_CONNECTORS / 64];
 	uint64_t conn_sum[DP_MAX_CONNECTORS / 64 / 64]; /* bit w: conn_bits[w] != 0 */
 	uint32_t n_conns;
-	/* Lifecycle. */
-	volatile bool stop;
-	struct dp_lcore *lcores[DP_MAX_WORKERS];
+
+	/* Lifecycle: ctlplane: wo (relaxed atomic store), dataplane: ro
+	 * (relaxed load once per loop iteration). */
+	bool stop;
 };
 
 /* Reader side: call from a registered, online QSBR thread. */
