@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Router lifecycle tests: two routers in one process (their DPDK objects
+ * carry per-router name prefixes), each created, used by running workers,
+ * stopped and freed on its own; and the prefix's error paths.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <rte_cycles.h>
+#include <rte_mempool.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+
+#include "conn.h"
+#include "eal.h"
+#include "lcore.h"
+#include "route.h"
+#include "router_api.h"
+
+TestSuite(router, .init = test_eal_up_workers, .fini = test_eal_down);
+
+static struct dp_router *router_new(const char *prefix, int *err)
+{
+	struct dp_router_params p = {
+		.nb_mbuf = 511,
+		.mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE,
+		.udp_port = 9000,
+		.max_routes = 64,
+		.prefix = prefix,
+	};
+
+	*err = 0;
+	return dp_router_create(&p, err);
+}
+
+static int named(const char *prefix, const char *what)
+{
+	char name[RTE_MEMZONE_NAMESIZE];
+
+	snprintf(name, sizeof(name), "%s_%s", prefix, what);
+	if (strcmp(what, "pool") == 0)
+		return rte_mempool_lookup(name) != NULL;
+	return rte_ring_lookup(name) != NULL;
+}
+
+static uint64_t loops(const struct dp_router *rt)
+{
+	struct dp_worker_stats s;
+
+	dp_router_stats(rt, &s);
+	return s.loops;
+}
+
+/* Start @rt's workers, see them loop and answer a delete (the owner's
+ * acknowledgement comes from this router's workers only), stop them. */
+static void exercise(struct dp_router *rt, uint32_t id)
+{
+	struct dp_route_target tg = {.conn_id = id, .cost = 1};
+	struct dp_conn_session s = {.rx_window = 16, .nonce = id};
+	uint64_t before, deadline;
+	uint32_t epoch = 0;
+
+	cr_assert_eq(dp_conn_create(rt, id, "c"), 0);
+	cr_assert_eq(dp_conn_session_up(rt, id, &s, &epoch), 0);
+	cr_expect_eq(epoch, 1);
+	cr_assert_eq(dp_route_add(rt->routes, "t", "x.example", &tg, 1), 0);
+	cr_assert_eq(dp_router_set_refuse(rt, 1), 0);
+	cr_expect_eq(rt->tun->refuse_new, 1);
+	before = loops(rt);
+	cr_assert_eq(dp_router_start(rt), 0);
+	deadline = rte_get_tsc_cycles() + 5 * rte_get_tsc_hz();
+	while (loops(rt) < before + 1000 && rte_get_tsc_cycles() < deadline) {
+		rcu_quiescent_state();
+		rte_pause();
+	}
+	cr_expect_geq(loops(rt), before + 1000, "workers run");
+	cr_expect_eq(dp_conn_delete(rt, id, NULL), 0, "its workers acknowledge");
+	cr_assert_eq(dp_conn_create(rt, id + 1, "d"), 0);
+	rcu_thread_offline(); /* workers' last grace periods need not wait for us */
+	dp_router_stop(rt);
+	rcu_thread_online();
+	cr_expect_eq(dp_route_del(rt->routes, "t", "x.example"), 0);
+}
+
+Test(router, two_in_one_process)
+{
+	struct dp_router *a, *b;
+	int err;
+
+	a = router_new(NULL, &err);
+	cr_assert_not_null(a, "first router: %d", err);
+	b = router_new(NULL, &err);
+	cr_assert_not_null(b, "second router: %d", err);
+	cr_expect_str_eq(a->prefix, "gw", "the first router keeps the historic names");
+	cr_expect_str_neq(a->prefix, b->prefix);
+	cr_expect(named(a->prefix, "pool") && named(b->prefix, "pool"));
+	cr_expect(named(a->prefix, "ctl") && named(b->prefix, "ctl"));
+	cr_expect(named(b->prefix, "ctl_cmd2") && named(b->prefix, "ctl_tx0"));
+	cr_expect_neq(a->pool, b->pool);
+	cr_expect_neq(a->ctl_ring, b->ctl_ring);
+	cr_expect_neq(a->routes, b->routes);
+
+	/* Same connector id in both: separate objects and states. */
+	cr_assert_eq(dp_conn_create(a, 7, "a7"), 0);
+	cr_assert_eq(dp_conn_create(b, 7, "b7"), 0);
+	cr_expect_str_eq(dp_conn_peek(a, 7)->name, "a7");
+	cr_expect_str_eq(dp_conn_peek(b, 7)->name, "b7");
+	cr_expect_neq(dp_conn_peek(a, 7)->st, dp_conn_peek(b, 7)->st);
+
+	/* Workers of one router at a time: both routers share the lcores. */
+	exercise(a, 10);
+	exercise(b, 20);
+	exercise(a, 30);
+	cr_expect_eq(dp_conn_count(a), 3);
+	cr_expect_eq(dp_conn_count(b), 2);
+
+	cr_expect_eq(dp_router_free(a), 0);
+	cr_expect_not(named("gw", "pool"), "freed with its router");
+	cr_expect(named(b->prefix, "pool"), "the other router is untouched");
+	cr_expect_str_eq(dp_conn_peek(b, 7)->name, "b7");
+	{
+		char pb[DP_ROUTER_PREFIX_LEN];
+
+		strcpy(pb, b->prefix);
+		cr_expect_eq(dp_router_free(b), 0);
+		cr_expect_not(named(pb, "pool"));
+		cr_expect_not(named(pb, "ctl"));
+	}
+}
+
+Test(router, prefix_errors)
+{
+	struct dp_router *a, *b;
+	int err;
+
+	a = router_new("mine", &err);
+	cr_assert_not_null(a, "%d", err);
+	cr_expect_str_eq(a->prefix, "mine");
+	cr_expect(named("mine", "pool"));
+	b = router_new("mine", &err);
+	cr_expect_null(b, "a prefix in use");
+	cr_expect_eq(err, -EEXIST);
+	b = router_new("ninechars", &err);
+	cr_expect_null(b);
+	cr_expect_eq(err, -EINVAL);
+	b = router_new("eightchr", &err);
+	cr_expect_not_null(b, "DP_ROUTER_PREFIX_MAX characters fit: %d", err);
+	if (b != NULL)
+		cr_expect_eq(dp_router_free(b), 0);
+	cr_expect_eq(dp_router_free(a), 0);
+	/* The name is free again. */
+	a = router_new("mine", &err);
+	cr_expect_not_null(a, "%d", err);
+	if (a != NULL)
+		cr_expect_eq(dp_router_free(a), 0);
+}
