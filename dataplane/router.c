@@ -51,10 +51,17 @@ int dp_router_set_tunables(struct dp_router *rt, const struct dp_tunables *t)
 /* The process's routers, for default name prefixes: "gw", "gw1", ... */
 static unsigned router_serial;
 
-/* Build "<prefix>_<what>" into @buf (RTE_MEMZONE_NAMESIZE bytes). */
-static const char *obj_name(char *buf, size_t len, const struct dp_router *rt, const char *what)
+/* Build "<prefix>_<what>" (@idx >= 0: "<prefix>_<what><idx>") into @buf.
+ * The prefix's bound keeps every name within RTE_MEMZONE_NAMESIZE; a name
+ * that did not fit would come out empty, and its object create fail. */
+static const char *obj_name(char *buf, size_t len, const struct dp_router *rt, const char *what,
+			    int idx)
 {
-	snprintf(buf, len, "%s_%s", rt->prefix, what);
+	int n = idx < 0 ? snprintf(buf, len, "%s_%s", rt->prefix, what)
+			: snprintf(buf, len, "%s_%s%d", rt->prefix, what, idx);
+
+	if (n < 0 || (size_t)n >= len)
+		buf[0] = '\0';
 	return buf;
 }
 
@@ -123,33 +130,29 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 		 * message, across hand-offs too. */
 		rt->rx_tsc_off = rte_mbuf_dynfield_register(&rx_tsc_desc);
 	}
-	rt->pool = rte_pktmbuf_pool_create(obj_name(name, sizeof(name), rt, "pool"), p->nb_mbuf,
+	rt->pool = rte_pktmbuf_pool_create(obj_name(name, sizeof(name), rt, "pool", -1), p->nb_mbuf,
 					   DP_MBUF_CACHE, 0, p->mbuf_data_room,
 					   (int)rte_socket_id());
 	if (rt->pool == NULL) {
 		rc = create_err();
 		goto out_rt;
 	}
-	rt->ctl_ring = rte_ring_create(obj_name(name, sizeof(name), rt, "ctl"), DP_CTL_RING_SIZE,
+	rt->ctl_ring = rte_ring_create(obj_name(name, sizeof(name), rt, "ctl", -1), DP_CTL_RING_SIZE,
 				       (int)rte_socket_id(), RING_F_SC_DEQ);
 	if (rt->ctl_ring == NULL) {
 		rc = create_err();
 		goto out_pool;
 	}
 	for (w = 0; w < rt->n_workers; w++) {
-		char what[16];
-
-		snprintf(what, sizeof(what), "ctl_tx%u", w);
-		rt->ctl_tx[w] = rte_ring_create(obj_name(name, sizeof(name), rt, what),
+		rt->ctl_tx[w] = rte_ring_create(obj_name(name, sizeof(name), rt, "ctl_tx", (int)w),
 						DP_CTL_RING_SIZE, (int)rte_socket_id(),
 						RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (rt->ctl_tx[w] == NULL) {
 			rc = create_err();
 			goto out_ho;
 		}
-		snprintf(what, sizeof(what), "ctl_cmd%u", w);
-		rt->ctl_cmd[w] = rte_ring_create(obj_name(name, sizeof(name), rt, what), 64,
-						 (int)rte_socket_id(),
+		rt->ctl_cmd[w] = rte_ring_create(obj_name(name, sizeof(name), rt, "ctl_cmd", (int)w),
+						 64, (int)rte_socket_id(),
 						 RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (rt->ctl_cmd[w] == NULL) {
 			rc = create_err();
@@ -166,7 +169,7 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 		if (rt->ho_msg == NULL || rt->ho_vrd == NULL)
 			goto out_ho;
 	}
-	rt->routes = dp_route_table_create(obj_name(name, sizeof(name), rt, "routes"),
+	rt->routes = dp_route_table_create(obj_name(name, sizeof(name), rt, "routes", -1),
 					   p->max_routes, (int)rte_socket_id());
 	if (rt->routes == NULL)
 		goto out_ho;

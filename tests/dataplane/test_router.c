@@ -24,11 +24,11 @@ TestSuite(router, .init = test_eal_up_workers, .fini = test_eal_down);
 static struct dp_router *router_new(const char *prefix, int *err)
 {
 	struct dp_router_params p = {
-		.nb_mbuf = 511,
-		.mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE,
-		.udp_port = 9000,
-		.max_routes = 64,
-		.prefix = prefix,
+	    .nb_mbuf = 511,
+	    .mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE,
+	    .udp_port = 9000,
+	    .max_routes = 64,
+	    .prefix = prefix,
 	};
 
 	*err = 0;
