@@ -31,6 +31,7 @@
 #include <gwart/wire.h>
 
 #include "cp.h"
+#include "frames.h"
 #include "gb.h"
 #include "gb_run.h"
 #include "pkt.h"
@@ -57,27 +58,15 @@ static uint64_t heap_used(void)
 	return st.heap_allocsz_bytes;
 }
 
-/* The control thread's duty for @ms milliseconds: session frames, session
- * timers, quiescent states; naps (offline) when idle, as cp_ctl_run does. */
+/* The control thread's duty for @ms milliseconds: gwartd's own event loop
+ * (session frames, session timers, quiescent states, offline while idle). */
 static void ctl_pump(void *arg, unsigned ms)
 {
 	struct inproc *ip = arg;
-	uint64_t end = cp_now_us() + (uint64_t)ms * 1000u, next_tick = 0;
+	uint64_t end = cp_now_us() + (uint64_t)ms * 1000u, now;
 
-	do {
-		uint64_t now = cp_now_us();
-
-		rcu_quiescent_state();
-		if (now >= next_tick)
-			next_tick = cp_session_tick(&ip->cp, now);
-		if (cp_ctl_poll(&ip->cp) == 0) {
-			struct timespec ts = {0, 200000};
-
-			rcu_thread_offline();
-			nanosleep(&ts, NULL);
-			rcu_thread_online();
-		}
-	} while (cp_now_us() < end);
+	while ((now = cp_now_us()) < end)
+		cp_loop_once(ip->cp.loop, end - now);
 }
 
 static void snap(void *arg, struct gb_snap *s)
@@ -348,7 +337,7 @@ int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
 		snprintf(r->why, sizeof(r->why), "endpoints: %s", strerror(-rc));
 	gb_ctx_stop(&ip.ctx);
 	dp_router_stop(ip.cp.rt);
-	while (cp_ctl_poll(&ip.cp) != 0)
+	while (cp_frames_poll(&ip.cp) != 0)
 		;
 out_rt:
 	gb_ctx_stop(&ip.ctx);

@@ -15,6 +15,8 @@
 
 #include <rte_cycles.h>
 
+#include <gwart/ctl.h>
+
 #include "api.h"
 #include "conn.h"
 #include "cp.h"
@@ -187,17 +189,6 @@ static json_t *tunable_json(struct cp_ctx *cp, unsigned i)
 	return o;
 }
 
-static int tunable_index(const char *name)
-{
-	const char *n;
-	unsigned i;
-
-	for (i = 0; (n = cp_tunable_info(i, NULL, NULL, NULL)) != NULL; i++)
-		if (strcmp(n, name) == 0)
-			return (int)i;
-	return -1;
-}
-
 static json_t *sock_json(const struct cp_ctx *cp)
 {
 	struct cp_sock_stats s;
@@ -205,9 +196,9 @@ static json_t *sock_json(const struct cp_ctx *cp)
 
 	if (o == NULL)
 		return NULL;
-	cp_sock_get_stats(cp, &s);
-	json_object_set_new(o, "path",
-			    cp_sock_path(cp) ? json_string(cp_sock_path(cp)) : json_null());
+	cp_sock_get_stats(cp->sock, &s);
+	json_object_set_new(o, "path", cp_sock_path(cp->sock) ? json_string(cp_sock_path(cp->sock))
+							    : json_null());
 	J_INT(o, "clients_open", s.clients_open);
 	J_INT(o, "clients_total", s.clients_total);
 	J_INT(o, "refused_cred", s.refused_cred);
@@ -386,35 +377,28 @@ static int h_route_add(struct api_req *r)
 {
 	struct dp_route_target t[DP_ROUTE_TARGETS_MAX];
 	const char *type = NULL, *pattern = NULL;
-	json_t *arr = json_object_get(r->args, "targets"), *v;
+	json_t *arr = json_object_get(r->args, "targets");
 	uint32_t before;
-	size_t i, n;
+	unsigned i, n;
 	int rc;
 
 	if ((rc = arg_str(r, "type", 1, &type)) < 0 ||
 	    (rc = arg_str(r, "pattern", 1, &pattern)) < 0)
 		return rc;
-	n = json_array_size(arr);
-	if (!json_is_array(arr) || n == 0 || n > DP_ROUTE_TARGETS_MAX)
-		return errf(r, -EINVAL, "argument \"targets\" must be an array of 1 to %u targets",
-			    DP_ROUTE_TARGETS_MAX);
-	json_array_foreach(arr, i, v) {
-		json_t *c = json_object_get(v, "connector"), *cost = json_object_get(v, "cost");
+	if (cp_route_targets_parse(arr, t, &n, r->err, sizeof(r->err)) != 0) {
+		char why[sizeof(r->err)];
 
-		if (!json_is_integer(c) || json_integer_value(c) <= 0 ||
-		    json_integer_value(c) >= DP_MAX_CONNECTORS ||
-		    (cost != NULL && (!json_is_integer(cost) || json_integer_value(cost) < 0 ||
-				      json_integer_value(cost) > UINT32_MAX)))
-			return errf(r, -EINVAL,
-				    "targets[%zu] must be {\"connector\": 1..%u, \"cost\": 0..%u}",
-				    i, DP_MAX_CONNECTORS - 1, UINT32_MAX);
-		t[i].conn_id = (uint32_t)json_integer_value(c);
-		t[i].cost = cost != NULL ? (uint32_t)json_integer_value(cost) : 0;
+		/* The array itself is the argument; an element is named. */
+		if (r->err[0] != '"')
+			return -EINVAL;
+		memcpy(why, r->err, sizeof(why));
+		return errf(r, -EINVAL, "argument %s", why);
+	}
+	for (i = 0; i < n; i++)
 		if (dp_conn_peek(r->cp->rt, t[i].conn_id) == NULL)
 			return errf(r, -ENOENT, "no connector %u", t[i].conn_id);
-	}
 	before = dp_route_count(r->cp->rt->routes);
-	rc = cp_route_add(r->cp, type, pattern, t, (unsigned)n);
+	rc = cp_route_add(r->cp, type, pattern, t, n);
 	if (rc == -EINVAL)
 		return bad_route(r, type, pattern);
 	if (rc == -EEXIST)
@@ -571,7 +555,7 @@ static int h_get(struct api_req *r)
 	if (rc < 0)
 		return rc;
 	if (rc == 0) {
-		idx = tunable_index(name);
+		idx = cp_tunable_index(name);
 		if (idx < 0)
 			return errf(r, -ENOENT, "no tunable %s", name);
 		r->result = tunable_json(r->cp, (unsigned)idx);
@@ -593,7 +577,7 @@ static int h_set(struct api_req *r)
 	if ((rc = arg_str(r, "name", 1, &name)) < 0 ||
 	    (rc = arg_uint(r, "value", 1, 0, INT64_MAX, &v)) < 0)
 		return rc;
-	idx = tunable_index(name);
+	idx = cp_tunable_index(name);
 	if (idx < 0)
 		return errf(r, -ENOENT, "no tunable %s", name);
 	rc = cp_tunable_set(r->cp, name, v);
@@ -635,34 +619,23 @@ static const struct {
 	const char *cmd;
 	api_fn fn;
 } api_cmds[] = {
-	{"status", h_status},                   /* {} */
-	{"stats", h_stats},                     /* {} */
-	{"connectors", h_connectors},           /* {id?} */
-	{"sessions", h_sessions},               /* {id?} */
-	{"routes", h_routes},                   /* {type?, limit?} */
-	{"route.add", h_route_add},             /* {type, pattern, targets: [{connector, cost?}]} */
-	{"route.del", h_route_del},             /* {type, pattern} */
-	{"connector.add", h_conn_add},          /* {id, name} */
-	{"connector.del", h_conn_del},          /* {id} */
-	{"connector.enable", h_conn_enable},    /* {id} */
-	{"connector.disable", h_conn_disable},  /* {id} */
-	{"connector.reconnect", h_conn_reconnect}, /* {id} */
-	{"connector.drain", h_conn_drain},      /* {id} -> {id, draining, custody} */
-	{"get", h_get},                         /* {name?} */
-	{"set", h_set},                         /* {name, value} */
-	{"shutdown", h_shutdown},               /* {drain?, timeout_ms?} */
+	{GW_CTL_CMD_STATUS, h_status},                   /* {} */
+	{GW_CTL_CMD_STATS, h_stats},                     /* {} */
+	{GW_CTL_CMD_CONNECTORS, h_connectors},           /* {id?} */
+	{GW_CTL_CMD_SESSIONS, h_sessions},               /* {id?} */
+	{GW_CTL_CMD_ROUTES, h_routes},                   /* {type?, limit?} */
+	{GW_CTL_CMD_ROUTE_ADD, h_route_add},             /* {type, pattern, targets: [{connector, cost?}]} */
+	{GW_CTL_CMD_ROUTE_DEL, h_route_del},             /* {type, pattern} */
+	{GW_CTL_CMD_CONN_ADD, h_conn_add},          /* {id, name} */
+	{GW_CTL_CMD_CONN_DEL, h_conn_del},          /* {id} */
+	{GW_CTL_CMD_CONN_ENABLE, h_conn_enable},    /* {id} */
+	{GW_CTL_CMD_CONN_DISABLE, h_conn_disable},  /* {id} */
+	{GW_CTL_CMD_CONN_RECONNECT, h_conn_reconnect}, /* {id} */
+	{GW_CTL_CMD_CONN_DRAIN, h_conn_drain},      /* {id} -> {id, draining, custody} */
+	{GW_CTL_CMD_GET, h_get},                         /* {name?} */
+	{GW_CTL_CMD_SET, h_set},                         /* {name, value} */
+	{GW_CTL_CMD_SHUTDOWN, h_shutdown},               /* {drain?, timeout_ms?} */
 };
-
-json_t *cp_api_error(int err, const char *text)
-{
-	const char *name;
-
-	if (err < 0)
-		err = -err;
-	name = strerrorname_np(err);
-	return json_pack("{s:b, s:s, s:s}", "ok", 0, "errno", name != NULL ? name : "EIO", "error",
-			 text != NULL && text[0] != '\0' ? text : strerror(err));
-}
 
 json_t *cp_api_handle(struct cp_ctx *cp, json_t *req)
 {
@@ -673,9 +646,9 @@ json_t *cp_api_handle(struct cp_ctx *cp, json_t *req)
 	int rc;
 
 	if (!json_is_string(cmd))
-		return cp_api_error(EINVAL, "bad request: needs a \"cmd\" string");
+		return cp_sock_error(EINVAL, "bad request: needs a \"cmd\" string");
 	if (args != NULL && !json_is_object(args))
-		return cp_api_error(EINVAL, "bad request: \"args\" must be an object");
+		return cp_sock_error(EINVAL, "bad request: \"args\" must be an object");
 	r.args = args != NULL ? json_incref(args) : json_object();
 	for (i = 0; i < sizeof(api_cmds) / sizeof(api_cmds[0]); i++)
 		if (strcmp(api_cmds[i].cmd, json_string_value(cmd)) == 0)
@@ -692,9 +665,14 @@ json_t *cp_api_handle(struct cp_ctx *cp, json_t *req)
 				r.result != NULL ? r.result : json_null());
 	} else {
 		json_decref(r.result);
-		rep = cp_api_error(rc, r.err);
+		rep = cp_sock_error(rc, r.err);
 	}
 	if (rep != NULL && id != NULL)
 		json_object_set(rep, "id", id);
 	return rep;
+}
+
+json_t *cp_api_sock_handler(void *cp, json_t *req)
+{
+	return cp_api_handle(cp, req);
 }

@@ -6,10 +6,7 @@
  * the result. The socket (control/sock.c) only frames lines; gwartctl only
  * turns results into tables and error codes into messages.
  *
- * Request:  {"cmd": "route.add", "args": {...}, "id": <any, echoed>}
- * Reply:    {"ok": true,  "result": <value>}
- *           {"ok": false, "errno": "ENOENT", "error": "no connector 7"}
- *
+ * The protocol (framing, command and error names) is include/gwart/ctl.h.
  * Error names are the action's negative errno, by name. What they mean for
  * every command: EINVAL a bad or out-of-range argument (or a bad request),
  * ENOENT an unknown connector, route or tunable, EEXIST an id or route key
@@ -32,8 +29,8 @@
  * Never NULL except when out of memory. */
 json_t *cp_api_handle(struct cp_ctx *cp, json_t *req);
 
-/* An error reply {"ok":false,"errno":NAME,"error":TEXT} for errno @err
- * (positive or negative). New reference, NULL only when out of memory. */
-json_t *cp_api_error(int err, const char *text);
+/* cp_api_handle() as the socket's handler (control/sock.h); @cp is the
+ * struct cp_ctx. */
+json_t *cp_api_sock_handler(void *cp, json_t *req);
 
 #endif

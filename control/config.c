@@ -1,21 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Configuration (JSON, via jansson) and the control actions it drives. The
- * loader only translates JSON into cp_* calls, the same ones the control
- * socket and the tests use, so a config file can express exactly what an
- * operator can do live.
+ * Configuration (see config.h): JSON text parsed once into struct
+ * cp_config, then applied through the cp_* actions.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
-#include "conn.h"
+#include "config.h"
 #include "cp.h"
-#include "route.h"
-#include "router_api.h"
+#include "settings.h"
 
 /* The embedded default: two demo connectors and the address spaces that
  * route between them (what `gwartd` runs with no configuration). */
@@ -35,188 +33,229 @@ const char cp_config_default[] =
 	"  ]\n"
 	"}\n";
 
-int cp_route_add(struct cp_ctx *cp, const char *type, const char *pattern,
-		 const struct dp_route_target *t, unsigned n)
+/* The shape of "tunables": an object of known names with integers in
+ * their bounds (the cross-field rules are the action's, at apply). */
+static int parse_tunables(struct cp_config *cfg, json_t *obj, char *err, size_t errlen)
 {
-	unsigned i;
-
-	if (n == 0)
-		return -EINVAL;
-	for (i = 0; i < n; i++)
-		if (dp_conn_peek(cp->rt, t[i].conn_id) == NULL)
-			return -ENOENT;
-	return dp_route_add(cp->rt->routes, type, pattern, t, n);
-}
-
-int cp_route_del(struct cp_ctx *cp, const char *type, const char *pattern)
-{
-	return dp_route_del(cp->rt->routes, type, pattern);
-}
-
-struct tunable_desc {
-	const char *name;
-	const char *unit;
-	size_t off;
-	uint64_t min, max;
-};
-
-#define T(n, u, lo, hi) {#n, u, offsetof(struct dp_tunables, n), lo, hi}
-static const struct tunable_desc tunables[] = {
-	T(burst, "packets", 1, DP_BURST_MAX),
-	T(custody_limit, "messages", 1, DP_CUSTODY_MAX),
-	T(busy_retry_us, "us", 0, 60000000),
-	T(rto_us, "us", 100, 60000000),
-	T(rto_max_us, "us", 100, 600000000),
-	T(keepalive_ms, "ms", 10, 3600000),
-	T(keepalive_mult, "intervals", 1, 100),
-	T(backoff_initial_ms, "ms", 1, 3600000),
-	T(backoff_mult_pct, "percent", 100, 1000),
-	T(backoff_jitter_pct, "percent", 0, 100),
-	T(backoff_max_ms, "ms", 1, 86400000),
-	T(log_level, "0-3", 0, 3),
-	T(stage_stats, "0/1", 0, 1),
-};
-#undef T
-
-const char *cp_tunable_info(unsigned i, const char **unit, uint64_t *min, uint64_t *max)
-{
-	if (i >= sizeof(tunables) / sizeof(tunables[0]))
-		return NULL;
-	if (unit != NULL)
-		*unit = tunables[i].unit;
-	if (min != NULL)
-		*min = tunables[i].min;
-	if (max != NULL)
-		*max = tunables[i].max;
-	return tunables[i].name;
-}
-
-int cp_tunable_get(struct cp_ctx *cp, const char *name, uint64_t *value)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(tunables) / sizeof(tunables[0]); i++) {
-		if (strcmp(tunables[i].name, name) == 0) {
-			*value = *(const uint32_t *)((const char *)cp->rt->tun + tunables[i].off);
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-int cp_tunable_set(struct cp_ctx *cp, const char *name, uint64_t value)
-{
-	struct dp_tunables t;
-	size_t i;
-
-	for (i = 0; i < sizeof(tunables) / sizeof(tunables[0]); i++) {
-		if (strcmp(tunables[i].name, name) != 0)
-			continue;
-		if (value < tunables[i].min || value > tunables[i].max)
-			return -EINVAL;
-		memcpy(&t, cp->rt->tun, sizeof(t));
-		*(uint32_t *)((char *)&t + tunables[i].off) = (uint32_t)value;
-		return dp_router_set_tunables(cp->rt, &t);
-	}
-	return -ENOENT;
-}
-
-static int load_targets(json_t *arr, struct dp_route_target *t, unsigned max, unsigned *n)
-{
-	size_t i;
+	const char *key;
 	json_t *v;
+	size_t i = 0;
 
-	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > max)
-		return -EINVAL;
-	json_array_foreach(arr, i, v) {
-		json_t *c = json_object_get(v, "connector"), *cost = json_object_get(v, "cost");
-
-		if (!json_is_integer(c) || json_integer_value(c) <= 0 ||
-		    json_integer_value(c) >= DP_MAX_CONNECTORS ||
-		    (cost != NULL && (!json_is_integer(cost) || json_integer_value(cost) < 0 ||
-				      json_integer_value(cost) > UINT32_MAX)))
-			return -EINVAL;
-		t[i].conn_id = (uint32_t)json_integer_value(c);
-		t[i].cost = cost != NULL ? (uint32_t)json_integer_value(cost) : 0;
+	if (!json_is_object(obj))
+		return 0; /* absent: the defaults */
+	cfg->tunables = calloc(json_object_size(obj) + 1, sizeof(*cfg->tunables));
+	if (cfg->tunables == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
-	*n = (unsigned)json_array_size(arr);
+	json_object_foreach(obj, key, v) {
+		uint64_t min, max;
+		int t;
+
+		if (!json_is_integer(v) || json_integer_value(v) < 0) {
+			snprintf(err, errlen, "tunable %s: not a non-negative integer", key);
+			return -EINVAL;
+		}
+		t = cp_tunable_index(key);
+		if (t < 0) {
+			snprintf(err, errlen, "tunable %s: unknown", key);
+			return -EINVAL;
+		}
+		cp_tunable_info((unsigned)t, NULL, &min, &max);
+		if ((uint64_t)json_integer_value(v) < min || (uint64_t)json_integer_value(v) > max) {
+			snprintf(err, errlen, "tunable %s: out of range", key);
+			return -EINVAL;
+		}
+		cfg->tunables[i].name = key;
+		cfg->tunables[i++].value = (uint64_t)json_integer_value(v);
+	}
+	cfg->n_tunables = i;
 	return 0;
 }
 
-int cp_config_load_json(struct cp_ctx *cp, const char *text, char *err, size_t errlen)
+static int parse_connectors(struct cp_config *cfg, json_t *arr, char *err, size_t errlen)
+{
+	json_t *v;
+	size_t i;
+
+	cfg->connectors = calloc(json_array_size(arr) + 1, sizeof(*cfg->connectors));
+	if (cfg->connectors == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	json_array_foreach(arr, i, v) {
+		json_t *id = json_object_get(v, "id"), *name = json_object_get(v, "name");
+
+		if (!json_is_integer(id) || !json_is_string(name)) {
+			snprintf(err, errlen, "connectors[%zu]: needs integer id and string name", i);
+			return -EINVAL;
+		}
+		cfg->connectors[i].id = json_integer_value(id);
+		cfg->connectors[i].name = json_string_value(name);
+	}
+	cfg->n_connectors = json_array_size(arr);
+	return 0;
+}
+
+static int parse_routes(struct cp_config *cfg, json_t *arr, char *err, size_t errlen)
+{
+	json_t *v;
+	size_t i;
+
+	cfg->routes = calloc(json_array_size(arr) + 1, sizeof(*cfg->routes));
+	if (cfg->routes == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	json_array_foreach(arr, i, v) {
+		json_t *type = json_object_get(v, "type"), *pat = json_object_get(v, "pattern");
+		json_t *tg = json_object_get(v, "targets");
+		struct cp_config_route *r = &cfg->routes[i];
+		char why[160];
+
+		if (!json_is_string(type) || !json_is_string(pat)) {
+			snprintf(err, errlen, "routes[%zu]: needs type and pattern strings", i);
+			return -EINVAL;
+		}
+		r->type = json_string_value(type);
+		r->pattern = json_string_value(pat);
+		cfg->n_routes = i + 1; /* from here on, cp_config_free() frees it */
+		r->targets = calloc(json_array_size(tg) + 1, sizeof(*r->targets));
+		if (r->targets == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		if (cp_route_targets_parse(tg, r->targets, &r->n_targets, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "routes[%zu] (%s:%s): %s", i, r->type, r->pattern, why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* "ports", "udp_port", "control": read once here, used before the router
+ * has ports; malformed values fall back to the defaults as they always did. */
+static void parse_start_up(struct cp_config *cfg, json_t *root)
+{
+	json_t *ports = json_object_get(root, "ports"), *udp = json_object_get(root, "udp_port");
+	json_t *ctl = json_object_get(root, "control");
+	json_t *path = json_object_get(ctl, "socket");
+	json_t *uid = json_object_get(ctl, "allow_uid"), *gid = json_object_get(ctl, "allow_gid");
+	unsigned i;
+
+	if (json_is_integer(udp)) {
+		cfg->has_udp_port = 1;
+		cfg->udp_port = (uint16_t)json_integer_value(udp);
+	}
+	for (i = 0; i < DP_MAX_PORTS && i < json_array_size(ports); i++) {
+		json_t *ip = json_object_get(json_array_get(ports, i), "ip");
+		struct in_addr a;
+
+		if (json_is_string(ip) && inet_pton(AF_INET, json_string_value(ip), &a) == 1)
+			cfg->port_ip_be[i] = a.s_addr;
+	}
+	cfg->n_ports = i;
+	if (json_is_string(path))
+		cfg->ctl_socket = json_string_value(path);
+	if (json_is_integer(uid) && json_integer_value(uid) >= 0 &&
+	    json_integer_value(uid) < UINT32_MAX) {
+		cfg->set_uid = 1;
+		cfg->allow_uid = (uint32_t)json_integer_value(uid);
+	}
+	if (json_is_integer(gid) && json_integer_value(gid) >= 0 &&
+	    json_integer_value(gid) < UINT32_MAX) {
+		cfg->set_gid = 1;
+		cfg->allow_gid = (uint32_t)json_integer_value(gid);
+	}
+}
+
+int cp_config_parse(struct cp_config *cfg, const char *text, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t *root, *arr, *v;
-	const char *key;
-	size_t i;
-	int rc = 0;
+	json_t *root;
+	int rc;
 
+	memset(cfg, 0, sizeof(*cfg));
 	root = json_loads(text, 0, &je);
 	if (root == NULL) {
 		snprintf(err, errlen, "line %d: %s", je.line, je.text);
 		return -EINVAL;
 	}
+	cfg->doc = root;
 	if (!json_is_object(root)) {
 		snprintf(err, errlen, "top level must be an object");
 		rc = -EINVAL;
-		goto out;
+		goto fail;
 	}
-	json_object_foreach(json_object_get(root, "tunables"), key, v) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0) {
-			snprintf(err, errlen, "tunable %s: not a non-negative integer", key);
-			rc = -EINVAL;
-			goto out;
-		}
-		rc = cp_tunable_set(cp, key, (uint64_t)json_integer_value(v));
-		if (rc != 0) {
-			snprintf(err, errlen, "tunable %s: %s", key,
-				 rc == -ENOENT ? "unknown" : "out of range");
-			goto out;
-		}
-	}
-	arr = json_object_get(root, "connectors");
-	json_array_foreach(arr, i, v) {
-		json_t *id = json_object_get(v, "id"), *name = json_object_get(v, "name");
-
-		if (!json_is_integer(id) || !json_is_string(name)) {
-			snprintf(err, errlen, "connectors[%zu]: needs integer id and string name",
-				 i);
-			rc = -EINVAL;
-			goto out;
-		}
-		rc = cp_connector_add(cp, (uint32_t)json_integer_value(id), json_string_value(name));
-		if (rc != 0) {
-			snprintf(err, errlen, "connectors[%zu] (id %lld): %s", i,
-				 (long long)json_integer_value(id), strerror(-rc));
-			goto out;
-		}
-	}
-	arr = json_object_get(root, "routes");
-	json_array_foreach(arr, i, v) {
-		json_t *type = json_object_get(v, "type"), *pat = json_object_get(v, "pattern");
-		struct dp_route_target t[16];
-		unsigned n = 0;
-
-		if (!json_is_string(type) || !json_is_string(pat) ||
-		    load_targets(json_object_get(v, "targets"), t, 16, &n) != 0) {
-			snprintf(err, errlen,
-				 "routes[%zu]: needs type, pattern and 1..16 targets "
-				 "{connector, cost}",
-				 i);
-			rc = -EINVAL;
-			goto out;
-		}
-		rc = cp_route_add(cp, json_string_value(type), json_string_value(pat), t, n);
-		if (rc != 0) {
-			snprintf(err, errlen, "routes[%zu] (%s:%s): %s", i, json_string_value(type),
-				 json_string_value(pat),
-				 rc == -ENOENT ? "unknown connector" : strerror(-rc));
-			goto out;
-		}
-	}
-out:
-	json_decref(root);
+	parse_start_up(cfg, root);
+	rc = parse_tunables(cfg, json_object_get(root, "tunables"), err, errlen);
+	if (rc == 0)
+		rc = parse_connectors(cfg, json_object_get(root, "connectors"), err, errlen);
+	if (rc == 0)
+		rc = parse_routes(cfg, json_object_get(root, "routes"), err, errlen);
+	if (rc == 0)
+		return 0;
+fail:
+	cp_config_free(cfg);
 	return rc;
+}
+
+void cp_config_free(struct cp_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_routes; i++)
+		free(cfg->routes[i].targets);
+	free(cfg->routes);
+	free(cfg->connectors);
+	free(cfg->tunables);
+	json_decref(cfg->doc);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int cp_config_apply(struct cp_ctx *cp, const struct cp_config *cfg, char *err, size_t errlen)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < cfg->n_tunables; i++) {
+		rc = cp_tunable_set(cp, cfg->tunables[i].name, cfg->tunables[i].value);
+		if (rc != 0) {
+			snprintf(err, errlen, "tunable %s: %s", cfg->tunables[i].name,
+				 rc == -ENOENT ? "unknown" : "out of range");
+			return rc;
+		}
+	}
+	for (i = 0; i < cfg->n_connectors; i++) {
+		const struct cp_config_connector *c = &cfg->connectors[i];
+
+		rc = c->id < 0 || c->id > UINT32_MAX ? -EINVAL
+						     : cp_connector_add(cp, (uint32_t)c->id, c->name);
+		if (rc != 0) {
+			snprintf(err, errlen, "connectors[%zu] (id %lld): %s", i, (long long)c->id,
+				 strerror(-rc));
+			return rc;
+		}
+	}
+	for (i = 0; i < cfg->n_routes; i++) {
+		const struct cp_config_route *r = &cfg->routes[i];
+
+		rc = cp_route_add(cp, r->type, r->pattern, r->targets, r->n_targets);
+		if (rc != 0) {
+			snprintf(err, errlen, "routes[%zu] (%s:%s): %s", i, r->type, r->pattern,
+				 rc == -ENOENT ? "unknown connector" : strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+uint32_t cp_config_port_ip(const struct cp_config *cfg, unsigned i)
+{
+	if (i < DP_MAX_PORTS && cfg->port_ip_be[i] != 0)
+		return cfg->port_ip_be[i];
+	/* 198.18.<i>.1 */
+	return htonl(0xC6120001u | ((uint32_t)(i & 0xff) << 8));
 }
 
 char *cp_config_read_file(const char *path, char *err, size_t errlen)
@@ -250,18 +289,4 @@ char *cp_config_read_file(const char *path, char *err, size_t errlen)
 out:
 	fclose(f);
 	return buf;
-}
-
-uint32_t cp_config_port_ip(const char *text, unsigned i)
-{
-	json_t *root = json_loads(text, 0, NULL);
-	json_t *ip = json_object_get(json_array_get(json_object_get(root, "ports"), i), "ip");
-	struct in_addr a;
-	char def[32];
-
-	snprintf(def, sizeof(def), "198.18.%u.1", i);
-	if (!json_is_string(ip) || inet_pton(AF_INET, json_string_value(ip), &a) != 1)
-		inet_pton(AF_INET, def, &a);
-	json_decref(root);
-	return a.s_addr;
 }

@@ -23,12 +23,14 @@
 
 #include <jansson.h>
 
+#include <gwart/ctl.h>
+
 #include "gwartctl.h"
 
-#define CTL_DEFAULT_SOCKET "/run/gwart/gwartd.sock" /* == CP_SOCK_DEFAULT_PATH */
+#define CTL_DEFAULT_SOCKET GW_CTL_SOCKET_DEFAULT
 #define CTL_REPLY_TIMEOUT_MS 60000  /* a daemon that stops answering */
 #define CTL_REPLY_MAX (256u << 20)  /* bytes: a route dump of millions of routes */
-#define CTL_MAX_CONN_ID 65535
+#define CTL_MAX_CONN_ID GW_CTL_MAX_CONN_ID
 
 enum ctl_exit {
 	EX_OK = 0,
@@ -130,14 +132,14 @@ static int ctl_connect(struct ctl *c)
 
 static int exit_for(const char *name)
 {
-	if (strcmp(name, "ENOENT") == 0)
+	if (strcmp(name, GW_CTL_ENOENT) == 0)
 		return EX_NOENT;
-	if (strcmp(name, "EEXIST") == 0 || strcmp(name, "EBUSY") == 0)
+	if (strcmp(name, GW_CTL_EEXIST) == 0 || strcmp(name, GW_CTL_EBUSY) == 0)
 		return EX_CONFLICT;
-	if (strcmp(name, "EACCES") == 0 || strcmp(name, "EPERM") == 0)
+	if (strcmp(name, GW_CTL_EACCES) == 0 || strcmp(name, "EPERM") == 0)
 		return EX_PERM;
-	if (strcmp(name, "EINVAL") == 0 || strcmp(name, "ERANGE") == 0 ||
-	    strcmp(name, "E2BIG") == 0 || strcmp(name, "EOPNOTSUPP") == 0 ||
+	if (strcmp(name, GW_CTL_EINVAL) == 0 || strcmp(name, "ERANGE") == 0 ||
+	    strcmp(name, GW_CTL_E2BIG) == 0 || strcmp(name, GW_CTL_EOPNOTSUPP) == 0 ||
 	    strcmp(name, "ENOTSUP") == 0)
 		return EX_USAGE;
 	return EX_ERROR;
@@ -413,25 +415,25 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"status", NULL, "status", 0, 0, NULL, ctl_print_status, "status"},
-	{"stats", NULL, "stats", 0, 0, NULL, ctl_print_stats, "stats"},
-	{"connectors", NULL, "connectors", 0, 1, a_opt_id, ctl_print_connectors, "connectors [ID]"},
-	{"sessions", NULL, "sessions", 0, 1, a_opt_id, ctl_print_sessions, "sessions [ID]"},
-	{"routes", NULL, "routes", 0, 1, a_opt_type, ctl_print_routes, "routes [TYPE]"},
-	{"route", "add", "route.add", 3, -1, a_route_add, NULL,
+	{"status", NULL, GW_CTL_CMD_STATUS, 0, 0, NULL, ctl_print_status, "status"},
+	{"stats", NULL, GW_CTL_CMD_STATS, 0, 0, NULL, ctl_print_stats, "stats"},
+	{"connectors", NULL, GW_CTL_CMD_CONNECTORS, 0, 1, a_opt_id, ctl_print_connectors, "connectors [ID]"},
+	{"sessions", NULL, GW_CTL_CMD_SESSIONS, 0, 1, a_opt_id, ctl_print_sessions, "sessions [ID]"},
+	{"routes", NULL, GW_CTL_CMD_ROUTES, 0, 1, a_opt_type, ctl_print_routes, "routes [TYPE]"},
+	{"route", "add", GW_CTL_CMD_ROUTE_ADD, 3, -1, a_route_add, NULL,
 	 "route add TYPE PATTERN CONN[:COST] [CONN[:COST]...]"},
-	{"route", "del", "route.del", 2, 2, a_type_pattern, NULL, "route del TYPE PATTERN"},
-	{"connector", "add", "connector.add", 2, 2, a_conn_add, NULL, "connector add ID NAME"},
-	{"connector", "del", "connector.del", 1, 1, a_id, NULL, "connector del ID"},
-	{"connector", "enable", "connector.enable", 1, 1, a_id, NULL, "connector enable ID"},
-	{"connector", "disable", "connector.disable", 1, 1, a_id, NULL, "connector disable ID"},
-	{"connector", "reconnect", "connector.reconnect", 1, 1, a_id, NULL,
+	{"route", "del", GW_CTL_CMD_ROUTE_DEL, 2, 2, a_type_pattern, NULL, "route del TYPE PATTERN"},
+	{"connector", "add", GW_CTL_CMD_CONN_ADD, 2, 2, a_conn_add, NULL, "connector add ID NAME"},
+	{"connector", "del", GW_CTL_CMD_CONN_DEL, 1, 1, a_id, NULL, "connector del ID"},
+	{"connector", "enable", GW_CTL_CMD_CONN_ENABLE, 1, 1, a_id, NULL, "connector enable ID"},
+	{"connector", "disable", GW_CTL_CMD_CONN_DISABLE, 1, 1, a_id, NULL, "connector disable ID"},
+	{"connector", "reconnect", GW_CTL_CMD_CONN_RECONNECT, 1, 1, a_id, NULL,
 	 "connector reconnect ID"},
-	{"connector", "drain", "connector.drain", 1, 1, a_id, ctl_print_drain,
+	{"connector", "drain", GW_CTL_CMD_CONN_DRAIN, 1, 1, a_id, ctl_print_drain,
 	 "connector drain ID"},
-	{"get", NULL, "get", 0, 1, a_opt_name, ctl_print_tunables, "get [NAME]"},
-	{"set", NULL, "set", 2, 2, a_set, NULL, "set NAME VALUE"},
-	{"shutdown", NULL, "shutdown", 0, 3, a_shutdown, NULL,
+	{"get", NULL, GW_CTL_CMD_GET, 0, 1, a_opt_name, ctl_print_tunables, "get [NAME]"},
+	{"set", NULL, GW_CTL_CMD_SET, 2, 2, a_set, NULL, "set NAME VALUE"},
+	{"shutdown", NULL, GW_CTL_CMD_SHUTDOWN, 0, 3, a_shutdown, NULL,
 	 "shutdown [--drain] [--timeout SECONDS]"},
 };
 
@@ -480,7 +482,7 @@ static int run(struct ctl *c, int argc, char **argv, int batch)
 	} else if (cmd->print != NULL) {
 		cmd->print(result);
 	}
-	if (strcmp(cmd->api, "shutdown") == 0)
+	if (strcmp(cmd->api, GW_CTL_CMD_SHUTDOWN) == 0)
 		rc = wait_stopped(c, result);
 	json_decref(reply);
 	fflush(stdout);
@@ -536,7 +538,7 @@ int main(int argc, char **argv)
 	struct ctl c = {.fd = -1, .where = ""};
 	int opt, rc;
 
-	c.path = getenv("GWART_SOCKET");
+	c.path = getenv(GW_CTL_SOCKET_ENV);
 	if (c.path == NULL || c.path[0] == '\0')
 		c.path = CTL_DEFAULT_SOCKET;
 	/* '+': options end at the command, whose own ("--drain") follow it.

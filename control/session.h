@@ -1,12 +1,35 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Session state machine internals shared by control/ctl.c (frames) and
- * control/session.c (timers, operations). Control thread only.
+ * The session state machine, one per configured connector (diagram and
+ * timers in control/SESSIONS.md): failure detection (keepalive interval x
+ * multiplier, as BFD) and router-driven reconnection with exponential
+ * backoff and jitter that never gives up. One loop timer per session,
+ * armed for whichever comes first of its failure deadline, its next probe
+ * and its next drain check, so the work is proportional to live sessions.
+ *
+ * The state machine touches the dataplane only through struct
+ * cp_session_ops (three calls), so tests drive it without an EAL.
+ *
+ * Q201280 (a connector that never reconnects) is ruled out because nothing
+ * here waits for an operator: every path out of UP schedules a probe, and
+ * every probe schedules the next. Q199817 (leaking session handles) is ruled
+ * out because a session is a slot in a fixed table, opened and closed only
+ * by cp_sess_open()/cp_sess_close(), whose counts are exported.
+ *
+ * Threading: control thread only.
  */
 #ifndef GWART_CP_SESSION_H
 #define GWART_CP_SESSION_H
 
-#include "cp.h"
+#include <stdint.h>
+
+#include "loop.h"
+#include "settings.h"
+
+enum cp_sess_state {
+	CP_SESS_DOWN = 0,  /* no session; probing its last address if it had one */
+	CP_SESS_UP,        /* HELLO/WELCOME done, keepalives arriving */
+};
 
 enum cp_close_why {
 	CP_CLOSE_TIMEOUT,   /* no keepalive within interval x multiplier */
@@ -15,12 +38,77 @@ enum cp_close_why {
 	CP_CLOSE_REPLACED,  /* a new HELLO opened a new session */
 };
 
-void cp_sess_open(struct cp_ctx *cp, uint32_t id, uint32_t epoch, uint64_t now_us);
-void cp_sess_close(struct cp_ctx *cp, uint32_t id, enum cp_close_why why, uint64_t now_us);
-void cp_sess_rx(struct cp_ctx *cp, uint32_t id, uint64_t now_us);
+#define CP_SESS_DRAIN_CHECK_US 100000 /* us: custody re-read while draining */
 
-/* Transmit a control frame on port index @p: the control thread's own TX
- * queue where the port has one, else worker @w's control ring. */
-void cp_ctl_tx(struct cp_ctx *cp, unsigned w, unsigned p, struct rte_mbuf *m);
+struct cp_session {
+	enum cp_sess_state state;
+	uint32_t epoch;
+	uint64_t last_rx_us;      /* last HELLO/KEEPALIVE from it (monotonic us) */
+	uint64_t up_since_us;
+	uint64_t down_since_us;
+	uint64_t opens;           /* sessions opened; opens - closes is 0 or 1 */
+	uint64_t closes;
+	uint64_t timeouts;        /* closed by failure detection */
+	uint64_t byes;            /* closed by the connector's BYE */
+	uint64_t stale;           /* frames from an old epoch, ignored */
+	uint32_t probe_attempt;   /* reconnection probes since down */
+	uint64_t next_probe_us;   /* 0: no probe scheduled */
+	uint64_t last_delay_us;   /* the backoff delay last applied */
+	uint8_t draining;         /* disabled for a drain: cleared when custody is empty */
+	uint8_t no_address;       /* a probe was due but no address is known */
+	uint64_t drain_check_us;  /* next custody read while draining */
+	struct cp_timer timer;    /* the session's one timer */
+};
+
+/* What the state machine asks of the dataplane (frames.c and connector.c
+ * give the real ones, tests their fakes). */
+struct cp_session_ops {
+	/* The session is gone: workers stop transmitting to @id and hold its
+	 * messages in custody. */
+	void (*down)(void *arg, uint32_t id);
+	/* Send a reconnection probe to @id's last address: 0 (sent, or tried
+	 * and out of buffers), -ENOENT when no address is known. */
+	int (*probe)(void *arg, uint32_t id);
+	/* Messages held in custody for @id. */
+	uint32_t (*custody)(void *arg, uint32_t id);
+};
+
+struct cp_sessions {
+	struct cp_session *s;     /* n_ids entries, indexed by connector id */
+	uint32_t n_ids;
+	struct cp_loop *loop;
+	const struct cp_settings *set;
+	const struct cp_session_ops *ops;
+	void *arg;
+	uint64_t dead_us;         /* keepalive_ms x keepalive_mult, in us */
+	uint64_t rng;             /* jitter only */
+	uint64_t ups;             /* session establishments */
+	uint64_t downs;
+};
+
+/* 0 or -ENOMEM. */
+int cp_sessions_init(struct cp_sessions *ss, uint32_t n_ids, struct cp_loop *loop,
+		     const struct cp_settings *set, const struct cp_session_ops *ops, void *arg);
+void cp_sessions_fini(struct cp_sessions *ss);
+/* The failure-detection interval changed (keepalive tunables): re-arm
+ * every live session's timer. */
+void cp_sessions_set_dead_us(struct cp_sessions *ss, uint64_t dead_us);
+/* Sessions up now. */
+unsigned cp_sessions_up_now(const struct cp_sessions *ss);
+
+/* A connector @id was created or deleted: a fresh slot, timer cancelled. */
+void cp_sess_reset(struct cp_sessions *ss, uint32_t id);
+/* Only these two change state; each open is paired with one close. An open
+ * of a session that is up closes it first (CP_CLOSE_REPLACED). */
+void cp_sess_open(struct cp_sessions *ss, uint32_t id, uint32_t epoch, uint64_t now_us);
+void cp_sess_close(struct cp_sessions *ss, uint32_t id, enum cp_close_why why, uint64_t now_us);
+/* A HELLO repeat or KEEPALIVE of the current session arrived. */
+void cp_sess_rx(struct cp_sessions *ss, uint32_t id, uint64_t now_us);
+/* Operator: close if up and probe at once. */
+void cp_sess_reconnect(struct cp_sessions *ss, uint32_t id, uint64_t now_us);
+/* Drain started (1) or cancelled (0). */
+void cp_sess_set_draining(struct cp_sessions *ss, uint32_t id, int draining, uint64_t now_us);
+/* The backoff delay before probe @attempt (0-based), jitter applied. */
+uint64_t cp_sess_backoff_us(struct cp_sessions *ss, unsigned attempt);
 
 #endif

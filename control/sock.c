@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The control socket (see sock.h): a poll()-driven, non-blocking UNIX
- * stream server run from the control loop. It frames lines and enforces
- * the bounds; what a request means is control/api.c's business.
+ * The control socket (see sock.h): a non-blocking UNIX stream server whose
+ * fds the control loop watches. It frames lines and enforces the bounds;
+ * what a request means is the handler's business.
  *
  * A client's life: accepted -> credentials checked -> slot taken (or
  * refused with one error line and closed) -> lines read into a fixed
@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,7 +22,6 @@
 
 #include <jansson.h>
 
-#include "api.h"
 #include "sock.h"
 
 struct cp_client {
@@ -36,10 +34,15 @@ struct cp_client {
 	size_t out_off, out_len, out_cap;
 	uint8_t eof;      /* the peer will send no more: answer, flush, close */
 	uint8_t closing;  /* refuse further requests: flush, then close */
+	uint8_t watched;  /* registered with the loop */
 };
 
 struct cp_sock {
 	int lfd;
+	struct cp_loop *loop;
+	cp_sock_handler_fn handler;
+	void *arg;
+	struct cp_timer again;  /* clients with lines left over: serve next iteration */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t dev;        /* the socket file we created: remove only that one */
 	ino_t ino;
@@ -58,13 +61,14 @@ static void close_client(struct cp_sock *s, struct cp_client *c)
 {
 	if (c->fd < 0)
 		return;
+	cp_loop_fd_del(s->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
 	free(c->in);
 	free(c->out);
 	c->in = c->out = NULL;
 	c->in_off = c->in_len = c->out_off = c->out_len = c->out_cap = 0;
-	c->eof = c->closing = 0;
+	c->eof = c->closing = c->watched = 0;
 	s->st.clients_open--;
 }
 
@@ -140,7 +144,7 @@ static void reply(struct cp_client *c, json_t *rep)
 /* Best effort, one error line to a peer we will not serve, then close. */
 static void refuse(int fd, int err, const char *text)
 {
-	json_t *rep = cp_api_error(err, text);
+	json_t *rep = cp_sock_error(err, text);
 	char *txt = rep != NULL ? json_dumps(rep, JSON_COMPACT) : NULL;
 
 	if (txt != NULL) {
@@ -263,7 +267,7 @@ static int read_client(struct cp_sock *s, struct cp_client *c)
 	return got;
 }
 
-static void handle_line(struct cp_ctx *cp, struct cp_sock *s, struct cp_client *c,
+static void handle_line(struct cp_sock *s, struct cp_client *c,
 			const char *line, size_t len)
 {
 	json_error_t je;
@@ -281,16 +285,16 @@ static void handle_line(struct cp_ctx *cp, struct cp_sock *s, struct cp_client *
 		s->st.bad_requests++;
 		snprintf(msg, sizeof(msg), "bad request: %s",
 			 req == NULL ? je.text : "not a JSON object with a \"cmd\" string");
-		rep = cp_api_error(EINVAL, msg);
+		rep = cp_sock_error(EINVAL, msg);
 	} else {
-		rep = cp_api_handle(cp, req);
+		rep = s->handler(s->arg, req);
 	}
 	json_decref(req);
 	reply(c, rep);
 }
 
 /* Answer complete lines, at most CP_SOCK_REQS_PER_POLL. Returns how many. */
-static unsigned serve_client(struct cp_ctx *cp, struct cp_sock *s, struct cp_client *c)
+static unsigned serve_client(struct cp_sock *s, struct cp_client *c)
 {
 	unsigned done = 0;
 
@@ -302,17 +306,17 @@ static unsigned serve_client(struct cp_ctx *cp, struct cp_sock *s, struct cp_cli
 
 		if (nl != NULL) {
 			c->in_off += (size_t)(nl - p) + 1;
-			handle_line(cp, s, c, p, (size_t)(nl - p));
+			handle_line(s, c, p, (size_t)(nl - p));
 		} else if (c->in_off == 0 && c->in_len == CP_SOCK_MAX_REQUEST) {
 			/* No line end in the whole buffer: it cannot be framed. */
 			s->st.requests++;
 			s->st.bad_requests++;
-			reply(c, cp_api_error(E2BIG, "request line longer than 65536 bytes"));
+			reply(c, cp_sock_error(E2BIG, "request line longer than 65536 bytes"));
 			c->closing = 1;
 		} else if (c->eof && avail > 0) {
 			/* "printf '{...}' | socat": a last line without '\n'. */
 			c->in_off = c->in_len;
-			handle_line(cp, s, c, p, avail);
+			handle_line(s, c, p, avail);
 		} else {
 			break;
 		}
@@ -327,72 +331,105 @@ static int has_line(const struct cp_client *c)
 	       c->in_len > c->in_off && memchr(c->in + c->in_off, '\n', c->in_len - c->in_off);
 }
 
-unsigned cp_sock_poll(struct cp_ctx *cp)
+/* What the loop should watch for on @c: backpressure, a client that does
+ * not read its replies is not read either. */
+static unsigned interest(const struct cp_client *c)
 {
-	struct cp_sock *s = cp->sock;
-	struct pollfd pfd[1 + CP_SOCK_MAX_CLIENTS];
-	unsigned slot[1 + CP_SOCK_MAX_CLIENTS];
-	unsigned nfds = 1, work = 0, i;
-	uint64_t t0;
-	int rc, backlog = 0;
+	unsigned m = 0;
 
-	if (s == NULL)
-		return 0;
-	pfd[0] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
-	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++) {
-		struct cp_client *c = &s->cl[i];
-		short ev = 0;
+	if (!c->eof && !c->closing && c->in_len - c->in_off < CP_SOCK_MAX_REQUEST &&
+	    out_pending(c) < CP_SOCK_MAX_PENDING)
+		m |= CP_LOOP_READ;
+	if (out_pending(c) > 0)
+		m |= CP_LOOP_WRITE;
+	return m;
+}
 
-		if (c->fd < 0)
-			continue;
-		/* Backpressure: a client that does not read its replies is
-		 * not read either. */
-		if (!c->eof && !c->closing && c->in_len - c->in_off < CP_SOCK_MAX_REQUEST &&
-		    out_pending(c) < CP_SOCK_MAX_PENDING)
-			ev |= POLLIN;
-		if (out_pending(c) > 0)
-			ev |= POLLOUT;
-		/* Lines already buffered, or a client to finish off, need no
-		 * readiness from poll(). */
-		backlog |= has_line(c) || c->eof || c->closing;
-		pfd[nfds] = (struct pollfd){.fd = c->fd, .events = ev};
-		slot[nfds++] = i;
+static void on_client(struct cp_loop *l, int fd, unsigned mask, void *arg);
+
+/* After I/O on @c: answer its complete lines, flush, close it when it is
+ * done, and tell the loop what to wait for next. */
+static void service(struct cp_sock *s, struct cp_client *c)
+{
+	if (c->fd < 0)
+		return;
+	serve_client(s, c);
+	flush_client(s, c);
+	if (c->fd >= 0 && (c->closing || c->eof) && out_pending(c) == 0 && !has_line(c) &&
+	    (c->closing || c->in_off == c->in_len)) {
+		close_client(s, c);
+		return;
 	}
-	rc = poll(pfd, nfds, 0);
-	if (rc < 0)
-		rc = 0; /* EINTR: the next iteration polls again */
-	if (rc == 0 && !backlog)
-		return 0;
-	t0 = cp_now_us();
-	for (i = 1; i < nfds; i++) {
-		struct cp_client *c = &s->cl[slot[i]];
-		short re = pfd[i].revents;
-
-		if (re & POLLOUT)
-			work += (unsigned)flush_client(s, c);
-		if (c->fd >= 0 && (re & (POLLIN | POLLHUP | POLLERR)) && (pfd[i].events & POLLIN))
-			work += (unsigned)read_client(s, c);
-		if (c->fd >= 0 && (re & (POLLHUP | POLLERR)) && !(pfd[i].events & POLLIN) &&
-		    out_pending(c) > 0)
-			work += (unsigned)flush_client(s, c); /* finds EPIPE and closes */
+	if (c->fd < 0)
+		return;
+	if (cp_loop_fd_set(s->loop, c->fd, interest(c), on_client, s) != 0) {
+		close_client(s, c); /* cannot be watched: cannot be served */
+		return;
 	}
-	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++) {
-		struct cp_client *c = &s->cl[i];
+	/* Lines already buffered (past CP_SOCK_REQS_PER_POLL), or an ended
+	 * client still to finish off, need no readiness. */
+	if (has_line(c) || ((c->eof || c->closing) && out_pending(c) == 0))
+		cp_timer_arm(s->loop, &s->again, 0);
+}
 
-		if (c->fd < 0)
-			continue;
-		work += serve_client(cp, s, c);
+static struct cp_client *client_of(struct cp_sock *s, int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++)
+		if (s->cl[i].fd == fd)
+			return &s->cl[i];
+	return NULL;
+}
+
+static void on_client(struct cp_loop *l, int fd, unsigned mask, void *arg)
+{
+	struct cp_sock *s = arg;
+	struct cp_client *c = client_of(s, fd);
+	uint64_t t0 = cp_now_us();
+
+	(void)l;
+	if (c == NULL) {
+		cp_loop_fd_del(s->loop, fd);
+		return;
+	}
+	if (mask & CP_LOOP_WRITE)
 		flush_client(s, c);
-		if (c->fd >= 0 && (c->closing || c->eof) && out_pending(c) == 0 && !has_line(c) &&
-		    (c->closing || c->in_off == c->in_len)) {
-			close_client(s, c);
-			work++;
-		}
-	}
-	if (pfd[0].revents & POLLIN)
-		work += accept_clients(s);
+	if (c->fd >= 0 && (mask & CP_LOOP_READ))
+		read_client(s, c);
+	service(s, c);
 	s->st.busy_us += cp_now_us() - t0;
-	return work;
+}
+
+static void on_again(struct cp_loop *l, struct cp_timer *t, uint64_t now)
+{
+	struct cp_sock *s = t->arg;
+	uint64_t t0 = cp_now_us();
+	unsigned i;
+
+	(void)l;
+	(void)now;
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++)
+		service(s, &s->cl[i]);
+	s->st.busy_us += cp_now_us() - t0;
+}
+
+static void on_listen(struct cp_loop *l, int fd, unsigned mask, void *arg)
+{
+	struct cp_sock *s = arg;
+	uint64_t t0 = cp_now_us();
+	unsigned i;
+
+	(void)l;
+	(void)fd;
+	(void)mask;
+	accept_clients(s);
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++)
+		if (s->cl[i].fd >= 0 && !s->cl[i].watched) {
+			s->cl[i].watched = 1;
+			service(s, &s->cl[i]);
+		}
+	s->st.busy_us += cp_now_us() - t0;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------ */
@@ -442,7 +479,7 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa)
 	return rc;
 }
 
-int cp_sock_open(struct cp_ctx *cp, const struct cp_sock_params *p)
+int cp_sock_open(struct cp_sock **out, struct cp_loop *loop, const struct cp_sock_params *p)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct cp_sock *s;
@@ -458,6 +495,10 @@ int cp_sock_open(struct cp_ctx *cp, const struct cp_sock_params *p)
 	if (s == NULL)
 		return -ENOMEM;
 	memcpy(s->path, sa.sun_path, sizeof(s->path));
+	s->loop = loop;
+	s->handler = p->handler;
+	s->arg = p->arg;
+	cp_timer_init(&s->again, on_again, s);
 	s->allow_uid = p->set_uid ? p->allow_uid : geteuid();
 	s->allow_gid = p->set_gid ? p->allow_gid : getegid();
 	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++)
@@ -490,7 +531,10 @@ int cp_sock_open(struct cp_ctx *cp, const struct cp_sock_params *p)
 	}
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
-	cp->sock = s;
+	rc = cp_loop_fd_set(loop, s->lfd, CP_LOOP_READ, on_listen, s);
+	if (rc != 0)
+		goto err_unlink;
+	*out = s;
 	return 0;
 
 err_unlink:
@@ -502,9 +546,8 @@ err_free:
 	return rc;
 }
 
-void cp_sock_close(struct cp_ctx *cp)
+void cp_sock_close(struct cp_sock *s)
 {
-	struct cp_sock *s = cp->sock;
 	struct stat st;
 	unsigned i;
 
@@ -514,22 +557,34 @@ void cp_sock_close(struct cp_ctx *cp)
 		flush_client(s, &s->cl[i]); /* e.g. the reply to "shutdown" */
 		close_client(s, &s->cl[i]);
 	}
+	cp_timer_cancel(s->loop, &s->again);
+	cp_loop_fd_del(s->loop, s->lfd);
 	close(s->lfd);
 	if (lstat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
 		unlink(s->path);
 	free(s);
-	cp->sock = NULL;
 }
 
-void cp_sock_get_stats(const struct cp_ctx *cp, struct cp_sock_stats *out)
+void cp_sock_get_stats(const struct cp_sock *s, struct cp_sock_stats *out)
 {
-	if (cp->sock == NULL)
+	if (s == NULL)
 		memset(out, 0, sizeof(*out));
 	else
-		*out = cp->sock->st;
+		*out = s->st;
 }
 
-const char *cp_sock_path(const struct cp_ctx *cp)
+const char *cp_sock_path(const struct cp_sock *s)
 {
-	return cp->sock != NULL ? cp->sock->path : NULL;
+	return s != NULL ? s->path : NULL;
+}
+
+json_t *cp_sock_error(int err, const char *text)
+{
+	const char *name;
+
+	if (err < 0)
+		err = -err;
+	name = strerrorname_np(err);
+	return json_pack("{s:b, s:s, s:s}", "ok", 0, "errno", name != NULL ? name : "EIO", "error",
+			 text != NULL && text[0] != '\0' ? text : strerror(err));
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The control socket: a UNIX stream socket served by the control thread,
- * one JSON object per line in each direction (control/api.h has the
- * commands). gwartctl is its client.
+ * The control socket: a UNIX stream socket served from the control loop,
+ * one JSON object per line in each direction (include/gwart/ctl.h has the
+ * protocol). It frames lines, enforces the bounds and hands each request
+ * object to a handler callback (control/api.c's cp_api_handle in gwartd);
+ * what a request means is not its business. gwartctl is its client.
  *
  * Access: the socket file is mode 0660, owned by gwartd's user and the
  * allowed group; on top of the file mode every accepted peer is checked
@@ -12,13 +14,11 @@
  * an operator must not open the router to every local user.
  *
  * Bounds (DESIGN.md guarantee 5): at most CP_SOCK_MAX_CLIENTS clients, one
- * request line at most CP_SOCK_MAX_REQUEST bytes, a client whose replies
+ * request line at most GW_CTL_MAX_REQUEST bytes, a client whose replies
  * pile up is not read until it drains them. Every bound that bites is
  * counted, and every accepted fd is closed exactly once.
  *
- * Threading: control thread only, like every cp_* function; requests run
- * the same cp_* actions as the config loader, synchronously, between
- * session-frame polls.
+ * Threading: the loop's thread only; the handler runs synchronously there.
  */
 #ifndef GWART_CP_SOCK_H
 #define GWART_CP_SOCK_H
@@ -26,13 +26,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cp.h"
+#include <jansson.h>
 
-#define CP_SOCK_DEFAULT_PATH "/run/gwart/gwartd.sock"
+#include <gwart/ctl.h>
+
+#include "loop.h"
+
 #define CP_SOCK_MAX_CLIENTS 16             /* clients served at once */
-#define CP_SOCK_MAX_REQUEST (64 * 1024)    /* bytes per request line, '\n' included */
+#define CP_SOCK_MAX_REQUEST GW_CTL_MAX_REQUEST
 #define CP_SOCK_MAX_PENDING (1024 * 1024)  /* bytes of unread replies before we stop reading */
-#define CP_SOCK_REQS_PER_POLL 32           /* requests per client per poll */
+#define CP_SOCK_REQS_PER_POLL 32           /* requests per client per readiness */
+
+/* Answer one request (a JSON object with a "cmd" string, borrowed) with a
+ * reply object (new reference; NULL: out of memory, the client is closed
+ * after what it has). */
+typedef json_t *(*cp_sock_handler_fn)(void *arg, json_t *req);
 
 struct cp_sock_params {
 	const char *path;   /* socket file; its directory is created 0750 if missing */
@@ -40,6 +48,8 @@ struct cp_sock_params {
 	uid_t allow_uid;
 	int set_gid;        /* allow_gid given (else: gwartd's own gid) */
 	gid_t allow_gid;
+	cp_sock_handler_fn handler;
+	void *arg;
 };
 
 struct cp_sock_stats {
@@ -53,30 +63,29 @@ struct cp_sock_stats {
 	uint64_t busy_us;        /* control-thread time spent on the socket */
 };
 
+struct cp_sock;
+
 /*
  * Create the socket file (replacing a stale one left by a dead gwartd, never
- * a live one or a non-socket) and start listening. 0, or -EADDRINUSE (a
- * gwartd answers there), -EEXIST (path is not a socket), -ENAMETOOLONG,
- * -ENOMEM, or the errno of the failing system call. On success cp->sock is
- * set; cp_sock_close() undoes everything.
+ * a live one or a non-socket), start listening and register with @loop.
+ * 0 and *@out set, or -EADDRINUSE (a gwartd answers there), -EEXIST (path
+ * is not a socket), -ENAMETOOLONG, -ENOMEM, or the errno of the failing
+ * system call. cp_sock_close() undoes everything.
  */
-int cp_sock_open(struct cp_ctx *cp, const struct cp_sock_params *p);
-
-/*
- * Accept, read, answer, write: never blocks. Returns how much work it did
- * (0: nothing ready), so the control loop naps only when idle. A no-op
- * when no socket is open.
- */
-unsigned cp_sock_poll(struct cp_ctx *cp);
+int cp_sock_open(struct cp_sock **out, struct cp_loop *loop, const struct cp_sock_params *p);
 
 /* Flush what replies can be flushed without blocking (a "shutdown" reply),
- * close every client and the listener, remove the socket file. */
-void cp_sock_close(struct cp_ctx *cp);
+ * close every client and the listener, remove the socket file. NULL: no-op. */
+void cp_sock_close(struct cp_sock *s);
 
-/* Counters; zeros when no socket is open. */
-void cp_sock_get_stats(const struct cp_ctx *cp, struct cp_sock_stats *out);
-
+/* Counters; zeros for NULL. */
+void cp_sock_get_stats(const struct cp_sock *s, struct cp_sock_stats *out);
 /* The socket's path, or NULL. */
-const char *cp_sock_path(const struct cp_ctx *cp);
+const char *cp_sock_path(const struct cp_sock *s);
+
+/* An error reply {"ok":false,"errno":NAME,"error":TEXT} for errno @err
+ * (positive or negative; TEXT empty or NULL: strerror). New reference, NULL
+ * only when out of memory. The API's errors are built with it too. */
+json_t *cp_sock_error(int err, const char *text);
 
 #endif

@@ -34,9 +34,7 @@ int dp_router_set_tunables(struct dp_router *rt, const struct dp_tunables *t)
 
 	if (t->burst == 0 || t->burst > DP_BURST_MAX || t->custody_limit == 0 ||
 	    t->custody_limit > DP_CUSTODY_MAX || t->rto_us == 0 || t->rto_max_us < t->rto_us ||
-	    t->keepalive_ms == 0 || t->keepalive_mult == 0 || t->backoff_initial_ms == 0 ||
-	    t->backoff_mult_pct < 100 || t->backoff_jitter_pct > 100 ||
-	    t->backoff_max_ms < t->backoff_initial_ms)
+	    t->keepalive_ms == 0 || t->keepalive_mult == 0)
 		return -EINVAL;
 	nt = rte_malloc("gw_tun", sizeof(*nt), 0);
 	if (nt == NULL)
@@ -82,11 +80,6 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 		.rto_max_us = DP_MAX_RTO_US,
 		.keepalive_ms = DP_DEF_KEEPALIVE_MS,
 		.keepalive_mult = DP_DEF_KEEPALIVE_MULT,
-		.backoff_initial_ms = DP_DEF_BACKOFF_INITIAL_MS,
-		.backoff_mult_pct = DP_DEF_BACKOFF_MULT_PCT,
-		.backoff_jitter_pct = DP_DEF_BACKOFF_JITTER_PCT,
-		.backoff_max_ms = DP_DEF_BACKOFF_MAX_MS,
-		.log_level = 1,
 	};
 	char name[RTE_MEMZONE_NAMESIZE];
 	unsigned lcore, w = 0;

@@ -73,7 +73,8 @@ struct dp_conn {
 	struct dp_conn_state *st;
 };
 
-/* Runtime tunables, published as one immutable object. */
+/* Runtime tunables the workers read, published as one immutable object
+ * (control-only settings live in control/settings.h). */
 struct dp_tunables {
 	struct rcu_head rcu;
 	uint32_t burst;             /* packets per RX burst */
@@ -83,12 +84,6 @@ struct dp_tunables {
 	uint32_t rto_max_us;
 	uint32_t keepalive_ms;
 	uint32_t keepalive_mult;
-	/* Control plane only: reconnection backoff (gRPC's defaults). */
-	uint32_t backoff_initial_ms;
-	uint32_t backoff_mult_pct;   /* growth per attempt, percent (160 = x1.6) */
-	uint32_t backoff_jitter_pct; /* +- percent */
-	uint32_t backoff_max_ms;
-	uint32_t log_level;          /* 0 error, 1 warning, 2 info, 3 debug */
 	uint32_t refuse_new;         /* shutting down with drain: BUSY to new DATA */
 	uint32_t stage_stats;        /* 1: account TSC per loop stage (benchmarks) */
 };

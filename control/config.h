@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Configuration (JSON, see deploy/gwartd.example.json): the text is parsed
+ * once into struct cp_config, which start-up reads (UDP port, port
+ * addresses, the control socket) and cp_config_apply() turns into the same
+ * cp_* actions the control API uses, so a config file can express exactly
+ * what an operator can do live. Every error names the offending item.
+ */
+#ifndef GWART_CP_CONFIG_H
+#define GWART_CP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cp.h"
+
+struct cp_config_tunable {
+	const char *name;
+	uint64_t value;
+};
+
+struct cp_config_connector {
+	int64_t id;              /* range-checked by cp_connector_add() */
+	const char *name;
+};
+
+struct cp_config_route {
+	const char *type;
+	const char *pattern;
+	unsigned n_targets;
+	struct dp_route_target *targets;
+};
+
+struct cp_config {
+	struct json_t *doc;      /* the parsed text: owns every string below */
+	int has_udp_port;
+	uint16_t udp_port;
+	unsigned n_ports;        /* "ports" entries with a valid "ip" or not */
+	uint32_t port_ip_be[DP_MAX_PORTS];  /* 0: not given (or not an IPv4 address) */
+	const char *ctl_socket;  /* "control": {"socket", "allow_uid", "allow_gid"}; NULL: absent */
+	int set_uid, set_gid;
+	uint32_t allow_uid, allow_gid;
+	struct cp_config_tunable *tunables;
+	size_t n_tunables;
+	struct cp_config_connector *connectors;
+	size_t n_connectors;
+	struct cp_config_route *routes;
+	size_t n_routes;
+};
+
+/* The embedded default: demo connectors and their routes. */
+extern const char cp_config_default[];
+
+/*
+ * Parse @text into @cfg: JSON syntax, the shape of every item, tunable
+ * names and bounds, route targets. 0, or -EINVAL / -ENOMEM with a message
+ * naming the item in @err (@cfg then needs no cp_config_free()).
+ */
+int cp_config_parse(struct cp_config *cfg, const char *text, char *err, size_t errlen);
+/* Apply: tunables, then connectors, then routes, each through its cp_*
+ * action; stops at the first failure, named in @err. */
+int cp_config_apply(struct cp_ctx *cp, const struct cp_config *cfg, char *err, size_t errlen);
+void cp_config_free(struct cp_config *cfg);
+/* The IPv4 address (network order) for port index @i: the config's, or
+ * the default 198.18.<i>.1. */
+uint32_t cp_config_port_ip(const struct cp_config *cfg, unsigned i);
+/* The text of config file @path (malloc'd, caller frees), or NULL with a
+ * message in @err. */
+char *cp_config_read_file(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Connector actions (cp_connector_*): create, delete, enable, drain,
+ * reconnect; the dataplane's update API does the publishing, the session
+ * state machine the session side.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "conn.h"
+#include "cp.h"
+#include "route.h"
+#include "router_api.h"
+
+int cp_connector_add(struct cp_ctx *cp, uint32_t id, const char *name)
+{
+	int rc = dp_conn_create(cp->rt, id, name);
+
+	if (rc == 0)
+		cp_sess_reset(&cp->sess, id);
+	return rc;
+}
+
+int cp_connector_enable(struct cp_ctx *cp, uint32_t id, int enabled)
+{
+	int rc = dp_conn_set_enabled(cp->rt, id, enabled);
+
+	/* Enabling ends a drain. */
+	if (rc == 0 && enabled && cp->sess.s[id].draining)
+		cp_sess_set_draining(&cp->sess, id, 0, cp_now_us());
+	return rc;
+}
+
+int cp_connector_reconnect(struct cp_ctx *cp, uint32_t id)
+{
+	if (dp_conn_peek(cp->rt, id) == NULL)
+		return -ENOENT;
+	cp_sess_reconnect(&cp->sess, id, cp_now_us());
+	return 0;
+}
+
+int cp_connector_drain(struct cp_ctx *cp, uint32_t id)
+{
+	int rc = dp_conn_set_enabled(cp->rt, id, 0);
+
+	if (rc == 0)
+		cp_sess_set_draining(&cp->sess, id, 1, cp_now_us());
+	return rc;
+}
+
+int cp_connector_custody(struct cp_ctx *cp, uint32_t id, uint32_t *held)
+{
+	struct dp_conn_snap snap;
+	int rc = dp_conn_snapshot(cp->rt, id, &snap);
+
+	if (rc == 0)
+		*held = snap.held;
+	return rc;
+}
+
+const struct cp_session *cp_session_get(const struct cp_ctx *cp, uint32_t id)
+{
+	if (id == 0 || id >= DP_MAX_CONNECTORS || dp_conn_peek(cp->rt, id) == NULL)
+		return NULL;
+	return &cp->sess.s[id];
+}
+
+struct ref_scan {
+	uint32_t id;
+	int found;
+};
+
+static int route_refs(const struct dp_route *r, void *arg)
+{
+	struct ref_scan *rs = arg;
+	unsigned i;
+
+	for (i = 0; i < r->n_targets; i++)
+		if (r->targets[i].conn_id == rs->id) {
+			rs->found = 1;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * Delete a connector: refused while a route names it (the route must go
+ * first) or custody holds messages for it (drain first: nothing acknowledged
+ * is dropped); then its session is closed and the dataplane removes it
+ * (dp_conn_delete: unpublish, grace period, owner's acknowledgement, free).
+ */
+int cp_connector_del(struct cp_ctx *cp, uint32_t id)
+{
+	struct dp_router *rt = cp->rt;
+	struct dp_conn_snap snap;
+	struct ref_scan rs = {.id = id};
+	unsigned lost;
+	int rc;
+
+	if (dp_conn_snapshot(rt, id, &snap) != 0)
+		return -ENOENT;
+	dp_route_foreach(rt->routes, route_refs, &rs);
+	if (rs.found || snap.held != 0)
+		return -EBUSY;
+	cp_sess_close(&cp->sess, id, CP_CLOSE_ADMIN, cp_now_us());
+	rc = dp_conn_delete(rt, id, &lost);
+	if (rc == -ETIMEDOUT) {
+		/* The owner did not answer: its state is leaked, the
+		 * connector is gone all the same. */
+		cp->stats.tx_failed++;
+		rc = 0;
+	}
+	if (rc != 0)
+		return rc;
+	cp->stats.deleted_in_custody += lost;
+	cp_sess_reset(&cp->sess, id);
+	return 0;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * gwartd's argument parsing (see gwartd_args.h):
+ *
+ *   gwartd [EAL args] -- [--config FILE] [--duration S] [--stats-interval S]
+ *                        [--stats-file FILE] [--mbufs N] [--mbuf-size BYTES]
+ *                        [--socket PATH] [--allow-uid UID] [--allow-gid GID]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_mbuf_core.h>
+
+#include <gwart/ctl.h>
+
+#include "gwartd_args.h"
+#include "tuning.h"
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: gwartd [EAL args] -- [--config FILE] [--duration S] [--stats-interval S]\n"
+		"              [--stats-file FILE] [--mbufs N] [--mbuf-size BYTES]\n"
+		"              [--socket PATH] [--allow-uid UID] [--allow-gid GID]\n"
+		"Control socket: default %s (mode 0660); served peers: root, UID, and\n"
+		"members of GID (default: gwartd's own user and group).\n"
+		"With no arguments: the embedded default (net_tap gw0, demo connectors).\n",
+		GW_CTL_SOCKET_DEFAULT);
+}
+
+void gwartd_args_dev_default(int *argc, char ***argv)
+{
+	static char *dev_default[] = {
+		"gwartd", "-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
+		"--vdev=net_tap0,iface=gw0", "--log-level=warning", NULL,
+	};
+
+	if (*argc != 1)
+		return;
+	*argv = dev_default;
+	*argc = (int)(sizeof(dev_default) / sizeof(dev_default[0])) - 1;
+}
+
+/* A uid or gid: a decimal number below (uid_t)-1, which means "none". */
+static int parse_id(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v >= UINT32_MAX)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int gwartd_args_parse(int argc, char **argv, struct gwartd_args *a)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"duration", required_argument, NULL, 'd'},
+		{"stats-interval", required_argument, NULL, 'i'},
+		{"stats-file", required_argument, NULL, 's'},
+		{"mbufs", required_argument, NULL, 'n'},
+		{"mbuf-size", required_argument, NULL, 'm'},
+		{"socket", required_argument, NULL, 'S'},
+		{"allow-uid", required_argument, NULL, 'U'},
+		{"allow-gid", required_argument, NULL, 'G'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	unsigned id;
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	a->nb_mbuf = DP_DEF_NB_MBUF;
+	a->mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:d:i:s:n:m:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			a->config_path = optarg;
+			break;
+		case 'd':
+			a->duration_s = atof(optarg);
+			break;
+		case 'i':
+			a->stats_interval_s = (unsigned)atoi(optarg);
+			break;
+		case 's':
+			a->stats_file = optarg;
+			break;
+		case 'n':
+			a->nb_mbuf = (unsigned)atoi(optarg);
+			break;
+		case 'm':
+			a->mbuf_data_room = (uint16_t)atoi(optarg);
+			break;
+		case 'S':
+			a->socket_path = optarg;
+			break;
+		case 'U':
+		case 'G':
+			if (parse_id(optarg, &id) != 0) {
+				fprintf(stderr, "gwartd: bad --allow-%s %s\n",
+					opt == 'U' ? "uid" : "gid", optarg);
+				return 2;
+			}
+			if (opt == 'U') {
+				a->set_uid = 1;
+				a->allow_uid = (uid_t)id;
+			} else {
+				a->set_gid = 1;
+				a->allow_gid = (gid_t)id;
+			}
+			break;
+		default:
+			usage();
+			return opt == 'h' ? 1 : 2;
+		}
+	}
+	return 0;
+}

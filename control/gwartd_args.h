@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * gwartd's own command line (after EAL's "--"), and the EAL arguments it
+ * runs with when given none at all.
+ */
+#ifndef GWART_GWARTD_ARGS_H
+#define GWART_GWARTD_ARGS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct gwartd_args {
+	const char *config_path;  /* NULL: the embedded default */
+	const char *stats_file;
+	double duration_s;        /* 0: forever */
+	unsigned stats_interval_s;
+	unsigned nb_mbuf;
+	uint16_t mbuf_data_room;
+	const char *socket_path;  /* --socket, NULL: not given */
+	int set_uid, set_gid;
+	uid_t allow_uid;
+	gid_t allow_gid;
+};
+
+/* With no arguments at all (@*argc == 1), the development default: one
+ * net_tap port (gw0), two lcores, no hugepages. */
+void gwartd_args_dev_default(int *argc, char ***argv);
+/* Parse what EAL left. 0 to run, 1 for --help (exit 0), 2 for a usage
+ * error (printed; exit 2). */
+int gwartd_args_parse(int argc, char **argv, struct gwartd_args *a);
+
+#endif

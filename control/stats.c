@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Statistics: the one-line summary gwartd prints, the JSON object that the
+ * stats file and gwartctl's "stats" share, and the gauges (open fds,
+ * custody, sessions) that must return to their baseline.
+ */
+#include <dirent.h>
+#include <errno.h>
+
+#include <rte_mempool.h>
+
+#include <jansson.h>
+
+#include "conn.h"
+#include "cp.h"
+#include "router_api.h"
+
+unsigned cp_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	if (d == NULL)
+		return 0;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	/* ".", ".." and the descriptor opendir() itself holds. */
+	return n >= 3 ? n - 3 : 0;
+}
+
+uint64_t cp_custody_total(struct cp_ctx *cp)
+{
+	return dp_conn_custody_total(cp->rt);
+}
+
+unsigned cp_sessions_up(const struct cp_ctx *cp)
+{
+	return cp_sessions_up_now(&cp->sess);
+}
+
+/* ---- statistics ------------------------------------------------------------ */
+
+void cp_stats_print(struct cp_ctx *cp, FILE *f)
+{
+	struct dp_worker_stats s;
+	uint32_t id;
+	unsigned i;
+
+	dp_router_stats(cp->rt, &s);
+	fprintf(f,
+		"gwartd: rx_pkts=%lu data=%lu routed=%lu acks=%lu nacks=%lu dups_suppressed=%lu "
+		"tx_data=%lu retransmits=%lu delivered=%lu steered=%lu handoffs=%lu arp=%lu "
+		"icmp=%lu sessions_up=%lu\n",
+		s.rx_pkts, s.rx_data, s.routed, s.acks_sent, s.nacks_sent, s.dups, s.tx_data,
+		s.retransmits, s.delivered, s.steered, s.handoffs, s.arp_replies, s.icmp_replies,
+		cp->sess.ups);
+	for (i = 0; i < DP_DROP_COUNT; i++)
+		if (s.drops[i] != 0)
+			fprintf(f, "gwartd: drop %-20s %lu  (%s)\n", dp_drop_name(i), s.drops[i],
+				dp_drop_str(i));
+	for (id = dp_conn_next(cp->rt, 0); id != 0; id = dp_conn_next(cp->rt, id)) {
+		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
+		struct dp_conn_snap snap;
+		const struct dp_conn_stats *cs = &snap.stats;
+
+		if (c == NULL || dp_conn_snapshot(cp->rt, id, &snap) != 0)
+			continue;
+		fprintf(f,
+			"gwartd: connector %u %-12s %s epoch=%u rx=%lu routed=%lu dups=%lu "
+			"nacked=%lu tx=%lu retx=%lu delivered=%lu custody=%u\n",
+			id, c->name, c->up ? "up  " : "down", c->epoch, cs->rx_data, cs->routed,
+			cs->dups, cs->nacked, cs->tx_data, cs->retransmits, cs->delivered,
+			snap.held);
+	}
+}
+
+/* Every counter as one JSON object: the stats file and the control API's
+ * "stats" command (control/api.c) share it. NULL when out of memory. */
+json_t *cp_stats_json(struct cp_ctx *cp)
+{
+	struct dp_worker_stats s;
+	json_t *root, *drops, *conns, *ctl;
+	uint32_t id;
+	unsigned i;
+
+	dp_router_stats(cp->rt, &s);
+	root = json_object();
+	drops = json_object();
+	conns = json_array();
+	ctl = json_object();
+	if (root == NULL || drops == NULL || conns == NULL || ctl == NULL)
+		goto fail;
+#define J(obj, k, v) json_object_set_new(obj, k, json_integer((json_int_t)(v)))
+	J(root, "rx_pkts", s.rx_pkts);
+	J(root, "rx_frames", s.rx_frames);
+	J(root, "rx_data", s.rx_data);
+	J(root, "routed", s.routed);
+	J(root, "acks_sent", s.acks_sent);
+	J(root, "nacks_sent", s.nacks_sent);
+	J(root, "dups_suppressed", s.dups);
+	J(root, "tx_data", s.tx_data);
+	J(root, "retransmits", s.retransmits);
+	J(root, "delivered", s.delivered);
+	J(root, "steered", s.steered);
+	J(root, "handoffs", s.handoffs);
+	J(root, "moved", s.moved);
+	J(root, "arp_replies", s.arp_replies);
+	J(root, "icmp_replies", s.icmp_replies);
+	J(root, "ctl_frames", s.ctl_frames);
+	/* Gauges that must return to their baseline (Q199817): sessions,
+	 * mbufs in use, open file descriptors. */
+	J(root, "sessions_up_now", cp->sess.ups - cp->sess.downs);
+	J(root, "mempool_in_use", rte_mempool_in_use_count(cp->rt->pool));
+	J(root, "custody_total", cp_custody_total(cp));
+	J(root, "open_fds", cp_count_fds());
+	for (i = 0; i < DP_DROP_COUNT; i++)
+		J(drops, dp_drop_name(i), s.drops[i]);
+	{
+		json_t *stages = json_object();
+
+		for (i = 0; i < DP_STAGE_COUNT; i++)
+			J(stages, dp_stage_name(i), s.stage_cycles[i]);
+		json_object_set_new(root, "stage_cycles", stages);
+		J(root, "busy_cycles", s.busy_cycles);
+		{
+			json_t *res = json_object();
+			double ns = 1e9 / (double)cp->rt->tsc_hz;
+			uint64_t n;
+
+			J(res, "p50", (double)dp_hist_quantile(s.residence, 0.50, &n) * ns);
+			J(res, "p99", (double)dp_hist_quantile(s.residence, 0.99, NULL) * ns);
+			J(res, "p999", (double)dp_hist_quantile(s.residence, 0.999, NULL) * ns);
+			J(res, "max", (double)dp_hist_quantile(s.residence, 1.0, NULL) * ns);
+			J(res, "count", n);
+			json_object_set_new(root, "residence_ns", res);
+		}
+		J(root, "loops", s.loops);
+		J(root, "busy_loops", s.busy_loops);
+	}
+	J(ctl, "hellos", cp->stats.hellos);
+	J(ctl, "welcomes", cp->stats.welcomes);
+	J(ctl, "keepalives", cp->stats.keepalives);
+	J(ctl, "byes", cp->stats.byes);
+	J(ctl, "byes_repeated", cp->stats.byes_repeated);
+	J(ctl, "unknown_conn", cp->stats.unknown_conn);
+	J(ctl, "stale_epoch", cp->stats.stale_epoch);
+	J(ctl, "refused", cp->stats.refused);
+	J(ctl, "bad_frames", cp->stats.bad_frames);
+	J(ctl, "tx_failed", cp->stats.tx_failed);
+	J(ctl, "sessions_up", cp->sess.ups);
+	J(ctl, "sessions_down", cp->sess.downs);
+	J(ctl, "probes", cp->stats.probes);
+	J(ctl, "deleted_in_custody", cp->stats.deleted_in_custody);
+	for (id = dp_conn_next(cp->rt, 0); id != 0; id = dp_conn_next(cp->rt, id)) {
+		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
+		struct dp_conn_snap snap;
+		const struct dp_conn_stats *cs = &snap.stats;
+		json_t *o;
+
+		if (c == NULL || dp_conn_snapshot(cp->rt, id, &snap) != 0)
+			continue;
+		o = json_object();
+		if (o == NULL)
+			goto fail;
+		J(o, "id", id);
+		json_object_set_new(o, "name", json_string(c->name));
+		json_object_set_new(o, "up", json_boolean(c->up));
+		J(o, "epoch", c->epoch);
+		J(o, "rx_data", cs->rx_data);
+		J(o, "routed", cs->routed);
+		J(o, "dups", cs->dups);
+		J(o, "nacked", cs->nacked);
+		J(o, "tx_data", cs->tx_data);
+		J(o, "retransmits", cs->retransmits);
+		J(o, "delivered", cs->delivered);
+		J(o, "moved", cs->moved);
+		J(o, "custody", snap.held);
+		json_array_append_new(conns, o);
+	}
+#undef J
+	json_object_set_new(root, "drops", drops);
+	json_object_set_new(root, "control", ctl);
+	json_object_set_new(root, "connectors", conns);
+	return root;
+fail:
+	json_decref(drops);
+	json_decref(conns);
+	json_decref(ctl);
+	json_decref(root);
+	return NULL;
+}
+
+int cp_stats_write_json(struct cp_ctx *cp, const char *path)
+{
+	json_t *root = cp_stats_json(cp);
+	int rc;
+
+	if (root == NULL)
+		return -ENOMEM;
+	rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS) == 0 ? 0 : -EIO;
+	json_decref(root);
+	return rc;
+}
