@@ -120,8 +120,6 @@ int cp_route_targets_parse(struct json_t *arr, struct dp_route_target *t, unsign
 			   char *err, size_t errlen);
 
 /* ---- statistics (stats.c) ---------------------------------------------------------- */
-/* Open file descriptors of this process (/proc/self/fd). */
-unsigned cp_count_fds(void);
 /* Messages in custody over all connectors (relaxed reads, for drain decisions). */
 uint64_t cp_custody_total(struct cp_ctx *cp);
 unsigned cp_sessions_up(const struct cp_ctx *cp);

@@ -10,11 +10,11 @@
  * The state machine touches the dataplane only through struct
  * cp_session_ops (three calls), so tests drive it without an EAL.
  *
- * Q201280 (a connector that never reconnects) is ruled out because nothing
- * here waits for an operator: every path out of UP schedules a probe, and
- * every probe schedules the next. Q199817 (leaking session handles) is ruled
- * out because a session is a slot in a fixed table, opened and closed only
- * by cp_sess_open()/cp_sess_close(), whose counts are exported.
+ * A connector that never reconnects is ruled out because nothing here
+ * waits for an operator: every path out of UP schedules a probe, and every
+ * probe schedules the next. Leaking session handles is ruled out because a
+ * session is a slot in a fixed table, opened and closed only by
+ * cp_sess_open()/cp_sess_close(), whose counts are exported.
  *
  * Threading: control thread only.
  */

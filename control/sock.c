@@ -26,7 +26,6 @@
 
 struct cp_client {
 	int fd;           /* -1: free slot */
-	uid_t uid;
 	char *in;         /* CP_SOCK_MAX_REQUEST bytes */
 	size_t in_off;    /* first unconsumed byte */
 	size_t in_len;    /* end of received bytes */
@@ -162,7 +161,7 @@ static void refuse(int fd, int err, const char *text)
 /* Root, the allowed user, or the allowed group as primary or supplementary
  * group (SO_PEERGROUPS: group membership is how operators are usually
  * given access, and it is rarely the primary group). */
-static int peer_allowed(const struct cp_sock *s, int fd, uid_t *uid)
+static int peer_allowed(const struct cp_sock *s, int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
@@ -172,7 +171,6 @@ static int peer_allowed(const struct cp_sock *s, int fd, uid_t *uid)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
 		return 0;
-	*uid = cr.uid;
 	if (cr.uid == 0 || cr.uid == s->allow_uid || cr.gid == s->allow_gid)
 		return 1;
 	len = sizeof(small);
@@ -197,7 +195,6 @@ static unsigned accept_clients(struct cp_sock *s)
 	/* Bounded per poll so a connect storm cannot hold the control thread. */
 	for (k = 0; k < 2 * CP_SOCK_MAX_CLIENTS; k++) {
 		struct cp_client *c = NULL;
-		uid_t uid = (uid_t)-1;
 		unsigned i;
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -209,7 +206,7 @@ static unsigned accept_clients(struct cp_sock *s)
 			break;
 		}
 		n++;
-		if (!peer_allowed(s, fd, &uid)) {
+		if (!peer_allowed(s, fd)) {
 			s->st.refused_cred++;
 			refuse(fd, EACCES, "permission denied: not an allowed user or group");
 			continue;
@@ -229,7 +226,6 @@ static unsigned accept_clients(struct cp_sock *s)
 			continue;
 		}
 		c->fd = fd;
-		c->uid = uid;
 		s->st.clients_open++;
 		s->st.clients_total++;
 	}

@@ -13,7 +13,7 @@
  * closed. The file mode alone is not enough: a directory or mode mistake by
  * an operator must not open the router to every local user.
  *
- * Bounds (DESIGN.md guarantee 5): at most CP_SOCK_MAX_CLIENTS clients, one
+ * Bounds (hostile local clients must not exhaust the daemon): at most CP_SOCK_MAX_CLIENTS clients, one
  * request line at most GW_CTL_MAX_REQUEST bytes, a client whose replies
  * pile up is not read until it drains them. Every bound that bites is
  * counted, and every accepted fd is closed exactly once.

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The configuration loader (control/config.c): every rejection of the
+ * parser (no EAL: parsing touches no router) and of applying a parsed
+ * configuration to a real router (one EAL per test), each with the error
+ * text naming the item; and what a valid configuration turns into.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "eal.h"
+
+#include "config.h"
+#include "conn.h"
+#include "cp.h"
+#include "route.h"
+#include "router_api.h"
+
+#ifndef GWART_SOURCE_ROOT
+#define GWART_SOURCE_ROOT "."
+#endif
+
+/* ---- parsing ---------------------------------------------------------------------- */
+
+TestSuite(config_parse);
+
+/* Numbered rejections at the parser: the text and what the message says. */
+static const struct {
+	const char *text;
+	const char *msg;
+} parse_rejects[] = {
+	/* 1 */ {"{", "line 1: "},
+	/* 2 */ {"[1, 2]", "top level must be an object"},
+	/* 3 */ {"{\"tunables\": {\"burst\": \"x\"}}", "tunable burst: not a non-negative integer"},
+	/* 4 */ {"{\"tunables\": {\"burst\": -1}}", "tunable burst: not a non-negative integer"},
+	/* 5 */ {"{\"tunables\": {\"nope\": 1}}", "tunable nope: unknown"},
+	/* 6 */ {"{\"tunables\": {\"burst\": 0}}", "tunable burst: out of range"},
+	/* 7 */ {"{\"tunables\": {\"log_level\": 4}}", "tunable log_level: out of range"},
+	/* 8 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 2}]}",
+		 "connectors[1]: needs integer id and string name"},
+	/* 9 */ {"{\"connectors\": [{\"id\": \"1\", \"name\": \"a\"}]}",
+		 "connectors[0]: needs integer id and string name"},
+	/* 10 */ {"{\"routes\": [{\"pattern\": \"*\", \"targets\": [{\"connector\": 1}]}]}",
+		  "routes[0]: needs type and pattern strings"},
+	/* 11 */ {"{\"routes\": [{\"type\": \"smtp\", \"pattern\": 5}]}",
+		  "routes[0]: needs type and pattern strings"},
+	/* 12 */ {"{\"routes\": [{\"type\": \"smtp\", \"pattern\": \"*\"}]}",
+		  "routes[0] (smtp:*): \"targets\" must be an array of 1 to 256 targets"},
+	/* 13 */ {"{\"routes\": [{\"type\": \"smtp\", \"pattern\": \"*\", \"targets\": []}]}",
+		  "routes[0] (smtp:*): \"targets\" must be an array of 1 to 256 targets"},
+	/* 14 */ {"{\"routes\": [{\"type\": \"smtp\", \"pattern\": \"*\", \"targets\": "
+		  "[{\"connector\": 1}, {\"connector\": 65536}]}]}",
+		  "routes[0] (smtp:*): targets[1] must be {\"connector\": 1..65535"},
+	/* 15 */ {"{\"routes\": [{\"type\": \"smtp\", \"pattern\": \"*\", \"targets\": "
+		  "[{\"connector\": 1, \"cost\": \"high\"}]}]}",
+		  "routes[0] (smtp:*): targets[0] must be"},
+};
+
+Test(config_parse, rejections)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(parse_rejects) / sizeof(parse_rejects[0]); i++) {
+		struct cp_config cfg;
+		char err[256] = "";
+
+		cr_assert_eq(cp_config_parse(&cfg, parse_rejects[i].text, err, sizeof(err)), -EINVAL,
+			     "case %u accepted", i + 1);
+		cr_assert_not_null(strstr(err, parse_rejects[i].msg),
+				   "case %u: \"%s\" lacks \"%s\"", i + 1, err, parse_rejects[i].msg);
+		cr_assert_null(cfg.doc, "case %u: nothing left to free", i + 1);
+	}
+}
+
+/* 257 targets: one more than the dataplane supports (DP_ROUTE_TARGETS_MAX). */
+Test(config_parse, targets_limit)
+{
+	char *text = malloc(20 * 300 + 200), *p;
+	struct cp_config cfg;
+	char err[256];
+	unsigned n;
+
+	for (n = 256; n <= 257; n++) {
+		unsigned i;
+
+		p = text + sprintf(text, "{\"routes\": [{\"type\": \"smtp\", \"pattern\": \"*\", "
+					 "\"targets\": [");
+		for (i = 0; i < n; i++)
+			p += sprintf(p, "%s{\"connector\": %u}", i ? "," : "", i + 1);
+		sprintf(p, "]}]}");
+		if (n == 256) {
+			cr_assert_eq(cp_config_parse(&cfg, text, err, sizeof(err)), 0, "%s", err);
+			cr_assert_eq(cfg.routes[0].n_targets, 256);
+			cr_assert_eq(cfg.routes[0].targets[255].conn_id, 256);
+			cp_config_free(&cfg);
+		} else {
+			cr_assert_eq(cp_config_parse(&cfg, text, err, sizeof(err)), -EINVAL);
+			cr_assert_not_null(strstr(err, "1 to 256 targets"), "%s", err);
+		}
+	}
+	free(text);
+}
+
+Test(config_parse, embedded_default)
+{
+	struct cp_config cfg;
+	char err[256];
+
+	cr_assert_eq(cp_config_parse(&cfg, cp_config_default, err, sizeof(err)), 0, "%s", err);
+	cr_assert(cfg.has_udp_port);
+	cr_assert_eq(cfg.udp_port, 4790);
+	cr_assert_eq(cfg.n_connectors, 2);
+	cr_assert_str_eq(cfg.connectors[1].name, "demo-notes");
+	cr_assert_eq(cfg.n_routes, 2);
+	cr_assert_str_eq(cfg.routes[0].type, "smtp");
+	cr_assert_eq(cfg.routes[0].targets[0].conn_id, 2);
+	cr_assert_eq(cfg.routes[0].targets[0].cost, 10);
+	cr_assert_eq(cfg.n_tunables, 0);
+	cr_assert_null(cfg.ctl_socket);
+	cp_config_free(&cfg);
+}
+
+Test(config_parse, start_up_items)
+{
+	static const char text[] =
+		"{\"udp_port\": 5000, \"ports\": [{\"ip\": \"198.18.7.9\"}, {\"ip\": \"bad\"}],"
+		" \"control\": {\"socket\": \"/tmp/x.sock\", \"allow_uid\": 12, \"allow_gid\": -1},"
+		" \"tunables\": {\"custody_limit\": 77, \"log_level\": 2}}";
+	struct cp_config cfg;
+	char err[256], ip[INET_ADDRSTRLEN];
+	uint32_t a;
+
+	cr_assert_eq(cp_config_parse(&cfg, text, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cfg.udp_port, 5000);
+	a = cp_config_port_ip(&cfg, 0);
+	cr_assert_str_eq(inet_ntop(AF_INET, &a, ip, sizeof(ip)), "198.18.7.9");
+	a = cp_config_port_ip(&cfg, 1); /* not an address: the default */
+	cr_assert_str_eq(inet_ntop(AF_INET, &a, ip, sizeof(ip)), "198.18.1.1");
+	a = cp_config_port_ip(&cfg, 3);
+	cr_assert_str_eq(inet_ntop(AF_INET, &a, ip, sizeof(ip)), "198.18.3.1");
+	cr_assert_str_eq(cfg.ctl_socket, "/tmp/x.sock");
+	cr_assert(cfg.set_uid);
+	cr_assert_eq(cfg.allow_uid, 12);
+	cr_assert(!cfg.set_gid, "a negative gid is ignored");
+	cr_assert_eq(cfg.n_tunables, 2);
+	cr_assert_str_eq(cfg.tunables[0].name, "custody_limit");
+	cr_assert_eq(cfg.tunables[0].value, 77);
+	cp_config_free(&cfg);
+}
+
+Test(config_parse, example_file)
+{
+	char err[256], *text = cp_config_read_file(GWART_SOURCE_ROOT "/deploy/gwartd.example.json",
+						    err, sizeof(err));
+	struct cp_config cfg;
+
+	cr_assert_not_null(text, "%s", err);
+	cr_assert_eq(cp_config_parse(&cfg, text, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cfg.n_connectors, 4);
+	cr_assert_eq(cfg.routes[2].n_targets, 2);
+	cp_config_free(&cfg);
+	free(text);
+	cr_assert_null(cp_config_read_file("/nonexistent/gwartd.json", err, sizeof(err)));
+	cr_assert_not_null(strstr(err, "/nonexistent/gwartd.json: "), "%s", err);
+}
+
+/* ---- applying ---------------------------------------------------------------------- */
+
+static struct cp_ctx cp;
+
+static void apply_setup(void)
+{
+	struct dp_router_params prm = {
+		.nb_mbuf = 2047, .mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE,
+		.udp_port = 4790, .max_routes = 64,
+	};
+	int rc;
+
+	test_eal_up_workers();
+	memset(&cp, 0, sizeof(cp));
+	cp.rt = dp_router_create(&prm, &rc);
+	cr_assert_not_null(cp.rt, "router: %s", strerror(-rc));
+	cr_assert_eq(cp_init(&cp, cp.rt), 0);
+	/* Running workers acknowledge connector deletes. */
+	cr_assert_eq(dp_router_start(cp.rt), 0);
+}
+
+static void apply_teardown(void)
+{
+	dp_router_stop(cp.rt);
+	dp_router_free(cp.rt);
+	cp_fini(&cp);
+	test_eal_down();
+}
+
+TestSuite(config_apply, .init = apply_setup, .fini = apply_teardown, .timeout = 60);
+
+static int apply(const char *text, char *err, size_t errlen)
+{
+	struct cp_config cfg;
+	int rc = cp_config_parse(&cfg, text, err, errlen);
+
+	cr_assert_eq(rc, 0, "parse: %s", err);
+	rc = cp_config_apply(&cp, &cfg, err, errlen);
+	cp_config_free(&cfg);
+	return rc;
+}
+
+/* Numbered rejections when applied: each needs the router to decide. */
+static const struct {
+	const char *text;
+	int rc;
+	const char *msg;
+} apply_rejects[] = {
+	/* 1 */ {"{\"tunables\": {\"backoff_max_ms\": 500}}", -EINVAL,
+		 "tunable backoff_max_ms: out of range"},
+	/* 2 */ {"{\"tunables\": {\"rto_max_us\": 150, \"rto_us\": 200}}", -EINVAL,
+		 "tunable rto_max_us: out of range"},
+	/* 3 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 1, \"name\": \"b\"}]}",
+		 -EEXIST, "connectors[1] (id 1): File exists"},
+	/* 4 */ {"{\"connectors\": [{\"id\": 0, \"name\": \"a\"}]}", -EINVAL,
+		 "connectors[0] (id 0): Invalid argument"},
+	/* 5 */ {"{\"connectors\": [{\"id\": 65536, \"name\": \"a\"}]}", -EINVAL,
+		 "connectors[0] (id 65536): Invalid argument"},
+	/* 6 */ {"{\"connectors\": [{\"id\": -3, \"name\": \"a\"}]}", -EINVAL,
+		 "connectors[0] (id -3): Invalid argument"},
+	/* 7 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\"}], \"routes\": [{\"type\": \"smtp\","
+		 " \"pattern\": \"*\", \"targets\": [{\"connector\": 2}]}]}",
+		 -ENOENT, "routes[0] (smtp:*): unknown connector"},
+	/* 8 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\"}], \"routes\": [{\"type\": \"smtp\","
+		 " \"pattern\": \"a.*.b\", \"targets\": [{\"connector\": 1}]}]}",
+		 -EINVAL, "routes[0] (smtp:a.*.b): Invalid argument"},
+	/* 9 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\"}], \"routes\": [{\"type\": \"smtp\","
+		 " \"pattern\": \"*\", \"targets\": [{\"connector\": 1}, {\"connector\": 1}]}]}",
+		 -EINVAL, "routes[0] (smtp:*): Invalid argument"},
+};
+
+Test(config_apply, rejections)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(apply_rejects) / sizeof(apply_rejects[0]); i++) {
+		char err[256] = "";
+		uint32_t id;
+
+		cr_assert_eq(apply(apply_rejects[i].text, err, sizeof(err)), apply_rejects[i].rc,
+			     "case %u: %s", i + 1, err);
+		cr_assert_not_null(strstr(err, apply_rejects[i].msg), "case %u: \"%s\" lacks \"%s\"",
+				   i + 1, err, apply_rejects[i].msg);
+		/* Start the next case from an empty router. */
+		while ((id = dp_conn_next(cp.rt, 0)) != 0)
+			cr_assert_eq(cp_connector_del(&cp, id), 0);
+	}
+}
+
+Test(config_apply, applies_through_actions)
+{
+	char err[256];
+	uint64_t v;
+
+	cr_assert_eq(apply("{\"tunables\": {\"custody_limit\": 77, \"log_level\": 0,"
+			   " \"backoff_initial_ms\": 100},"
+			   " \"connectors\": [{\"id\": 3, \"name\": \"c\"}, {\"id\": 4, \"name\": \"d\"}],"
+			   " \"routes\": [{\"type\": \"smtp\", \"pattern\": \"*.d.example\","
+			   " \"targets\": [{\"connector\": 4, \"cost\": 5}, {\"connector\": 3}]}]}",
+			   err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(cp.rt->tun->custody_limit, 77);
+	cr_assert_eq(cp.set.log_level, 0);
+	cr_assert_eq(cp.set.backoff_initial_ms, 100);
+	cr_assert_eq(cp_tunable_get(&cp, "backoff_initial_ms", &v), 0);
+	cr_assert_eq(v, 100);
+	cr_assert_str_eq(dp_conn_peek(cp.rt, 4)->name, "d");
+	cr_assert_not_null(cp_session_get(&cp, 3));
+	cr_assert_eq(dp_route_count(cp.rt->routes), 1);
+	cr_assert_eq(cp_route_del(&cp, "smtp", "*.d.example"), 0);
+}
