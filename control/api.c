@@ -619,22 +619,22 @@ static const struct {
 	const char *cmd;
 	api_fn fn;
 } api_cmds[] = {
-	{GW_CTL_CMD_STATUS, h_status},                   /* {} */
-	{GW_CTL_CMD_STATS, h_stats},                     /* {} */
-	{GW_CTL_CMD_CONNECTORS, h_connectors},           /* {id?} */
-	{GW_CTL_CMD_SESSIONS, h_sessions},               /* {id?} */
-	{GW_CTL_CMD_ROUTES, h_routes},                   /* {type?, limit?} */
-	{GW_CTL_CMD_ROUTE_ADD, h_route_add},             /* {type, pattern, targets: [{connector, cost?}]} */
-	{GW_CTL_CMD_ROUTE_DEL, h_route_del},             /* {type, pattern} */
+	{GW_CTL_CMD_STATUS, h_status},              /* {} */
+	{GW_CTL_CMD_STATS, h_stats},                /* {} */
+	{GW_CTL_CMD_CONNECTORS, h_connectors},      /* {id?} */
+	{GW_CTL_CMD_SESSIONS, h_sessions},          /* {id?} */
+	{GW_CTL_CMD_ROUTES, h_routes},              /* {type?, limit?} */
+	{GW_CTL_CMD_ROUTE_ADD, h_route_add},        /* {type, pattern, targets: [{connector, cost?}]} */
+	{GW_CTL_CMD_ROUTE_DEL, h_route_del},        /* {type, pattern} */
 	{GW_CTL_CMD_CONN_ADD, h_conn_add},          /* {id, name} */
 	{GW_CTL_CMD_CONN_DEL, h_conn_del},          /* {id} */
 	{GW_CTL_CMD_CONN_ENABLE, h_conn_enable},    /* {id} */
 	{GW_CTL_CMD_CONN_DISABLE, h_conn_disable},  /* {id} */
 	{GW_CTL_CMD_CONN_RECONNECT, h_conn_reconnect}, /* {id} */
 	{GW_CTL_CMD_CONN_DRAIN, h_conn_drain},      /* {id} -> {id, draining, custody} */
-	{GW_CTL_CMD_GET, h_get},                         /* {name?} */
-	{GW_CTL_CMD_SET, h_set},                         /* {name, value} */
-	{GW_CTL_CMD_SHUTDOWN, h_shutdown},               /* {drain?, timeout_ms?} */
+	{GW_CTL_CMD_GET, h_get},                    /* {name?} */
+	{GW_CTL_CMD_SET, h_set},                    /* {name, value} */
+	{GW_CTL_CMD_SHUTDOWN, h_shutdown},          /* {drain?, timeout_ms?} */
 };
 
 json_t *cp_api_handle(struct cp_ctx *cp, json_t *req)

@@ -417,7 +417,8 @@ struct command {
 static const struct command commands[] = {
 	{"status", NULL, GW_CTL_CMD_STATUS, 0, 0, NULL, ctl_print_status, "status"},
 	{"stats", NULL, GW_CTL_CMD_STATS, 0, 0, NULL, ctl_print_stats, "stats"},
-	{"connectors", NULL, GW_CTL_CMD_CONNECTORS, 0, 1, a_opt_id, ctl_print_connectors, "connectors [ID]"},
+	{"connectors", NULL, GW_CTL_CMD_CONNECTORS, 0, 1, a_opt_id, ctl_print_connectors,
+	 "connectors [ID]"},
 	{"sessions", NULL, GW_CTL_CMD_SESSIONS, 0, 1, a_opt_id, ctl_print_sessions, "sessions [ID]"},
 	{"routes", NULL, GW_CTL_CMD_ROUTES, 0, 1, a_opt_type, ctl_print_routes, "routes [TYPE]"},
 	{"route", "add", GW_CTL_CMD_ROUTE_ADD, 3, -1, a_route_add, NULL,

@@ -13,10 +13,11 @@
  * closed. The file mode alone is not enough: a directory or mode mistake by
  * an operator must not open the router to every local user.
  *
- * Bounds (hostile local clients must not exhaust the daemon): at most CP_SOCK_MAX_CLIENTS clients, one
- * request line at most GW_CTL_MAX_REQUEST bytes, a client whose replies
- * pile up is not read until it drains them. Every bound that bites is
- * counted, and every accepted fd is closed exactly once.
+ * Bounds, so that hostile local clients cannot exhaust the daemon: at most
+ * CP_SOCK_MAX_CLIENTS clients, one request line at most GW_CTL_MAX_REQUEST
+ * bytes, a client whose replies pile up is not read until it drains them.
+ * Every bound that bites is counted, and every accepted fd is closed
+ * exactly once.
  *
  * Threading: the loop's thread only; the handler runs synchronously there.
  */
