@@ -92,7 +92,7 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 			uint64_t now = rte_rdtsc();
 
 			if (rx != 0 && rx <= now)
-				dp_hist_add(lc->stats.residence, now - rx);
+				DP_COUNT_INC(lc->stats.residence[dp_hist_index(now - rx)]);
 		}
 	}
 	dp_tx(lc, c->port, m);

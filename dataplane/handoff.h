@@ -2,7 +2,7 @@
 /*
  * Hand-off rings between workers: one single-producer/single-consumer
  * lock-free ring per ordered (src, dst) worker pair, so that state owned by
- * one worker is only ever handed over, never shared (DESIGN: Q184524). The
+ * one worker is only ever handed over, never shared (router.h: ownership rules). The
  * rings carry 16-byte items by value (rte_ring elem API).
  *
  * Threading: for a given (src, dst), only worker src may send and only

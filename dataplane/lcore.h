@@ -37,7 +37,6 @@ struct dp_lcore {
 	uint64_t burst_gen;
 	uint64_t now;               /* TSC at the top of this iteration */
 	uint64_t next_scan;         /* TSC of the next retransmission scan */
-	uint64_t next_drain;
 	struct dp_tunables *tun;    /* snapshot for this iteration */
 	/* TX buffers, one per port. */
 	uint16_t n_tx[DP_MAX_PORTS];

@@ -110,7 +110,7 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 	/* Each router process numbers its egress links in a sequence space of
 	 * its own (random upper half), so a destination that outlives a router
 	 * restart can tell the new numbering from the old and does not take new
-	 * messages for duplicates (PROTOCOL.md, WELCOME). */
+	 * messages for duplicates (include/gwart/PROTOCOL.md, WELCOME). */
 	rt->egress_base = ((rte_rand() & 0x3fffffffull) << 32) | 1;
 	{
 		static const struct rte_mbuf_dynfield rx_tsc_desc = {

@@ -6,7 +6,7 @@
  * (dataplane/api/); the worker-private parts (struct dp_conn_state,
  * struct dp_lcore) are dataplane-internal and only named here.
  *
- * Ownership rules (the heart of the exactly-once design, Q184524):
+ * Ownership rules (the heart of the exactly-once design):
  *  - every connector is owned by exactly one worker (dp_conn.owner); only
  *    that worker touches its dp_conn_state: the ingress duplicate window and
  *    the egress custody queue; the control thread reads the few values it
@@ -15,8 +15,9 @@
  *    single-consumer ring (dataplane/handoff.h);
  *  - the control thread changes what workers see only by publishing new
  *    immutable objects with rcu_assign_pointer and retiring old ones with
- *    call_rcu (liburcu QSBR): no reference counts on the fast path
- *    (Q289795, Q272274).
+ *    call_rcu (liburcu QSBR): no reference counts on the fast path, and
+ *    no object freed while a worker may still hold it (dataplane/conn.c,
+ *    tests/dataplane/test_conn.c's rcutorture).
  */
 #ifndef GWART_DP_ROUTER_H
 #define GWART_DP_ROUTER_H

@@ -66,8 +66,7 @@
 	X(CTL_FULL, "ring to the control thread full")                                             \
 	X(TX_FULL, "TX queue full")                                                                \
 	X(NO_MBUF, "mempool empty when building a reply")                                          \
-	X(MOVE_FAILED, "failover move found no room (origin told EXPIRED)")                       \
-	X(SHUTDOWN, "in custody at shutdown")
+	X(MOVE_FAILED, "failover move found no room (origin told EXPIRED)")
 
 enum dp_drop_reason {
 #define DP_X_ENUM(name, str) DP_DROP_##name,
@@ -143,7 +142,6 @@ struct dp_conn_stats {
 	uint64_t retransmits;
 	uint64_t delivered;
 	uint64_t moved;         /* never-sent messages failed over away from it */
-	uint64_t drops;
 };
 
 #endif

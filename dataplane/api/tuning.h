@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Tuning constants of the dataplane, each with its unit. Compile-time limits
- * live here; the runtime tunables (issue 3: gwartctl get/set) default to the
+ * live here; the runtime tunables (gwartctl get/set) default to the
  * DP_DEF_* values.
  */
 #ifndef GWART_DP_TUNING_H
@@ -12,7 +12,6 @@
 /* Burst sizes (packets). */
 #define DP_BURST_MAX 64         /* largest RX/TX burst any loop uses */
 #define DP_DEF_BURST 32         /* default RX burst */
-#define DP_TX_DRAIN_US 100      /* us: flush partly filled TX buffers after this */
 
 /* Duplicate window: DP_DEDUP_BITS and DP_DEDUP_WINDOW (messages) are part of
  * the protocol core (dataplane/proto/dedup.h): the SDK announces the same. */

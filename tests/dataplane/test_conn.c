@@ -294,7 +294,8 @@ Test(conn, republish_errors)
 	cr_expect_eq(dp_router_free(rt), 0);
 }
 
-/* Q289795: an object deleted twice; and what delete refuses. */
+/* The classic lifetime bug first: an object deleted twice. Then what
+ * delete refuses. */
 Test(conn, delete_errors)
 {
 	struct dp_router *rt = router_new();
