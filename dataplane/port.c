@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* Port set-up and close: the ethdev configuration the workers poll. */
 #include <errno.h>
 #include <stdio.h>
 

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The router object: create (named DPDK objects under the router's prefix),
+ * start and stop the workers, tunables, statistics, free.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* The names and descriptions of drop reasons and loop stages (stats.h). */
 #include "stats.h"
 
 static const char *const drop_names[DP_DROP_COUNT] = {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* Port set-up for the router (update API: start-up and shutdown only). */
 #ifndef GWART_DP_PORT_H
 #define GWART_DP_PORT_H
 
