@@ -10,9 +10,11 @@
  *   tail      next seq to assign
  *
  * Threading: a custody queue belongs to the worker that owns its destination
- * connector; only that worker calls these functions (no locks, no atomics).
- * The control thread creates it before publishing the connector and frees it
- * only after the connector was unpublished and a grace period elapsed.
+ * connector; only that worker calls these functions (no locks). The control
+ * thread creates it before publishing the connector, reads head and held
+ * with relaxed loads (dp_conn_snapshot()), and frees it only after the
+ * connector was unpublished, a grace period elapsed and the owner forgot it
+ * (dp_conn_delete()).
  */
 #ifndef GWART_DP_CUSTODY_H
 #define GWART_DP_CUSTODY_H
@@ -30,12 +32,13 @@ struct dp_cslot {
 };
 
 struct dp_custody {
-	uint64_t head;
-	uint64_t next_tx;
-	uint64_t tail;
-	uint32_t mask;        /* slots - 1 */
-	uint32_t held;        /* slots with a message (tail - head minus holes) */
-	struct dp_cslot slot[];
+	uint64_t head;        /* dataplane: wo (relaxed stores), ctlplane: ro */
+	uint64_t next_tx;     /* owner worker only */
+	uint64_t tail;        /* owner worker only */
+	uint32_t mask;        /* slots - 1; set once at creation */
+	uint32_t held;        /* slots with a message (tail - head minus holes);
+			       * dataplane: wo (relaxed stores), ctlplane: ro */
+	struct dp_cslot slot[]; /* owner worker only */
 };
 
 /* Control thread: allocate a queue of @slots (power of two) slots whose first

@@ -28,7 +28,9 @@ struct dp_pending {
 	uint16_t dest_len;
 };
 
-/* Per-worker context, cache aligned, fetched once and passed explicitly. */
+/* Per-worker context, cache aligned, fetched once and passed explicitly.
+ * Worker-private (set up by dp_router_create() before the worker starts),
+ * except the counters at the end. */
 struct dp_lcore {
 	struct dp_router *rt;
 	unsigned idx;               /* worker index */
@@ -57,6 +59,8 @@ struct dp_lcore {
 	 * cycles of this iteration, committed only if it did work. */
 	uint64_t stage_t0;
 	uint64_t stage_acc[DP_STAGE_COUNT];
+	/* The one part another thread reads: dataplane: wo (DP_COUNT_*),
+	 * ctlplane: ro (dp_router_stats(), relaxed loads). */
 	struct dp_worker_stats stats;
 } __rte_cache_aligned;
 
