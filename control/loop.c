@@ -241,9 +241,12 @@ unsigned cp_loop_timer_count(const struct cp_loop *l)
 
 unsigned cp_loop_run_timers(struct cp_loop *l, uint64_t now_us)
 {
-	unsigned n = 0;
+	unsigned n = 0, max = l->n_timers;
 
-	while (l->n_timers > 0 && l->heap[0]->when_us <= now_us) {
+	/* At most as many as were armed on entry: a callback that re-arms
+	 * for a time already past runs again next iteration, not in a loop
+	 * here (the socket's "serve the rest" timer does that on purpose). */
+	while (n < max && l->n_timers > 0 && l->heap[0]->when_us <= now_us) {
 		struct cp_timer *t = l->heap[0];
 
 		cp_timer_cancel(l, t);

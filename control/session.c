@@ -120,16 +120,13 @@ void cp_sessions_fini(struct cp_sessions *ss)
 
 void cp_sessions_set_dead_us(struct cp_sessions *ss, uint64_t dead_us)
 {
-	uint32_t i;
-
-	if (dead_us == ss->dead_us)
-		return;
 	ss->dead_us = dead_us;
-	/* A timer may now be late (a shorter interval): re-arm the live
-	 * ones. Walks the armed set only through their slots' state. */
-	for (i = 1; i < ss->n_ids; i++)
-		if (ss->s[i].state == CP_SESS_UP)
-			rearm(ss, &ss->s[i]);
+}
+
+void cp_sess_retime(struct cp_sessions *ss, uint32_t id)
+{
+	if (ss->s[id].state == CP_SESS_UP)
+		rearm(ss, &ss->s[id]);
 }
 
 unsigned cp_sessions_up_now(const struct cp_sessions *ss)

@@ -90,9 +90,12 @@ struct cp_sessions {
 int cp_sessions_init(struct cp_sessions *ss, uint32_t n_ids, struct cp_loop *loop,
 		     const struct cp_settings *set, const struct cp_session_ops *ops, void *arg);
 void cp_sessions_fini(struct cp_sessions *ss);
-/* The failure-detection interval changed (keepalive tunables): re-arm
- * every live session's timer. */
+/* The failure-detection interval (keepalive_ms x keepalive_mult, in us).
+ * A change applies to each live session at its next timer event; call
+ * cp_sess_retime() on each to apply a shorter one at once. */
 void cp_sessions_set_dead_us(struct cp_sessions *ss, uint64_t dead_us);
+/* Re-arm @id's timer for the current interval (no-op unless up). */
+void cp_sess_retime(struct cp_sessions *ss, uint32_t id);
 /* Sessions up now. */
 unsigned cp_sessions_up_now(const struct cp_sessions *ss);
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "conn.h"
 #include "cp.h"
 #include "router_api.h"
 #include "settings.h"
@@ -105,6 +106,7 @@ int cp_tunable_set(struct cp_ctx *cp, const char *name, uint64_t value)
 	int i = cp_tunable_index(name);
 	struct dp_tunables t;
 	struct cp_settings s;
+	uint32_t old_ms, old_mult;
 	int rc;
 
 	if (i < 0)
@@ -120,10 +122,19 @@ int cp_tunable_set(struct cp_ctx *cp, const char *name, uint64_t value)
 		return 0;
 	}
 	memcpy(&t, cp->rt->tun, sizeof(t));
+	old_ms = t.keepalive_ms;
+	old_mult = t.keepalive_mult;
 	*(uint32_t *)((char *)&t + tunables[i].off) = (uint32_t)value;
 	rc = dp_router_set_tunables(cp->rt, &t);
-	if (rc == 0)
+	if (rc == 0 && (t.keepalive_ms != old_ms || t.keepalive_mult != old_mult)) {
+		uint32_t id;
+
+		/* A shorter failure interval applies to live sessions now:
+		 * re-arm them (a walk over the connectors that exist). */
 		cp_sessions_set_dead_us(&cp->sess,
 					(uint64_t)t.keepalive_ms * t.keepalive_mult * 1000u);
+		for (id = dp_conn_next(cp->rt, 0); id != 0; id = dp_conn_next(cp->rt, id))
+			cp_sess_retime(&cp->sess, id);
+	}
 	return rc;
 }

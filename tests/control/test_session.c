@@ -156,16 +156,33 @@ Test(session, failure_detection_timing)
 	cr_assert_eq(fake.downs[3], 1);
 }
 
-/* A shorter interval set while up applies to the running session. */
+/* A shorter interval set while up applies to the running session once
+ * re-timed (settings.c re-times every existing connector). */
 Test(session, failure_interval_change_rearms)
 {
 	uint64_t t0 = fake.now;
 
 	cp_sess_open(&ss, 4, 1, t0);
 	cp_sessions_set_dead_us(&ss, 400 * MS); /* keepalive 200 ms x 2 */
+	cp_sess_retime(&ss, 4);
 	run_to(t0 + 399 * MS);
 	cr_assert_eq(ss.s[4].state, CP_SESS_UP);
 	run_to(t0 + 400 * MS);
+	cr_assert_eq(ss.s[4].state, CP_SESS_DOWN);
+}
+
+/* A longer interval needs no re-timing: the timer fires at the old
+ * deadline, finds the session alive and re-arms for the new one. */
+Test(session, failure_interval_longer_is_lazy)
+{
+	uint64_t t0 = fake.now;
+
+	cp_sess_open(&ss, 4, 1, t0);
+	cp_sessions_set_dead_us(&ss, 6 * S);
+	run_to(t0 + 6 * S - MS);
+	cr_assert_eq(ss.s[4].state, CP_SESS_UP, "the old 3 s deadline did not close it");
+	cr_assert_eq(cp_loop_timer_count(loop), 1);
+	run_to(t0 + 6 * S);
 	cr_assert_eq(ss.s[4].state, CP_SESS_DOWN);
 }
 
