@@ -258,6 +258,14 @@ unsigned cp_loop_run_timers(struct cp_loop *l, uint64_t now_us)
 
 /* ---- iterations ------------------------------------------------------------------- */
 
+/* The wait until @when from @now, no longer than @cap. */
+static uint64_t until(uint64_t now, uint64_t when, uint64_t cap)
+{
+	uint64_t d = when > now ? when - now : 0;
+
+	return d < cap ? d : cap;
+}
+
 void cp_loop_once(struct cp_loop *l, uint64_t max_wait_us)
 {
 	struct epoll_event ev[LOOP_EVENTS];
@@ -286,18 +294,12 @@ void cp_loop_once(struct cp_loop *l, uint64_t max_wait_us)
 	if (work != 0) {
 		wait = 0;
 	} else {
+		/* Until the earliest deadline: the next timer or poller. */
 		now = cp_now_us();
 		if (l->n_timers > 0)
-			wait = l->heap[0]->when_us > now ? (l->heap[0]->when_us - now < wait
-								    ? l->heap[0]->when_us - now
-								    : wait)
-							 : 0;
-		for (i = 0; i < l->n_pollers; i++) {
-			uint64_t d = l->pollers[i].next_us > now ? l->pollers[i].next_us - now : 0;
-
-			if (d < wait)
-				wait = d;
-		}
+			wait = until(now, l->heap[0]->when_us, wait);
+		for (i = 0; i < l->n_pollers; i++)
+			wait = until(now, l->pollers[i].next_us, wait);
 	}
 	ts.tv_sec = (time_t)(wait / 1000000u);
 	ts.tv_nsec = (long)(wait % 1000000u) * 1000;
