@@ -84,6 +84,7 @@ Test(config_parse, targets_limit)
 	char err[256];
 	unsigned n;
 
+	cr_assert_not_null(text);
 	for (n = 256; n <= 257; n++) {
 		unsigned i;
 
