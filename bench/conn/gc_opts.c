@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * gwart-conn's command line: the mode word, the option table (gb_opt), the
+ * defaults, and the checks of what each mode needs.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gb_opt.h"
+#include "gc.h"
+
+static const char *const gc_mode_names[] = {
+	[GC_PAIR] = "pair", [GC_SEND] = "send", [GC_RECV] = "recv", [GC_CYCLES] = "cycles",
+};
+
+static const char gc_usage[] =
+	"usage:\n"
+	"  gwart-conn pair --router IP[:PORT] --src-id ID --dst-id ID --dest ADDR --count N\n"
+	"      [options]  a sender and a receiver: exactly once end to end\n"
+	"  gwart-conn send --router IP[:PORT] --src-id ID --dest ADDR --count N\n"
+	"      [--expect OUTCOME] [options]  retries until every message is resolved\n"
+	"  gwart-conn recv --router IP[:PORT] --id ID [--count N] [options]\n"
+	"      without --count: until SIGTERM/SIGINT or the timeout\n"
+	"  gwart-conn cycles --router IP[:PORT] --id ID --count N [--parallel P]\n"
+	"      N open/WELCOME/close cycles on P threads (ids ID..ID+P-1)\n";
+
+static const char gc_notes[] =
+	"pair prints '<label>: sent=N delivered=N duplicates=N lost=N rate=R msg/s'\n"
+	"and exits 0 only if every message was acknowledged and delivered exactly\n"
+	"once, uncorrupted. Exit status: 0 passed, 1 failed, 2 usage.\n";
+
+/* --via: one relay in front of the router for every connector. */
+static int set_via(const char *arg, void *field)
+{
+	struct gc_opts *o = field;
+
+	o->via_src = o->via_dst = arg;
+	return 0;
+}
+
+static void gc_opts_defaults(struct gc_opts *o, enum gc_mode mode, const char *mode_name)
+{
+	memset(o, 0, sizeof(*o));
+	o->mode = mode;
+	o->payload = GC_DEF_PAYLOAD;
+	o->timeout_s = GC_DEF_TIMEOUT_S;
+	o->label = mode_name;
+}
+
+/* What each mode needs beyond the table's per-value checks. */
+static int gc_opts_check(const struct gc_opts *o)
+{
+	const char *m = gc_mode_names[o->mode], *missing = NULL;
+
+	if (!o->router)
+		missing = "--router";
+	else if (!o->src_id)
+		missing = o->mode == GC_PAIR || o->mode == GC_SEND ? "--src-id" : "--id";
+	else if (o->mode == GC_PAIR && !o->dst_id)
+		missing = "--dst-id";
+	else if ((o->mode == GC_PAIR || o->mode == GC_SEND) && !o->dest)
+		missing = "--dest";
+	else if (o->mode != GC_RECV && !o->count)
+		missing = "--count (at least 1)";
+	if (missing) {
+		fprintf(stderr, "gwart-conn %s: %s is required\n", m, missing);
+		return -EINVAL;
+	}
+	/* One state file per connector: pair has two, cycles opens many. */
+	if ((o->state || o->out) && (o->mode == GC_PAIR || o->mode == GC_CYCLES)) {
+		fprintf(stderr, "gwart-conn %s: --state and --out are for send and recv only\n", m);
+		return -EINVAL;
+	}
+	if (o->mode == GC_CYCLES &&
+	    (uint64_t)o->src_id + (o->parallel ? o->parallel : 1) - 1 > UINT32_MAX) {
+		fprintf(stderr, "gwart-conn %s: --id %u with --parallel %u runs past id %u\n", m,
+			o->src_id, o->parallel, UINT32_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int gc_opts_parse(struct gc_opts *o, int argc, char **argv)
+{
+	const struct gb_opt rows[] = {
+		GB_OPT_STR("router", &o->router, "IP[:PORT]", "the router; PORT defaults to 4790"),
+		GB_OPT_U32("src-id", &o->src_id, 1, UINT32_MAX, "ID",
+			   "pair, send: the sender's connector id"),
+		GB_OPT_U32("dst-id", &o->dst_id, 1, UINT32_MAX, "ID",
+			   "pair: the receiver's connector id"),
+		GB_OPT_U32("id", &o->src_id, 1, UINT32_MAX, "ID",
+			   "recv, cycles: the connector id (cycles: the first)"),
+		GB_OPT_STR("dest", &o->dest, "ADDR", "pair, send: every message's destination"),
+		GB_OPT_U64("count", &o->count, 0, UINT32_MAX, "N",
+			   "messages to send or receive; cycles: open/close cycles"),
+		GB_OPT_U32("payload", &o->payload, GC_HDR_LEN, GW_PAYLOAD_MAX, "BYTES",
+			   "payload bytes per message"),
+		GB_OPT_STR("bind", &o->bind, "IP", "local address of the connectors' sockets"),
+		GB_OPT_STR("via-src", &o->via_src, "IP:PORT",
+			   "the sender's way to the router (a relay)"),
+		GB_OPT_STR("via-dst", &o->via_dst, "IP:PORT",
+			   "the receiver's way to the router (a relay)"),
+		GB_OPT_FN("via", set_via, o, "IP:PORT", "both ways to the router (a relay)"),
+		GB_OPT_DOUBLE("timeout", &o->timeout_s, 0, HUGE_VAL, "S",
+			      "seconds before the run gives up", GB_OPT_ABOVE_MIN),
+		GB_OPT_STR("label", &o->label, "NAME", "prefix of every output line (default: the mode)"),
+		GB_OPT_U32("window", &o->window, 1, GC_SEQMAP / 2, "N",
+			   "messages in flight (default: the SDK's)"),
+		GB_OPT_U32("rx-window", &o->rx_window, 1, GC_RX_WINDOW_MAX, "N",
+			   "receive window announced in HELLO (default: the SDK's)"),
+		GB_OPT_U32("rto-us", &o->rto_us, 0, GW_CONN_MAX_RTO_US, "US",
+			   "initial retransmission timeout (0: the SDK's)"),
+		GB_OPT_U64("first-seq", &o->first_seq, 0, UINT64_MAX, "S",
+			   "first origin seq (0: the SDK's)"),
+		GB_OPT_STR("expect", &o->expect, "OUTCOME",
+			   "send: what every message must get: acked, NO_ROUTE, BUSY, ..."),
+		GB_OPT_DOUBLE("dst-delay", &o->dst_delay_s, 0, HUGE_VAL, "S",
+			      "pair: the receiver connects S seconds after the sender"),
+		GB_OPT_STR("state", &o->state, "PATH",
+			   "send, recv: the SDK's state file (seq and window across restarts)"),
+		GB_OPT_STR("out", &o->out, "FILE",
+			   "send, recv: append 'ORIGIN SEQ' per message acked or delivered"),
+		/* The SDK checks the backoff's ranges (gw_conn_open: -EINVAL). */
+		GB_OPT_U32("backoff-initial-ms", &o->bo_initial_ms, 0, UINT32_MAX, "MS",
+			   "the SDK's reconnection backoff: first delay (0: the SDK's)"),
+		GB_OPT_U32("backoff-mult-pct", &o->bo_mult_pct, 0, UINT32_MAX, "P",
+			   "growth per attempt, percent (0: the SDK's)"),
+		GB_OPT_U32("backoff-jitter-pct", &o->bo_jitter_pct, 0, UINT32_MAX, "P",
+			   "jitter, percent (0: the SDK's)"),
+		GB_OPT_U32("backoff-max-ms", &o->bo_max_ms, 0, UINT32_MAX, "MS",
+			   "longest delay (0: the SDK's)"),
+		GB_OPT_U64("rate", &o->rate, 0, UINT64_MAX, "MSG/S",
+			   "pair, send: pace the sender (0: as fast as the window allows)"),
+		GB_OPT_U32("parallel", &o->parallel, 1, GC_MAX_PARALLEL, "P", "cycles: threads"),
+	};
+	const struct gb_opt_cmd cmd = {
+		.prog = "gwart-conn", .usage = gc_usage, .notes = gc_notes,
+		.opts = rows, .n = sizeof(rows) / sizeof(rows[0]),
+	};
+	char err[GB_OPT_ERR_LEN];
+	enum gc_mode mode;
+	int r;
+
+	gc_opts_defaults(o, GC_PAIR, NULL);
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		gb_opt_help(&cmd, stdout);
+		return GC_OPTS_HELP;
+	}
+	if (argc < 2) {
+		gb_opt_help(&cmd, stderr);
+		return GC_OPTS_USAGE;
+	}
+	for (mode = GC_PAIR; mode <= GC_CYCLES; mode++)
+		if (!strcmp(argv[1], gc_mode_names[mode]))
+			break;
+	if (mode > GC_CYCLES) {
+		fprintf(stderr, "gwart-conn: unknown mode '%s' (pair, send, recv or cycles)\n",
+			argv[1]);
+		return GC_OPTS_USAGE;
+	}
+	gc_opts_defaults(o, mode, argv[1]);
+	r = gb_opt_parse(&cmd, argc, argv, 2, err, sizeof(err));
+	if (r == GB_OPT_HELP) {
+		gc_opts_defaults(o, mode, argv[1]); /* --help shows the defaults */
+		gb_opt_help(&cmd, stdout);
+		return GC_OPTS_HELP;
+	}
+	if (r < 0) {
+		fprintf(stderr, "gwart-conn %s: %s\n", argv[1], err);
+		return GC_OPTS_USAGE;
+	}
+	return gc_opts_check(o) < 0 ? GC_OPTS_USAGE : GC_OPTS_RUN;
+}
