@@ -36,10 +36,10 @@ static uint64_t type_max(const struct gb_opt *o)
 }
 
 /* The accepted values of a numeric row, as the messages and --help say
- * them: "24..8192", "> 0", ">= 0", "0..100"; "" for an unbounded one. */
+ * them: "24..8192", "> 0", ">= 0", "0..100"; "" for the other types. */
 static void range_text(const struct gb_opt *o, char *buf, size_t len)
 {
-	unsigned long long lo = o->min, hi = o->max;
+	unsigned long long lo = o->min, hi = o->max < type_max(o) ? o->max : type_max(o);
 	bool above = o->flags & GB_OPT_ABOVE_MIN;
 
 	buf[0] = 0;

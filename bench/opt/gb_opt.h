@@ -7,10 +7,11 @@
  *
  * Syntax is getopt_long()'s (the tools used it before): "--name VALUE",
  * "--name=VALUE", unambiguous prefixes of a name, "-h" and "--help", and
- * "--" ending the options. Numbers are decimal digits only (no sign, no
- * blanks, no hex), parsed with strtoull()/strtod() and range-checked; an
- * error names the option and the accepted range. Positional arguments are
- * refused: neither tool takes any.
+ * "--" ending the options. Integers are decimal digits only (no sign, no
+ * blank, no hex) for strtoull(); reals are strtod()'s syntax with nothing
+ * before or after and finite; both are range-checked, and an error names
+ * the option and the accepted range. Positional arguments are refused:
+ * neither tool takes any.
  *
  * libc only (no DPDK), so that the installed gwart-conn and the test
  * tools link it alike. Not thread-safe: getopt_long() keeps global state.
