@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# The command-line contract of gwart-conn and gwart-faultlink that scripts
+# rely on: --help exits 0 on stdout, a usage error exits 2 with one message
+# naming the option on stderr. No router, no root: nothing here runs a link.
+#   cli.sh GWART-CONN GWART-FAULTLINK
+set -u
+conn=$1
+fl=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+bad=0
+
+# expect RC PATTERN CMD...: CMD exits RC and its stdout+stderr match PATTERN.
+expect() {
+	want=$1 pat=$2
+	shift 2
+	rc=0
+	"$@" >"$tmp/out" 2>&1 || rc=$?
+	if [ "$rc" -ne "$want" ] || ! grep -Eq -- "$pat" "$tmp/out"; then
+		echo "FAIL: $* -> exit $rc (want $want), output:"
+		cat "$tmp/out"
+		bad=1
+	fi
+}
+
+expect 0 '^usage:' "$conn" --help
+expect 0 '^  --payload BYTES .*\[24\.\.8192\] \(default 64\)' "$conn" pair --help
+expect 2 '^usage:' "$conn"
+expect 2 "unknown mode 'bogus'" "$conn" bogus
+expect 2 '--payload: 10 is out of range \(accepted: 24\.\.8192\)' \
+	"$conn" pair --router 127.0.0.1 --src-id 1 --dst-id 2 --dest a --count 1 --payload 10
+expect 2 '--dest is required' "$conn" pair --router 127.0.0.1 --src-id 1 --dst-id 2 --count 1
+expect 2 "unknown option '--bogus'" "$conn" recv --router 127.0.0.1 --id 2 --bogus
+expect 2 '--expect acked\|NO_ROUTE' \
+	"$conn" send --router 127.0.0.1 --src-id 1 --dest a --count 1 --expect nonsense
+expect 0 '^usage: gwart-faultlink' "$fl" --help
+expect 2 '^usage: gwart-faultlink' "$fl"
+expect 2 '--seed is required' "$fl" --listen 127.0.0.1:0 --upstream 127.0.0.1:9
+expect 2 "--listen: '127.0.0.1' is not IP:PORT" \
+	"$fl" --listen 127.0.0.1 --upstream 127.0.0.1:9 --seed 1
+expect 2 '--drop-up: 101 is out of range \(accepted: 0\.\.100\)' \
+	"$fl" --listen 127.0.0.1:0 --upstream 127.0.0.1:9 --seed 1 --drop-up 101
+exit $bad
