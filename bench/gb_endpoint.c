@@ -34,6 +34,7 @@
 
 #include <gwart/wire.h>
 
+#include "ack.h"
 #include "gb_endpoint.h"
 
 /* ---- origin side ---------------------------------------------------------- */
@@ -58,31 +59,22 @@ static void origin_advance(struct gb_endpoint *ep, struct gb_ep_conn *c)
 
 static void origin_ack(struct gb_endpoint *ep, struct gb_ep_conn *c, const struct gw_frame *f)
 {
-	uint64_t cum = f->seq, bm = f->u.ack.bitmap, s;
+	struct dp_ack_walk w;
+	enum dp_ack_kind k;
+	uint64_t s;
 
-	if (cum >= c->next_seq) {
+	if (f->seq >= c->next_seq)
 		ep->st.rx_bad++; /* acknowledges what was never sent */
-		cum = c->next_seq - 1;
-	}
-	for (s = c->cum + 1; s <= cum; s++) {
+	/* Above the cumulative point and sent: at most a window of slots. */
+	dp_ack_walk_init(&w, f->seq, f->u.ack.base, f->u.ack.bitmap, c->cum + 1, c->next_seq);
+	while ((k = dp_ack_walk_next(&w, &s)) != DP_ACK_END) {
 		struct gb_slot *sl = slot_of(c, s);
 
-		if (sl->state == GB_SL_SENT)
+		if (sl->state == GB_SL_SENT) {
 			ep->st.acked++;
-		sl->state = GB_SL_ACKED;
-	}
-	while (bm != 0) {
-		unsigned i = (unsigned)__builtin_ctzll(bm);
-
-		bm &= bm - 1;
-		s = f->u.ack.base + i;
-		if (s > c->cum && s < c->next_seq) {
-			struct gb_slot *sl = slot_of(c, s);
-
-			if (sl->state == GB_SL_SENT) {
-				ep->st.acked++;
-				sl->state = GB_SL_ACKED;
-			}
+			sl->state = GB_SL_ACKED;
+		} else if (k == DP_ACK_CUM) {
+			sl->state = GB_SL_ACKED; /* whatever it was: the cumulative point passed it */
 		}
 	}
 	origin_advance(ep, c);

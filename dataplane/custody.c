@@ -10,6 +10,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "ack.h"
 #include "custody.h"
 
 struct dp_custody *dp_custody_create(uint32_t slots, uint64_t first_seq, int socket_id)
@@ -86,29 +87,18 @@ static inline int ack_one(struct dp_custody *c, uint64_t seq, uint64_t *karn)
 int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t bitmap,
 		   uint64_t *rtt_tx_tsc)
 {
-	int n = 0;
+	struct dp_ack_walk w;
 	uint64_t s, head, karn = 0;
+	int n = 0;
 
 	/* An ACK may only cover what was transmitted; anything else is a
 	 * confused or hostile peer and must not free queued messages. */
-	if (cum >= c->next_tx)
+	if (!dp_ack_valid(cum, base, bitmap, c->next_tx))
 		return -1;
-	if (bitmap != 0) {
-		unsigned hi = 63 - (unsigned)__builtin_clzll(bitmap);
-
-		if (base == 0 || base + hi >= c->next_tx)
-			return -1;
-	}
-	for (s = c->head; s <= cum && s < c->next_tx; s++)
+	/* Only [head, next_tx) can hold anything: at most a queue's span. */
+	dp_ack_walk_init(&w, cum, base, bitmap, c->head, c->next_tx);
+	while (dp_ack_walk_next(&w, &s) != DP_ACK_END)
 		n += ack_one(c, s, &karn);
-	while (bitmap != 0) {
-		unsigned i = (unsigned)__builtin_ctzll(bitmap);
-
-		bitmap &= bitmap - 1;
-		s = base + i;
-		if (s >= c->head)
-			n += ack_one(c, s, &karn);
-	}
 	head = c->head;
 	while (head < c->next_tx && dp_custody_slot(c, head)->m == NULL)
 		head++;

@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ack.h"
 #include "sdk_internal.h"
 
 #define GW_SDK_CWND_MIN 32 /* messages */
@@ -359,24 +360,26 @@ static void fast_retransmit(struct gw_conn *c, uint64_t base, uint64_t bitmap, u
 void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t bitmap,
 		       uint64_t now)
 {
-	uint64_t seq, hi, bm, old_head = c->out_head, old_reach = c->ack_reach;
+	uint64_t seq, old_head = c->out_head, old_reach = c->ack_reach;
+	struct dp_ack_walk w;
+	enum dp_ack_kind k;
 
 	c->ack_rtt_us = UINT64_MAX;
 
-	/* Bound the loops before running callbacks: a callback may send and
-	 * move next_seq, but nothing it sends can be covered by this ACK. */
-	hi = cum < c->next_seq ? cum : c->next_seq - 1;
-	for (seq = c->out_head; seq <= hi && (c->out_live || c->out_abandoned); seq++) {
-		release_abandoned(c, seq);
+	/* Bound the walk before running callbacks: a callback may send and
+	 * move next_seq, but nothing it sends can be covered by this ACK.
+	 * Once nothing is live (or abandoned, for the cumulative part) the
+	 * rest of the ACK can change nothing. */
+	dp_ack_walk_init(&w, cum, base, bitmap, c->out_head, c->next_seq);
+	while ((k = dp_ack_walk_next(&w, &seq)) != DP_ACK_END) {
+		if (k == DP_ACK_CUM) {
+			if (!c->out_live && !c->out_abandoned)
+				break;
+			release_abandoned(c, seq);
+		} else if (!c->out_live) {
+			break;
+		}
 		resolve(c, seq, 0, now);
-	}
-	for (bm = bitmap; bm && c->out_live;) {
-		unsigned i = (unsigned)__builtin_ctzll(bm);
-
-		bm &= bm - 1;
-		if (base + i < base)
-			break; /* wrapped: nonsense from the peer */
-		resolve(c, base + i, 0, now);
 	}
 	advance_head(c);
 	rtt_update(c);
