@@ -13,6 +13,7 @@
 
 #include "custody.h"
 #include "dedup.h"
+#include "rtt.h"
 #include "stats.h"
 
 struct dp_lcore;
@@ -35,8 +36,7 @@ struct dp_conn_state {
 	uint32_t tx_epoch;          /* session epoch of the last egress transmission */
 	uint32_t rx_hello_gen;      /* last HELLO whose seq the window absorbed */
 	uint64_t down_tsc;          /* when it first saw the destination down */
-	uint32_t srtt_us;           /* egress smoothed round-trip time (0: no sample yet) */
-	uint32_t rttvar_us;
+	struct dp_rtt rtt;          /* egress round-trip estimate (RFC 6298) */
 	uint64_t ack_tsc;           /* when the destination last acknowledged anything */
 	uint64_t ack_horizon;       /* highest egress seq its ACKs have reported on */
 

@@ -103,34 +103,12 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
  * measured round trips once there are any, the configured rto_us before. */
 static inline uint32_t dest_rto_us(const struct dp_lcore *lc, const struct dp_conn_state *ds)
 {
-	uint64_t rto;
-
-	if (ds->srtt_us == 0)
-		return lc->tun->rto_us;
-	rto = (uint64_t)ds->srtt_us + 4ull * ds->rttvar_us;
-	if (rto < DP_MIN_RTO_US)
-		rto = DP_MIN_RTO_US;
-	if (rto > lc->tun->rto_max_us)
-		rto = lc->tun->rto_max_us;
-	return (uint32_t)rto;
+	return dp_rtt_rto_us(&ds->rtt, lc->tun->rto_us, DP_MIN_RTO_US, lc->tun->rto_max_us);
 }
 
 static void rtt_sample(struct dp_lcore *lc, struct dp_conn_state *ds, uint64_t tx_tsc)
 {
-	uint64_t r = (lc->now - tx_tsc) * 1000000u / lc->rt->tsc_hz;
-	uint32_t rtt = r > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)r;
-
-	if (ds->srtt_us == 0) {
-		ds->srtt_us = rtt ? rtt : 1;
-		ds->rttvar_us = rtt / 2;
-		return;
-	}
-	/* RFC 6298: beta 1/4, alpha 1/8. */
-	ds->rttvar_us = (3 * ds->rttvar_us + (rtt > ds->srtt_us ? rtt - ds->srtt_us
-								 : ds->srtt_us - rtt)) / 4;
-	ds->srtt_us = (7 * ds->srtt_us + rtt) / 8;
-	if (ds->srtt_us == 0)
-		ds->srtt_us = 1;
+	dp_rtt_sample_us(&ds->rtt, (lc->now - tx_tsc) * 1000000u / lc->rt->tsc_hz);
 }
 
 /* Send never-transmitted messages while the destination's window allows. */

@@ -603,7 +603,7 @@ void gw_conn_get_stats(const struct gw_conn *c, struct gw_conn_stats *st)
 	st->abandoned = c->out_abandoned;
 	st->window = gw_sdk_window(c);
 	st->send_window = gw_sdk_send_window(c);
-	st->srtt_us = (uint32_t)c->srtt_us;
+	st->srtt_us = c->rtt.srtt_us;
 	st->epoch = c->epoch;
 	st->up = c->state == GW_SDK_UP;
 	st->seq_ceiling = c->seq_ceiling;

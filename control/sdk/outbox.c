@@ -131,7 +131,7 @@ static void rtt_update(struct gw_conn *c)
 
 	if (r == UINT64_MAX)
 		return;
-	c->srtt_us = c->srtt_us ? (7 * c->srtt_us + r) / 8 : r;
+	dp_rtt_sample_us(&c->rtt, r);
 	if (!c->min_rtt_us || r < c->min_rtt_us)
 		c->min_rtt_us = r;
 }
@@ -148,7 +148,7 @@ static void cwnd_grow(struct gw_conn *c)
 
 static void cwnd_cut(struct gw_conn *c, uint64_t now)
 {
-	uint64_t rtt = c->srtt_us > 1000 ? c->srtt_us : 1000;
+	uint64_t rtt = c->rtt.srtt_us > 1000 ? c->rtt.srtt_us : 1000;
 
 	if (c->cwnd_cut_us && now - c->cwnd_cut_us < rtt)
 		return;
@@ -321,7 +321,7 @@ static void fast_retransmit(struct gw_conn *c, uint64_t base, uint64_t bitmap, u
 	uint64_t holes = ~bitmap & ((1ull << top) - 1), reo, guard, when;
 
 	reo = c->min_rtt_us / 4 > 50 ? c->min_rtt_us / 4 : 50;
-	guard = c->srtt_us ? c->srtt_us + c->srtt_us / 4 : c->rto_us / 4;
+	guard = c->rtt.srtt_us ? c->rtt.srtt_us + c->rtt.srtt_us / 4 : c->rto_us / 4;
 	while (holes) {
 		unsigned i = (unsigned)__builtin_ctzll(holes);
 		struct gw_sdk_slot *s;

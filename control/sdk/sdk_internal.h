@@ -43,6 +43,7 @@
 #include <gwart/wire.h>
 
 #include "dedup.h"
+#include "rtt.h"
 
 /* Largest control frame we encode (ACK/NACK/HELLO/WELCOME/BYE). */
 #define GW_SDK_CTL_FRAME_MAX (GW_HDR_LEN + GW_WELCOME_BODY_LEN)
@@ -164,7 +165,7 @@ struct gw_conn {
 	uint64_t next_seq;     /* next origin_seq to assign */
 	uint64_t out_head;     /* lowest un-acknowledged origin_seq (== next_seq if empty) */
 	uint64_t ack_reach;    /* highest seq an ACK bitmap has reported on */
-	uint64_t srtt_us;      /* smoothed RTT of first transmissions (Karn), 0: none */
+	struct dp_rtt rtt;     /* RTT of first transmissions (Karn); SDK uses srtt_us */
 	uint64_t ack_rtt_us;   /* smallest sample of the ACK being applied */
 	uint64_t min_rtt_us;   /* smallest sample ever: the path without queues */
 	uint64_t newest_acked_tx_us; /* latest transmission time of any acked frame */
