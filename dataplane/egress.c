@@ -167,7 +167,6 @@ static void egress_failover(struct dp_lcore *lc, struct dp_conn_state *ds)
 		const struct gw_wire_data *d = (const struct gw_wire_data *)(fr + GW_HDR_LEN);
 		uint64_t oseq = rte_be_to_cpu_64(d->origin_seq);
 		uint32_t origin = rte_be_to_cpu_32(d->origin);
-		uint64_t hash = (oseq * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)origin << 17);
 		const struct dp_route *r;
 		const struct dp_conn *nc;
 		uint32_t id;
@@ -176,7 +175,10 @@ static void egress_failover(struct dp_lcore *lc, struct dp_conn_state *ds)
 				    rte_be_to_cpu_16(d->dest_len));
 		if (r == NULL)
 			return;
-		id = dp_rm_select(r->targets, r->n_targets, dp_egress_conn_up, lc->rt, hash);
+		/* Only to a connector that is up: one that merely exists
+		 * would hold it as this one does. */
+		id = dp_rm_choose(r->targets, r->n_targets, dp_egress_conn_up, NULL, lc->rt,
+				  dp_rm_msg_hash(origin, oseq));
 		if (id == 0 || id == ds->id)
 			return;
 		nc = dp_conn_get(lc->rt, id);

@@ -154,24 +154,25 @@ static inline void ack_add(struct dp_lcore *lc, struct dp_conn_state *st, uint64
 
 /* ---- ingress -------------------------------------------------------------- */
 
+/* A route target that may take a message while no target is up: it exists
+ * and is enabled; its custody holds the message until its session returns
+ * (bounded: BUSY past the custody limit). */
+static int conn_holds(void *ctx, uint32_t id)
+{
+	const struct dp_conn *c = dp_conn_get(ctx, id);
+
+	return c != NULL && c->enabled;
+}
+
 /* Choose the destination connector: lowest-cost up connector; if none is
- * up, the lowest-cost one that exists holds the message in custody until
- * its session returns (bounded: BUSY past the custody limit). */
+ * up, the lowest-cost one that holds (dp_rm_choose()). */
 static const struct dp_conn *choose_dest(struct dp_lcore *lc, const struct dp_route *r,
 					 uint64_t hash)
 {
-	uint32_t id = dp_rm_select(r->targets, r->n_targets, dp_egress_conn_up, lc->rt, hash);
-	unsigned i;
+	uint32_t id = dp_rm_choose(r->targets, r->n_targets, dp_egress_conn_up, conn_holds, lc->rt,
+				   hash);
 
-	if (id != 0)
-		return dp_conn_get(lc->rt, id);
-	for (i = 0; i < r->n_targets; i++) {
-		const struct dp_conn *c = dp_conn_get(lc->rt, r->targets[i].conn_id);
-
-		if (c != NULL && c->enabled)
-			return c;
-	}
-	return NULL;
+	return id != 0 ? dp_conn_get(lc->rt, id) : NULL;
 }
 
 /*
@@ -265,7 +266,7 @@ static void ingress_route(struct dp_lcore *lc, const struct dp_pending *pd,
 	struct dp_conn_state *st = c->st;
 	struct rte_mbuf *m = pd->m;
 	uint64_t seq = pd->seq;
-	uint64_t hash = (seq * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)c->id << 17);
+	uint64_t hash = dp_rm_msg_hash(c->id, seq);
 
 	dc = r != NULL ? choose_dest(lc, r, hash) : NULL;
 	if (unlikely(dc == NULL)) {

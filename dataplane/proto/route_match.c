@@ -345,3 +345,17 @@ uint32_t dp_rm_select(const struct dp_route_target *t, unsigned n, dp_conn_up_fn
 	}
 	return 0;
 }
+
+uint32_t dp_rm_choose(const struct dp_route_target *t, unsigned n, dp_conn_up_fn up,
+		      dp_conn_up_fn holds, void *ctx, uint64_t hash)
+{
+	uint32_t id = dp_rm_select(t, n, up, ctx, hash);
+	unsigned i;
+
+	if (id != 0 || holds == NULL)
+		return id;
+	for (i = 0; i < n; i++)
+		if (holds(ctx, t[i].conn_id))
+			return t[i].conn_id;
+	return 0;
+}

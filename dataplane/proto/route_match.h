@@ -22,8 +22,8 @@
  * process only: never persist them or send them anywhere.
  *
  * Threading: every function is pure and reentrant; callable from any thread
- * (workers included) without locks or RCU. dp_rm_select() calls the caller's
- * up() callback, whose own contract applies.
+ * (workers included) without locks or RCU. dp_rm_select() and
+ * dp_rm_choose() call the caller's callbacks, whose own contract applies.
  */
 #ifndef GWART_DP_ROUTE_MATCH_H
 #define GWART_DP_ROUTE_MATCH_H
@@ -187,8 +187,9 @@ struct dp_route_target {
 	uint32_t cost;
 };
 
-/* Returns 1 if connector conn_id's session is up. Called from the thread
- * that called dp_rm_select(). */
+/* Returns 1 if connector conn_id's session is up (or, as dp_rm_choose()'s
+ * holds, 1 if it may hold a message). Called from the thread that called
+ * dp_rm_select() or dp_rm_choose(). */
 typedef int (*dp_conn_up_fn)(void *ctx, uint32_t conn_id);
 
 /*
@@ -200,5 +201,27 @@ typedef int (*dp_conn_up_fn)(void *ctx, uint32_t conn_id);
  */
 uint32_t dp_rm_select(const struct dp_route_target *t, unsigned n, dp_conn_up_fn up, void *ctx,
 		      uint64_t hash);
+
+/*
+ * The hash that spreads messages over a cost group: a function of the
+ * message's origin connector and origin_seq only, so every copy of one
+ * message (a retransmission, a failover move) hashes alike.
+ */
+static inline uint64_t dp_rm_msg_hash(uint32_t origin, uint64_t origin_seq)
+{
+	return (origin_seq * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)origin << 17);
+}
+
+/*
+ * The destination of a message among route targets t[0, n): the
+ * dp_rm_select() choice among those up(); if none is up and @holds is not
+ * NULL, the first target (lowest cost, in order) for which holds() answers
+ * 1: a connector that exists and may keep the message in custody until its
+ * session returns. NULL @holds: only an up target will do (failover).
+ * Returns conn_id, 0 if none. Both callbacks get @ctx and are called from
+ * this thread.
+ */
+uint32_t dp_rm_choose(const struct dp_route_target *t, unsigned n, dp_conn_up_fn up,
+		      dp_conn_up_fn holds, void *ctx, uint64_t hash);
 
 #endif

@@ -585,3 +585,55 @@ Test(route_match, select)
 	m.up[1] = 1;
 	cr_assert_eq(dp_rm_select(t, 1, is_up, &m, ~0ull), 1);
 }
+
+static int holds(void *ctx, uint32_t conn)
+{
+	const struct up_map *m = ctx;
+
+	return conn < 64 && m->up[conn + 32];
+}
+
+/* dp_rm_choose(): dp_rm_select() while something is up; else the first
+ * target that holds, in cost order; never one that does not. */
+Test(route_match, choose)
+{
+	const struct dp_route_target t[] = {
+	    {1, 10}, {2, 20}, {3, 20}, {4, 20}, {5, 30},
+	};
+	struct up_map m = {0};
+	unsigned i;
+
+	/* 1. nothing up, nothing holds */
+	cr_assert_eq(dp_rm_choose(t, 5, is_up, holds, &m, 7), 0);
+	cr_assert_eq(dp_rm_choose(t, 0, is_up, holds, &m, 7), 0);
+	/* 2. nothing up: the first holding target, whatever the hash */
+	m.up[32 + 3] = m.up[32 + 5] = 1;
+	for (i = 0; i < 50; i++)
+		cr_assert_eq(dp_rm_choose(t, 5, is_up, holds, &m, i), 3);
+	/* 3. without holds (failover): only an up target */
+	cr_assert_eq(dp_rm_choose(t, 5, is_up, NULL, &m, 7), 0);
+	/* 4. anything up: exactly dp_rm_select(), holding or not */
+	m.up[4] = 1;
+	m.up[2] = 1;
+	for (i = 0; i < 50; i++) {
+		cr_assert_eq(dp_rm_choose(t, 5, is_up, holds, &m, i),
+			     dp_rm_select(t, 5, is_up, &m, i));
+		cr_assert_eq(dp_rm_choose(t, 5, is_up, NULL, &m, i),
+			     dp_rm_select(t, 5, is_up, &m, i));
+	}
+	cr_assert_eq(dp_rm_choose(t, 5, is_up, holds, &m, 0), 2);
+	cr_assert_eq(dp_rm_choose(t, 5, is_up, holds, &m, 1), 4);
+}
+
+/* The spreading hash is pinned: changing it would move every message of a
+ * cost group to another target after an upgrade. */
+Test(route_match, msg_hash)
+{
+	cr_assert_eq(dp_rm_msg_hash(0, 0), 0);
+	cr_assert_eq(dp_rm_msg_hash(1, 0), 1ull << 17);
+	cr_assert_eq(dp_rm_msg_hash(0, 1), 0x9E3779B97F4A7C15ull);
+	cr_assert_eq(dp_rm_msg_hash(7, 3), (3 * 0x9E3779B97F4A7C15ull) ^ (7ull << 17));
+	cr_assert_eq(dp_rm_msg_hash(UINT32_MAX, UINT64_MAX),
+		     (UINT64_MAX * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)UINT32_MAX << 17));
+	cr_assert_neq(dp_rm_msg_hash(1, 2), dp_rm_msg_hash(2, 1));
+}
