@@ -11,7 +11,7 @@
  *   gb_run.c       phases of a run, figures, the exactly-once verdict (gb_run.h)
  *   gb_verify.c    the delivered set and the exactly-once check
  *   gb_workload.c  destination addresses, uniform and Zipf popularity, seeded RNG
- *   gb_hist.c      log-linear latency histogram (HDR style)
+ *   gb_hist.c      latency histogram: count/sum/min/max around proto's hist.h
  *   gb_measure.c   thread CPU time, router counters, cycles per message
  *   gb_stages.c    stage microbenchmarks and memory per route / connector
  *   gb_result.c    the JSON result file
@@ -35,7 +35,6 @@
 
 #include "dedup.h"
 #include "gb_hist.h"
-#include "hist.h"
 
 #define GB_MAX_ENDPOINTS 4     /* harness ports: the router has DP_MAX_PORTS */
 #define GB_MAX_QUEUES 16       /* queues per port = router workers */

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* The harness's latency histogram around the protocol core's buckets: reset,
+ * quantiles, merging, mean, and the bench's own self-test of the edges. */
 #include <string.h>
 
 #include "gb_hist.h"
@@ -9,40 +11,16 @@ void gb_hist_reset(struct gb_hist *h)
 	h->min = UINT64_MAX;
 }
 
-uint64_t gb_hist_bucket_hi(unsigned i)
-{
-	unsigned k, e;
-	uint64_t lo;
-
-	if (i < GB_HIST_SUB)
-		return i;
-	k = i / GB_HIST_SUB;
-	e = k + GB_HIST_SUB_BITS - 1;
-	lo = (uint64_t)(GB_HIST_SUB + i % GB_HIST_SUB) << (e - GB_HIST_SUB_BITS);
-	return lo + ((1ull << (e - GB_HIST_SUB_BITS)) - 1);
-}
-
 uint64_t gb_hist_quantile(const struct gb_hist *h, double q)
 {
-	uint64_t want, acc = 0;
-	unsigned i;
+	uint64_t v;
 
 	if (h->count == 0)
 		return 0;
 	if (q >= 1.0)
 		return h->max;
-	want = (uint64_t)(q * (double)h->count);
-	if (want == 0)
-		want = 1;
-	for (i = 0; i < GB_HIST_BUCKETS; i++) {
-		acc += h->b[i];
-		if (acc >= want) {
-			uint64_t v = gb_hist_bucket_hi(i);
-
-			return v < h->max ? v : h->max;
-		}
-	}
-	return h->max;
+	v = dp_hist_quantile_sub(h->b, GB_HIST_SUB_BITS, q, NULL);
+	return v < h->max ? v : h->max;
 }
 
 void gb_hist_merge(struct gb_hist *dst, const struct gb_hist *src)
@@ -77,14 +55,17 @@ int gb_hist_selftest(void)
 	unsigned i;
 
 	for (i = 0; i + 1 < GB_HIST_BUCKETS; i++) {
-		uint64_t hi = gb_hist_bucket_hi(i);
+		uint64_t hi = dp_hist_upper_sub(i, GB_HIST_SUB_BITS);
 
-		if (gb_hist_index(hi) != i || gb_hist_index(hi + 1) != i + 1)
+		if (dp_hist_index_sub(hi, GB_HIST_SUB_BITS) != i ||
+		    dp_hist_index_sub(hi + 1, GB_HIST_SUB_BITS) != i + 1)
 			return (int)i + 1;
 	}
+	if (dp_hist_upper_sub(GB_HIST_BUCKETS - 1, GB_HIST_SUB_BITS) != UINT64_MAX)
+		return (int)GB_HIST_BUCKETS;
 	for (i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
-		unsigned b = gb_hist_index(probe[i]);
-		uint64_t hi = gb_hist_bucket_hi(b);
+		unsigned b = dp_hist_index_sub(probe[i], GB_HIST_SUB_BITS);
+		uint64_t hi = dp_hist_upper_sub(b, GB_HIST_SUB_BITS);
 
 		if (b >= GB_HIST_BUCKETS || hi < probe[i] ||
 		    (probe[i] >= GB_HIST_SUB && (hi - probe[i]) > probe[i] / GB_HIST_SUB))

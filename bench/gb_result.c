@@ -113,7 +113,7 @@ static json_t *latency_json(const struct gb_result *r)
 			continue;
 		acc += h->b[i];
 		pt = json_array();
-		json_array_append_new(pt, json_real(us(r, gb_hist_bucket_hi(i))));
+		json_array_append_new(pt, json_real(us(r, dp_hist_upper_sub(i, GB_HIST_SUB_BITS))));
 		json_array_append_new(pt, json_real((double)acc / (double)h->count));
 		json_array_append_new(cdf, pt);
 	}
