@@ -30,6 +30,8 @@
 
 #include <nats/nats.h>
 
+#include "clock.h"
+
 struct gn_opts {
 	const char *url, *mode, *json, *label;
 	int payload;
@@ -41,10 +43,7 @@ static atomic_ulong g_rx, g_acks, g_dups, g_errs;
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)dp_clock_mono_ns() / 1e9;
 }
 
 /* user + system time of process @pid, seconds; 0 if unknown. */

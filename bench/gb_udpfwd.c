@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define UF_BATCH 64
 #define UF_PORT_FWD 47901
 #define UF_PORT_SINK 47902
@@ -173,10 +175,7 @@ static void *sink_main(void *arg)
 
 static double mono(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)dp_clock_mono_ns() / 1e9;
 }
 
 static double thread_cpu(pthread_t t)

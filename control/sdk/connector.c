@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "clock.h"
 #include "sdk_internal.h"
 
 /* Socket buffers: a full send window of small frames in flight plus the
@@ -49,10 +50,7 @@
 
 uint64_t gw_sdk_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return dp_clock_mono_us();
 }
 
 void gw_sdk_hdr(const struct gw_conn *c, struct gw_hdr_args *h, uint16_t flags, uint64_t seq)
