@@ -1,70 +1,46 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Frames the harness's connectors send, built with the project's encoders
- * (gw_wire_encode_*) inside Ethernet/IPv4/UDP headers laid out as the
- * router's dp_pkt_alloc_udp() lays out its own, and the per-queue TX
- * buffers with back-pressure (nothing is dropped when the port is full).
+ * (gw_wire_encode_*) inside Ethernet/IPv4/UDP headers written by the
+ * router's own builder (dp_pkt_alloc_udp()), and the per-queue TX buffers
+ * with back-pressure (nothing is dropped when the port is full).
  */
 #include <string.h>
 
 #include <rte_ethdev.h>
 #include <rte_ip.h>
-#include <rte_udp.h>
 
 #include "gb_endpoint.h"
+#include "pkt.h"
 
 struct rte_mbuf *gb_frame_alloc(struct gb_endpoint *ep, const struct gb_ep_conn *c, uint16_t gw_len,
 				uint8_t **gw)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(ep->pool);
-	struct rte_ether_hdr *eh;
-	struct rte_ipv4_hdr *ih;
-	struct rte_udp_hdr *uh;
+	/* The connector is the source "port": its own MAC and address. */
+	const struct dp_port_addr src = {.ip_be = c->ip_be, .mac = c->mac};
+	struct rte_mbuf *m;
 
+	m = dp_pkt_alloc_udp(ep->pool, &src, c->udp_be, &ep->router_mac, ep->router_ip_be,
+			     rte_cpu_to_be_16(GB_ROUTER_UDP), gw_len, gw);
 	if (unlikely(m == NULL))
 		return NULL;
-	eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, RTE_ETHER_HDR_LEN + 28 + gw_len);
-	if (unlikely(eh == NULL)) {
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
 	/* A NIC's PMD stamps the receiving port; net_ring passes the mbuf
 	 * through untouched, so the wire's far end does it. */
 	m->port = ep->stamp_port;
-	rte_ether_addr_copy(&ep->router_mac, &eh->dst_addr);
-	rte_ether_addr_copy(&c->mac, &eh->src_addr);
-	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	ih = (struct rte_ipv4_hdr *)(eh + 1);
-	ih->version_ihl = RTE_IPV4_VHL_DEF;
-	ih->type_of_service = 0;
-	ih->total_length = rte_cpu_to_be_16((uint16_t)(28 + gw_len));
-	ih->packet_id = 0;
-	ih->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ih->time_to_live = 64;
-	ih->next_proto_id = IPPROTO_UDP;
-	ih->hdr_checksum = 0;
-	ih->src_addr = c->ip_be;
-	ih->dst_addr = ep->router_ip_be;
-	uh = (struct rte_udp_hdr *)(ih + 1);
-	uh->src_port = c->udp_be;
-	uh->dst_port = rte_cpu_to_be_16(GB_ROUTER_UDP);
-	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + gw_len));
-	uh->dgram_cksum = 0;
-	*gw = (uint8_t *)(uh + 1);
 	return m;
 }
 
 void gb_frame_finish(const struct gb_endpoint *ep, struct rte_mbuf *m)
 {
-	struct rte_ipv4_hdr *ih =
-	    rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	struct rte_ipv4_hdr *ih;
 
-	ih->hdr_checksum = rte_ipv4_cksum(ih);
 	if (ep->ctx->o->udp_csum) {
-		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ih + 1);
-
-		uh->dgram_cksum = rte_ipv4_udptcp_cksum(ih, uh);
+		dp_pkt_finish_udp(m);
+		return;
 	}
+	/* UDP checksum 0: "none" in IPv4, as the option asks. */
+	ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	ih->hdr_checksum = rte_ipv4_cksum(ih);
 }
 
 void gb_tx_flush(struct gb_endpoint *ep, struct gb_txq *txq)
