@@ -2,11 +2,12 @@
 /*
  * The one walk over an ACK's cumulative point and bitmap: which sequence
  * numbers a (cum, base, bitmap) acknowledgement names, limited to the range
- * the caller accepts. The router's custody, the SDK's outbox, the benchmark's
- * generator and the tests' fake router all acknowledge through it.
+ * the caller accepts. The router's custody, the SDK's outbox and the
+ * benchmark's generator acknowledge through it.
  *
  * An ACK names every seq <= cum, and base + i for each set bit i of bitmap
- * (PROTOCOL.md: base is normally cum + 1, but any value may arrive). The
+ * whose sum does not pass 2^64 - 1 (include/gwart/PROTOCOL.md section 9:
+ * base is normally cum + 1, but the sender chooses it freely). The
  * caller says which seqs it can act on, [lo, end): its oldest unresolved seq
  * and the first seq it never sent. The walk yields each named seq of that
  * range exactly once, in ascending order: first the cumulative ones
