@@ -60,8 +60,8 @@ struct cp_session {
 	struct cp_timer timer;    /* the session's one timer */
 };
 
-/* What the state machine asks of the dataplane (frames.c and connector.c
- * give the real ones, tests their fakes). */
+/* What the state machine asks of the dataplane (frames.c has the real
+ * ones, tests their fakes). */
 struct cp_session_ops {
 	/* The session is gone: workers stop transmitting to @id and hold its
 	 * messages in custody. */
@@ -80,7 +80,7 @@ struct cp_sessions {
 	const struct cp_settings *set;
 	const struct cp_session_ops *ops;
 	void *arg;
-	uint64_t dead_us;         /* keepalive_ms x keepalive_mult, in us */
+	uint64_t dead_us;         /* keepalive_ms x keepalive_mult, in us (3 s until set) */
 	uint64_t rng;             /* jitter only */
 	uint64_t ups;             /* session establishments */
 	uint64_t downs;
