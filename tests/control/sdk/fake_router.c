@@ -9,21 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include <gwart/wire.h>
 
+#include "ack.h"
+#include "clock.h"
 #include "fake_router.h"
 
 uint64_t fr_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return dp_clock_mono_us();
 }
 
 static unsigned fr_rand(struct fake_router *fr)
@@ -240,20 +238,17 @@ static void fr_eg_ack(struct fr_conn *d, uint64_t seq)
 	}
 }
 
+/* An ACK from the destination: through the protocol core's walker, as the
+ * router's custody does, over what is in custody, [eg_low, eg_next). */
 static void fr_on_ack(struct fake_router *fr, struct fr_conn *d, const struct gw_frame *f)
 {
-	uint64_t s, bm = f->u.ack.bitmap;
+	struct dp_ack_walk w;
+	uint64_t s;
 
 	fr->ack_rx++;
-	for (s = d->eg_low; s <= f->seq && s < d->eg_next; s++)
+	dp_ack_walk_init(&w, f->seq, f->u.ack.base, f->u.ack.bitmap, d->eg_low, d->eg_next);
+	while (dp_ack_walk_next(&w, &s) != DP_ACK_END)
 		fr_eg_ack(d, s);
-	while (bm) {
-		unsigned i = (unsigned)__builtin_ctzll(bm);
-
-		bm &= bm - 1;
-		if (f->u.ack.base + i >= d->eg_low && f->u.ack.base + i < d->eg_next)
-			fr_eg_ack(d, f->u.ack.base + i);
-	}
 	while (d->eg_low < d->eg_next && !d->eg[d->eg_low & (FR_EG_MAX - 1)])
 		d->eg_low++;
 }

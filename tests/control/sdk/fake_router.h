@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The fake router the SDK's suites run against: one UDP socket on
- * 127.0.0.1 that speaks the gwart protocol through the same wire codec and
- * duplicate window as the real router, with fault injection and counters of
- * what it saw.
+ * 127.0.0.1 that speaks the gwart protocol through the same wire codec,
+ * duplicate window, ACK walker and clock (the protocol core) as the real
+ * router, with fault injection and counters of what it saw.
  *
  * What it does: answers HELLO with WELCOME (a new epoch for a new nonce or a
  * lost session; C := max(C, seq - 1), PROTOCOL.md 12.1), takes DATA into
