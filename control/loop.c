@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "loop.h"
 
 #define LOOP_EVENTS 32
@@ -41,10 +42,7 @@ struct cp_loop {
 
 uint64_t cp_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return dp_clock_mono_us();
 }
 
 struct cp_loop *cp_loop_create(void)

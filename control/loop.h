@@ -48,7 +48,8 @@ struct cp_loop_hooks {
 	void *arg;
 };
 
-/* Monotonic microseconds (CLOCK_MONOTONIC): the loop's clock. */
+/* Monotonic microseconds (the protocol core's dp_clock_mono_us()): the
+ * loop's clock. */
 uint64_t cp_now_us(void);
 
 /* NULL when out of memory or out of file descriptors. */
