@@ -55,6 +55,8 @@
 
 #include <gwart/connector.h>
 
+#include "clock.h"
+
 #define GC_MAGIC 0x4757434eu  /* "GWCN" */
 #define GC_HDR_LEN 24u        /* payload header, bytes */
 #define GC_DEF_PAYLOAD 64u    /* bytes */
@@ -115,10 +117,7 @@ extern volatile sig_atomic_t gc_signalled; /* SIGTERM/SIGINT seen */
 
 static inline uint64_t gc_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return dp_clock_mono_us();
 }
 
 static inline void gc_sleep_us(uint64_t us)

@@ -14,6 +14,7 @@
 #include "eal.h"
 
 #include "api.h"
+#include "cp_router.h"
 #include "cp.h"
 #include "frames.h"
 #include "router_api.h"
@@ -23,28 +24,12 @@ static struct cp_ctx cp;
 
 static void setup(void)
 {
-	struct dp_router_params prm = {
-		.nb_mbuf = 2047, .mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE,
-		.udp_port = 4790, .max_routes = 8,
-	};
-	int rc;
-
-	test_eal_up_workers();
-	memset(&cp, 0, sizeof(cp));
-	cp.rt = dp_router_create(&prm, &rc);
-	cr_assert_not_null(cp.rt, "router: %s", strerror(-rc));
-	cr_assert_eq(cp_init(&cp, cp.rt), 0);
-	cr_assert_eq(dp_router_start(cp.rt), 0);
+	test_cp_router_up(&cp, 8);
 }
 
 static void teardown(void)
 {
-	dp_router_stop(cp.rt);
-	while (cp_frames_poll(&cp) != 0)
-		;
-	dp_router_free(cp.rt);
-	cp_fini(&cp);
-	test_eal_down();
+	test_cp_router_down(&cp);
 }
 
 TestSuite(api, .init = setup, .fini = teardown, .timeout = 60);

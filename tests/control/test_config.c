@@ -15,6 +15,7 @@
 #include "eal.h"
 
 #include "config.h"
+#include "cp_router.h"
 #include "conn.h"
 #include "cp.h"
 #include "route.h"
@@ -175,27 +176,12 @@ static struct cp_ctx cp;
 
 static void apply_setup(void)
 {
-	struct dp_router_params prm = {
-		.nb_mbuf = 2047, .mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE,
-		.udp_port = 4790, .max_routes = 64,
-	};
-	int rc;
-
-	test_eal_up_workers();
-	memset(&cp, 0, sizeof(cp));
-	cp.rt = dp_router_create(&prm, &rc);
-	cr_assert_not_null(cp.rt, "router: %s", strerror(-rc));
-	cr_assert_eq(cp_init(&cp, cp.rt), 0);
-	/* Running workers acknowledge connector deletes. */
-	cr_assert_eq(dp_router_start(cp.rt), 0);
+	test_cp_router_up(&cp, 64);
 }
 
 static void apply_teardown(void)
 {
-	dp_router_stop(cp.rt);
-	dp_router_free(cp.rt);
-	cp_fini(&cp);
-	test_eal_down();
+	test_cp_router_down(&cp);
 }
 
 TestSuite(config_apply, .init = apply_setup, .fini = apply_teardown, .timeout = 60);

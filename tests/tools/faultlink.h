@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "clock.h"
+
 #define FL_PKT_MAX 9216            /* bytes: any gwart frame (GW_FRAME_MAX 8487) */
 #define FL_BATCH 32                /* datagrams per recvmmsg */
 #define FL_DEF_QUEUE 2048          /* packet buffers per direction */
@@ -66,10 +68,7 @@ extern struct fl_relay fl;
 
 static inline uint64_t fl_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return dp_clock_mono_us();
 }
 
 /* fl_pipeline.c: each direction's faults -> reorder -> delay -> send. */
