@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The reconnection backoff (see backoff.h): pure arithmetic on the caller's
+ * parameters and random state, shared by the router's probes and the SDK.
+ */
 #include "backoff.h"
 
 uint64_t cp_backoff_rng(uint64_t *rng)
