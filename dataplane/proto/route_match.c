@@ -242,8 +242,10 @@ unsigned dp_rm_candidates(const struct dp_rm_addr *a, const uint64_t sfx_mask[4]
 
 	out[n++] = (struct dp_rm_cand){DP_ROUTE_EXACT, 0, (uint8_t)dl};
 	/* Left to right is longest suffix first. A separator needs a byte
-	 * before it ('*' matches at least one) and one after it. */
-	for (i = 1; i + 1 < dl; i++) {
+	 * before it ('*' matches at least one) and one after it. dl is at
+	 * most DP_RM_DOMAIN_MAX for a parsed address, but out[] is bounded by
+	 * its own size too (one place kept for "*"), whatever a says. */
+	for (i = 1; i + 1 < dl && n < DP_RM_CAND_MAX - 1; i++) {
 		unsigned l = dl - i;
 
 		if (!rm_is_sep(a->dom[i]))

@@ -42,8 +42,9 @@
 #define DP_RM_DOMAIN_MAX (DP_RM_ADDR_MAX - 2)
 #define DP_RM_PATTERN_MAX DP_RM_DOMAIN_MAX /* bytes of a normalised pattern */
 /* Suffix candidates need a byte before and after their separator, so a
- * domain has at most (DOMAIN_MAX - 1) / 2 of them; plus exact and "*". */
-#define DP_RM_SUFFIX_MAX ((DP_RM_DOMAIN_MAX - 1) / 2)
+ * domain has at most DOMAIN_MAX - 2 of them (a separator may be that byte:
+ * a domain of dots has one at every inner position); plus exact and "*". */
+#define DP_RM_SUFFIX_MAX (DP_RM_DOMAIN_MAX - 2)
 #define DP_RM_CAND_MAX (DP_RM_SUFFIX_MAX + 2)
 
 /* 128-bit route key: the fixed-length key of the route index. */

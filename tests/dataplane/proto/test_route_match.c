@@ -274,18 +274,73 @@ Test(route_match, candidates_mask_and_max)
 	memset(mask, 0, sizeof(mask));
 	cr_assert_eq(dp_rm_candidates(&a, mask, c), 2);
 
-	/* The most candidates any address can have: "t:a.a.a....a". */
+	/* Alternating labels and dots: a suffix at every other position. */
 	big[0] = 't';
 	big[1] = ':';
 	for (i = 2; i < 255; i++)
 		big[i] = (i & 1) ? '.' : 'a';
 	cr_assert_eq(dp_rm_parse(big, 255, &a), 0);
 	n = dp_rm_candidates(&a, NULL, c);
-	cr_assert_eq(n, DP_RM_CAND_MAX, "%u", n);
+	cr_assert_eq(n, (DP_RM_DOMAIN_MAX - 1) / 2 + 2, "%u", n);
 	cr_assert_eq(c[1].len, DP_RM_DOMAIN_MAX - 1);
 	cr_assert_eq(c[n - 2].len, 2);
 	for (i = 1; i + 2 < n; i++)
 		cr_assert_gt(c[i].len, c[i + 1].len, "longest first");
+}
+
+/*
+ * Addresses of nothing but dots after "t:" (regression: a domain of 253 dots
+ * had 251 suffix candidates and overflowed the caller's array, which was
+ * sized for alternating labels). Every inner position is a candidate, the
+ * array is exactly large enough for the longest domain, and nothing is
+ * written past it (a guard after the array must survive).
+ */
+Test(route_match, candidates_all_dots)
+{
+	static const unsigned addr_lens[] = {3, 4, 5, 253, 254, 255};
+	size_t k;
+
+	for (k = 0; k < sizeof(addr_lens) / sizeof(addr_lens[0]); k++) {
+		struct {
+			struct dp_rm_cand c[DP_RM_CAND_MAX];
+			uint8_t guard[64];
+		} o;
+		struct dp_rm_addr a;
+		uint8_t big[256];
+		unsigned n, i, len = addr_lens[k], dl = len - 2;
+
+		memset(&o, 0xA5, sizeof(o));
+		big[0] = 't';
+		big[1] = ':';
+		memset(big + 2, '.', len - 2);
+		cr_assert_eq(dp_rm_parse(big, len, &a), 0, "len %u", len);
+		cr_assert_eq(a.dom_len, dl);
+		n = dp_rm_candidates(&a, NULL, o.c);
+		/* exact, a suffix at each of positions 1 .. dl - 2, "*" */
+		cr_assert_eq(n, dl >= 2 ? dl : 2, "len %u: %u candidates", len, n);
+		cr_assert_leq(n, DP_RM_CAND_MAX);
+		cr_assert_eq(o.c[0].kind, DP_ROUTE_EXACT);
+		cr_assert_eq(o.c[n - 1].kind, DP_ROUTE_ANY);
+		for (i = 1; i + 1 < n; i++) {
+			cr_assert_eq(o.c[i].kind, DP_ROUTE_SUFFIX);
+			cr_assert_eq(o.c[i].off, i);
+			cr_assert_eq(o.c[i].len, dl - i);
+		}
+		for (i = 0; i < sizeof(o.guard); i++)
+			cr_assert_eq(o.guard[i], 0xA5, "len %u: written past the array", len);
+	}
+	{
+		/* 256 bytes: one past the longest address, refused before any
+		 * candidate is made. */
+		uint8_t big[256];
+		struct dp_rm_addr a;
+
+		big[0] = 't';
+		big[1] = ':';
+		memset(big + 2, '.', sizeof(big) - 2);
+		cr_assert_eq(dp_rm_parse(big, sizeof(big), &a), -EINVAL);
+	}
+	cr_assert_eq(DP_RM_CAND_MAX, DP_RM_DOMAIN_MAX, "one exact, DOMAIN_MAX - 2 suffixes, one any");
 }
 
 /* ---- keys ------------------------------------------------------------------ */
