@@ -113,24 +113,22 @@ static void flush_acks(struct dp_lcore *lc)
 
 	for (i = 0; i < lc->n_ack; i++) {
 		const struct dp_conn *c = dp_conn_get(lc->rt, lc->ack_list[i]);
+		struct dp_dedup_ack a[DP_DEDUP_ACK_MAX];
 		struct dp_conn_state *st;
-		uint64_t cum, b, hi;
+		unsigned k, n;
+		uint64_t cum;
 
 		if (unlikely(c == NULL || !c->up))
 			continue;
 		st = c->st;
 		cum = dp_dedup_cum(&st->win);
-		b = st->ack_lo > cum ? st->ack_lo : cum + 1;
-		hi = st->ack_hi > b ? st->ack_hi : b;
 		/* Usually one frame: the cumulative point covers in-order
-		 * traffic and the bitmap the rest of this burst. */
-		for (; b <= hi; b += GW_ACK_BITMAP_BITS) {
-			uint64_t bm = dp_dedup_ack_bitmap(&st->win, b);
-
-			if (bm == 0 && b != cum + 1)
-				continue;
-			send_ack(lc, c, cum, b, bm);
-		}
+		 * traffic and the bitmap the rest of this burst. At most
+		 * DP_DEDUP_ACK_MAX whatever seqs the origin sent (a HELLO
+		 * may put the window anywhere, up to 2^64 - 1). */
+		n = dp_dedup_acks(&st->win, st->ack_lo, st->ack_hi, a);
+		for (k = 0; k < n; k++)
+			send_ack(lc, c, cum, a[k].base, a[k].bitmap);
 	}
 	lc->n_ack = 0;
 	lc->burst_gen++;

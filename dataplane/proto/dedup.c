@@ -61,7 +61,13 @@ static void dp_dedup_clear_range(struct dp_dedup *w, uint64_t seq, uint64_t n)
 static void dp_dedup_slide(struct dp_dedup *w)
 {
 	for (;;) {
-		uint64_t next = w->cum + 1;
+		uint64_t next;
+
+		/* No seq above 2^64 - 1: cum + 1 would wrap to 0 and read
+		 * positions no seq can own. */
+		if (w->cum == UINT64_MAX)
+			return;
+		next = w->cum + 1;
 		unsigned i = dp_dedup_word(next), sh = next & 63;
 		/* Bit 0 of avail is seq next; the sh bits shifted in at the top
 		 * are 0, so the run cannot count past the end of this word. */
@@ -157,14 +163,18 @@ uint64_t dp_dedup_ack_bitmap(const struct dp_dedup *w, uint64_t base)
 
 	/* Leading bits for seqs <= cum: all done. */
 	if (base <= cum) {
-		uint64_t k = cum - base + 1;
+		/* k + 1 leading bits; cum - base + 1 would wrap for base 0 and
+		 * cum 2^64 - 1. */
+		uint64_t k = cum - base;
 
-		if (k >= 64)
+		if (k >= 63)
 			return ~0ull;
-		lo = (unsigned)k;
-		r = (1ull << k) - 1;
+		lo = (unsigned)k + 1;
+		r = (1ull << lo) - 1;
+		if (cum == UINT64_MAX)
+			return r; /* nothing above cum: base + lo would wrap */
 	}
-	s0 = base + lo; /* first seq above cum */
+	s0 = base + lo; /* first seq above cum: base <= cum, or lo is 0 */
 	if (s0 - cum > DP_DEDUP_WINDOW)
 		return r;
 	/* 64 bits of the circular bitmap from s0's position, across the word
@@ -178,5 +188,39 @@ uint64_t dp_dedup_ack_bitmap(const struct dp_dedup *w, uint64_t base)
 	/* No mask is needed for seqs past cum + WINDOW: s0 <= cum + WINDOW, so
 	 * the 64 positions end at most at cum + BITS - 1, and by the invariant
 	 * the ones past cum + WINDOW are clear. */
-	return r | (bits << lo);
+	bits <<= lo;
+	/* Bits past 2^64 - 1 name no seq (PROTOCOL.md section 9); their
+	 * positions are clear by the invariant, masked all the same. */
+	if (base > UINT64_MAX - 63)
+		bits &= ~0ull >> (63 - (unsigned)(UINT64_MAX - base));
+	return r | bits;
+}
+
+unsigned dp_dedup_acks(const struct dp_dedup *w, uint64_t lo, uint64_t hi,
+		       struct dp_dedup_ack out[DP_DEDUP_ACK_MAX])
+{
+	uint64_t cum = w->cum, b, span, k, nf;
+	unsigned n = 0;
+
+	if (cum == UINT64_MAX) {
+		out[0] = (struct dp_dedup_ack){cum, 0};
+		return 1;
+	}
+	b = lo > cum ? lo : cum + 1;
+	if (hi < b)
+		hi = b;
+	/* Offsets from b, never sums: b + span <= hi cannot wrap, and the
+	 * frames beyond the window would name nothing. */
+	span = hi - b;
+	if (span > DP_DEDUP_WINDOW - 1)
+		span = DP_DEDUP_WINDOW - 1;
+	nf = span / 64 + 1;
+	for (k = 0; k < nf; k++, b += 64) {
+		uint64_t bm = dp_dedup_ack_bitmap(w, b);
+
+		if (bm == 0 && b != cum + 1)
+			continue;
+		out[n++] = (struct dp_dedup_ack){b, bm};
+	}
+	return n;
 }

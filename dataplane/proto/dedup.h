@@ -101,8 +101,32 @@ static inline uint64_t dp_dedup_cum(const struct dp_dedup *w) { return w->cum; }
 /*
  * The selective part of an ACK: bit i set iff seq base + i is done (every
  * seq <= cum counts as done). base >= 1 is expected (ACK bases are link
- * seqs); base 0 follows the same rule. O(1).
+ * seqs); base 0 follows the same rule. Bits whose seq would pass 2^64 - 1
+ * are 0. O(1).
  */
 uint64_t dp_dedup_ack_bitmap(const struct dp_dedup *w, uint64_t base);
+
+/*
+ * The ACK frames that report a batch of seqs: every seq in [lo, hi] was
+ * taken or recognised as a duplicate since the last batch (lo <= hi). Each
+ * frame carries the window's cumulative point and a 64-seq bitmap from its
+ * base: the first from max(lo, cum + 1), then every 64 seqs up to hi,
+ * leaving out those that would name nothing (bitmap 0), except the one at
+ * cum + 1, which carries the cumulative point. When cum is 2^64 - 1 there
+ * is no seq above it: one frame, bitmap 0, base cum.
+ *
+ * Bounded by the window, not by lo and hi: seqs beyond cum + DP_DEDUP_WINDOW
+ * are never done, so at most DP_DEDUP_ACK_MAX frames, and no sum passes
+ * 2^64 - 1 whatever lo, hi and cum are. Returns how many frames it wrote.
+ */
+#define DP_DEDUP_ACK_MAX ((DP_DEDUP_WINDOW - 1) / 64 + 1)
+
+struct dp_dedup_ack {
+	uint64_t base;
+	uint64_t bitmap;
+};
+
+unsigned dp_dedup_acks(const struct dp_dedup *w, uint64_t lo, uint64_t hi,
+		       struct dp_dedup_ack out[DP_DEDUP_ACK_MAX]);
 
 #endif

@@ -213,6 +213,86 @@ static const struct dd_step dd_table[] = {
     {'C', UINT64_MAX - 1},
     {'c', UINT64_MAX, NEW},
     {'b', UINT64_MAX - 63, (1ull << 63) - 1},
+
+    /* The last seq: cum reaches 2^64 - 1 and nothing may wrap to 0
+     * (regression: a HELLO with seq 2^64 - 1, then DATA, made the router
+     * loop 2^58 times building ACKs). */
+    {'d', UINT64_MAX},
+    {'C', UINT64_MAX},
+    {'c', UINT64_MAX, DUP},
+    {'c', UINT64_MAX - 1, DUP},
+    {'c', 0, INV},
+    {'c', 1, DUP},
+    {'b', UINT64_MAX, 1},
+    {'b', UINT64_MAX - 1, 3},
+    {'b', UINT64_MAX - 63, ~0ull},
+    {'b', 0, ~0ull},
+    {'d', UINT64_MAX}, /* again: no effect */
+    {'p', UINT64_MAX},
+    {'c', UINT64_MAX, DUP},
+    {'a', UINT64_MAX},
+    {'C', UINT64_MAX},
+    {'a', 5}, /* lower: no effect */
+    {'C', UINT64_MAX},
+    /* A window moved by advance() (HELLO.seq - 1) to each edge. */
+    {'i', 0},
+    {'a', UINT64_MAX - 1}, /* HELLO seq 2^64 - 1 */
+    {'C', UINT64_MAX - 1},
+    {'c', UINT64_MAX, NEW},
+    {'c', UINT64_MAX - 1, DUP},
+    {'c', 1, DUP},
+    {'b', UINT64_MAX, 0},
+    {'p', UINT64_MAX},
+    {'c', UINT64_MAX, PEND},
+    {'x', UINT64_MAX},
+    {'c', UINT64_MAX, NEW},
+    {'d', UINT64_MAX},
+    {'C', UINT64_MAX},
+    {'i', 0},
+    {'a', UINT64_MAX}, /* a jump straight to the end */
+    {'C', UINT64_MAX},
+    {'c', UINT64_MAX, DUP},
+    {'i', 0},
+    {'a', UINT64_MAX - W}, /* the window ends exactly at 2^64 - 1 */
+    {'c', UINT64_MAX, NEW},
+    {'c', UINT64_MAX - W + 1, NEW},
+    {'d', UINT64_MAX},
+    {'b', UINT64_MAX - 63, 1ull << 63},
+    {'b', UINT64_MAX - 1, 2},
+    {'b', UINT64_MAX, 1},
+    {'D', UINT64_MAX - W + 1, UINT64_MAX - 1},
+    {'C', UINT64_MAX},
+    {'i', 0},
+    {'a', UINT64_MAX - W + 100}, /* the window would pass 2^64 - 1 */
+    {'c', UINT64_MAX, NEW},
+    {'d', UINT64_MAX - 5},
+    {'d', UINT64_MAX},
+    {'b', UINT64_MAX - 5, 0x21},
+    {'b', UINT64_MAX - 40, (1ull << 35) | (1ull << 40)},
+    {'i', 1ull << 63},
+    {'c', 1ull << 63, DUP},
+    {'c', (1ull << 63) + 1, NEW},
+    {'c', (1ull << 63) + W, NEW},
+    {'c', (1ull << 63) + W + 1, FAR},
+    {'c', UINT64_MAX, FAR},
+    {'c', 1, DUP},
+    {'a', (1ull << 63) - 1}, /* lower: no effect */
+    {'C', 1ull << 63},
+    {'i', 0},
+    {'c', 1, NEW},
+    {'c', W, NEW},
+    {'c', W + 1, FAR},
+    {'c', 1ull << 63, FAR},
+    {'c', UINT64_MAX, FAR},
+    {'c', UINT64_MAX - 1, FAR},
+    {'a', 0}, /* HELLO seq 1: nothing below */
+    {'C', 0},
+    {'b', 1, 0},
+    {'i', 1},
+    {'c', 1, DUP},
+    {'c', 2, NEW},
+    {'c', W + 1, NEW},
+    {'c', W + 2, FAR},
 };
 
 static const char *dd_name(uint64_t v)
@@ -287,6 +367,102 @@ Test(dedup, table)
 		default:
 			cr_assert_fail("step %zu: bad op", n + 1);
 		}
+	}
+}
+
+/*
+ * dp_dedup_acks(): the frames of one batch, at the edges of the sequence
+ * space. Each row: window cum, seqs made done after it, batch [lo, hi], the
+ * frames wanted (base, bitmap), terminated by a zero base where 0 is not
+ * wanted.
+ */
+struct da_case {
+	uint64_t cum;
+	uint64_t done[3];
+	uint64_t lo, hi;
+	unsigned n;
+	struct dp_dedup_ack want[3];
+};
+
+static const struct da_case da_cases[] = {
+    /* In order: one frame at cum + 1, bitmap 0. */
+    {0, {1, 2, 3}, 1, 3, 1, {{4, 0}}},
+    /* A hole: the cumulative frame and nothing else at cum + 1. */
+    {0, {1, 3}, 1, 3, 1, {{2, 2}}},
+    /* Duplicates below cum only: the cumulative frame. */
+    {100, {0}, 1, 50, 1, {{101, 0}}},
+    /* A batch beyond one bitmap: two frames. */
+    {0, {2, 70}, 2, 70, 2, {{2, 1}, {66, 1ull << 4}}},
+    /* The last seq taken: cum 2^64 - 1, one frame, no base above it. */
+    {UINT64_MAX - 1, {UINT64_MAX}, UINT64_MAX, UINT64_MAX, 1, {{UINT64_MAX, 0}}},
+    /* Already there; a batch whose hi names 2^64 - 1 and lo 0. */
+    {UINT64_MAX, {0}, 0, UINT64_MAX, 1, {{UINT64_MAX, 0}}},
+    /* Just below the end: base 2^64 - 1, one bit left to name. */
+    {UINT64_MAX - 2, {UINT64_MAX}, UINT64_MAX, UINT64_MAX, 1, {{UINT64_MAX, 1}}},
+    /* Around 2^63. */
+    {1ull << 63, {(1ull << 63) + 1}, (1ull << 63) + 1, (1ull << 63) + 1, 1,
+     {{(1ull << 63) + 2, 0}}},
+    /* A batch whose span is the whole space: bounded by the window, not by
+     * lo and hi (regression: 2^58 frames). */
+    {5, {0}, 1, UINT64_MAX, 1, {{6, 0}}},
+    {UINT64_MAX - 1000, {UINT64_MAX - 998}, 0, UINT64_MAX, 1,
+     {{UINT64_MAX - 999, 2}}},
+};
+
+Test(dedup, acks_edges)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(da_cases) / sizeof(da_cases[0]); i++) {
+		const struct da_case *t = &da_cases[i];
+		struct dp_dedup_ack a[DP_DEDUP_ACK_MAX + 1];
+		struct dp_dedup w;
+		unsigned n, k;
+
+		dp_dedup_init(&w, 0);
+		dp_dedup_advance(&w, t->cum);
+		for (k = 0; k < 3 && t->done[k] != 0; k++)
+			dp_dedup_set_done(&w, t->done[k]);
+		memset(a, 0xEE, sizeof(a));
+		n = dp_dedup_acks(&w, t->lo, t->hi, a);
+		cr_assert_eq(n, t->n, "case %zu: %u frames, want %u", i + 1, n, t->n);
+		for (k = 0; k < n; k++) {
+			cr_assert_eq(a[k].base, t->want[k].base, "case %zu frame %u base %#llx", i + 1,
+				     k, (unsigned long long)a[k].base);
+			cr_assert_eq(a[k].bitmap, t->want[k].bitmap, "case %zu frame %u bitmap %#llx",
+				     i + 1, k, (unsigned long long)a[k].bitmap);
+		}
+	}
+}
+
+/* Every done seq of a full window reported, within DP_DEDUP_ACK_MAX frames,
+ * for windows that end at, before and across 2^64 - 1. */
+Test(dedup, acks_full_window)
+{
+	static const uint64_t cums[] = {0, 1ull << 63, UINT64_MAX - W - 1, UINT64_MAX - W,
+					UINT64_MAX - W + 1, UINT64_MAX - 64, UINT64_MAX - 2};
+
+	for (size_t i = 0; i < sizeof(cums) / sizeof(cums[0]); i++) {
+		struct dp_dedup_ack a[DP_DEDUP_ACK_MAX];
+		struct dp_dedup w;
+		uint64_t s, cnt = 0, want = 0;
+		unsigned n, k;
+
+		dp_dedup_init(&w, cums[i]);
+		/* Every other seq of the window from cum + 2: holes throughout. */
+		for (s = cums[i] + 2; s - cums[i] <= W; s += 2) {
+			dp_dedup_set_done(&w, s);
+			want++;
+			if (s > UINT64_MAX - 2)
+				break;
+		}
+		n = dp_dedup_acks(&w, cums[i] + 1, UINT64_MAX, a);
+		cr_assert_leq(n, DP_DEDUP_ACK_MAX);
+		cr_assert_eq(a[0].base, cums[i] + 1, "case %zu", i);
+		for (k = 0; k < n; k++)
+			cnt += (uint64_t)__builtin_popcountll(a[k].bitmap);
+		cr_assert_eq(cnt, want, "case %zu: %llu seqs reported, want %llu", i,
+			     (unsigned long long)cnt, (unsigned long long)want);
 	}
 }
 
