@@ -103,6 +103,7 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(root, "tx_data", s.tx_data);
 	J(root, "retransmits", s.retransmits);
 	J(root, "delivered", s.delivered);
+	J(root, "acks_ignored", s.acks_ignored);
 	J(root, "steered", s.steered);
 	J(root, "handoffs", s.handoffs);
 	J(root, "moved", s.moved);

@@ -163,13 +163,25 @@ static void egress_failover(struct dp_lcore *lc, struct dp_conn_state *ds)
 
 	while (cu->tail != cu->next_tx) {
 		struct dp_cslot *sl = dp_custody_slot(cu, cu->tail - 1);
-		const uint8_t *fr = rte_pktmbuf_mtod(sl->m, const uint8_t *);
-		const struct gw_wire_data *d = (const struct gw_wire_data *)(fr + GW_HDR_LEN);
-		uint64_t oseq = rte_be_to_cpu_64(d->origin_seq);
-		uint32_t origin = rte_be_to_cpu_32(d->origin);
+		const uint8_t *fr;
+		const struct gw_wire_data *d;
+		uint64_t oseq;
+		uint32_t origin;
 		const struct dp_route *r;
 		const struct dp_conn *nc;
 		uint32_t id;
+
+		/* [next_tx, tail) was never transmitted, and an ACK frees only
+		 * within [head, next_tx) (dp_custody_ack() refuses any ACK
+		 * that names a seq from next_tx on, wrapped or not), so the
+		 * slot is held; checked all the same, as this is the one
+		 * place that reads a queued slot without a transmission. */
+		if (unlikely(sl->m == NULL))
+			return;
+		fr = rte_pktmbuf_mtod(sl->m, const uint8_t *);
+		d = (const struct gw_wire_data *)(fr + GW_HDR_LEN);
+		oseq = rte_be_to_cpu_64(d->origin_seq);
+		origin = rte_be_to_cpu_32(d->origin);
 
 		r = dp_route_lookup(lc->rt->routes, fr + GW_HDR_LEN + GW_DATA_FIXED_LEN,
 				    rte_be_to_cpu_16(d->dest_len));
@@ -295,6 +307,11 @@ void dp_egress_ack(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_fram
 		dp_drop(lc, m, DP_DROP_BAD_ACK);
 		return;
 	}
+	/* A valid ACK that names nothing new (a repeat, an older cumulative
+	 * point, reordered): allowed by the protocol, not an error, counted
+	 * apart from BAD_ACK. */
+	if (n == 0)
+		DP_COUNT_INC(lc->stats.acks_ignored);
 	if (karn != 0 && karn <= lc->now)
 		rtt_sample(lc, ds, karn);
 	{

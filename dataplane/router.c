@@ -253,6 +253,15 @@ void dp_router_stats(const struct dp_router *rt, struct dp_worker_stats *out)
 		for (i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
 			dst[i] += __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 	}
+	/* Frames a port refused never reach a worker (net_tap counts one
+	 * larger than the mbuf under ierrors and skips it): every drop is
+	 * counted, so the PMD's own counts are a reason too. */
+	for (i = 0; i < rt->n_ports; i++) {
+		struct rte_eth_stats es;
+
+		if (rte_eth_stats_get(rt->ports[i].port_id, &es) == 0)
+			out->drops[DP_DROP_PORT_RX] += es.ierrors + es.rx_nombuf;
+	}
 }
 
 int dp_router_set_refuse(struct dp_router *rt, int refuse)

@@ -273,6 +273,19 @@ static void ingress_route(struct dp_lcore *lc, const struct dp_pending *pd,
 		dp_drop(lc, m, DP_DROP_NO_ROUTE);
 		return;
 	}
+	/* The router acknowledges only what it can deliver: a frame that
+	 * cannot leave within the destination's port MTU (or its mbuf, with
+	 * the headers it will get back) would sit in custody forever, so it is
+	 * refused before custody. The frame came in one mbuf and leaves in
+	 * the same one, so the MTU is the bound that matters; the mbuf's room
+	 * is compared too, being as cheap. */
+	if (unlikely((uint32_t)rte_pktmbuf_data_len(m) + 28u > lc->rt->ports[dc->port].mtu ||
+		     rte_pktmbuf_headroom(m) < DP_PKT_HDRS)) {
+		dp_dedup_clear_pending(&st->win, seq);
+		nack_conn(lc, c, seq, GW_NACK_TOO_BIG, 0);
+		dp_drop(lc, m, DP_DROP_TOO_BIG);
+		return;
+	}
 	if (dc->owner == lc->idx) {
 		if (dp_egress_take(lc, dc, m) != 0)
 			goto busy;

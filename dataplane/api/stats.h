@@ -61,12 +61,15 @@
 	X(TOO_FAR, "DATA beyond the duplicate window (NACKed EXPIRED)")                            \
 	X(NO_ROUTE, "no route for the destination (NACKed)")                                       \
 	X(BUSY, "destination custody full (NACKed BUSY)")                                          \
+	X(TOO_BIG, "DATA that cannot leave within its destination's MTU (NACKed TOO_BIG)")         \
 	X(BAD_ACK, "ACK for link sequence numbers never sent")                                     \
 	X(STEER_FULL, "hand-off ring to the owning worker full")                                   \
 	X(CTL_FULL, "ring to the control thread full")                                             \
 	X(TX_FULL, "TX queue full")                                                                \
 	X(NO_MBUF, "mempool empty when building a reply")                                          \
-	X(MOVE_FAILED, "failover move found no room (origin told EXPIRED)")
+	X(MOVE_FAILED, "failover move found no room (origin told EXPIRED)")                       \
+	X(PORT_RX, "frame the port refused before the router saw it (larger than an mbuf, "      \
+		   "receive error, no mbuf: the PMD's ierrors and rx_nombuf)")
 
 enum dp_drop_reason {
 #define DP_X_ENUM(name, str) DP_DROP_##name,
@@ -114,6 +117,7 @@ struct dp_worker_stats {
 	uint64_t tx_data;       /* DATA frames sent to destinations, first tries */
 	uint64_t retransmits;   /* DATA frames sent again */
 	uint64_t delivered;     /* messages acknowledged by their destination */
+	uint64_t acks_ignored;  /* valid destination ACKs naming nothing new (not drops) */
 	uint64_t arp_replies;
 	uint64_t icmp_replies;
 	uint64_t ctl_frames;    /* session frames passed to the control thread */

@@ -164,3 +164,77 @@ Test(custody, karn_sample)
 	cr_assert_eq(tx, 0, "nothing newly acknowledged: no sample");
 	dp_custody_free(c);
 }
+
+/*
+ * ACKs whose fields sit at the edges of the sequence space, for a
+ * destination holding custody (1..5 sent, 6..10 queued). Regression: base
+ * 0xFFFFFFFFFFFFFFC1 with every bit set named seqs 2^64 - 63 .. 2^64 - 1 and
+ * then, wrapping, 0: the walk freed slots never transmitted, and egress
+ * later sent or failed over a freed slot (SIGSEGV). Each is refused as a
+ * whole (dp_egress_ack() counts it BAD_ACK): nothing freed, head and held
+ * unchanged, every queued slot still holds its message.
+ */
+Test(custody, hostile_acks_free_nothing)
+{
+	static const struct {
+		uint64_t cum, base, bitmap;
+	} bad[] = {
+	    {0, 0xFFFFFFFFFFFFFFC1ull, ~0ull},
+	    {0, 0xFFFFFFFFFFFFFFC0ull, ~0ull},
+	    {0, UINT64_MAX, 1},
+	    {0, UINT64_MAX, ~0ull},
+	    {UINT64_MAX, 0, 0},
+	    {UINT64_MAX, 1, ~0ull},
+	    {UINT64_MAX - 1, 0, 0},
+	    {1ull << 63, 0, 0},
+	    {0, 1ull << 63, 1},
+	    {0, 1, ~0ull},          /* 1..64: reaches the queued 6.. */
+	    {0, 6, 1},              /* the first queued seq */
+	    {6, 0, 0},              /* cumulative over a queued seq */
+	};
+	struct dp_custody *c = dp_custody_create(16, 1, SOCKET_ID_ANY);
+	unsigned avail, i;
+	uint64_t s;
+
+	for (i = 0; i < 10; i++)
+		dp_custody_put(c, mb(), 16);
+	c->next_tx = 6;
+	avail = rte_mempool_avail_count(test_pool);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(dp_custody_ack(c, bad[i].cum, bad[i].base, bad[i].bitmap, NULL), -1,
+			     "case %u refused", i);
+		cr_assert_eq(c->head, 1, "case %u: head", i);
+		cr_assert_eq(c->held, 10, "case %u: held", i);
+		for (s = 1; s <= 10; s++)
+			cr_assert_not_null(dp_custody_slot(c, s)->m, "case %u: slot %lu freed", i, s);
+	}
+	cr_assert_eq(rte_mempool_avail_count(test_pool), avail, "no mbuf freed");
+	/* The honest ACK still works afterwards, and a repeat names nothing. */
+	cr_assert_eq(dp_custody_ack(c, 5, 0, 0, NULL), 5);
+	cr_assert_eq(dp_custody_ack(c, 5, 6, 0, NULL), 0, "nothing new: valid, ignored");
+	cr_assert_eq(c->head, 6);
+	for (s = 6; s <= 10; s++)
+		cr_assert_not_null(dp_custody_slot(c, s)->m, "queued slot %lu kept", s);
+	cr_assert_eq(dp_custody_free(c), 5);
+}
+
+/* The same ACKs against custody at the top of a router's link seq space
+ * (base (2^30 - 1) * 2^32 + 1, the highest a router process starts at). */
+Test(custody, hostile_acks_high_base)
+{
+	const uint64_t first = ((1ull << 30) - 1) * (1ull << 32) + 1;
+	struct dp_custody *c = dp_custody_create(16, first, SOCKET_ID_ANY);
+	unsigned i;
+
+	for (i = 0; i < 4; i++)
+		dp_custody_put(c, mb(), 16);
+	c->next_tx = first + 2;
+	cr_assert_eq(dp_custody_ack(c, 0, 0xFFFFFFFFFFFFFFC1ull, ~0ull, NULL), -1);
+	cr_assert_eq(dp_custody_ack(c, UINT64_MAX, 0, 0, NULL), -1);
+	cr_assert_eq(dp_custody_ack(c, 0, first, 0x4, NULL), -1, "first + 2 never sent");
+	cr_assert_eq(c->held, 4);
+	cr_assert_eq(dp_custody_ack(c, 0, first - 61, ~0ull, NULL), -1, "top bit is first + 2: unsent");
+	cr_assert_eq(dp_custody_ack(c, 0, first - 62, ~0ull, NULL), 2, "first, first + 1");
+	cr_assert_eq(c->head, first + 2);
+	cr_assert_eq(dp_custody_free(c), 2);
+}
