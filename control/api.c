@@ -204,6 +204,11 @@ static json_t *sock_json(const struct cp_ctx *cp)
 	J_INT(o, "refused_cred", s.refused_cred);
 	J_INT(o, "refused_full", s.refused_full);
 	J_INT(o, "bad_requests", s.bad_requests);
+	J_INT(o, "bad_too_long", s.bad_too_long);
+	J_INT(o, "bad_malformed", s.bad_malformed);
+	J_INT(o, "bad_too_deep", s.bad_too_deep);
+	J_INT(o, "clients_idle_closed", s.clients_idle_closed);
+	J_INT(o, "clients_evicted", s.clients_evicted);
 	J_INT(o, "requests", s.requests);
 	J_INT(o, "accept_errors", s.accept_errors);
 	J_INT(o, "busy_us", s.busy_us);

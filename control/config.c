@@ -141,6 +141,7 @@ static void parse_start_up(struct cp_config *cfg, json_t *root)
 	json_t *ctl = json_object_get(root, "control");
 	json_t *path = json_object_get(ctl, "socket");
 	json_t *uid = json_object_get(ctl, "allow_uid"), *gid = json_object_get(ctl, "allow_gid");
+	json_t *idle = json_object_get(ctl, "idle_timeout_ms");
 	unsigned i;
 
 	if (json_is_integer(udp)) {
@@ -162,6 +163,9 @@ static void parse_start_up(struct cp_config *cfg, json_t *root)
 		cfg->set_uid = 1;
 		cfg->allow_uid = (uint32_t)json_integer_value(uid);
 	}
+	if (json_is_integer(idle) && json_integer_value(idle) > 0 &&
+	    json_integer_value(idle) <= 24 * 3600 * 1000)
+		cfg->ctl_idle_timeout_ms = (uint32_t)json_integer_value(idle);
 	if (json_is_integer(gid) && json_integer_value(gid) >= 0 &&
 	    json_integer_value(gid) < UINT32_MAX) {
 		cfg->set_gid = 1;

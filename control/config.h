@@ -40,6 +40,7 @@ struct cp_config {
 	const char *ctl_socket;  /* "control": {"socket", "allow_uid", "allow_gid"}; NULL: absent */
 	int set_uid, set_gid;
 	uint32_t allow_uid, allow_gid;
+	uint32_t ctl_idle_timeout_ms;  /* "control": {"idle_timeout_ms"}; 0: the default */
 	struct cp_config_tunable *tunables;
 	size_t n_tunables;
 	struct cp_config_connector *connectors;

@@ -119,6 +119,7 @@ static int open_socket(struct cp_ctx *cp, const struct gwartd_args *a,
 		.allow_uid = a->set_uid ? a->allow_uid : (uid_t)cfg->allow_uid,
 		.set_gid = a->set_gid || cfg->set_gid,
 		.allow_gid = a->set_gid ? a->allow_gid : (gid_t)cfg->allow_gid,
+		.idle_timeout_ms = cfg->ctl_idle_timeout_ms,
 		.handler = cp_api_sock_handler,
 		.arg = cp,
 	};

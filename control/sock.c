@@ -4,10 +4,13 @@
  * fds the control loop watches. It frames lines and enforces the bounds;
  * what a request means is the handler's business.
  *
- * A client's life: accepted -> credentials checked -> slot taken (or
- * refused with one error line and closed) -> lines read into a fixed
- * 64 KiB buffer and answered in order -> closed on EOF once its replies
- * are flushed, on an I/O error, or after a request too long to frame.
+ * A client's life: accepted -> credentials checked -> slot taken (after
+ * reaping hung-up peers and, failing that, evicting the longest-silent
+ * client that never sent a request; else refused with one error line and
+ * closed) -> read at once -> lines read into a fixed 64 KiB buffer and
+ * answered in order -> closed on EOF once its replies are flushed, on an
+ * I/O error, after a request too long to frame, or when its idle timer
+ * (re-armed on every byte either way) fires.
  * close_client() is the only place a client fd is closed, and it forgets
  * the fd as it closes it.
  */
@@ -24,8 +27,14 @@
 
 #include "sock.h"
 
+struct cp_sock;
+
 struct cp_client {
 	int fd;           /* -1: free slot */
+	struct cp_sock *s;
+	struct cp_timer idle;  /* armed while the slot is taken */
+	uint64_t last_us;      /* last byte read or written (accept time at first) */
+	uint64_t answered;     /* request lines answered: 0 means evictable */
 	char *in;         /* CP_SOCK_MAX_REQUEST bytes */
 	size_t in_off;    /* first unconsumed byte */
 	size_t in_len;    /* end of received bytes */
@@ -47,6 +56,7 @@ struct cp_sock {
 	ino_t ino;
 	uid_t allow_uid;
 	gid_t allow_gid;
+	uint64_t idle_us;
 	struct cp_sock_stats st;
 	struct cp_client cl[CP_SOCK_MAX_CLIENTS];
 };
@@ -61,6 +71,7 @@ static void close_client(struct cp_sock *s, struct cp_client *c)
 	if (c->fd < 0)
 		return;
 	cp_loop_fd_del(s->loop, c->fd);
+	cp_timer_cancel(s->loop, &c->idle);
 	close(c->fd);
 	c->fd = -1;
 	free(c->in);
@@ -68,7 +79,41 @@ static void close_client(struct cp_sock *s, struct cp_client *c)
 	c->in = c->out = NULL;
 	c->in_off = c->in_len = c->out_off = c->out_len = c->out_cap = 0;
 	c->eof = c->closing = c->watched = 0;
+	c->answered = 0;
 	s->st.clients_open--;
+}
+
+/* Traffic on @c: its idle timer starts over. Failing to re-arm (no
+ * memory for the heap) leaves the earlier deadline, which only closes it
+ * sooner. */
+static void touch(struct cp_sock *s, struct cp_client *c)
+{
+	c->last_us = cp_now_us();
+	(void)cp_timer_arm(s->loop, &c->idle, c->last_us + s->idle_us);
+}
+
+static void say(int fd, int err, const char *text);
+
+/* Close @c with one best-effort error line first, when nothing else is
+ * queued for it (a line in the middle of a reply would corrupt it). */
+static void close_telling(struct cp_sock *s, struct cp_client *c, int err, const char *text)
+{
+	if (c->fd >= 0 && out_pending(c) == 0)
+		say(c->fd, err, text);
+	close_client(s, c);
+}
+
+static void on_idle(struct cp_loop *l, struct cp_timer *t, uint64_t now)
+{
+	struct cp_client *c = t->arg;
+	struct cp_sock *s = c->s;
+
+	(void)l;
+	(void)now;
+	if (c->fd < 0)
+		return;
+	s->st.clients_idle_closed++;
+	close_telling(s, c, ETIMEDOUT, "idle too long: closed");
 }
 
 /* Write what the socket takes now. 1 if something was written. */
@@ -83,6 +128,7 @@ static int flush_client(struct cp_sock *s, struct cp_client *c)
 		if (n > 0) {
 			c->out_off += (size_t)n;
 			wrote = 1;
+			touch(s, c);
 		} else if (n < 0 && errno == EINTR) {
 			continue;
 		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -140,8 +186,8 @@ static void reply(struct cp_client *c, json_t *rep)
 	free(txt);
 }
 
-/* Best effort, one error line to a peer we will not serve, then close. */
-static void refuse(int fd, int err, const char *text)
+/* Best effort, one error line to a peer; it may be gone already. */
+static void say(int fd, int err, const char *text)
 {
 	json_t *rep = cp_sock_error(err, text);
 	char *txt = rep != NULL ? json_dumps(rep, JSON_COMPACT) : NULL;
@@ -155,6 +201,12 @@ static void refuse(int fd, int err, const char *text)
 	}
 	free(txt);
 	json_decref(rep);
+}
+
+/* One error line to a peer we will not serve, then close. */
+static void refuse(int fd, int err, const char *text)
+{
+	say(fd, err, text);
 	close(fd);
 }
 
@@ -188,14 +240,60 @@ out:
 	return ok;
 }
 
+static int read_client(struct cp_sock *s, struct cp_client *c);
+static void service(struct cp_sock *s, struct cp_client *c);
+static unsigned interest(const struct cp_client *c);
+
+static struct cp_client *free_slot(struct cp_sock *s)
+{
+	unsigned i;
+
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++)
+		if (s->cl[i].fd < 0)
+			return &s->cl[i];
+	return NULL;
+}
+
+/* Every slot taken: read each client that we would read anyway, so that a
+ * peer which already hung up (EOF waiting in its socket, its epoll event
+ * not yet dispatched) is closed now rather than counted against the new
+ * one. Then, if still full, evict the longest-silent client that was
+ * never answered (sock.h has the policy). NULL: full of clients at work. */
+static struct cp_client *make_room(struct cp_sock *s)
+{
+	struct cp_client *c, *victim = NULL;
+	unsigned i;
+
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++) {
+		c = &s->cl[i];
+		if (c->fd >= 0 && c->watched && (interest(c) & CP_LOOP_READ)) {
+			read_client(s, c);
+			service(s, c);
+		}
+	}
+	c = free_slot(s);
+	if (c != NULL)
+		return c;
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++) {
+		c = &s->cl[i];
+		if (c->answered == 0 && out_pending(c) == 0 && !c->closing &&
+		    (victim == NULL || c->last_us < victim->last_us))
+			victim = c;
+	}
+	if (victim == NULL)
+		return NULL;
+	s->st.clients_evicted++;
+	close_telling(s, victim, ETIMEDOUT, "sent nothing: closed to admit another client");
+	return victim;
+}
+
 static unsigned accept_clients(struct cp_sock *s)
 {
 	unsigned n = 0, k;
 
 	/* Bounded per poll so a connect storm cannot hold the control thread. */
 	for (k = 0; k < 2 * CP_SOCK_MAX_CLIENTS; k++) {
-		struct cp_client *c = NULL;
-		unsigned i;
+		struct cp_client *c;
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -211,9 +309,9 @@ static unsigned accept_clients(struct cp_sock *s)
 			refuse(fd, EACCES, "permission denied: not an allowed user or group");
 			continue;
 		}
-		for (i = 0; i < CP_SOCK_MAX_CLIENTS && c == NULL; i++)
-			if (s->cl[i].fd < 0)
-				c = &s->cl[i];
+		c = free_slot(s);
+		if (c == NULL)
+			c = make_room(s);
 		if (c == NULL) {
 			s->st.refused_full++;
 			refuse(fd, EBUSY, "too many control clients: try again later");
@@ -226,8 +324,15 @@ static unsigned accept_clients(struct cp_sock *s)
 			continue;
 		}
 		c->fd = fd;
+		c->s = s;
 		s->st.clients_open++;
 		s->st.clients_total++;
+		touch(s, c);
+		/* Read it now: a peer that connected and hung up (connect/close
+		 * in a loop) gives its slot back before the next accept. */
+		c->watched = 1;
+		read_client(s, c);
+		service(s, c);
 	}
 	return n;
 }
@@ -248,6 +353,7 @@ static int read_client(struct cp_sock *s, struct cp_client *c)
 		if (n > 0) {
 			c->in_len += (size_t)n;
 			got = 1;
+			touch(s, c);
 		} else if (n == 0) {
 			c->eof = 1;
 			got = 1;
@@ -274,11 +380,25 @@ static void handle_line(struct cp_sock *s, struct cp_client *c,
 	if (len == 0)
 		return; /* blank lines keep an interactive session (socat) friendly */
 	s->st.requests++;
+	c->answered++;
+	/* jansson would nest up to 2048 levels, and spend stack and memory
+	 * on each: nothing a request needs, so such a line is not parsed. */
+	if (cp_sock_json_depth(line, len, CP_SOCK_MAX_DEPTH) > CP_SOCK_MAX_DEPTH) {
+		char msg[80];
+
+		s->st.bad_requests++;
+		s->st.bad_too_deep++;
+		snprintf(msg, sizeof(msg), "bad request: nested deeper than %u arrays/objects",
+			 (unsigned)CP_SOCK_MAX_DEPTH);
+		reply(c, cp_sock_error(EINVAL, msg));
+		return;
+	}
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
 	if (!json_is_string(json_object_get(req, "cmd"))) {
 		char msg[200];
 
 		s->st.bad_requests++;
+		s->st.bad_malformed++;
 		snprintf(msg, sizeof(msg), "bad request: %s",
 			 req == NULL ? je.text : "not a JSON object with a \"cmd\" string");
 		rep = cp_sock_error(EINVAL, msg);
@@ -307,6 +427,8 @@ static unsigned serve_client(struct cp_sock *s, struct cp_client *c)
 			/* No line end in the whole buffer: it cannot be framed. */
 			s->st.requests++;
 			s->st.bad_requests++;
+			s->st.bad_too_long++;
+			c->answered++;
 			reply(c, cp_sock_error(E2BIG, "request line longer than 65536 bytes"));
 			c->closing = 1;
 		} else if (c->eof && avail > 0) {
@@ -422,7 +544,7 @@ static void on_listen(struct cp_loop *l, int fd, unsigned mask, void *arg)
 	accept_clients(s);
 	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++)
 		if (s->cl[i].fd >= 0 && !s->cl[i].watched) {
-			s->cl[i].watched = 1;
+			s->cl[i].watched = 1; /* accept_clients serves them: not reached */
 			service(s, &s->cl[i]);
 		}
 	s->st.busy_us += cp_now_us() - t0;
@@ -497,8 +619,13 @@ int cp_sock_open(struct cp_sock **out, struct cp_loop *loop, const struct cp_soc
 	cp_timer_init(&s->again, on_again, s);
 	s->allow_uid = p->set_uid ? p->allow_uid : geteuid();
 	s->allow_gid = p->set_gid ? p->allow_gid : getegid();
-	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++)
+	s->idle_us = (uint64_t)(p->idle_timeout_ms ? p->idle_timeout_ms : CP_SOCK_IDLE_TIMEOUT_MS) *
+		     1000u;
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++) {
 		s->cl[i].fd = -1;
+		s->cl[i].s = s;
+		cp_timer_init(&s->cl[i].idle, on_idle, &s->cl[i]);
+	}
 	rc = make_dir(p->path, p, s->allow_gid);
 	if (rc != 0)
 		goto err_free;
@@ -583,4 +710,33 @@ json_t *cp_sock_error(int err, const char *text)
 	name = strerrorname_np(err);
 	return json_pack("{s:b, s:s, s:s}", "ok", 0, "errno", name != NULL ? name : "EIO", "error",
 			 text != NULL && text[0] != '\0' ? text : strerror(err));
+}
+
+unsigned cp_sock_json_depth(const char *p, size_t len, unsigned max)
+{
+	unsigned depth = 0, deepest = 0;
+	int in_str = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char ch = p[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++; /* the escaped byte cannot end the string */
+			else if (ch == '"')
+				in_str = 0;
+		} else if (ch == '"') {
+			in_str = 1;
+		} else if (ch == '[' || ch == '{') {
+			if (++depth > deepest) {
+				deepest = depth;
+				if (deepest > max)
+					return max + 1;
+			}
+		} else if ((ch == ']' || ch == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return deepest;
 }

@@ -21,6 +21,13 @@
 /* Bytes per request line, '\n' included: a longer line is answered with
  * GW_CTL_E2BIG and the connection closed. */
 #define GW_CTL_MAX_REQUEST (64 * 1024)
+/* Arrays and objects a request may nest (the request object itself is
+ * depth 1, its "args" 2): a deeper line is answered with GW_CTL_EINVAL
+ * before it is parsed. */
+#define GW_CTL_MAX_DEPTH 16
+/* A client that sends nothing and reads nothing for this long is closed
+ * (gwartd's default; the config's "control": {"idle_timeout_ms"}). */
+#define GW_CTL_IDLE_TIMEOUT_MS 10000
 /* Connector ids a request may name: 1..GW_CTL_MAX_CONN_ID. */
 #define GW_CTL_MAX_CONN_ID 65535
 
@@ -52,6 +59,7 @@
 #define GW_CTL_EOPNOTSUPP "EOPNOTSUPP" /* unknown command */
 #define GW_CTL_E2BIG "E2BIG"           /* request line longer than GW_CTL_MAX_REQUEST */
 #define GW_CTL_EACCES "EACCES"         /* peer not an allowed user or group */
+#define GW_CTL_ETIMEDOUT "ETIMEDOUT"   /* closed: idle too long, or its slot given away */
 #define GW_CTL_ENOMEM "ENOMEM"         /* the daemon ran out of memory */
 
 #endif

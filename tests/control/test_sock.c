@@ -2,9 +2,11 @@
 /*
  * The control socket (control/sock.c) without an EAL or root: framing
  * (one line, one reply, in order; blank lines; a last line without '\n';
- * a line too long), bad requests, the client bound, the socket file's
- * life (stale replaced, live kept, non-socket refused), driven through the
- * real event loop with a handler that echoes.
+ * a line too long), bad requests by kind (malformed, too deep, too long),
+ * the client bound, idle clients (timed out, evicted for a new one),
+ * 10,000 connect/close cycles, the socket file's life (stale replaced,
+ * live kept, non-socket refused), driven through the real event loop with
+ * a handler that echoes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +186,8 @@ Test(sock, line_too_long_closes)
 	close(fd);
 }
 
+/* Clients that have been answered are never evicted: 16 of them fill the
+ * socket, and the 17th is refused. */
 Test(sock, client_bound)
 {
 	int fds[CP_SOCK_MAX_CLIENTS + 1], i;
@@ -193,18 +197,242 @@ Test(sock, client_bound)
 	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++) {
 		fds[i] = connect_to(path);
 		cr_assert_geq(fds[i], 0);
-		spin(5);
+		send_all(fds[i], "{\"cmd\":\"hi\"}\n");
+		cr_assert_str_eq(read_line(fds[i], buf, sizeof(buf)), "{\"ok\":true,\"result\":\"hi\"}");
 	}
 	fds[i] = connect_to(path);
 	cr_assert_not_null(strstr(read_line(fds[i], buf, sizeof(buf)), "\"errno\":\"EBUSY\""));
 	cp_sock_get_stats(sock, &st);
 	cr_assert_eq(st.clients_open, CP_SOCK_MAX_CLIENTS);
 	cr_assert_eq(st.refused_full, 1);
+	cr_assert_eq(st.clients_evicted, 0);
 	for (i = 0; i <= CP_SOCK_MAX_CLIENTS; i++)
 		close(fds[i]);
 	spin(50);
 	cp_sock_get_stats(sock, &st);
 	cr_assert_eq(st.clients_open, 0, "every fd closed once");
+}
+
+/* Reopen the socket with a short idle timeout. */
+static void reopen(uint32_t idle_ms)
+{
+	struct cp_sock_params p = {.path = path, .handler = echo, .idle_timeout_ms = idle_ms};
+
+	cp_sock_close(sock);
+	cr_assert_eq(cp_sock_open(&sock, loop, &p), 0);
+}
+
+/* Read until EOF (or 2 s): 1 if the peer closed. */
+static int closed_by_peer(int fd)
+{
+	char buf[512];
+	uint64_t t0 = cp_now_us();
+
+	while (cp_now_us() - t0 < 2000000) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		cp_loop_once(loop, 1000);
+		if (poll(&p, 1, 0) != 1)
+			continue;
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return 1;
+	}
+	return 0;
+}
+
+Test(sock, idle_clients_time_out)
+{
+	struct cp_sock_stats st;
+	char buf[512];
+	int quiet, busy;
+	uint64_t t0;
+
+	reopen(300);
+	quiet = connect_to(path);
+	busy = connect_to(path);
+	spin(5);
+	/* Traffic re-arms the timer: a request every 50 ms for 900 ms (the
+	 * reads below take 1 ms a byte: well under the timeout after it). */
+	t0 = cp_now_us();
+	while (cp_now_us() - t0 < 900000) {
+		send_all(busy, "{\"cmd\":\"ping\"}\n");
+		cr_assert_str_eq(read_line(busy, buf, sizeof(buf)), "{\"ok\":true,\"result\":\"ping\"}");
+		for (uint64_t t1 = cp_now_us(); cp_now_us() - t1 < 50000;)
+			cp_loop_once(loop, 1000);
+	}
+	/* The quiet one was told why, then closed. */
+	cr_assert_not_null(strstr(read_line(quiet, buf, sizeof(buf)), "\"errno\":\"ETIMEDOUT\""));
+	cr_assert(closed_by_peer(quiet));
+	cp_sock_get_stats(sock, &st);
+	cr_assert_eq(st.clients_idle_closed, 1);
+	cr_assert_eq(st.clients_open, 1, "the busy one is still served");
+	/* And once it stops, it goes the same way. */
+	cr_assert(closed_by_peer(busy));
+	cp_sock_get_stats(sock, &st);
+	cr_assert_eq(st.clients_idle_closed, 2);
+	cr_assert_eq(st.clients_open, 0);
+	cr_assert_eq(cp_loop_timer_count(loop), 0, "no timer left armed");
+	close(quiet);
+	close(busy);
+}
+
+/* 16 clients that connect and send nothing do not keep a new one out: the
+ * longest-silent one makes room. Then 10,000 connect/close cycles, half of
+ * them hanging up after gwartd accepted them, half before: every one is
+ * admitted (a hung-up peer's slot is free at once), and a live client is
+ * answered every 500 cycles, while the other 15 idle clients stay. */
+Test(sock, idle_clients_do_not_lock_out, .timeout = 60)
+{
+	int idle[CP_SOCK_MAX_CLIENTS], fd, i;
+	struct cp_sock_stats st;
+	char buf[512];
+
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++) {
+		idle[i] = connect_to(path);
+		cr_assert_geq(idle[i], 0);
+		spin(2);
+	}
+	cp_sock_get_stats(sock, &st);
+	cr_assert_eq(st.clients_open, CP_SOCK_MAX_CLIENTS);
+	fd = connect_to(path);
+	send_all(fd, "{\"cmd\":\"status\"}\n");
+	cr_assert_str_eq(read_line(fd, buf, sizeof(buf)), "{\"ok\":true,\"result\":\"status\"}");
+	/* The oldest idle one went, told why. */
+	cr_assert_not_null(strstr(read_line(idle[0], buf, sizeof(buf)), "\"errno\":\"ETIMEDOUT\""));
+	cp_sock_get_stats(sock, &st);
+	cr_assert_eq(st.clients_evicted, 1);
+	cr_assert_eq(st.refused_full, 0);
+	close(fd);
+	spin(5);
+
+	for (i = 0; i < 10000; i++) {
+		fd = connect_to(path);
+		cr_assert_geq(fd, 0, "connect %d: %s", i, strerror(-fd));
+		if (i % 2)
+			cp_loop_once(loop, 0); /* accepted (and read: nothing yet), then gone */
+		close(fd);
+		if (i % 8 == 7)
+			cp_loop_once(loop, 0);
+		if (i % 500 == 499) {
+			fd = connect_to(path);
+			send_all(fd, "{\"cmd\":\"live\"}\n");
+			cr_assert_str_eq(read_line(fd, buf, sizeof(buf)),
+					 "{\"ok\":true,\"result\":\"live\"}", "cycle %d", i);
+			close(fd);
+		}
+	}
+	spin(20);
+	cp_sock_get_stats(sock, &st);
+	cr_assert_eq(st.refused_full, 0, "every connect was admitted");
+	cr_assert_eq(st.clients_evicted, 1, "no idle client was evicted for a hung-up peer");
+	cr_assert_eq(st.clients_total, CP_SOCK_MAX_CLIENTS + 1 + 10000 + 20);
+	cr_assert_eq(st.clients_open, CP_SOCK_MAX_CLIENTS - 1, "the other idle ones remain");
+	cr_assert_eq(st.requests, 1 + 20);
+	for (i = 0; i < CP_SOCK_MAX_CLIENTS; i++)
+		close(idle[i]);
+	spin(20);
+	cp_sock_get_stats(sock, &st);
+	cr_assert_eq(st.clients_open, 0);
+}
+
+/* Every kind of bad line: the reply, and the counter it moves. */
+Test(sock, bad_requests_by_kind)
+{
+	static const struct {
+		const char *line;
+		const char *want;   /* in the reply */
+		unsigned long malformed, too_deep;
+	} cases[] = {
+		{"nope", "\"errno\":\"EINVAL\"", 1, 0},
+		{"{\"cmd\":", "\"errno\":\"EINVAL\"", 1, 0},
+		{"[1]", "not a JSON object", 1, 0},
+		{"{\"cmd\":5}", "with a \\\"cmd\\\" string", 1, 0},
+		{"{\"cmd\":\"a\",\"cmd\":\"b\"}", "duplicate", 1, 0},
+		/* 16 levels: served; 17: refused before parsing. */
+		{"{\"cmd\":\"d\",\"a\":[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]}", "\"result\":\"d\"", 0, 0},
+		{"{\"cmd\":\"d\",\"a\":[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]}", "nested deeper than 16", 0, 1},
+		/* Brackets in strings are not nesting; an escaped quote does not end one. */
+		{"{\"cmd\":\"[[[[[[[[[[[[[[[[[[[[\\\"{{{{{{{{{{{{{{{{{{{\"}", "\"ok\":true", 0, 0},
+		/* Unbalanced and hostile: still bounded, still refused. */
+		{"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "nested deeper", 0, 1},
+	};
+	unsigned long malformed = 0, deep = 0;
+	struct cp_sock_stats st;
+	char buf[512], line[256];
+	int fd = connect_to(path);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *r;
+
+		snprintf(line, sizeof(line), "%s\n", cases[i].line);
+		send_all(fd, line);
+		r = read_line(fd, buf, sizeof(buf));
+		cr_assert_not_null(r, "case %zu: no reply", i);
+		cr_assert_not_null(strstr(r, cases[i].want), "case %zu: %s", i, r);
+		malformed += cases[i].malformed;
+		deep += cases[i].too_deep;
+		cp_sock_get_stats(sock, &st);
+		cr_assert_eq(st.bad_malformed, malformed, "case %zu", i);
+		cr_assert_eq(st.bad_too_deep, deep, "case %zu", i);
+		cr_assert_eq(st.bad_requests, malformed + deep, "case %zu", i);
+		cr_assert_eq(st.bad_too_long, 0);
+	}
+	close(fd);
+}
+
+Test(sock, json_depth)
+{
+	static const struct {
+		const char *text;
+		unsigned max, want;
+	} cases[] = {
+		{"", 16, 0},
+		{"1", 16, 0},
+		{"{}", 16, 1},
+		{"{\"a\":[1,{\"b\":[]}]}", 16, 4},
+		{"[][][]", 16, 1},
+		{"]]]]][", 16, 1},              /* closing first does not go negative */
+		{"\"[[[\"", 16, 0},
+		{"\"\\\"[[[\"", 16, 0},          /* "\"[[[" : one string */
+		{"\"\\\\\"[[[", 16, 3},          /* "\\" then three opens */
+		{"[[[[[", 3, 4},                /* stops past max */
+		{"{\"x\":\"}\"}", 16, 1},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_assert_eq(cp_sock_json_depth(cases[i].text, strlen(cases[i].text), cases[i].max),
+			     cases[i].want, "case %zu: %s", i, cases[i].text);
+}
+
+Test(sock, line_too_long_counted)
+{
+	char *big = malloc(GW_CTL_MAX_REQUEST + 16), buf[512];
+	struct cp_sock_stats st;
+	int fd = connect_to(path), fl;
+	size_t off = 0;
+
+	memset(big, '[', GW_CTL_MAX_REQUEST + 16);
+	fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	while (off < GW_CTL_MAX_REQUEST + 16) {
+		ssize_t n = send(fd, big + off, GW_CTL_MAX_REQUEST + 16 - off, MSG_NOSIGNAL);
+
+		if (n > 0)
+			off += (size_t)n;
+		else if (errno != EAGAIN)
+			break;
+		cp_loop_once(loop, 1000);
+	}
+	fcntl(fd, F_SETFL, fl);
+	cr_assert_not_null(strstr(read_line(fd, buf, sizeof(buf)), "\"errno\":\"E2BIG\""));
+	cp_sock_get_stats(sock, &st);
+	cr_assert_eq(st.bad_too_long, 1);
+	cr_assert_eq(st.bad_too_deep, 0, "an unframed line is not parsed either");
+	cr_assert_eq(st.bad_requests, 1);
+	free(big);
+	close(fd);
 }
 
 Test(sock, socket_file_life)
