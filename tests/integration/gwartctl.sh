@@ -5,7 +5,8 @@
 # 5 conflict/busy, 6 permission denied), the human tables and --json, the
 # control socket's access control (file mode and SO_PEERCRED/SO_PEERGROUPS)
 # and bounds (clients, request size, bad requests, fds back to baseline),
-# and a drain shutdown that ends the daemon cleanly.
+# 16 idle clients that neither lock gwartctl out nor outlive the idle
+# timeout, and a drain shutdown that ends the daemon cleanly.
 . "$GWART_SRC/tests/integration/lib.sh"
 # Sanitizer build: an undefined-behaviour report must fail the run too.
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
@@ -20,7 +21,8 @@ cfg=$(write_config)
 python3 - "$cfg" "$SOCK" "$AGID" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-d["control"] = {"socket": sys.argv[2], "allow_gid": int(sys.argv[3])}
+d["control"] = {"socket": sys.argv[2], "allow_gid": int(sys.argv[3]),
+                "idle_timeout_ms": 3000}
 json.dump(d, open(sys.argv[1], "w"), indent=1)
 EOF
 chmod 0711 "$TMP" # unprivileged peers below must reach $TMP/run
@@ -262,6 +264,53 @@ until [ "$(sock_stat '["socket"]["clients_open"]')" -eq 1 ]; do
 done
 [ "$(sock_stat '["open_fds"]')" -eq "$fds0" ] ||
 	fail "open fds $(sock_stat '["open_fds"]') != baseline $fds0"
+
+# ---- idle clients: 16 that send nothing lock nobody out, and time out --------------
+idle0=$(sock_stat '["socket"]["clients_idle_closed"]')
+ev0=$(sock_stat '["socket"]["clients_evicted"]')
+ref0=$(sock_stat '["socket"]["refused_full"]')
+python3 - "$SOCK" "$CTL" <<'EOF' || fail "idle clients"
+import json, select, socket, subprocess, sys, time
+path, ctl = sys.argv[1], sys.argv[2]
+idle = []
+for _ in range(16):
+    s = socket.socket(socket.AF_UNIX); s.connect(path); idle.append(s)
+time.sleep(0.3)
+t0 = time.monotonic()
+p = subprocess.run([ctl, "status"], capture_output=True, text=True, timeout=5)
+assert p.returncode == 0, ("gwartctl status beside 16 idle clients", p.returncode, p.stderr)
+assert time.monotonic() - t0 < 3, time.monotonic() - t0
+# Who is told ETIMEDOUT and closed, and when: one at once (the oldest, to
+# admit gwartctl), the other 15 after the 3 s idle timeout.
+told = {}
+open_ = set(range(16))
+while open_ and time.monotonic() - t0 < 10:
+    r, _, _ = select.select([idle[i] for i in open_], [], [], 0.5)
+    for s in r:
+        i = idle.index(s)
+        data = s.recv(4096)
+        if data:
+            assert json.loads(data.split(b"\n")[0])["errno"] == "ETIMEDOUT", data
+            told[i] = time.monotonic() - t0
+        else:
+            open_.discard(i)
+assert not open_, ("still open after 10 s", open_)
+assert len(told) == 16, told
+first = min(told, key=told.get)
+assert told[first] < 1.5, told
+assert all(2.5 < told[i] < 6 for i in told if i != first), told
+for s in idle:
+    s.close()
+EOF
+[ "$(sock_stat '["socket"]["clients_evicted"]')" -eq $((ev0 + 1)) ] ||
+	fail "clients_evicted $(sock_stat '["socket"]["clients_evicted"]') != $((ev0 + 1))"
+[ "$(sock_stat '["socket"]["clients_idle_closed"]')" -eq $((idle0 + 15)) ] ||
+	fail "clients_idle_closed $(sock_stat '["socket"]["clients_idle_closed"]') != $((idle0 + 15))"
+[ "$(sock_stat '["socket"]["refused_full"]')" -eq "$ref0" ] || fail "an idle client refused a gwartctl"
+[ "$(sock_stat '["socket"]["clients_open"]')" -eq 1 ] ||
+	fail "clients_open $(sock_stat '["socket"]["clients_open"]') != 1"
+[ "$(sock_stat '["open_fds"]')" -eq "$fds0" ] ||
+	fail "open fds $(sock_stat '["open_fds"]') != baseline $fds0 after the idle clients"
 
 # ---- shutdown ----------------------------------------------------------------------
 expect 2 shutdown --timeout abc
