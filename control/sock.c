@@ -43,6 +43,7 @@ struct cp_client {
 	uint8_t eof;      /* the peer will send no more: answer, flush, close */
 	uint8_t closing;  /* refuse further requests: flush, then close */
 	uint8_t watched;  /* registered with the loop */
+	uint8_t awaits_end; /* an accepted "shutdown": waits for our EOF, no idle timeout */
 };
 
 struct cp_sock {
@@ -78,7 +79,7 @@ static void close_client(struct cp_sock *s, struct cp_client *c)
 	free(c->out);
 	c->in = c->out = NULL;
 	c->in_off = c->in_len = c->out_off = c->out_len = c->out_cap = 0;
-	c->eof = c->closing = c->watched = 0;
+	c->eof = c->closing = c->watched = c->awaits_end = 0;
 	c->answered = 0;
 	s->st.clients_open--;
 }
@@ -89,6 +90,8 @@ static void close_client(struct cp_sock *s, struct cp_client *c)
 static void touch(struct cp_sock *s, struct cp_client *c)
 {
 	c->last_us = cp_now_us();
+	if (c->awaits_end)
+		return;
 	(void)cp_timer_arm(s->loop, &c->idle, c->last_us + s->idle_us);
 }
 
@@ -404,6 +407,14 @@ static void handle_line(struct cp_sock *s, struct cp_client *c,
 		rep = cp_sock_error(EINVAL, msg);
 	} else {
 		rep = s->handler(s->arg, req);
+		/* gwartctl shutdown waits, silent, for the EOF that says gwartd
+		 * has stopped (a drain may take minutes): an idle timeout
+		 * would tell it so too early. */
+		if (json_is_true(json_object_get(rep, "ok")) &&
+		    strcmp(json_string_value(json_object_get(req, "cmd")), GW_CTL_CMD_SHUTDOWN) == 0) {
+			c->awaits_end = 1;
+			cp_timer_cancel(s->loop, &c->idle);
+		}
 	}
 	json_decref(req);
 	reply(c, rep);

@@ -28,7 +28,9 @@
  *  - A client with no traffic either way for the idle timeout
  *    (cp_sock_params.idle_timeout_ms, default GW_CTL_IDLE_TIMEOUT_MS) is
  *    told ETIMEDOUT and closed (clients_idle_closed); one timer per
- *    client, re-armed on every byte read or written.
+ *    client, re-armed on every byte read or written. A client whose
+ *    "shutdown" was accepted is exempt: it waits, silent, for the EOF
+ *    that tells it gwartd has stopped.
  *  - Still full: the client that has been silent longest among those that
  *    never sent a complete request is told ETIMEDOUT and closed to admit
  *    the new one (clients_evicted). Clients that have been answered at

@@ -278,6 +278,26 @@ Test(sock, idle_clients_time_out)
 	close(busy);
 }
 
+/* An accepted "shutdown" waits for gwartd's EOF however long a drain takes:
+ * no idle timeout for it. */
+Test(sock, shutdown_waiter_not_timed_out)
+{
+	struct cp_sock_stats st;
+	char buf[512];
+	int fd;
+
+	reopen(100);
+	fd = connect_to(path);
+	send_all(fd, "{\"cmd\":\"shutdown\"}\n");
+	cr_assert_str_eq(read_line(fd, buf, sizeof(buf)), "{\"ok\":true,\"result\":\"shutdown\"}");
+	for (uint64_t t0 = cp_now_us(); cp_now_us() - t0 < 400000;)
+		cp_loop_once(loop, 1000);
+	cp_sock_get_stats(sock, &st);
+	cr_assert_eq(st.clients_idle_closed, 0);
+	cr_assert_eq(st.clients_open, 1);
+	close(fd);
+}
+
 /* 16 clients that connect and send nothing do not keep a new one out: the
  * longest-silent one makes room. Then 10,000 connect/close cycles, half of
  * them hanging up after gwartd accepted them, half before: every one is
