@@ -98,6 +98,47 @@ Test(api, bad_requests)
 	json_decref(rep);
 }
 
+/* Every argument of the wrong type, one command at a time: EINVAL naming
+ * the argument, and nothing done. */
+Test(api, wrong_argument_types)
+{
+	static const struct {
+		const char *req, *text;
+	} cases[] = {
+		{"{\"cmd\":\"connectors\",\"args\":{\"id\":\"1\"}}", "\"id\" must be an integer"},
+		{"{\"cmd\":\"sessions\",\"args\":{\"id\":1.5}}", "\"id\" must be an integer"},
+		{"{\"cmd\":\"routes\",\"args\":{\"type\":7}}", "\"type\" must be a string"},
+		{"{\"cmd\":\"routes\",\"args\":{\"limit\":-1}}", "\"limit\" must be an integer"},
+		{"{\"cmd\":\"route.add\",\"args\":{\"type\":[],\"pattern\":\"a\",\"targets\":[]}}",
+		 "\"type\" must be a string"},
+		{"{\"cmd\":\"route.add\",\"args\":{\"type\":\"exact\",\"pattern\":{},\"targets\":[]}}",
+		 "\"pattern\" must be a string"},
+		{"{\"cmd\":\"route.add\",\"args\":{\"type\":\"exact\",\"pattern\":\"a\",\"targets\":\"1\"}}",
+		 "targets"},
+		{"{\"cmd\":\"route.del\",\"args\":{\"type\":null,\"pattern\":\"a\"}}", "\"type\" must be a string"},
+		{"{\"cmd\":\"connector.add\",\"args\":{\"id\":true,\"name\":\"x\"}}", "\"id\" must be an integer"},
+		{"{\"cmd\":\"connector.add\",\"args\":{\"id\":9,\"name\":9}}", "\"name\" must be a string"},
+		{"{\"cmd\":\"connector.del\",\"args\":{\"id\":[1]}}", "\"id\" must be an integer"},
+		{"{\"cmd\":\"connector.enable\",\"args\":{\"id\":\"1\"}}", "\"id\" must be an integer"},
+		{"{\"cmd\":\"connector.disable\",\"args\":{\"id\":{}}}", "\"id\" must be an integer"},
+		{"{\"cmd\":\"connector.reconnect\",\"args\":{\"id\":0.0}}", "\"id\" must be an integer"},
+		{"{\"cmd\":\"connector.drain\",\"args\":{\"id\":null}}", "\"id\" must be an integer"},
+		{"{\"cmd\":\"get\",\"args\":{\"name\":1}}", "\"name\" must be a string"},
+		{"{\"cmd\":\"set\",\"args\":{\"name\":\"burst\",\"value\":\"8\"}}", "\"value\" must be an integer"},
+		{"{\"cmd\":\"shutdown\",\"args\":{\"drain\":\"yes\"}}", "\"drain\" must be true or false"},
+		{"{\"cmd\":\"shutdown\",\"args\":{\"timeout_ms\":\"5\"}}", "\"timeout_ms\" must be an integer"},
+		{"{\"cmd\":\"status\",\"args\":\"x\"}", "\"args\" must be an object"},
+	};
+	json_t *rep, *r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		err(cases[i].req, "EINVAL", cases[i].text);
+	r = ok("{\"cmd\":\"status\"}", &rep);
+	cr_assert_eq(json_integer_value(json_object_get(r, "connectors")), 0, "nothing added");
+	cr_assert(json_is_false(json_object_get(r, "draining")), "no shutdown begun");
+	json_decref(rep);
+}
+
 Test(api, status_and_stats)
 {
 	json_t *rep, *r;
