@@ -110,13 +110,16 @@ static void on_idle(struct cp_loop *l, struct cp_timer *t, uint64_t now)
 {
 	struct cp_client *c = t->arg;
 	struct cp_sock *s = c->s;
+	char msg[80];
 
 	(void)l;
 	(void)now;
 	if (c->fd < 0)
 		return;
 	s->st.clients_idle_closed++;
-	close_telling(s, c, ETIMEDOUT, "idle too long: closed");
+	snprintf(msg, sizeof(msg), "nothing sent or read for %llu ms: closed",
+		 (unsigned long long)(s->idle_us / 1000));
+	close_telling(s, c, ETIMEDOUT, msg);
 }
 
 /* Write what the socket takes now. 1 if something was written. */
