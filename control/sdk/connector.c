@@ -144,6 +144,7 @@ static void send_keepalive(struct gw_conn *c, uint64_t now)
 	uint8_t *buf = gw_sdk_txq_ctl(c, now);
 
 	c->ka_due_us = now + (uint64_t)c->keepalive_ms * 1000u;
+	c->ka_unanswered++;
 	if (!buf)
 		return;
 	gw_sdk_hdr(c, &h, 0, now);
@@ -216,6 +217,7 @@ static void on_welcome(struct gw_conn *c, const struct gw_frame *f, uint64_t now
 	c->reconnect_attempts = 0;
 	c->bo_open = false;
 	c->last_rx_us = now;
+	c->ka_unanswered = 0;
 	c->hello_due_us = UINT64_MAX;
 	c->ka_due_us = c->keepalive_ms ? now + (uint64_t)c->keepalive_ms * 1000u : UINT64_MAX;
 	gw_sdk_outbox_new_session(c, f->u.welcome.router_seq);
@@ -254,8 +256,10 @@ static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t
 		return true;
 	}
 	/* A sign of life of this session (PROTOCOL.md 12.3). */
-	if (c->state == GW_SDK_UP && f.epoch == c->epoch)
+	if (c->state == GW_SDK_UP && f.epoch == c->epoch) {
 		c->last_rx_us = now;
+		c->ka_unanswered = 0;
+	}
 	switch (f.type) {
 	case GW_T_DATA:
 		gw_sdk_rx_data(c, &f);
@@ -297,6 +301,20 @@ static uint64_t dead_after_us(const struct gw_conn *c)
 	return (uint64_t)c->keepalive_ms * c->keepalive_mult * 1000u;
 }
 
+/* Whether the silence since last_rx_us counts as the router's. The router
+ * answers our KEEPALIVEs (PROTOCOL.md 12.3), so it can only be blamed for
+ * the ones we sent: when this process was not running (CPU starvation, a
+ * late poll), its keepalives were not sent either, and the silence is its
+ * own. On time, keepalive_mult - 1 of them fall inside the dead interval
+ * before it ends, so this never delays detection; after a stall it waits
+ * for the first keepalives to go out and stay unanswered. */
+static bool router_silent(const struct gw_conn *c, uint64_t now)
+{
+	uint64_t dead = dead_after_us(c);
+
+	return dead && now - c->last_rx_us >= dead && c->ka_unanswered + 1 >= c->keepalive_mult;
+}
+
 static uint64_t next_deadline(const struct gw_conn *c, uint64_t now)
 {
 	uint64_t d = UINT64_MAX, rtx, dead = dead_after_us(c), st;
@@ -305,7 +323,9 @@ static uint64_t next_deadline(const struct gw_conn *c, uint64_t now)
 		d = c->hello_due_us;
 	if (c->state == GW_SDK_UP) {
 		d = c->ka_due_us;
-		if (dead && c->last_rx_us + dead < d)
+		/* Until enough keepalives went unanswered, the next event is
+		 * the next keepalive (already in d). */
+		if (dead && c->ka_unanswered + 1 >= c->keepalive_mult && c->last_rx_us + dead < d)
 			d = c->last_rx_us + dead;
 		if (c->out_abandoned && c->gap_hello_pending && c->gap_hello_due_us < d)
 			d = c->gap_hello_due_us;
@@ -323,11 +343,9 @@ static uint64_t next_deadline(const struct gw_conn *c, uint64_t now)
 
 static void run_timers(struct gw_conn *c, uint64_t now)
 {
-	uint64_t dead = dead_after_us(c);
-
 	/* Failure detection (PROTOCOL.md 12.3): the frames that arrived
 	 * before this call were counted already. */
-	if (c->state == GW_SDK_UP && dead && now - c->last_rx_us >= dead)
+	if (c->state == GW_SDK_UP && router_silent(c, now))
 		gw_sdk_session_lost(c, now, GW_SDK_LOSS_TIMEOUT);
 	if (c->state == GW_SDK_HELLO && now >= c->hello_due_us) {
 		backoff_waited(c, now);

@@ -149,6 +149,8 @@ struct gw_conn {
 	uint64_t last_rx_us;   /* last valid frame of the current epoch from
 				* the router (or the WELCOME): the session is
 				* lost keepalive_ms x keepalive_mult after it */
+	uint32_t ka_unanswered; /* KEEPALIVEs due since last_rx_us: a silence
+				 * is the router's only once we asked */
 	/* Reconnection backoff (HELLO state): the next HELLO leaves
 	 * backoff(reconnect_attempts) after the last one. */
 	uint64_t bo_initial_us;

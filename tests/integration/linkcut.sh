@@ -99,10 +99,10 @@ round() {
 	# the cut and retry at 100 ms x 1.6^k +- 20 % (control/session.c,
 	# control/sdk/connector.c, control/backoff/). The delay pending when
 	# the link heals is at most 1.2 x (0.6 x the time spent retrying /
-	# 0.8 + 0.1 s), about 1.6 s after a 2 s cut; the first probe or
-	# HELLO to pass heals the session in one round trip. 10 s of wall
-	# clock is that bound with room for a loaded host, and the cut
-	# itself lasted (t0 - tc), printed below.
+	# 0.8 + 0.1 s), under 1.8 s after a 2 s cut; the first probe or
+	# HELLO to pass heals the session in one round trip, and wait_up
+	# sees it at its next sample. 10 s of wall clock is that bound with
+	# room for a loaded host; the cut itself lasted t0 - tc, printed.
 	wait_up 2 10
 	t1=$(now_ms)
 	set -- $(live control.sessions_up)

@@ -366,6 +366,48 @@ Test(sdk_session, silence_loses_the_session_and_it_heals)
 	env_free(&e);
 }
 
+Test(sdk_session, a_stalled_connector_is_not_lost_by_its_own_silence)
+{
+	/* keepalive 50 ms x 3, then the process does not run for 300 ms
+	 * (what CPU starvation does to a connector): its keepalives were not
+	 * sent, so the router's silence is not evidence. The first poll
+	 * sends one, its answer keeps the session. Against a silent router
+	 * the same stall ends in a loss once keepalive_mult - 1 keepalives
+	 * went unanswered (two more intervals, 100 ms). */
+	struct sdk_env e;
+	struct gw_conn_stats st;
+	uint64_t t_wake, end, t_lost = 0;
+
+	env_new(&e, 64, 127);
+	e.fr->ka_ms = 50;
+	e.fr->ka_mult = 3;
+	env_open(&e, 1, NULL, NULL);
+	env_up(&e);
+	poll(NULL, 0, 300);
+	end = now_us() + 200000;
+	while (now_us() < end)
+		pump(e.fr, e.cs, 1);
+	gw_conn_get_stats(e.cs[0], &st);
+	cr_assert_eq(st.session_losses, 0, "lost by its own stall");
+	cr_assert(gw_conn_is_up(e.cs[0]));
+
+	e.fr->silent = true;
+	poll(NULL, 0, 300);
+	t_wake = now_us();
+	end = t_wake + 400000;
+	while (now_us() < end && !t_lost) {
+		pump(e.fr, e.cs, 1);
+		if (!gw_conn_is_up(e.cs[0]))
+			t_lost = now_us();
+	}
+	cr_assert_neq(t_lost, 0, "a silent router was not detected after the stall");
+	cr_assert_leq(t_lost - t_wake, 100000 + 60000, "lost after %lu us",
+		      (unsigned long)(t_lost - t_wake));
+	gw_conn_get_stats(e.cs[0], &st);
+	cr_assert_eq(st.loss_timeout, 1);
+	env_free(&e);
+}
+
 Test(sdk_session, bye_from_router_is_a_loss)
 {
 	struct sdk_env e;
