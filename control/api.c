@@ -642,29 +642,49 @@ static const struct {
 	{GW_CTL_CMD_SHUTDOWN, h_shutdown},          /* {drain?, timeout_ms?} */
 };
 
+const char *cp_api_cmd_name(unsigned i)
+{
+	return i < sizeof(api_cmds) / sizeof(api_cmds[0]) ? api_cmds[i].cmd : NULL;
+}
+
+int cp_api_parse_request(json_t *req, unsigned *cmd, json_t **args, char *err, size_t errlen)
+{
+	json_t *c = json_object_get(req, "cmd"), *a = json_object_get(req, "args");
+	unsigned i;
+
+	if (!json_is_string(c)) {
+		snprintf(err, errlen, "bad request: needs a \"cmd\" string");
+		return -EINVAL;
+	}
+	if (a != NULL && !json_is_object(a)) {
+		snprintf(err, errlen, "bad request: \"args\" must be an object");
+		return -EINVAL;
+	}
+	for (i = 0; cp_api_cmd_name(i) != NULL; i++)
+		if (strcmp(api_cmds[i].cmd, json_string_value(c)) == 0) {
+			*cmd = i;
+			*args = a;
+			return 0;
+		}
+	snprintf(err, errlen, "unknown command \"%s\"", json_string_value(c));
+	return -EOPNOTSUPP;
+}
+
 json_t *cp_api_handle(struct cp_ctx *cp, json_t *req)
 {
-	json_t *cmd = json_object_get(req, "cmd"), *args = json_object_get(req, "args");
-	json_t *id = json_object_get(req, "id"), *rep;
+	json_t *id = json_object_get(req, "id"), *args = NULL, *rep;
 	struct api_req r = {.cp = cp};
-	size_t i;
+	unsigned i = 0;
 	int rc;
 
-	if (!json_is_string(cmd))
-		return cp_sock_error(EINVAL, "bad request: needs a \"cmd\" string");
-	if (args != NULL && !json_is_object(args))
-		return cp_sock_error(EINVAL, "bad request: \"args\" must be an object");
-	r.args = args != NULL ? json_incref(args) : json_object();
-	for (i = 0; i < sizeof(api_cmds) / sizeof(api_cmds[0]); i++)
-		if (strcmp(api_cmds[i].cmd, json_string_value(cmd)) == 0)
-			break;
-	if (i == sizeof(api_cmds) / sizeof(api_cmds[0]))
-		rc = errf(&r, -EOPNOTSUPP, "unknown command \"%s\"", json_string_value(cmd));
-	else if (r.args == NULL)
-		rc = -ENOMEM;
-	else
-		rc = api_cmds[i].fn(&r);
-	json_decref(r.args);
+	rc = cp_api_parse_request(req, &i, &args, r.err, sizeof(r.err));
+	if (rc == -EINVAL)
+		return cp_sock_error(EINVAL, r.err); /* a bad envelope: no "id" echoed */
+	if (rc == 0) {
+		r.args = args != NULL ? json_incref(args) : json_object();
+		rc = r.args != NULL ? api_cmds[i].fn(&r) : -ENOMEM;
+		json_decref(r.args);
+	}
 	if (rc == 0) {
 		rep = json_pack("{s:b, s:o}", "ok", 1, "result",
 				r.result != NULL ? r.result : json_null());

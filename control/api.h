@@ -29,6 +29,18 @@
  * Never NULL except when out of memory. */
 json_t *cp_api_handle(struct cp_ctx *cp, json_t *req);
 
+/*
+ * The request's envelope, checked before any handler runs and without a
+ * router (the fuzz target tests/fuzz/fuzz_ctl_request.c drives it): "cmd" a
+ * string naming a command of the table, "args" absent or an object. 0 with
+ * *@cmd (index for cp_api_cmd_name()) and *@args (borrowed, NULL: absent)
+ * set; -EINVAL (bad envelope) or -EOPNOTSUPP (unknown command) with a
+ * message in @err. Each command's own arguments are its handler's checks.
+ */
+int cp_api_parse_request(json_t *req, unsigned *cmd, json_t **args, char *err, size_t errlen);
+/* The name of command @i of the table, NULL past its end. */
+const char *cp_api_cmd_name(unsigned i);
+
 /* cp_api_handle() as the socket's handler (control/sock.h); @cp is the
  * struct cp_ctx. */
 json_t *cp_api_sock_handler(void *cp, json_t *req);
