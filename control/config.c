@@ -144,7 +144,9 @@ static void parse_start_up(struct cp_config *cfg, json_t *root)
 	json_t *idle = json_object_get(ctl, "idle_timeout_ms");
 	unsigned i;
 
-	if (json_is_integer(udp)) {
+	/* Out of range is malformed too: never truncated to another port. */
+	if (json_is_integer(udp) && json_integer_value(udp) >= 1 &&
+	    json_integer_value(udp) <= UINT16_MAX) {
 		cfg->has_udp_port = 1;
 		cfg->udp_port = (uint16_t)json_integer_value(udp);
 	}
