@@ -2,10 +2,17 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Build and run one libFuzzer target.
-#   run.sh <srcroot> <outdir> <seconds> [wire|pkt]
+#   run.sh <srcroot> <outdir> <seconds> [wire|pkt|config|ctl_request] [<builddir>]
 # wire (default): the frame parser (fuzz_wire.c, wire.dict, corpus/wire).
 # pkt: the L2-L4 classifier with the frame parser under it (fuzz_pkt.c,
 #      pkt.dict, corpus/pkt); needs DPDK and liburcu through pkg-config.
+# config: the configuration loader's parse step (fuzz_config.c, config.dict,
+#      corpus/config).
+# ctl_request: the control socket's framing and the API's request envelope
+#      (fuzz_ctl_request.c, ctl_request.dict, corpus/ctl_request).
+# config and ctl_request compile the files they fuzz with instrumentation and
+# take the rest of gwart (never called, only linked) from <builddir>'s static
+# libraries, so that build must be done first (meson test does it).
 # Builds <outdir>/fuzz_<target> with libFuzzer + ASan + UBSan, runs it for
 # <seconds> on a scratch copy of the committed seed corpus (the committed
 # seeds are never modified), and prints "fuzz <target>: N runs, OK". A crash,
@@ -15,8 +22,8 @@
 # that artifacts cannot be mistaken for the other's.
 set -eu
 
-if [ $# -ne 3 ] && [ $# -ne 4 ]; then
-	echo "usage: $0 <srcroot> <outdir> <seconds> [wire|pkt]" >&2
+if [ $# -lt 3 ] || [ $# -gt 5 ]; then
+	echo "usage: $0 <srcroot> <outdir> <seconds> [wire|pkt|config|ctl_request] [<builddir>]" >&2
 	exit 2
 fi
 src=$(cd "$1" && pwd)
@@ -24,6 +31,7 @@ mkdir -p "$2"
 out=$(cd "$2" && pwd)
 secs=$3
 target=${4:-wire}
+build=${5:-}
 case $secs in
 '' | *[!0-9]*) echo "seconds must be a positive integer" >&2; exit 2 ;;
 esac
@@ -52,8 +60,39 @@ pkt)
 	# The mbuf data room in fuzz_pkt.c (ROOM): a jumbo frame.
 	max_len=9216
 	;;
+config | ctl_request)
+	if [ -z "$build" ] || [ ! -f "$build/control/libgwart-cp.a" ]; then
+		echo "fuzz $target: needs <builddir> with the static libraries built" >&2
+		exit 2
+	fi
+	b=$(cd "$build" && pwd)
+	if [ "$target" = config ]; then
+		fuzzed="control/config.c control/settings.c control/route.c"
+	else
+		fuzzed="control/sock.c control/loop.c control/api.c"
+	fi
+	srcs=
+	for f in $fuzzed; do srcs="$srcs $src/$f"; done
+	dpdk_cflags=$(pkg-config --cflags libdpdk liburcu-qsbr jansson)
+	libs=$(pkg-config --libs libdpdk liburcu-qsbr liburcu-cds jansson)
+	# Objects first: the archives' copies of the fuzzed files are then
+	# never pulled in.
+	# shellcheck disable=SC2086 # word lists
+	"$CC" -O1 -g -std=gnu11 -D_GNU_SOURCE -DALLOW_EXPERIMENTAL_API \
+		-Wall -Wextra -Werror \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$dpdk_cflags -I"$src/include" -I"$src/control" -I"$src/control/backoff" \
+		-I"$src/dataplane/api" -I"$src/dataplane/proto" \
+		$srcs "$src/tests/fuzz/fuzz_$target.c" \
+		"$b/control/libgwart-cp.a" "$b/control/libgwart-cp-core.a" \
+		"$b/dataplane/libgwart-dp.a" "$b/dataplane/proto/libgwart-proto.a" \
+		"$b/control/libgwart-backoff.a" $libs -lpthread -lm \
+		-o "$out/fuzz_$target"
+	# Above the control socket's 64 KiB line, so over-long lines are tried.
+	max_len=70000
+	;;
 *)
-	echo "unknown target '$target' (wire or pkt)" >&2
+	echo "unknown target '$target' (wire, pkt, config or ctl_request)" >&2
 	exit 2
 	;;
 esac
