@@ -4,7 +4,8 @@
  * the real listener of control/sock.c on a scratch path, served by its
  * control loop, and a handler that runs the API's envelope check
  * cp_api_parse_request() (control/api.c). Each input is one client's byte
- * stream, written in chunk sizes drawn from a hash of the input, then
+ * stream, written in chunk sizes drawn from a hash of the input (at
+ * most about 64 writes), then
  * half-closed; the loop runs until gwartd closes the client.
  *
  * Oracle, a model of the framing: the input splits at '\n' into lines,
@@ -18,6 +19,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,7 +33,9 @@
 #include "sock.h"
 
 static struct cp_loop *loop;
+static struct cp_sock *sock;
 static struct sockaddr_un sa = {.sun_family = AF_UNIX};
+static char dir[] = "/tmp/gwart-fuzz-ctl.XXXXXX";
 static json_t *seen; /* requests the handler got, in order */
 
 static json_t *handler(void *arg, json_t *req)
@@ -55,11 +59,18 @@ static json_t *handler(void *arg, json_t *req)
 	return json_pack("{s:b, s:I}", "ok", 1, "n", (json_int_t)json_array_size(seen) - 1);
 }
 
+/* libFuzzer ends a bounded run with exit(): remove the socket and its
+ * directory (a crash leaves them in /tmp). */
+static void cleanup(void)
+{
+	cp_sock_close(sock);
+	rmdir(dir);
+	cp_loop_destroy(loop);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/gwart-fuzz-ctl.XXXXXX";
 	struct cp_sock_params p = {.handler = handler};
-	struct cp_sock *s;
 
 	(void)argc;
 	(void)argv;
@@ -68,9 +79,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/ctl.sock", dir);
 	p.path = sa.sun_path;
-	if (cp_sock_open(&s, loop, &p) != 0)
+	if (cp_sock_open(&sock, loop, &p) != 0)
 		abort();
-	/* The socket lives as long as the process: its file is left in /tmp. */
+	atexit(cleanup);
 	return 0;
 }
 
@@ -111,7 +122,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Bounded: a hang is a finding too (libFuzzer's -timeout backs this). */
 	for (rounds = 0; !closed && rounds < 1000000; rounds++) {
 		if (!wr_done && off < size) {
-			size_t chunk = 1 + (h % (1u << ((h >> 8) % 17)));
+			/* At least size/64 bytes: a 64 KiB line in 1-byte
+			 * writes would cost more than it finds. */
+			size_t chunk = 1 + size / 64 + (h % (1u << ((h >> 8) % 17)));
 			ssize_t w;
 
 			h = h * 1103515245u + 12345u;
