@@ -7,9 +7,11 @@
  *
  * Oracle beyond "no crash, no leak": on success every field is within what
  * config.h and cp_route_targets_parse() promise (ports, tunables by name
- * and bounds, route targets, the UDP port as written, never truncated); on failure the message is a
+ * and bounds, route targets, the UDP port as written and never truncated,
+ * the control socket's idle timeout); on failure the message is a
  * non-empty NUL-terminated string and @cfg is left zeroed (it needs no
- * cp_config_free()).
+ * cp_config_free()). Connector ids are not bounded here: config.h leaves
+ * them to cp_connector_add() at apply.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (cfg.has_udp_port &&
 	     (cfg.udp_port == 0 ||
 	      json_integer_value(json_object_get(cfg.doc, "udp_port")) != cfg.udp_port)) ||
+	    cfg.ctl_idle_timeout_ms > 24u * 3600 * 1000 ||
 	    (cfg.set_uid && cfg.allow_uid == UINT32_MAX) ||
 	    (cfg.set_gid && cfg.allow_gid == UINT32_MAX))
 		abort();
