@@ -108,7 +108,7 @@ static void check_reply(const char *line, size_t len, json_t *rep)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char rbuf[4096], *in = NULL;
-	size_t off = 0, in_len = 0, pos = 0, nrep = 0, rounds;
+	size_t off = 0, in_len = 0, pos = 0, rounds;
 	uint32_t h = 2166136261u;
 	int fd, wr_done = 0, closed = 0, big = 0;
 
@@ -181,7 +181,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rep == NULL)
 			abort();
 		pos = (size_t)(rl - in) + 1;
-		nrep++;
 		if (len >= CP_SOCK_MAX_REQUEST) {
 			if (strcmp(json_string_value(json_object_get(rep, "errno")) ?: "",
 				   GW_CTL_E2BIG) != 0)
@@ -195,7 +194,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (pos != in_len)
 		abort(); /* replies nobody asked for */
-	(void)nrep;
 	free(in);
 	json_decref(seen);
 	seen = NULL;
