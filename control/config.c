@@ -133,46 +133,95 @@ static int parse_routes(struct cp_config *cfg, json_t *arr, char *err, size_t er
 	return 0;
 }
 
-/* "ports", "udp_port", "control": read once here, used before the router
- * has ports; malformed values fall back to the defaults as they always did. */
-static void parse_start_up(struct cp_config *cfg, json_t *root)
+/* An optional integer member @key of @obj in [lo, hi]: 0 and *v set, 1 when
+ * absent, -EINVAL (message naming @what) when present but not such. */
+static int opt_int(json_t *obj, const char *key, json_int_t lo, json_int_t hi,
+		   const char *what, json_int_t *v, char *err, size_t errlen)
 {
-	json_t *ports = json_object_get(root, "ports"), *udp = json_object_get(root, "udp_port");
+	json_t *j = json_object_get(obj, key);
+
+	if (j == NULL)
+		return 1;
+	if (!json_is_integer(j) || json_integer_value(j) < lo || json_integer_value(j) > hi) {
+		snprintf(err, errlen, "%s: not an integer in %lld..%lld", what, (long long)lo,
+			 (long long)hi);
+		return -EINVAL;
+	}
+	*v = json_integer_value(j);
+	return 0;
+}
+
+/* "ports", "udp_port", "control": read once here, used before the router
+ * has ports. Absent items take their defaults; a present item that is not
+ * what it should be is refused with a message naming it (never truncated,
+ * never silently replaced by a default). */
+static int parse_start_up(struct cp_config *cfg, json_t *root, char *err, size_t errlen)
+{
+	json_t *ports = json_object_get(root, "ports");
 	json_t *ctl = json_object_get(root, "control");
 	json_t *path = json_object_get(ctl, "socket");
-	json_t *uid = json_object_get(ctl, "allow_uid"), *gid = json_object_get(ctl, "allow_gid");
-	json_t *idle = json_object_get(ctl, "idle_timeout_ms");
-	unsigned i;
+	json_int_t v;
+	size_t i;
+	int rc;
 
-	/* Out of range is malformed too: never truncated to another port. */
-	if (json_is_integer(udp) && json_integer_value(udp) >= 1 &&
-	    json_integer_value(udp) <= UINT16_MAX) {
+	rc = opt_int(root, "udp_port", 1, UINT16_MAX, "udp_port", &v, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
 		cfg->has_udp_port = 1;
-		cfg->udp_port = (uint16_t)json_integer_value(udp);
+		cfg->udp_port = (uint16_t)v;
 	}
-	for (i = 0; i < DP_MAX_PORTS && i < json_array_size(ports); i++) {
-		json_t *ip = json_object_get(json_array_get(ports, i), "ip");
+	if (ports != NULL && (!json_is_array(ports) || json_array_size(ports) > DP_MAX_PORTS)) {
+		snprintf(err, errlen, "ports: not an array of at most %u objects", DP_MAX_PORTS);
+		return -EINVAL;
+	}
+	for (i = 0; i < json_array_size(ports); i++) {
+		json_t *p = json_array_get(ports, i), *ip = json_object_get(p, "ip");
 		struct in_addr a;
 
-		if (json_is_string(ip) && inet_pton(AF_INET, json_string_value(ip), &a) == 1)
+		if (!json_is_object(p) ||
+		    (ip != NULL && (!json_is_string(ip) ||
+				    inet_pton(AF_INET, json_string_value(ip), &a) != 1))) {
+			snprintf(err, errlen, "ports[%zu]: \"ip\" is not an IPv4 address", i);
+			return -EINVAL;
+		}
+		if (ip != NULL)
 			cfg->port_ip_be[i] = a.s_addr;
 	}
-	cfg->n_ports = i;
-	if (json_is_string(path))
+	cfg->n_ports = (unsigned)i;
+	if (ctl == NULL)
+		return 0;
+	if (!json_is_object(ctl)) {
+		snprintf(err, errlen, "control: not an object");
+		return -EINVAL;
+	}
+	if (path != NULL && !json_is_string(path)) {
+		snprintf(err, errlen, "control.socket: not a string");
+		return -EINVAL;
+	}
+	if (path != NULL)
 		cfg->ctl_socket = json_string_value(path);
-	if (json_is_integer(uid) && json_integer_value(uid) >= 0 &&
-	    json_integer_value(uid) < UINT32_MAX) {
+	rc = opt_int(ctl, "allow_uid", 0, UINT32_MAX - 1, "control.allow_uid", &v, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
 		cfg->set_uid = 1;
-		cfg->allow_uid = (uint32_t)json_integer_value(uid);
+		cfg->allow_uid = (uint32_t)v;
 	}
-	if (json_is_integer(idle) && json_integer_value(idle) > 0 &&
-	    json_integer_value(idle) <= 24 * 3600 * 1000)
-		cfg->ctl_idle_timeout_ms = (uint32_t)json_integer_value(idle);
-	if (json_is_integer(gid) && json_integer_value(gid) >= 0 &&
-	    json_integer_value(gid) < UINT32_MAX) {
+	rc = opt_int(ctl, "allow_gid", 0, UINT32_MAX - 1, "control.allow_gid", &v, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
 		cfg->set_gid = 1;
-		cfg->allow_gid = (uint32_t)json_integer_value(gid);
+		cfg->allow_gid = (uint32_t)v;
 	}
+	rc = opt_int(ctl, "idle_timeout_ms", 1, 24 * 3600 * 1000, "control.idle_timeout_ms", &v,
+		     err, errlen);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		cfg->ctl_idle_timeout_ms = (uint32_t)v;
+	return 0;
 }
 
 int cp_config_parse(struct cp_config *cfg, const char *text, char *err, size_t errlen)
@@ -193,8 +242,9 @@ int cp_config_parse(struct cp_config *cfg, const char *text, char *err, size_t e
 		rc = -EINVAL;
 		goto fail;
 	}
-	parse_start_up(cfg, root);
-	rc = parse_tunables(cfg, json_object_get(root, "tunables"), err, errlen);
+	rc = parse_start_up(cfg, root, err, errlen);
+	if (rc == 0)
+		rc = parse_tunables(cfg, json_object_get(root, "tunables"), err, errlen);
 	if (rc == 0)
 		rc = parse_connectors(cfg, json_object_get(root, "connectors"), err, errlen);
 	if (rc == 0)

@@ -59,6 +59,22 @@ static const struct {
 	/* 15 */ {"{\"routes\": [{\"type\": \"smtp\", \"pattern\": \"*\", \"targets\": "
 		  "[{\"connector\": 1, \"cost\": \"high\"}]}]}",
 		  "routes[0] (smtp:*): targets[0] must be"},
+	/* 16 */ {"{\"udp_port\": 0}", "udp_port: not an integer in 1..65535"},
+	/* 17 */ {"{\"udp_port\": 65536}", "udp_port: not an integer in 1..65535"},
+	/* 18 */ {"{\"udp_port\": \"4790\"}", "udp_port: not an integer in 1..65535"},
+	/* 19 */ {"{\"ports\": {\"ip\": \"198.18.0.1\"}}", "ports: not an array of at most"},
+	/* 20 */ {"{\"ports\": [{}, {}, {}, {}, {}]}", "ports: not an array of at most"},
+	/* 21 */ {"{\"ports\": [{\"ip\": \"198.18.0.1\"}, {\"ip\": \"bad\"}]}",
+		  "ports[1]: \"ip\" is not an IPv4 address"},
+	/* 22 */ {"{\"ports\": [7]}", "ports[0]: \"ip\" is not an IPv4 address"},
+	/* 23 */ {"{\"control\": 1}", "control: not an object"},
+	/* 24 */ {"{\"control\": {\"socket\": 5}}", "control.socket: not a string"},
+	/* 25 */ {"{\"control\": {\"allow_uid\": -1}}",
+		  "control.allow_uid: not an integer in 0..4294967294"},
+	/* 26 */ {"{\"control\": {\"allow_gid\": 4294967295}}",
+		  "control.allow_gid: not an integer in 0..4294967294"},
+	/* 27 */ {"{\"control\": {\"idle_timeout_ms\": 0}}",
+		  "control.idle_timeout_ms: not an integer in 1..86400000"},
 };
 
 Test(config_parse, rejections)
@@ -129,8 +145,8 @@ Test(config_parse, embedded_default)
 Test(config_parse, start_up_items)
 {
 	static const char text[] =
-		"{\"udp_port\": 5000, \"ports\": [{\"ip\": \"198.18.7.9\"}, {\"ip\": \"bad\"}],"
-		" \"control\": {\"socket\": \"/tmp/x.sock\", \"allow_uid\": 12, \"allow_gid\": -1},"
+		"{\"udp_port\": 5000, \"ports\": [{\"ip\": \"198.18.7.9\"}, {}],"
+		" \"control\": {\"socket\": \"/tmp/x.sock\", \"allow_uid\": 12},"
 		" \"tunables\": {\"custody_limit\": 77, \"log_level\": 2}}";
 	struct cp_config cfg;
 	char err[256], ip[INET_ADDRSTRLEN];
@@ -140,14 +156,14 @@ Test(config_parse, start_up_items)
 	cr_assert_eq(cfg.udp_port, 5000);
 	a = cp_config_port_ip(&cfg, 0);
 	cr_assert_str_eq(inet_ntop(AF_INET, &a, ip, sizeof(ip)), "198.18.7.9");
-	a = cp_config_port_ip(&cfg, 1); /* not an address: the default */
+	a = cp_config_port_ip(&cfg, 1); /* no address given: the default */
 	cr_assert_str_eq(inet_ntop(AF_INET, &a, ip, sizeof(ip)), "198.18.1.1");
 	a = cp_config_port_ip(&cfg, 3);
 	cr_assert_str_eq(inet_ntop(AF_INET, &a, ip, sizeof(ip)), "198.18.3.1");
 	cr_assert_str_eq(cfg.ctl_socket, "/tmp/x.sock");
 	cr_assert(cfg.set_uid);
 	cr_assert_eq(cfg.allow_uid, 12);
-	cr_assert(!cfg.set_gid, "a negative gid is ignored");
+	cr_assert(!cfg.set_gid, "no gid given");
 	cr_assert_eq(cfg.n_tunables, 2);
 	cr_assert_str_eq(cfg.tunables[0].name, "custody_limit");
 	cr_assert_eq(cfg.tunables[0].value, 77);
