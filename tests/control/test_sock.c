@@ -165,17 +165,19 @@ Test(sock, bad_requests_answered_connection_kept)
 	close(fd);
 }
 
-Test(sock, line_too_long_closes)
+/* Send a line longer than the socket accepts, made of @fill, turning the
+ * loop while the socket's buffer is full (the server reads it meanwhile). */
+static void send_too_long(int fd, char fill)
 {
-	char *big = malloc(GW_CTL_MAX_REQUEST + 16), buf[512];
-	int fd = connect_to(path), fl;
-	size_t off = 0;
+	size_t len = GW_CTL_MAX_REQUEST + 16, off = 0;
+	char *big = malloc(len);
+	int fl = fcntl(fd, F_GETFL);
 
-	memset(big, 'x', GW_CTL_MAX_REQUEST + 16);
-	fl = fcntl(fd, F_GETFL);
+	cr_assert_not_null(big);
+	memset(big, fill, len);
 	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	while (off < GW_CTL_MAX_REQUEST + 16) {
-		ssize_t n = send(fd, big + off, GW_CTL_MAX_REQUEST + 16 - off, MSG_NOSIGNAL);
+	while (off < len) {
+		ssize_t n = send(fd, big + off, len - off, MSG_NOSIGNAL);
 
 		if (n > 0)
 			off += (size_t)n;
@@ -184,9 +186,17 @@ Test(sock, line_too_long_closes)
 		cp_loop_once(loop, 1000);
 	}
 	fcntl(fd, F_SETFL, fl);
+	free(big);
+}
+
+Test(sock, line_too_long_closes)
+{
+	char buf[512];
+	int fd = connect_to(path);
+
+	send_too_long(fd, 'x');
 	cr_assert_not_null(strstr(read_line(fd, buf, sizeof(buf)), "\"errno\":\"E2BIG\""));
 	cr_assert_null(read_line(fd, buf, sizeof(buf)), "closed after the error");
-	free(big);
 	close(fd);
 }
 
@@ -431,30 +441,16 @@ Test(sock, json_depth)
 
 Test(sock, line_too_long_counted)
 {
-	char *big = malloc(GW_CTL_MAX_REQUEST + 16), buf[512];
+	char buf[512];
 	struct cp_sock_stats st;
-	int fd = connect_to(path), fl;
-	size_t off = 0;
+	int fd = connect_to(path);
 
-	memset(big, '[', GW_CTL_MAX_REQUEST + 16);
-	fl = fcntl(fd, F_GETFL);
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	while (off < GW_CTL_MAX_REQUEST + 16) {
-		ssize_t n = send(fd, big + off, GW_CTL_MAX_REQUEST + 16 - off, MSG_NOSIGNAL);
-
-		if (n > 0)
-			off += (size_t)n;
-		else if (errno != EAGAIN)
-			break;
-		cp_loop_once(loop, 1000);
-	}
-	fcntl(fd, F_SETFL, fl);
+	send_too_long(fd, '[');
 	cr_assert_not_null(strstr(read_line(fd, buf, sizeof(buf)), "\"errno\":\"E2BIG\""));
 	cp_sock_get_stats(sock, &st);
 	cr_assert_eq(st.bad_too_long, 1);
 	cr_assert_eq(st.bad_too_deep, 0, "an unframed line is not parsed either");
 	cr_assert_eq(st.bad_requests, 1);
-	free(big);
 	close(fd);
 }
 
