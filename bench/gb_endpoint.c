@@ -254,10 +254,10 @@ static void dest_acks(struct gb_endpoint *ep, struct gb_txq *txq)
 			bm = dp_dedup_ack_bitmap(c->rx, b);
 			if (bm == 0 && b != cum + 1)
 				continue;
-			m = gb_frame_alloc(ep, c, GW_HDR_LEN + GW_ACK_BODY_LEN, &gw);
+			m = gb_frame_alloc(ep, c, GW_ACK_LEN, &gw);
 			if (m == NULL)
 				break;
-			gw_wire_encode_ack(gw, GW_HDR_LEN + GW_ACK_BODY_LEN, &h, b, bm);
+			gw_wire_encode_ack(gw, GW_ACK_LEN, &h, b, bm);
 			gb_frame_finish(ep, m);
 			gb_txq_put(&txq[c->queue], m);
 			ep->st.acks_sent++;

@@ -69,7 +69,7 @@ void gb_send_ctl(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *
 	struct gw_hdr_args h = {.sender = c->id, .epoch = c->epoch};
 	struct rte_mbuf *m;
 	uint8_t *gw;
-	uint16_t len = type == GW_T_HELLO ? GW_HDR_LEN + GW_HELLO_BODY_LEN : GW_HDR_LEN;
+	uint16_t len = type == GW_T_HELLO ? GW_HELLO_LEN : GW_KEEPALIVE_LEN;
 
 	m = gb_frame_alloc(ep, c, len, &gw);
 	if (m == NULL)
@@ -106,7 +106,7 @@ static struct rte_mbuf *build_data(struct gb_endpoint *ep, struct gb_ep_conn *c,
 	uint8_t *gw, *pl;
 	static const uint8_t zero[GW_PAYLOAD_MAX];
 
-	flen = (uint16_t)(GW_HDR_LEN + GW_DATA_FIXED_LEN + dlen + o->payload);
+	flen = (uint16_t)GW_DATA_LEN(dlen, o->payload);
 	m = gb_frame_alloc(ep, c, flen, &gw);
 	if (unlikely(m == NULL))
 		return NULL;

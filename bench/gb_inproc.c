@@ -249,7 +249,7 @@ int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
 	    .udp_port = GB_ROUTER_UDP,
 	    .max_routes = o->routes + 64 > DP_DEF_MAX_ROUTES ? o->routes + 64 : DP_DEF_MAX_ROUTES,
 	};
-	unsigned room = RTE_PKTMBUF_HEADROOM + DP_PKT_HDRS + GW_HDR_LEN + GW_DATA_FIXED_LEN + 32 +
+	unsigned room = RTE_PKTMBUF_HEADROOM + DP_PKT_HDRS + GW_DATA_LEN(32, o->payload) +
 			o->payload + 64;
 	unsigned hp_mbufs, cust, e, w;
 	char lcores[256], mem[16], prefix[32], ops_arg[64], *argv[16];

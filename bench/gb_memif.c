@@ -233,7 +233,7 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 	static struct memif_run mr;
 	struct rte_mempool *pool = NULL;
 	unsigned room =
-	    RTE_PKTMBUF_HEADROOM + 42 + GW_HDR_LEN + GW_DATA_FIXED_LEN + 32 + o->payload + 64;
+	    RTE_PKTMBUF_HEADROOM + 42 + GW_DATA_LEN(32, o->payload) + 64;
 	unsigned e, mem, waited;
 	uint16_t ports[GB_MAX_ENDPOINTS];
 	char cfg[96], lc[64], prefix[48], ops[64], vdev[GB_MAX_ENDPOINTS][128], *argv[24];

@@ -65,7 +65,7 @@ static struct rte_mbuf *data_frame(struct rte_mempool *mp, const struct dp_port_
 {
 	struct gw_hdr_args h = {.sender = 1, .epoch = 1, .seq = 1};
 	static uint8_t payload[GW_PAYLOAD_MAX];
-	uint16_t flen = (uint16_t)(GW_HDR_LEN + GW_DATA_FIXED_LEN + dlen + o->payload);
+	uint16_t flen = (uint16_t)GW_DATA_LEN(dlen, o->payload);
 	struct rte_ether_addr mac = {{0x02, 0, 0, 0, 0, 1}};
 	uint8_t *gw;
 	struct rte_mbuf *m = dp_pkt_alloc_udp(mp, pa, rte_cpu_to_be_16(20000), &mac, pa->ip_be,
@@ -219,7 +219,7 @@ static int run(const struct gb_opts *o, struct gb_result *r, struct rte_mempool 
 		goto out;
 	rte_pktmbuf_adj(m, DP_PKT_HDRS);
 	for (k = 0; k < 2; k++) {
-		uint16_t len = k == 0 ? rte_pktmbuf_data_len(m) : GW_HDR_LEN + GW_ACK_BODY_LEN;
+		uint16_t len = k == 0 ? rte_pktmbuf_data_len(m) : GW_ACK_LEN;
 		struct rte_ether_addr mac = {{0x02, 0, 0, 0, 0, 2}};
 		struct gw_hdr_args h = {.sender = 0, .epoch = 1, .seq = 5};
 

@@ -67,7 +67,7 @@ static void send_welcome(struct cp_ctx *cp, const struct dp_conn *c)
 	cum = snap.rx_cum;
 	h.seq = snap.tx_acked;
 	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,
-			     c->udp_be, GW_HDR_LEN + GW_WELCOME_BODY_LEN, &pl);
+			     c->udp_be, GW_WELCOME_LEN, &pl);
 	if (m == NULL) {
 		cp->stats.tx_failed++;
 		return;
@@ -76,9 +76,9 @@ static void send_welcome(struct cp_ctx *cp, const struct dp_conn *c)
 	 * DATA; answer with where it will stand. */
 	if (c->hello_seq > 1 && c->hello_seq - 1 > cum)
 		cum = c->hello_seq - 1;
-	gw_wire_encode_welcome(pl, GW_HDR_LEN + GW_WELCOME_BODY_LEN, &h, c->nonce,
+	gw_wire_encode_welcome(pl, GW_WELCOME_LEN, &h, c->nonce,
 			       cum, DP_DEDUP_WINDOW, tun->keepalive_ms,
-			       tun->keepalive_mult, dp_router_max_payload(rt));
+			       tun->keepalive_mult, dp_router_max_payload(rt), c->salt);
 	cp->stats.welcomes++;
 	ctl_tx(cp, c->owner, c->port, m);
 }
@@ -89,7 +89,7 @@ static void send_simple(struct cp_ctx *cp, unsigned p, const struct dp_pkt_src *
 	struct dp_router *rt = cp->rt;
 	struct rte_mbuf *m;
 	uint8_t *pl;
-	size_t len = type == GW_T_NACK ? GW_HDR_LEN + GW_NACK_BODY_LEN : GW_HDR_LEN;
+	size_t len = type == GW_T_NACK ? GW_NACK_LEN : GW_KEEPALIVE_LEN;
 	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = epoch, .seq = seq};
 
 	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[p], rt->udp_be, &src->mac, src->ip_be,
@@ -119,12 +119,12 @@ static int ops_probe(void *arg, uint32_t id)
 	if (c == NULL || c->ip_be == 0)
 		return -ENOENT;
 	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,
-			     c->udp_be, GW_HDR_LEN, &pl);
+			     c->udp_be, GW_KEEPALIVE_LEN, &pl);
 	if (m == NULL) {
 		cp->stats.tx_failed++;
 		return 0;
 	}
-	gw_wire_encode_keepalive(pl, GW_HDR_LEN, &h);
+	gw_wire_encode_keepalive(pl, GW_KEEPALIVE_LEN, &h);
 	cp->stats.probes++;
 	ctl_tx(cp, c->owner, c->port, m);
 	return 0;

@@ -182,7 +182,11 @@ static void edit_up(struct dp_conn *c, const void *arg)
 	const struct dp_conn_session *s = arg;
 
 	c->up = 1;
-	c->epoch = c->epoch + 1 == 0 ? 1 : c->epoch + 1;
+	if (s->epoch != 0)
+		c->epoch = s->epoch;
+	else
+		c->epoch = c->epoch + 1 == 0 ? 1 : c->epoch + 1;
+	memcpy(c->salt, s->salt, sizeof(c->salt));
 	c->port = s->port;
 	c->mac = s->mac;
 	c->ip_be = s->ip_be;

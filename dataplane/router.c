@@ -282,7 +282,7 @@ uint32_t dp_router_max_payload(const struct dp_router *rt)
 		uint32_t l3 = rt->ports[i].mtu < room - RTE_ETHER_HDR_LEN
 				      ? rt->ports[i].mtu
 				      : room - RTE_ETHER_HDR_LEN;
-		uint32_t over = 20 + 8 + GW_HDR_LEN + GW_DATA_FIXED_LEN + GW_DEST_MAX;
+		uint32_t over = 20 + 8 + GW_DATA_LEN(GW_DEST_MAX, 0);
 
 		if (l3 <= over)
 			return 0;

@@ -67,12 +67,12 @@ static void send_nack(struct dp_lcore *lc, unsigned p, const struct rte_ether_ad
 	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = epoch, .seq = seq};
 
 	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[p], rt->udp_be, mac, ip_be, udp_be,
-			     GW_HDR_LEN + GW_NACK_BODY_LEN, &pl);
+			     GW_NACK_LEN, &pl);
 	if (unlikely(m == NULL)) {
 		dp_count_drop(lc, DP_DROP_NO_MBUF);
 		return;
 	}
-	gw_wire_encode_nack(pl, GW_HDR_LEN + GW_NACK_BODY_LEN, &h, seq, reason, retry_us);
+	gw_wire_encode_nack(pl, GW_NACK_LEN, &h, seq, reason, retry_us);
 	dp_pkt_finish_udp_tx(m, &rt->ports[p]);
 	DP_COUNT_INC(lc->stats.nacks_sent);
 	dp_tx(lc, p, m);
@@ -94,12 +94,12 @@ static void send_ack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t cum,
 	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = c->epoch, .seq = cum};
 
 	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,
-			     c->udp_be, GW_HDR_LEN + GW_ACK_BODY_LEN, &pl);
+			     c->udp_be, GW_ACK_LEN, &pl);
 	if (unlikely(m == NULL)) {
 		dp_count_drop(lc, DP_DROP_NO_MBUF);
 		return;
 	}
-	gw_wire_encode_ack(pl, GW_HDR_LEN + GW_ACK_BODY_LEN, &h, base, bitmap);
+	gw_wire_encode_ack(pl, GW_ACK_LEN, &h, base, bitmap);
 	dp_pkt_finish_udp_tx(m, &rt->ports[c->port]);
 	DP_COUNT_INC(lc->stats.acks_sent);
 	dp_tx(lc, c->port, m);

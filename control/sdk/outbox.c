@@ -72,7 +72,7 @@ int gw_sdk_outbox_init(struct gw_conn *c)
 	c->out_mask = c->out_cap - 1;
 	/* Keep frames 8-byte aligned: the header is rewritten in place. */
 	c->out_frame_cap =
-		(GW_HDR_LEN + GW_DATA_FIXED_LEN + GW_DEST_MAX + c->max_payload + 7u) & ~7u;
+		(GW_DATA_LEN(GW_DEST_MAX, c->max_payload) + 7u) & ~7u;
 	c->out = calloc(c->out_cap, sizeof(*c->out));
 	/* Large arenas come from mmap: pages that small payloads never reach
 	 * are never touched. */

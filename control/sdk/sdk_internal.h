@@ -46,7 +46,7 @@
 #include "rtt.h"
 
 /* Largest control frame we encode (ACK/NACK/HELLO/WELCOME/BYE). */
-#define GW_SDK_CTL_FRAME_MAX (GW_HDR_LEN + GW_WELCOME_BODY_LEN)
+#define GW_SDK_CTL_FRAME_MAX (GW_WELCOME_LEN)
 /* Transmit queue: a full batch of DATA plus room for the control frames
  * (ACKs, HELLO, KEEPALIVE) that one poll can produce before it flushes. */
 #define GW_SDK_TXQ_MAX (2 * GW_CONN_BATCH)

@@ -15,6 +15,8 @@
 #ifndef GWART_DP_CONN_H
 #define GWART_DP_CONN_H
 
+#include <gwart/auth.h>
+
 #include "router.h"
 
 struct dp_conn_session {
@@ -25,6 +27,13 @@ struct dp_conn_session {
 	uint32_t rx_window;
 	uint64_t nonce;
 	uint64_t hello_seq;
+	/* Protocol v2: chosen by control for this session (random, non-zero,
+	 * not the previous epoch; 0 keeps the old sequential choice), the
+	 * WELCOME's salt, and the keys control derived from them (auth.h).
+	 * The dataplane copies what it needs; the caller wipes @keys after. */
+	uint32_t epoch;
+	uint8_t salt[GW_SALT_LEN];
+	struct gw_session_keys keys;
 };
 
 /* Create connector @id (1..DP_MAX_CONNECTORS-1) named @name, session down.

@@ -31,6 +31,8 @@
 
 #include <urcu-qsbr.h>
 
+#include <gwart/wire.h>
+
 #include "stats.h"
 #include "tuning.h"
 
@@ -65,6 +67,7 @@ struct dp_conn {
 	uint16_t udp_be;
 	struct rte_ether_addr mac;
 	uint64_t nonce;
+	uint8_t salt[GW_SALT_LEN];  /* v2: this session's WELCOME salt */
 	uint64_t hello_seq;         /* HELLO.seq: lowest origin seq it still needs */
 	uint32_t hello_gen;         /* bumped by every HELLO the router accepts */
 	char name[32];

@@ -191,6 +191,7 @@ static enum gw_wire_status parse_fixed(const uint8_t *b, struct gw_frame *f)
 		f->u.welcome.keepalive_ms = ld32(b + 20);
 		f->u.welcome.keepalive_mult = ld32(b + 24);
 		f->u.welcome.max_payload = ld32(b + 28);
+		f->u.welcome.salt = b + 32;
 		/* Zero epoch means "no session"; zero windows or intervals would
 		 * leave the connector unable to send or to detect a dead router. */
 		if (f->epoch == 0 || f->u.welcome.dup_window == 0 ||
@@ -232,7 +233,7 @@ enum gw_wire_status gw_wire_parse(const void *buf, size_t len, struct gw_frame *
 	/* Trailing bytes are refused: the UDP length, not the mbuf, is @len. */
 	if (ld16(p + 4) != len)
 		return GW_WIRE_BAD_LENGTH;
-	need = GW_HDR_LEN + body_len[type];
+	need = GW_HDR_LEN + body_len[type] + GW_TRAILER_LEN;
 	/* DATA: dest_len and payload_len are read only once they are in @buf;
 	 * two u16 added to a size_t cannot wrap. */
 	if (type == GW_T_DATA && len >= need)
@@ -252,6 +253,8 @@ enum gw_wire_status gw_wire_parse(const void *buf, size_t len, struct gw_frame *
 	out->sender = ld32(p + 8);
 	out->epoch = ld32(p + 12);
 	out->seq = ld64(p + 16);
+	out->ctr = ld64(p + len - GW_TRAILER_LEN);
+	out->tag = p + len - GW_TAG_LEN;
 	if (type == GW_T_DATA)
 		return parse_data(p + GW_HDR_LEN, out);
 	return parse_fixed(p + GW_HDR_LEN, out);
@@ -274,6 +277,8 @@ static size_t put_hdr(void *buf, size_t cap, const struct gw_hdr_args *h, uint8_
 	st32(p + 8, h->sender);
 	st32(p + 12, h->epoch);
 	st64(p + 16, h->seq);
+	st64(p + len - GW_TRAILER_LEN, h->ctr);
+	memset(p + len - GW_TAG_LEN, 0, GW_TAG_LEN);
 	return len;
 }
 
@@ -285,7 +290,8 @@ size_t gw_wire_encode_data(void *buf, size_t cap, const struct gw_hdr_args *h,
 			   uint32_t origin, uint64_t origin_seq, const void *dest, uint16_t dest_len,
 			   const void *payload, uint16_t payload_len)
 {
-	size_t len = GW_HDR_LEN + GW_DATA_FIXED_LEN + (size_t)dest_len + payload_len;
+	size_t len = GW_HDR_LEN + GW_DATA_FIXED_LEN + (size_t)dest_len + payload_len +
+		     GW_TRAILER_LEN;
 	size_t tl, off;
 	uint8_t *b;
 
@@ -312,12 +318,12 @@ size_t gw_wire_encode_ack(void *buf, size_t cap, const struct gw_hdr_args *h, ui
 {
 	uint8_t *b;
 
-	if (put_hdr(buf, cap, h, GW_T_ACK, GW_HDR_LEN + GW_ACK_BODY_LEN) == 0)
+	if (put_hdr(buf, cap, h, GW_T_ACK, GW_HDR_LEN + GW_ACK_BODY_LEN + GW_TRAILER_LEN) == 0)
 		return 0;
 	b = (uint8_t *)buf + GW_HDR_LEN;
 	st64(b, base);
 	st64(b + 8, bitmap);
-	return GW_HDR_LEN + GW_ACK_BODY_LEN;
+	return GW_HDR_LEN + GW_ACK_BODY_LEN + GW_TRAILER_LEN;
 }
 
 size_t gw_wire_encode_nack(void *buf, size_t cap, const struct gw_hdr_args *h,
@@ -326,14 +332,14 @@ size_t gw_wire_encode_nack(void *buf, size_t cap, const struct gw_hdr_args *h,
 	uint8_t *b;
 
 	if (reason == 0 || reason > GW_NACK_REASON_MAX ||
-	    put_hdr(buf, cap, h, GW_T_NACK, GW_HDR_LEN + GW_NACK_BODY_LEN) == 0)
+	    put_hdr(buf, cap, h, GW_T_NACK, GW_HDR_LEN + GW_NACK_BODY_LEN + GW_TRAILER_LEN) == 0)
 		return 0;
 	b = (uint8_t *)buf + GW_HDR_LEN;
 	st64(b, origin_seq);
 	st16(b + 8, (uint16_t)reason);
 	st16(b + 10, 0);
 	st32(b + 12, retry_after_us);
-	return GW_HDR_LEN + GW_NACK_BODY_LEN;
+	return GW_HDR_LEN + GW_NACK_BODY_LEN + GW_TRAILER_LEN;
 }
 
 size_t gw_wire_encode_hello(void *buf, size_t cap, const struct gw_hdr_args *h, uint64_t nonce,
@@ -342,24 +348,26 @@ size_t gw_wire_encode_hello(void *buf, size_t cap, const struct gw_hdr_args *h, 
 	uint8_t *b;
 
 	if (rx_window == 0 || h == NULL || h->sender == GW_CONN_ID_ROUTER ||
-	    put_hdr(buf, cap, h, GW_T_HELLO, GW_HDR_LEN + GW_HELLO_BODY_LEN) == 0)
+	    put_hdr(buf, cap, h, GW_T_HELLO, GW_HDR_LEN + GW_HELLO_BODY_LEN + GW_TRAILER_LEN) == 0)
 		return 0;
 	b = (uint8_t *)buf + GW_HDR_LEN;
 	st64(b, nonce);
 	st32(b + 8, rx_window);
 	st32(b + 12, 0);
-	return GW_HDR_LEN + GW_HELLO_BODY_LEN;
+	return GW_HDR_LEN + GW_HELLO_BODY_LEN + GW_TRAILER_LEN;
 }
 
 size_t gw_wire_encode_welcome(void *buf, size_t cap, const struct gw_hdr_args *h,
 			      uint64_t nonce, uint64_t router_seq, uint32_t dup_window,
-			      uint32_t keepalive_ms, uint32_t keepalive_mult, uint32_t max_payload)
+			      uint32_t keepalive_ms, uint32_t keepalive_mult, uint32_t max_payload,
+			      const uint8_t salt[GW_SALT_LEN])
 {
 	uint8_t *b;
 
-	if (h == NULL || h->sender != GW_CONN_ID_ROUTER || h->epoch == 0 || dup_window == 0 ||
+	if (h == NULL || salt == NULL || h->sender != GW_CONN_ID_ROUTER || h->epoch == 0 ||
+	    dup_window == 0 ||
 	    keepalive_ms == 0 || keepalive_mult == 0 || max_payload > GW_PAYLOAD_MAX ||
-	    put_hdr(buf, cap, h, GW_T_WELCOME, GW_HDR_LEN + GW_WELCOME_BODY_LEN) == 0)
+	    put_hdr(buf, cap, h, GW_T_WELCOME, GW_HDR_LEN + GW_WELCOME_BODY_LEN + GW_TRAILER_LEN) == 0)
 		return 0;
 	b = (uint8_t *)buf + GW_HDR_LEN;
 	st64(b, nonce);
@@ -368,24 +376,25 @@ size_t gw_wire_encode_welcome(void *buf, size_t cap, const struct gw_hdr_args *h
 	st32(b + 20, keepalive_ms);
 	st32(b + 24, keepalive_mult);
 	st32(b + 28, max_payload);
-	return GW_HDR_LEN + GW_WELCOME_BODY_LEN;
+	memcpy(b + 32, salt, GW_SALT_LEN);
+	return GW_HDR_LEN + GW_WELCOME_BODY_LEN + GW_TRAILER_LEN;
 }
 
 size_t gw_wire_encode_keepalive(void *buf, size_t cap, const struct gw_hdr_args *h)
 {
-	return put_hdr(buf, cap, h, GW_T_KEEPALIVE, GW_HDR_LEN + GW_KEEPALIVE_BODY_LEN);
+	return put_hdr(buf, cap, h, GW_T_KEEPALIVE, GW_HDR_LEN + GW_KEEPALIVE_BODY_LEN + GW_TRAILER_LEN);
 }
 
 size_t gw_wire_encode_bye(void *buf, size_t cap, const struct gw_hdr_args *h, uint32_t reason)
 {
 	uint8_t *b;
 
-	if (put_hdr(buf, cap, h, GW_T_BYE, GW_HDR_LEN + GW_BYE_BODY_LEN) == 0)
+	if (put_hdr(buf, cap, h, GW_T_BYE, GW_HDR_LEN + GW_BYE_BODY_LEN + GW_TRAILER_LEN) == 0)
 		return 0;
 	b = (uint8_t *)buf + GW_HDR_LEN;
 	st32(b, reason);
 	st32(b + 4, 0);
-	return GW_HDR_LEN + GW_BYE_BODY_LEN;
+	return GW_HDR_LEN + GW_BYE_BODY_LEN + GW_TRAILER_LEN;
 }
 
 void gw_wire_rewrite_hdr(void *frame, const struct gw_hdr_args *h)
@@ -396,6 +405,7 @@ void gw_wire_rewrite_hdr(void *frame, const struct gw_hdr_args *h)
 	st32(p + 8, h->sender);
 	st32(p + 12, h->epoch);
 	st64(p + 16, h->seq);
+	st64(p + ld16(p + 4) - GW_TRAILER_LEN, h->ctr);
 }
 
 /* ---- names --------------------------------------------------------------- */

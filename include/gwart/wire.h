@@ -25,7 +25,7 @@ extern "C" {
 /* ---- constants ---------------------------------------------------------- */
 
 #define GW_WIRE_MAGIC 0x4757u  /* "GW" */
-#define GW_WIRE_VERSION 1u
+#define GW_WIRE_VERSION 2u /* version 1 frames are refused (BAD_VERSION) */
 #define GW_WIRE_UDP_PORT 4790u /* router's default UDP port */
 
 #define GW_HDR_LEN 24u        /* fixed header, every frame */
@@ -33,13 +33,34 @@ extern "C" {
 #define GW_ACK_BODY_LEN 16u
 #define GW_NACK_BODY_LEN 16u
 #define GW_HELLO_BODY_LEN 16u
-#define GW_WELCOME_BODY_LEN 32u
+#define GW_WELCOME_BODY_LEN 48u /* v2: + 16-byte session salt */
 #define GW_KEEPALIVE_BODY_LEN 0u
 #define GW_BYE_BODY_LEN 8u
 
+/*
+ * Version 2: every frame ends with an authentication trailer, counted in
+ * the header's length: ctr (8 bytes, big-endian) then a 16-byte tag over
+ * every byte before the tag (header, body, ctr). See auth.h and PROTOCOL.md.
+ */
+#define GW_CTR_LEN 8u
+#define GW_TAG_LEN 16u
+#define GW_TRAILER_LEN (GW_CTR_LEN + GW_TAG_LEN)
+#define GW_SALT_LEN 16u
+
+/* Whole frame lengths, trailer included. */
+#define GW_FRAME_LEN(body) (GW_HDR_LEN + (body) + GW_TRAILER_LEN)
+#define GW_ACK_LEN GW_FRAME_LEN(GW_ACK_BODY_LEN)             /* 64 */
+#define GW_NACK_LEN GW_FRAME_LEN(GW_NACK_BODY_LEN)           /* 64 */
+#define GW_HELLO_LEN GW_FRAME_LEN(GW_HELLO_BODY_LEN)         /* 64 */
+#define GW_WELCOME_LEN GW_FRAME_LEN(GW_WELCOME_BODY_LEN)     /* 96 */
+#define GW_KEEPALIVE_LEN GW_FRAME_LEN(GW_KEEPALIVE_BODY_LEN) /* 48 */
+#define GW_BYE_LEN GW_FRAME_LEN(GW_BYE_BODY_LEN)             /* 56 */
+#define GW_DATA_LEN(dest_len, payload_len)                                                         \
+	GW_FRAME_LEN(GW_DATA_FIXED_LEN + (size_t)(dest_len) + (size_t)(payload_len))
+
 #define GW_DEST_MAX 255u     /* bytes of a destination address */
 #define GW_PAYLOAD_MAX 8192u /* bytes of application payload */
-#define GW_FRAME_MAX (GW_HDR_LEN + GW_DATA_FIXED_LEN + GW_DEST_MAX + GW_PAYLOAD_MAX)
+#define GW_FRAME_MAX (GW_HDR_LEN + GW_DATA_FIXED_LEN + GW_DEST_MAX + GW_PAYLOAD_MAX + GW_TRAILER_LEN)
 
 #define GW_CONN_ID_ROUTER 0u /* sender id the router uses; never a connector */
 #define GW_ACK_BITMAP_BITS 64u
@@ -149,6 +170,7 @@ struct gw_wire_welcome {
 	uint32_t keepalive_ms;   /* keepalive interval the router expects */
 	uint32_t keepalive_mult; /* missed intervals before the session is declared down */
 	uint32_t max_payload;    /* largest payload the router accepts on this path */
+	uint8_t salt[GW_SALT_LEN]; /* v2: router's fresh randomness for this session's keys */
 } __attribute__((packed));
 
 struct gw_wire_bye {
@@ -174,6 +196,8 @@ struct gw_frame {
 	uint32_t sender;
 	uint32_t epoch;
 	uint64_t seq;
+	uint64_t ctr;       /* v2 trailer counter (auth.h: lane and count, or a HELLO time) */
+	const uint8_t *tag; /* v2 trailer tag, GW_TAG_LEN bytes, into the caller's buffer */
 	union {
 		struct {
 			uint64_t origin_seq;
@@ -203,6 +227,7 @@ struct gw_frame {
 			uint32_t keepalive_ms;
 			uint32_t keepalive_mult;
 			uint32_t max_payload;
+			const uint8_t *salt; /* GW_SALT_LEN bytes, into the caller's buffer */
 		} welcome;
 		struct {
 			uint32_t reason;
@@ -240,7 +265,8 @@ const char *gw_nack_reason_name(unsigned reason); /* e.g. "NO_ROUTE" */
 const char *gw_type_name(unsigned type);          /* e.g. "DATA" */
 
 /*
- * Encoders: write one complete frame into @buf (capacity @cap) and return its
+ * Encoders: write one complete frame into @buf (capacity @cap), trailer
+ * included (ctr from @h, tag zero: seal it with auth.h), and return its
  * length in bytes, or 0 if @cap is too small or an argument violates a limit
  * (dest_len 0 or > GW_DEST_MAX, payload_len > GW_PAYLOAD_MAX, bad reason).
  * @h supplies the common header fields (type and length are set by the encoder).
@@ -256,6 +282,7 @@ struct gw_hdr_args {
 	uint32_t sender;
 	uint32_t epoch;
 	uint64_t seq;
+	uint64_t ctr; /* v2: written into the trailer; the tag is left zero (auth.h seals it) */
 };
 
 size_t gw_wire_encode_data(void *buf, size_t cap, const struct gw_hdr_args *h,
@@ -269,15 +296,18 @@ size_t gw_wire_encode_hello(void *buf, size_t cap, const struct gw_hdr_args *h, 
 			    uint32_t rx_window);
 size_t gw_wire_encode_welcome(void *buf, size_t cap, const struct gw_hdr_args *h,
 			      uint64_t nonce, uint64_t router_seq, uint32_t dup_window,
-			      uint32_t keepalive_ms, uint32_t keepalive_mult, uint32_t max_payload);
+			      uint32_t keepalive_ms, uint32_t keepalive_mult, uint32_t max_payload,
+			      const uint8_t salt[GW_SALT_LEN]);
 size_t gw_wire_encode_keepalive(void *buf, size_t cap, const struct gw_hdr_args *h);
 size_t gw_wire_encode_bye(void *buf, size_t cap, const struct gw_hdr_args *h, uint32_t reason);
 
 /*
  * In-place rewrite of the header of an already valid frame (used by the
  * router when it forwards a DATA frame on the destination link): sets sender,
- * epoch, seq and flags; everything else is left alone. No checks: the caller
- * passes a frame of at least GW_HDR_LEN bytes and values valid for its type.
+ * epoch, seq and flags in the header and ctr in the trailer (found through the
+ * frame's own length field); everything else, the tag included, is left
+ * alone, so the caller seals the frame again afterwards. No checks: the caller
+ * passes a complete valid frame and values valid for its type.
  */
 void gw_wire_rewrite_hdr(void *frame, const struct gw_hdr_args *h);
 

@@ -36,7 +36,7 @@ static size_t reencode(const struct gw_frame *f)
 		return gw_wire_encode_welcome(out, sizeof(out), &h, f->u.welcome.nonce,
 					      f->u.welcome.router_seq, f->u.welcome.dup_window,
 					      f->u.welcome.keepalive_ms, f->u.welcome.keepalive_mult,
-					      f->u.welcome.max_payload);
+					      f->u.welcome.max_payload, f->u.welcome.salt);
 	case GW_T_KEEPALIVE:
 		return gw_wire_encode_keepalive(out, sizeof(out), &h);
 	case GW_T_BYE:

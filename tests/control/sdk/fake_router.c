@@ -394,7 +394,8 @@ static void fr_on_hello(struct fake_router *fr, struct fr_conn *c, const struct 
 	fr_hdr(&h, c, c->eg_low - 1);
 	fr_sendto(fr, b,
 		  gw_wire_encode_welcome(b, sizeof(b), &h, c->nonce, dp_dedup_cum(&c->in),
-					 fr->dup_window, fr->ka_ms, fr->ka_mult, fr->max_payload),
+					 fr->dup_window, fr->ka_ms, fr->ka_mult, fr->max_payload,
+					 c->salt),
 		  &c->addr);
 	fr->welcome_tx++;
 }

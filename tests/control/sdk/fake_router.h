@@ -54,6 +54,7 @@ struct fr_conn {
 	struct sockaddr_in addr;  /* where frames for it go */
 	uint32_t epoch;           /* 0: no session */
 	uint64_t nonce;
+	uint8_t salt[GW_SALT_LEN]; /* v2: WELCOME salt of its session */
 	uint32_t rx_window;       /* from its HELLO: egress frames in flight */
 	bool in_armed;
 	struct dp_dedup in;       /* ingress duplicate window (origin seqs) */

@@ -15,6 +15,8 @@
 
 #include <gwart/wire.h>
 
+static const uint8_t SALT[GW_SALT_LEN] = { 0x5a, 0x17 };
+
 #define BUFSZ (GW_FRAME_MAX + 64)
 
 static const struct gw_hdr_args H_CONN = { .sender = 7, .epoch = 3, .seq = 42 };
@@ -52,7 +54,7 @@ static size_t make(uint8_t *b, uint8_t type)
 	case GW_T_HELLO:
 		return gw_wire_encode_hello(b, BUFSZ, &H_CONN, 0x1122334455667788ull, 256);
 	case GW_T_WELCOME:
-		return gw_wire_encode_welcome(b, BUFSZ, &H_ROUTER, 9, 41, 960, 1000, 3, 8192);
+		return gw_wire_encode_welcome(b, BUFSZ, &H_ROUTER, 9, 41, 960, 1000, 3, 8192, SALT);
 	case GW_T_KEEPALIVE:
 		return gw_wire_encode_keepalive(b, BUFSZ, &H_CONN);
 	case GW_T_BYE:
@@ -459,8 +461,8 @@ Test(wire, roundtrip_fixed)
 
 	len = gw_wire_encode_welcome(b, sizeof(b), &hr, 0x0123456789abcdefull,
 				     0x0fedcba987654321ull, 0x01020304u, 0x05060708u, 0x090a0b0cu,
-				     GW_PAYLOAD_MAX);
-	cr_assert_eq(len, 56);
+				     GW_PAYLOAD_MAX, SALT);
+	cr_assert_eq(len, GW_WELCOME_LEN);
 	cr_assert_eq(gw_wire_parse(b, len, &f), GW_WIRE_OK);
 	hdr_eq(&f, GW_T_WELCOME, len, &hr);
 	cr_assert_eq(f.u.welcome.nonce, 0x0123456789abcdefull);
@@ -533,7 +535,7 @@ static size_t e_hello(uint8_t *b, size_t cap)
 }
 static size_t e_welcome(uint8_t *b, size_t cap)
 {
-	return gw_wire_encode_welcome(b, cap, &H_ROUTER, 1, 0, 1, 1, 1, 0);
+	return gw_wire_encode_welcome(b, cap, &H_ROUTER, 1, 0, 1, 1, 1, 0, SALT);
 }
 static size_t e_keepalive(uint8_t *b, size_t cap)
 {
@@ -606,15 +608,15 @@ Test(wire, encoders_refuse_bad_args)
 	/* session frames */
 	cr_assert_eq(gw_wire_encode_hello(b, 64, &r, 1, 16), 0);   /* from the router */
 	cr_assert_eq(gw_wire_encode_hello(b, 64, &h, 1, 0), 0);    /* rx_window 0 */
-	cr_assert_eq(gw_wire_encode_welcome(b, 64, &h, 1, 0, 1, 1, 1, 0), 0); /* not router */
+	cr_assert_eq(gw_wire_encode_welcome(b, GW_WELCOME_LEN, &h, 1, 0, 1, 1, 1, 0, SALT), 0); /* not router */
 	r.epoch = 0;
-	cr_assert_eq(gw_wire_encode_welcome(b, 64, &r, 1, 0, 1, 1, 1, 0), 0);
+	cr_assert_eq(gw_wire_encode_welcome(b, GW_WELCOME_LEN, &r, 1, 0, 1, 1, 1, 0, SALT), 0);
 	r.epoch = 1;
-	cr_assert_eq(gw_wire_encode_welcome(b, 64, &r, 1, 0, 0, 1, 1, 0), 0);
-	cr_assert_eq(gw_wire_encode_welcome(b, 64, &r, 1, 0, 1, 0, 1, 0), 0);
-	cr_assert_eq(gw_wire_encode_welcome(b, 64, &r, 1, 0, 1, 1, 0, 0), 0);
-	cr_assert_eq(gw_wire_encode_welcome(b, 64, &r, 1, 0, 1, 1, 1, GW_PAYLOAD_MAX + 1), 0);
-	cr_assert_neq(gw_wire_encode_welcome(b, 64, &r, 1, 0, 1, 1, 1, GW_PAYLOAD_MAX), 0);
+	cr_assert_eq(gw_wire_encode_welcome(b, GW_WELCOME_LEN, &r, 1, 0, 0, 1, 1, 0, SALT), 0);
+	cr_assert_eq(gw_wire_encode_welcome(b, GW_WELCOME_LEN, &r, 1, 0, 1, 0, 1, 0, SALT), 0);
+	cr_assert_eq(gw_wire_encode_welcome(b, GW_WELCOME_LEN, &r, 1, 0, 1, 1, 0, 0, SALT), 0);
+	cr_assert_eq(gw_wire_encode_welcome(b, GW_WELCOME_LEN, &r, 1, 0, 1, 1, 1, GW_PAYLOAD_MAX + 1, SALT), 0);
+	cr_assert_neq(gw_wire_encode_welcome(b, GW_WELCOME_LEN, &r, 1, 0, 1, 1, 1, GW_PAYLOAD_MAX, SALT), 0);
 }
 
 /* ---- bounds ------------------------------------------------------------------ */
