@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""PROTOCOL.md section 14 (worked example, protocol version 2), computed
+independently of the C code: Python's hashlib (BLAKE2b) and the
+`cryptography` package (AES-256-GCM with an empty plaintext = GMAC).
+
+test_wire.c (wire::golden_v2_*) checks the C encoders and auth.c's seal
+functions against the same bytes, so the document, this script and the C
+code are three witnesses of one set of values.
+
+    python3 golden_v2.py        # the document's listings
+    python3 golden_v2.py --c    # C arrays, as pasted into test_wire.c
+"""
+import hashlib
+import struct
+import sys
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+# ---- the example's public values (the key is a published TEST key) --------
+SECRET = bytes(range(32))             # 00 01 02 ... 1f: never use it for real
+CONN = 7
+NONCE = 0x9A3C71E2B45D0F86            # the connector's instance nonce
+HELLO_CTR = 1796169600000000000       # 2026-12-02T00:00:00Z in ns (CLOCK_REALTIME)
+EPOCH = 0x1D2C3B4A
+SALT = bytes(range(0xA0, 0xB0))       # the router's salt for this session
+EGRESS_T = 0x2A5F1C3B00000000         # WELCOME seq: egress base - 1, nothing sent yet
+LANE_STREAM = 1
+
+
+def blake2b(key, msg, n):
+    return hashlib.blake2b(msg, digest_size=n, key=key).digest()
+
+
+def derive(label, extra):
+    return blake2b(SECRET, label.encode() + extra, 32)
+
+
+HS_C2R = derive("gwart v2 hs c2r", struct.pack(">I", CONN))
+HS_R2C = derive("gwart v2 hs r2c", struct.pack(">I", CONN))
+SV = struct.pack(">IIQ", CONN, EPOCH, NONCE) + SALT
+S_C2R = derive("gwart v2 session c2r", SV)
+S_R2C = derive("gwart v2 session r2c", SV)
+KEY_ID = blake2b(SECRET, b"gwart v2 key id", 32)[:8]
+
+
+def hdr(typ, length, flags, sender, epoch, seq):
+    return struct.pack(">HBBHHIIQ", 0x4757, 2, typ, length, flags, sender, epoch, seq)
+
+
+def seal_hs(body_and_ctr, key):
+    return body_and_ctr + blake2b(key, body_and_ctr, 16)
+
+
+def seal_session(body_and_ctr, key):
+    ctr = body_and_ctr[-8:]
+    iv = b"\0\0\0\0" + ctr
+    tag = AESGCM(key).encrypt(iv, b"", body_and_ctr)  # empty plaintext: tag only
+    assert len(tag) == 16
+    return body_and_ctr + tag
+
+
+def ctr_make(lane, n):
+    return (lane << 56) | n
+
+
+def hello():
+    body = struct.pack(">QII", NONCE, 256, 0)
+    f = hdr(4, 24 + 16 + 24, 0, CONN, 0, 42) + body + struct.pack(">Q", HELLO_CTR)
+    return seal_hs(f, HS_C2R)
+
+
+def welcome():
+    body = struct.pack(">QQIIII", NONCE, 41, 960, 1000, 3, 1153) + SALT
+    f = hdr(5, 24 + 48 + 24, 0, 0, EPOCH, EGRESS_T) + body + struct.pack(">Q", HELLO_CTR)
+    return seal_hs(f, HS_R2C)
+
+
+DEST = b"smtp:bob@a.bc"
+PAYLOAD = b"hello"
+
+
+def data():
+    body = struct.pack(">QIHH", 42, CONN, len(DEST), len(PAYLOAD)) + DEST + PAYLOAD
+    n = 24 + len(body) + 24
+    f = hdr(1, n, 0, CONN, EPOCH, 42) + body + struct.pack(">Q", ctr_make(LANE_STREAM, 1))
+    return seal_session(f, S_C2R)
+
+
+def ack():
+    body = struct.pack(">QQ", 44, 5)
+    f = hdr(2, 64, 0, 0, EPOCH, 42) + body + struct.pack(">Q", ctr_make(LANE_STREAM, 1))
+    return seal_session(f, S_R2C)
+
+
+def csum16(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def on_wire(frame, src_mac, dst_mac, src_ip, dst_ip, sport, dport):
+    """Ethernet II + IPv4 (DF, TTL 64, id 0) + UDP with checksum."""
+    ulen = 8 + len(frame)
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + ulen, 0, 0x4000, 64, 17, 0,
+                     bytes(src_ip), bytes(dst_ip))
+    ip = ip[:10] + struct.pack(">H", csum16(ip)) + ip[12:]
+    pseudo = bytes(src_ip) + bytes(dst_ip) + struct.pack(">BBH", 0, 17, ulen)
+    udp = struct.pack(">HHHH", sport, dport, ulen, 0)
+    c = csum16(pseudo + udp + frame) or 0xFFFF
+    udp = udp[:6] + struct.pack(">H", c)
+    return bytes(dst_mac) + bytes(src_mac) + b"\x08\x00" + ip + udp + frame
+
+
+def hexdump(b):
+    out = []
+    for i in range(0, len(b), 16):
+        chunk = b[i:i + 16]
+        asc = "".join(chr(c) if 0x20 <= c < 0x7F else "." for c in chunk)
+        out.append("%04x  %-48s %s" % (i, " ".join("%02x" % c for c in chunk), asc))
+    return "\n".join(out)
+
+
+def hexline(b):
+    return " ".join("%02x" % c for c in b)
+
+
+def c_array(name, b):
+    lines = ["static const uint8_t %s[%d] = {" % (name, len(b))]
+    for i in range(0, len(b), 12):
+        lines.append("\t" + " ".join("0x%02x," % c for c in b[i:i + 12]))
+    lines.append("};")
+    return "\n".join(lines)
+
+
+FRAMES = [("hello", hello()), ("welcome", welcome()), ("data", data()), ("ack", ack())]
+KEYS = [("hs_c2r", HS_C2R), ("hs_r2c", HS_R2C), ("s_c2r", S_C2R), ("s_r2c", S_R2C),
+        ("key_id", KEY_ID)]
+
+if __name__ == "__main__":
+    if "--c" in sys.argv:
+        for n, b in KEYS:
+            print(c_array("G_" + n.upper(), b))
+        for n, b in FRAMES:
+            print(c_array("G_" + n.upper(), b))
+        sys.exit(0)
+    for n, b in KEYS:
+        print("%-7s %s" % (n, hexline(b)))
+    for n, b in FRAMES:
+        print("\n%s (%d bytes)" % (n, len(b)))
+        print(hexdump(b))
+    conn_mac, rtr_mac = [2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1]
+    conn_ip, rtr_ip = [198, 18, 0, 2], [198, 18, 0, 1]
+    print("\ndata on the wire")
+    print(hexdump(on_wire(data(), conn_mac, rtr_mac, conn_ip, rtr_ip, 40000, 4790)))
+    print("\nack on the wire")
+    print(hexdump(on_wire(ack(), rtr_mac, conn_mac, rtr_ip, conn_ip, 4790, 40000)))
