@@ -25,7 +25,7 @@
  * headers it was accepted on really say "IPv4/UDP to the router's port", and
  * the frame then goes through gw_wire_parse() (status in range, a refusal maps
  * onto the matching WIRE_* drop reason the worker accounts, an accepted frame
- * stays inside the datagram); a REPLY is a complete ARP reply or ICMP echo
+ * is version 2 and stays inside the datagram, its trailer last); a REPLY is a complete ARP reply or ICMP echo
  * reply to the requester whose checksums verify. Every mbuf goes back to the
  * pool (counted: pool memory is not malloc, so LeakSanitizer cannot see it).
  */
@@ -181,10 +181,13 @@ static void check_wire(const uint8_t *gw, uint16_t len)
 		return;
 	}
 	CHECK(f.length == len && f.type >= GW_T_DATA && f.type <= GW_T_MAX);
+	/* Version 2 only; its trailer ends the datagram. */
+	CHECK(f.version == GW_WIRE_VERSION && len >= GW_HDR_LEN + GW_TRAILER_LEN);
+	CHECK(f.tag == gw + len - GW_TAG_LEN);
 	if (f.type == GW_T_DATA) {
 		CHECK(f.u.data.dest == gw + GW_HDR_LEN + GW_DATA_FIXED_LEN);
 		CHECK(f.u.data.payload == f.u.data.dest + f.u.data.dest_len);
-		CHECK(f.u.data.payload + f.u.data.payload_len == gw + len);
+		CHECK(f.u.data.payload + f.u.data.payload_len == gw + len - GW_TRAILER_LEN);
 	}
 }
 

@@ -4,20 +4,65 @@
  * exactly @size bytes, so ASan turns any read past the frame into a crash.
  *
  * Oracle: a frame the parser accepts must be re-encodable, byte for byte, from
- * the parsed fields alone. That catches fields the parser skips or misplaces,
- * reserved bytes it lets through non-zero, and encoder/parser disagreements.
+ * the parsed fields alone (protocol v2: the trailer's ctr from f.ctr, the tag
+ * copied from f.tag, which must point at the frame's last GW_TAG_LEN bytes).
+ * That catches fields the parser skips or misplaces, reserved bytes it lets
+ * through non-zero, and encoder/parser disagreements.
+ *
+ * Authentication (auth.h) on the same bytes: for every input, the tag checks
+ * must return without reading past @size (any length, short ones refused);
+ * for an accepted frame, a handshake seal then check with the same key is
+ * true and with another key false, a session (GMAC) seal then check is true,
+ * and flipping any one covered byte (chosen by the input) makes it false.
+ * Version 1 frames are never accepted (BAD_VERSION).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <gwart/auth.h>
 #include <gwart/wire.h>
 
 static uint8_t out[GW_FRAME_MAX];
+static uint8_t sealed[GW_FRAME_MAX];
+static const uint8_t key_a[GW_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
+static const uint8_t key_b[GW_KEY_LEN] = {8, 7, 6, 5, 4, 3, 2, 1};
+static struct gw_gmac_key gmac_a;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (gw_auth_init() != 0)
+		abort(); /* no AES-NI: libsodium's AES-256-GCM is unavailable */
+	gw_gmac_key_init(&gmac_a, key_a);
+	return 0;
+}
+
+/* The tags of an accepted frame of @size bytes (a copy: the input is const). */
+static void check_auth(const uint8_t *data, size_t size)
+{
+	size_t flip = (data[size - 1] * 257u + data[0]) % (size - GW_TAG_LEN);
+
+	memcpy(sealed, data, size);
+	gw_auth_seal_hs(sealed, size, key_a);
+	if (!gw_auth_check_hs(sealed, size, key_a) || gw_auth_check_hs(sealed, size, key_b))
+		abort();
+	sealed[flip] ^= 0x01;
+	if (gw_auth_check_hs(sealed, size, key_a))
+		abort();
+	sealed[flip] ^= 0x01;
+	gw_auth_seal_session(sealed, size, &gmac_a);
+	if (!gw_auth_check_session(sealed, size, &gmac_a))
+		abort();
+	sealed[flip] ^= 0x80;
+	if (gw_auth_check_session(sealed, size, &gmac_a))
+		abort();
+}
 
 static size_t reencode(const struct gw_frame *f)
 {
-	const struct gw_hdr_args h = { f->flags, f->sender, f->epoch, f->seq };
+	const struct gw_hdr_args h = {f->flags, f->sender, f->epoch, f->seq, f->ctr};
 
 	switch (f->type) {
 	case GW_T_DATA:
@@ -51,16 +96,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t tl, dl, n;
 	struct gw_frame f;
 	enum gw_wire_status st = gw_wire_parse(data, size, &f);
+	uint64_t ctr = 0;
 
+	/* Whatever the bytes: the checks stay inside them and refuse what
+	 * cannot hold a trailer. */
+	if (gw_auth_check_hs(data, size, key_a) && size < GW_HDR_LEN + GW_TRAILER_LEN)
+		abort();
+	if (gw_auth_check_session(data, size, &gmac_a) && size < GW_HDR_LEN + GW_TRAILER_LEN)
+		abort();
 	if (st >= GW_WIRE_STATUS_COUNT)
 		abort();
+	if (size >= 3 && data[0] == 'G' && data[1] == 'W' && data[2] == 1 && st == GW_WIRE_OK)
+		abort(); /* version 1 is refused */
 	if (st != GW_WIRE_OK)
 		return 0;
-	if (f.length != size || f.version != GW_WIRE_VERSION)
+	if (f.length != size || f.version != GW_WIRE_VERSION || size < GW_HDR_LEN + GW_TRAILER_LEN)
+		abort();
+	for (n = 0; n < GW_CTR_LEN; n++)
+		ctr = ctr << 8 | data[size - GW_TRAILER_LEN + n];
+	if (f.ctr != ctr || f.tag != data + size - GW_TAG_LEN)
 		abort();
 	n = reencode(&f);
-	if (n != size || memcmp(out, data, size) != 0)
+	if (n != size)
 		abort();
+	memcpy(out + size - GW_TAG_LEN, f.tag, GW_TAG_LEN); /* encoders leave it zero */
+	if (memcmp(out, data, size) != 0)
+		abort();
+	check_auth(data, size);
 	if (f.type == GW_T_DATA &&
 	    (f.u.data.dest != data + GW_HDR_LEN + GW_DATA_FIXED_LEN ||
 	     gw_addr_split(f.u.data.dest, f.u.data.dest_len, &t, &tl, &d, &dl) != 0 ||

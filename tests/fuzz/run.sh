@@ -40,9 +40,12 @@ CC=${CC:-clang}
 # Sanitizer findings must end the run: UBSan would otherwise print and go on.
 case $target in
 wire)
+	# shellcheck disable=SC2046 # pkg-config output is a word list
 	"$CC" -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-I"$src/include" "$src/dataplane/proto/wire.c" "$src/tests/fuzz/fuzz_wire.c" \
+		$(pkg-config --cflags libsodium) -I"$src/include" \
+		"$src/dataplane/proto/wire.c" "$src/dataplane/proto/auth.c" \
+		"$src/tests/fuzz/fuzz_wire.c" $(pkg-config --libs libsodium) \
 		-o "$out/fuzz_wire"
 	# -max_len above GW_FRAME_MAX so over-long frames are tried too.
 	max_len=9000
