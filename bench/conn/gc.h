@@ -26,7 +26,9 @@
  * FILE, to which they append one line "ORIGIN ORIGIN_SEQ" per message
  * acknowledged (send) or delivered (recv), so that a verifier can check
  * exactly-once across processes; --backoff-* set the SDK's reconnection
- * backoff; --rate paces the sender. Every mode prints its connectors'
+ * backoff; --rate paces the sender. Every mode needs the connectors'
+ * secret (protocol v2): --key HEX|BASE64 or --key-file FILE (the file holds
+ * the key's text); pair and cycles give it to each connector they open. Every mode prints its connectors'
  * session counters ("<label>: <role> session ...") and the backoff delays
  * the SDK drew ("<label>: <role> backoff attempt=K delay_us=D waited_us=W").
  * The demo, the integration tests and bench/run.sh parse these lines: their
@@ -89,6 +91,10 @@ struct gc_opts {
 	uint32_t bo_initial_ms, bo_mult_pct, bo_jitter_pct, bo_max_ms;
 	uint64_t rate;      /* send: messages per second, 0: as fast as it can */
 	uint32_t parallel;  /* cycles: threads */
+	/* Protocol v2: the connectors' secret (required), from --key or
+	 * --key-file; every connector of the run uses it. Wiped at exit. */
+	const char *key_text, *key_file;
+	uint8_t key[GW_KEY_LEN];
 };
 
 /* The run state shared by the threads (defined in gc_main.c). */

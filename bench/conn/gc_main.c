@@ -87,5 +87,6 @@ int main(int argc, char **argv)
 out:
 	free(gc.acked_bm);
 	free(gc.deliv_bm);
+	gw_auth_wipe(gc.o.key, sizeof(gc.o.key));
 	return ret;
 }

@@ -4,9 +4,14 @@
  * defaults, and the checks of what each mode needs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gwart/auth.h>
 
 #include "gb_opt.h"
 #include "gc.h"
@@ -18,13 +23,15 @@ static const char *const gc_mode_names[] = {
 static const char gc_usage[] =
 	"usage:\n"
 	"  gwart-conn pair --router IP[:PORT] --src-id ID --dst-id ID --dest ADDR --count N\n"
-	"      [options]  a sender and a receiver: exactly once end to end\n"
-	"  gwart-conn send --router IP[:PORT] --src-id ID --dest ADDR --count N\n"
+	"      KEY [options]  a sender and a receiver: exactly once end to end\n"
+	"  gwart-conn send --router IP[:PORT] --src-id ID --dest ADDR --count N KEY\n"
 	"      [--expect OUTCOME] [options]  retries until every message is resolved\n"
-	"  gwart-conn recv --router IP[:PORT] --id ID [--count N] [options]\n"
+	"  gwart-conn recv --router IP[:PORT] --id ID KEY [--count N] [options]\n"
 	"      without --count: until SIGTERM/SIGINT or the timeout\n"
-	"  gwart-conn cycles --router IP[:PORT] --id ID --count N [--parallel P]\n"
-	"      N open/WELCOME/close cycles on P threads (ids ID..ID+P-1)\n";
+	"  gwart-conn cycles --router IP[:PORT] --id ID --count N KEY [--parallel P]\n"
+	"      N open/WELCOME/close cycles on P threads (ids ID..ID+P-1)\n"
+	"  KEY is --key HEX|BASE64 or --key-file FILE: the connectors' secret, as\n"
+	"      configured on the router (gwartctl keygen makes one)\n";
 
 static const char gc_notes[] =
 	"pair prints '<label>: sent=N delivered=N duplicates=N lost=N rate=R msg/s'\n"
@@ -49,8 +56,61 @@ static void gc_opts_defaults(struct gc_opts *o, enum gc_mode mode, const char *m
 	o->label = mode_name;
 }
 
+/* The connectors' secret from --key or --key-file into o->key; the text
+ * is parsed by gw_key_parse() (64 hex digits or base64) and never printed. */
+static int gc_key_load(struct gc_opts *o, const char *m)
+{
+	char buf[512];
+	struct stat sb;
+	ssize_t n = 0, r;
+	int fd, ret;
+
+	if (!o->key_text == !o->key_file) {
+		fprintf(stderr, "gwart-conn %s: %s\n", m,
+			o->key_text ? "--key and --key-file exclude each other"
+				    : "--key HEX or --key-file FILE is required (protocol v2: "
+				      "the connector's secret)");
+		return -EINVAL;
+	}
+	if (o->key_text) {
+		ret = gw_key_parse(o->key_text, strlen(o->key_text), o->key);
+		if (ret < 0)
+			fprintf(stderr, "gwart-conn %s: --key: not 64 hex digits or the base64 of "
+					"32 bytes (or all zero)\n", m);
+		return ret;
+	}
+	fd = open(o->key_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "gwart-conn %s: --key-file %s: %s\n", m, o->key_file,
+			strerror(errno));
+		return -EINVAL;
+	}
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077))
+		fprintf(stderr, "gwart-conn %s: warning: --key-file %s is readable by others\n", m,
+			o->key_file);
+	while ((size_t)n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - (size_t)n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "gwart-conn %s: --key-file %s: %s\n", m, o->key_file,
+				strerror(errno));
+			close(fd);
+			gw_auth_wipe(buf, sizeof(buf));
+			return -EINVAL;
+		}
+		n += r;
+	}
+	close(fd);
+	ret = (size_t)n < sizeof(buf) ? gw_key_parse(buf, (size_t)n, o->key) : -EINVAL;
+	gw_auth_wipe(buf, sizeof(buf));
+	if (ret < 0)
+		fprintf(stderr, "gwart-conn %s: --key-file %s: does not hold a key (64 hex digits "
+				"or the base64 of 32 bytes, not all zero)\n", m, o->key_file);
+	return ret;
+}
+
 /* What each mode needs beyond the table's per-value checks. */
-static int gc_opts_check(const struct gc_opts *o)
+static int gc_opts_check(struct gc_opts *o)
 {
 	const char *m = gc_mode_names[o->mode], *missing = NULL;
 
@@ -68,6 +128,8 @@ static int gc_opts_check(const struct gc_opts *o)
 		fprintf(stderr, "gwart-conn %s: %s is required\n", m, missing);
 		return -EINVAL;
 	}
+	if (gc_key_load(o, m) < 0)
+		return -EINVAL;
 	/* One state file per connector: pair has two, cycles opens many. */
 	if ((o->state || o->out) && (o->mode == GC_PAIR || o->mode == GC_CYCLES)) {
 		fprintf(stderr, "gwart-conn %s: --state and --out are for send and recv only\n", m);
@@ -134,6 +196,10 @@ int gc_opts_parse(struct gc_opts *o, int argc, char **argv)
 		GB_OPT_U64("rate", &o->rate, 0, UINT64_MAX, "MSG/S",
 			   "pair, send: pace the sender (0: as fast as the window allows)"),
 		GB_OPT_U32("parallel", &o->parallel, 1, GC_MAX_PARALLEL, "P", "cycles: threads"),
+		GB_OPT_STR("key", &o->key_text, "HEX|BASE64",
+			   "the connectors' 32-byte secret (this or --key-file is required)"),
+		GB_OPT_STR("key-file", &o->key_file, "FILE",
+			   "a file holding the secret's text (hex or base64)"),
 	};
 	const struct gb_opt_cmd cmd = {
 		.prog = "gwart-conn", .usage = gc_usage, .notes = gc_notes,

@@ -39,7 +39,7 @@ void gc_print_session(const char *label, const char *role, const struct gw_conn_
 	       "bye=%llu probe=%llu probes_rx=%llu hellos=%llu keepalives=%llu "
 	       "reconnect_last_us=%llu reconnect_max_us=%llu next_seq=%llu state_writes=%llu "
 	       "state_errors=%llu rx_restored=%u state_clean=%u delivered=%llu duplicates=%llu "
-	       "tx_errors=%llu\n",
+	       "tx_errors=%llu auth_failed=%llu replayed=%llu stale_epoch=%llu\n",
 	       label, role, st->up, (unsigned long long)st->sessions,
 	       (unsigned long long)st->session_losses, (unsigned long long)st->loss_timeout,
 	       (unsigned long long)st->loss_no_session, (unsigned long long)st->loss_bye,
@@ -49,7 +49,8 @@ void gc_print_session(const char *label, const char *role, const struct gw_conn_
 	       (unsigned long long)st->next_seq, (unsigned long long)st->state_writes,
 	       (unsigned long long)st->state_errors, st->rx_restored, st->state_clean,
 	       (unsigned long long)st->delivered, (unsigned long long)st->duplicates,
-	       (unsigned long long)st->tx_errors);
+	       (unsigned long long)st->tx_errors, (unsigned long long)st->rx_auth_failed,
+	       (unsigned long long)st->rx_replayed, (unsigned long long)st->rx_stale_epoch);
 	for (i = st->backoffs - n; i < st->backoffs; i++) {
 		const struct gw_conn_backoff *b = &st->backoff[i % GW_CONN_BACKOFF_HIST];
 

@@ -4,9 +4,9 @@
  *
  * Session states: HELLO (say HELLO at once, then after each reconnection
  * backoff delay, until a WELCOME echoes our nonce) -> UP (DATA flows,
- * KEEPALIVE every keepalive_ms) -> back to HELLO on NACK NO_SESSION, a BYE
- * or a probe from the router, or keepalive_ms x keepalive_mult without a
- * frame of the session from it; the outbox is kept for the next session.
+ * KEEPALIVE every keepalive_ms) -> back to HELLO on a BYE or a probe from
+ * the router, or keepalive_ms x keepalive_mult without a frame of the
+ * session from it; the outbox is kept for the next session.
  *
  * Backoff: delay k = min(initial x mult^k, max) +- jitter, the router's own
  * schedule for its probes (the same cp_backoff_us(), control/backoff/), so
@@ -17,15 +17,38 @@
  * router moves its cumulative point to the HELLO's seq - 1 and answers with
  * a WELCOME of the same epoch (PROTOCOL.md 12.1, 13).
  *
- * Epochs (PROTOCOL.md 12.2): frames from the router must carry our current
- * epoch (0 while not UP), except WELCOME (it assigns one) and ACK (custody
- * outlives sessions). DATA with another epoch is dropped unacknowledged; the
- * router retransmits it in the current session. A router KEEPALIVE with
- * epoch 0 or another epoch is its reconnection probe: HELLO at once.
+ * Protocol v2 (PROTOCOL.md 17, auth.h): every frame is authenticated.
+ * HELLO carries our CLOCK_REALTIME in ns as its counter, strictly
+ * increasing, and is sealed with hs.c2r. A WELCOME counts only with a valid
+ * hs.r2c tag, our nonce, and a counter echoing one of our HELLOs newer than
+ * the last answer accepted (answer_ctr < ctr <= hello_ctr): an old WELCOME
+ * replayed by anyone is refused. Its epoch and salt give the session keys;
+ * the same epoch and salt again (the router kept the session) keep our
+ * counters and replay windows, anything else starts them afresh.
  *
- * Failure detection counts only frames of the current epoch (and the
- * WELCOME that opened it): ACKs of an older session say the router process
- * lives, not that it still knows this session.
+ * Every other frame we send carries the session's epoch, the next counter
+ * of its lane (KEEPALIVE and BYE lane 0, DATA, ACK and NACK lane 1) and a
+ * GMAC tag (gw_sdk_seal, on the way into the tx queue). Every frame from the
+ * router is checked before anything acts on it (rx_frame): a session frame
+ * must carry our epoch, its counter the lane of its type, a counter the
+ * lane's replay window has not seen, and a valid tag; an epoch-0 frame (the
+ * router's probe KEEPALIVE, NACK NOT_AUTHORISED answering a HELLO) a valid
+ * hs.r2c tag and a fresh counter. Each refusal is counted (rx_stale_epoch,
+ * rx_auth_failed, rx_replayed) and changes nothing else, liveness included:
+ * only frames that passed are signs of life.
+ *
+ * Epochs: frames from the router of another epoch than the session's cannot
+ * be authenticated (we hold no key for it) and are dropped; v2 routers do
+ * not answer a stale epoch with NACK NO_SESSION (they could not
+ * authenticate the answer), so NO_SESSION is ignored; a session the router
+ * forgot heals by the keepalive timeout or by its probe. ACKs are accepted
+ * with the session's epoch even while we are saying HELLO again (custody
+ * outlives sessions; we still hold that session's keys). DATA of another
+ * epoch is dropped unacknowledged; the router retransmits it in the current
+ * session.
+ *
+ * Failure detection counts only authenticated frames of the current epoch
+ * (and the WELCOME that opened it).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,7 +57,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +86,100 @@ void gw_sdk_hdr(const struct gw_conn *c, struct gw_hdr_args *h, uint16_t flags, 
 uint32_t gw_sdk_cur_epoch(const struct gw_conn *c)
 {
 	return c->state == GW_SDK_UP ? c->epoch : 0;
+}
+
+/* ---- authentication ---------------------------------------------------- */
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The next HELLO's counter: our wall clock in ns, strictly increasing within
+ * the handle even if the clock steps back, so that the router (which keeps
+ * the last one it accepted per id) takes each new HELLO as fresh. */
+static uint64_t next_hello_ctr(struct gw_conn *c)
+{
+	uint64_t t = realtime_ns();
+
+	return t > c->hello_ctr ? t : c->hello_ctr + 1;
+}
+
+static void st64be(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+bool gw_sdk_seal(struct gw_conn *c, uint8_t *frame, size_t len)
+{
+	unsigned type, lane;
+	uint32_t epoch;
+
+	if (len < GW_HDR_LEN + GW_TRAILER_LEN)
+		return false;
+	type = frame[3];
+	epoch = (uint32_t)frame[12] << 24 | (uint32_t)frame[13] << 16 | (uint32_t)frame[14] << 8 |
+		frame[15];
+	if (type == GW_T_HELLO) {
+		gw_auth_seal_hs(frame, len, c->hs.c2r);
+		return true;
+	}
+	/* Never a session frame without the keys of its epoch. */
+	if (!c->have_session || epoch == 0 || epoch != c->epoch)
+		return false;
+	lane = gw_type_lane(type);
+	if (c->tx_count[lane] >= GW_CTR_COUNT_MAX) {
+		/* An IV must never repeat under a key: this instance is done
+		 * with the session (practically unreachable: 2^56 frames). */
+		c->rekey = true;
+		return false;
+	}
+	st64be(frame + len - GW_TRAILER_LEN, gw_ctr_make(lane, ++c->tx_count[lane]));
+	gw_auth_seal_session(frame, len, &c->s_tx);
+	return true;
+}
+
+/* Forget the session keys (new session, close): wiped, not just dropped. */
+static void session_keys_forget(struct gw_conn *c)
+{
+	gw_gmac_key_wipe(&c->s_tx);
+	gw_gmac_key_wipe(&c->s_rx);
+	gw_auth_wipe(c->salt, sizeof(c->salt));
+	c->have_session = false;
+}
+
+/* The keys of (epoch, our nonce, salt): counters and windows from zero. */
+static void session_keys_derive(struct gw_conn *c, uint32_t epoch, const uint8_t *salt)
+{
+	struct gw_session_keys k;
+	unsigned i;
+
+	session_keys_forget(c);
+	gw_auth_derive_session(c->key, c->id, epoch, c->nonce, salt, &k);
+	gw_gmac_key_init(&c->s_tx, k.c2r);
+	gw_gmac_key_init(&c->s_rx, k.r2c);
+	gw_auth_wipe(&k, sizeof(k));
+	memcpy(c->salt, salt, GW_SALT_LEN);
+	for (i = 0; i < GW_LANE_COUNT; i++) {
+		c->tx_count[i] = 0;
+		dp_replay_init(&c->rx_replay[i]);
+	}
+	c->have_session = true;
+}
+
+static uint64_t make_nonce(void)
+{
+	uint64_t n = 0;
+
+	while (n == 0)
+		gw_random_bytes(&n, sizeof(n));
+	return n;
 }
 
 /* @us +- 20 %: connectors started together do not say HELLO in lockstep. */
@@ -122,6 +238,7 @@ void gw_sdk_send_hello(struct gw_conn *c, uint64_t now)
 {
 	struct gw_hdr_args h = { .sender = c->id, .epoch = 0 };
 	uint8_t *buf = gw_sdk_txq_ctl(c, now);
+	size_t len;
 
 	/* Repeated until WELCOME whether or not this one left: on a live
 	 * session (closing a gap) at a short fixed interval, the router is
@@ -133,8 +250,13 @@ void gw_sdk_send_hello(struct gw_conn *c, uint64_t now)
 	if (!buf)
 		return;
 	h.seq = gw_sdk_outbox_hello_seq(c);
-	gw_sdk_txq_commit_ctl(c, gw_wire_encode_hello(buf, GW_SDK_CTL_FRAME_MAX, &h, c->nonce,
-						       c->rx_window));
+	h.ctr = next_hello_ctr(c);
+	len = gw_wire_encode_hello(buf, GW_SDK_CTL_FRAME_MAX, &h, c->nonce, c->rx_window);
+	if (!len)
+		return;
+	/* The newest HELLO bounds the WELCOME counters we accept. */
+	c->hello_ctr = h.ctr;
+	gw_sdk_txq_commit_ctl(c, len);
 	c->st.hellos_sent++;
 }
 
@@ -181,6 +303,8 @@ void gw_sdk_session_lost(struct gw_conn *c, uint64_t now, enum gw_sdk_loss why)
 	case GW_SDK_LOSS_PROBE:
 		c->st.loss_probe++;
 		break;
+	case GW_SDK_LOSS_REKEY:
+		break; /* session_losses only */
 	}
 	c->ka_due_us = UINT64_MAX;
 	c->gap_hello_pending = false;
@@ -188,17 +312,25 @@ void gw_sdk_session_lost(struct gw_conn *c, uint64_t now, enum gw_sdk_loss why)
 	hello_restart(c, now);
 }
 
+/* A WELCOME that passed every check (rx_welcome): adopt it. */
 static void on_welcome(struct gw_conn *c, const struct gw_frame *f, uint64_t now)
 {
-	if (f->u.welcome.nonce != c->nonce) {
-		c->st.rx_ignored++; /* another instance's (PROTOCOL.md 12.1) */
-		return;
-	}
+	bool same = c->have_session && f->epoch == c->epoch &&
+		    memcmp(f->u.welcome.salt, c->salt, GW_SALT_LEN) == 0;
+
+	c->answer_ctr = f->ctr;
+	/* The router kept the session (same epoch and salt, so the same
+	 * keys): both sides keep counters and windows. Anything else is a
+	 * new session: new keys, counters and windows from zero. */
+	if (!same)
+		session_keys_derive(c, f->epoch, f->u.welcome.salt);
 	gw_sdk_rx_place(c, f->seq);
-	if (c->state == GW_SDK_UP && f->epoch == c->epoch) {
+	if (c->state == GW_SDK_UP && same) {
 		/* The session continues: an answer to a repeated or a
 		 * gap-closing HELLO. Its router_seq may settle refused seqs. */
 		c->gap_hello_pending = false;
+		c->last_rx_us = now;
+		c->ka_unanswered = 0;
 		gw_sdk_outbox_router_seq(c, f->u.welcome.router_seq);
 		return;
 	}
@@ -225,9 +357,80 @@ static void on_welcome(struct gw_conn *c, const struct gw_frame *f, uint64_t now
 
 /* ---- receive dispatch -------------------------------------------------- */
 
+/* An answer to one of our HELLOs (WELCOME, NACK NOT_AUTHORISED) must echo
+ * a HELLO counter newer than the last answer we took: an old answer,
+ * replayed, would otherwise reopen a session the router has closed. */
+static bool answer_fresh(const struct gw_conn *c, uint64_t ctr)
+{
+	return ctr > c->answer_ctr && ctr <= c->hello_ctr;
+}
+
+/* A router frame of epoch 0 or a WELCOME (handshake keys). True if it
+ * passed and was acted on. */
+static bool rx_handshake(struct gw_conn *c, const uint8_t *buf, size_t len,
+			 const struct gw_frame *f, uint64_t now)
+{
+	if (f->type != GW_T_WELCOME && f->type != GW_T_KEEPALIVE && f->type != GW_T_NACK) {
+		c->st.rx_ignored++; /* the router sends no other epoch-0 frame */
+		return false;
+	}
+	if (!gw_auth_check_hs(buf, len, c->hs.r2c)) {
+		c->st.rx_auth_failed++;
+		return false;
+	}
+	switch (f->type) {
+	case GW_T_WELCOME:
+		if (f->u.welcome.nonce != c->nonce) {
+			c->st.rx_ignored++; /* another instance's (PROTOCOL.md 12.1) */
+			return false;
+		}
+		if (!answer_fresh(c, f->ctr)) {
+			c->st.rx_replayed++;
+			return false;
+		}
+		c->st.rx_frames++;
+		on_welcome(c, f, now);
+		return true;
+	case GW_T_KEEPALIVE:
+		/* The router's reconnection probe: its clock, strictly
+		 * increasing, so a recorded probe cannot make us re-HELLO. */
+		if (f->ctr <= c->probe_ctr) {
+			c->st.rx_replayed++;
+			return false;
+		}
+		c->probe_ctr = f->ctr;
+		c->st.rx_frames++;
+		/* Say HELLO at once (PROTOCOL.md 12.3), and from the first
+		 * backoff delay again. */
+		c->st.probes_received++;
+		if (c->state == GW_SDK_UP)
+			gw_sdk_session_lost(c, now, GW_SDK_LOSS_PROBE);
+		else
+			hello_restart(c, now);
+		return true;
+	default: /* NACK */
+		if (f->u.nack.reason != GW_NACK_NOT_AUTHORISED) {
+			c->st.rx_ignored++;
+			return false;
+		}
+		if (!answer_fresh(c, f->ctr)) {
+			c->st.rx_replayed++;
+			return false;
+		}
+		c->answer_ctr = f->ctr;
+		c->st.rx_frames++;
+		/* The answer to a HELLO: counted; HELLO goes on with the
+		 * backoff (an operator may enable the connector). */
+		c->st.nacked[f->u.nack.reason]++;
+		return true;
+	}
+}
+
 static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t now)
 {
 	struct gw_frame f;
+	unsigned lane;
+	uint64_t n;
 
 	if (gw_wire_parse(buf, len, &f) != GW_WIRE_OK) {
 		c->st.rx_bad++;
@@ -239,24 +442,36 @@ static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t
 		c->st.rx_ignored++;
 		return false;
 	}
-	c->st.rx_frames++;
-	if (f.type == GW_T_KEEPALIVE && (f.epoch == 0 || f.epoch != gw_sdk_cur_epoch(c))) {
-		/* The router's reconnection probe, or it knows us under
-		 * another session: say HELLO at once (PROTOCOL.md 12.3), and
-		 * from the first backoff delay again. */
-		c->st.probes_received++;
-		if (c->state == GW_SDK_UP)
-			gw_sdk_session_lost(c, now, GW_SDK_LOSS_PROBE);
-		else
-			hello_restart(c, now);
-		return true;
-	}
-	if (f.type != GW_T_WELCOME && f.type != GW_T_ACK && f.epoch != gw_sdk_cur_epoch(c)) {
+	if (gw_frame_is_handshake(f.type, f.epoch))
+		return rx_handshake(c, buf, len, &f, now);
+
+	/* A session frame: every check before anything changes, in the
+	 * order of PROTOCOL.md 17. Only our session's epoch has keys; while
+	 * we are saying HELLO again only ACKs of it are still taken. */
+	if (!c->have_session || f.epoch != c->epoch ||
+	    (c->state != GW_SDK_UP && f.type != GW_T_ACK)) {
 		c->st.rx_stale_epoch++;
-		return true;
+		return false;
 	}
+	lane = gw_ctr_lane(f.ctr);
+	n = gw_ctr_count(f.ctr);
+	if (lane != gw_type_lane(f.type)) {
+		c->st.rx_auth_failed++;
+		return false;
+	}
+	if (!dp_replay_check(&c->rx_replay[lane], n)) {
+		c->st.rx_replayed++;
+		return false;
+	}
+	if (!gw_auth_check_session(buf, len, &c->s_rx)) {
+		c->st.rx_auth_failed++;
+		return false;
+	}
+	dp_replay_commit(&c->rx_replay[lane], n);
+	c->st.rx_frames++;
+
 	/* A sign of life of this session (PROTOCOL.md 12.3). */
-	if (c->state == GW_SDK_UP && f.epoch == c->epoch) {
+	if (c->state == GW_SDK_UP) {
 		c->last_rx_us = now;
 		c->ka_unanswered = 0;
 	}
@@ -265,21 +480,20 @@ static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t
 		gw_sdk_rx_data(c, &f);
 		break;
 	case GW_T_ACK:
-		/* Custody is custody whatever the session: apply in any state. */
+		/* Custody is custody whatever the session state. */
 		c->st.acks_received++;
 		gw_sdk_outbox_ack(c, f.seq, f.u.ack.base, f.u.ack.bitmap, now);
 		break;
 	case GW_T_NACK:
-		if (c->state != GW_SDK_UP) {
-			/* Epoch 0: the answer to a HELLO (NOT_AUTHORISED).
-			 * Counted; HELLO goes on with the backoff. */
+		/* v2 routers never send NO_SESSION (they could not
+		 * authenticate it); should one come anyway, it means
+		 * nothing: the timeout or a probe heals a lost session. */
+		if (f.u.nack.reason == GW_NACK_NO_SESSION) {
 			c->st.nacked[f.u.nack.reason]++;
+			c->st.rx_ignored++;
 			break;
 		}
 		gw_sdk_outbox_nack(c, &f, now);
-		break;
-	case GW_T_WELCOME:
-		on_welcome(c, &f, now);
 		break;
 	case GW_T_KEEPALIVE:
 		break; /* the echo of ours: last_rx_us is all it is for */
@@ -347,6 +561,14 @@ static void run_timers(struct gw_conn *c, uint64_t now)
 	 * before this call were counted already. */
 	if (c->state == GW_SDK_UP && router_silent(c, now))
 		gw_sdk_session_lost(c, now, GW_SDK_LOSS_TIMEOUT);
+	if (c->rekey) {
+		/* A lane ran out of counters (gw_sdk_seal): come back as a
+		 * new instance, which the router gives a new session. */
+		c->rekey = false;
+		c->nonce = make_nonce();
+		if (c->state == GW_SDK_UP)
+			gw_sdk_session_lost(c, now, GW_SDK_LOSS_REKEY);
+	}
 	if (c->state == GW_SDK_HELLO && now >= c->hello_due_us) {
 		backoff_waited(c, now);
 		gw_sdk_send_hello(c, now);
@@ -400,18 +622,15 @@ static void set_sockbuf(int fd, int force_opt, int opt)
 		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
 }
 
-static uint64_t make_nonce(void)
+/* True if @k is all zero: what an unset key looks like. */
+static bool key_is_zero(const uint8_t k[GW_KEY_LEN])
 {
-	uint64_t n = 0;
-	struct timespec ts;
+	uint8_t acc = 0;
+	unsigned i;
 
-	if (getrandom(&n, sizeof(n), GRND_NONBLOCK) != sizeof(n)) {
-		/* No entropy yet: time and pid still tell instances apart. */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		n = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
-		    ((uint64_t)getpid() << 16);
-	}
-	return n ? n : 1;
+	for (i = 0; i < GW_KEY_LEN; i++)
+		acc |= k[i];
+	return acc == 0;
 }
 
 struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
@@ -431,6 +650,15 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 		ret = -EINVAL;
 		goto out;
 	}
+	/* Deny by default: every connector proves itself with its secret. */
+	if (key_is_zero(cfg->key)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	/* libsodium: -ENOTSUP without AES-NI (the session tags need it). */
+	ret = gw_auth_init();
+	if (ret < 0)
+		goto out;
 	if (parse_ipv4(cfg->router_addr, cfg->router_port ? cfg->router_port : GW_WIRE_UDP_PORT,
 		       &router) < 0 ||
 	    parse_ipv4(cfg->bind_addr, cfg->bind_port, &local) < 0) {
@@ -449,6 +677,8 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 	c->state = GW_SDK_HELLO;
 	c->nonce = make_nonce();
 	c->rng = c->nonce;
+	memcpy(c->key, cfg->key, GW_KEY_LEN);
+	gw_auth_derive_hs(c->key, c->id, &c->hs);
 	c->rx_window = cfg->rx_window && cfg->rx_window <= GW_CONN_RX_WINDOW_MAX
 			       ? cfg->rx_window
 			       : GW_CONN_RX_WINDOW_MAX;
@@ -529,6 +759,7 @@ err_free:
 	gw_sdk_outbox_free(c);
 	gw_sdk_io_free(c);
 	gw_sdk_state_free(c);
+	gw_auth_wipe(c, sizeof(*c)); /* the secret and everything derived */
 	free(c);
 out:
 	if (err)
@@ -672,6 +903,7 @@ int gw_conn_close(struct gw_conn *c)
 	gw_sdk_outbox_free(c);
 	gw_sdk_io_free(c);
 	gw_sdk_state_free(c);
+	gw_auth_wipe(c, sizeof(*c)); /* the secret and everything derived */
 	free(c);
 	return ret;
 }

@@ -14,6 +14,10 @@
  *
  * The socket is connect()ed to the router: the kernel drops datagrams from
  * any other source, and send needs no address.
+ *
+ * Protocol v2: every frame is sealed (gw_sdk_seal) as it enters the queue,
+ * in both of the queue's entry points, so that queue order is counter order
+ * within a lane and nothing reaches the kernel untagged.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -98,6 +102,10 @@ void gw_sdk_txq_commit_ctl(struct gw_conn *c, size_t len)
 
 	if (len == 0)
 		return; /* the encoder refused: nothing to send */
+	/* Sealed here, the one way into the queue, so that no control frame
+	 * leaves without its tag; the counter is taken in queue order. */
+	if (!gw_sdk_seal(c, e->ctl, len))
+		return;
 	e->buf = e->ctl;
 	e->len = (uint16_t)len;
 	e->slot = -1;
@@ -121,6 +129,13 @@ void gw_sdk_txq_data(struct gw_conn *c, uint32_t slot, uint64_t now)
 		s->due_us = now;
 		if (c->rtx_due_us > now)
 			c->rtx_due_us = now;
+		return;
+	}
+	/* Every transmission is a new frame on the wire: a fresh counter and
+	 * tag (a retransmission with the old ones would be refused as a
+	 * replay). The header was rewritten by the caller just before. */
+	if (!gw_sdk_seal(c, s->frame, s->len)) {
+		c->st.tx_errors++;
 		return;
 	}
 	e = &c->txq[c->txq_n++];

@@ -413,10 +413,8 @@ void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t no
 	}
 	switch (reason) {
 	case GW_NACK_NO_SESSION:
-		/* The router does not know our session (it restarted, or our
-		 * epoch is stale): say HELLO again; the outbox stays and is
-		 * retransmitted in the new session. */
-		gw_sdk_session_lost(c, now, GW_SDK_LOSS_NO_SESSION);
+		/* Not sent by v2 routers (rx_frame ignores it before this):
+		 * never a message's outcome. */
 		return;
 	case GW_NACK_BUSY:
 		s = slot_of(c, seq);

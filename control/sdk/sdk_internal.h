@@ -39,10 +39,12 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include <gwart/auth.h>
 #include <gwart/connector.h>
 #include <gwart/wire.h>
 
 #include "dedup.h"
+#include "replay.h"
 #include "rtt.h"
 
 /* Largest control frame we encode (ACK/NACK/HELLO/WELCOME/BYE). */
@@ -93,9 +95,10 @@ struct gw_sdk_slot {
 /* Why a session was lost (gw_conn_stats.loss_*). */
 enum gw_sdk_loss {
 	GW_SDK_LOSS_TIMEOUT,    /* keepalive_ms x keepalive_mult of silence */
-	GW_SDK_LOSS_NO_SESSION, /* NACK NO_SESSION */
+	GW_SDK_LOSS_NO_SESSION, /* NACK NO_SESSION (protocol v1 only: unused) */
 	GW_SDK_LOSS_BYE,        /* BYE from the router */
-	GW_SDK_LOSS_PROBE,      /* router KEEPALIVE of epoch 0 or another epoch */
+	GW_SDK_LOSS_PROBE,      /* an authenticated router probe (KEEPALIVE, epoch 0) */
+	GW_SDK_LOSS_REKEY,      /* a lane's counter ran out: HELLO as a new instance */
 };
 
 enum gw_sdk_slot_state {
@@ -123,6 +126,22 @@ struct gw_conn {
 	enum gw_sdk_state state;
 	uint64_t nonce;        /* per handle, random; echoed by WELCOME */
 	uint32_t epoch;        /* adopted from WELCOME; 0 before */
+
+	/* Protocol v2 authentication (auth.h, PROTOCOL.md 17). Everything
+	 * here is secret or derived from the secret: gw_conn_close() wipes
+	 * the whole handle before freeing it. */
+	uint8_t key[GW_KEY_LEN];  /* the connector's secret (a copy of cfg.key) */
+	struct gw_hs_keys hs;     /* hs.c2r seals HELLO, hs.r2c checks epoch-0 frames */
+	bool have_session;        /* s_tx/s_rx hold the keys of (epoch, salt) */
+	uint8_t salt[GW_SALT_LEN]; /* the WELCOME salt they were derived with */
+	struct gw_gmac_key s_tx;  /* s.c2r: every session frame we send */
+	struct gw_gmac_key s_rx;  /* s.r2c: every session frame we accept */
+	uint64_t tx_count[GW_LANE_COUNT]; /* last counter used per lane */
+	struct dp_replay rx_replay[GW_LANE_COUNT]; /* router frames per lane */
+	uint64_t hello_ctr;       /* newest HELLO's ctr (CLOCK_REALTIME ns) */
+	uint64_t answer_ctr;      /* last accepted WELCOME / NACK NOT_AUTHORISED ctr */
+	uint64_t probe_ctr;       /* last accepted probe's ctr */
+	bool rekey;               /* a lane ran out of counters: new instance */
 
 	/* Router parameters from the last WELCOME. */
 	uint32_t dup_window;
@@ -232,6 +251,13 @@ void gw_sdk_session_lost(struct gw_conn *c, uint64_t now, enum gw_sdk_loss why);
 void gw_sdk_send_hello(struct gw_conn *c, uint64_t now);
 /* The epoch frames from the router must carry: ours while UP, else 0. */
 uint32_t gw_sdk_cur_epoch(const struct gw_conn *c);
+/* Seal one complete frame of ours (its length @len) just before it is
+ * queued: a HELLO with hs.c2r (its ctr already written), any other frame
+ * with the session keys and the next counter of its lane, written into its
+ * trailer. False (nothing may be sent) when there is no session key for
+ * the frame's epoch, or its lane ran out of counters (rekey is then set).
+ * Re-entered. */
+bool gw_sdk_seal(struct gw_conn *c, uint8_t *frame, size_t len);
 
 /* io.c */
 /* Allocate the batch buffers. From gw_conn_open(), before the handle is
@@ -270,9 +296,9 @@ void gw_sdk_outbox_free(struct gw_conn *c);
  * (on_result): its loops are bounded before the first one. */
 void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t bitmap,
 		       uint64_t now);
-/* A NACK: a final refusal, a BUSY retry, NO_SESSION (the session is lost),
- * or EXPIRED after custody (a notice). From gw_conn_poll(). Callbacks
- * (on_result, on_notice); sends (NO_SESSION's HELLO). */
+/* A NACK: a final refusal, a BUSY retry, or EXPIRED after custody (a
+ * notice); NO_SESSION is ignored (v2 routers do not send it). From
+ * gw_conn_poll(). Callbacks (on_result, on_notice). */
 void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t now);
 /* A WELCOME of a new epoch: apply its router_seq, reopen the send window,
  * make everything outstanding due at once. From gw_conn_poll(). Callbacks

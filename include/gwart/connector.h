@@ -3,8 +3,8 @@
  * libgwart-connector: what a connector links to speak the gwart protocol
  * (PROTOCOL.md) to a router over an ordinary kernel UDP socket.
  *
- * The SDK owns the session (HELLO/WELCOME, KEEPALIVE, re-HELLO after
- * NACK NO_SESSION), the sending side (origin sequence numbers, a bounded
+ * The SDK owns the session (HELLO/WELCOME, KEEPALIVE, re-HELLO after a
+ * loss, protocol v2 authentication), the sending side (origin sequence numbers, a bounded
  * outbox of un-acknowledged messages, retransmission with exponential
  * backoff, the duplicate-window rule, BUSY retries) and the receiving side
  * (duplicate suppression by the router's egress link sequence, one ACK per
@@ -36,17 +36,36 @@
  * a WELCOME echoes its nonce, forever: delay k (k = 0, 1, ...) is
  * min(initial x mult^k, max) +- jitter, the same schedule as the router's
  * reconnection probes (defaults as gRPC's: 1 s, x1.6, +-20 %, 120 s cap;
- * gw_conn_cfg.backoff_*). A router KEEPALIVE with epoch 0 (its reconnection
- * probe) or with an epoch other than the session's makes it say HELLO at
- * once and start the schedule again from k = 0. While up it sends KEEPALIVE
- * every keepalive_ms (from WELCOME) and declares the session lost after
- * keepalive_ms x keepalive_mult without any valid frame of the current
- * epoch from the router; NACK NO_SESSION and a router BYE lose it at once.
+ * gw_conn_cfg.backoff_*). An authenticated router KEEPALIVE with epoch 0
+ * (its reconnection probe) makes it say HELLO at once and start the
+ * schedule again from k = 0. While up it sends KEEPALIVE every keepalive_ms
+ * (from WELCOME) and declares the session lost after keepalive_ms x
+ * keepalive_mult without any authenticated frame of the current epoch from
+ * the router; a router BYE loses it at once.
  * Losing a session loses no message: the outbox is retransmitted in the
  * next one, and the receive window outlives sessions. The application sees
  * it only as gw_conn_send() returning -ENOTCONN meanwhile, and in the stats
  * (session_losses and loss_* by cause, hellos_sent, sessions, the last
  * GW_CONN_BACKOFF_HIST backoff delays drawn and waited).
+ *
+ * Authentication (protocol version 2, PROTOCOL.md 17). Every connector
+ * has a 32-byte secret, configured on the router too (gwartctl connector
+ * add ID NAME --key ...; gwartctl keygen makes one). gw_conn_cfg.key is
+ * required: gw_conn_open() refuses an all-zero key (-EINVAL), which is what
+ * a forgotten one looks like. Parse a key's text (64 hex digits or base64)
+ * with gw_key_parse() and make one with gw_key_generate() (<gwart/auth.h>,
+ * exported by this library). The key is copied into the handle (the
+ * caller's copy may be wiped once gw_conn_open() returns) and the handle's
+ * copy, with every key derived from it, is wiped by gw_conn_close() (and by
+ * a failing gw_conn_open()). The SDK seals every frame it sends and checks
+ * every frame it receives before acting on it: HELLO and WELCOME with
+ * handshake keys and fresh counters (an old WELCOME or probe replayed does
+ * nothing), the session's frames with AES-256-GMAC, per-lane counters and
+ * replay windows. A frame that fails is dropped and counted (rx_auth_failed,
+ * rx_replayed, rx_stale_epoch) and changes nothing, not even the session's
+ * liveness. A wrong key therefore looks like a router that never answers:
+ * HELLO goes on with the backoff; compare key fingerprints (gwartctl) and
+ * watch rx_auth_failed.
  *
  * Persistence (gw_conn_cfg.state_path; NULL keeps nothing across processes).
  * One small file per connector instance, replaced atomically (written to
@@ -104,6 +123,7 @@
 
 #include <stdint.h>
 
+#include <gwart/auth.h>
 #include <gwart/wire.h>
 
 #ifdef __cplusplus
@@ -150,8 +170,9 @@ typedef void (*gw_conn_deliver_fn)(void *arg, uint32_t origin, uint64_t origin_s
  * once per successful gw_conn_send() (unless the handle is closed first).
  * @status: 0 = the router acknowledged it (it has custody and will deliver
  * it); otherwise the enum gw_nack_reason the router refused it with
- * (NO_ROUTE, TOO_BIG, EXPIRED, NOT_AUTHORISED). BUSY and NO_SESSION are
- * never reported: the SDK retries those itself. A refused message is never
+ * (NO_ROUTE, TOO_BIG, EXPIRED, NOT_AUTHORISED). BUSY is never reported:
+ * the SDK retries it itself (NO_SESSION is not sent by v2 routers and is
+ * ignored). A refused message is never
  * resent (PROTOCOL.md section 13); to try again, send it anew.
  * Same re-entrancy rules as on_deliver.
  */
@@ -209,6 +230,10 @@ struct gw_conn_cfg {
 				      * 0: GW_CONN_DEF_SEQ_RESERVE */
 	uint32_t state_sync_ms;      /* periodic write of the receive window;
 				      * 0: GW_CONN_DEF_STATE_SYNC_MS */
+	/* Protocol v2 ("Authentication" above). Required: all zero makes
+	 * gw_conn_open() fail with -EINVAL. Copied; the handle's copy is
+	 * wiped by gw_conn_close(). */
+	uint8_t key[GW_KEY_LEN];     /* this connector's 32-byte secret */
 	/* Fields are only ever appended: zero-initialise the whole struct. */
 };
 
@@ -249,10 +274,12 @@ struct gw_conn_stats {
 	uint64_t session_losses;/* sessions lost, any cause (loss_* below) */
 	uint64_t keepalives_sent;
 	/* datagrams */
-	uint64_t rx_frames;     /* valid frames received */
+	uint64_t rx_frames;     /* valid, authenticated frames received */
 	uint64_t rx_bad;        /* datagrams the parser refused */
 	uint64_t rx_ignored;    /* valid frames not for us (sender != router, nonce, ...) */
-	uint64_t rx_stale_epoch;/* frames dropped for carrying another session's epoch */
+	uint64_t rx_stale_epoch;/* frames dropped for carrying another epoch than the
+				 * session's (no key for it), or a session frame
+				 * other than ACK while saying HELLO again */
 	uint64_t tx_frames;     /* datagrams handed to the kernel */
 	uint64_t tx_errors;     /* datagrams the kernel refused (EAGAIN, ENOBUFS, ...) */
 	/* now */
@@ -267,10 +294,11 @@ struct gw_conn_stats {
 	/* Appended with failure detection, backoff and persistence. Monotonic: */
 	uint64_t loss_timeout;  /* session_losses by cause: nothing from the router
 				 * for keepalive_ms x keepalive_mult */
-	uint64_t loss_no_session; /* NACK NO_SESSION for our epoch */
+	uint64_t loss_no_session; /* protocol v1's NACK NO_SESSION: stays 0 (v2
+				   * routers do not send it) */
 	uint64_t loss_bye;      /* BYE from the router */
-	uint64_t loss_probe;    /* router KEEPALIVE of epoch 0 or another epoch */
-	uint64_t probes_received; /* router KEEPALIVEs that made us say HELLO at once */
+	uint64_t loss_probe;    /* an authenticated router probe (KEEPALIVE, epoch 0) */
+	uint64_t probes_received; /* authenticated probes: each made us say HELLO at once */
 	uint64_t reconnect_us_last; /* session lost (or handle opened) to WELCOME */
 	uint64_t reconnect_us_max;
 	uint64_t state_writes;  /* state file writes (each fsync()ed) */
@@ -285,6 +313,12 @@ struct gw_conn_stats {
 	uint32_t rx_restored;   /* 1: the receive window came from the state file */
 	uint32_t state_clean;   /* 1: the state file read at open was written by
 				 * gw_conn_close() (0: by a periodic write, or none) */
+	/* Appended with protocol v2. Monotonic; each such frame was dropped
+	 * before it changed anything: */
+	uint64_t rx_auth_failed; /* wrong tag, or a counter of the wrong lane */
+	uint64_t rx_replayed;    /* a counter already seen or too old (session
+				  * frames), or a WELCOME, NACK NOT_AUTHORISED or
+				  * probe not newer than the last one taken */
 };
 
 struct gw_conn;
@@ -297,8 +331,9 @@ struct gw_conn;
 /*
  * gw_conn_open - create a socket, bind/connect it and send the first HELLO.
  * Returns the handle, or NULL with *err (if err != NULL) set to a negative
- * errno: -EINVAL for a bad configuration (or a state file of another
- * connector id), -ENOMEM, -EBUSY (another live handle holds state_path),
+ * errno: -EINVAL for a bad configuration (an all-zero key included, or a
+ * state file of another connector id), -ENOTSUP when the CPU lacks the
+ * AES instructions the session tags need, -ENOMEM, -EBUSY (another live handle holds state_path),
  * -EBADMSG (a damaged state file), or the socket or file error.
  * With state_path it first reads the state file and durably reserves the
  * origin seqs it will use ("Persistence" above).

@@ -30,8 +30,9 @@ nocomment() {
 		print out
 	}' "$@"
 }
-# The map's global list: the names between "global:" and "local:".
-nocomment "$map" | awk '/global:/ { on = 1; next } /local:/ { on = 0 }
+# The map's global lists: the names between "global:" and "local:" or the
+# end of the node ("}"), over every version node (GWART_CONNECTOR_0, _1...).
+nocomment "$map" | awk '/global:/ { on = 1; next } /local:/ || /}/ { on = 0 }
 	on { gsub(/[ \t;]/, ""); if ($0 != "") print }' | sort -u >"$tmp/listed"
 # What the public headers declare as functions (comments do not count).
 nocomment "$hdrs"/*.h >"$tmp/decls"

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include <gwart/auth.h>
 #include <gwart/wire.h>
 
 #include "ack.h"
@@ -38,6 +40,69 @@ static bool fr_roll(struct fake_router *fr, unsigned pct)
 	return pct && fr_rand(fr) % 100 < pct;
 }
 
+void fr_key(uint32_t id, uint8_t out[GW_KEY_LEN])
+{
+	unsigned i;
+
+	for (i = 0; i < GW_KEY_LEN; i++)
+		out[i] = (uint8_t)(0x5a ^ (id * 37u + i * 11u + 1u));
+}
+
+static uint64_t fr_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void fr_st64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* New session keys for (epoch, nonce, salt): counters and windows reset. */
+static void fr_session_keys(struct fr_conn *c, uint32_t id)
+{
+	struct gw_session_keys k;
+	unsigned i;
+
+	gw_auth_derive_session(c->key, id, c->epoch, c->nonce, c->salt, &k);
+	gw_gmac_key_init(&c->s_tx, k.r2c);
+	gw_gmac_key_init(&c->s_rx, k.c2r);
+	for (i = 0; i < GW_LANE_COUNT; i++) {
+		c->tx_count[i] = 0;
+		c->rx_top[i] = 0;
+		dp_replay_init(&c->rx_replay[i]);
+	}
+}
+
+void fr_seal(struct fake_router *fr, int id, uint8_t *frame, size_t len)
+{
+	struct fr_conn *c = &fr->conn[id];
+	struct gw_frame f;
+	unsigned lane;
+
+	cr_assert_eq(gw_wire_parse(frame, len, &f), GW_WIRE_OK, "fr_seal: not a frame");
+	if (gw_frame_is_handshake(f.type, f.epoch)) {
+		gw_auth_seal_hs(frame, len, c->hs.r2c);
+		return;
+	}
+	lane = gw_type_lane(f.type);
+	fr_st64(frame + len - GW_TRAILER_LEN, gw_ctr_make(lane, ++c->tx_count[lane]));
+	gw_auth_seal_session(frame, len, &c->s_tx);
+}
+
+void fr_send_raw(struct fake_router *fr, int id, const void *frame, size_t len)
+{
+	const struct sockaddr_in *to = &fr->conn[id].addr;
+
+	(void)sendto(fr->fd, frame, len, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
 struct fake_router *fr_new(uint32_t dup_window, uint64_t seed)
 {
 	struct fake_router *fr = calloc(1, sizeof(*fr));
@@ -46,6 +111,7 @@ struct fake_router *fr_new(uint32_t dup_window, uint64_t seed)
 	int i, v = 4 << 20;
 
 	cr_assert_not_null(fr);
+	cr_assert_eq(gw_auth_init(), 0);
 	fr->dup_window = dup_window;
 	fr->max_payload = GW_PAYLOAD_MAX;
 	fr->next_epoch = 100;
@@ -53,8 +119,11 @@ struct fake_router *fr_new(uint32_t dup_window, uint64_t seed)
 	fr->ka_mult = 3;
 	fr->rng = seed ? seed : 1;
 	fr->eg_first = 1;
-	for (i = 0; i < FR_MAX_CONN; i++)
+	for (i = 0; i < FR_MAX_CONN; i++) {
 		fr->conn[i].eg_next = fr->conn[i].eg_low = 1;
+		fr_key((uint32_t)i, fr->conn[i].key);
+		gw_auth_derive_hs(fr->conn[i].key, (uint32_t)i, &fr->conn[i].hs);
+	}
 	fr->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	cr_assert_geq(fr->fd, 0);
 	setsockopt(fr->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
@@ -91,6 +160,20 @@ static void fr_sendto(struct fake_router *fr, const void *buf, size_t len,
 	(void)sendto(fr->fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to));
 }
 
+static int fr_id(const struct fake_router *fr, const struct fr_conn *c)
+{
+	return (int)(c - fr->conn);
+}
+
+/* Seal a frame for @c and send it to @c's address. */
+static void fr_send(struct fake_router *fr, struct fr_conn *c, uint8_t *buf, size_t len)
+{
+	if (!len)
+		return;
+	fr_seal(fr, fr_id(fr, c), buf, len);
+	fr_sendto(fr, buf, len, &c->addr);
+}
+
 static void fr_hdr(struct gw_hdr_args *h, const struct fr_conn *c, uint64_t seq)
 {
 	memset(h, 0, sizeof(*h));
@@ -115,6 +198,7 @@ void fr_restart(struct fake_router *fr, uint64_t eg_base)
 		c->known = false;
 		c->epoch = 0;
 		c->in_armed = false;
+		c->hello_ctr = 0; /* a new process remembers no HELLO */
 		memset(c->seen, 0, sizeof(c->seen));
 		c->eg_next = c->eg_low = eg_base;
 	}
@@ -125,8 +209,15 @@ void fr_probe(struct fake_router *fr, int id)
 {
 	uint8_t b[64];
 	struct gw_hdr_args h = { .sender = GW_CONN_ID_ROUTER, .epoch = 0, .seq = 1 };
+	uint64_t t = fr_realtime_ns();
+	size_t n;
 
-	fr_sendto(fr, b, gw_wire_encode_keepalive(b, sizeof(b), &h), &fr->conn[id].addr);
+	fr->probe_ctr = t > fr->probe_ctr ? t : fr->probe_ctr + 1;
+	h.ctr = fr->probe_ctr;
+	n = gw_wire_encode_keepalive(b, sizeof(b), &h);
+	fr_send(fr, &fr->conn[id], b, n);
+	memcpy(fr->last_probe, b, sizeof(fr->last_probe));
+	fr->probes_tx++;
 }
 
 /* The router closes the session (12.4). */
@@ -136,7 +227,7 @@ void fr_bye(struct fake_router *fr, int id)
 	struct gw_hdr_args h;
 
 	fr_hdr(&h, &fr->conn[id], 0);
-	fr_sendto(fr, b, gw_wire_encode_bye(b, sizeof(b), &h, 0), &fr->conn[id].addr);
+	fr_send(fr, &fr->conn[id], b, gw_wire_encode_bye(b, sizeof(b), &h, 0));
 	fr->conn[id].epoch = 0;
 }
 
@@ -149,7 +240,7 @@ static void fr_nack(struct fake_router *fr, struct fr_conn *c, uint32_t epoch, u
 
 	fr_hdr(&h, c, seq);
 	h.epoch = epoch;
-	fr_sendto(fr, b, gw_wire_encode_nack(b, sizeof(b), &h, seq, reason, retry_us), &c->addr);
+	fr_send(fr, c, b, gw_wire_encode_nack(b, sizeof(b), &h, seq, reason, retry_us));
 }
 
 static void fr_ack_in(struct fake_router *fr, struct fr_conn *c)
@@ -163,9 +254,10 @@ static void fr_ack_in(struct fake_router *fr, struct fr_conn *c)
 		return;
 	fr_hdr(&h, c, cum);
 	n = gw_wire_encode_ack(b, sizeof(b), &h, cum + 1, dp_dedup_ack_bitmap(&c->in, cum + 1));
-	fr_sendto(fr, b, n, &c->addr);
+	fr_send(fr, c, b, n);
+	/* A copy as the router's workers would send it (a new counter). */
 	if (fr_roll(fr, fr->dup_ack))
-		fr_sendto(fr, b, n, &c->addr);
+		fr_send(fr, c, b, n);
 }
 
 /* One egress transmission through the fault injector. */
@@ -185,11 +277,13 @@ static void fr_eg_send(struct fake_router *fr, struct fr_conn *d, struct fr_msg 
 		fr_hdr(&h, d, m->seq);
 		h.epoch = d->epoch + 1000;
 		gw_wire_rewrite_hdr(m->frame, &h);
-		fr_sendto(fr, m->frame, m->len, &d->addr);
+		fr_send(fr, d, m->frame, m->len);
 		h.epoch = d->epoch;
 		gw_wire_rewrite_hdr(m->frame, &h);
 		return;
 	}
+	/* Each transmission a new frame on the wire: the next counter. */
+	fr_seal(fr, fr_id(fr, d), m->frame, m->len);
 	if (fr->held_len == 0 && fr_roll(fr, fr->reorder_eg)) {
 		memcpy(fr->held, m->frame, m->len);
 		fr->held_len = m->len;
@@ -197,8 +291,10 @@ static void fr_eg_send(struct fake_router *fr, struct fr_conn *d, struct fr_msg 
 		return;
 	}
 	fr_sendto(fr, m->frame, m->len, &d->addr);
+	if (fr_roll(fr, fr->replay_eg))
+		fr_sendto(fr, m->frame, m->len, &d->addr); /* byte for byte: a replay */
 	if (fr_roll(fr, fr->dup_eg))
-		fr_sendto(fr, m->frame, m->len, &d->addr);
+		fr_send(fr, d, m->frame, m->len); /* a copy sealed afresh */
 	if (fr->held_len) {
 		fr_sendto(fr, fr->held, fr->held_len, &fr->held_to);
 		fr->held_len = 0;
@@ -283,11 +379,6 @@ static void fr_on_data(struct fake_router *fr, struct fr_conn *c, const struct g
 		fr->bad_frames++;
 		return;
 	}
-	if (!c->epoch || f->epoch != c->epoch) {
-		fr->no_session_tx++;
-		fr_nack(fr, c, f->epoch, seq, GW_NACK_NO_SESSION, 0);
-		return;
-	}
 	/* The RETRANSMIT flag: set exactly on frames the SDK sent before. */
 	seen = seq < FR_SEEN_BITS && (c->seen[seq / 8] & (1u << (seq % 8)));
 	if (seq < FR_SEEN_BITS)
@@ -325,11 +416,13 @@ static void fr_on_data(struct fake_router *fr, struct fr_conn *c, const struct g
 		return;
 	}
 	if (fr->forget_at && seq == fr->forget_at) {
-		/* As after a router-side session loss: the epoch is gone. */
+		/* As after a router-side session loss: the epoch is gone,
+		 * and a v2 router probes rather than answer NO_SESSION (it
+		 * could not authenticate that answer). */
 		fr->forget_at = 0;
 		c->epoch = 0;
 		fr->no_session_tx++;
-		fr_nack(fr, c, f->epoch, seq, GW_NACK_NO_SESSION, 0);
+		fr_probe(fr, fr_id(fr, c));
 		return;
 	}
 	if (fr->busy_left) {
@@ -369,8 +462,11 @@ static void fr_on_data(struct fake_router *fr, struct fr_conn *c, const struct g
 static void fr_on_hello(struct fake_router *fr, struct fr_conn *c, const struct gw_frame *f,
 			const struct sockaddr_in *from)
 {
-	uint8_t b[64];
+	uint8_t b[GW_WELCOME_LEN];
 	struct gw_hdr_args h;
+	bool same_addr = c->addr.sin_addr.s_addr == from->sin_addr.s_addr &&
+			 c->addr.sin_port == from->sin_port;
+	size_t n;
 
 	if (fr->hello_rx < 64)
 		fr->hello_us[fr->hello_rx] = fr_now_us();
@@ -378,11 +474,24 @@ static void fr_on_hello(struct fake_router *fr, struct fr_conn *c, const struct 
 	c->addr = *from; /* where probes go, even unanswered */
 	if (fr->no_welcome)
 		return;
+	if (fr->deny) {
+		/* A disabled connector: epoch 0, the HELLO's ctr echoed. */
+		memset(&h, 0, sizeof(h));
+		h.seq = f->seq;
+		h.ctr = f->ctr;
+		fr_send(fr, c, b, gw_wire_encode_nack(b, sizeof(b), &h, f->seq,
+						       GW_NACK_NOT_AUTHORISED, 0));
+		return;
+	}
 	c->rx_window = f->u.hello.rx_window;
-	if (!c->known || c->nonce != f->u.hello.nonce || !c->epoch)
+	if (!c->known || c->nonce != f->u.hello.nonce || !c->epoch || !same_addr) {
+		/* A new session: new epoch, fresh salt, new keys. */
 		c->epoch = fr->next_epoch++;
+		c->nonce = f->u.hello.nonce;
+		gw_random_bytes(c->salt, sizeof(c->salt));
+		fr_session_keys(c, f->sender);
+	}
 	c->known = true;
-	c->nonce = f->u.hello.nonce;
 	/* C := max(C, seq - 1) (PROTOCOL.md 12.1). */
 	if (!c->in_armed) {
 		dp_dedup_init(&c->in, c->preset_cum);
@@ -392,12 +501,59 @@ static void fr_on_hello(struct fake_router *fr, struct fr_conn *c, const struct 
 		dp_dedup_advance(&c->in, f->seq - 1);
 	/* WELCOME.seq: our cumulative point on the egress link (3.5). */
 	fr_hdr(&h, c, c->eg_low - 1);
-	fr_sendto(fr, b,
-		  gw_wire_encode_welcome(b, sizeof(b), &h, c->nonce, dp_dedup_cum(&c->in),
-					 fr->dup_window, fr->ka_ms, fr->ka_mult, fr->max_payload,
-					 c->salt),
-		  &c->addr);
+	h.ctr = f->ctr; /* the echo the connector checks */
+	n = gw_wire_encode_welcome(b, sizeof(b), &h, c->nonce, dp_dedup_cum(&c->in),
+				   fr->dup_window, fr->ka_ms, fr->ka_mult, fr->max_payload,
+				   c->salt);
+	fr_send(fr, c, b, n);
+	memcpy(fr->last_welcome, b, sizeof(fr->last_welcome));
 	fr->welcome_tx++;
+}
+
+/* The router's checks of a frame from connector @c (PROTOCOL.md 17), in its
+ * order; false (counted, nothing changed) if it fails one. */
+static bool fr_check(struct fake_router *fr, struct fr_conn *c, const struct gw_frame *f,
+		     const uint8_t *buf, size_t len)
+{
+	unsigned lane;
+	uint64_t n;
+
+	if (f->type == GW_T_HELLO) {
+		if (!gw_auth_check_hs(buf, len, c->hs.c2r)) {
+			fr->auth_failed++;
+			return false;
+		}
+		if (f->ctr <= c->hello_ctr) {
+			fr->replayed++;
+			return false;
+		}
+		c->hello_ctr = f->ctr;
+		if (!c->hello_ctr_first)
+			c->hello_ctr_first = f->ctr;
+		return true;
+	}
+	if (!c->epoch || f->epoch != c->epoch) {
+		fr->stale_epoch++; /* v2: dropped, never answered */
+		return false;
+	}
+	lane = gw_ctr_lane(f->ctr);
+	n = gw_ctr_count(f->ctr);
+	if (lane != gw_type_lane(f->type)) {
+		fr->auth_failed++;
+		return false;
+	}
+	if (!dp_replay_check(&c->rx_replay[lane], n)) {
+		fr->replayed++;
+		return false;
+	}
+	if (!gw_auth_check_session(buf, len, &c->s_rx)) {
+		fr->auth_failed++;
+		return false;
+	}
+	dp_replay_commit(&c->rx_replay[lane], n);
+	if (n > c->rx_top[lane])
+		c->rx_top[lane] = n;
+	return true;
 }
 
 void fr_pump(struct fake_router *fr)
@@ -424,6 +580,12 @@ void fr_pump(struct fake_router *fr)
 			continue;
 		}
 		c = &fr->conn[f.sender];
+		/* Counted as it arrives: the first BYE ends the session, so
+		 * its repetitions are then of a stale epoch. */
+		if (f.type == GW_T_BYE)
+			fr->bye_rx++;
+		if (!fr_check(fr, c, &f, buf, (size_t)n))
+			continue;
 		switch (f.type) {
 		case GW_T_HELLO:
 			fr_on_hello(fr, c, &f, &from);
@@ -445,12 +607,10 @@ void fr_pump(struct fake_router *fr)
 				struct gw_hdr_args h;
 
 				fr_hdr(&h, c, f.seq);
-				fr_sendto(fr, b, gw_wire_encode_keepalive(b, sizeof(b), &h),
-					  &c->addr);
+				fr_send(fr, c, b, gw_wire_encode_keepalive(b, sizeof(b), &h));
 			}
 			break;
 		case GW_T_BYE:
-			fr->bye_rx++;
 			c->epoch = 0;
 			break;
 		default:

@@ -19,6 +19,18 @@
  * window_violations) and the RETRANSMIT flag (set exactly on frames seen
  * before: rtx_flag_missing, rtx_flag_wrong).
  *
+ * Protocol v2, as the router does it (PROTOCOL.md 17, auth.h): every
+ * connector id has a key (fr_key(), which open_conn() gives the SDK). A
+ * HELLO counts only with a valid hs.c2r tag and a counter above the last
+ * one taken for that id; the WELCOME echoes its counter, carries a fresh
+ * salt for a new session (the same epoch and salt when the instance comes
+ * back on its live session from the same address) and is sealed hs.r2c.
+ * Session frames are checked as the router does (epoch, lane, replay
+ * window, GMAC tag; refusals in auth_failed, replayed, stale_epoch, never
+ * answered) and every frame it sends is sealed, each transmission with the
+ * next counter of its lane. A forgotten session (forget_at) is answered,
+ * as by a v2 router, with a probe rather than NACK NO_SESSION.
+ *
  * Threading: none. The fake router and the connectors are pumped in turn on
  * the test's one thread, so its fields need no locking; a test sets the
  * fault fields and reads the counters directly between pumps. Failures
@@ -31,9 +43,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <gwart/auth.h>
 #include <gwart/wire.h>
 
 #include "dedup.h"
+#include "replay.h"
 
 #define FR_MAX_CONN 8        /* connector ids 1..7 */
 #define FR_EG_MAX 4096       /* egress custody per destination (power of two) */
@@ -64,6 +78,16 @@ struct fr_conn {
 	uint64_t eg_next;         /* next egress seq */
 	uint64_t eg_low;          /* lowest un-acked egress seq */
 	struct fr_msg *eg[FR_EG_MAX];
+	/* v2 authentication */
+	uint8_t key[GW_KEY_LEN];  /* fr_key(id) unless a test changes it */
+	struct gw_hs_keys hs;
+	struct gw_gmac_key s_tx;  /* s.r2c: what it sends */
+	struct gw_gmac_key s_rx;  /* s.c2r: what it accepts */
+	uint64_t tx_count[GW_LANE_COUNT];
+	struct dp_replay rx_replay[GW_LANE_COUNT];
+	uint64_t rx_top[GW_LANE_COUNT]; /* highest counter accepted per lane */
+	uint64_t hello_ctr;       /* last HELLO counter accepted (this process) */
+	uint64_t hello_ctr_first; /* counter of the first HELLO accepted */
 };
 
 struct fake_router {
@@ -88,16 +112,25 @@ struct fake_router {
 	uint64_t expire_seq;      /* after ACKing this seq, give it up: NACK EXPIRED */
 	unsigned stale_eg;        /* egress transmissions sent with a wrong epoch */
 	uint64_t drop_once_seq;   /* drop the first transmission of this seq */
+	unsigned replay_eg;       /* % of egress frames also sent again byte for
+				   * byte (a replay, unlike dup_eg's copies,
+				   * which are sealed afresh as retransmissions) */
+	bool deny;                /* answer HELLO with NACK NOT_AUTHORISED */
 	/* A held egress frame (reorder): sent after the next one. */
 	uint8_t held[GW_FRAME_MAX];
 	uint16_t held_len;
 	struct sockaddr_in held_to;
-	/* Observations. */
+	/* Observations. bye_rx counts BYEs as they arrive (the first one
+	 * ends the session: its repetitions fail the epoch check). */
 	uint64_t hello_rx, welcome_tx, bye_rx, keepalive_rx, data_rx, ack_rx;
 	uint64_t window_violations, rtx_flag_missing, rtx_flag_wrong, bad_frames;
 	uint64_t busy_tx, no_route_tx, no_session_tx, eg_tx, eg_rtx, dup_in;
 	uint64_t max_in_seq, dropped_in;
 	uint64_t hello_us[64];    /* arrival (fr_now_us()) of the first 64 HELLOs */
+	uint64_t auth_failed, replayed, stale_epoch, probes_tx; /* v2 */
+	uint64_t probe_ctr;       /* its clock for probes: strictly increasing */
+	uint8_t last_welcome[GW_WELCOME_LEN]; /* the last WELCOME sent, as sent */
+	uint8_t last_probe[GW_KEEPALIVE_LEN]; /* the last probe sent, as sent */
 };
 
 /* CLOCK_MONOTONIC in microseconds: the clock of hello_us[] and of the
@@ -121,8 +154,20 @@ void fr_set_eg_first(struct fake_router *fr, uint64_t first);
 void fr_restart(struct fake_router *fr, uint64_t eg_base);
 
 /* Send connector @id the router's reconnection probe: KEEPALIVE with epoch
- * 0 (PROTOCOL.md 12.3). */
+ * 0 (PROTOCOL.md 12.3), its counter the router's clock, sealed hs.r2c. */
 void fr_probe(struct fake_router *fr, int id);
+
+/* The key the fake router holds for connector @id (never all zero). */
+void fr_key(uint32_t id, uint8_t out[GW_KEY_LEN]);
+
+/* Seal @frame (@len bytes, a complete frame the test encoded) as the router
+ * would send it to connector @id: epoch 0 and WELCOME with hs.r2c (the ctr
+ * already in it), any other with the session key and the next counter of
+ * its lane. */
+void fr_seal(struct fake_router *fr, int id, uint8_t *frame, size_t len);
+
+/* Send @len bytes as they are to connector @id's address. */
+void fr_send_raw(struct fake_router *fr, int id, const void *frame, size_t len);
 
 /* Close connector @id's session from the router's side: BYE (12.4). */
 void fr_bye(struct fake_router *fr, int id);

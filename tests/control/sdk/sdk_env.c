@@ -78,7 +78,12 @@ struct gw_conn *open_conn(struct fake_router *fr, uint32_t id, struct app *a,
 	struct gw_conn *c;
 	int err = 1;
 
+	static const uint8_t zero[GW_KEY_LEN];
+
 	cfg.id = id;
+	/* The key the fake router holds for @id, unless the test set one. */
+	if (!memcmp(cfg.key, zero, GW_KEY_LEN))
+		fr_key(id, cfg.key);
 	cfg.router_addr = "127.0.0.1";
 	cfg.router_port = fr->port;
 	cfg.bind_addr = "127.0.0.1";

@@ -40,7 +40,7 @@ struct app *app_new(void);
 
 /* Open connector @id towards @fr on 127.0.0.1 with @a's callbacks; @tweak
  * (may be NULL) supplies the other configuration fields, an rto_us of 0
- * becomes 10 ms. Asserts that it opened. */
+ * becomes 10 ms, an all-zero key fr_key(@id). Asserts that it opened. */
 struct gw_conn *open_conn(struct fake_router *fr, uint32_t id, struct app *a,
 			  struct gw_conn_cfg *tweak);
 

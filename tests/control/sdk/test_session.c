@@ -2,8 +2,8 @@
 /*
  * Criterion suite "sdk_session": the connector SDK's session (connector.c)
  * against the fake router: HELLO until WELCOME with reconnection backoff,
- * KEEPALIVE and failure detection, the loss causes (silence, NO_SESSION,
- * BYE, probe), the handle's timers and fd, and close.
+ * KEEPALIVE and failure detection, the loss causes (silence, a session the
+ * router forgot, BYE, probe), the handle's timers and fd, and close.
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,10 +31,15 @@ Test(sdk_session, handshake_and_keepalive_state)
 	cr_assert_eq(st.window, 64);
 	cr_assert_eq(st.epoch, 100);
 	cr_assert_eq(st.next_seq, 1);
+	cr_assert_eq(st.rx_auth_failed + st.rx_replayed + st.rx_stale_epoch, 0);
 	cr_assert_eq(gw_conn_close(e.cs[0]), 0);
 	e.cs[0] = NULL;
 	fr_pump(e.fr);
 	cr_assert_eq(e.fr->bye_rx, 3, "BYE is sent three times");
+	/* The first one passed the router's checks and ended the session. */
+	cr_assert_eq(e.fr->stale_epoch, 2);
+	cr_assert_eq(e.fr->auth_failed + e.fr->replayed, 0);
+	cr_assert_eq(e.fr->conn[1].epoch, 0);
 	env_free(&e);
 }
 
@@ -59,8 +64,12 @@ Test(sdk_session, hello_repeats_until_welcome)
 	env_free(&e);
 }
 
-Test(sdk_session, no_session_rehello_keeps_outbox)
+Test(sdk_session, forgotten_session_heals_by_probe_keeps_outbox)
 {
+	/* The router forgets the session mid-flow (v2: it drops what carries
+	 * the old epoch, unanswered, and probes): the probe makes the SDK say
+	 * HELLO, the new session's keys are derived, and the outbox is sent
+	 * again in it. */
 	struct sdk_env e;
 	struct gw_conn_stats st;
 
@@ -69,9 +78,12 @@ Test(sdk_session, no_session_rehello_keeps_outbox)
 	run_flow(e.fr, e.cs, 2, e.a, e.b, "smtp:u@c2.example", 300, 20000);
 	assert_exactly_once(e.a, e.b, 1, 300);
 	gw_conn_get_stats(e.cs[0], &st);
-	cr_assert_geq(st.nacked[GW_NACK_NO_SESSION], 1);
+	cr_assert_eq(st.nacked[GW_NACK_NO_SESSION], 0);
+	cr_assert_eq(e.fr->probes_tx, 1);
+	cr_assert_eq(st.probes_received, 1);
 	cr_assert_eq(st.session_losses, 1);
-	cr_assert_eq(st.loss_no_session, 1);
+	cr_assert_eq(st.loss_probe, 1);
+	cr_assert_eq(st.loss_no_session, 0);
 	cr_assert_eq(st.sessions, 2);
 	cr_assert_eq(st.epoch, 102, "the new session's epoch is adopted");
 	cr_assert_eq(st.failed, 0);
@@ -443,6 +455,8 @@ Test(sdk_session, backoff_configuration_is_checked)
 	int err;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* A valid key: the field under test is the only fault. */
+		fr_key(1, bad[i].key);
 		err = 0;
 		cr_assert_null(gw_conn_open(&bad[i], &err), "cfg %u accepted", i);
 		cr_assert_eq(err, -EINVAL, "cfg %u: %d", i, err);

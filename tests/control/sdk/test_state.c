@@ -211,6 +211,7 @@ Test(sdk_state, state_file_is_locked_and_checked)
 	cfg.state_path = path;
 	c = open_conn(e.fr, 1, e.a, &cfg);
 	/* A second live handle on the same state: refused. */
+	fr_key(1, cfg.key); /* a valid key: the state is what is refused */
 	cfg.id = 1;
 	cfg.router_addr = "127.0.0.1";
 	cfg.router_port = e.fr->port;
