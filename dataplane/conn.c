@@ -14,6 +14,7 @@
 #include <rte_malloc.h>
 #include <rte_ring.h>
 
+#include "auth_dev.h"
 #include "conn.h"
 #include "conn_state.h"
 #include "custody.h"
@@ -177,9 +178,16 @@ err:
 	return -ENOMEM;
 }
 
+struct up_arg {
+	const struct dp_conn_session *s;
+	const struct dp_auth_sess *auth;
+	int new_session;
+};
+
 static void edit_up(struct dp_conn *c, const void *arg)
 {
-	const struct dp_conn_session *s = arg;
+	const struct up_arg *ua = arg;
+	const struct dp_conn_session *s = ua->s;
 
 	c->up = 1;
 	if (s->epoch != 0)
@@ -195,19 +203,56 @@ static void edit_up(struct dp_conn *c, const void *arg)
 	c->nonce = s->nonce;
 	c->hello_seq = s->hello_seq;
 	c->hello_gen++;
+	c->auth = ua->auth;
+	if (ua->new_session)
+		c->sess_gen++;
 }
 
+/*
+ * A new session gets new cryptodev sessions from @s->keys (created here, on
+ * the control thread, before anything is published: a failure changes
+ * nothing) and a new sess_gen, so that the owner worker resets its lane-1
+ * replay window and send counter. The same session again (a live session,
+ * same epoch, salt and instance nonce: the keys derived from them are the
+ * same) keeps its cryptodev sessions, counters and window; its address may
+ * still be edited (control decides what a move is). The sessions replaced
+ * are freed after a grace period: a worker may still be using them.
+ */
 int dp_conn_session_up(struct dp_router *rt, uint32_t id, const struct dp_conn_session *s,
 		       uint32_t *epoch)
 {
+	const struct dp_conn *old;
+	const struct dp_auth_sess *prev;
+	struct up_arg ua = {.s = s};
+	struct dp_auth_sess *auth = NULL;
 	int rc;
 
 	if (id == 0 || id >= DP_MAX_CONNECTORS || s->rx_window == 0)
 		return -EINVAL;
-	rc = conn_republish(rt, id, edit_up, s);
-	if (rc == 0 && epoch != NULL)
+	old = rt->conns[id];
+	if (old == NULL)
+		return -ENOENT;
+	prev = old->auth;
+	if (old->up && prev != NULL && s->epoch != 0 && s->epoch == old->epoch &&
+	    s->nonce == old->nonce && memcmp(s->salt, old->salt, GW_SALT_LEN) == 0) {
+		ua.auth = prev;
+		prev = NULL;
+	} else {
+		auth = dp_auth_sess_create(rt, &s->keys, &rc);
+		if (auth == NULL)
+			return rc;
+		ua.auth = auth;
+		ua.new_session = 1;
+	}
+	rc = conn_republish(rt, id, edit_up, &ua);
+	if (rc != 0) {
+		dp_auth_sess_free(auth);
+		return rc;
+	}
+	dp_auth_sess_retire((struct dp_auth_sess *)prev);
+	if (epoch != NULL)
 		*epoch = rt->conns[id]->epoch;
-	return rc;
+	return 0;
 }
 
 static void edit_refresh(struct dp_conn *c, const void *arg)
@@ -230,13 +275,23 @@ static void edit_down(struct dp_conn *c, const void *arg)
 {
 	(void)arg;
 	c->up = 0;
+	c->auth = NULL;
 }
 
+/* The session's keys are forgotten with it (the next session has new ones):
+ * its cryptodev sessions are freed after a grace period. */
 int dp_conn_session_down(struct dp_router *rt, uint32_t id)
 {
+	const struct dp_auth_sess *prev;
+	int rc;
+
 	if (id == 0 || id >= DP_MAX_CONNECTORS)
 		return -EINVAL;
-	return conn_republish(rt, id, edit_down, NULL);
+	prev = rt->conns[id] != NULL ? rt->conns[id]->auth : NULL;
+	rc = conn_republish(rt, id, edit_down, NULL);
+	if (rc == 0)
+		dp_auth_sess_retire((struct dp_auth_sess *)prev);
+	return rc;
 }
 
 static void edit_enabled(struct dp_conn *c, const void *arg)
@@ -352,6 +407,7 @@ int dp_conn_delete(struct dp_router *rt, uint32_t id, unsigned *lost)
 	n = dp_custody_free(st->cust);
 	if (lost != NULL)
 		*lost = n;
+	dp_auth_sess_free((struct dp_auth_sess *)c->auth);
 	obj_free(DP_CONN_OBJ_STATE, st);
 	obj_free(DP_CONN_OBJ_CONN, c);
 	return 0;
@@ -384,6 +440,7 @@ unsigned dp_conn_free_all(struct dp_router *rt)
 		obj_unlinked(DP_CONN_OBJ_CONN, c);
 		obj_unlinked(DP_CONN_OBJ_STATE, c->st);
 		n += dp_custody_free(c->st->cust);
+		dp_auth_sess_free((struct dp_auth_sess *)c->auth);
 		obj_free(DP_CONN_OBJ_STATE, c->st);
 		obj_free(DP_CONN_OBJ_CONN, c);
 	}

@@ -9,10 +9,14 @@
 
 #include <stdint.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
+
+#include "router.h"
 
 #include "custody.h"
 #include "dedup.h"
+#include "replay.h"
 #include "rtt.h"
 #include "stats.h"
 
@@ -39,6 +43,15 @@ struct dp_conn_state {
 	struct dp_rtt rtt;          /* egress round-trip estimate (RFC 6298) */
 	uint64_t ack_tsc;           /* when the destination last acknowledged anything */
 	uint64_t ack_horizon;       /* highest egress seq its ACKs have reported on */
+	/* v2, lane 1 (stream: DATA, ACK, NACK) of the current session, reset
+	 * when dp_conn.sess_gen moves (a new session; a refresh keeps them):
+	 * the replay window of frames from the connector and the counter of
+	 * frames to it (gw_ctr_make(GW_LANE_STREAM, ++tx_ctr)). Every lane-1
+	 * frame to or from a connector passes through its owner, so these have
+	 * one writer (dp_conn_sess_sync()). Lane 0 is control's. */
+	uint32_t sess_gen;          /* dp_conn.sess_gen these belong to */
+	uint64_t tx_ctr;            /* last lane-1 count sent */
+	struct dp_replay rx_replay; /* lane-1 counts received and verified */
 
 	/* Written by the owner worker, read by the control thread with relaxed
 	 * loads (dp_conn_snapshot(), dp_conn_custody_total()); the owner writes
@@ -49,6 +62,17 @@ struct dp_conn_state {
 	/* The delete hand-shake (dp_conn_delete() phase 3). */
 	uint32_t retired;           /* dataplane: wo (release), ctlplane: ro (acquire) */
 } __rte_cache_aligned;
+
+/* Owner worker: make the lane-1 window and counter those of @c's session
+ * (@c is a version of this state's connector). */
+static inline void dp_conn_sess_sync(struct dp_conn_state *st, const struct dp_conn *c)
+{
+	if (unlikely(st->sess_gen != c->sess_gen)) {
+		dp_replay_init(&st->rx_replay);
+		st->tx_ctr = 0;
+		st->sess_gen = c->sess_gen;
+	}
+}
 
 /*
  * Owner worker: phase 3 of dp_conn_delete(). Forget every connector state

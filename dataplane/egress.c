@@ -67,6 +67,12 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 	 * retransmission waits for the next scan. */
 	if (unlikely(rte_mbuf_refcnt_read(m) != 1))
 		return -EBUSY;
+	/* v2: every transmission has a counter of its own and a new tag
+	 * (dp_tx_sealed(): sealed at flush); without a session nothing
+	 * leaves. */
+	h.ctr = dp_tx_ctr(lc, c);
+	if (unlikely(h.ctr == 0))
+		return -EAGAIN;
 	if (!sl->hdrs) {
 		if (unlikely(rte_pktmbuf_prepend(m, DP_PKT_HDRS) == NULL)) {
 			dp_count_drop(lc, DP_DROP_NO_MBUF);
@@ -77,7 +83,6 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 	gw_wire_rewrite_hdr(rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PKT_HDRS), &h);
 	dp_pkt_write_udp(m, pa, rt->udp_be, &c->mac, c->ip_be, c->udp_be);
 	m->ol_flags = 0;
-	dp_pkt_finish_udp_tx(m, pa);
 	rte_mbuf_refcnt_update(m, 1);
 	sl->tx_tsc = lc->now;
 	sl->tries++;
@@ -95,7 +100,7 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 				DP_COUNT_INC(lc->stats.residence[dp_hist_index(now - rx)]);
 		}
 	}
-	dp_tx(lc, c->port, m);
+	dp_tx_sealed(lc, c->port, m, c->auth);
 	return 0;
 }
 
@@ -194,7 +199,19 @@ static void egress_failover(struct dp_lcore *lc, struct dp_conn_state *ds)
 		if (id == 0 || id == ds->id)
 			return;
 		nc = dp_conn_get(lc->rt, id);
-		if (nc == NULL || move_to(lc, nc, sl->m) != 0)
+		if (nc == NULL)
+			return;
+		/* The router acknowledged it because it fitted this
+		 * destination's port: another port may have a smaller MTU
+		 * (the ingress TOO_BIG check, again). It stays here, counted,
+		 * until this destination returns. */
+		if (unlikely((uint32_t)rte_be_to_cpu_16(((const struct gw_wire_hdr *)fr)->length) +
+				     28u >
+			     lc->rt->ports[nc->port].mtu)) {
+			DP_COUNT_INC(lc->stats.failover_too_big);
+			return;
+		}
+		if (move_to(lc, nc, sl->m) != 0)
 			return;
 		sl->m = NULL;
 		cu->tail--;

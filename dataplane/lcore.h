@@ -11,6 +11,8 @@
 #include <rte_common.h>
 #include <rte_mbuf.h>
 
+#include <gwart/wire.h>
+
 #include "conn_state.h"
 #include "router.h"
 #include "stats.h"
@@ -28,6 +30,15 @@ struct dp_pending {
 	uint16_t dest_len;
 };
 
+/* A session frame (DATA or ACK from a connector) whose checks before the tag
+ * passed, waiting for the burst's tag verification (verify_flush()). */
+struct dp_vq {
+	struct rte_mbuf *m;
+	const struct dp_conn *c;    /* its sender, valid until the next quiescent state */
+	const uint8_t *gw;          /* the frame, f.length bytes */
+	struct gw_frame f;
+};
+
 /* Per-worker context, cache aligned, fetched once and passed explicitly.
  * Worker-private (set up by dp_router_create() before the worker starts),
  * except the counters at the end. */
@@ -43,6 +54,13 @@ struct dp_lcore {
 	/* TX buffers, one per port. */
 	uint16_t n_tx[DP_MAX_PORTS];
 	struct rte_mbuf *tx[DP_MAX_PORTS][DP_BURST_MAX];
+	/* v2: the session each buffered frame is sealed with at flush (NULL:
+	 * sent as it is: ARP, ICMP, frames control sealed), and how many are. */
+	const struct dp_auth_sess *tx_auth[DP_MAX_PORTS][DP_BURST_MAX];
+	uint16_t n_seal[DP_MAX_PORTS];
+	/* Session frames of this burst waiting for their tag check. */
+	unsigned n_vq;
+	struct dp_vq vq[DP_BURST_MAX];
 	/* Origins to acknowledge at the end of the burst. */
 	unsigned n_ack;
 	uint32_t ack_list[DP_ACK_LIST_MAX];

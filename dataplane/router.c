@@ -19,6 +19,7 @@
 
 #include <gwart/wire.h>
 
+#include "auth_dev.h"
 #include "conn.h"
 #include "handoff.h"
 #include "pkt.h"
@@ -173,6 +174,10 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 	rc = dp_router_set_tunables(rt, &t);
 	if (rc != 0)
 		goto out_routes;
+	/* Without the device the router exists (its tests and tools may look
+	 * at it) but refuses to start: dp_router_start(). The reason was
+	 * printed. */
+	(void)dp_auth_dev_open(rt, p->max_sessions != 0 ? p->max_sessions : DP_DEF_AUTH_SESSIONS);
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct dp_lcore *lc = rte_zmalloc_socket("gw_lcore", sizeof(*lc),
 							 RTE_CACHE_LINE_SIZE,
@@ -198,6 +203,7 @@ out_lcores:
 	for (w = 0; w < rt->n_workers; w++)
 		rte_free(rt->lcores[w]);
 	rte_free(rt->tun);
+	dp_auth_dev_close(rt);
 out_routes:
 	dp_route_table_free(rt->routes);
 out_ho:
@@ -222,6 +228,15 @@ int dp_router_start(struct dp_router *rt)
 	unsigned w;
 	int rc;
 
+	/* No silent insecure mode: without its cryptodev a router cannot
+	 * check or seal a session frame, so it does not run at all. */
+	if (rt->auth_dev < 0) {
+		fprintf(stderr,
+			"gwart: refusing to start: no frame authentication device "
+			"(cryptodev crypto_aesni_gcm: %s)\n",
+			rte_strerror(-rt->auth_dev));
+		return -ENODEV;
+	}
 	__atomic_store_n(&rt->stop, false, __ATOMIC_RELAXED);
 	for (w = 0; w < rt->n_workers; w++) {
 		rc = rte_eal_remote_launch(dp_worker_main, rt->lcores[w], rt->worker_lcore[w]);
@@ -323,6 +338,7 @@ unsigned dp_router_free(struct dp_router *rt)
 	/* Let every pending call_rcu callback run before freeing their
 	 * allocator's backing memory. */
 	rcu_barrier();
+	dp_auth_dev_close(rt);
 	dp_route_table_free(rt->routes);
 	rte_free(rt->tun);
 	for (w = 0; w < rt->n_workers; w++)

@@ -27,8 +27,10 @@
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
+#include <gwart/auth.h>
 #include <gwart/wire.h>
 
+#include "auth_dev.h"
 #include "conn_state.h"
 #include "egress.h"
 #include "handoff.h"
@@ -57,32 +59,36 @@ static inline void stage_mark(struct dp_lcore *lc, enum dp_stage st)
 
 /* ---- replies -------------------------------------------------------------- */
 
-static void send_nack(struct dp_lcore *lc, unsigned p, const struct rte_ether_addr *mac,
-		      uint32_t ip_be, uint16_t udp_be, uint32_t epoch, uint64_t seq,
+/* A NACK to connector @c, at its session's address, sealed with its session
+ * (lane 1). Without a session nothing is sent: in v2 the router answers no
+ * frame it cannot authenticate an answer for (epoch-0 answers are control's). */
+static void send_nack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t seq,
 		      unsigned reason, uint32_t retry_us)
 {
 	struct dp_router *rt = lc->rt;
 	struct rte_mbuf *m;
 	uint8_t *pl;
-	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = epoch, .seq = seq};
+	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = c->epoch, .seq = seq};
 
-	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[p], rt->udp_be, mac, ip_be, udp_be,
-			     GW_NACK_LEN, &pl);
+	h.ctr = dp_tx_ctr(lc, c);
+	if (unlikely(h.ctr == 0))
+		return;
+	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,
+			     c->udp_be, GW_NACK_LEN, &pl);
 	if (unlikely(m == NULL)) {
 		dp_count_drop(lc, DP_DROP_NO_MBUF);
 		return;
 	}
 	gw_wire_encode_nack(pl, GW_NACK_LEN, &h, seq, reason, retry_us);
-	dp_pkt_finish_udp_tx(m, &rt->ports[p]);
 	DP_COUNT_INC(lc->stats.nacks_sent);
-	dp_tx(lc, p, m);
+	dp_tx_sealed(lc, c->port, m, c->auth);
 }
 
 static inline void nack_conn(struct dp_lcore *lc, const struct dp_conn *c, uint64_t seq,
 			     unsigned reason, uint32_t retry_us)
 {
 	DP_COUNT_INC(c->st->stats.nacked);
-	send_nack(lc, c->port, &c->mac, c->ip_be, c->udp_be, c->epoch, seq, reason, retry_us);
+	send_nack(lc, c, seq, reason, retry_us);
 }
 
 static void send_ack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t cum, uint64_t base,
@@ -93,6 +99,9 @@ static void send_ack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t cum,
 	uint8_t *pl;
 	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = c->epoch, .seq = cum};
 
+	h.ctr = dp_tx_ctr(lc, c);
+	if (unlikely(h.ctr == 0))
+		return;
 	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,
 			     c->udp_be, GW_ACK_LEN, &pl);
 	if (unlikely(m == NULL)) {
@@ -100,9 +109,47 @@ static void send_ack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t cum,
 		return;
 	}
 	gw_wire_encode_ack(pl, GW_ACK_LEN, &h, base, bitmap);
-	dp_pkt_finish_udp_tx(m, &rt->ports[c->port]);
 	DP_COUNT_INC(lc->stats.acks_sent);
-	dp_tx(lc, c->port, m);
+	dp_tx_sealed(lc, c->port, m, c->auth);
+}
+
+/* Seal at flush: consecutive frames of one session go to the device in one
+ * call (auth_dev.h), then the checksums, which cover the tag. */
+void dp_tx_seal_port(struct dp_lcore *lc, unsigned p)
+{
+	const struct dp_port_addr *pa = &lc->rt->ports[p];
+	unsigned n = lc->n_tx[p], i, j, k;
+	uint8_t *fr[DP_BURST_MAX], *dig[DP_BURST_MAX], ok[DP_BURST_MAX];
+	uint16_t len[DP_BURST_MAX];
+
+	for (i = 0; i < n; i++) {
+		if (lc->tx_auth[p][i] == NULL)
+			continue;
+		fr[i] = dp_pkt_gw(lc->tx[p][i]);
+		len[i] = (uint16_t)(fr[i][4] << 8 | fr[i][5]);
+		dig[i] = fr[i] + len[i] - GW_TAG_LEN;
+	}
+	if (!lc->rt->auth_off)
+		for (i = 0; i < n; i = j) {
+			const struct dp_auth_sess *a = lc->tx_auth[p][i];
+
+			for (j = i + 1; j < n && lc->tx_auth[p][j] == a; j++)
+				;
+			if (a == NULL)
+				continue;
+			if (dp_auth_gmac_burst(a, a->r2c, j - i, fr + i, len + i, dig + i, ok + i) ==
+			    j - i)
+				continue;
+			/* The device refused one (never seen): it leaves with a
+			 * zero tag, which its receiver refuses and counts; the
+			 * frame's retransmission or the peer's retry heals. */
+			for (k = i; k < j; k++)
+				if (!ok[k])
+					memset(dig[k], 0, GW_TAG_LEN);
+		}
+	for (i = 0; i < n; i++)
+		if (lc->tx_auth[p][i] != NULL)
+			dp_pkt_finish_udp_tx(lc->tx[p][i], pa);
 }
 
 /* ---- ACK batching: one ACK per origin per burst ----------------------------- */
@@ -182,9 +229,9 @@ static const struct dp_conn *choose_dest(struct dp_lcore *lc, const struct dp_ro
  */
 static void ingress_flush(struct dp_lcore *lc);
 
-static void ingress_data(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m,
-			 const struct gw_frame *f, const struct dp_conn *c,
-			 const struct dp_pkt_src *src)
+/* A DATA frame of @c's current session whose tag verified (verify_flush()). */
+static void ingress_data(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_frame *f,
+			 const struct dp_conn *c)
 {
 	struct dp_conn_state *st = c->st;
 	struct dp_pending *pd;
@@ -192,13 +239,6 @@ static void ingress_data(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m,
 
 	DP_COUNT_INC(st->stats.rx_data);
 	DP_COUNT_INC(lc->stats.rx_data);
-	if (unlikely(!c->up || f->epoch != c->epoch)) {
-		/* Answer the address it came from: the session's may be stale. */
-		send_nack(lc, p, &src->mac, src->ip_be, src->udp_be, f->epoch, seq,
-			  GW_NACK_NO_SESSION, 0);
-		dp_drop(lc, m, DP_DROP_NO_SESSION);
-		return;
-	}
 	if (unlikely(st->rx_hello_gen != c->hello_gen)) {
 		/* First DATA after a HELLO: everything below HELLO.seq is the
 		 * connector's past (acknowledged, or given up), so the window
@@ -335,6 +375,106 @@ static void ingress_flush(struct dp_lcore *lc)
 	stage_mark(lc, DP_STAGE_CUSTODY);
 }
 
+/* ---- session frames from connectors: checks, then tags in bursts --------- */
+
+/*
+ * A DATA or ACK frame from @c, received by its owner. In the order of
+ * PROTOCOL.md (receiving a session frame), each failure a counted drop
+ * that changes nothing: the session and its epoch, the session's address,
+ * the lane, the replay window; then the frame waits for the burst's tag
+ * check (verify_flush()), which commits its counter and processes it.
+ * Nothing is answered: the router cannot authenticate an answer for an
+ * epoch it does not know, and a forger learns nothing.
+ */
+static void verify_flush(struct dp_lcore *lc);
+
+static void rx_session(struct dp_lcore *lc, struct rte_mbuf *m, const uint8_t *gw,
+		       const struct gw_frame *f, const struct dp_conn *c,
+		       const struct dp_pkt_src *src)
+{
+	struct dp_conn_state *st = c->st;
+	struct dp_vq *v;
+
+	if (unlikely(!c->up || c->auth == NULL || f->epoch != c->epoch)) {
+		dp_drop(lc, m, DP_DROP_NO_SESSION);
+		return;
+	}
+	if (unlikely(src->ip_be != c->ip_be || src->udp_be != c->udp_be ||
+		     gw_ctr_lane(f->ctr) != GW_LANE_STREAM)) {
+		dp_drop(lc, m, DP_DROP_AUTH_FAILED);
+		return;
+	}
+	dp_conn_sess_sync(st, c);
+	if (unlikely(!dp_replay_check(&st->rx_replay, gw_ctr_count(f->ctr)))) {
+		dp_drop(lc, m, DP_DROP_REPLAYED);
+		return;
+	}
+	v = &lc->vq[lc->n_vq++];
+	v->m = m;
+	v->c = c;
+	v->gw = gw;
+	v->f = *f;
+	if (unlikely(lc->n_vq == DP_BURST_MAX))
+		verify_flush(lc);
+}
+
+/* Verify the tags of the waiting session frames, consecutive frames of one
+ * session in one device call, then process those that verified, in order. */
+static void verify_flush(struct dp_lcore *lc)
+{
+	unsigned n = lc->n_vq, i, j;
+	uint8_t *fr[DP_BURST_MAX], *dig[DP_BURST_MAX], ok[DP_BURST_MAX];
+	uint8_t tags[DP_BURST_MAX][GW_TAG_LEN];
+	uint16_t len[DP_BURST_MAX];
+	int check = !lc->rt->auth_off;
+
+	if (n == 0)
+		return;
+	lc->n_vq = 0;
+	if (check) {
+		for (i = 0; i < n; i++) {
+			fr[i] = (uint8_t *)(uintptr_t)lc->vq[i].gw;
+			len[i] = lc->vq[i].f.length;
+			dig[i] = tags[i];
+		}
+		for (i = 0; i < n; i = j) {
+			const struct dp_auth_sess *a = lc->vq[i].c->auth;
+
+			for (j = i + 1; j < n && lc->vq[j].c->auth == a; j++)
+				;
+			dp_auth_gmac_burst(a, a->c2r, j - i, fr + i, len + i, dig + i, ok + i);
+		}
+	}
+	stage_mark(lc, DP_STAGE_PARSE);
+	for (i = 0; i < n; i++) {
+		struct dp_vq *v = &lc->vq[i];
+		struct dp_conn_state *st = v->c->st;
+		uint64_t cnt = gw_ctr_count(v->f.ctr);
+
+		if (check && (!ok[i] || !gw_tag_equal(tags[i], v->f.tag))) {
+			dp_drop(lc, v->m, DP_DROP_AUTH_FAILED);
+			continue;
+		}
+		/* A new session published during this burst: the frame
+		 * belongs to the one before. */
+		if (unlikely(v->c->sess_gen != st->sess_gen)) {
+			dp_drop(lc, v->m, DP_DROP_NO_SESSION);
+			continue;
+		}
+		/* Checked again: a copy earlier in this burst may have
+		 * committed the same counter. */
+		if (unlikely(!dp_replay_check(&st->rx_replay, cnt))) {
+			dp_drop(lc, v->m, DP_DROP_REPLAYED);
+			continue;
+		}
+		dp_replay_commit(&st->rx_replay, cnt);
+		if (v->f.type == GW_T_DATA)
+			ingress_data(lc, v->m, &v->f, v->c);
+		else
+			dp_egress_ack(lc, v->m, &v->f, v->c);
+	}
+}
+
 /* ---- frame dispatch ------------------------------------------------------- */
 
 static void rx_frame(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m, const uint8_t *gw,
@@ -367,10 +507,7 @@ static void rx_frame(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m, const 
 			DP_COUNT_INC(lc->stats.steered);
 			return;
 		}
-		if (f.type == GW_T_DATA)
-			ingress_data(lc, p, m, &f, c, src);
-		else
-			dp_egress_ack(lc, m, &f, c);
+		rx_session(lc, m, gw, &f, c, src);
 		return;
 	case GW_T_HELLO:
 	case GW_T_KEEPALIVE:
@@ -432,10 +569,11 @@ static void ho_custody(struct dp_lcore *lc, unsigned from, const struct dp_ho_it
 		}
 		/* Nowhere to keep it: counted, and the origin is told. */
 		dp_drop(lc, m, DP_DROP_MOVE_FAILED);
+		/* Only the origin's owner may send on its lane 1 (one writer of
+		 * its counter): elsewhere the drop's counter is all there is. */
 		dc = dp_conn_get(lc->rt, v.conn);
-		if (dc != NULL && dc->up)
-			send_nack(lc, dc->port, &dc->mac, dc->ip_be, dc->udp_be, dc->epoch, v.seq,
-				  GW_NACK_EXPIRED, 0);
+		if (dc != NULL && dc->owner == lc->idx)
+			send_nack(lc, dc, v.seq, GW_NACK_EXPIRED, 0);
 		return;
 	}
 	if (dc == NULL) {
@@ -469,9 +607,7 @@ static void ho_verdict(struct dp_lcore *lc, const struct dp_ho_item *it)
 	}
 	dp_dedup_clear_pending(&st->win, it->seq);
 	dp_count_drop(lc, it->arg == GW_NACK_BUSY ? DP_DROP_BUSY : DP_DROP_NO_ROUTE);
-	if (c->up)
-		nack_conn(lc, c, it->seq, it->arg,
-			  it->arg == GW_NACK_BUSY ? lc->tun->busy_retry_us : 0);
+	nack_conn(lc, c, it->seq, it->arg, it->arg == GW_NACK_BUSY ? lc->tun->busy_retry_us : 0);
 }
 
 static void drain_handoffs(struct dp_lcore *lc)
@@ -571,10 +707,12 @@ int dp_worker_main(void *arg)
 			}
 			stage_mark(lc, DP_STAGE_PARSE);
 		}
+		verify_flush(lc);
 		ingress_flush(lc);
 		if (rt->n_workers > 1) {
 			drain_handoffs(lc);
 			stage_mark(lc, DP_STAGE_HANDOFF);
+			verify_flush(lc);
 			ingress_flush(lc);
 		}
 		if (unlikely(rte_ring_count(rt->ctl_tx[lc->idx]) != 0))

@@ -40,6 +40,7 @@
 #define DP_MAX_PORTS 4
 #define DP_ROUTER_PREFIX_LEN 16 /* bytes for the prefix and its NUL */
 
+struct dp_auth_sess;
 struct dp_conn_state;
 struct dp_lcore;
 struct dp_route_table;
@@ -70,6 +71,15 @@ struct dp_conn {
 	uint8_t salt[GW_SALT_LEN];  /* v2: this session's WELCOME salt */
 	uint64_t hello_seq;         /* HELLO.seq: lowest origin seq it still needs */
 	uint32_t hello_gen;         /* bumped by every HELLO the router accepts */
+	/* v2: bumped by every new session (not by a refresh, which keeps keys,
+	 * counters and windows); the owner resets its lane-1 replay window and
+	 * send counter when it sees a new value (dp_conn_state.sess_gen). */
+	uint32_t sess_gen;
+	/* v2: this session's cryptodev sessions (auth_dev.h), NULL while no
+	 * session is up. Shared by the versions of one session; retired with
+	 * call_rcu when the session is replaced or goes down, or the connector
+	 * is deleted. */
+	const struct dp_auth_sess *auth;
 	char name[32];
 	/* The owner worker's mutable state, shared by every version of this
 	 * connector; dataplane-internal (conn_state.h): control cannot
@@ -118,6 +128,16 @@ struct dp_router {
 	uint64_t tsc_hz;
 	uint64_t egress_base;       /* first egress link seq of this router process */
 	int rx_tsc_off;             /* mbuf dynfield: RX TSC (stage_stats), -1: none */
+	/* v2 frame authentication (auth_dev.h): the cryptodev, or a negative
+	 * errno when it could not be created (dp_router_start() refuses then),
+	 * and the pool of its sessions. */
+	int auth_dev;
+	struct rte_mempool *auth_pool;
+	/* Benchmark only (gwart-bench inproc --no-auth), never set from a
+	 * configuration or a command line: workers skip the tag computations
+	 * (every other check stays), to measure authentication on vs off in
+	 * one run. Set before dp_router_start(). */
+	uint8_t auth_off;
 	unsigned worker_lcore[DP_MAX_WORKERS];
 	struct dp_lcore *lcores[DP_MAX_WORKERS]; /* the worker contexts (lcore.h):
 						  * each worker's private state;

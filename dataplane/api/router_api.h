@@ -22,6 +22,10 @@ struct dp_router_params {
 	 * in one process. NULL or "": "gw" for the process's first router,
 	 * then "gw1", "gw2", ... At most DP_ROUTER_PREFIX_MAX characters. */
 	const char *prefix;
+	/* Connector sessions that may exist at once (v2 cryptodev sessions,
+	 * those waiting for a grace period included); 0: DP_DEF_AUTH_SESSIONS.
+	 * dp_conn_session_up() fails with -ENOMEM beyond. */
+	unsigned max_sessions;
 };
 
 /* Create the router for every worker lcore of the EAL (all but the main
@@ -29,7 +33,8 @@ struct dp_router_params {
  * or a prefix too long; -EEXIST: a DPDK object of that prefix exists;
  * -ENOMEM). */
 struct dp_router *dp_router_create(const struct dp_router_params *p, int *err);
-/* Launch dp_worker_main on every worker lcore. */
+/* Launch dp_worker_main on every worker lcore. -ENODEV (and a message on
+ * stderr) when the router has no frame authentication device. */
 int dp_router_start(struct dp_router *rt);
 /* Ask workers to stop and wait for them. */
 void dp_router_stop(struct dp_router *rt);

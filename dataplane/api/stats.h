@@ -54,8 +54,11 @@
 	X(WIRE_BAD_FIELD, "frame field out of range")                                              \
 	X(UNKNOWN_CONN, "sender is not a configured connector")                                    \
 	X(WRONG_DIRECTION, "frame type a connector may not send")                                  \
-	X(NO_SESSION, "DATA without a session or from a stale epoch (NACKed)")                     \
+	X(NO_SESSION, "DATA or ACK without a session or of another epoch (not answered: v2)")    \
 	X(STALE_EPOCH, "ACK from an old session of its sender")                                    \
+	X(AUTH_FAILED, "session frame with a wrong tag, from another address, or on the wrong lane") \
+	X(REPLAYED, "session frame whose counter was seen already or is too old")                  \
+	X(CTR_SPENT, "frame not sent: its session's counter is spent (2^56 frames)")              \
 	X(BAD_ORIGIN, "DATA whose origin or seq disagree with its sender")                         \
 	X(DUP_IN_FLIGHT, "duplicate of a message whose custody is being confirmed")               \
 	X(TOO_FAR, "DATA beyond the duplicate window (NACKed EXPIRED)")                            \
@@ -124,6 +127,8 @@ struct dp_worker_stats {
 	uint64_t steered;       /* frames handed to another worker */
 	uint64_t handoffs;      /* messages handed to another worker's custody */
 	uint64_t moved;         /* never-sent messages failed over to another connector */
+	uint64_t failover_too_big; /* failovers refused: the frame exceeds the other
+				    * connector's port MTU (kept where it is; per scan) */
 	uint64_t loops;         /* main loop iterations */
 	uint64_t busy_loops;    /* iterations that did work */
 	uint64_t drops[DP_DROP_COUNT];

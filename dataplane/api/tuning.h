@@ -38,6 +38,9 @@
 #define DP_DEF_MAX_ROUTES 65536 /* runtime: size of the route index */
 
 /* Sessions. */
+#define DP_DEF_AUTH_SESSIONS 1024 /* connector sessions with cryptodev keys at once
+				   * (two cryptodev sessions each), those waiting
+				   * for an RCU grace period included */
 #define DP_DEF_KEEPALIVE_MS 1000 /* ms */
 #define DP_DEF_KEEPALIVE_MULT 3  /* missed intervals before down */
 #define DP_DEF_BACKOFF_INITIAL_MS 1000  /* ms: first reconnection delay (gRPC) */

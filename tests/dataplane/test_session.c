@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Protocol v2 on a running router (one worker, one net_ring port whose rings
+ * the test drives as two connectors would): what a worker accepts, what it
+ * refuses and why, and what it signs.
+ *
+ * - a valid DATA is ACKed and forwarded, each frame sealed with the
+ *   receiver's r2c session key on lane 1 (checked with libsodium,
+ *   gw_auth_check_session: what connectors use);
+ * - a forged tag, a wrong lane, a replayed counter, a wrong source address
+ *   and a stale epoch are each dropped with their own reason and change
+ *   nothing: no frame out (no ACK, no NACK), no custody, the duplicate
+ *   window and the replay window unmoved, and the counter they carried is
+ *   still fresh afterwards;
+ * - a NACK is sealed too; a refresh (same epoch, salt, instance) keeps the
+ *   windows and counters, a new session resets them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <rte_cycles.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+
+#include <gwart/auth.h>
+#include <gwart/wire.h>
+
+#include "conn.h"
+#include "conn_state.h"
+#include "eal.h"
+#include "lcore.h"
+#include "pkt.h"
+#include "port.h"
+#include "route.h"
+#include "router_api.h"
+
+#define DEST "t:x.example"
+#define NOWHERE "t:nowhere.example"
+
+struct tconn {
+	uint32_t id;
+	uint8_t secret[GW_KEY_LEN];
+	struct gw_gmac_key c2r, r2c;
+	uint32_t epoch;
+	uint64_t nonce;
+	uint8_t salt[GW_SALT_LEN];
+	struct dp_port_addr pa; /* its own address, as a port would have it */
+	uint16_t udp_be;
+	uint64_t ctr;           /* last lane-1 count it sent */
+	uint64_t rctr;          /* last lane-1 count it received from the router */
+};
+
+static struct dp_router *rt;
+static struct rte_ring *ring_rx, *ring_tx; /* router's RX (we produce), TX (we consume) */
+static struct tconn c1, c2;
+
+static void tconn_init(struct tconn *c, uint32_t id)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	gw_key_generate(c->secret);
+	c->nonce = 0x1000 + id;
+	c->pa.ip_be = rte_cpu_to_be_32(0x0a000000u | (10 + id));
+	c->pa.mac = (struct rte_ether_addr){{0x02, 0, 0, 0, 0, (uint8_t)id}};
+	c->pa.mtu = 1500;
+	c->udp_be = rte_cpu_to_be_16((uint16_t)(5000 + id));
+}
+
+/* Control's part: a session with @epoch (new salt unless @same). */
+static void tconn_up(struct tconn *c, uint32_t epoch, uint64_t hello_seq, int same)
+{
+	struct dp_conn_session s = {.port = 0, .rx_window = 64, .hello_seq = hello_seq};
+	struct gw_session_keys k;
+	uint32_t got = 0;
+
+	if (!same)
+		gw_random_bytes(c->salt, sizeof(c->salt));
+	gw_auth_derive_session(c->secret, c->id, epoch, c->nonce, c->salt, &k);
+	s.mac = c->pa.mac;
+	s.ip_be = c->pa.ip_be;
+	s.udp_be = c->udp_be;
+	s.nonce = c->nonce;
+	s.epoch = epoch;
+	memcpy(s.salt, c->salt, sizeof(s.salt));
+	s.keys = k;
+	cr_assert_eq(dp_conn_session_up(rt, c->id, &s, &got), 0);
+	cr_assert_eq(got, epoch);
+	gw_gmac_key_init(&c->c2r, k.c2r);
+	gw_gmac_key_init(&c->r2c, k.r2c);
+	gw_auth_wipe(&k, sizeof(k));
+	gw_auth_wipe(&s.keys, sizeof(s.keys));
+	c->epoch = epoch;
+	if (!same) {
+		c->ctr = 0;
+		c->rctr = 0;
+	}
+}
+
+static void up(void)
+{
+	struct dp_router_params p = {.nb_mbuf = 1023,
+				     .mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE,
+				     .udp_port = 4790,
+				     .max_routes = 16};
+	struct dp_route_target tg = {.conn_id = 2, .cost = 1};
+	int err = 0, port;
+
+	test_eal_start("0-1");
+	cr_assert_eq(gw_auth_init(), 0);
+	rt = dp_router_create(&p, &err);
+	cr_assert_not_null(rt, "router: %d", err);
+	ring_rx = rte_ring_create("ts_rx", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	ring_tx = rte_ring_create("ts_tx", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	cr_assert(ring_rx != NULL && ring_tx != NULL);
+	port = rte_eth_from_rings("ts_r", &ring_rx, 1, &ring_tx, 1, SOCKET_ID_ANY);
+	cr_assert_geq(port, 0);
+	cr_assert_eq(dp_port_setup(rt, (uint16_t)port, rte_cpu_to_be_32(0x0a000001u)), 0);
+	tconn_init(&c1, 1);
+	tconn_init(&c2, 2);
+	cr_assert_eq(dp_conn_create(rt, 1, "origin"), 0);
+	cr_assert_eq(dp_conn_create(rt, 2, "dest"), 0);
+	cr_assert_eq(dp_route_add(rt->routes, "t", "x.example", &tg, 1), 0);
+	tconn_up(&c1, 0x11110001u, 1, 0);
+	tconn_up(&c2, 0x22220001u, 1, 0);
+	cr_assert_eq(dp_router_start(rt), 0);
+}
+
+static void down(void)
+{
+	rcu_thread_offline();
+	dp_router_stop(rt);
+	rcu_thread_online();
+	dp_router_free(rt);
+	rte_ring_free(ring_rx);
+	rte_ring_free(ring_tx);
+	test_eal_down();
+}
+
+TestSuite(session, .init = up, .fini = down, .timeout = 60);
+
+/* ---- the connectors' side ------------------------------------------------- */
+
+static void inject(const struct tconn *c, const void *frame, size_t len, uint16_t src_udp_be)
+{
+	uint8_t *pl;
+	struct rte_mbuf *m = dp_pkt_alloc_udp(test_pool, &c->pa, src_udp_be, &rt->ports[0].mac,
+					      rt->ports[0].ip_be, rt->udp_be, (uint16_t)len, &pl);
+
+	cr_assert_not_null(m);
+	memcpy(pl, frame, len);
+	dp_pkt_finish_udp(m);
+	cr_assert_eq(rte_ring_enqueue(ring_rx, m), 0);
+}
+
+/* A DATA frame of @c's session: @ctr is the whole trailer value. */
+static size_t data_frame(const struct tconn *c, uint8_t *buf, uint64_t seq, uint64_t ctr,
+			 uint32_t epoch, const char *dest)
+{
+	struct gw_hdr_args h = {.sender = c->id, .epoch = epoch, .seq = seq, .ctr = ctr};
+	size_t n = gw_wire_encode_data(buf, 512, &h, c->id, seq, dest, (uint16_t)strlen(dest),
+				       "hi", 2);
+
+	cr_assert_gt(n, 0);
+	gw_auth_seal_session(buf, n, &c->c2r);
+	return n;
+}
+
+static size_t ack_frame(const struct tconn *c, uint8_t *buf, uint64_t cum, uint64_t ctr)
+{
+	struct gw_hdr_args h = {.sender = c->id, .epoch = c->epoch, .seq = cum, .ctr = ctr};
+	size_t n = gw_wire_encode_ack(buf, 128, &h, cum + 1, 0);
+
+	cr_assert_gt(n, 0);
+	gw_auth_seal_session(buf, n, &c->c2r);
+	return n;
+}
+
+/* ---- what the router did ------------------------------------------------ */
+
+struct out {
+	uint16_t dst_udp_be;
+	size_t len;
+	uint8_t buf[2048];
+	struct gw_frame f;
+};
+
+static struct dp_worker_stats stats(void)
+{
+	struct dp_worker_stats s;
+
+	dp_router_stats(rt, &s);
+	return s;
+}
+
+/* Let the worker run @n more loop iterations (everything it had received
+ * is then processed and flushed). */
+static void settle(unsigned n)
+{
+	uint64_t l0 = stats().loops, deadline = rte_get_tsc_cycles() + 5 * rte_get_tsc_hz();
+
+	while (stats().loops < l0 + n && rte_get_tsc_cycles() < deadline) {
+		rcu_quiescent_state();
+		rte_pause();
+	}
+	cr_assert_geq(stats().loops, l0 + n, "the worker runs");
+}
+
+/* Frames the router sent since the last call (at most @max). */
+static unsigned drain_out(struct out *o, unsigned max)
+{
+	struct rte_mbuf *m;
+	unsigned n = 0;
+
+	while (rte_ring_dequeue(ring_tx, (void **)&m) == 0) {
+		const struct rte_udp_hdr *uh =
+			rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, DP_PKT_HDRS - 8);
+
+		if (n < max) {
+			o[n].dst_udp_be = uh->dst_port;
+			o[n].len = rte_be_to_cpu_16(uh->dgram_len) - 8u;
+			cr_assert_leq(o[n].len, sizeof(o[n].buf));
+			memcpy(o[n].buf, dp_pkt_gw(m), o[n].len);
+			cr_assert_eq(gw_wire_parse(o[n].buf, o[n].len, &o[n].f), GW_WIRE_OK);
+			n++;
+		}
+		rte_pktmbuf_free(m);
+	}
+	return n;
+}
+
+/* Frames drained but not yet looked for. */
+static struct out stash[64];
+static unsigned n_stash;
+
+/* Wait for the router's frames to @c until one of @type arrives (or 2 s);
+ * other frames stay for later calls. */
+static int wait_frame(const struct tconn *c, unsigned type, struct out *got)
+{
+	uint64_t deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
+
+	for (;;) {
+		unsigned i;
+
+		for (i = 0; i < n_stash; i++)
+			if (stash[i].dst_udp_be == c->udp_be && stash[i].f.type == type) {
+				*got = stash[i];
+				memmove(&stash[i], &stash[i + 1], (n_stash - i - 1) * sizeof(stash[0]));
+				n_stash--;
+				return 1;
+			}
+		if (rte_get_tsc_cycles() >= deadline)
+			return 0;
+		n_stash += drain_out(stash + n_stash, (unsigned)RTE_DIM(stash) - n_stash);
+		rcu_quiescent_state();
+		rte_pause();
+	}
+}
+
+/* A frame from the router to @c is sealed with @c's r2c key on lane 1, with
+ * the next counter; @c checks it as a connector does. */
+static void expect_sealed(struct tconn *c, const struct out *o)
+{
+	cr_expect(gw_auth_check_session(o->buf, o->len, &c->r2c),
+		  "%s to %u verifies with its r2c key", gw_type_name(o->f.type), c->id);
+	cr_expect_not(gw_auth_check_session(o->buf, o->len, &c->c2r), "and not with c2r");
+	cr_expect_eq(gw_ctr_lane(o->f.ctr), GW_LANE_STREAM);
+	cr_expect_eq(gw_ctr_count(o->f.ctr), c->rctr + 1, "counter %lu after %lu",
+		     (unsigned long)gw_ctr_count(o->f.ctr), (unsigned long)c->rctr);
+	cr_expect_eq(o->f.epoch, c->epoch);
+	c->rctr = gw_ctr_count(o->f.ctr);
+}
+
+static uint64_t rx_cum(uint32_t id)
+{
+	struct dp_conn_snap s;
+
+	cr_assert_eq(dp_conn_snapshot(rt, id, &s), 0);
+	return s.rx_cum;
+}
+
+static uint32_t held(uint32_t id)
+{
+	struct dp_conn_snap s;
+
+	cr_assert_eq(dp_conn_snapshot(rt, id, &s), 0);
+	return s.held;
+}
+
+static uint64_t replay_top(uint32_t id)
+{
+	return __atomic_load_n(&dp_conn_peek(rt, id)->st->rx_replay.top, __ATOMIC_RELAXED);
+}
+
+/* One valid DATA from c1 (seq, next counter): ACKed to c1, forwarded to c2
+ * and acknowledged by c2, so custody is empty again. */
+static void valid_round(uint64_t seq)
+{
+	uint8_t buf[512];
+	struct out o;
+	size_t n = data_frame(&c1, buf, seq, gw_ctr_make(GW_LANE_STREAM, ++c1.ctr), c1.epoch, DEST);
+
+	inject(&c1, buf, n, c1.udp_be);
+	cr_assert(wait_frame(&c1, GW_T_ACK, &o), "ACK for seq %lu", (unsigned long)seq);
+	expect_sealed(&c1, &o);
+	cr_expect_eq(o.f.seq, seq, "cumulative");
+	cr_assert(wait_frame(&c2, GW_T_DATA, &o), "DATA forwarded");
+	expect_sealed(&c2, &o);
+	cr_expect_eq(o.f.u.data.origin_seq, seq);
+	n = ack_frame(&c2, buf, o.f.seq, gw_ctr_make(GW_LANE_STREAM, ++c2.ctr));
+	inject(&c2, buf, n, c2.udp_be);
+	{
+		uint64_t deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
+
+		while (held(2) != 0 && rte_get_tsc_cycles() < deadline)
+			rcu_quiescent_state();
+	}
+	cr_assert_eq(held(2), 0, "c2's ACK was accepted");
+	cr_assert_eq(rx_cum(1), seq);
+}
+
+/* Inject a bad frame from c1; it must be dropped for @why and nothing else
+ * may happen. */
+static void refused(const char *what, const void *frame, size_t len, uint16_t src_udp_be,
+		    enum dp_drop_reason why)
+{
+	struct dp_worker_stats s0 = stats(), s1;
+	uint64_t cum = rx_cum(1), top = replay_top(1);
+	static struct out o[8];
+	uint64_t deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
+	unsigned i;
+
+	inject(&c1, frame, len, src_udp_be);
+	do {
+		s1 = stats();
+		rcu_quiescent_state();
+	} while (s1.drops[why] == s0.drops[why] && rte_get_tsc_cycles() < deadline);
+	settle(3);
+	s1 = stats();
+	cr_expect_eq(s1.drops[why], s0.drops[why] + 1, "%s: dropped as %s", what, dp_drop_name(why));
+	for (i = 0; i < DP_DROP_COUNT; i++)
+		if (i != (unsigned)why)
+			cr_expect_eq(s1.drops[i], s0.drops[i], "%s: no %s drop", what,
+				     dp_drop_name(i));
+	cr_expect_eq(n_stash + drain_out(o, 8), 0, "%s: nothing sent (no ACK, no NACK)", what);
+	cr_expect_eq(s1.acks_sent, s0.acks_sent, "%s", what);
+	cr_expect_eq(s1.nacks_sent, s0.nacks_sent, "%s", what);
+	cr_expect_eq(s1.rx_data, s0.rx_data, "%s: not processed", what);
+	cr_expect_eq(s1.routed, s0.routed, "%s", what);
+	cr_expect_eq(held(2), 0, "%s: no custody", what);
+	cr_expect_eq(rx_cum(1), cum, "%s: duplicate window unmoved", what);
+	cr_expect_eq(replay_top(1), top, "%s: replay window unmoved", what);
+}
+
+Test(session, refusals_change_nothing)
+{
+	uint8_t buf[512], first[512];
+	size_t n, nfirst;
+	uint64_t next;
+
+	/* seq 1: valid, and kept for the replay below. */
+	nfirst = data_frame(&c1, first, 1, gw_ctr_make(GW_LANE_STREAM, 1), c1.epoch, DEST);
+	c1.ctr = 0;
+	valid_round(1);
+	cr_expect_eq(replay_top(1), 1);
+	next = c1.ctr + 1;
+
+	n = data_frame(&c1, buf, 2, gw_ctr_make(GW_LANE_STREAM, next), c1.epoch, DEST);
+	buf[n - 1] ^= 0x80;
+	refused("forged tag", buf, n, c1.udp_be, DP_DROP_AUTH_FAILED);
+
+	n = data_frame(&c1, buf, 2, gw_ctr_make(GW_LANE_STREAM, next), c1.epoch, DEST);
+	buf[GW_HDR_LEN + 3] ^= 1; /* a body byte after sealing */
+	refused("altered body", buf, n, c1.udp_be, DP_DROP_AUTH_FAILED);
+
+	n = data_frame(&c1, buf, 2, gw_ctr_make(GW_LANE_SESSION, next), c1.epoch, DEST);
+	refused("wrong lane", buf, n, c1.udp_be, DP_DROP_AUTH_FAILED);
+
+	refused("replayed frame", first, nfirst, c1.udp_be, DP_DROP_REPLAYED);
+
+	n = data_frame(&c1, buf, 2, gw_ctr_make(GW_LANE_STREAM, 0), c1.epoch, DEST);
+	refused("counter zero", buf, n, c1.udp_be, DP_DROP_REPLAYED);
+
+	n = data_frame(&c1, buf, 2, gw_ctr_make(GW_LANE_STREAM, next), c1.epoch, DEST);
+	refused("wrong source port", buf, n, rte_cpu_to_be_16(6001), DP_DROP_AUTH_FAILED);
+
+	n = data_frame(&c1, buf, 2, gw_ctr_make(GW_LANE_STREAM, next), c1.epoch + 1, DEST);
+	refused("stale epoch", buf, n, c1.udp_be, DP_DROP_NO_SESSION);
+
+	n = data_frame(&c1, buf, 2, gw_ctr_make(GW_LANE_STREAM, next), 0, DEST);
+	refused("epoch 0", buf, n, c1.udp_be, DP_DROP_NO_SESSION);
+
+	/* An ACK with c2's identity forged by c1 (c1's key, c2's id). */
+	{
+		struct tconn fake = c2;
+
+		fake.c2r = c1.c2r;
+		n = ack_frame(&fake, buf, 1, gw_ctr_make(GW_LANE_STREAM, c2.ctr + 1));
+		{
+			struct dp_worker_stats s0 = stats();
+
+			inject(&c2, buf, n, c2.udp_be);
+			settle(3);
+			cr_expect_eq(stats().drops[DP_DROP_AUTH_FAILED],
+				     s0.drops[DP_DROP_AUTH_FAILED] + 1, "forged ACK");
+		}
+	}
+
+	/* The counter every refused frame carried is still fresh: nothing
+	 * was committed. */
+	valid_round(2);
+	cr_expect_eq(replay_top(1), next);
+}
+
+Test(session, nack_sealed_refresh_keeps_new_session_resets)
+{
+	uint8_t buf[512], keep[512];
+	size_t n, nkeep;
+	struct out o;
+
+	valid_round(1);
+	/* NO_ROUTE: the NACK is sealed on lane 1 too. */
+	n = data_frame(&c1, buf, 2, gw_ctr_make(GW_LANE_STREAM, ++c1.ctr), c1.epoch, NOWHERE);
+	inject(&c1, buf, n, c1.udp_be);
+	cr_assert(wait_frame(&c1, GW_T_NACK, &o));
+	expect_sealed(&c1, &o);
+	cr_expect_eq(o.f.u.nack.reason, GW_NACK_NO_ROUTE);
+	memcpy(keep, buf, n);
+	nkeep = n;
+
+	/* A refresh: same epoch, salt and instance. Windows and counters
+	 * stay: the old frame is still a replay, the router's counter goes on. */
+	tconn_up(&c1, c1.epoch, 2, 1);
+	refused("replay after a refresh", keep, nkeep, c1.udp_be, DP_DROP_REPLAYED);
+	valid_round(2);
+
+	/* A new session: counters from 1 again on both sides, the old epoch's
+	 * frames are refused. */
+	tconn_up(&c1, c1.epoch + 7, 3, 0);
+	refused("the old session's frame", keep, nkeep, c1.udp_be, DP_DROP_NO_SESSION);
+	valid_round(3);
+	cr_expect_eq(replay_top(1), 1, "the new session's window");
+	cr_expect_eq(c1.rctr, 1, "the router's counter restarted");
+}
