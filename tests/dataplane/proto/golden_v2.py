@@ -83,12 +83,13 @@ PAYLOAD = b"hello"
 def data():
     body = struct.pack(">QIHH", 42, CONN, len(DEST), len(PAYLOAD)) + DEST + PAYLOAD
     n = 24 + len(body) + 24
-    f = hdr(1, n, 0, CONN, EPOCH, 42) + body + struct.pack(">Q", ctr_make(LANE_STREAM, 1))
+    # flags RETRANSMIT: 42 was sent before, in the session that ended
+    f = hdr(1, n, 0x0001, CONN, EPOCH, 42) + body + struct.pack(">Q", ctr_make(LANE_STREAM, 1))
     return seal_session(f, S_C2R)
 
 
 def ack():
-    body = struct.pack(">QQ", 44, 5)
+    body = struct.pack(">QQ", 43, 0x0A)  # the router's encoding: base = cumulative point + 1
     f = hdr(2, 64, 0, 0, EPOCH, 42) + body + struct.pack(">Q", ctr_make(LANE_STREAM, 1))
     return seal_session(f, S_R2C)
 

@@ -669,3 +669,23 @@ Test(dedup, model_random, .timeout = 120)
 	cr_assert(m.cum > 100 * B, "cum only reached %llu", (unsigned long long)m.cum);
 	free(m.st);
 }
+
+/* PROTOCOL.md section 14: taken 1..41, 44 and 46, then 42 arrives. The
+ * router's encoding of the answer is the one the document shows (cumulative
+ * 42, base 43, bitmap 0b1010); the document lists the others that are as
+ * valid. */
+Test(dedup, acks_worked_example)
+{
+	struct dp_dedup_ack a[DP_DEDUP_ACK_MAX];
+	struct dp_dedup w;
+
+	dp_dedup_init(&w, 41);
+	dp_dedup_set_done(&w, 44);
+	dp_dedup_set_done(&w, 46);
+	cr_assert_eq(dp_dedup_check(&w, 42), DP_DEDUP_NEW);
+	dp_dedup_set_done(&w, 42);
+	cr_assert_eq(dp_dedup_cum(&w), 42);
+	cr_assert_eq(dp_dedup_acks(&w, 42, 42, a), 1);
+	cr_assert_eq(a[0].base, 43);
+	cr_assert_eq(a[0].bitmap, 0x0a);
+}
