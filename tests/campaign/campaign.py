@@ -123,6 +123,8 @@ class Campaign:
         self.ratios = []
         self.tails = {}
         self.acked_n = self.delivered_n = 0
+        # Keys: the SDK always needs one; the router's config takes
+        # "key_file" once control/config.c knows it (protocol v2).
         self.keys = self.keys_supported()
         self.failures = []
 
@@ -171,11 +173,11 @@ class Campaign:
         conns = []
         for cid in range(1, 5):
             c = {"id": cid, "name": f"c{cid}"}
+            kf = os.path.join(self.tmp, f"key{cid}")
+            fd = os.open(kf, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, (os.urandom(32).hex() + "\n").encode())
+            os.close(fd)
             if self.keys:
-                kf = os.path.join(self.tmp, f"key{cid}")
-                with open(kf, "w") as f:
-                    f.write(os.urandom(32).hex() + "\n")
-                os.chmod(kf, 0o600)
                 c["key_file"] = kf
             conns.append(c)
         routes = [{"type": "smtp", "pattern": pat, "targets": [{"connector": d, "cost": 10}]}
@@ -244,8 +246,7 @@ class Campaign:
                 "--backoff-initial-ms", "100", "--backoff-max-ms", "1000"]
         if role == "send":
             args += ["--dest", [p[2] for p in PAIRS if p[0] == cid][0]]
-        if self.keys:
-            args += ["--key-file", os.path.join(self.tmp, f"key{cid}")]
+        args += ["--key-file", os.path.join(self.tmp, f"key{cid}")]
         c["proc"] = self.ns_popen(args, os.path.join(self.tmp, f"cc{cid}.out"))
         c["role"] = role
         self.tails[lg] = [0, b""]
@@ -482,6 +483,15 @@ class Campaign:
         self.start_links()
         for cid in (2, 4, 1, 3):
             self.conn_start(cid)
+        t = time.monotonic()
+        while self.sessions_up() < 4 or self.progress()[1] == 0:
+            self.check_procs()
+            if time.monotonic() - t > 30:
+                raise RuntimeError(
+                    f"no stream 30 s after start: {self.sessions_up()} sessions up, "
+                    f"{self.delivered_n} delivered; gwartd log:\n" +
+                    open(self.gwartd_log).read()[-1500:])
+            time.sleep(0.1)
         sampler = threading.Thread(target=self.sampler, daemon=True)
         sampler.start()
         plan = self.schedule()

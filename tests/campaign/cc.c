@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gwart/auth.h>
 #include <gwart/connector.h>
 
 #define CC_MAGIC 0x50435747u /* "GWCP" little-endian */
@@ -230,7 +231,7 @@ static void usage(void)
 		"usage: gwart-campaign-conn send|recv --id ID --router IP[:PORT] --log FILE\n"
 		"  [--bind IP] [--state FILE] [--dest ADDR (send)] [--payload N] [--window N]\n"
 		"  [--rate MSG/S] [--drain-s S] [--backoff-initial-ms MS] [--backoff-max-ms MS]\n"
-		"  [--key-file FILE]\n");
+		"  --key-file FILE (the connector's key: 64 hex digits or base64)\n");
 	exit(2);
 }
 
@@ -315,7 +316,21 @@ int main(int argc, char **argv)
 	if (!cfg.id || !router || !logp || (send_mode && !dest) || payload < CC_HDR ||
 	    payload > GW_PAYLOAD_MAX || split_addr(router, host, sizeof(host), &cfg.router_port))
 		usage();
-	(void)key_file; /* protocol v2 keys: see campaign.py */
+	/* Protocol v2: the connector's secret, as configured on the router. */
+	if (key_file) {
+		char text[256];
+		int fd = open(key_file, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text));
+
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0 || (size_t)n >= sizeof(text) ||
+		    gw_key_parse(text, (size_t)n, cfg.key) < 0) {
+			fprintf(stderr, "gwart-campaign-conn: --key-file %s: no key\n", key_file);
+			exit(2);
+		}
+		gw_auth_wipe(text, sizeof(text));
+	}
 	cfg.router_addr = host;
 	cfg.max_payload = payload;
 	cfg.on_result = on_result;
@@ -334,6 +349,7 @@ int main(int argc, char **argv)
 	log_now("i %u %u\n", cfg.id, cc_inst);
 
 	c = gw_conn_open(&cfg, &err);
+	gw_auth_wipe(cfg.key, sizeof(cfg.key)); /* the handle has its own copy */
 	if (!c)
 		die("gw_conn_open", -err);
 
