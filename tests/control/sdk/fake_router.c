@@ -472,6 +472,7 @@ static void fr_on_hello(struct fake_router *fr, struct fr_conn *c, const struct 
 		fr->hello_us[fr->hello_rx] = fr_now_us();
 	fr->hello_rx++;
 	c->addr = *from; /* where probes go, even unanswered */
+	c->hello_nonce = f->u.hello.nonce;
 	if (fr->no_welcome)
 		return;
 	if (fr->deny) {
@@ -479,8 +480,9 @@ static void fr_on_hello(struct fake_router *fr, struct fr_conn *c, const struct 
 		memset(&h, 0, sizeof(h));
 		h.seq = f->seq;
 		h.ctr = f->ctr;
-		fr_send(fr, c, b, gw_wire_encode_nack(b, sizeof(b), &h, f->seq,
-						       GW_NACK_NOT_AUTHORISED, 0));
+		n = gw_wire_encode_nack(b, sizeof(b), &h, f->seq, GW_NACK_NOT_AUTHORISED, 0);
+		fr_send(fr, c, b, n);
+		memcpy(fr->last_nack, b, sizeof(fr->last_nack));
 		return;
 	}
 	c->rx_window = f->u.hello.rx_window;

@@ -88,6 +88,7 @@ struct fr_conn {
 	uint64_t rx_top[GW_LANE_COUNT]; /* highest counter accepted per lane */
 	uint64_t hello_ctr;       /* last HELLO counter accepted (this process) */
 	uint64_t hello_ctr_first; /* counter of the first HELLO accepted */
+	uint64_t hello_nonce;     /* nonce of the last HELLO accepted, even unanswered */
 };
 
 struct fake_router {
@@ -131,6 +132,7 @@ struct fake_router {
 	uint64_t probe_ctr;       /* its clock for probes: strictly increasing */
 	uint8_t last_welcome[GW_WELCOME_LEN]; /* the last WELCOME sent, as sent */
 	uint8_t last_probe[GW_KEEPALIVE_LEN]; /* the last probe sent, as sent */
+	uint8_t last_nack[GW_NACK_LEN]; /* the last NOT_AUTHORISED sent (deny) */
 };
 
 /* CLOCK_MONOTONIC in microseconds: the clock of hello_us[] and of the
