@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Shared set-up for integration tests: a network namespace per test, gwartd
 # on a net_tap port inside it (198.18.0.1), the kernel side of the tap at
-# 198.18.0.2, and teardown on exit. Nothing leaves the namespace.
+# 198.18.0.2, per-connector secret keys (protocol version 2) in the test's
+# temporary directory, and teardown on exit. Nothing leaves the namespace.
 #
 # Environment from meson: GWART_BUILD (build dir), GWART_SRC (source dir).
 set -eu
@@ -19,6 +20,7 @@ SCALE=${GWART_SOAK_SCALE:-1}
 ROUTER=198.18.0.1
 HOST=198.18.0.2
 CTL="$GWART_BUILD/control/gwartctl"
+FORGE="$GWART_BUILD/tests/tools/gwforge"
 # The control socket start_gwartd gives gwartd unless its config names one.
 GW_SOCK="$TMP/gwartd.sock"
 
@@ -128,6 +130,55 @@ in_ns() {
 	ip netns exec "$NS" "$@"
 }
 
+# key_file ID: the path of connector ID's secret (32 random bytes as 64 hex
+# digits, mode 0600: gwartd refuses a key file others can read), created
+# on first use; every test's connectors have keys of their own.
+key_file() {
+	kf="$TMP/keys/$1.key"
+	if [ ! -f "$kf" ]; then
+		(umask 077 && mkdir -p "$TMP/keys" &&
+			od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$kf" && echo >>"$kf")
+	fi
+	echo "$kf"
+}
+
+# key_hex ID: the same key as text (for gwartctl --key and gwforge).
+key_hex() {
+	cat "$(key_file "$1")"
+}
+
+# Key options of gwart-conn: ckey ID for send, recv and cycles (cycles:
+# ckey ID P, the ids ID..ID+P-1), ckey_pair SRC DST for pair.
+ckey() {
+	n=${2:-1}
+	i=0
+	out=""
+	while [ $i -lt "$n" ]; do
+		out="$out --key-file $(key_file $(($1 + i)))"
+		i=$((i + 1))
+	done
+	echo "$out"
+}
+ckey_pair() {
+	echo "--src-key-file $(key_file "$1") --dst-key-file $(key_file "$2")"
+}
+
+# add_keys CONFIG: give every connector of a JSON config that has neither
+# "key" nor "key_file" its own key file.
+add_keys() {
+	for i in $(python3 -c 'import json,sys
+for c in json.load(open(sys.argv[1]))["connectors"]:
+    if "key" not in c and "key_file" not in c: print(c["id"])' "$1"); do
+		key_file "$i" >/dev/null
+	done
+	python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+for c in d["connectors"]:
+    if "key" not in c and "key_file" not in c:
+        c["key_file"] = "%s/%d.key" % (sys.argv[2], c["id"])
+json.dump(d, open(sys.argv[1], "w"), indent=1)' "$1" "$TMP/keys"
+}
+
 # A config with connectors 1..N (N default 2) and the demo routes, plus
 # optional extra tunables JSON (e.g. '"custody_limit": 64').
 write_config() {
@@ -148,5 +199,6 @@ write_config() {
   ]
 }
 JSON
+	add_keys "$TMP/gwartd.json"
 	echo "$TMP/gwartd.json"
 }

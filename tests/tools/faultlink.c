@@ -24,6 +24,11 @@
  * by recvmmsg and by held/delayed/duplicated datagrams; when it runs out,
  * datagrams are dropped and counted (overflow). Single thread, ppoll().
  * SIGTERM/SIGINT: print one line of counters per direction on stdout, exit 0.
+ *
+ * --capture FILE copies every datagram that arrives, either way, cut or
+ * not, before any fault, to FILE as records of 1 byte direction ('U' up,
+ * 'D' down), 2 bytes length (big-endian) and the datagram: the sniffer of
+ * the hostile tests, whose frames gwforge replays from another address.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +48,17 @@
 struct fl_relay fl;
 
 static volatile sig_atomic_t stop;
+static FILE *capture;
+
+/* One capture record; flushed by the loop after each batch so that a test
+ * can read what was seen so far. */
+static void capture_put(char dir, const uint8_t *b, uint16_t len)
+{
+	uint8_t rec[3] = { (uint8_t)dir, (uint8_t)(len >> 8), (uint8_t)len };
+
+	if (fwrite(rec, 1, 3, capture) != 3 || fwrite(b, 1, len, capture) != len)
+		fl.capture_err++;
+}
 
 /* ---- receive ------------------------------------------------------------ */
 
@@ -95,6 +111,8 @@ static void rx_batch(int fd, struct fl_dir *d, bool from_client, uint64_t now)
 			continue;
 		}
 		p->len = (uint16_t)msgs[k].msg_len;
+		if (capture)
+			capture_put(from_client ? 'U' : 'D', p->data, p->len);
 		if (from_client) {
 			if (!fl.have_client) {
 				fl.client = from[k];
@@ -117,6 +135,8 @@ static void rx_batch(int fd, struct fl_dir *d, bool from_client, uint64_t now)
 	}
 	for (k = n; k < want; k++)
 		fl_buf_put(d, idx[k]);
+	if (capture && n > 0)
+		fflush(capture);
 }
 
 /* ---- setup -------------------------------------------------------------- */
@@ -174,6 +194,8 @@ static const struct gb_opt fl_opts[] = {
 	GB_OPT_U32("queue", &fl.queue, FL_BATCH, 1u << 20, "N", "packet buffers per direction"),
 	GB_OPT_U64("reorder-timeout-us", &fl.reorder_timeout_us, 0, UINT64_MAX, "T",
 		   "longest a reordered datagram is held"),
+	GB_OPT_STR("capture", &fl.capture_file, "FILE",
+		   "copy every datagram arriving either way to FILE (records: dir, len, bytes)"),
 	GB_OPT_FLAG("follow", &fl.follow,
 		    "relay to the newest client address instead of the first one"),
 };
@@ -345,6 +367,10 @@ int main(int argc, char **argv)
 	}
 	if (fl_sockets_open() < 0)
 		goto out;
+	if (fl.capture_file && !(capture = fopen(fl.capture_file, "wb"))) {
+		perror("gwart-faultlink: --capture");
+		goto out;
+	}
 	fl_signals_block(&unblocked);
 	fprintf(stderr, "faultlink: ready listen=%s:%u upstream=%s:%u seed=%llu\n",
 		inet_ntop(AF_INET, &fl.listen_sa.sin_addr, a1, sizeof(a1)),
@@ -360,7 +386,12 @@ int main(int argc, char **argv)
 	fprintf(stderr, "faultlink: client relearned=%llu foreign=%llu no_client=%llu\n",
 		(unsigned long long)fl.relearned, (unsigned long long)fl.foreign,
 		(unsigned long long)fl.no_client);
+	if (capture)
+		fprintf(stderr, "faultlink: capture errors=%llu\n",
+			(unsigned long long)fl.capture_err);
 out:
+	if (capture)
+		fclose(capture);
 	if (fl.listen_fd >= 0)
 		close(fl.listen_fd);
 	if (fl.up_fd >= 0)

@@ -55,6 +55,8 @@ struct fl_relay {
 	struct sockaddr_in listen_sa, up_sa, client;
 	bool have_client, follow;
 	const char *cut_file;
+	const char *capture_file; /* --capture */
+	uint64_t capture_err;
 	bool cut;
 	uint64_t cut_checked_us;
 	uint64_t reorder_timeout_us;
