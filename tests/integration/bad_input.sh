@@ -2,22 +2,24 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Hostile input while good traffic flows: truncated frames, wrong magic,
 # fragments, window violations, wrong origins, stale epochs, bogus ACKs,
-# version or type, inconsistent lengths, unknown connectors, frames a
-# connector may not send, another UDP port, random bytes, and pings. Each
+# version (1 included) or type, inconsistent lengths, unknown connectors,
+# frames a connector may not send, another UDP port, random bytes, wrong
+# tags, right tags from the wrong port, replayed frames, and pings (frames
+# built and sealed by gwforge, hostile.py). Each
 # crafted category must be counted under exactly its drop reason, every
 # datagram must be counted somewhere, gwartd must not crash, and the good
 # traffic alongside must arrive exactly once.
 . "$GWART_SRC/tests/integration/lib.sh"
 
 start_gwartd "$(write_config)"
-in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 \
+in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 $(ckey_pair 1 2) \
 	--dest smtp:erin@x.demo.example --count 30000 --timeout 120 --label good \
 	>"$TMP/pair.log" 2>&1 &
 pair=$!
 sleep 0.2
 kdrop0=$(tap_tx_dropped)
-in_ns python3 "$GWART_SRC/tests/integration/hostile.py" $ROUTER 4790 7 $HOST >"$TMP/sent.json" ||
-	fail "hostile sender failed"
+in_ns python3 "$GWART_SRC/tests/integration/hostile.py" "$FORGE" $ROUTER 4790 7 $HOST \
+	"$(key_file 4)" >"$TMP/sent.json" || fail "hostile sender failed"
 pings=0
 if command -v ping >/dev/null 2>&1; then
 	in_ns ping -c 3 -i 0.2 -W 2 $ROUTER >/dev/null || fail "router does not answer ICMP echo"
@@ -30,7 +32,9 @@ kill -0 "$GWARTD_PID" || fail "gwartd died"
 stop_gwartd
 
 python3 - "$TMP/sent.json" "$TMP/stats.json" "$pings" "$kdrop" <<'PY' || fail "drop accounting wrong"
-import json, sys
+import json, os, sys
+sys.path.insert(0, os.environ["GWART_SRC"] + "/tests/integration")
+from forge import reason_count
 sent = json.load(open(sys.argv[1]))
 st = json.load(open(sys.argv[2]))
 kdrop = int(sys.argv[4])
@@ -46,7 +50,7 @@ shared = {"NO_SESSION", "BUSY"}
 for cat, n in sent.items():
     if cat == "random":
         continue
-    got = drops.get(cat, 0)
+    got = reason_count(st, cat)
     print(f"{cat:18} sent={n:5} counted={got}")
     if (got > n and cat not in shared) or got < n - kdrop:
         ok = False

@@ -31,7 +31,7 @@ start_gwartd "$cfg"
 # in a sliding window of 50; extra connectors (ids 1000+) get a route of
 # their own for part of their life, so deleting them must wait for it.
 python3 - "$TMP" "$rcycles" "$ccycles" "$CHUNK" <<'EOF'
-import sys
+import secrets, sys
 tmp, rc, cc, chunk = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 lines = []
 every = max(1, rc // max(1, cc))
@@ -47,7 +47,8 @@ for i in range(1, rc + 1):
     if i % every == 0 and j < cc:
         j += 1
         c = 1000 + j
-        lines += [f"connector add {c} churn{j}",
+        # Every connector its own key (deny by default: none without)
+        lines += [f"connector add {c} churn{j} --key {secrets.token_hex(32)}",
                   f"route add smtp c{j}.churn.example {c}:1 3:2",
                   f"connector disable {c}", f"connector enable {c}",
                   f"connector reconnect {c}",
@@ -65,7 +66,7 @@ print(len(lines))
 EOF
 
 "$CTL" --json status >"$TMP/before.json" || fail "gwartctl status"
-in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 \
+in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 $(ckey_pair 1 2) \
 	--dest smtp:frank@x.demo.example --count "$count" --window 1 --timeout 240 --label churn \
 	>"$TMP/pair.log" 2>&1 &
 pair=$!

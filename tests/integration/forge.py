@@ -106,3 +106,21 @@ def read_capture(path):
         out.append((chr(b[i]), b[i + 3:i + 3 + n]))
         i += 3 + n
     return out
+
+
+def hdr(b):
+    """The header of a captured frame: dict of its fields (raw decode)."""
+    import struct
+    magic, version, type_, length, flags, sender, epoch, seq = struct.unpack("!HBBHHIIQ", b[:24])
+    return {"magic": magic, "version": version, "type": type_, "length": length, "flags": flags,
+            "sender": sender, "epoch": epoch, "seq": seq}
+
+
+def reason_count(st, name):
+    """How many refusals a stats JSON (gwartctl --json stats, the stats
+    file) counts under reason NAME, wherever the router counts it: the
+    dataplane's drops (NAME, or WIRE_NAME for the parser's verdicts) and the
+    control thread's counters (name in lower case)."""
+    d = st.get("drops", {})
+    c = st.get("control", {})
+    return d.get(name, 0) + d.get("WIRE_" + name, 0) + c.get(name.lower(), 0)

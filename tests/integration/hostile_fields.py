@@ -1,89 +1,39 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""A third party's frames with every sequence field at its edges, for
-hostile_fields.sh. Sent from the address it binds (another address of the
-test's namespace) to the router only. Prints one JSON object of what it sent
-and what it must have caused; exits non-zero when the router answered
-wrongly (an ACK flood, a message freed by a wild ACK).
+"""Frames with every sequence field at its edges, for hostile_fields.sh, sent
+through gwforge (tests/tools) from the address it binds (another address of
+the test's namespace) to the router only. Connectors 3, 4 and 5 are
+authenticated: gwforge holds their real keys, so every frame below reaches
+the state machine with a valid tag, as a buggy connector's would (a key is
+not what keeps the router alive). The honest connectors 1 and 2 are only
+impersonated, without their keys. Prints one JSON object of what it sent and
+what it must have caused; exits non-zero when the router answered wrongly
+(an ACK flood, a message freed by a wild ACK, an unauthenticated answer).
 
-Usage: hostile_fields.py ROUTER PORT BIND_ADDR"""
+Usage: hostile_fields.py GWFORGE ROUTER PORT BIND_ADDR KEY3 KEY4 KEY5"""
 import json
-import socket
-import struct
+import os
+import secrets
 import sys
-import time
 
-router, port, bind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-M64 = (1 << 64) - 1
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from forge import Forge, M64, T  # noqa: E402
+
+forge, router, port, bind = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+keys = {3: sys.argv[5], 4: sys.argv[6], 5: sys.argv[7]}
+R = f"{router}:{port}"
 SEQS = [0, 1, 1 << 63, M64]
 EPOCHS = [0, 1, (1 << 32) - 1]
 C1 = 0xFFFFFFFFFFFFFFC1
 out = {"sent": {}, "expect": {}}
+f = Forge(forge)
+for cid, path in keys.items():
+    f.keyfile(cid, path)
+f.sock(0, bind, 0)
 
 
 def count(d, k, n=1):
     out[d][k] = out[d].get(k, 0) + n
-
-
-def hdr(type_, length, sender, epoch, seq, flags=0):
-    return struct.pack("!HBBHHIIQ", 0x4757, 1, type_, length, flags, sender, epoch, seq)
-
-
-def data(sender, epoch, seq, dest, payload=b"h" * 16):
-    length = 40 + len(dest) + len(payload)
-    return hdr(1, length, sender, epoch, seq) + struct.pack(
-        "!QIHH", seq, sender, len(dest), len(payload)) + dest + payload
-
-
-def ack(sender, epoch, cum, base, bitmap):
-    return hdr(2, 40, sender, epoch, cum) + struct.pack("!QQ", base, bitmap)
-
-
-def hello(sender, seq, nonce, rx_window=64):
-    return hdr(4, 40, sender, 0, seq) + struct.pack("!QII", nonce, rx_window, 0)
-
-
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IP, 10, 2)   # IP_MTU_DISCOVER = IP_PMTUDISC_DO: never fragment
-s.bind((bind, 0))
-s.settimeout(0.05)
-n_sent = 0
-
-
-def send(cat, frame):
-    global n_sent
-    s.sendto(frame, (router, port))
-    count("sent", cat)
-    n_sent += 1
-    # The tap's kernel queue is short and the host small: pace the bursts.
-    if n_sent % 8 == 0:
-        time.sleep(0.001)
-
-
-def recv_all(secs):
-    """Every frame from the router for secs seconds: list of bytes."""
-    got, end = [], time.monotonic() + secs
-    while time.monotonic() < end:
-        try:
-            b, _ = s.recvfrom(16384)
-            got.append(b)
-        except socket.timeout:
-            pass
-    return got
-
-
-def session(cid, seq, nonce):
-    """HELLO as cid with HELLO.seq = seq; returns the WELCOME's epoch."""
-    for _ in range(40):
-        s.sendto(hello(cid, seq, nonce), (router, port))
-        for b in recv_all(0.1):
-            if len(b) >= 56 and b[3] == 5 and struct.unpack("!Q", b[24:32])[0] == nonce:
-                return struct.unpack("!I", b[12:16])[0]
-    sys.exit(f"no WELCOME for connector {cid} (HELLO seq {seq})")
-
-
-def acks_in(frames):
-    return [struct.unpack("!Q", b[16:24])[0] for b in frames if len(b) == 40 and b[3] == 2]
 
 
 def fail(msg):
@@ -91,10 +41,40 @@ def fail(msg):
     sys.exit(msg)
 
 
+def send(cat, **kw):
+    n = kw.get("count", 1)
+    f.send(0, R, **kw)
+    count("sent", cat, n)
+
+
+def session(cid, seq, nonce):
+    """HELLO as cid (its real key) with HELLO.seq = seq: the WELCOME's epoch."""
+    f.cmd(f"sock 0 {bind} 0 id={cid}")  # a fresh port, its frames checked with cid's keys
+    w = f.connect(0, R, cid, seq=seq, nonce=nonce)
+    f.cmd(f"keepalive 0 {R} id={cid} ms=200")  # alive as long as we need it
+    return w["epoch"]
+
+
+def recv(ms):
+    frames, n = f.recv(0, ms)
+    bad = [x for x in frames if x["auth"] != "ok"]
+    if bad:
+        fail(f"router frames with a wrong tag: {bad[:3]}")
+    return frames
+
+
+def acks_in(frames):
+    return [x["seq"] for x in frames if x["type"] == T["ACK"]]
+
+
+def data_in(frames):
+    return [x["seq"] for x in frames if x["type"] == T["DATA"]]
+
+
 # ---- 1. HELLO seq 2^64 - 1, then DATA at the top: one ACK, not a flood ----
 e3 = session(3, M64, 0x3333)
-s.sendto(data(3, e3, M64, b"smtp:x@hostile3.example"), (router, port))
-frames = recv_all(0.5)
+f.send(0, R, type="DATA", sender=3, seq=M64, dest="smtp:x@hostile3.example")
+frames = recv(500)
 cums = acks_in(frames)
 if M64 not in cums:
     fail(f"no ACK with cum 2^64-1 for the last seq (got {cums[:5]})")
@@ -102,14 +82,15 @@ if len(cums) > 4:
     fail(f"{len(cums)} ACKs for one DATA: the ACK loop ran away")
 out["expect"]["acks_top"] = len(cums)
 # The router forwards it to connector 3 (us): custody holds it until ACKed.
-egress = [struct.unpack("!Q", b[16:24])[0] for b in frames if len(b) > 40 and b[3] == 1]
-# A repeat, and the seq below: duplicates, ACKed again (once each).
-s.sendto(data(3, e3, M64, b"smtp:x@hostile3.example"), (router, port))
-s.sendto(data(3, e3, M64 - 1, b"smtp:x@hostile3.example"), (router, port))
-frames = recv_all(0.3)
+egress = data_in(frames)
+# A repeat (a new frame, so a new ctr: the replay window is not what stops
+# it) and the seq below: duplicates, ACKed again (once each).
+f.send(0, R, type="DATA", sender=3, seq=M64, dest="smtp:x@hostile3.example")
+f.send(0, R, type="DATA", sender=3, seq=M64 - 1, dest="smtp:x@hostile3.example")
+frames = recv(300)
 if len(acks_in(frames)) > 4:
     fail("duplicates at 2^64-1 answered by an ACK flood")
-egress += [struct.unpack("!Q", b[16:24])[0] for b in frames if len(b) > 40 and b[3] == 1]
+egress += data_in(frames)
 if not egress:
     fail("the message at 2^64-1 was acknowledged but never forwarded to connector 3")
 eseq = egress[0]
@@ -122,20 +103,21 @@ for cum in SEQS:
     for base in SEQS + [C1]:
         for bm in (0, 1, M64):
             ok = cum in (0, 1) and (bm == 0 or base == 1)
-            send("ack_wild", ack(3, e3, cum, base, bm))
+            send("ack_wild", type="ACK", sender=3, seq=cum, base=base, bitmap=bm)
             count("expect", "acks_ignored" if ok else "BAD_ACK")
-# The same from stale epochs: refused before anything is looked at.
+# The same from stale epochs, correctly sealed for them: refused before
+# anything is looked at (no session of that epoch).
 for ep in EPOCHS:
     if ep != e3:
-        send("ack_stale", ack(3, ep, 0, C1, M64))
-        count("expect", "STALE_EPOCH")
+        send("ack_stale", type="ACK", sender=3, epoch=ep, seq=0, base=C1, bitmap=M64)
+        count("expect", "STALE")
 # Still held: the router retransmits it (first RTO 20 ms, doubling).
-frames = recv_all(1.5)
-if eseq not in [struct.unpack("!Q", b[16:24])[0] for b in frames if len(b) > 40 and b[3] == 1]:
+frames = recv(1500)
+if eseq not in data_in(frames):
     fail(f"egress seq {eseq} not retransmitted after the wild ACKs: freed by one of them")
 # Now the honest ACK from connector 3, and once more (nothing new).
-s.sendto(ack(3, e3, eseq, eseq + 1, 0), (router, port))
-s.sendto(ack(3, e3, eseq, eseq + 1, 0), (router, port))
+f.send(0, R, type="ACK", sender=3, seq=eseq, base=eseq + 1, bitmap=0)
+f.send(0, R, type="ACK", sender=3, seq=eseq, base=eseq + 1, bitmap=0)
 count("expect", "acks_ignored")
 count("expect", "delivered_by_3")
 
@@ -146,9 +128,10 @@ for hs in SEQS:
     e4 = session(4, hs, nonce)
     for seq in SEQS:
         for ep in [e4] + [e for e in EPOCHS if e != e4]:
-            send("data_edges", data(4, ep, seq, b"smtp:x@hostile4.example"))
-    recv_all(0.2)
-    if len(acks_in(recv_all(0.3))) > 16:
+            send("data_edges", type="DATA", sender=4, epoch=ep, seq=seq,
+                 dest="smtp:x@hostile4.example")
+    recv(200)
+    if len(acks_in(recv(300))) > 16:
         fail(f"ACK flood after HELLO seq {hs}")
 
 # ---- 4. frames that cannot leave within the destination's MTU -------------
@@ -157,41 +140,54 @@ for hs in SEQS:
 # be forwarded. Refused with NACK TOO_BIG, never ACKed.
 # Connector 5: a fresh window (3's and 4's now stand at the top).
 e5 = session(5, 1, 0x5555)
-for i in range(20):
-    send("TOO_BIG", data(5, e5, 1 + i, b"smtp:x@hostile5.example", payload=b"b" * 1850))
-    count("expect", "TOO_BIG")
-frames = recv_all(0.5)
-nacks = [struct.unpack("!H", b[32:34])[0] for b in frames if len(b) == 40 and b[3] == 3]
+send("TOO_BIG", type="DATA", sender=5, seq=1, seq_step=1, count=20,
+     dest="smtp:x@hostile5.example", payload_len=1850, payload_byte=ord("b"))
+count("expect", "TOO_BIG", 20)
+frames = recv(500)
+nacks = [x["reason"] for x in frames if x["type"] == T["NACK"]]
 acked = acks_in(frames)
 if nacks.count(3) != 20:
     fail(f"expected 20 NACK TOO_BIG, got reasons {nacks}")
 if acked:
     fail(f"too-big DATA acknowledged: cums {acked}")
 # The same seqs small enough: taken (TOO_BIG is no custody, they are new).
-for i in range(20):
-    s.sendto(data(5, e5, 1 + i, b"smtp:x@hostile5.example"), (router, port))
-frames = recv_all(0.5)
+f.send(0, R, type="DATA", sender=5, seq=1, seq_step=1, count=20, dest="smtp:x@hostile5.example")
+frames = recv(500)
 if max(acks_in(frames) or [0]) != 20:
     fail(f"small DATA after TOO_BIG not all taken: cums {acks_in(frames)}")
+# No route, from an authenticated connector: NACK NO_ROUTE.
+send("NO_ROUTE", type="DATA", sender=5, seq=21, seq_step=1, count=5,
+     dest="smtp:x@nowhere.invalid")
+count("expect", "NO_ROUTE", 5)
+frames = recv(300)
+if [x["reason"] for x in frames if x["type"] == T["NACK"]].count(1) != 5:
+    fail(f"expected 5 NACK NO_ROUTE, got {frames[:5]}")
 
 # ---- 5. datagrams larger than the router's mbufs (2,048 bytes) ------------
-for i in range(20):
-    send("PORT_RX", data(5, e5, 100 + i, b"smtp:x@hostile5.example", payload=b"m" * 3500))
-    count("expect", "PORT_RX")
-recv_all(0.2)
+send("PORT_RX", type="DATA", sender=5, seq=100, seq_step=1, count=20,
+     dest="smtp:x@hostile5.example", payload_len=3500, payload_byte=ord("m"))
+count("expect", "PORT_RX", 20)
+recv(200)
 
-# ---- 6. the honest connectors' ids, from this address, fields at the edges
-# No HELLO for them (a HELLO would take their session over: that, like a
-# DATA forged with a guessed epoch inside their window, is what
-# authentication is for). DATA to an unroutable destination so that none can
-# be delivered; the values 0, 1, 2^63, 2^64-1 lie outside an honest
-# connector's live window once its stream is under way.
+# ---- 6. the honest connectors' ids, from this address, without their keys
+# Every value at its edge, under epochs 0, 1, 2^32-1 and tags of a guessed
+# key: refused before they reach anything (no session of that epoch, or
+# not the session's address, or a wrong tag). None may be delivered, none
+# answered.
+f.cmd(f"keepalive 0 {R} ms=0")
+f.sock(0, bind, 0)
 for cid in (1, 2):
+    f.key(cid, secrets.token_hex(32))
     for ep in EPOCHS:
         for seq in SEQS:
-            send("honest_ids", data(cid, ep, seq, b"smtp:x@nowhere.invalid"))
+            send("honest_ids", type="DATA", sender=cid, epoch=ep, seq=seq,
+                 dest="smtp:x@nowhere.invalid", seal="none" if ep else "hs")
             for cum in SEQS:
                 for base in (0, 1, 1 << 63, C1):
-                    send("honest_ids", ack(cid, ep, cum, base, M64 if base else 0))
-recv_all(0.3)
+                    send("honest_ids", type="ACK", sender=cid, epoch=ep, seq=cum, base=base,
+                         bitmap=M64 if base else 0, seal="none" if ep else "hs")
+frames, n = f.recv(0, 300)
+if n["n"]:
+    fail(f"the router answered frames forged for connectors 1 and 2: {frames[:3]}")
+f.close()
 print(json.dumps(out))

@@ -5,13 +5,13 @@
 . "$GWART_SRC/tests/integration/lib.sh"
 
 start_gwartd "$(write_config)"
-in_ns "$GWART_BUILD/bench/gwart-conn" send --router $ROUTER --bind $HOST --src-id 3 \
+in_ns "$GWART_BUILD/bench/gwart-conn" send --router $ROUTER --bind $HOST --src-id 3 $(ckey 3) \
 	--dest smtp:bob@unrouted.example --count 500 --timeout 30 >"$TMP/send.log" 2>&1 || true
 cat "$TMP/send.log"
 grep -Eq 'NO_ROUTE=500\b' "$TMP/send.log" || fail "sender did not see 500 NO_ROUTE NACKs"
 grep -Eq 'acked=0\b' "$TMP/send.log" || fail "a message without a route was acknowledged"
 
-in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 \
+in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 $(ckey_pair 1 2) \
 	--dest smtp:carol@x.demo.example --count 2000 --timeout 60 --label routed \
 	>"$TMP/pair.log" 2>&1 || { cat "$TMP/pair.log"; fail "routed traffic failed"; }
 stop_gwartd

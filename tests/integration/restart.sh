@@ -57,7 +57,7 @@ RPID=""
 start_recv() {
 	# Not through in_ns: a function run in the background is a subshell,
 	# and the signal must reach gwart-conn itself.
-	ip netns exec "$NS" "$CONN" recv --router $ROUTER --bind $HOST --via $HOST:7002 --id 2 \
+	ip netns exec "$NS" "$CONN" recv --router $ROUTER --bind $HOST --via $HOST:7002 --id 2 $(ckey 2) \
 		--state "$TMP/dst.state" --out "$TMP/delivered" --timeout 3600 $BO \
 		--label "recv$1" >"$TMP/recv$1.log" 2>&1 &
 	RPID=$!
@@ -66,7 +66,7 @@ start_recv() {
 start_recv 0
 sleep 0.3
 t_start=$(date +%s)
-ip netns exec "$NS" "$CONN" send --router $ROUTER --bind $HOST --src-id 1 --dest smtp:alice@notes.demo.example \
+ip netns exec "$NS" "$CONN" send --router $ROUTER --bind $HOST --src-id 1 $(ckey 1) --dest smtp:alice@notes.demo.example \
 	--count "$count" --payload 64 --out "$TMP/acked" --timeout 1800 --expect acked $BO \
 	--label send >"$TMP/send.log" 2>&1 &
 SPID=$!

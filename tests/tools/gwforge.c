@@ -32,12 +32,17 @@
  *   sendhex NAME IP:PORT HEX [spoof=IP:PORT]
  *   replay NAME IP:PORT FILE [dir=U|D] [type=T] [sender=ID] [limit=N]
  *          [spoof=IP:PORT]       datagrams of a faultlink --capture file
- *   flood IP IP:PORT n=N FIELD=VALUE...
+ *   flood IP IP:PORT n=N FIELD=VALUE... | hex=HEX
  *                                N sockets on IP, ephemeral ports, one
- *                                frame each (built afresh: ctr=auto moves)
+ *                                frame each (built afresh: ctr=auto moves;
+ *                                hex: the same captured bytes each time)
  *   recv NAME MS [max=N]         every datagram for MS ms: one "frame ..."
  *                                line each (up to max), tags checked, then
  *                                "ok n=N" with counts by type
+ *   keepalive NAME IP:PORT id=ID ms=MS
+ *                                a sealed KEEPALIVE every MS ms from then on
+ *                                (between and during commands), as a live
+ *                                connector sends; ms=0 stops it
  *   sleep MS
  *   quit
  * spoof=IP:PORT sends through a raw socket with that source address: the
@@ -93,6 +98,17 @@ static struct gf_conn conns[GF_MAX_CONN];
 static struct gf_sock socks[GF_MAX_SOCK];
 static uint64_t hs_clock_last;
 static int raw_fd = -1;
+
+/* Keepalives a live connector would send on its own (cmd_keepalive). */
+struct gf_keep {
+	bool on;
+	int sock;
+	uint32_t id;
+	struct sockaddr_in dst;
+	uint64_t every_ms, next_ms, sent;
+};
+static struct gf_keep keeps[GF_MAX_SOCK];
+static void keepalive_tick(void);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -886,8 +902,10 @@ static void cmd_send(char **tok, int ntok)
 		}
 		/* Pace bursts: the tap's kernel queue is short on these hosts,
 		 * and every frame sent must reach the router to be counted. */
-		if (count > 1 && n % 8 == 7)
+		if (count > 1 && n % 8 == 7) {
 			usleep(1000);
+			keepalive_tick();
+		}
 	}
 	if (arg_str(&a, "show")) { /* the last frame's bytes, for a later replay */
 		printf("ok sent=%" PRIu64 " ctr=%" PRIu64 " hex=", count, ctr);
@@ -982,8 +1000,10 @@ static void cmd_replay(char **tok, int ntok)
 			reply("err send: %s", strerror(-r));
 			return;
 		}
-		if (++sent % 8 == 0)
+		if (++sent % 8 == 0) {
 			usleep(1000);
+			keepalive_tick();
+		}
 	}
 	fclose(f);
 	reply("ok sent=%" PRIu64 " records=%" PRIu64, sent, seen);
@@ -1005,11 +1025,13 @@ static void cmd_flood(char **tok, int ntok)
 	args_split(&a, tok + 3, ntok - 3);
 	n = arg_u64(&a, "n", 1, &ok);
 	for (i = 0; i < n; i++) {
-		size_t len = build_frame(buf, sizeof(buf), &a, &err, &ctr);
+		const char *hx = arg_str(&a, "hex");
+		ssize_t hl = hx ? parse_hex(hx, buf, sizeof(buf)) : 0;
+		size_t len = hx ? (hl > 0 ? (size_t)hl : 0) : build_frame(buf, sizeof(buf), &a, &err, &ctr);
 		int fd, r;
 
 		if (!len) {
-			reply("err %s", err);
+			reply("err %s", hx ? "hex" : err);
 			return;
 		}
 		fd = udp_open(tok[1], 0); /* a new ephemeral port per frame */
@@ -1023,8 +1045,10 @@ static void cmd_flood(char **tok, int ntok)
 			reply("err send: %s", strerror(-r));
 			return;
 		}
-		if (i % 8 == 7)
+		if (i % 8 == 7) {
 			usleep(1000);
+			keepalive_tick();
+		}
 	}
 	reply("ok sent=%" PRIu64, n);
 }
@@ -1054,7 +1078,8 @@ static void cmd_recv(char **tok, int ntok)
 
 		if (now >= end)
 			break;
-		if (poll(&p, 1, (int)(end - now)) <= 0)
+		keepalive_tick();
+		if (poll(&p, 1, (int)(end - now < 20 ? end - now : 20)) <= 0)
 			continue;
 		r = recvfrom(s->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		if (r < 0)
@@ -1134,7 +1159,8 @@ static void cmd_connect(char **tok, int ntok)
 			struct gw_frame fr;
 			ssize_t r;
 
-			if (poll(&p, 1, 50) <= 0)
+			keepalive_tick();
+			if (poll(&p, 1, 20) <= 0)
 				continue;
 			r = recvfrom(s->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
 				     &fl);
@@ -1177,6 +1203,115 @@ static void cmd_connect(char **tok, int ntok)
 	      id, resend, other);
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The due keepalives, sealed with the connector's current session (lane 0,
+ * next ctr); seq is a monotonic clock in us, as PROTOCOL.md says. */
+static void keepalive_tick(void)
+{
+	uint64_t now = mono_ms();
+
+	for (int i = 0; i < GF_MAX_SOCK; i++) {
+		struct gf_keep *k = &keeps[i];
+		struct gf_conn *c;
+		uint8_t buf[GW_KEEPALIVE_LEN];
+		struct gw_wire_hdr *h = (struct gw_wire_hdr *)buf;
+		uint64_t ctr;
+
+		if (!k->on || now < k->next_ms || socks[k->sock].fd < 0)
+			continue;
+		k->next_ms = now + k->every_ms;
+		c = conn_get(k->id, false);
+		if (!c || !c->has_session)
+			continue;
+		memset(buf, 0, sizeof(buf));
+		h->magic = htobe16(GW_WIRE_MAGIC);
+		h->version = GW_WIRE_VERSION;
+		h->type = GW_T_KEEPALIVE;
+		h->length = htobe16(GW_KEEPALIVE_LEN);
+		h->sender = htobe32(c->id);
+		h->epoch = htobe32(c->epoch);
+		h->seq = htobe64(mono_us());
+		ctr = htobe64(gw_ctr_make(GW_LANE_SESSION, ++c->tx_count[GW_LANE_SESSION]));
+		memcpy(buf + GW_HDR_LEN, &ctr, GW_CTR_LEN);
+		gw_auth_seal_session(buf, sizeof(buf), &c->c2r);
+		if (sendto(socks[k->sock].fd, buf, sizeof(buf), MSG_DONTWAIT,
+			   (struct sockaddr *)&k->dst, sizeof(k->dst)) >= 0)
+			k->sent++;
+	}
+}
+
+static void cmd_keepalive(char **tok, int ntok)
+{
+	struct gf_sock *s = ntok >= 3 ? sock_get(tok[1]) : NULL;
+	struct gf_args a;
+	bool ok = true;
+	uint64_t idx;
+	struct gf_keep *k;
+
+	if (!s || parse_u64(tok[1], &idx) < 0) {
+		reply("err usage: keepalive NAME IP:PORT id=ID ms=MS");
+		return;
+	}
+	k = &keeps[idx];
+	if (parse_addr(tok[2], &k->dst) < 0) {
+		reply("err keepalive: IP:PORT");
+		return;
+	}
+	args_split(&a, tok + 3, ntok - 3);
+	k->id = (uint32_t)arg_u64(&a, "id", s->id, &ok);
+	k->every_ms = arg_u64(&a, "ms", 0, &ok);
+	if (!ok) {
+		reply("err keepalive: numbers");
+		return;
+	}
+	k->sock = (int)idx;
+	k->on = k->every_ms > 0;
+	k->next_ms = 0;
+	reply("ok sent=%" PRIu64, k->sent);
+	k->sent = 0;
+}
+
+/* The next command line from stdin, the keepalives kept going while we
+ * wait for it. Returns false at EOF. */
+static bool read_line(char *line, size_t cap)
+{
+	static char buf[GF_LINE];
+	static size_t have;
+
+	for (;;) {
+		char *nl = memchr(buf, '\n', have);
+		struct pollfd p = { .fd = 0, .events = POLLIN };
+		ssize_t r;
+
+		if (nl) {
+			size_t n = (size_t)(nl - buf) + 1;
+			size_t m = n < cap ? n : cap - 1;
+
+			memcpy(line, buf, m);
+			line[m] = 0;
+			memmove(buf, buf + n, have - n);
+			have -= n;
+			return true;
+		}
+		if (have == sizeof(buf))
+			have = 0; /* a line longer than any command: dropped */
+		keepalive_tick();
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		r = read(0, buf + have, sizeof(buf) - have);
+		if (r <= 0)
+			return false;
+		have += (size_t)r;
+	}
+}
+
 int main(void)
 {
 	static char line[GF_LINE];
@@ -1188,7 +1323,7 @@ int main(void)
 	}
 	for (int i = 0; i < GF_MAX_SOCK; i++)
 		socks[i].fd = -1;
-	while (fgets(line, sizeof(line), stdin)) {
+	while (read_line(line, sizeof(line))) {
 		int ntok = 0;
 		char *save = NULL, *t;
 
@@ -1219,11 +1354,18 @@ int main(void)
 			cmd_flood(tok, ntok);
 		else if (!strcmp(tok[0], "recv"))
 			cmd_recv(tok, ntok);
+		else if (!strcmp(tok[0], "keepalive"))
+			cmd_keepalive(tok, ntok);
 		else if (!strcmp(tok[0], "sleep")) {
 			uint64_t ms;
 
 			if (ntok == 2 && parse_u64(tok[1], &ms) == 0) {
-				usleep((useconds_t)(ms * 1000));
+				uint64_t end = mono_ms() + ms;
+
+				while (mono_ms() < end) {
+					keepalive_tick();
+					usleep(2000);
+				}
 				reply("ok");
 			} else {
 				reply("err usage: sleep MS");

@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""The attacker of spoof.sh, phase by phase, through gwforge. The attacker
+knows no key but reads the relays' captures (every frame of the honest
+connectors 1 and 2). Each phase reads the router's counters before and
+after (gwartctl --json stats) and requires every forged or replayed frame
+counted under the reason the protocol gives it, nothing answered to the
+attacker, and no session moved or closed by it. Prints one JSON object
+(what was sent and what the sink received); exits non-zero on the first
+wrong answer.
+
+Usage: spoof.py GWFORGE ROUTER:PORT EVIL_IP SELF_IP TMP GWARTCTL SOCKET KEY3 KEY4"""
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from forge import Forge, hdr, read_capture, reason_count, T  # noqa: E402
+
+forge, R, EVIL, SELF, TMP, CTL, SOCK, KEY3, KEY4 = sys.argv[1:10]
+LANE1 = 1 << 56
+FAR = 1 << 40  # a counter far ahead of any real one: passes the replay window
+out = {"phases": {}, "v1_sent": 0, "forged_delivered": 0}
+f = Forge(forge)
+
+
+def ctl(*args):
+    p = subprocess.run([CTL, "--socket", SOCK, "--json", *args], capture_output=True, text=True)
+    if p.returncode:
+        die(f"gwartctl {' '.join(args)}: {p.stderr.strip()}")
+    return json.loads(p.stdout)
+
+
+def conns():
+    return {c["id"]: c for c in ctl("connectors")}
+
+
+def die(msg):
+    print(json.dumps(out, indent=1))
+    sys.exit(f"spoof: {msg}")
+
+
+def wait(cond, secs, what):
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.1)
+    die(f"{what} not within {secs} s")
+
+
+def sniff(port, type_=None, sender=None, dir_="U"):
+    """Frames the relay at PORT captured: [(header dict, bytes)]."""
+    got = []
+    for d, b in read_capture(f"{TMP}/cap{port}"):
+        if d != dir_ or len(b) < 24:
+            continue
+        h = hdr(b)
+        if (type_ is None or h["type"] == T[type_]) and (sender is None or h["sender"] == sender):
+            got.append((h, b))
+    return got
+
+
+def epoch_of(port, cid):
+    """The epoch an eavesdropper reads off connector cid's latest frame."""
+    fr = [h["epoch"] for h, _ in sniff(port, sender=cid) if h["epoch"]]
+    if not fr:
+        die(f"nothing of connector {cid} captured at relay {port}")
+    return fr[-1]
+
+
+def quiet(what):
+    """Nothing the router sent reached the attacker (it authenticates no
+    answer to a frame it refused, and answers a KEEPALIVE only at the
+    session's address)."""
+    frames, n = f.recv(1, 200)
+    if n["n"]:
+        die(f"{what}: the router answered the attacker: {frames[:3]}")
+
+
+def phase(name, reasons, sent, fn):
+    """Run fn; the counters under REASONS (one name or several that may
+    share the frames between them) must grow by at least SENT."""
+    before = ctl("stats")
+    fn()
+    time.sleep(0.3)
+    after = ctl("stats")
+    delta = {r: reason_count(after, r) - reason_count(before, r) for r in reasons}
+    out["phases"][name] = {"sent": sent, "counted": delta}
+    if sum(delta.values()) < sent:
+        die(f"{name}: sent {sent}, counted only {delta}")
+    return after
+
+
+def wrong_key():
+    return secrets.token_hex(32)
+
+
+st0 = ctl("stats")
+c0 = conns()
+moved0 = st0["control"].get("sessions_moved", 0)
+addr = {i: c0[i]["address"] for i in (1, 2)}
+if not addr[1] or not addr[2]:
+    die(f"honest connectors not up: {addr}")
+
+# The test's own connectors, with their real keys: 3 is the sink every
+# forged DATA is routed to, 4 the one that moves.
+f.keyfile(3, KEY3)
+f.sock(30, SELF, 0, 3)
+f.connect(30, R, 3)
+f.cmd(f"keepalive 30 {R} id=3 ms=100")
+# The attacker's socket and the keys it guesses for connectors 1 and 2.
+f.sock(1, EVIL, 0)
+f.key(1, wrong_key())
+f.key(2, wrong_key())
+e1 = epoch_of(7001, 1)
+e2 = epoch_of(7002, 2)
+SINK = "smtp:x@sink.example"
+
+# ---- A. DATA as connector 1 --------------------------------------------------
+# Guessed epochs (v1 epochs were sequential and echoed in NACKs): refused
+# before anything is looked at, and not answered.
+guesses = [e for e in list(range(1, 21)) + [secrets.randbits(32) | 1 for _ in range(20)]
+           if e != e1]
+phase("data_guessed_epoch", ["NO_SESSION"], len(guesses), lambda: [
+    f.send(1, R, type="DATA", sender=1, epoch=e, seq=1000 + i, dest=SINK, seal="none")
+    for i, e in enumerate(guesses)])
+quiet("forged DATA, guessed epochs")
+# The sniffed epoch, from the attacker's address: the session's address
+# is not the attacker's.
+phase("data_learned_epoch", ["AUTH_FAILED"], 50, lambda: f.send(
+    1, R, type="DATA", sender=1, epoch=e1, seq=5000, seq_step=1, count=50, dest=SINK,
+    seal="none"))
+# ... and spoofed from the session's own address and port: only the tag
+# can refuse it (counters far ahead, so the replay window lets it by).
+def data_spoofed():
+    f.cmd(f"session 1 {e1} 1 {'00' * 16}")  # keys derived from a wrong K
+    for k, s in enumerate(("none", "session")):
+        f.send(1, R, type="DATA", sender=1, epoch=e1, seq=6000, seq_step=1, count=50,
+               dest=SINK, seal=s, ctr=LANE1 + FAR + k * 100, spoof=addr[1])
+
+
+phase("data_spoofed_source", ["AUTH_FAILED"], 100, data_spoofed)
+quiet("forged DATA, learned epoch")
+# The sniffed DATA frames themselves, replayed: refused for their source
+# from the attacker's address, for their counters from the session's.
+time.sleep(0.2)
+data1 = sniff(7001, "DATA", 1)[-200:]
+n_data = len(data1)
+
+
+def write_cap(path, frames):
+    with open(path, "wb") as w:
+        for _, b in frames:
+            w.write(bytes([ord("U"), len(b) >> 8, len(b) & 255]) + b)
+
+
+def replay_data():
+    write_cap(f"{TMP}/data1.cap", data1)
+    f.replay(1, R, f"{TMP}/data1.cap")
+    f.replay(1, R, f"{TMP}/data1.cap", spoof=addr[1])
+
+
+phase("data_replayed", ["AUTH_FAILED", "REPLAYED"], 2 * n_data, replay_data)
+quiet("replayed DATA")
+
+# ---- B. HELLO take-over of connector 2 without its key --------------------
+phase("hello_without_key", ["AUTH_FAILED"], 100, lambda: [
+    f.send(1, R, type="HELLO", sender=2, nonce=0xbad, count=50),
+    f.send(1, R, type="HELLO", sender=2, nonce=0xbad, count=50, spoof=addr[2])])
+quiet("HELLO without the key")
+
+# ---- C. connector 2's own HELLO, sniffed and replayed from other ports -----
+hellos = sniff(7002, "HELLO", 2)
+if not hellos:
+    die("no HELLO of connector 2 captured")
+hello_hex = hellos[-1][1].hex()
+phase("hello_replayed", ["REPLAYED"], 40, lambda: [
+    f.flood(EVIL, R, 20, hex=hello_hex),
+    [f.sendhex(1, R, hello_hex, spoof=addr[2]) for _ in range(20)]])
+quiet("replayed HELLO")
+
+# ---- D. a HELLO flood from 1,000 ports, forged and replayed ---------------
+up0 = ctl("stats")
+phase("hello_flood", ["AUTH_FAILED", "REPLAYED"], 2000, lambda: [
+    f.flood(EVIL, R, 1000, type="HELLO", sender=2, nonce=0xf100d),
+    f.flood(EVIL, R, 1000, hex=hello_hex)])
+up1 = ctl("stats")
+if up1["control"]["sessions_up"] != up0["control"]["sessions_up"] or \
+        up1["sessions_up_now"] != up0["sessions_up_now"]:
+    die(f"the HELLO flood opened sessions: sessions_up {up0['control']['sessions_up']} -> "
+        f"{up1['control']['sessions_up']}, now {up1['sessions_up_now']}")
+quiet("HELLO flood")
+if conns()[2]["address"] != addr[2]:
+    die(f"connector 2 moved to {conns()[2]['address']}")
+
+# ---- E. connector 2's sniffed ACKs replayed while its link is cut --------
+acks = sniff(7002, "ACK", 2)[-300:]
+write_cap(f"{TMP}/acks2.cap", acks)
+open(f"{TMP}/cut7002", "w").close()
+t_cut = time.monotonic()
+
+
+def replay_acks():
+    # During the cut the router still retransmits to connector 2; an ACK
+    # that freed custody now would lose those messages (v1: 3,002 lost).
+    for _ in range(3):
+        f.replay(1, R, f"{TMP}/acks2.cap")
+        f.replay(1, R, f"{TMP}/acks2.cap", spoof=addr[2])
+        time.sleep(0.3)
+
+
+phase("acks_replayed_during_cut", ["AUTH_FAILED", "REPLAYED", "NO_SESSION"], 6 * len(acks),
+      replay_acks)
+wait(lambda: not conns()[2]["up"], 5, "connector 2 down during its cut")
+while time.monotonic() < t_cut + 1.5:
+    time.sleep(0.1)
+os.unlink(f"{TMP}/cut7002")
+wait(lambda: conns()[2]["up"], 10, "connector 2 back after the cut")
+quiet("replayed ACKs")
+e2 = conns()[2]["epoch"]  # its new session
+
+# ---- F. BYE and KEEPALIVE for connectors 1 and 2 --------------------------
+time.sleep(0.3)
+down0 = ctl("stats")["control"]["sessions_down"]
+ka = {i: [b.hex() for h, b in sniff(7000 + i, "KEEPALIVE", i) if h["epoch"]][-20:]
+      for i in (1, 2)}
+ep = {1: epoch_of(7001, 1), 2: epoch_of(7002, 2)}
+
+
+def bye_keepalive():
+    for i in (1, 2):
+        for t in ("BYE", "KEEPALIVE"):
+            f.send(1, R, type=t, sender=i, epoch=ep[i], seq=1, count=25, seal="none")
+            f.send(1, R, type=t, sender=i, epoch=ep[i], seq=1, count=25, seal="none",
+                   ctr=FAR, spoof=addr[i])
+
+
+phase("bye_keepalive_forged", ["AUTH_FAILED"], 200, bye_keepalive)
+phase("keepalive_replayed", ["REPLAYED", "NO_SESSION"], len(ka[1]) + len(ka[2]), lambda: [
+    f.sendhex(1, R, x, spoof=addr[i]) for i in (1, 2) for x in ka[i]])
+quiet("forged BYE and KEEPALIVE")
+st = ctl("stats")
+if st["control"]["sessions_down"] != down0:
+    die(f"forged BYE/KEEPALIVE closed sessions: sessions_down {down0} -> "
+        f"{st['control']['sessions_down']}")
+cs = conns()
+if not cs[1]["up"] or not cs[2]["up"]:
+    die("an honest connector is down after forged BYEs")
+
+# ---- G. connector 4 moves; its old port and forged keepalives ------------
+f.keyfile(4, KEY4)
+pa = f.sock(40, SELF, 0, 4)
+w = f.connect(40, R, 4)
+nonce = w["nonce"]
+f.cmd(f"keepalive 40 {R} id=4 ms=100")
+time.sleep(0.3)
+pb = f.sock(41, SELF, 0, 4)
+f.connect(41, R, 4, nonce=nonce)  # the same instance from another port: moves
+f.cmd(f"keepalive 40 {R} ms=0")
+f.cmd(f"keepalive 41 {R} id=4 ms=100")
+time.sleep(0.3)
+c4 = conns()[4]
+if c4["address"] != f"{SELF}:{pb}" or not c4["up"]:
+    die(f"connector 4 did not move to port {pb}: {c4}")
+f.recv(40, 50)  # what was on its way to the old port before the move
+f.recv(41, 50)
+# KEEPALIVEs from the old port, correctly sealed with the new session's
+# keys (what a confused connector might send): refused for their source,
+# answered nowhere, while the new port's own are answered there.
+phase("keepalive_old_port", ["AUTH_FAILED"], 20, lambda: f.send(
+    40, R, type="KEEPALIVE", sender=4, count=20))
+frames, n = f.recv(40, 300)
+if n["n"]:
+    die(f"frames to connector 4's old port after it moved: {frames[:3]}")
+frames, n = f.recv(41, 300)
+if not any(x["type"] == T["KEEPALIVE"] and x["auth"] == "ok" for x in frames):
+    die(f"connector 4's keepalives at its new port went unanswered: {n}")
+# Now connector 4 goes silent; only the old port, forgers and replays
+# speak for it. Its session must end within the detection time (200 ms x 3).
+_, last = f.cmd(f"send 41 {R} type=KEEPALIVE sender=4 show=1")
+f.cmd(f"keepalive 41 {R} ms=0")
+t_silent = time.monotonic()
+e4 = conns()[4]["epoch"]
+for i in range(15):
+    f.send(40, R, type="KEEPALIVE", sender=4)
+    f.send(1, R, type="KEEPALIVE", sender=4, epoch=e4, seal="none", ctr=FAR + i,
+           spoof=f"{SELF}:{pb}")
+    f.sendhex(1, R, last["hex"], spoof=f"{SELF}:{pb}")
+    time.sleep(0.1)
+    if not conns()[4]["up"]:
+        break
+down_after = time.monotonic() - t_silent
+if conns()[4]["up"]:
+    die(f"connector 4 kept up {down_after:.1f} s after it went silent, by keepalives "
+        "from its old port, forged and replayed")
+out["dead_detected_s"] = round(down_after, 2)
+st = ctl("stats")
+moved = st["control"].get("sessions_moved", 0) - moved0
+out["sessions_moved"] = moved
+if moved != 1:
+    die(f"sessions_moved grew by {moved}: only connector 4's own move may count")
+
+# ---- H. version 1 frames ---------------------------------------------------
+def v1():
+    for t in ("HELLO", "DATA", "KEEPALIVE", "ACK", "BYE"):
+        f.send(1, R, type=t, version=1, sender=1, epoch=ep[1], seq=1, count=20, seal="none")
+        f.send(1, R, type=t, version=1, sender=2, epoch=ep[2], seq=1, count=20, seal="none",
+               spoof=addr[2])
+    out["v1_sent"] = 200
+
+
+phase("version_1", ["BAD_VERSION"], 200, v1)
+quiet("version 1 frames")
+
+# ---- the sink: nothing forged was delivered ---------------------------------
+frames, n = f.recv(30, 500)
+out["forged_delivered"] = n["DATA"]
+out["sink_frames"] = n
+cs = conns()
+for i in (1, 2):
+    if cs[i]["address"] != addr[i]:
+        die(f"connector {i}'s session moved from {addr[i]} to {cs[i]['address']}")
+f.close()
+print(json.dumps(out, indent=1))

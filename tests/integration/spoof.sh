@@ -1,0 +1,95 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Issue 8's spoofing findings, each of which must now fail for the attacker
+# (protocol version 2): an honest pair (connectors 1 -> 2) streams through
+# two relays that also sniff (gwart-faultlink --capture), while an attacker
+# on a third address of the namespace (198.18.0.3), which knows no key but
+# sees every frame of the honest connectors, sends with gwforge:
+#  - DATA as connector 1 with guessed epochs, with the epoch it sniffed,
+#    from its own address and spoofed from the session's own address and
+#    port, and the sniffed DATA frames replayed;
+#  - HELLOs taking connector 2 over without its key, and its sniffed HELLO
+#    replayed from another port; a flood of both from 1,000 ports;
+#  - the sniffed ACKs of connector 2 replayed while its link is cut;
+#  - BYEs and KEEPALIVEs for connectors 1 and 2, forged and replayed;
+#  - version 1 frames.
+# A connector the test itself drives with its real key (gwforge, connector
+# 4) also moves to a new port, after which KEEPALIVEs from its old port, even
+# correctly sealed, are neither answered there nor taken as liveness; and
+# KEEPALIVEs forged for it once it has gone silent do not keep it up.
+# Checked: the honest stream lost=0 duplicates=0, no forged message
+# delivered (the forged DATA is routed to connector 3, the test's sink, which
+# must receive nothing; connector 1 routed exactly the honest count), no
+# session taken over (the one move is connector 4's own), no forced close,
+# sessions stay bounded under the flood, and every refusal counted under its
+# reason (AUTH_FAILED, REPLAYED, NO_SESSION, WIRE_BAD_VERSION).
+. "$GWART_SRC/tests/integration/lib.sh"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
+EVIL=198.18.0.3
+SELF=198.18.0.4 # the test's own authenticated connectors (3 and 4)
+count=$((60000 * SCALE))
+rate=3000
+
+cfg=$(write_config '"keepalive_ms": 200, "keepalive_mult": 3, "backoff_initial_ms": 100')
+python3 - "$cfg" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["routes"].append({"type": "smtp", "pattern": "sink.example",
+                    "targets": [{"connector": 3, "cost": 10}]})
+json.dump(d, open(sys.argv[1], "w"), indent=1)
+EOF
+start_gwartd "$cfg"
+ip -n "$NS" addr add "$EVIL/24" dev "$TAP"
+ip -n "$NS" addr add "$SELF/24" dev "$TAP"
+
+for p in 7001 7002; do
+	in_ns "$GWART_BUILD/tests/tools/gwart-faultlink" --listen $HOST:$p --upstream $ROUTER:4790 \
+		--seed $p --cut-file "$TMP/cut$p" --capture "$TMP/cap$p" >"$TMP/fl$p.log" 2>&1 &
+done
+sleep 0.3
+in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST \
+	--via-src $HOST:7001 --via-dst $HOST:7002 --src-id 1 --dst-id 2 $(ckey_pair 1 2) \
+	--dest smtp:erin@x.demo.example --count "$count" --rate $rate --payload 64 \
+	--backoff-initial-ms 100 --timeout 120 --label honest >"$TMP/pair.log" 2>&1 &
+pair=$!
+i=0
+until [ "$(live sessions_up_now)" = 2 ] && [ "$(live routed)" -gt 1000 ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && { cat "$TMP/pair.log"; fail "honest stream did not start"; }
+	sleep 0.1
+done
+
+in_ns python3 "$GWART_SRC/tests/integration/spoof.py" "$FORGE" "$ROUTER:4790" "$EVIL" "$SELF" \
+	"$TMP" "$CTL" "$GW_SOCK" "$(key_file 3)" "$(key_file 4)" >"$TMP/spoof.json" ||
+	{ cat "$TMP/spoof.json"; fail "an attack succeeded or the attacker saw a wrong answer"; }
+kill -0 $pair 2>/dev/null || echo "note: the honest stream ended before the attacks did"
+
+wait $pair || { cat "$TMP/pair.log"; fail "the honest stream was harmed"; }
+cat "$TMP/pair.log"
+grep -q "^honest: sent=$count delivered=$count duplicates=0 lost=0 " "$TMP/pair.log" ||
+	fail "unexpected result: $(grep '^honest: sent=' "$TMP/pair.log")"
+stop_gwartd
+
+python3 - "$TMP/spoof.json" "$TMP/stats.json" "$count" <<'EOF' || fail "counters wrong"
+import json, sys
+sys.path.insert(0, __import__("os").environ["GWART_SRC"] + "/tests/integration")
+from forge import reason_count
+sp = json.load(open(sys.argv[1]))
+st = json.load(open(sys.argv[2]))
+count = int(sys.argv[3])
+conns = {c["id"]: c for c in st["connectors"]}
+ok = True
+for name, want in sorted(sp["expect"].items()):
+    got = reason_count(st, name)
+    print(f"{name:18} expected>={want:6} counted={got}")
+    ok &= got >= want
+bv = reason_count(st, "BAD_VERSION")
+print(f"version 1 frames sent={sp['v1_sent']} BAD_VERSION counted={bv} (exact)")
+ok &= bv == sp["v1_sent"]
+print(f"connector 1 routed={conns[1]['routed']} (honest {count}), connector 3 "
+      f"delivered={conns[3]['delivered']}, forged received by the sink={sp['forged_delivered']}")
+ok &= conns[1]["routed"] == count and conns[3]["delivered"] == 0
+ok &= sp["forged_delivered"] == 0
+sys.exit(0 if ok else 1)
+EOF
+echo "PASS($T)"
