@@ -28,8 +28,11 @@ trap cleanup EXIT INT TERM
 
 gw_netns_create "$ns"
 # gwartd with no arguments runs the embedded default; the tap interface it
-# creates lives in this namespace only.
-ip netns exec "$ns" "$build/control/gwartd" >"$tmp/gwartd.log" 2>&1 &
+# creates lives in this namespace only. Protocol version 2: it draws the
+# demo connectors' key at start-up and, told where by GWART_DEMO_KEY_FILE,
+# writes it there (mode 0600, never printed) for the connectors below.
+GWART_DEMO_KEY_FILE="$tmp/demo.key" ip netns exec "$ns" "$build/control/gwartd" \
+	>"$tmp/gwartd.log" 2>&1 &
 gw_pid=$!
 if ! gw_wait_link "$ns" gw0 30; then
 	cat "$tmp/gwartd.log" >&2
@@ -52,7 +55,7 @@ head -n 1 "$tmp/gwartd.log"
 
 set +e
 ip netns exec "$ns" "$build/bench/gwart-conn" pair --router 198.18.0.1 --bind 198.18.0.2 \
-	--src-id 1 --dst-id 2 --dest smtp:user@notes.demo.example \
+	--src-id 1 --dst-id 2 --key-file "$tmp/demo.key" --dest smtp:user@notes.demo.example \
 	--count "$count" --payload "$payload" --timeout 120 --label demo >"$tmp/conn.log" 2>&1
 rc=$?
 set -e

@@ -28,7 +28,8 @@
  * exactly-once across processes; --backoff-* set the SDK's reconnection
  * backoff; --rate paces the sender. Every mode needs the connectors'
  * secret (protocol v2): --key HEX|BASE64 or --key-file FILE (the file holds
- * the key's text); pair and cycles give it to each connector they open. Every mode prints its connectors'
+ * the key's text; with one "%u" in FILE, a file per connector id, read for
+ * each connector); pair and cycles give it to each connector they open. Every mode prints its connectors'
  * session counters ("<label>: <role> session ...") and the backoff delays
  * the SDK drew ("<label>: <role> backoff attempt=K delay_us=D waited_us=W").
  * The demo, the integration tests and bench/run.sh parse these lines: their
@@ -95,6 +96,7 @@ struct gc_opts {
 	 * --key-file; every connector of the run uses it. Wiped at exit. */
 	const char *key_text, *key_file;
 	uint8_t key[GW_KEY_LEN];
+	bool key_per_id; /* key_file names a file per id ("%u") */
 };
 
 /* The run state shared by the threads (defined in gc_main.c). */
@@ -139,6 +141,8 @@ static inline void gc_sleep_us(uint64_t us)
  * the error is printed (exit 2). */
 enum { GC_OPTS_RUN, GC_OPTS_HELP, GC_OPTS_USAGE };
 int gc_opts_parse(struct gc_opts *o, int argc, char **argv);
+/* The secret of connector @id: --key, --key-file, or its own file (%u). */
+int gc_key_for(const struct gc_opts *o, uint32_t id, uint8_t out[GW_KEY_LEN]);
 
 /* gc_payload.c: magic | run | origin | index | len | checksum | fill. */
 enum gc_check { GC_OK, GC_CORRUPT, GC_STALE };

@@ -56,7 +56,8 @@ struct gw_conn *gc_conn_open(uint32_t id, const char *addr, gw_conn_deliver_fn d
 	cfg.backoff_mult_pct = gc.o.bo_mult_pct;
 	cfg.backoff_jitter_pct = gc.o.bo_jitter_pct;
 	cfg.backoff_max_ms = gc.o.bo_max_ms;
-	memcpy(cfg.key, gc.o.key, GW_KEY_LEN);
+	if (gc_key_for(&gc.o, id, cfg.key) < 0)
+		return NULL;
 	c = gw_conn_open(&cfg, &err);
 	gw_auth_wipe(cfg.key, sizeof(cfg.key)); /* the handle has its own copy */
 	if (!c)

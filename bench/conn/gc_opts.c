@@ -56,14 +56,73 @@ static void gc_opts_defaults(struct gc_opts *o, enum gc_mode mode, const char *m
 	o->label = mode_name;
 }
 
-/* The connectors' secret from --key or --key-file into o->key; the text
- * is parsed by gw_key_parse() (64 hex digits or base64) and never printed. */
-static int gc_key_load(struct gc_opts *o, const char *m)
+/* The secret held in the key file @path into @out; the text is parsed by
+ * gw_key_parse() (64 hex digits or base64) and never printed. */
+static int gc_key_read(const char *path, const char *m, uint8_t out[GW_KEY_LEN])
 {
 	char buf[512];
 	struct stat sb;
 	ssize_t n = 0, r;
 	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "gwart-conn %s: --key-file %s: %s\n", m, path, strerror(errno));
+		return -EINVAL;
+	}
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077))
+		fprintf(stderr, "gwart-conn %s: warning: --key-file %s is readable by others\n", m,
+			path);
+	while ((size_t)n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - (size_t)n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "gwart-conn %s: --key-file %s: %s\n", m, path,
+				strerror(errno));
+			close(fd);
+			gw_auth_wipe(buf, sizeof(buf));
+			return -EINVAL;
+		}
+		n += r;
+	}
+	close(fd);
+	ret = (size_t)n < sizeof(buf) ? gw_key_parse(buf, (size_t)n, out) : -EINVAL;
+	gw_auth_wipe(buf, sizeof(buf));
+	if (ret < 0)
+		fprintf(stderr, "gwart-conn %s: --key-file %s: does not hold a key (64 hex digits "
+				"or the base64 of 32 bytes, not all zero)\n", m, path);
+	return ret;
+}
+
+/* --key-file with one "%u": a file per connector id (the integration tests
+ * give every connector a key of its own, pair and cycles open several). */
+static bool gc_key_per_id(const char *path)
+{
+	const char *p = strstr(path, "%u");
+
+	return p && !strchr(p + 2, '%') && strchr(path, '%') == p;
+}
+
+int gc_key_for(const struct gc_opts *o, uint32_t id, uint8_t out[GW_KEY_LEN])
+{
+	char path[4096];
+
+	if (!o->key_per_id) {
+		memcpy(out, o->key, GW_KEY_LEN);
+		return 0;
+	}
+	snprintf(path, sizeof(path), o->key_file, id);
+	return gc_key_read(path, gc_mode_names[o->mode], out);
+}
+
+/* The connectors' secret from --key or --key-file into o->key (with "%u"
+ * in the file name: checked for every id the mode opens, read again for
+ * each connector by gc_key_for()). */
+static int gc_key_load(struct gc_opts *o, const char *m)
+{
+	uint8_t k[GW_KEY_LEN];
+	uint32_t n, i;
+	int ret;
 
 	if (!o->key_text == !o->key_file) {
 		fprintf(stderr, "gwart-conn %s: %s\n", m,
@@ -79,34 +138,17 @@ static int gc_key_load(struct gc_opts *o, const char *m)
 					"32 bytes (or all zero)\n", m);
 		return ret;
 	}
-	fd = open(o->key_file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "gwart-conn %s: --key-file %s: %s\n", m, o->key_file,
-			strerror(errno));
-		return -EINVAL;
-	}
-	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077))
-		fprintf(stderr, "gwart-conn %s: warning: --key-file %s is readable by others\n", m,
-			o->key_file);
-	while ((size_t)n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - (size_t)n)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fprintf(stderr, "gwart-conn %s: --key-file %s: %s\n", m, o->key_file,
-				strerror(errno));
-			close(fd);
-			gw_auth_wipe(buf, sizeof(buf));
+	if (!gc_key_per_id(o->key_file))
+		return gc_key_read(o->key_file, m, o->key);
+	o->key_per_id = true;
+	n = o->mode == GC_CYCLES ? (o->parallel ? o->parallel : 1) : 1;
+	for (i = 0; i < n; i++)
+		if (gc_key_for(o, o->src_id + i, k) < 0)
 			return -EINVAL;
-		}
-		n += r;
-	}
-	close(fd);
-	ret = (size_t)n < sizeof(buf) ? gw_key_parse(buf, (size_t)n, o->key) : -EINVAL;
-	gw_auth_wipe(buf, sizeof(buf));
-	if (ret < 0)
-		fprintf(stderr, "gwart-conn %s: --key-file %s: does not hold a key (64 hex digits "
-				"or the base64 of 32 bytes, not all zero)\n", m, o->key_file);
-	return ret;
+	if (o->mode == GC_PAIR && gc_key_for(o, o->dst_id, k) < 0)
+		return -EINVAL;
+	gw_auth_wipe(k, sizeof(k));
+	return 0;
 }
 
 /* What each mode needs beyond the table's per-value checks. */
@@ -199,7 +241,8 @@ int gc_opts_parse(struct gc_opts *o, int argc, char **argv)
 		GB_OPT_STR("key", &o->key_text, "HEX|BASE64",
 			   "the connectors' 32-byte secret (this or --key-file is required)"),
 		GB_OPT_STR("key-file", &o->key_file, "FILE",
-			   "a file holding the secret's text (hex or base64)"),
+			   "a file holding the secret's text (hex or base64); one %u in FILE: "
+			   "a file per connector id"),
 	};
 	const struct gb_opt_cmd cmd = {
 		.prog = "gwart-conn", .usage = gc_usage, .notes = gc_notes,

@@ -12,8 +12,8 @@
 . "$GWART_SRC/tests/integration/lib.sh"
 
 start_gwartd "$(write_config)"
-in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 $(ckey_pair 1 2) \
-	--dest smtp:erin@x.demo.example --count 30000 --timeout 120 --label good \
+in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 \
+	$(ckey 1 2) --dest smtp:erin@x.demo.example --count 30000 --timeout 120 --label good \
 	>"$TMP/pair.log" 2>&1 &
 pair=$!
 sleep 0.2

@@ -7,8 +7,8 @@
 . "$GWART_SRC/tests/integration/lib.sh"
 
 start_gwartd "$(write_config '"custody_limit": 64, "busy_retry_us": 20000')"
-in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 $(ckey_pair 1 2) \
-	--dest smtp:dave@x.demo.example --count 5000 --dst-delay 2 --timeout 120 --label busy \
+in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 \
+	$(ckey 1 2) --dest smtp:dave@x.demo.example --count 5000 --dst-delay 2 --timeout 120 --label busy \
 	>"$TMP/conn.log" 2>&1 || { cat "$TMP/conn.log"; fail "loss, duplication or timeout"; }
 cat "$TMP/conn.log"
 grep -q '^busy: sent=5000 delivered=5000 duplicates=0 lost=0 ' "$TMP/conn.log" ||

@@ -66,8 +66,9 @@ print(len(lines))
 EOF
 
 "$CTL" --json status >"$TMP/before.json" || fail "gwartctl status"
-in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 $(ckey_pair 1 2) \
-	--dest smtp:frank@x.demo.example --count "$count" --window 1 --timeout 240 --label churn \
+in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 \
+	$(ckey 1 2) --dest smtp:frank@x.demo.example --count "$count" --window 1 --timeout 240 \
+	--label churn \
 	>"$TMP/pair.log" 2>&1 &
 pair=$!
 

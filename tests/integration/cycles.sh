@@ -21,7 +21,7 @@ base=$(live $GAUGES)
 ups0=$(live control.sessions_up)
 echo "baseline: $GAUGES = $base"
 
-in_ns "$GWART_BUILD/bench/gwart-conn" cycles --router $ROUTER --bind $HOST --id 3 $(ckey 3 2) \
+in_ns "$GWART_BUILD/bench/gwart-conn" cycles --router $ROUTER --bind $HOST --id 3 $(ckey 3 4) \
 	--parallel 2 --count "$count" --payload 64 --backoff-initial-ms 100 --label cycles \
 	>"$TMP/cycles.log" 2>&1 || { cat "$TMP/cycles.log" >&2; fail "cycles failed"; }
 cat "$TMP/cycles.log"

@@ -19,8 +19,8 @@ in_ns "$GWART_BUILD/tests/tools/gwart-faultlink" --listen $HOST:7002 --upstream 
 sleep 0.3
 
 in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST \
-	--via-src $HOST:7001 --via-dst $HOST:7002 --src-id 1 --dst-id 2 $(ckey_pair 1 2) \
-	--dest smtp:alice@notes.demo.example --count "$count" --payload 64 \
+	--via-src $HOST:7001 --via-dst $HOST:7002 --src-id 1 --dst-id 2 \
+	$(ckey 1 2) --dest smtp:alice@notes.demo.example --count "$count" --payload 64 \
 	--timeout 240 --label exactly_once >"$TMP/conn.log" 2>&1 || {
 	cat "$TMP/conn.log" >&2
 	fail "connectors reported loss, duplication or timeout"

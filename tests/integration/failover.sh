@@ -27,7 +27,8 @@ recv() { # ID OUT [extra...]
 	shift 2
 	# Not through in_ns (a shell function): $! must be gwart-conn itself,
 	# the process the test freezes.
-	ip netns exec "$NS" "$CONN" recv --router $ROUTER --bind $HOST --id "$id" $(ckey "$id") --out "$out" \
+	ip netns exec "$NS" "$CONN" recv --router $ROUTER --bind $HOST --id "$id" \
+		$(ckey "$id") --out "$out" \
 		--timeout 180 "$@" >>"$TMP/recv$id.log" 2>&1 &
 }
 recv 2 "$TMP/d2a.out" --rx-window 4
@@ -35,7 +36,8 @@ d2=$!
 recv 3 "$TMP/d3.out"
 d3=$!
 sleep 0.5
-in_ns "$CONN" send --router $ROUTER --bind $HOST --src-id 1 $(ckey 1) --dest smtp:fran@a.fo.example \
+in_ns "$CONN" send --router $ROUTER --bind $HOST --src-id 1 $(ckey 1) \
+	--dest smtp:fran@a.fo.example \
 	--count $count --out "$TMP/acked.out" --timeout 180 >"$TMP/send.log" 2>&1 &
 snd=$!
 # Freeze connector 2 while the stream is still young.

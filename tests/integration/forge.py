@@ -116,11 +116,24 @@ def hdr(b):
             "sender": sender, "epoch": epoch, "seq": seq}
 
 
+# Where the router counts each refusal: the dataplane's drop reasons (frames
+# the workers check: DATA, ACK, and the parser's verdicts for every frame)
+# and the control thread's counters (HELLO, KEEPALIVE, BYE).
+REASONS = {
+    "AUTH_FAILED": (["AUTH_FAILED"], ["auth_failed", "hello_auth_failed"]),
+    "REPLAYED": (["REPLAYED"], ["replayed", "hello_replayed"]),
+    "NO_SESSION": (["NO_SESSION"], ["stale_epoch"]),
+    "STALE": (["NO_SESSION", "STALE_EPOCH"], ["stale_epoch"]),
+    "BAD_VERSION": (["WIRE_BAD_VERSION"], []),
+    "BAD_SEQ": (["WIRE_BAD_SEQ"], []),
+    "UNKNOWN_CONN": (["UNKNOWN_CONN"], ["hello_unknown"]),
+}
+
+
 def reason_count(st, name):
     """How many refusals a stats JSON (gwartctl --json stats, the stats
-    file) counts under reason NAME, wherever the router counts it: the
-    dataplane's drops (NAME, or WIRE_NAME for the parser's verdicts) and the
-    control thread's counters (name in lower case)."""
+    file) counts under reason NAME, wherever the router counts it."""
     d = st.get("drops", {})
     c = st.get("control", {})
-    return d.get(name, 0) + d.get("WIRE_" + name, 0) + c.get(name.lower(), 0)
+    dp, cp = REASONS.get(name, ([name], []))
+    return sum(d.get(k, 0) for k in dp) + sum(c.get(k, 0) for k in cp)

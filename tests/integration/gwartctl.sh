@@ -3,6 +3,9 @@
 # Every gwartctl command against a live gwartd, with its error paths and its
 # exit codes (0 ok, 2 usage/bad argument, 3 unknown object, 4 no daemon,
 # 5 conflict/busy, 6 permission denied), the human tables and --json, the
+# connectors' keys (add and set-key with --key and --key-file, keygen, the
+# fingerprint listings show, a key never printed back, no connector without
+# one, a key file others can read refused), the
 # control socket's access control (file mode and SO_PEERCRED/SO_PEERGROUPS)
 # and bounds (clients, request size, bad requests, fds back to baseline),
 # 16 idle clients that neither lock gwartctl out nor outlive the idle
@@ -80,6 +83,12 @@ expect 0 connectors 2
 expect 0 --json connectors
 [ "$(json 'len(d), d[1]["name"], d[1]["enabled"], d[1]["address"]')" = "4 notes True None" ] ||
 	fail "connectors JSON: $(cat "$TMP/out")"
+# Keys: listed as set, with their fingerprint (gwforge computes it with
+# auth.h's BLAKE2b from the key file), never the key itself.
+[ "$(json 'd[1]["key"], d[1]["key_id"]')" = "set $(key_id 2)" ] ||
+	fail "connector 2's key listing: $(json 'd[1]')"
+expect 0 connectors 2
+has " $(key_id 2)\$"
 expect 0 sessions
 has '^ *2 +notes +down +0 '
 expect 0 --json sessions 3
@@ -112,15 +121,46 @@ expect 2 set rto_us -1
 expect 2 set rto_us
 
 # ---- connectors --------------------------------------------------------------------
-expect 0 connector add 10 extra
-expect 0 --json connector add 11 extra2
-[ "$(json 'd["id"], d["name"], d["enabled"]')" = "11 extra2 True" ] || fail "add JSON"
-expect 5 connector add 10 again
+expect 0 connector add 10 extra --key-file "$(key_file 10)"
+expect 0 --json connector add 11 extra2 --key "$(key_hex 11)"
+[ "$(json 'd["id"], d["name"], d["enabled"], d["key"], d["key_id"]')" = \
+	"11 extra2 True set $(key_id 11)" ] || fail "add JSON: $(cat "$TMP/out")"
+expect 5 connector add 10 again --key "$(key_hex 12)"
 err_has 'connector 10 exists'
-expect 2 connector add 0 zero
-expect 2 connector add 70000 big
+expect 2 connector add 0 zero --key "$(key_hex 12)"
+expect 2 connector add 70000 big --key "$(key_hex 12)"
 expect 2 connector add 12
-expect 2 connector add 12 name-that-is-far-too-long-for-a-connector-name
+expect 2 connector add 12 nokey
+expect 2 connector add 12 name-that-is-far-too-long-for-a-connector-name --key "$(key_hex 12)"
+# Deny by default: no connector without a usable key.
+expect 2 connector add 12 zerokey --key "$(printf '0%.0s' $(seq 64))"
+expect 2 connector add 12 shortkey --key "$(key_hex 12 | cut -c1-62)"
+expect 2 connector add 12 notkey --key "$(key_hex 12 | tr 0-9 g-p)"
+expect 2 connector add 12 both --key "$(key_hex 12)" --key-file "$(key_file 12)"
+expect 3 connector add 12 nofile --key-file "$TMP/keys/none.key"
+cp "$(key_file 12)" "$TMP/keys/open.key"
+chmod 0644 "$TMP/keys/open.key"
+rc=0
+"$CTL" connector add 12 openfile --key-file "$TMP/keys/open.key" >"$TMP/out" 2>"$TMP/err" || rc=$?
+[ $rc -ne 0 ] || fail "a key file readable by others was taken"
+err_has 'open.key'
+expect 3 connectors 12
+# A new key: the listing's fingerprint follows, the old one is gone.
+expect 0 --json connector set-key 10 --key "$(key_hex 13)"
+[ "$(json 'd["key"], d["key_id"]')" = "set $(key_id 13)" ] || fail "set-key: $(cat "$TMP/out")"
+expect 0 connector set-key 10 --key-file "$(key_file 10)"
+expect 0 --json connectors 10
+[ "$(json 'd[0]["key_id"]')" = "$(key_id 10)" ] || fail "set-key --key-file: $(cat "$TMP/out")"
+expect 3 connector set-key 99 --key "$(key_hex 13)"
+expect 2 connector set-key 10
+expect 2 connector set-key 10 --key nothex
+# keygen: a fresh key each time, one a connector can be added with.
+expect 0 keygen
+grep -Eqx '[0-9a-f]{64}' "$TMP/out" || fail "keygen printed: $(cat "$TMP/out")"
+k1=$(cat "$TMP/out")
+expect 0 keygen
+[ "$(cat "$TMP/out")" != "$k1" ] || fail "keygen gave the same key twice"
+expect 2 keygen extra
 expect 0 connector disable 10
 expect 0 connectors 10
 has '^ *10 +extra +disabled '
@@ -172,8 +212,8 @@ expect 0 --help
 has 'exit status'
 expect 4 --socket "$TMP/nothing-here.sock" status
 err_has 'not running'
-printf '# batch\nconnector add 20 b1\nroute add smtp b.example 20\n\nroutes smtp\n%s\n' \
-	'route del smtp b.example' >"$TMP/batch"
+printf '# batch\nconnector add 20 b1 --key-file %s\nroute add smtp b.example 20\n\nroutes smtp\n%s\n' \
+	"$(key_file 20)" 'route del smtp b.example' >"$TMP/batch"
 "$CTL" batch <"$TMP/batch" >"$TMP/out" 2>"$TMP/err" || fail "batch failed: $(cat "$TMP/err")"
 has '^smtp +b\.example +exact +20:0$'
 rc=0
@@ -315,6 +355,18 @@ EOF
 # ---- shutdown ----------------------------------------------------------------------
 expect 2 shutdown --timeout abc
 expect 2 shutdown --now
+# ---- keys are never printed ----------------------------------------------------------
+for cmd in "connectors" "--json connectors" "sessions" "--json sessions" "--json stats" \
+	"--json status"; do
+	expect 0 $cmd
+	cat "$TMP/out" >>"$TMP/all-out"
+done
+cat "$TMP/gwartd.log" >>"$TMP/all-out"
+for k in "$TMP"/keys/*.key; do
+	kx=$(tr -d ' \n' <"$k")
+	grep -qi "$kx" "$TMP/all-out" && fail "key $(basename "$k") printed by gwartd or gwartctl"
+done
+
 expect 0 shutdown --drain --timeout 5
 has '^gwartd stopped$'
 rc=0
@@ -322,6 +374,10 @@ wait "$GWARTD_PID" || rc=$?
 GWARTD_PID=""
 [ $rc -eq 0 ] || fail "gwartd exited with $rc after shutdown"
 [ -f "$TMP/stats.json" ] || fail "no stats file after shutdown"
+for k in "$TMP"/keys/*.key; do
+	grep -qi "$(tr -d ' \n' <"$k")" "$TMP/stats.json" "$TMP/gwartd.log" &&
+		fail "key $(basename "$k") in the stats file or the log"
+done
 [ -e "$SOCK" ] && fail "socket file left behind"
 expect 4 status
 echo "PASS($T)"

@@ -144,23 +144,24 @@ key_file() {
 
 # key_hex ID: the same key as text (for gwartctl --key and gwforge).
 key_hex() {
-	cat "$(key_file "$1")"
+	tr -d '\n' <"$(key_file "$1")"
 }
 
-# Key options of gwart-conn: ckey ID for send, recv and cycles (cycles:
-# ckey ID P, the ids ID..ID+P-1), ckey_pair SRC DST for pair.
-ckey() {
-	n=${2:-1}
-	i=0
-	out=""
-	while [ $i -lt "$n" ]; do
-		out="$out --key-file $(key_file $(($1 + i)))"
-		i=$((i + 1))
-	done
-	echo "$out"
+# key_id ID: the key's fingerprint as gwartd lists it (computed by gwforge
+# through include/gwart/auth.h, never here).
+key_id() {
+	printf 'keyfile %s %s\nkeyid %s\n' "$1" "$(key_file "$1")" "$1" | "$FORGE" |
+		sed -n 's/^ok key_id=//p'
 }
-ckey_pair() {
-	echo "--src-key-file $(key_file "$1") --dst-key-file $(key_file "$2")"
+
+# ckey ID...: gwart-conn's key option for connectors ID... (their key files
+# made if need be): one file per id, "%u" in the name (gwart-conn reads
+# each connector's own).
+ckey() {
+	for i in "$@"; do
+		key_file "$i" >/dev/null
+	done
+	echo "--key-file $TMP/keys/%u.key"
 }
 
 # add_keys CONFIG: give every connector of a JSON config that has neither

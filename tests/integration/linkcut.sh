@@ -61,8 +61,8 @@ round() {
 	sleep 0.3
 
 	ip netns exec "$NS" "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST \
-		--via-src $HOST:7001 --via-dst $HOST:7002 --src-id 1 --dst-id 2 $(ckey_pair 1 2) \
-		--dest smtp:alice@notes.demo.example --count "$count" --rate $rate --payload 64 \
+		--via-src $HOST:7001 --via-dst $HOST:7002 --src-id 1 --dst-id 2 \
+	$(ckey 1 2) 	--dest smtp:alice@notes.demo.example --count "$count" --rate $rate --payload 64 \
 		--backoff-initial-ms 100 --timeout 120 --label linkcut >"$TMP/conn.log" 2>&1 &
 	PAIR=$!
 

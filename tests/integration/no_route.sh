@@ -11,8 +11,8 @@ cat "$TMP/send.log"
 grep -Eq 'NO_ROUTE=500\b' "$TMP/send.log" || fail "sender did not see 500 NO_ROUTE NACKs"
 grep -Eq 'acked=0\b' "$TMP/send.log" || fail "a message without a route was acknowledged"
 
-in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 $(ckey_pair 1 2) \
-	--dest smtp:carol@x.demo.example --count 2000 --timeout 60 --label routed \
+in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 \
+	$(ckey 1 2) --dest smtp:carol@x.demo.example --count 2000 --timeout 60 --label routed \
 	>"$TMP/pair.log" 2>&1 || { cat "$TMP/pair.log"; fail "routed traffic failed"; }
 stop_gwartd
 [ "$(stat drops.NO_ROUTE)" -eq 500 ] || fail "NO_ROUTE drops $(stat drops.NO_ROUTE) != 500"

@@ -48,8 +48,8 @@ for p in 7001 7002; do
 done
 sleep 0.3
 in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST \
-	--via-src $HOST:7001 --via-dst $HOST:7002 --src-id 1 --dst-id 2 $(ckey_pair 1 2) \
-	--dest smtp:erin@x.demo.example --count "$count" --rate $rate --payload 64 \
+	--via-src $HOST:7001 --via-dst $HOST:7002 --src-id 1 --dst-id 2 \
+	$(ckey 1 2) --dest smtp:erin@x.demo.example --count "$count" --rate $rate --payload 64 \
 	--backoff-initial-ms 100 --timeout 120 --label honest >"$TMP/pair.log" 2>&1 &
 pair=$!
 i=0

@@ -134,7 +134,7 @@ testpmd_quit() {
 # good LABEL: the good traffic on the tap port; every message exactly once.
 good() {
 	in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 \
-		--dst-id 2 $(ckey_pair 1 2) --dest smtp:erin@x.demo.example --count "$count" --timeout 60 \
+		--dst-id 2 $(ckey 1 2) --dest smtp:erin@x.demo.example --count "$count" --timeout 60 \
 		--label "$1" >"$TMP/pair-$1.log" 2>&1 || {
 		cat "$TMP/pair-$1.log" >&2
 		gwartd_alive "during good traffic ($1)"

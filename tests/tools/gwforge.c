@@ -15,6 +15,9 @@
  * Commands (NAME a small integer naming a socket; numbers decimal or 0x):
  *   key ID HEX|BASE64            a connector's secret K (handshake keys derived)
  *   keyfile ID PATH              the same from a key file
+ *   keyid ID                     its fingerprint, as gwartd lists it: the
+ *                                first 8 bytes of BLAKE2b-256(key=K,
+ *                                "gwart v2 key id"), hex
  *   session ID EPOCH NONCE SALT_HEX
  *                                session keys as if that WELCOME had been
  *                                accepted (counters reset); for guesses
@@ -791,6 +794,25 @@ static void cmd_key(char **tok, int ntok, bool file)
 	reply("ok");
 }
 
+static void cmd_keyid(char **tok, int ntok)
+{
+	static const char label[] = "gwart v2 key id";
+	uint8_t h[32];
+	uint64_t id;
+	struct gf_conn *c;
+
+	if (ntok != 2 || parse_u64(tok[1], &id) < 0 || !(c = conn_get((uint32_t)id, false)) ||
+	    !c->has_key) {
+		reply("err usage: keyid ID (after key or keyfile)");
+		return;
+	}
+	gw_blake2b_mac(h, sizeof(h), c->k, label, sizeof(label) - 1);
+	printf("ok key_id=");
+	print_hex(h, 8);
+	putchar('\n');
+	fflush(stdout);
+}
+
 static void cmd_session(char **tok, int ntok)
 {
 	uint64_t id, epoch, nonce;
@@ -1338,6 +1360,8 @@ int main(void)
 			cmd_key(tok, ntok, false);
 		else if (!strcmp(tok[0], "keyfile"))
 			cmd_key(tok, ntok, true);
+		else if (!strcmp(tok[0], "keyid"))
+			cmd_keyid(tok, ntok);
 		else if (!strcmp(tok[0], "session"))
 			cmd_session(tok, ntok);
 		else if (!strcmp(tok[0], "sock"))
