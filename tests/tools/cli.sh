@@ -32,8 +32,20 @@ expect 2 '--payload: 10 is out of range \(accepted: 24\.\.8192\)' \
 	"$conn" pair --router 127.0.0.1 --src-id 1 --dst-id 2 --dest a --count 1 --payload 10
 expect 2 '--dest is required' "$conn" pair --router 127.0.0.1 --src-id 1 --dst-id 2 --count 1
 expect 2 "unknown option '--bogus'" "$conn" recv --router 127.0.0.1 --id 2 --bogus
+K=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 expect 2 '--expect acked\|NO_ROUTE' \
-	"$conn" send --router 127.0.0.1 --src-id 1 --dest a --count 1 --expect nonsense
+	"$conn" send --router 127.0.0.1 --src-id 1 --dest a --count 1 --expect nonsense --key $K
+# Protocol v2: a key is required, must be one, and a per-id key file
+# (%u) must exist for every connector the mode opens.
+expect 2 '--key HEX or --key-file FILE is required' \
+	"$conn" recv --router 127.0.0.1 --id 2
+expect 2 '--key: not 64 hex digits' "$conn" recv --router 127.0.0.1 --id 2 --key 0123
+expect 2 'exclude each other' \
+	"$conn" recv --router 127.0.0.1 --id 2 --key $K --key-file "$tmp/k"
+(umask 077 && echo $K >"$tmp/k1" && echo $K >"$tmp/k2")
+expect 2 "--key-file $tmp/k3: No such file" \
+	"$conn" pair --router 127.0.0.1 --src-id 1 --dst-id 3 --dest a --count 1 --key-file "$tmp/k%u" \
+	--timeout 0.001
 expect 0 '^usage: gwart-faultlink' "$fl" --help
 expect 2 '^usage: gwart-faultlink' "$fl"
 expect 2 '--seed is required' "$fl" --listen 127.0.0.1:0 --upstream 127.0.0.1:9
