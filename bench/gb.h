@@ -14,6 +14,7 @@
  *   gb_hist.c      latency histogram: count/sum/min/max around proto's hist.h
  *   gb_measure.c   thread CPU time, router counters, cycles per message
  *   gb_stages.c    stage microbenchmarks and memory per route / connector
+ *   gb_crypto.c    frame tag candidates (libsodium, cryptodev): cycles per frame
  *   gb_result.c    the JSON result file
  *
  * Threading model of a run: the main thread is the router's control thread
@@ -75,6 +76,8 @@ struct gb_opts {
 	unsigned mem_mb;	/* EAL -m; 0: computed */
 	bool stage_stats;	/* ask the router to account cycles per stage */
 	bool udp_csum;		/* generators fill the UDP checksum */
+	bool no_auth;		/* inproc: router workers skip tag work (dp_router.auth_off);
+				 * the harness still seals and checks, ignoring the verdict */
 	const char *pool_ops;	/* mempool driver for every mbuf pool (EAL --mbuf-pool-ops-name) */
 	const char *cpus_harness; /* CPU list for control and endpoint threads */
 	const char *cpus_workers; /* CPU list for worker lcores */
@@ -175,7 +178,9 @@ struct gb_ep_stats {
 	uint64_t tx_full; /* TX bursts that left frames for later */
 	uint64_t fault_drop;
 	uint64_t fault_dup;
-	uint64_t session_losses; /* NO_SESSION NACKs that sent a connector back to HELLO */
+	uint64_t session_losses; /* sessions lost (none expected: v2 sends no NO_SESSION) */
+	uint64_t rx_auth_failed; /* router frames with a wrong tag, lane or epoch (v2) */
+	uint64_t rx_replayed;	 /* router frames whose counter was seen (v2) */
 	uint64_t unresolved;	 /* origin seqs neither acknowledged nor refused at exit */
 	uint64_t loops;
 };
@@ -218,7 +223,14 @@ struct gb_ctx {
 	unsigned n_ep;
 	struct gb_endpoint ep[GB_MAX_ENDPOINTS];
 	uint64_t *last_seq; /* per origin, written at exit of its endpoint */
+	/* v2: every connector's secret derives from this run's master key
+	 * (gb_conn_key()); the router is configured with the same secrets. */
+	uint8_t master_key[32];
 };
+
+/* Connector @id's 32-byte secret: BLAKE2b-256(key=master, "gwart-bench
+ * connector" || id_be32). */
+void gb_conn_key(const struct gb_ctx *ctx, uint32_t id, uint8_t out[32]);
 
 int gb_endpoint_init(struct gb_endpoint *ep, struct gb_ctx *ctx, unsigned idx, uint16_t port_id,
 		     unsigned n_queues, uint32_t router_ip_be, uint32_t first_id, unsigned n,
@@ -311,5 +323,7 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 int gb_run_inproc(const struct gb_opts *o, struct gb_result *r);
 int gb_run_memif(const struct gb_opts *o, struct gb_result *r);
 int gb_run_stages(const struct gb_opts *o, struct gb_result *r);
+/* Frame tag candidates, cycles per frame (gb_crypto.c). */
+int gb_run_crypto(const struct gb_opts *o, struct gb_result *r);
 
 #endif

@@ -8,7 +8,10 @@
 #ifndef GWART_BENCH_GB_ENDPOINT_H
 #define GWART_BENCH_GB_ENDPOINT_H
 
+#include <gwart/auth.h>
 #include <gwart/wire.h>
+
+#include "replay.h"
 
 #include "gb.h"
 
@@ -43,6 +46,17 @@ struct gb_ep_conn {
 	/* destination */
 	struct dp_dedup *rx;
 	uint64_t ack_lo, ack_hi; /* link seqs received since the last ACK */
+	/* v2 (PROTOCOL.md, auth.h): the secret, handshake keys, the session's
+	 * expanded GMAC keys, counters per lane, the lane-1 window of router
+	 * frames. */
+	uint8_t secret[GW_KEY_LEN];
+	struct gw_hs_keys hs;
+	struct gw_gmac_key s_c2r, s_r2c;
+	uint8_t salt[GW_SALT_LEN];
+	uint64_t hello_ctr;	  /* newest HELLO ctr sent (CLOCK_REALTIME ns, increasing) */
+	uint64_t welcome_ctr;	  /* ctr of the newest WELCOME accepted */
+	uint64_t tx_ctr[GW_LANE_COUNT]; /* last count sent per lane */
+	struct dp_replay rx_win;  /* lane 1 from the router */
 };
 
 #define TXB_MAX 512 /* frames buffered per TX queue */
@@ -65,7 +79,9 @@ void gb_tx_flush(struct gb_endpoint *ep, struct gb_txq *txq);
 /* HELLO or KEEPALIVE for @c. */
 void gb_send_ctl(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *c, int type,
 		 uint64_t now);
-/* DATA frame @seq of origin @c (slot @sl), through the fault injection. */
+/* DATA frame @seq of origin @c (slot @sl), through the fault injection
+ * (a duplicate is the same bytes, counter included: the router refuses it
+ * as a replay, as it would a network's duplicate). */
 void gb_emit_data(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *c, uint64_t seq,
 		  struct gb_slot *sl, int retx);
 

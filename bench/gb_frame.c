@@ -6,6 +6,7 @@
  * with back-pressure (nothing is dropped when the port is full).
  */
 #include <string.h>
+#include <time.h>
 
 #include <rte_ethdev.h>
 #include <rte_ip.h>
@@ -75,15 +76,26 @@ void gb_send_ctl(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *
 	if (m == NULL)
 		return;
 	if (type == GW_T_HELLO) {
+		struct timespec ts;
+		uint64_t t;
+
 		h.epoch = 0;
 		/* The lowest seq it will still send (PROTOCOL.md 12.1): the
 		 * router takes everything below as settled. */
 		h.seq = ep->is_origin ? c->cum + 1 : 1;
+		/* v2: the ctr is the wall clock in ns, strictly increasing. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		c->hello_ctr = t > c->hello_ctr ? t : c->hello_ctr + 1;
+		h.ctr = c->hello_ctr;
 		gw_wire_encode_hello(gw, len, &h, c->nonce, ep->ctx->o->rx_window);
+		gw_auth_seal_hs(gw, len, c->hs.c2r);
 		c->t_hello = now;
 	} else {
 		h.seq = now / (ep->ctx->tsc_hz / 1000000u);
+		h.ctr = gw_ctr_make(GW_LANE_SESSION, ++c->tx_ctr[GW_LANE_SESSION]);
 		gw_wire_encode_keepalive(gw, len, &h);
+		gw_auth_seal_session(gw, len, &c->s_c2r);
 		c->t_ka = now;
 	}
 	gb_frame_finish(ep, m);
@@ -91,7 +103,7 @@ void gb_send_ctl(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *
 }
 
 static struct rte_mbuf *build_data(struct gb_endpoint *ep, struct gb_ep_conn *c, uint64_t seq,
-				   const struct gb_slot *sl, int retx)
+				   const struct gb_slot *sl, int retx, uint64_t ctr)
 {
 	const struct gb_opts *o = ep->ctx->o;
 	struct gw_hdr_args h = {
@@ -99,6 +111,7 @@ static struct rte_mbuf *build_data(struct gb_endpoint *ep, struct gb_ep_conn *c,
 	    .sender = c->id,
 	    .epoch = c->epoch,
 	    .seq = seq,
+	    .ctr = ctr,
 	};
 	uint16_t dlen, flen;
 	const char *dest = gb_workload_addr(&ep->ctx->wl, sl->route, &dlen);
@@ -118,6 +131,7 @@ static struct rte_mbuf *build_data(struct gb_endpoint *ep, struct gb_ep_conn *c,
 	memcpy(pl + 8, &c->id, 4);
 	memcpy(pl + 12, &sl->route, 4);
 	memcpy(pl + 16, &seq, 8);
+	gw_auth_seal_session(gw, flen, &c->s_c2r);
 	gb_frame_finish(ep, m);
 	return m;
 }
@@ -127,7 +141,8 @@ void gb_emit_data(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn 
 		  struct gb_slot *sl, int retx)
 {
 	const struct gb_opts *o = ep->ctx->o;
-	struct rte_mbuf *m = build_data(ep, c, seq, sl, retx);
+	uint64_t ctr = gw_ctr_make(GW_LANE_STREAM, ++c->tx_ctr[GW_LANE_STREAM]);
+	struct rte_mbuf *m = build_data(ep, c, seq, sl, retx, ctr);
 	double u;
 
 	if (m == NULL)
@@ -140,7 +155,7 @@ void gb_emit_data(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn 
 			return;
 		}
 		if (u < o->drop + o->dup) {
-			struct rte_mbuf *m2 = build_data(ep, c, seq, sl, retx);
+			struct rte_mbuf *m2 = build_data(ep, c, seq, sl, retx, ctr);
 
 			if (m2 != NULL) {
 				ep->st.fault_dup++;

@@ -28,6 +28,7 @@
 #include <rte_malloc.h>
 #include <rte_ring.h>
 
+#include <gwart/auth.h>
 #include <gwart/wire.h>
 
 #include "cp.h"
@@ -319,6 +320,9 @@ int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
 	rc = load_config(&ip, r);
 	if (rc != 0)
 		goto out_rt;
+	/* Benchmark only: workers skip tag work (auth on vs off in one run);
+	 * nothing else can set it. */
+	ip.cp.rt->auth_off = o->no_auth;
 	rc = dp_router_start(ip.cp.rt);
 	if (rc != 0) {
 		snprintf(r->why, sizeof(r->why), "launch: %s", strerror(-rc));

@@ -6,6 +6,7 @@
  *     inproc   the real router in this process on net_ring ports
  *     memif    gwartd in another process, reached over net_memif
  *     stages   each fast-path stage's function in isolation, and memory
+ *     crypto   frame tag candidates: cycles per frame (libsodium, cryptodev)
  *     selftest the harness's own self-tests (histogram edges)
  *
  * Prints one line "SUMMARY scenario=... ok=1" per run and, with --json, the
@@ -25,7 +26,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: gwart-bench inproc|memif|stages|selftest [options]\n"
+		"usage: gwart-bench inproc|memif|stages|crypto|selftest [options]\n"
 		"  --workers N        router worker lcores (1)\n"
 		"  --origins N        origin connectors (4)       --dests N       destinations (4)\n"
 		"  --gen-threads N    generator threads (1)       --sink-threads N sink threads (1)\n"
@@ -39,6 +40,8 @@ static void usage(FILE *f)
 		"  --custody-limit N  router tunable: messages held per destination (router default)\n"
 		"  --mem MB           EAL -m (computed)           --stage-stats   router stage cycles\n"
 		"  --udp-csum         generators fill UDP checksums (default: 0, as NIC offload)\n"
+		"  --no-auth          inproc: router workers skip frame tags (measures their cost;\n"
+		"                     benchmark only, no configuration can do this)\n"
 		"  --cpus-harness L   CPUs for control+endpoints (0)  --cpus-workers L (1.. or 0)\n"
 		"  --float            pin nothing (shared hosts: a pinned worker can starve)\n"
 		"  --pool-ops NAME    mbuf pool driver (stack: LIFO, freed mbufs come back warm,\n"
@@ -67,6 +70,7 @@ static int parse(int argc, char **argv, struct gb_opts *o)
 		{"label", 1, NULL, 'l'},        {"help", 0, NULL, 'h'},
 		{"pool-ops", 1, NULL, 'O'},     {"custody-limit", 1, NULL, 'C'},
 		{"float", 0, NULL, 'F'},        {"no-float", 0, NULL, 'f'},
+		{"no-auth", 0, NULL, 'A'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -102,6 +106,7 @@ static int parse(int argc, char **argv, struct gb_opts *o)
 		case 'M': o->mem_mb = (unsigned)atoi(optarg); break;
 		case 'T': o->stage_stats = true; break;
 		case 'U': o->udp_csum = true; break;
+		case 'A': o->no_auth = true; break;
 		case 'H': o->cpus_harness = optarg; break;
 		case 'K': o->cpus_workers = optarg; break;
 		case 'g': o->gwartd = optarg; break;
@@ -190,6 +195,8 @@ int main(int argc, char **argv)
 		rc = gb_run_memif(&o, &r);
 	else if (strcmp(o.scenario, "stages") == 0)
 		rc = gb_run_stages(&o, &r);
+	else if (strcmp(o.scenario, "crypto") == 0)
+		rc = gb_run_crypto(&o, &r);
 	else {
 		usage(stderr);
 		return 2;

@@ -32,6 +32,8 @@
 
 #include <gwart/wire.h>
 
+#include <gwart/auth.h>
+
 #include "gb.h"
 #include "gb_run.h"
 
@@ -53,6 +55,11 @@ static int write_config(const struct memif_run *mr, const char *path)
 
 	if (f == NULL)
 		return -errno;
+	/* It holds the connectors' secrets: the owner's alone. */
+	if (fchmod(fileno(f), 0600) != 0) {
+		fclose(f);
+		return -errno;
+	}
 	fprintf(f, "{\n  \"udp_port\": %u,\n  \"ports\": [", GB_ROUTER_UDP);
 	for (e = 0; e < mr->n_ep; e++)
 		fprintf(f, "%s{ \"ip\": \"198.18.%u.1\" }", e ? ", " : " ", e);
@@ -60,9 +67,20 @@ static int write_config(const struct memif_run *mr, const char *path)
 	if (o->custody_limit)
 		fprintf(f, ", \"custody_limit\": %u", o->custody_limit);
 	fprintf(f, " },\n  \"connectors\": [\n");
-	for (i = 1; i <= o->origins + o->dests; i++)
-		fprintf(f, "    { \"id\": %u, \"name\": \"%s%u\" }%s\n", i,
-			i <= o->origins ? "gen" : "sink", i, i < o->origins + o->dests ? "," : "");
+	for (i = 1; i <= o->origins + o->dests; i++) {
+		uint8_t key[32];
+		char hex[65];
+		unsigned b;
+
+		gb_conn_key(&mr->ctx, i, key);
+		for (b = 0; b < 32; b++)
+			snprintf(hex + 2 * b, 3, "%02x", key[b]);
+		fprintf(f, "    { \"id\": %u, \"name\": \"%s%u\", \"key\": \"%s\" }%s\n", i,
+			i <= o->origins ? "gen" : "sink", i, hex,
+			i < o->origins + o->dests ? "," : "");
+		gw_auth_wipe(key, sizeof(key));
+		gw_auth_wipe(hex, sizeof(hex));
+	}
 	fprintf(f, "  ],\n  \"routes\": [\n");
 	for (i = 0; i < o->routes; i++) {
 		char type[17], pat[32];
@@ -238,6 +256,7 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 	uint16_t ports[GB_MAX_ENDPOINTS];
 	char cfg[96], lc[64], prefix[48], ops[64], vdev[GB_MAX_ENDPOINTS][128], *argv[24];
 	int argc = 0, rc;
+	uint8_t master[32] = {0};
 	struct gb_run_ops run_ops = {.arg = &mr, .pump = pump, .snap = snap, .custody = custody};
 
 	memset(&mr, 0, sizeof(mr));
@@ -257,8 +276,15 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 	/* The workload is needed for the config before EAL: gb_ctx_init
 	 * again after EAL fills the rest (TSC). */
 	rc = gb_workload_init(&mr.ctx.wl, o, o->origins + 1);
+	/* The connectors' secrets (v2) too: the master key outlives
+	 * gb_ctx_init()'s reset below. */
 	if (rc == 0)
+		rc = gw_auth_init();
+	if (rc == 0) {
+		gw_key_generate(master);
+		memcpy(mr.ctx.master_key, master, sizeof(master));
 		rc = write_config(&mr, cfg);
+	}
 	gb_workload_fini(&mr.ctx.wl);
 	if (rc == 0)
 		rc = start_gwartd(&mr, cfg, room, mem);
@@ -296,6 +322,8 @@ int gb_run_memif(const struct gb_opts *o, struct gb_result *r)
 		return -1;
 	}
 	rc = gb_ctx_init(&mr.ctx, o, o->origins + 1);
+	memcpy(mr.ctx.master_key, master, sizeof(master));
+	gw_auth_wipe(master, sizeof(master));
 	pool = rte_pktmbuf_pool_create("gb_mpool",
 				       o->origins * 1100 + mr.n_ep * o->workers * 2048 + 16384, 256,
 				       0, (uint16_t)room, (int)rte_socket_id());

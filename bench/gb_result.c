@@ -74,6 +74,7 @@ static json_t *params_json(const struct gb_opts *o)
 	JI(p, "rx_window", o->rx_window);
 	JI(p, "custody_limit", o->custody_limit);
 	JI(p, "udp_csum", o->udp_csum);
+	JI(p, "no_auth", o->no_auth);
 	JS(p, "pool_ops", o->pool_ops ? o->pool_ops : "default");
 	JI(p, "float_cpus", o->float_cpus);
 	JS(p, "cpus_harness", o->cpus_harness ? o->cpus_harness : "");
@@ -174,6 +175,8 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 	JI(ep, "fault_dup", r->ep.fault_dup);
 	JI(ep, "tx_full", r->ep.tx_full);
 	JI(ep, "session_losses", r->ep.session_losses);
+	JI(ep, "rx_auth_failed", r->ep.rx_auth_failed);
+	JI(ep, "rx_replayed", r->ep.rx_replayed);
 	json_object_set_new(res, "endpoints", ep);
 	JI(rt, "rx_pkts", r->r_rx_pkts);
 	JI(rt, "routed", r->r_routed);

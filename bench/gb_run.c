@@ -10,10 +10,25 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 
+#include <gwart/auth.h>
+
 #include "gb_run.h"
 
 #define GB_SESSION_TIMEOUT_MS 10000
 #define GB_CALIBRATE_MS 500 /* 50 clock ticks of user time */
+
+void gb_conn_key(const struct gb_ctx *ctx, uint32_t id, uint8_t out[32])
+{
+	static const char label[] = "gwart-bench connector";
+	uint8_t msg[sizeof(label) - 1 + 4];
+
+	memcpy(msg, label, sizeof(label) - 1);
+	msg[sizeof(label) - 1] = (uint8_t)(id >> 24);
+	msg[sizeof(label)] = (uint8_t)(id >> 16);
+	msg[sizeof(label) + 1] = (uint8_t)(id >> 8);
+	msg[sizeof(label) + 2] = (uint8_t)id;
+	gw_blake2b_mac(out, 32, ctx->master_key, msg, sizeof(msg));
+}
 
 int gb_ctx_init(struct gb_ctx *ctx, const struct gb_opts *o, uint32_t first_dest_id)
 {
@@ -22,6 +37,10 @@ int gb_ctx_init(struct gb_ctx *ctx, const struct gb_opts *o, uint32_t first_dest
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->o = o;
 	ctx->tsc_hz = rte_get_tsc_hz();
+	rc = gw_auth_init();
+	if (rc != 0)
+		return rc;
+	gw_key_generate(ctx->master_key);
 	ctx->phase = GB_PH_SETUP;
 	rc = gb_workload_init(&ctx->wl, o, first_dest_id);
 	if (rc != 0)
@@ -224,6 +243,11 @@ static void verdict(struct gb_ctx *ctx, struct gb_result *r)
 			 s->refused);
 	else if (r->messages == 0)
 		snprintf(r->why, sizeof(r->why), "no message delivered in the measured interval");
+	else if (!ctx->o->no_auth && (s->rx_auth_failed || s->rx_replayed))
+		/* The router signs every frame it sends a connector (v2). */
+		snprintf(r->why, sizeof(r->why),
+			 "%lu router frame(s) failed authentication, %lu replayed",
+			 s->rx_auth_failed, s->rx_replayed);
 	else
 		r->ok = true;
 }

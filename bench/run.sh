@@ -3,9 +3,15 @@
 # One invocation of the whole benchmark: gwart's scenarios and its peers
 # side by side on this host, then the report (bench/report.py).
 #
-#   bench/run.sh [-b BUILD_DIR] [-o OUT_DIR] [-q]
+#   bench/run.sh [-b BUILD_DIR] [-o OUT_DIR] [-q] [-a]
 #
 #   -q           quick: fewer points per sweep (a couple of minutes)
+#   -a           authentication only (protocol v2): the tag candidates
+#                (gwart-bench crypto), then GB_AUTH_PAIRS (6) pairs of inproc
+#                runs with authentication on and off (--no-auth), interleaved,
+#                dpdk-testpmd 5tswap net_null between pairs, worker pinned
+#                alone on its CPU; prints the pair ratios (BENCHMARK.md,
+#                "Before and after")
 #   GB_DURATION  measured seconds per run (default 3)
 #   GB_CPUS      "HARNESS,WORKER": CPUs for control+generators+sinks and for
 #                the router's worker (default 0,1; 0,0 on a 1-CPU host)
@@ -30,12 +36,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build="$here/build"
 out="$here/bench-out"
 quick=0
-while getopts "b:o:q" opt; do
+auth_only=0
+while getopts "b:o:qa" opt; do
 	case $opt in
 	b) build=$(cd "$OPTARG" && pwd) ;;
 	o) out=$OPTARG ;;
 	q) quick=1 ;;
-	*) echo "usage: $0 [-b BUILD] [-o OUT] [-q]" >&2; exit 2 ;;
+	a) auth_only=1 ;;
+	*) echo "usage: $0 [-b BUILD] [-o OUT] [-q] [-a]" >&2; exit 2 ;;
 	esac
 done
 dur=${GB_DURATION:-3}
@@ -224,9 +232,24 @@ scenario_tap() {
 	ns="gwart-bench-tap-$$"
 	gw_netns_create "$ns"
 	log="$out/logs/$name.log"
+	# Protocol v2: both connectors share one fresh secret (gwart-conn pair
+	# takes one), in files only we may read.
+	kdir=$(mktemp -d)
+	(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$kdir/key")
+	key=$(cat "$kdir/key")
+	(umask 077 && cat >"$kdir/gwartd.json" <<EOF
+{ "udp_port": 4790, "ports": [ { "ip": "198.18.0.1" } ],
+  "connectors": [ { "id": 1, "name": "tap-src", "key": "$key" },
+                  { "id": 2, "name": "tap-dst", "key": "$key" } ],
+  "routes": [ { "type": "smtp", "pattern": "notes.demo.example",
+                "targets": [ { "connector": 2, "cost": 10 } ] } ] }
+EOF
+	)
+	key=""
 	ip netns exec "$ns" "$build/control/gwartd" --lcores="0@$lc_h,1@$lc_w" --no-huge \
 		-m 512 --no-pci --no-shconf --file-prefix="gbtap$$" --log-level=warning \
-		--vdev=net_tap0,iface=gbtap0 >"$out/logs/$name-gwartd.log" 2>&1 &
+		--vdev=net_tap0,iface=gbtap0 -- --config "$kdir/gwartd.json" \
+		>"$out/logs/$name-gwartd.log" 2>&1 &
 	bg_pid=$!
 	if ! gw_wait_link "$ns" gbtap0 30; then
 		note "$name: gwartd did not create its tap"
@@ -246,8 +269,10 @@ scenario_tap() {
 	t0=$(date +%s.%N)
 	ip netns exec "$ns" "$build/bench/gwart-conn" pair --router 198.18.0.1 \
 		--bind 198.18.0.2 --src-id 1 --dst-id 2 --dest smtp:user@notes.demo.example \
+		--key-file "$kdir/key" \
 		--count "$count" --payload 64 --timeout 120 --label tap >"$log" 2>&1
 	rc=$?
+	rm -rf "$kdir"
 	t1=$(date +%s.%N)
 	u1=$(thread_utime "$bg_pid" rte-worker-1 all)
 	kill -TERM "$bg_pid" 2>/dev/null
@@ -274,9 +299,56 @@ json.dump({"tool": "gwart-conn", "params": {"scenario": "tap", "label": "tap-bas
 PY
 }
 
+# ---- authentication on vs off (protocol v2) -----------------------------------
+# The worker alone on CPU $wcpu, everything else on $hcpu, whatever the host
+# (the comparison needs the worker's own CPU); pairs interleaved so the
+# host's drift hits both sides alike; testpmd between pairs as the yardstick.
+scenario_auth() {
+	pairs=${GB_AUTH_PAIRS:-6}
+	run_gb crypto crypto --cpus-workers "$wcpu" --no-float
+	grep -v '^CRYPTO\|^SUMMARY\|CRYPTODEV' "$out/logs/crypto.log"
+	fl=""
+	lc_h=$hcpu
+	lc_w=$wcpu
+	i=1
+	while [ $i -le "$pairs" ]; do
+		run_gb "auth-on-$i" inproc --cpus-harness "$hcpu" --cpus-workers "$wcpu" --no-float
+		run_gb "auth-off-$i" inproc --cpus-harness "$hcpu" --cpus-workers "$wcpu" \
+			--no-float --no-auth
+		peer_testpmd "auth-testpmd-$i" "--vdev=net_null0 --vdev=net_null1"
+		i=$((i + 1))
+	done
+	python3 - "$out" "$pairs" <<'PY'
+import json, statistics, sys
+out, pairs = sys.argv[1], int(sys.argv[2])
+def res(n):
+    try: return json.load(open("%s/json/%s.json" % (out, n)))["result"]
+    except Exception: return {}
+ratios, rratios = [], []
+for i in range(1, pairs + 1):
+    on, off, tp = res("auth-on-%d" % i), res("auth-off-%d" % i), res("auth-testpmd-%d" % i)
+    c_on, c_off = on.get("busy_cycles_per_msg", 0), off.get("busy_cycles_per_msg", 0)
+    r_on, r_off = on.get("rate_per_worker_core", 0), off.get("rate_per_worker_core", 0)
+    if c_on and c_off: ratios.append(c_on / c_off)
+    if r_on and r_off: rratios.append(r_on / r_off)
+    print("pair %d: busy cycles/msg on %.0f off %.0f (on/off %.3f); per worker core "
+          "on %.2f M off %.2f M msg/s (on/off %.3f); testpmd %.1f M pkt/s"
+          % (i, c_on, c_off, c_on / c_off if c_off else 0, r_on / 1e6, r_off / 1e6,
+             r_on / r_off if r_off else 0, tp.get("rate_per_core", 0) / 1e6))
+if rratios:
+    m = statistics.median(rratios)
+    print("AUTH pairs=%d cycles_on_over_off_median=%.3f rate_on_over_off_median=%.3f "
+          "target_rate_ratio=0.80 met=%d" % (len(rratios), statistics.median(ratios), m, int(m >= 0.80)))
+PY
+}
+
 # ---- the run ----------------------------------------------------------------
 [ -x "$gb" ] || { echo "bench: $gb not built" >&2; exit 1; }
 host_json
+if [ $auth_only = 1 ]; then
+	scenario_auth
+	exit $status
+fi
 if [ "$float" = 1 ]; then
 	echo "bench: $ncpu CPUs, threads not pinned (shared host), ${dur}s per run"
 else

@@ -56,7 +56,8 @@ struct tconn {
 
 static struct dp_router *rt;
 static struct rte_ring *ring_rx, *ring_tx; /* router's RX (we produce), TX (we consume) */
-static struct tconn c1, c2;
+static struct rte_ring *ring_rx2, *ring_tx2; /* its second port (the failover tests) */
+static struct tconn c1, c2, c3;
 
 static void tconn_init(struct tconn *c, uint32_t id)
 {
@@ -119,13 +120,38 @@ static void up(void)
 	port = rte_eth_from_rings("ts_r", &ring_rx, 1, &ring_tx, 1, SOCKET_ID_ANY);
 	cr_assert_geq(port, 0);
 	cr_assert_eq(dp_port_setup(rt, (uint16_t)port, rte_cpu_to_be_32(0x0a000001u)), 0);
+	ring_rx2 = rte_ring_create("ts_rx2", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	ring_tx2 = rte_ring_create("ts_tx2", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	cr_assert(ring_rx2 != NULL && ring_tx2 != NULL);
+	port = rte_eth_from_rings("ts_r2", &ring_rx2, 1, &ring_tx2, 1, SOCKET_ID_ANY);
+	cr_assert_geq(port, 0);
+	cr_assert_eq(dp_port_setup(rt, (uint16_t)port, rte_cpu_to_be_32(0x0a000101u)), 0);
 	tconn_init(&c1, 1);
 	tconn_init(&c2, 2);
+	tconn_init(&c3, 3);
 	cr_assert_eq(dp_conn_create(rt, 1, "origin"), 0);
 	cr_assert_eq(dp_conn_create(rt, 2, "dest"), 0);
+	cr_assert_eq(dp_conn_create(rt, 3, "other"), 0);
 	cr_assert_eq(dp_route_add(rt->routes, "t", "x.example", &tg, 1), 0);
 	tconn_up(&c1, 0x11110001u, 1, 0);
 	tconn_up(&c2, 0x22220001u, 1, 0);
+	/* Failover after 20 ms down (the grace is one keepalive interval). */
+	{
+		struct dp_tunables t = *rt->tun;
+
+		t.keepalive_ms = 20;
+		cr_assert_eq(dp_router_set_tunables(rt, &t), 0);
+	}
+	if (strstr(criterion_current_test->name, "failover") != NULL) {
+		/* c2 down, c3 (on the second port) the route's second choice;
+		 * the test decides that port's MTU before the start. */
+		struct dp_route_target tg2[2] = {{.conn_id = 2, .cost = 1}, {.conn_id = 3, .cost = 2}};
+
+		cr_assert_eq(dp_conn_session_down(rt, 2), 0);
+		cr_assert_eq(dp_route_add(rt->routes, "t", "f.example", tg2, 2), 0);
+		if (strstr(criterion_current_test->name, "too_big") != NULL)
+			rt->ports[1].mtu = 100;
+	}
 	cr_assert_eq(dp_router_start(rt), 0);
 }
 
@@ -137,6 +163,8 @@ static void down(void)
 	dp_router_free(rt);
 	rte_ring_free(ring_rx);
 	rte_ring_free(ring_tx);
+	rte_ring_free(ring_rx2);
+	rte_ring_free(ring_tx2);
 	test_eal_down();
 }
 
@@ -444,4 +472,89 @@ Test(session, nack_sealed_refresh_keeps_new_session_resets)
 	valid_round(3);
 	cr_expect_eq(replay_top(1), 1, "the new session's window");
 	cr_expect_eq(c1.rctr, 1, "the router's counter restarted");
+}
+
+/* Failover (a destination down past the grace) may move a never-sent
+ * message only to a connector whose port can carry it: the router
+ * acknowledged it because it fitted the first destination's port. */
+static void failover_case(int too_big)
+{
+	uint8_t buf[512];
+	struct out o;
+	size_t n;
+	uint64_t deadline;
+	struct dp_worker_stats s;
+
+	/* c2 and c3 are down: the message waits in c2's custody (the route's
+	 * first choice that holds). */
+	n = data_frame(&c1, buf, 1, gw_ctr_make(GW_LANE_STREAM, ++c1.ctr), c1.epoch, "t:f.example");
+	inject(&c1, buf, n, c1.udp_be);
+	cr_assert(wait_frame(&c1, GW_T_ACK, &o));
+	expect_sealed(&c1, &o);
+	cr_assert_eq(held(2), 1);
+	/* c3 comes up on the second port. */
+	{
+		struct dp_conn_session ss = {.port = 1, .rx_window = 64, .hello_seq = 1};
+		struct gw_session_keys k;
+
+		gw_random_bytes(c3.salt, sizeof(c3.salt));
+		gw_auth_derive_session(c3.secret, 3, 0x33330001u, c3.nonce, c3.salt, &k);
+		ss.mac = c3.pa.mac;
+		ss.ip_be = c3.pa.ip_be;
+		ss.udp_be = c3.udp_be;
+		ss.nonce = c3.nonce;
+		ss.epoch = 0x33330001u;
+		memcpy(ss.salt, c3.salt, sizeof(ss.salt));
+		ss.keys = k;
+		cr_assert_eq(dp_conn_session_up(rt, 3, &ss, NULL), 0);
+		gw_gmac_key_init(&c3.r2c, k.r2c);
+		gw_auth_wipe(&k, sizeof(k));
+		c3.epoch = 0x33330001u;
+	}
+	deadline = rte_get_tsc_cycles() + 3 * rte_get_tsc_hz();
+	do {
+		rcu_quiescent_state();
+		s = stats();
+	} while ((too_big ? s.failover_too_big == 0 : s.moved == 0) &&
+		 rte_get_tsc_cycles() < deadline);
+	if (too_big) {
+		cr_expect_gt(s.failover_too_big, 0, "the refusal is counted");
+		settle(10);
+		s = stats();
+		cr_expect_eq(s.moved, 0, "not moved");
+		cr_expect_eq(held(2), 1, "kept where it was acknowledged");
+		cr_expect_eq(held(3), 0);
+		cr_expect_eq(rte_ring_count(ring_tx2), 0, "nothing sent on the small port");
+	} else {
+		struct rte_mbuf *m = NULL;
+		struct gw_frame f;
+		const uint8_t *gw;
+		uint16_t len;
+
+		cr_expect_eq(s.moved, 1, "moved");
+		cr_expect_eq(s.failover_too_big, 0);
+		deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
+		while (rte_ring_dequeue(ring_tx2, (void **)&m) != 0 && rte_get_tsc_cycles() < deadline) {
+			m = NULL;
+			rcu_quiescent_state();
+		}
+		cr_assert_not_null(m, "sent to c3 on the second port");
+		gw = dp_pkt_gw(m);
+		len = (uint16_t)(gw[4] << 8 | gw[5]);
+		cr_assert_eq(gw_wire_parse(gw, len, &f), GW_WIRE_OK);
+		cr_expect_eq(f.type, GW_T_DATA);
+		cr_expect(gw_auth_check_session(gw, len, &c3.r2c), "sealed for c3");
+		cr_expect_eq(f.epoch, c3.epoch);
+		rte_pktmbuf_free(m);
+	}
+}
+
+Test(session, failover_too_big_kept)
+{
+	failover_case(1);
+}
+
+Test(session, failover_fits_moves)
+{
+	failover_case(0);
 }
