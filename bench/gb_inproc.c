@@ -184,9 +184,15 @@ static int load_config(struct inproc *ip, struct gb_result *r)
 	h0 = heap_used();
 	for (id = 1; id <= o->origins + o->dests; id++) {
 		char name[32];
+		uint8_t key[GW_KEY_LEN];
 
 		snprintf(name, sizeof(name), "%s%u", id <= o->origins ? "gen" : "sink", id);
-		rc = cp_connector_add(&ip->cp, id, name);
+		/* Protocol v2: every connector has a key. A fixed bench key per
+		 * id (not secret: the in-process generators use the same). */
+		memset(key, 0xb5, sizeof(key));
+		key[0] = (uint8_t)id;
+		key[1] = (uint8_t)(id >> 8);
+		rc = cp_connector_add(&ip->cp, id, name, key);
 		if (rc != 0) {
 			snprintf(r->why, sizeof(r->why), "connector %u: %s", id, strerror(-rc));
 			return rc;

@@ -15,6 +15,7 @@
 
 #include <rte_cycles.h>
 
+#include <gwart/auth.h>
 #include <gwart/ctl.h>
 
 #include "api.h"
@@ -93,8 +94,38 @@ static int arg_conn_id(struct api_req *r, uint32_t *id)
 
 /* ---- descriptions ---------------------------------------------------------------- */
 
-static json_t *conn_json(const struct dp_router *rt, const struct dp_conn *c)
+/* A connector's key as listings show it: that it is set and its
+ * fingerprint, never the key. */
+static void key_json(const struct cp_ctx *cp, json_t *o, uint32_t id)
 {
+	char hex[CP_KEY_ID_HEX];
+
+	if (cp_connector_key_id(cp, id, hex) == 0) {
+		json_object_set_new(o, "key", json_string("set"));
+		json_object_set_new(o, "key_id", json_string(hex));
+	} else {
+		json_object_set_new(o, "key", json_null());
+		json_object_set_new(o, "key_id", json_null());
+	}
+}
+
+/* The authentication refusals counted for connector @id. */
+static void auth_stats_json(const struct cp_ctx *cp, json_t *o, uint32_t id)
+{
+	static const struct cp_auth_stats none;
+	const struct cp_auth_stats *st = cp->auth[id] != NULL ? &cp->auth[id]->st : &none;
+
+	J_INT(o, "hello_auth_failed", st->hello_auth_failed);
+	J_INT(o, "hello_replayed", st->hello_replayed);
+	J_INT(o, "auth_failed", st->auth_failed);
+	J_INT(o, "replayed", st->replayed);
+	J_INT(o, "stale", st->stale);
+	J_INT(o, "sessions_moved", st->sessions_moved);
+}
+
+static json_t *conn_json(const struct cp_ctx *cp, const struct dp_conn *c)
+{
+	const struct dp_router *rt = cp->rt;
 	struct dp_conn_snap snap = {0};
 	const struct dp_conn_stats *cs = &snap.stats;
 	json_t *o;
@@ -127,6 +158,8 @@ static json_t *conn_json(const struct dp_router *rt, const struct dp_conn *c)
 	J_INT(o, "retransmits", cs->retransmits);
 	J_INT(o, "delivered", cs->delivered);
 	J_INT(o, "drops", 0); /* no per-connector drop counter: drops are per reason */
+	key_json(cp, o, c->id);
+	auth_stats_json(cp, o, c->id);
 	return o;
 }
 
@@ -288,7 +321,7 @@ static int list_conns(struct api_req *r, int sessions)
 		const struct dp_conn *c = dp_conn_peek(r->cp->rt, id);
 		json_t *o;
 
-		o = sessions ? sess_json(c, cp_session_get(r->cp, id), now) : conn_json(r->cp->rt, c);
+		o = sessions ? sess_json(c, cp_session_get(r->cp, id), now) : conn_json(r->cp, c);
 		if (json_array_append_new(arr, o) != 0) {
 			json_decref(arr);
 			return -ENOMEM;
@@ -437,13 +470,30 @@ static int conn_result(struct api_req *r, uint32_t id)
 {
 	const struct dp_conn *c = dp_conn_peek(r->cp->rt, id);
 
-	r->result = c != NULL ? conn_json(r->cp->rt, c) : NULL;
+	r->result = c != NULL ? conn_json(r->cp, c) : NULL;
+	return 0;
+}
+
+/* The "key" argument: the key text (gwartctl reads a --key-file and sends
+ * its text). Never echoed in a message. */
+static int arg_key(struct api_req *r, uint8_t key[GW_KEY_LEN])
+{
+	const char *text = NULL;
+	json_t *v = json_object_get(r->args, "key");
+	int rc = arg_str(r, "key", 1, &text);
+
+	if (rc < 0)
+		return rc;
+	if (gw_key_parse(text, json_string_length(v), key) != 0)
+		return errf(r, -EINVAL, "argument \"key\" must be 64 hexadecimal digits or the "
+					"base64 of 32 bytes, not all zero");
 	return 0;
 }
 
 static int h_conn_add(struct api_req *r)
 {
 	const char *name = NULL, *p;
+	uint8_t key[GW_KEY_LEN];
 	uint32_t id = 0;
 	int rc;
 
@@ -456,10 +506,29 @@ static int h_conn_add(struct api_req *r)
 	if (*p != '\0' || p == name || p - name > 31)
 		return errf(r, -EINVAL, "connector name must be 1 to 31 printable ASCII "
 					"characters without blanks");
-	rc = cp_connector_add(r->cp, id, name);
+	if ((rc = arg_key(r, key)) < 0)
+		return rc;
+	rc = cp_connector_add(r->cp, id, name, key);
+	gw_auth_wipe(key, sizeof(key));
 	if (rc == -EEXIST)
 		return errf(r, rc, "connector %u exists (%s)", id,
 			    dp_conn_peek(r->cp->rt, id)->name);
+	return rc != 0 ? rc : conn_result(r, id);
+}
+
+/* connector.set_key {id, key}: a live session is closed (cp_connector_set_key). */
+static int h_conn_set_key(struct api_req *r)
+{
+	uint8_t key[GW_KEY_LEN];
+	uint32_t id = 0;
+	int rc;
+
+	if ((rc = arg_conn_id(r, &id)) < 0 || (rc = arg_key(r, key)) < 0)
+		return rc;
+	rc = cp_connector_set_key(r->cp, id, key);
+	gw_auth_wipe(key, sizeof(key));
+	if (rc == -ENOENT)
+		return errf(r, rc, "no connector %u", id);
 	return rc != 0 ? rc : conn_result(r, id);
 }
 
@@ -631,7 +700,8 @@ static const struct {
 	{GW_CTL_CMD_ROUTES, h_routes},              /* {type?, limit?} */
 	{GW_CTL_CMD_ROUTE_ADD, h_route_add},        /* {type, pattern, targets: [{connector, cost?}]} */
 	{GW_CTL_CMD_ROUTE_DEL, h_route_del},        /* {type, pattern} */
-	{GW_CTL_CMD_CONN_ADD, h_conn_add},          /* {id, name} */
+	{GW_CTL_CMD_CONN_ADD, h_conn_add},          /* {id, name, key} */
+	{GW_CTL_CMD_CONN_SET_KEY, h_conn_set_key},  /* {id, key} */
 	{GW_CTL_CMD_CONN_DEL, h_conn_del},          /* {id} */
 	{GW_CTL_CMD_CONN_ENABLE, h_conn_enable},    /* {id} */
 	{GW_CTL_CMD_CONN_DISABLE, h_conn_disable},  /* {id} */

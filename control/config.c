@@ -11,12 +11,16 @@
 
 #include <jansson.h>
 
+#include <gwart/auth.h>
+
 #include "config.h"
 #include "cp.h"
+#include "keys.h"
 #include "settings.h"
 
 /* The embedded default: two demo connectors and the address spaces that
- * route between them (what `gwartd` runs with no configuration). */
+ * route between them (what `gwartd` runs with no configuration). Their key
+ * is not here: gwartd generates one at start-up (cp_config_parse_default). */
 const char cp_config_default[] =
 	"{\n"
 	"  \"udp_port\": 4790,\n"
@@ -73,10 +77,58 @@ static int parse_tunables(struct cp_config *cfg, json_t *obj, char *err, size_t 
 	return 0;
 }
 
-static int parse_connectors(struct cp_config *cfg, json_t *arr, char *err, size_t errlen)
+#define KEY_FORMS "64 hexadecimal digits or the base64 of 32 bytes, not all zero"
+
+/* A connector's key: exactly one of "key" (the text) or "key_file" (a path,
+ * read at apply); none at all is refused (deny by default) unless @fill
+ * (the embedded default's generated demo key) is given. */
+static int parse_key(struct cp_config_connector *cc, json_t *v, size_t i, const uint8_t *fill,
+		     char *err, size_t errlen)
+{
+	json_t *key = json_object_get(v, "key"), *file = json_object_get(v, "key_file");
+
+	if (key != NULL && file != NULL) {
+		snprintf(err, errlen,
+			 "connectors[%zu] (id %lld): give \"key\" or \"key_file\", not both", i,
+			 (long long)cc->id);
+		return -EINVAL;
+	}
+	if (key == NULL && file == NULL) {
+		if (fill != NULL) {
+			memcpy(cc->key, fill, GW_KEY_LEN);
+			return 0;
+		}
+		snprintf(err, errlen,
+			 "connectors[%zu] (id %lld): no \"key\" or \"key_file\" (every connector "
+			 "needs its secret key: gwartctl keygen makes one)",
+			 i, (long long)cc->id);
+		return -EINVAL;
+	}
+	if (file != NULL) {
+		if (!json_is_string(file) || json_string_length(file) == 0) {
+			snprintf(err, errlen, "connectors[%zu] (id %lld): \"key_file\" is not a path",
+				 i, (long long)cc->id);
+			return -EINVAL;
+		}
+		cc->key_file = json_string_value(file);
+		return 0;
+	}
+	/* Never quote the text: a malformed key may be nearly the real one. */
+	if (!json_is_string(key) ||
+	    gw_key_parse(json_string_value(key), json_string_length(key), cc->key) != 0) {
+		snprintf(err, errlen, "connectors[%zu] (id %lld): \"key\" is not " KEY_FORMS, i,
+			 (long long)cc->id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_connectors(struct cp_config *cfg, json_t *arr, const uint8_t *fill, char *err,
+			    size_t errlen)
 {
 	json_t *v;
 	size_t i;
+	int rc;
 
 	cfg->connectors = calloc(json_array_size(arr) + 1, sizeof(*cfg->connectors));
 	if (cfg->connectors == NULL) {
@@ -92,6 +144,10 @@ static int parse_connectors(struct cp_config *cfg, json_t *arr, char *err, size_
 		}
 		cfg->connectors[i].id = json_integer_value(id);
 		cfg->connectors[i].name = json_string_value(name);
+		cfg->n_connectors = i + 1; /* from here on, cp_config_free() wipes its key */
+		rc = parse_key(&cfg->connectors[i], v, i, fill, err, errlen);
+		if (rc != 0)
+			return rc;
 	}
 	cfg->n_connectors = json_array_size(arr);
 	return 0;
@@ -224,7 +280,8 @@ static int parse_start_up(struct cp_config *cfg, json_t *root, char *err, size_t
 	return 0;
 }
 
-int cp_config_parse(struct cp_config *cfg, const char *text, char *err, size_t errlen)
+static int config_parse(struct cp_config *cfg, const char *text, const uint8_t *fill, char *err,
+			size_t errlen)
 {
 	json_error_t je;
 	json_t *root;
@@ -246,7 +303,7 @@ int cp_config_parse(struct cp_config *cfg, const char *text, char *err, size_t e
 	if (rc == 0)
 		rc = parse_tunables(cfg, json_object_get(root, "tunables"), err, errlen);
 	if (rc == 0)
-		rc = parse_connectors(cfg, json_object_get(root, "connectors"), err, errlen);
+		rc = parse_connectors(cfg, json_object_get(root, "connectors"), fill, err, errlen);
 	if (rc == 0)
 		rc = parse_routes(cfg, json_object_get(root, "routes"), err, errlen);
 	if (rc == 0)
@@ -256,6 +313,30 @@ fail:
 	return rc;
 }
 
+int cp_config_parse(struct cp_config *cfg, const char *text, char *err, size_t errlen)
+{
+	return config_parse(cfg, text, NULL, err, errlen);
+}
+
+int cp_config_parse_default(struct cp_config *cfg, const uint8_t demo_key[GW_KEY_LEN], char *err,
+			    size_t errlen)
+{
+	return config_parse(cfg, cp_config_default, demo_key, err, errlen);
+}
+
+/* Key texts in the parsed document: overwritten before it is freed. */
+static void wipe_key_texts(json_t *root)
+{
+	json_t *arr = json_object_get(root, "connectors"), *v, *k;
+	size_t i;
+
+	json_array_foreach(arr, i, v) {
+		k = json_object_get(v, "key");
+		if (json_is_string(k))
+			gw_auth_wipe((char *)json_string_value(k), json_string_length(k));
+	}
+}
+
 void cp_config_free(struct cp_config *cfg)
 {
 	size_t i;
@@ -263,10 +344,38 @@ void cp_config_free(struct cp_config *cfg)
 	for (i = 0; i < cfg->n_routes; i++)
 		free(cfg->routes[i].targets);
 	free(cfg->routes);
+	for (i = 0; i < cfg->n_connectors; i++)
+		gw_auth_wipe(cfg->connectors[i].key, sizeof(cfg->connectors[i].key));
 	free(cfg->connectors);
+	wipe_key_texts(cfg->doc);
 	free(cfg->tunables);
 	json_decref(cfg->doc);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int cp_config_read_key(const char *path, uint8_t key[GW_KEY_LEN], char *err, size_t errlen)
+{
+	char text[CP_KEY_TEXT_MAX];
+	long n = cp_key_file_read(path, text, sizeof(text), err, errlen);
+	int rc = 0;
+
+	if (n < 0)
+		return (int)n;
+	if (gw_key_parse(text, (size_t)n, key) != 0) {
+		snprintf(err, errlen, "key file %s: not " KEY_FORMS, path);
+		rc = -EINVAL;
+	}
+	gw_auth_wipe(text, sizeof(text));
+	return rc;
+}
+
+/* "connectors[I] (id N): " in front of the message already in @err. */
+static void prefix_err(char *err, size_t errlen, size_t i, int64_t id)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s", err);
+	snprintf(err, errlen, "connectors[%zu] (id %lld): %s", i, (long long)id, why);
 }
 
 int cp_config_apply(struct cp_ctx *cp, const struct cp_config *cfg, char *err, size_t errlen)
@@ -284,9 +393,21 @@ int cp_config_apply(struct cp_ctx *cp, const struct cp_config *cfg, char *err, s
 	}
 	for (i = 0; i < cfg->n_connectors; i++) {
 		const struct cp_config_connector *c = &cfg->connectors[i];
+		uint8_t key[GW_KEY_LEN];
 
-		rc = c->id < 0 || c->id > UINT32_MAX ? -EINVAL
-						     : cp_connector_add(cp, (uint32_t)c->id, c->name);
+		if (c->key_file != NULL) {
+			rc = cp_config_read_key(c->key_file, key, err, errlen);
+			if (rc != 0) {
+				prefix_err(err, errlen, i, c->id);
+				return rc;
+			}
+		} else {
+			memcpy(key, c->key, GW_KEY_LEN);
+		}
+		rc = c->id < 0 || c->id > UINT32_MAX
+			     ? -EINVAL
+			     : cp_connector_add(cp, (uint32_t)c->id, c->name, key);
+		gw_auth_wipe(key, sizeof(key));
 		if (rc != 0) {
 			snprintf(err, errlen, "connectors[%zu] (id %lld): %s", i, (long long)c->id,
 				 strerror(-rc));

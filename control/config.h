@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gwart/auth.h>
+
 #include "cp.h"
 
 struct cp_config_tunable {
@@ -22,6 +24,8 @@ struct cp_config_tunable {
 struct cp_config_connector {
 	int64_t id;              /* range-checked by cp_connector_add() */
 	const char *name;
+	const char *key_file;    /* "key_file": read at apply; NULL: key below */
+	uint8_t key[GW_KEY_LEN]; /* "key", parsed (wiped by cp_config_free()) */
 };
 
 struct cp_config_route {
@@ -49,7 +53,7 @@ struct cp_config {
 	size_t n_routes;
 };
 
-/* The embedded default: demo connectors and their routes. */
+/* The embedded default: demo connectors and their routes, no keys. */
 extern const char cp_config_default[];
 
 /*
@@ -58,6 +62,21 @@ extern const char cp_config_default[];
  * naming the item in @err (@cfg then needs no cp_config_free()).
  */
 int cp_config_parse(struct cp_config *cfg, const char *text, char *err, size_t errlen);
+/* The embedded default with @demo_key (gwartd draws it at start-up) as the
+ * key of each demo connector; otherwise as cp_config_parse(). */
+int cp_config_parse_default(struct cp_config *cfg, const uint8_t demo_key[GW_KEY_LEN], char *err,
+			    size_t errlen);
+/*
+ * Connector keys: "key" (the key text: 64 hex digits or base64 of 32 bytes,
+ * gw_key_parse) or "key_file" (a path to a file holding that text, which
+ * must be a regular file without group or other permissions, read when the
+ * configuration is applied); exactly one of them. A connector with neither
+ * is refused, as is a malformed or all-zero key. Messages never quote a key.
+ * cp_config_read_key() reads and parses one key file (the config loader's
+ * and the control API's reader): 0, or a negative errno with a message
+ * naming the file.
+ */
+int cp_config_read_key(const char *path, uint8_t key[GW_KEY_LEN], char *err, size_t errlen);
 /* Apply: tunables, then connectors, then routes, each through its cp_*
  * action; stops at the first failure, named in @err. */
 int cp_config_apply(struct cp_ctx *cp, const struct cp_config *cfg, char *err, size_t errlen);

@@ -1,24 +1,70 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Connector actions (cp_connector_*): create, delete, enable, drain,
- * reconnect; the dataplane's update API does the publishing, the session
- * state machine the session side.
+ * reconnect, set-key; the dataplane's update API does the publishing, the
+ * session state machine the session side, keys.c the secrets.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "conn.h"
 #include "cp.h"
+#include "frames.h"
 #include "route.h"
 #include "router_api.h"
 
-int cp_connector_add(struct cp_ctx *cp, uint32_t id, const char *name)
+/* The key first: a connector never exists without one (deny by default). */
+int cp_connector_add(struct cp_ctx *cp, uint32_t id, const char *name,
+		     const uint8_t key[GW_KEY_LEN])
 {
-	int rc = dp_conn_create(cp->rt, id, name);
+	struct cp_auth *a;
+	int rc;
 
-	if (rc == 0)
-		cp_sess_reset(&cp->sess, id);
-	return rc;
+	if (id == 0 || id >= DP_MAX_CONNECTORS)
+		return -EINVAL;
+	if (dp_conn_peek(cp->rt, id) != NULL)
+		return -EEXIST;
+	rc = cp_auth_create(&a, id, key);
+	if (rc != 0)
+		return rc;
+	rc = dp_conn_create(cp->rt, id, name);
+	if (rc != 0) {
+		cp_auth_destroy(a);
+		return rc;
+	}
+	cp_auth_destroy(cp->auth[id]); /* none: delete destroyed it */
+	cp->auth[id] = a;
+	cp_sess_reset(&cp->sess, id);
+	return 0;
+}
+
+int cp_connector_set_key(struct cp_ctx *cp, uint32_t id, const uint8_t key[GW_KEY_LEN])
+{
+	const struct dp_conn *c = id < DP_MAX_CONNECTORS ? dp_conn_peek(cp->rt, id) : NULL;
+	struct cp_auth *a = c != NULL ? cp->auth[id] : NULL;
+	uint8_t zero[GW_KEY_LEN] = {0};
+
+	if (a == NULL)
+		return -ENOENT;
+	if (key == NULL || memcmp(key, zero, GW_KEY_LEN) == 0)
+		return -EINVAL;
+	/* The live session was proved with the old key: close it, telling
+	 * the connector with a BYE it can still check (old session keys),
+	 * and start probing so it says HELLO with its new key. */
+	if (c->up)
+		cp_frames_bye(cp, id, 0);
+	cp_sess_reconnect(&cp->sess, id, cp_now_us());
+	cp_auth_set_secret(a, key);
+	return 0;
+}
+
+int cp_connector_key_id(const struct cp_ctx *cp, uint32_t id, char hex[CP_KEY_ID_HEX])
+{
+	if (id == 0 || id >= DP_MAX_CONNECTORS || cp->auth[id] == NULL ||
+	    dp_conn_peek(cp->rt, id) == NULL)
+		return -ENOENT;
+	cp_key_id_hex(cp->auth[id]->key_id, hex);
+	return 0;
 }
 
 int cp_connector_enable(struct cp_ctx *cp, uint32_t id, int enabled)
@@ -102,6 +148,9 @@ int cp_connector_del(struct cp_ctx *cp, uint32_t id)
 	dp_route_foreach(rt->routes, route_refs, &rs);
 	if (rs.found || snap.held != 0)
 		return -EBUSY;
+	/* Tell a live connector it is gone rather than leave it to time out. */
+	if (dp_conn_peek(rt, id)->up)
+		cp_frames_bye(cp, id, 0);
 	cp_sess_close(&cp->sess, id, CP_CLOSE_ADMIN, cp_now_us());
 	rc = dp_conn_delete(rt, id, &lost);
 	if (rc == -ETIMEDOUT) {
@@ -114,5 +163,7 @@ int cp_connector_del(struct cp_ctx *cp, uint32_t id)
 		return rc;
 	cp->stats.deleted_in_custody += lost;
 	cp_sess_reset(&cp->sess, id);
+	cp_auth_destroy(cp->auth[id]);
+	cp->auth[id] = NULL;
 	return 0;
 }

@@ -11,6 +11,7 @@
  *   loop.c       event loop: fds (epoll), timers (min-heap), ring pollers
  *   log.c        log lines, filtered by the log_level setting
  *   session.c    session state machine, one timer per session (pure)
+ *   keys.c       connector keys, HELLO proofs, lane-0 session tags (pure)
  *   settings.c   tunables table over dp_tunables and cp_settings
  *   frames.c     session frames: HELLO/KEEPALIVE/BYE in, WELCOME/NACK/probe out
  *   connector.c  cp_connector_* actions
@@ -33,6 +34,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <gwart/auth.h>
+
+#include "keys.h"
 #include "loop.h"
 #include "route_match.h"
 #include "router.h"
@@ -47,12 +51,19 @@ struct cp_stats {
 	uint64_t keepalives;
 	uint64_t byes;
 	uint64_t byes_repeated;  /* further copies of a BYE already applied */
-	uint64_t unknown_conn;   /* session frames from unconfigured ids */
-	uint64_t stale_epoch;    /* keepalive/bye from an old session */
+	uint64_t unknown_conn;   /* session frames from unconfigured ids (HELLO included) */
+	uint64_t hello_unknown;  /* HELLOs from unconfigured ids */
+	uint64_t hello_auth_failed; /* HELLO tag wrong: dropped, nothing changed */
+	uint64_t hello_replayed; /* HELLO ctr not fresh: dropped, nothing changed */
+	uint64_t auth_failed;    /* KEEPALIVE/BYE: wrong address, lane or tag */
+	uint64_t replayed;       /* KEEPALIVE/BYE: counter seen or too old */
+	uint64_t stale_epoch;    /* keepalive/bye of no current session (no NACK in v2) */
+	uint64_t sessions_moved; /* a valid, fresh HELLO moved a live session */
 	uint64_t refused;        /* HELLO from a disabled connector */
 	uint64_t bad_frames;
 	uint64_t tx_failed;
 	uint64_t probes;         /* reconnection probes sent */
+	uint64_t byes_sent;      /* router BYEs (set-key, delete) */
 	uint64_t deleted_in_custody; /* messages freed by a connector delete (race) */
 };
 
@@ -72,6 +83,14 @@ struct cp_ctx {
 	struct cp_timer stats_timer;  /* --stats-interval */
 	struct cp_timer end_timer;    /* --duration */
 	unsigned stats_interval_s;
+	/* Keys and lane-0 state per connector id (keys.h), NULL where none:
+	 * allocated by cp_connector_add(), wiped and freed by delete. */
+	struct cp_auth **auth;
+	uint64_t probe_ctr;       /* newest reconnection probe ctr (CLOCK_REALTIME ns) */
+	/* Tests: when set, every frame control sends goes to this hook (which
+	 * owns @m) instead of a TX queue, its headers finished. */
+	void (*tx_hook)(void *arg, unsigned port, struct rte_mbuf *m);
+	void *tx_hook_arg;
 };
 
 /* ---- context (run.c) ----------------------------------------------------------------
@@ -90,7 +109,16 @@ int cp_shutdown(struct cp_ctx *cp, int drain, unsigned timeout_ms);
 /* ---- connectors (connector.c): 0 or negative errno ---------------------------------
  * -EINVAL bad argument, -ENOENT unknown id, -EEXIST id taken, -EBUSY still
  * referenced by a route or still holding messages in custody, -ENOMEM. */
-int cp_connector_add(struct cp_ctx *cp, uint32_t id, const char *name);
+/* Every connector has a secret (deny by default): @key NULL or all zero is
+ * -EINVAL. The caller wipes its copy of @key. */
+int cp_connector_add(struct cp_ctx *cp, uint32_t id, const char *name,
+		     const uint8_t key[GW_KEY_LEN]);
+/* Replace @id's secret. A live session was proved with the old one: it is
+ * closed (a BYE sealed with its keys, session down, probes start). */
+int cp_connector_set_key(struct cp_ctx *cp, uint32_t id, const uint8_t key[GW_KEY_LEN]);
+/* The key's fingerprint (keys.h), -ENOENT for an unknown id. */
+int cp_connector_key_id(const struct cp_ctx *cp, uint32_t id, char hex[CP_KEY_ID_HEX]);
+/* Deleting wipes the connector's keys. */
 int cp_connector_del(struct cp_ctx *cp, uint32_t id);
 int cp_connector_enable(struct cp_ctx *cp, uint32_t id, int enabled);
 /* Drop the session now and start reconnecting (probes with backoff). */

@@ -23,9 +23,11 @@
 
 #include <jansson.h>
 
+#include <gwart/auth.h>
 #include <gwart/ctl.h>
 
 #include "gwartctl.h"
+#include "keys.h"
 
 #define CTL_DEFAULT_SOCKET GW_CTL_SOCKET_DEFAULT
 #define CTL_REPLY_TIMEOUT_MS 60000  /* a daemon that stops answering */
@@ -78,7 +80,13 @@ static void usage(FILE *f)
 		"                              add a route, or replace its targets (cost 0 if\n"
 		"                              omitted); PATTERN: domain, *.suffix or *\n"
 		"  route del TYPE PATTERN\n"
-		"  connector add ID NAME\n"
+		"  connector add ID NAME --key HEX|--key-file FILE\n"
+		"                              every connector needs its secret key (64 hex\n"
+		"                              digits or base64); FILE holds the key text and\n"
+		"                              must not be readable by group or other\n"
+		"  connector set-key ID --key HEX|--key-file FILE\n"
+		"                              replace its key; a live session is closed (it\n"
+		"                              was proved with the old key) and probes start\n"
 		"  connector del|enable|disable|reconnect|drain ID\n"
 		"                              del refuses while a route names it or custody\n"
 		"                              holds messages for it; drain stops routing to\n"
@@ -89,6 +97,8 @@ static void usage(FILE *f)
 		"                              stop gwartd; with --drain refuse new messages and\n"
 		"                              exit once custody is empty or SECONDS (30) pass;\n"
 		"                              returns when the daemon has stopped\n"
+		"  keygen                      print a fresh random key (hex); keys are never\n"
+		"                              shown by gwartd (listings give their KEY-ID)\n"
 		"  batch                       read commands from stdin, one per line, over one\n"
 		"                              connection; stops at the first failure\n"
 		"\n"
@@ -330,10 +340,47 @@ static int a_route_add(struct ctl *c, int argc, char **argv, json_t *a)
 	return EX_OK;
 }
 
+/* --key HEX or --key-file FILE at argv[0..1]: the key text into "key".
+ * The daemon parses it (and says what is wrong); a file is read here, with
+ * gwartd's own rules (keys.h), and only its text travels, over the
+ * credential-checked socket. */
+static int set_key(struct ctl *c, json_t *a, int argc, char **argv, const char *synopsis)
+{
+	char text[CP_KEY_TEXT_MAX], err[512];
+	long n;
+
+	if (argc != 2 || (strcmp(argv[0], "--key") != 0 && strcmp(argv[0], "--key-file") != 0)) {
+		errmsg(c, "usage: gwartctl %s", synopsis);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[0], "--key") == 0) {
+		json_object_set_new(a, "key", json_string(argv[1]));
+		return EX_OK;
+	}
+	n = cp_key_file_read(argv[1], text, sizeof(text), err, sizeof(err));
+	if (n < 0) {
+		errmsg(c, "%s", err);
+		return n == -ENOENT ? EX_NOENT : n == -EPERM || n == -EACCES ? EX_PERM : EX_USAGE;
+	}
+	json_object_set_new(a, "key", json_stringn(text, (size_t)n));
+	explicit_bzero(text, sizeof(text));
+	return EX_OK;
+}
+
 static int a_conn_add(struct ctl *c, int argc, char **argv, json_t *a)
 {
 	json_object_set_new(a, "name", json_string(argv[1]));
-	return set_id(c, a, argv[0]);
+	if (set_id(c, a, argv[0]) != EX_OK)
+		return EX_USAGE;
+	return set_key(c, a, argc - 2, argv + 2,
+		       "connector add ID NAME --key HEX|--key-file FILE");
+}
+
+static int a_conn_set_key(struct ctl *c, int argc, char **argv, json_t *a)
+{
+	if (set_id(c, a, argv[0]) != EX_OK)
+		return EX_USAGE;
+	return set_key(c, a, argc - 1, argv + 1, "connector set-key ID --key HEX|--key-file FILE");
 }
 
 static int a_opt_name(struct ctl *c, int argc, char **argv, json_t *a)
@@ -424,7 +471,10 @@ static const struct command commands[] = {
 	{"route", "add", GW_CTL_CMD_ROUTE_ADD, 3, -1, a_route_add, NULL,
 	 "route add TYPE PATTERN CONN[:COST] [CONN[:COST]...]"},
 	{"route", "del", GW_CTL_CMD_ROUTE_DEL, 2, 2, a_type_pattern, NULL, "route del TYPE PATTERN"},
-	{"connector", "add", GW_CTL_CMD_CONN_ADD, 2, 2, a_conn_add, NULL, "connector add ID NAME"},
+	{"connector", "add", GW_CTL_CMD_CONN_ADD, 4, 4, a_conn_add, NULL,
+	 "connector add ID NAME --key HEX|--key-file FILE"},
+	{"connector", "set-key", GW_CTL_CMD_CONN_SET_KEY, 3, 3, a_conn_set_key, NULL,
+	 "connector set-key ID --key HEX|--key-file FILE"},
 	{"connector", "del", GW_CTL_CMD_CONN_DEL, 1, 1, a_id, NULL, "connector del ID"},
 	{"connector", "enable", GW_CTL_CMD_CONN_ENABLE, 1, 1, a_id, NULL, "connector enable ID"},
 	{"connector", "disable", GW_CTL_CMD_CONN_DISABLE, 1, 1, a_id, NULL, "connector disable ID"},
@@ -528,6 +578,29 @@ static int run_batch(struct ctl *c)
 	return rc;
 }
 
+/* keygen: a fresh key, printed in hex for a key file or --key (the one
+ * place a key is ever printed: the operator asked for a new one). */
+static int keygen(struct ctl *c, int extra)
+{
+	uint8_t key[GW_KEY_LEN];
+	unsigned i;
+
+	if (extra != 0) {
+		errmsg(c, "usage: gwartctl keygen");
+		return EX_USAGE;
+	}
+	if (gw_auth_init() == -EIO) {
+		errmsg(c, "keygen: libsodium failed to initialise");
+		return EX_ERROR;
+	}
+	gw_key_generate(key);
+	for (i = 0; i < GW_KEY_LEN; i++)
+		printf("%02x", key[i]);
+	printf("\n");
+	gw_auth_wipe(key, sizeof(key));
+	return fflush(stdout) == 0 ? EX_OK : EX_ERROR;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -566,6 +639,8 @@ int main(int argc, char **argv)
 		errmsg(&c, "no command (gwartctl --help lists them)");
 		return EX_USAGE;
 	}
+	if (strcmp(argv[optind], "keygen") == 0)
+		return keygen(&c, argc - optind - 1);
 	if (strcmp(argv[optind], "batch") == 0 && argc - optind == 1)
 		rc = run_batch(&c);
 	else

@@ -164,8 +164,11 @@ void ctl_print_connectors(json_t *arr)
 	size_t i;
 	json_t *c;
 
-	tbl_init(&t, "rllrrlrrrrrrrrr", "ID", "NAME", "STATE", "EPOCH", "OWNER", "ADDRESS",
-		 "CUSTODY", "RX", "ROUTED", "DUPS", "NACKED", "TX", "RETX", "DELIVERED", "DROPS");
+	/* KEY-ID last, so scripts reading the older columns by position still
+	 * find them; it is the key's fingerprint, never the key. */
+	tbl_init(&t, "rllrrlrrrrrrrrrl", "ID", "NAME", "STATE", "EPOCH", "OWNER", "ADDRESS",
+		 "CUSTODY", "RX", "ROUTED", "DUPS", "NACKED", "TX", "RETX", "DELIVERED", "DROPS",
+		 "KEY-ID");
 	json_array_foreach(arr, i, c) {
 		/* The stats file's connectors carry no "enabled": enabled then. */
 		const char *state = json_is_false(json_object_get(c, "enabled")) ? "disabled"
@@ -175,7 +178,7 @@ void ctl_print_connectors(json_t *arr)
 		tbl_row(&t, fld(c, "id"), fld(c, "name"), state, fld(c, "epoch"), fld(c, "owner"),
 			fld(c, "address"), fld(c, "custody"), fld(c, "rx_data"), fld(c, "routed"),
 			fld(c, "dups"), fld(c, "nacked"), fld(c, "tx_data"), fld(c, "retransmits"),
-			fld(c, "delivered"), fld(c, "drops"));
+			fld(c, "delivered"), fld(c, "drops"), fld(c, "key_id"));
 	}
 	tbl_print(&t);
 }

@@ -14,15 +14,18 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 
+#include <gwart/auth.h>
 #include <gwart/ctl.h>
 #include <gwart/wire.h>
 
@@ -43,19 +46,67 @@ static void on_signal(int sig)
 	quit = 1;
 }
 
+/*
+ * The embedded default's demo connectors get a key drawn now, one for both
+ * (each derives its own handshake and session keys from it and its id; a
+ * demo needs no isolation between its two connectors). It is never printed:
+ * with --demo-key-file (or $GWART_DEMO_KEY_FILE) it is written there, in
+ * hex, to a new file of mode 0600, for the demo's connectors to read.
+ */
+static int demo_config(const struct gwartd_args *a, struct cp_config *cfg, char *err,
+		       size_t errlen)
+{
+	const char *path = a->demo_key_file ? a->demo_key_file : getenv("GWART_DEMO_KEY_FILE");
+	uint8_t key[GW_KEY_LEN];
+	char hex[2 * GW_KEY_LEN + 2];
+	unsigned i;
+	int rc = gw_auth_init();
+
+	if (rc != 0) {
+		snprintf(err, errlen, "libsodium: %s", strerror(-rc));
+		return rc;
+	}
+	gw_key_generate(key);
+	if (path != NULL && path[0] != '\0') {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		for (i = 0; i < GW_KEY_LEN; i++)
+			snprintf(hex + 2 * i, 3, "%02x", key[i]);
+		hex[2 * GW_KEY_LEN] = '\n';
+		if (fd < 0 || write(fd, hex, 2 * GW_KEY_LEN + 1) != 2 * GW_KEY_LEN + 1) {
+			snprintf(err, errlen, "demo key file %s: %s", path, strerror(errno));
+			rc = -EIO;
+		}
+		if (fd >= 0)
+			close(fd);
+		gw_auth_wipe(hex, sizeof(hex));
+	}
+	if (rc == 0)
+		rc = cp_config_parse_default(cfg, key, err, errlen);
+	gw_auth_wipe(key, sizeof(key));
+	return rc;
+}
+
 /* The file's configuration, or the embedded default, parsed once. */
 static int load_config(const struct gwartd_args *a, struct cp_config *cfg)
 {
 	char err[256], *text;
 	int rc;
 
-	text = a->config_path != NULL ? cp_config_read_file(a->config_path, err, sizeof(err))
-				      : strdup(cp_config_default);
+	if (a->config_path == NULL) {
+		rc = demo_config(a, cfg, err, sizeof(err));
+		if (rc != 0)
+			fprintf(stderr, "gwartd: config (default): %s\n", err);
+		return rc != 0 ? -1 : 0;
+	}
+	text = cp_config_read_file(a->config_path, err, sizeof(err));
 	if (text == NULL) {
-		fprintf(stderr, "gwartd: cannot read config %s\n", a->config_path ? err : "");
+		fprintf(stderr, "gwartd: cannot read config %s\n", err);
 		return -1;
 	}
 	rc = cp_config_parse(cfg, text, err, sizeof(err));
+	/* The text may hold keys. */
+	gw_auth_wipe(text, strlen(text));
 	free(text);
 	if (rc != 0)
 		fprintf(stderr, "gwartd: config %s: %s\n",

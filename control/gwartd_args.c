@@ -5,6 +5,7 @@
  *   gwartd [EAL args] -- [--config FILE] [--duration S] [--stats-interval S]
  *                        [--stats-file FILE] [--mbufs N] [--mbuf-size BYTES]
  *                        [--socket PATH] [--allow-uid UID] [--allow-gid GID]
+ *                        [--demo-key-file PATH]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,9 +26,13 @@ static void usage(void)
 		"usage: gwartd [EAL args] -- [--config FILE] [--duration S] [--stats-interval S]\n"
 		"              [--stats-file FILE] [--mbufs N] [--mbuf-size BYTES]\n"
 		"              [--socket PATH] [--allow-uid UID] [--allow-gid GID]\n"
+		"              [--demo-key-file PATH]\n"
 		"Control socket: default %s (mode 0660); served peers: root, UID, and\n"
 		"members of GID (default: gwartd's own user and group).\n"
-		"With no arguments: the embedded default (net_tap gw0, demo connectors).\n",
+		"With no arguments: the embedded default (net_tap gw0, demo connectors).\n"
+		"Without --config the demo connectors' key is drawn at start-up and written,\n"
+		"in hex, to a new mode-0600 file: --demo-key-file, else $GWART_DEMO_KEY_FILE\n"
+		"(neither: nobody knows it; set one with gwartctl connector set-key).\n",
 		GW_CTL_SOCKET_DEFAULT);
 }
 
@@ -70,6 +75,7 @@ int gwartd_args_parse(int argc, char **argv, struct gwartd_args *a)
 		{"socket", required_argument, NULL, 'S'},
 		{"allow-uid", required_argument, NULL, 'U'},
 		{"allow-gid", required_argument, NULL, 'G'},
+		{"demo-key-file", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -102,6 +108,9 @@ int gwartd_args_parse(int argc, char **argv, struct gwartd_args *a)
 			break;
 		case 'S':
 			a->socket_path = optarg;
+			break;
+		case 'K':
+			a->demo_key_file = optarg;
 			break;
 		case 'U':
 		case 'G':

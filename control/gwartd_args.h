@@ -11,6 +11,7 @@
 
 struct gwartd_args {
 	const char *config_path;  /* NULL: the embedded default */
+	const char *demo_key_file; /* embedded default: write its generated key here */
 	const char *stats_file;
 	double duration_s;        /* 0: forever */
 	unsigned stats_interval_s;

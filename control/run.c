@@ -5,6 +5,7 @@
  * periodic statistics, the run's duration) and shutdown.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <urcu-qsbr.h>
@@ -78,9 +79,19 @@ int cp_init(struct cp_ctx *cp, struct dp_router *rt)
 
 	cp->rt = rt;
 	cp_settings_defaults(&cp->set);
-	cp->loop = cp_loop_create();
-	if (cp->loop == NULL)
+	/* Every HELLO and KEEPALIVE is authenticated here (libsodium's
+	 * AES-256-GCM needs AES-NI and PCLMUL). */
+	rc = gw_auth_init();
+	if (rc != 0)
+		return rc;
+	cp->auth = calloc(DP_MAX_CONNECTORS, sizeof(*cp->auth));
+	if (cp->auth == NULL)
 		return -ENOMEM;
+	cp->loop = cp_loop_create();
+	if (cp->loop == NULL) {
+		rc = -ENOMEM;
+		goto err_auth;
+	}
 	cp_loop_set_hooks(cp->loop, &hooks);
 	rc = cp_sessions_init(&cp->sess, DP_MAX_CONNECTORS, cp->loop, &cp->set,
 			      &cp_frames_session_ops, cp);
@@ -101,16 +112,26 @@ err_sess:
 err_loop:
 	cp_loop_destroy(cp->loop);
 	cp->loop = NULL;
+err_auth:
+	free(cp->auth);
+	cp->auth = NULL;
 	return rc;
 }
 
 void cp_fini(struct cp_ctx *cp)
 {
+	uint32_t id;
+
 	if (cp->loop == NULL)
 		return;
 	cp_sessions_fini(&cp->sess);
 	cp_loop_destroy(cp->loop);
 	cp->loop = NULL;
+	/* Secrets are wiped, not just freed. */
+	for (id = 0; id < DP_MAX_CONNECTORS; id++)
+		cp_auth_destroy(cp->auth[id]);
+	free(cp->auth);
+	cp->auth = NULL;
 }
 
 void cp_ctl_run(struct cp_ctx *cp, volatile sig_atomic_t *quit, double duration_s,

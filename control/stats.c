@@ -146,6 +146,13 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(ctl, "byes", cp->stats.byes);
 	J(ctl, "byes_repeated", cp->stats.byes_repeated);
 	J(ctl, "unknown_conn", cp->stats.unknown_conn);
+	J(ctl, "hello_unknown", cp->stats.hello_unknown);
+	J(ctl, "hello_auth_failed", cp->stats.hello_auth_failed);
+	J(ctl, "hello_replayed", cp->stats.hello_replayed);
+	J(ctl, "auth_failed", cp->stats.auth_failed);
+	J(ctl, "replayed", cp->stats.replayed);
+	J(ctl, "sessions_moved", cp->stats.sessions_moved);
+	J(ctl, "byes_sent", cp->stats.byes_sent);
 	J(ctl, "stale_epoch", cp->stats.stale_epoch);
 	J(ctl, "refused", cp->stats.refused);
 	J(ctl, "bad_frames", cp->stats.bad_frames);
@@ -178,6 +185,21 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 		J(o, "delivered", cs->delivered);
 		J(o, "moved", cs->moved);
 		J(o, "custody", snap.held);
+		if (cp->auth[id] != NULL) {
+			const struct cp_auth_stats *st = &cp->auth[id]->st;
+			char hex[CP_KEY_ID_HEX];
+
+			/* The fingerprint only: keys are never printed. */
+			cp_key_id_hex(cp->auth[id]->key_id, hex);
+			json_object_set_new(o, "key", json_string("set"));
+			json_object_set_new(o, "key_id", json_string(hex));
+			J(o, "hello_auth_failed", st->hello_auth_failed);
+			J(o, "hello_replayed", st->hello_replayed);
+			J(o, "auth_failed", st->auth_failed);
+			J(o, "replayed", st->replayed);
+			J(o, "stale", st->stale);
+			J(o, "sessions_moved", st->sessions_moved);
+		}
 		json_array_append_new(conns, o);
 	}
 #undef J

@@ -41,6 +41,10 @@
 #define GW_CTL_CMD_ROUTE_DEL "route.del"
 #define GW_CTL_CMD_CONN_ADD "connector.add"
 #define GW_CTL_CMD_CONN_DEL "connector.del"
+/* connector.set_key {id, key}: key text, as connector.add's "key" (64 hex
+ * digits or base64 of 32 bytes). Listings never show a key: "key": "set"
+ * and "key_id", its fingerprint. */
+#define GW_CTL_CMD_CONN_SET_KEY "connector.set_key"
 #define GW_CTL_CMD_CONN_ENABLE "connector.enable"
 #define GW_CTL_CMD_CONN_DISABLE "connector.disable"
 #define GW_CTL_CMD_CONN_RECONNECT "connector.reconnect"

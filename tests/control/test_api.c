@@ -6,6 +6,8 @@
  * forks), with workers running so that connector deletes complete.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -14,11 +16,14 @@
 #include "eal.h"
 
 #include "api.h"
+#include "conn.h"
 #include "cp_router.h"
 #include "cp.h"
 #include "frames.h"
 #include "router_api.h"
 #include "stats.h"
+
+#include <gwart/auth.h>
 
 static struct cp_ctx cp;
 
@@ -70,13 +75,31 @@ static void err(const char *req_text, const char *errno_name, const char *text)
 	json_decref(rep);
 }
 
+/* A test key (64 hex digits) and its fingerprint, computed independently:
+ * the first 8 bytes of BLAKE2b-256(key=K, "gwart v2 key id"). */
+#define TKEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define TKEY2 "f0e1d2c3b4a5968778695a4b3c2d1e0ff0e1d2c3b4a5968778695a4b3c2d1e0f"
+
+static void key_id_of(const char *hex, char out[17])
+{
+	uint8_t k[GW_KEY_LEN], h[32];
+	unsigned i;
+
+	cr_assert_eq(gw_key_parse(hex, strlen(hex), k), 0);
+	gw_blake2b_mac(h, sizeof(h), k, "gwart v2 key id", 15);
+	for (i = 0; i < 8; i++)
+		sprintf(out + 2 * i, "%02x", h[i]);
+}
+
 static void add_conn(unsigned id, const char *name)
 {
-	char req[128];
+	char req[256];
 	json_t *rep;
 
 	snprintf(req, sizeof(req),
-		 "{\"cmd\":\"connector.add\",\"args\":{\"id\":%u,\"name\":\"%s\"}}", id, name);
+		 "{\"cmd\":\"connector.add\",\"args\":{\"id\":%u,\"name\":\"%s\","
+		 "\"key\":\"" TKEY "\"}}",
+		 id, name);
 	ok(req, &rep);
 	json_decref(rep);
 }
@@ -193,13 +216,27 @@ Test(api, connector_add_errors)
 {
 	json_t *rep, *r;
 
-	r = ok("{\"cmd\":\"connector.add\",\"args\":{\"id\":9,\"name\":\"nine\"}}", &rep);
+	r = ok("{\"cmd\":\"connector.add\",\"args\":{\"id\":9,\"name\":\"nine\",\"key\":\"" TKEY
+	       "\"}}",
+	       &rep);
 	cr_assert_eq(json_integer_value(json_object_get(r, "id")), 9);
 	cr_assert(json_is_true(json_object_get(r, "enabled")));
 	json_decref(rep);
-	err("{\"cmd\":\"connector.add\",\"args\":{\"id\":9,\"name\":\"again\"}}", "EEXIST",
-	    "connector 9 exists (nine)");
-	err("{\"cmd\":\"connector.add\",\"args\":{\"id\":10,\"name\":\"has blank\"}}", "EINVAL",
+	err("{\"cmd\":\"connector.add\",\"args\":{\"id\":9,\"name\":\"again\",\"key\":\"" TKEY
+	    "\"}}",
+	    "EEXIST", "connector 9 exists (nine)");
+	/* Deny by default: no key, a malformed one, the all-zero one. */
+	err("{\"cmd\":\"connector.add\",\"args\":{\"id\":10,\"name\":\"ten\"}}", "EINVAL",
+	    "missing argument \"key\"");
+	err("{\"cmd\":\"connector.add\",\"args\":{\"id\":10,\"name\":\"ten\",\"key\":\"abc\"}}",
+	    "EINVAL", "\"key\" must be 64 hexadecimal digits");
+	err("{\"cmd\":\"connector.add\",\"args\":{\"id\":10,\"name\":\"ten\",\"key\":"
+	    "\"0000000000000000000000000000000000000000000000000000000000000000\"}}",
+	    "EINVAL", "not all zero");
+	err("{\"cmd\":\"connector.add\",\"args\":{\"id\":10,\"name\":\"ten\",\"key\":7}}",
+	    "EINVAL", "\"key\" must be a string");
+	cr_assert_null(dp_conn_peek(cp.rt, 10), "nothing added without a valid key");
+	err("{\"cmd\":\"connector.add\",\"args\":{\"id\":10,\"name\":\"has blank\",\"key\":\"" TKEY "\"}}", "EINVAL",
 	    "printable ASCII");
 	err("{\"cmd\":\"connector.add\",\"args\":{\"id\":10,\"name\":\"\"}}", "EINVAL",
 	    "1 to 31");
@@ -434,5 +471,63 @@ Test(api, shutdown)
 	cp_ctl_run(&cp, NULL, 10.0, 0);
 	r = ok("{\"cmd\":\"shutdown\"}", &rep);
 	cr_assert(json_is_false(json_object_get(r, "drain")));
+	json_decref(rep);
+}
+
+/* Keys are never shown: listings and statistics say "set" and give the
+ * fingerprint; the key's text appears in no reply. set_key changes the
+ * fingerprint and is refused for unknown ids and bad keys. */
+Test(api, keys_never_listed)
+{
+	static const char *const cmds[] = {
+		"{\"cmd\":\"connectors\"}", "{\"cmd\":\"stats\"}", "{\"cmd\":\"sessions\"}",
+		"{\"cmd\":\"status\"}", "{\"cmd\":\"connectors\",\"args\":{\"id\":3}}",
+	};
+	char want[17], want2[17];
+	json_t *rep, *r;
+	size_t i;
+
+	key_id_of(TKEY, want);
+	key_id_of(TKEY2, want2);
+	add_conn(3, "three");
+	r = ok("{\"cmd\":\"connectors\"}", &rep);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 0), "key")), "set");
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 0), "key_id")), want);
+	json_decref(rep);
+	r = ok("{\"cmd\":\"stats\"}", &rep);
+	cr_assert_str_eq(json_string_value(json_object_get(
+				 json_array_get(json_object_get(r, "connectors"), 0), "key_id")),
+			 want);
+	json_decref(rep);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char *txt;
+
+		rep = call(cmds[i]);
+		txt = json_dumps(rep, JSON_COMPACT);
+		cr_assert_not_null(txt);
+		/* Neither the key nor any 16-digit piece of it. */
+		for (unsigned off = 0; off + 16 <= 64; off += 8) {
+			char piece[17];
+
+			memcpy(piece, TKEY + off, 16);
+			piece[16] = '\0';
+			cr_assert_null(strstr(txt, piece), "%s shows key text %s", cmds[i], piece);
+		}
+		free(txt);
+		json_decref(rep);
+	}
+	r = ok("{\"cmd\":\"connector.set_key\",\"args\":{\"id\":3,\"key\":\"" TKEY2 "\"}}", &rep);
+	cr_assert_str_eq(json_string_value(json_object_get(r, "key_id")), want2);
+	cr_assert_null(strstr(json_dumps(r, JSON_COMPACT), "f0e1d2c3b4a59687"), "no key text");
+	json_decref(rep);
+	err("{\"cmd\":\"connector.set_key\",\"args\":{\"id\":30,\"key\":\"" TKEY "\"}}", "ENOENT",
+	    "no connector 30");
+	err("{\"cmd\":\"connector.set_key\",\"args\":{\"id\":3,\"key\":\"xyz\"}}", "EINVAL",
+	    "\"key\" must be 64 hexadecimal digits");
+	err("{\"cmd\":\"connector.set_key\",\"args\":{\"id\":3}}", "EINVAL",
+	    "missing argument \"key\"");
+	/* The refused change left the key as it was. */
+	r = ok("{\"cmd\":\"connectors\",\"args\":{\"id\":3}}", &rep);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 0), "key_id")), want2);
 	json_decref(rep);
 }

@@ -7,12 +7,17 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 
 #include "eal.h"
+
+#include <gwart/auth.h>
 
 #include "config.h"
 #include "cp_router.h"
@@ -24,6 +29,10 @@
 #ifndef GWART_SOURCE_ROOT
 #define GWART_SOURCE_ROOT "."
 #endif
+
+/* A valid test key (hex) and the same 32 bytes in base64. */
+#define TK "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define TK64 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 /* ---- parsing ---------------------------------------------------------------------- */
 
@@ -41,7 +50,7 @@ static const struct {
 	/* 5 */ {"{\"tunables\": {\"nope\": 1}}", "tunable nope: unknown"},
 	/* 6 */ {"{\"tunables\": {\"burst\": 0}}", "tunable burst: out of range"},
 	/* 7 */ {"{\"tunables\": {\"log_level\": 4}}", "tunable log_level: out of range"},
-	/* 8 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 2}]}",
+	/* 8 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}, {\"id\": 2}]}",
 		 "connectors[1]: needs integer id and string name"},
 	/* 9 */ {"{\"connectors\": [{\"id\": \"1\", \"name\": \"a\"}]}",
 		 "connectors[0]: needs integer id and string name"},
@@ -75,6 +84,34 @@ static const struct {
 		  "control.allow_gid: not an integer in 0..4294967294"},
 	/* 27 */ {"{\"control\": {\"idle_timeout_ms\": 0}}",
 		  "control.idle_timeout_ms: not an integer in 1..86400000"},
+	/* 28 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\"}]}",
+		  "connectors[0] (id 1): no \"key\" or \"key_file\""},
+	/* 29 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"00ff\"}]}",
+		  "connectors[0] (id 1): \"key\" is not 64 hexadecimal digits or the base64"},
+	/* 30 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "0\"}]}",
+		  "connectors[0] (id 1): \"key\" is not 64"},
+	/* 31 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": "
+		  "\"000000000000000000000000000000000000000000000000000000000000000g\"}]}",
+		  "connectors[0] (id 1): \"key\" is not 64"},
+	/* 32 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": "
+		  "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}",
+		  "connectors[0] (id 1): \"key\" is not 64 hexadecimal digits or the base64 of 32 "
+		  "bytes, not all zero"},
+	/* 33 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", "
+		  "\"key\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]}",
+		  "connectors[0] (id 1): \"key\" is not 64"},
+	/* 34 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": 5}]}",
+		  "connectors[0] (id 1): \"key\" is not 64"},
+	/* 35 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\", "
+		  "\"key_file\": \"/k\"}]}",
+		  "connectors[0] (id 1): give \"key\" or \"key_file\", not both"},
+	/* 36 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key_file\": 3}]}",
+		  "connectors[0] (id 1): \"key_file\" is not a path"},
+	/* 37 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key_file\": \"\"}]}",
+		  "connectors[0] (id 1): \"key_file\" is not a path"},
+	/* 38 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}, "
+		  "{\"id\": 2, \"name\": \"b\"}]}",
+		  "connectors[1] (id 2): no \"key\" or \"key_file\""},
 };
 
 Test(config_parse, rejections)
@@ -125,10 +162,18 @@ Test(config_parse, targets_limit)
 
 Test(config_parse, embedded_default)
 {
+	uint8_t demo[GW_KEY_LEN];
 	struct cp_config cfg;
 	char err[256];
 
-	cr_assert_eq(cp_config_parse(&cfg, cp_config_default, err, sizeof(err)), 0, "%s", err);
+	/* Its demo connectors have no key in the text: refused as a config
+	 * file would be, accepted with the key gwartd draws at start-up. */
+	cr_assert_eq(cp_config_parse(&cfg, cp_config_default, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "connectors[0] (id 1): no \"key\""), "%s", err);
+	memset(demo, 0x5a, sizeof(demo));
+	cr_assert_eq(cp_config_parse_default(&cfg, demo, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(memcmp(cfg.connectors[0].key, demo, GW_KEY_LEN), 0);
+	cr_assert_eq(memcmp(cfg.connectors[1].key, demo, GW_KEY_LEN), 0);
 	cr_assert(cfg.has_udp_port);
 	cr_assert_eq(cfg.udp_port, 4790);
 	cr_assert_eq(cfg.n_connectors, 2);
@@ -179,6 +224,7 @@ Test(config_parse, example_file)
 	cr_assert_not_null(text, "%s", err);
 	cr_assert_eq(cp_config_parse(&cfg, text, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(cfg.n_connectors, 4);
+	cr_assert_not_null(cfg.connectors[0].key_file, "the example names key files");
 	cr_assert_eq(cfg.routes[2].n_targets, 2);
 	cp_config_free(&cfg);
 	free(text);
@@ -223,21 +269,21 @@ static const struct {
 		 "tunable backoff_max_ms: out of range"},
 	/* 2 */ {"{\"tunables\": {\"rto_max_us\": 150, \"rto_us\": 200}}", -EINVAL,
 		 "tunable rto_max_us: out of range"},
-	/* 3 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 1, \"name\": \"b\"}]}",
+	/* 3 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}, {\"id\": 1, \"name\": \"b\", \"key\": \"" TK "\"}]}",
 		 -EEXIST, "connectors[1] (id 1): File exists"},
-	/* 4 */ {"{\"connectors\": [{\"id\": 0, \"name\": \"a\"}]}", -EINVAL,
+	/* 4 */ {"{\"connectors\": [{\"id\": 0, \"name\": \"a\", \"key\": \"" TK "\"}]}", -EINVAL,
 		 "connectors[0] (id 0): Invalid argument"},
-	/* 5 */ {"{\"connectors\": [{\"id\": 65536, \"name\": \"a\"}]}", -EINVAL,
+	/* 5 */ {"{\"connectors\": [{\"id\": 65536, \"name\": \"a\", \"key\": \"" TK "\"}]}", -EINVAL,
 		 "connectors[0] (id 65536): Invalid argument"},
-	/* 6 */ {"{\"connectors\": [{\"id\": -3, \"name\": \"a\"}]}", -EINVAL,
+	/* 6 */ {"{\"connectors\": [{\"id\": -3, \"name\": \"a\", \"key\": \"" TK "\"}]}", -EINVAL,
 		 "connectors[0] (id -3): Invalid argument"},
-	/* 7 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\"}], \"routes\": [{\"type\": \"smtp\","
+	/* 7 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}], \"routes\": [{\"type\": \"smtp\","
 		 " \"pattern\": \"*\", \"targets\": [{\"connector\": 2}]}]}",
 		 -ENOENT, "routes[0] (smtp:*): unknown connector"},
-	/* 8 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\"}], \"routes\": [{\"type\": \"smtp\","
+	/* 8 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}], \"routes\": [{\"type\": \"smtp\","
 		 " \"pattern\": \"a.*.b\", \"targets\": [{\"connector\": 1}]}]}",
 		 -EINVAL, "routes[0] (smtp:a.*.b): Invalid argument"},
-	/* 9 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\"}], \"routes\": [{\"type\": \"smtp\","
+	/* 9 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}], \"routes\": [{\"type\": \"smtp\","
 		 " \"pattern\": \"*\", \"targets\": [{\"connector\": 1}, {\"connector\": 1}]}]}",
 		 -EINVAL, "routes[0] (smtp:*): Invalid argument"},
 };
@@ -267,7 +313,7 @@ Test(config_apply, applies_through_actions)
 
 	cr_assert_eq(apply("{\"tunables\": {\"custody_limit\": 77, \"log_level\": 0,"
 			   " \"backoff_initial_ms\": 100},"
-			   " \"connectors\": [{\"id\": 3, \"name\": \"c\"}, {\"id\": 4, \"name\": \"d\"}],"
+			   " \"connectors\": [{\"id\": 3, \"name\": \"c\", \"key\": \"" TK "\"}, {\"id\": 4, \"name\": \"d\", \"key\": \"" TK "\"}],"
 			   " \"routes\": [{\"type\": \"smtp\", \"pattern\": \"*.d.example\","
 			   " \"targets\": [{\"connector\": 4, \"cost\": 5}, {\"connector\": 3}]}]}",
 			   err, sizeof(err)),
@@ -281,4 +327,114 @@ Test(config_apply, applies_through_actions)
 	cr_assert_not_null(cp_session_get(&cp, 3));
 	cr_assert_eq(dp_route_count(cp.rt->routes), 1);
 	cr_assert_eq(cp_route_del(&cp, "smtp", "*.d.example"), 0);
+}
+
+/* A key file of @mode holding @text in a fresh directory; its path. */
+static const char *key_file(char dir[64], const char *name, const char *text, mode_t mode)
+{
+	static char path[128];
+	FILE *f;
+
+	if (dir[0] == '\0')
+		cr_assert_not_null(mkdtemp(strcpy(dir, "/tmp/gwart-keys-XXXXXX")));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	cr_assert_eq(chmod(path, mode), 0);
+	return path;
+}
+
+static int apply_key_file(const char *path, char *err, size_t errlen)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+		 "{\"connectors\": [{\"id\": 5, \"name\": \"e\", \"key_file\": \"%s\"}]}", path);
+	return apply(text, err, errlen);
+}
+
+/* Key files, numbered: what is refused (and named), what is accepted. */
+Test(config_apply, key_files)
+{
+	static const struct {
+		const char *name, *text;
+		mode_t mode;
+		int rc;
+		const char *msg;
+	} rows[] = {
+		/* 1 */ {"hex", TK "\n", 0600, 0, NULL},
+		/* 2 */ {"b64", "  " TK64 "\n", 0400, 0, NULL},
+		/* 3 */ {"group", TK "\n", 0640, -EPERM, "lets group or other read or change it"},
+		/* 4 */ {"other", TK "\n", 0604, -EPERM, "(chmod 600 "},
+		/* 5 */ {"gwrite", TK "\n", 0620, -EPERM, "mode 0620"},
+		/* 6 */ {"short", "00ff\n", 0600, -EINVAL, "not 64 hexadecimal digits"},
+		/* 7 */ {"zero",
+			 "0000000000000000000000000000000000000000000000000000000000000000", 0600,
+			 -EINVAL, "not all zero"},
+		/* 8 */ {"empty", "", 0600, -EINVAL, "not 64 hexadecimal digits"},
+		/* 9 */ {"long",
+			 TK TK TK TK TK "\n", 0600, -E2BIG, "longer than 255 bytes"},
+	};
+	char dir[64] = "", err[512], path[128];
+	unsigned i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int rc;
+
+		snprintf(path, sizeof(path), "%s", key_file(dir, rows[i].name, rows[i].text,
+							    rows[i].mode));
+		err[0] = '\0';
+		rc = apply_key_file(path, err, sizeof(err));
+		cr_assert_eq(rc, rows[i].rc, "case %u: %d %s", i + 1, rc, err);
+		if (rc == 0) {
+			char hex[CP_KEY_ID_HEX], want[CP_KEY_ID_HEX];
+			uint8_t k[GW_KEY_LEN], id[CP_KEY_ID_LEN];
+
+			cr_assert_eq(gw_key_parse(TK, 64, k), 0);
+			cp_key_id(k, id);
+			cp_key_id_hex(id, want);
+			cr_assert_eq(cp_connector_key_id(&cp, 5, hex), 0);
+			cr_assert_str_eq(hex, want, "case %u: the file's key", i + 1);
+			cr_assert_eq(cp_connector_del(&cp, 5), 0);
+		} else {
+			cr_assert_not_null(strstr(err, "connectors[0] (id 5): key file "),
+					   "case %u: %s", i + 1, err);
+			cr_assert_not_null(strstr(err, path), "case %u names the file: %s", i + 1,
+					   err);
+			cr_assert_not_null(strstr(err, rows[i].msg), "case %u: \"%s\" lacks \"%s\"",
+					   i + 1, err, rows[i].msg);
+			cr_assert_null(dp_conn_peek(cp.rt, 5), "case %u: nothing added", i + 1);
+		}
+		unlink(path);
+	}
+	/* Missing, a directory, a FIFO (must not block). */
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	cr_assert_eq(apply_key_file(path, err, sizeof(err)), -ENOENT, "%s", err);
+	cr_assert_not_null(strstr(err, "missing: No such file"), "%s", err);
+	cr_assert_eq(apply_key_file(dir, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "not a regular file"), "%s", err);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	cr_assert_eq(apply_key_file(path, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "not a regular file"), "%s", err);
+	unlink(path);
+	cr_assert_null(dp_conn_peek(cp.rt, 5));
+	rmdir(dir);
+}
+
+/* The same key inline as hex or base64: the same connector key. */
+Test(config_apply, inline_key_forms)
+{
+	char err[256], a[CP_KEY_ID_HEX], b[CP_KEY_ID_HEX];
+
+	cr_assert_eq(apply("{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"},"
+			   " {\"id\": 2, \"name\": \"b\", \"key\": \"" TK64 "\"}]}",
+			   err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(cp_connector_key_id(&cp, 1, a), 0);
+	cr_assert_eq(cp_connector_key_id(&cp, 2, b), 0);
+	cr_assert_str_eq(a, b);
+	cr_assert_eq(cp_connector_key_id(&cp, 3, b), -ENOENT);
 }
