@@ -204,3 +204,35 @@ unsigned dp_auth_gmac_burst(const struct dp_auth_sess *s, void *sess, unsigned n
 	}
 	return good;
 }
+
+void dp_auth_gmac_grouped(unsigned n, const struct dp_auth_sess *const a[], int r2c,
+			  uint8_t *const fr[], const uint16_t len[], uint8_t *const dig[],
+			  uint8_t ok[])
+{
+	uint8_t done[DP_BURST_MAX], gok[DP_BURST_MAX];
+	uint8_t *gfr[DP_BURST_MAX], *gdig[DP_BURST_MAX];
+	uint16_t glen[DP_BURST_MAX], gi[DP_BURST_MAX];
+	unsigned i, j, k;
+
+	memset(done, 0, n);
+	/* O(n x sessions in the burst): a handful in practice, n at most. */
+	for (i = 0; i < n; i++) {
+		const struct dp_auth_sess *s = a[i];
+
+		if (done[i] || s == NULL)
+			continue;
+		for (j = i, k = 0; j < n; j++) {
+			if (done[j] || a[j] != s)
+				continue;
+			done[j] = 1;
+			gi[k] = (uint16_t)j;
+			gfr[k] = fr[j];
+			glen[k] = len[j];
+			gdig[k] = dig[j];
+			k++;
+		}
+		dp_auth_gmac_burst(s, r2c ? s->r2c : s->c2r, k, gfr, glen, gdig, gok);
+		for (j = 0; j < k; j++)
+			ok[gi[j]] = gok[j];
+	}
+}

@@ -73,4 +73,15 @@ unsigned dp_auth_gmac_burst(const struct dp_auth_sess *s, void *sess, unsigned n
 			    uint8_t *const fr[], const uint16_t len[], uint8_t *const dig[],
 			    uint8_t ok[]);
 
+/*
+ * The same for frames of several sessions at once (@a[i]: frame i's, NULL:
+ * skip it; @r2c: seal direction, else verify direction): frames of one
+ * session are gathered into one device call whatever their order (a burst
+ * interleaves destinations; the calls, not the bytes, are what batching
+ * saves). ok[i] as above (untouched where @a[i] is NULL).
+ */
+void dp_auth_gmac_grouped(unsigned n, const struct dp_auth_sess *const a[], int r2c,
+			  uint8_t *const fr[], const uint16_t len[], uint8_t *const dig[],
+			  uint8_t ok[]);
+
 #endif

@@ -113,16 +113,17 @@ static void send_ack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t cum,
 	dp_tx_sealed(lc, c->port, m, c->auth);
 }
 
-/* Seal at flush: consecutive frames of one session go to the device in one
- * call (auth_dev.h), then the checksums, which cover the tag. */
+/* Seal at flush: the frames of one session go to the device in one call
+ * (dp_auth_gmac_grouped()), then the checksums, which cover the tag. */
 void dp_tx_seal_port(struct dp_lcore *lc, unsigned p)
 {
 	const struct dp_port_addr *pa = &lc->rt->ports[p];
-	unsigned n = lc->n_tx[p], i, j, k;
+	unsigned n = lc->n_tx[p], i;
 	uint8_t *fr[DP_BURST_MAX], *dig[DP_BURST_MAX], ok[DP_BURST_MAX];
 	uint16_t len[DP_BURST_MAX];
 
 	for (i = 0; i < n; i++) {
+		ok[i] = 1;
 		if (lc->tx_auth[p][i] == NULL)
 			continue;
 		fr[i] = dp_pkt_gw(lc->tx[p][i]);
@@ -130,26 +131,17 @@ void dp_tx_seal_port(struct dp_lcore *lc, unsigned p)
 		dig[i] = fr[i] + len[i] - GW_TAG_LEN;
 	}
 	if (!lc->rt->auth_off)
-		for (i = 0; i < n; i = j) {
-			const struct dp_auth_sess *a = lc->tx_auth[p][i];
-
-			for (j = i + 1; j < n && lc->tx_auth[p][j] == a; j++)
-				;
-			if (a == NULL)
-				continue;
-			if (dp_auth_gmac_burst(a, a->r2c, j - i, fr + i, len + i, dig + i, ok + i) ==
-			    j - i)
-				continue;
-			/* The device refused one (never seen): it leaves with a
-			 * zero tag, which its receiver refuses and counts; the
-			 * frame's retransmission or the peer's retry heals. */
-			for (k = i; k < j; k++)
-				if (!ok[k])
-					memset(dig[k], 0, GW_TAG_LEN);
-		}
-	for (i = 0; i < n; i++)
-		if (lc->tx_auth[p][i] != NULL)
-			dp_pkt_finish_udp_tx(lc->tx[p][i], pa);
+		dp_auth_gmac_grouped(n, lc->tx_auth[p], 1, fr, len, dig, ok);
+	for (i = 0; i < n; i++) {
+		if (lc->tx_auth[p][i] == NULL)
+			continue;
+		/* The device refused one (never seen): it leaves with a zero
+		 * tag, which its receiver refuses and counts; a retransmission
+		 * or the peer's retry heals. */
+		if (unlikely(!ok[i]))
+			memset(dig[i], 0, GW_TAG_LEN);
+		dp_pkt_finish_udp_tx(lc->tx[p][i], pa);
+	}
 }
 
 /* ---- ACK batching: one ACK per origin per burst ----------------------------- */
@@ -418,11 +410,11 @@ static void rx_session(struct dp_lcore *lc, struct rte_mbuf *m, const uint8_t *g
 		verify_flush(lc);
 }
 
-/* Verify the tags of the waiting session frames, consecutive frames of one
- * session in one device call, then process those that verified, in order. */
+/* Verify the tags of the waiting session frames, the frames of one session
+ * in one device call, then process those that verified, in order. */
 static void verify_flush(struct dp_lcore *lc)
 {
-	unsigned n = lc->n_vq, i, j;
+	unsigned n = lc->n_vq, i;
 	uint8_t *fr[DP_BURST_MAX], *dig[DP_BURST_MAX], ok[DP_BURST_MAX];
 	uint8_t tags[DP_BURST_MAX][GW_TAG_LEN];
 	uint16_t len[DP_BURST_MAX];
@@ -432,18 +424,15 @@ static void verify_flush(struct dp_lcore *lc)
 		return;
 	lc->n_vq = 0;
 	if (check) {
+		const struct dp_auth_sess *a[DP_BURST_MAX];
+
 		for (i = 0; i < n; i++) {
 			fr[i] = (uint8_t *)(uintptr_t)lc->vq[i].gw;
 			len[i] = lc->vq[i].f.length;
 			dig[i] = tags[i];
+			a[i] = lc->vq[i].c->auth;
 		}
-		for (i = 0; i < n; i = j) {
-			const struct dp_auth_sess *a = lc->vq[i].c->auth;
-
-			for (j = i + 1; j < n && lc->vq[j].c->auth == a; j++)
-				;
-			dp_auth_gmac_burst(a, a->c2r, j - i, fr + i, len + i, dig + i, ok + i);
-		}
+		dp_auth_gmac_grouped(n, a, 0, fr, len, dig, ok);
 	}
 	stage_mark(lc, DP_STAGE_PARSE);
 	for (i = 0; i < n; i++) {

@@ -195,3 +195,49 @@ Test(auth_dev, pool_bound)
 	cr_expect_not_null(s[0], "returned to the pool");
 	dp_auth_sess_free(s[0]);
 }
+
+Test(auth_dev, grouped_interleaved_sessions)
+{
+	struct gw_session_keys k[3];
+	struct gw_gmac_key gk[3];
+	struct dp_auth_sess *s[3];
+	const struct dp_auth_sess *a[DP_BURST_MAX];
+	uint8_t *fr[DP_BURST_MAX], *dig[DP_BURST_MAX], ok[DP_BURST_MAX];
+	uint16_t len[DP_BURST_MAX];
+	unsigned i, which[DP_BURST_MAX];
+	int err = 0;
+
+	for (i = 0; i < 3; i++) {
+		gw_random_bytes(&k[i], sizeof(k[i]));
+		s[i] = dp_auth_sess_create(rt, &k[i], &err);
+		cr_assert_not_null(s[i], "%d", err);
+		gw_gmac_key_init(&gk[i], k[i].r2c);
+	}
+	/* Sessions in random order, every 7th frame without one (sent as
+	 * it is: its bytes and ok[] stay untouched). */
+	for (i = 0; i < DP_BURST_MAX; i++) {
+		which[i] = (unsigned)(rte_rand() % 3);
+		a[i] = i % 7 == 3 ? NULL : s[which[i]];
+		len[i] = (uint16_t)(64 + rte_rand() % 1000);
+		gw_random_bytes(frames[i], len[i]);
+		fr[i] = frames[i];
+		dig[i] = frames[i] + len[i] - GW_TAG_LEN;
+		ok[i] = 7;
+	}
+	dp_auth_gmac_grouped(DP_BURST_MAX, a, 1, fr, len, dig, ok);
+	for (i = 0; i < DP_BURST_MAX; i++) {
+		if (a[i] == NULL) {
+			cr_expect_eq(ok[i], 7, "frame %u untouched", i);
+			cr_expect_not(gw_auth_check_session(fr[i], len[i], &gk[which[i]]));
+			continue;
+		}
+		cr_expect_eq(ok[i], 1);
+		cr_expect(gw_auth_check_session(fr[i], len[i], &gk[which[i]]),
+			  "frame %u sealed with its own session's key", i);
+		cr_expect_not(gw_auth_check_session(fr[i], len[i], &gk[(which[i] + 1) % 3]));
+	}
+	for (i = 0; i < 3; i++) {
+		gw_gmac_key_wipe(&gk[i]);
+		dp_auth_sess_free(s[i]);
+	}
+}
