@@ -187,12 +187,11 @@ static int load_config(struct inproc *ip, struct gb_result *r)
 		uint8_t key[GW_KEY_LEN];
 
 		snprintf(name, sizeof(name), "%s%u", id <= o->origins ? "gen" : "sink", id);
-		/* Protocol v2: every connector has a key. A fixed bench key per
-		 * id (not secret: the in-process generators use the same). */
-		memset(key, 0xb5, sizeof(key));
-		key[0] = (uint8_t)id;
-		key[1] = (uint8_t)(id >> 8);
+		/* Protocol v2: the connector's secret, the one its endpoint
+		 * proves (gb_conn_key(): this run's master key). */
+		gb_conn_key(&ip->ctx, id, key);
 		rc = cp_connector_add(&ip->cp, id, name, key);
+		gw_auth_wipe(key, sizeof(key));
 		if (rc != 0) {
 			snprintf(r->why, sizeof(r->why), "connector %u: %s", id, strerror(-rc));
 			return rc;
