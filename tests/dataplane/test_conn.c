@@ -645,3 +645,98 @@ Test(conn, rcutorture, .timeout = 0)
 	cr_expect_eq(__lsan_do_recoverable_leak_check(), 0, "LeakSanitizer found leaks");
 #endif
 }
+
+/* ---- protocol v2: a session's cryptodev pair (auth_dev.h) --------------- */
+
+/* Cryptodev sessions in use, once every retired pair had its grace period. */
+static unsigned sessions_in_use(struct dp_router *rt)
+{
+	rcu_thread_offline();
+	rcu_barrier();
+	rcu_thread_online();
+	return rte_mempool_in_use_count(rt->auth_pool);
+}
+
+Test(conn, session_keys_lifecycle)
+{
+	struct dp_router *rt = router_new();
+	struct dp_conn_session s = {.rx_window = 8, .nonce = 77, .hello_seq = 1, .epoch = 0xabc};
+	const struct dp_auth_sess *a1, *a2;
+	uint32_t gen, epoch = 0;
+
+	owners_start(rt, NULL, 0);
+	cr_assert_eq(dp_conn_create(rt, 4, "c4"), 0);
+	cr_expect_null(dp_conn_peek(rt, 4)->auth, "no session, no keys");
+	gw_random_bytes(s.salt, sizeof(s.salt));
+	gw_random_bytes(&s.keys, sizeof(s.keys));
+	cr_assert_eq(dp_conn_session_up(rt, 4, &s, &epoch), 0);
+	cr_expect_eq(epoch, 0xabc, "control's epoch");
+	a1 = dp_conn_peek(rt, 4)->auth;
+	gen = dp_conn_peek(rt, 4)->sess_gen;
+	cr_assert_not_null(a1);
+	cr_expect_eq(sessions_in_use(rt), 2, "verify and seal");
+
+	/* The same session again (same epoch, salt, instance): kept whole. */
+	s.hello_seq = 9;
+	cr_assert_eq(dp_conn_session_up(rt, 4, &s, &epoch), 0);
+	cr_expect_eq(dp_conn_peek(rt, 4)->auth, a1, "same cryptodev sessions");
+	cr_expect_eq(dp_conn_peek(rt, 4)->sess_gen, gen, "counters and window kept");
+	cr_expect_eq(dp_conn_peek(rt, 4)->hello_seq, 9);
+	cr_expect_eq(sessions_in_use(rt), 2);
+	/* A refresh and an enable keep them too. */
+	cr_assert_eq(dp_conn_session_refresh(rt, 4, 10), 0);
+	cr_assert_eq(dp_conn_set_enabled(rt, 4, 0), 0);
+	cr_expect_eq(dp_conn_peek(rt, 4)->auth, a1);
+	cr_expect_eq(dp_conn_peek(rt, 4)->sess_gen, gen);
+
+	/* A new salt is a new session, so is a new epoch: new pair, the old
+	 * one freed after its grace period. */
+	s.salt[0] ^= 1;
+	cr_assert_eq(dp_conn_session_up(rt, 4, &s, NULL), 0);
+	a2 = dp_conn_peek(rt, 4)->auth;
+	cr_expect_neq(a2, a1);
+	cr_expect_eq(dp_conn_peek(rt, 4)->sess_gen, gen + 1);
+	cr_expect_eq(sessions_in_use(rt), 2, "the replaced pair is freed");
+	s.epoch = 0xabd;
+	cr_assert_eq(dp_conn_session_up(rt, 4, &s, NULL), 0);
+	cr_expect_neq(dp_conn_peek(rt, 4)->auth, a2);
+	cr_expect_eq(dp_conn_peek(rt, 4)->sess_gen, gen + 2);
+	cr_expect_eq(sessions_in_use(rt), 2);
+
+	/* Down forgets the keys; up again makes new ones; delete frees them. */
+	cr_assert_eq(dp_conn_session_down(rt, 4), 0);
+	cr_expect_null(dp_conn_peek(rt, 4)->auth);
+	cr_expect_eq(sessions_in_use(rt), 0, "a session that went down keeps no keys");
+	cr_assert_eq(dp_conn_session_up(rt, 4, &s, NULL), 0);
+	cr_expect_eq(dp_conn_peek(rt, 4)->sess_gen, gen + 3, "up after down is a new session");
+	cr_expect_eq(sessions_in_use(rt), 2);
+	cr_expect_eq(dp_conn_delete(rt, 4, NULL), 0);
+	cr_expect_eq(sessions_in_use(rt), 0, "delete frees the last pair");
+	owners_stop();
+	cr_expect_eq(dp_router_free(rt), 0);
+}
+
+Test(conn, session_keys_refused_changes_nothing)
+{
+	struct dp_router_params p = {.nb_mbuf = 511, .mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE,
+				     .udp_port = 9000, .max_routes = 64, .max_sessions = 1};
+	struct dp_conn_session s = {.rx_window = 8, .nonce = 5, .epoch = 0x10};
+	struct dp_router *rt;
+	const struct dp_conn *before;
+	int err = 0;
+
+	rt = dp_router_create(&p, &err);
+	cr_assert_not_null(rt, "%d", err);
+	cr_assert_eq(dp_conn_create(rt, 1, "a"), 0);
+	cr_assert_eq(dp_conn_create(rt, 2, "b"), 0);
+	cr_assert_eq(dp_conn_session_up(rt, 1, &s, NULL), 0);
+	/* The pool holds one connector session: the second is refused and
+	 * nothing is published. */
+	before = dp_conn_peek(rt, 2);
+	cr_expect_eq(dp_conn_session_up(rt, 2, &s, NULL), -ENOMEM);
+	cr_expect_eq(dp_conn_peek(rt, 2), before, "not republished");
+	cr_expect_not(before->up);
+	cr_expect_null(before->auth);
+	cr_expect_eq(sessions_in_use(rt), 2, "no half pair left behind");
+	cr_expect_eq(dp_router_free(rt), 0);
+}

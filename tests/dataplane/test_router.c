@@ -13,6 +13,8 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 
+#include <gwart/auth.h>
+
 #include "conn.h"
 #include "eal.h"
 #include "lcore.h"
@@ -58,13 +60,19 @@ static uint64_t loops(const struct dp_router *rt)
 static void exercise(struct dp_router *rt, uint32_t id)
 {
 	struct dp_route_target tg = {.conn_id = id, .cost = 1};
-	struct dp_conn_session s = {.rx_window = 16, .nonce = id};
+	struct dp_conn_session s = {.rx_window = 16, .nonce = id, .epoch = 0x5e550000u + id};
 	uint64_t before, deadline;
 	uint32_t epoch = 0;
 
+	/* v2: a session has keys (its cryptodev pair lives in this router's
+	 * own device). */
+	gw_random_bytes(s.salt, sizeof(s.salt));
+	gw_random_bytes(&s.keys, sizeof(s.keys));
 	cr_assert_eq(dp_conn_create(rt, id, "c"), 0);
 	cr_assert_eq(dp_conn_session_up(rt, id, &s, &epoch), 0);
-	cr_expect_eq(epoch, 1);
+	gw_auth_wipe(&s.keys, sizeof(s.keys));
+	cr_expect_eq(epoch, 0x5e550000u + id);
+	cr_expect_not_null(dp_conn_peek(rt, id)->auth);
 	cr_assert_eq(dp_route_add(rt->routes, "t", "x.example", &tg, 1), 0);
 	cr_assert_eq(dp_router_set_refuse(rt, 1), 0);
 	cr_expect_eq(rt->tun->refuse_new, 1);
@@ -98,6 +106,9 @@ Test(router, two_in_one_process)
 	cr_expect(named(a->prefix, "pool") && named(b->prefix, "pool"));
 	cr_expect(named(a->prefix, "ctl") && named(b->prefix, "ctl"));
 	cr_expect(named(b->prefix, "ctl_cmd2") && named(b->prefix, "ctl_tx0"));
+	cr_expect(a->auth_dev >= 0 && b->auth_dev >= 0, "each has its cryptodev");
+	cr_expect_neq(a->auth_dev, b->auth_dev);
+	cr_expect_neq(a->auth_pool, b->auth_pool);
 	cr_expect_neq(a->pool, b->pool);
 	cr_expect_neq(a->ctl_ring, b->ctl_ring);
 	cr_expect_neq(a->routes, b->routes);
@@ -155,4 +166,25 @@ Test(router, prefix_errors)
 	cr_expect_not_null(a, "%d", err);
 	if (a != NULL)
 		cr_expect_eq(dp_router_free(a), 0);
+}
+
+/* No silent insecure mode: a router whose cryptodev could not be created
+ * does not start (and says why), nor does it take a session. */
+Test(router, no_auth_device_no_start)
+{
+	struct dp_conn_session s = {.rx_window = 16, .nonce = 1, .epoch = 9};
+	struct dp_router *rt;
+	int err, dev;
+
+	rt = router_new(NULL, &err);
+	cr_assert_not_null(rt, "%d", err);
+	dev = rt->auth_dev;
+	rt->auth_dev = -ENODEV; /* as dp_auth_dev_open() leaves it on failure */
+	cr_expect_eq(dp_router_start(rt), -ENODEV);
+	cr_expect_eq(loops(rt), 0, "no worker ran");
+	cr_assert_eq(dp_conn_create(rt, 3, "c"), 0);
+	cr_expect_eq(dp_conn_session_up(rt, 3, &s, NULL), -ENODEV);
+	cr_expect_not(dp_conn_peek(rt, 3)->up);
+	rt->auth_dev = dev;
+	cr_expect_eq(dp_router_free(rt), 0);
 }
