@@ -49,11 +49,13 @@ int cp_connector_set_key(struct cp_ctx *cp, uint32_t id, const uint8_t key[GW_KE
 	if (key == NULL || memcmp(key, zero, GW_KEY_LEN) == 0)
 		return -EINVAL;
 	/* The live session was proved with the old key: close it, telling
-	 * the connector with a BYE it can still check (old session keys),
-	 * and start probing so it says HELLO with its new key. */
-	if (c->up)
+	 * the connector with a BYE it can still check (old session keys);
+	 * probes follow after one backoff delay (PROTOCOL.md 12.3), sealed
+	 * with the new key, so it says HELLO once it has that key too. */
+	if (c->up) {
 		cp_frames_bye(cp, id, 0);
-	cp_sess_reconnect(&cp->sess, id, cp_now_us());
+		cp_sess_close(&cp->sess, id, CP_CLOSE_ADMIN, cp_now_us());
+	}
 	cp_auth_set_secret(a, key);
 	return 0;
 }

@@ -342,16 +342,18 @@ static void on_hello(struct cp_ctx *cp, unsigned p, const struct gw_frame *f, co
 	send_welcome(cp, c, a, f->ctr);
 }
 
-/* The checks every KEEPALIVE and BYE passes, in the brief's order; false:
- * dropped and counted, nothing changed. *@live: the session is up (a BYE
- * repeat of a closed session passes the checks with *@live false). */
+/* The checks every KEEPALIVE and BYE passes, in PROTOCOL.md 17.6's order;
+ * false: dropped and counted, nothing changed. A KEEPALIVE needs a live
+ * session; a BYE may also be a later copy of the one that closed the
+ * session (its keys are kept until the next session), checked alike. */
 static bool session_frame_ok(struct cp_ctx *cp, const struct dp_conn *c, struct cp_auth *a,
 			     const struct gw_frame *f, const void *frame,
 			     const struct dp_pkt_src *src)
 {
 	struct cp_session *ss = &cp->sess.s[c->id];
 
-	if (f->epoch == 0 || a->epoch == 0 || f->epoch != a->epoch || f->epoch != c->epoch) {
+	if (f->epoch == 0 || a->epoch == 0 || f->epoch != a->epoch || f->epoch != c->epoch ||
+	    (!c->up && f->type != GW_T_BYE)) {
 		cp->stats.stale_epoch++;
 		a->st.stale++;
 		ss->stale++;
@@ -385,16 +387,10 @@ static void on_keepalive(struct cp_ctx *cp, const struct gw_frame *f, const void
 		cp->stats.unknown_conn++;
 		return;
 	}
+	/* A KEEPALIVE of a closed session is stale there: it will time out
+	 * or take our probe; it keeps nothing alive. */
 	if (!session_frame_ok(cp, c, a, f, frame, src))
 		return;
-	if (!c->up) {
-		/* Authentic but its session has closed: it will time out or
-		 * take our probe; it does not keep the session alive. */
-		cp->stats.stale_epoch++;
-		a->st.stale++;
-		cp->sess.s[c->id].stale++;
-		return;
-	}
 	/* Only a KEEPALIVE that passed every check is liveness. */
 	cp_sess_rx(&cp->sess, f->sender, cp_now_us());
 	send_session(cp, c, a, GW_T_KEEPALIVE, f->seq, 0);
