@@ -55,6 +55,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -98,14 +99,23 @@ static uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The next HELLO's counter: our wall clock in ns, strictly increasing within
- * the handle even if the clock steps back, so that the router (which keeps
- * the last one it accepted per id) takes each new HELLO as fresh. */
-static uint64_t next_hello_ctr(struct gw_conn *c)
-{
-	uint64_t t = realtime_ns();
+/* The last HELLO counter any handle of this process used. */
+static _Atomic uint64_t hello_ctr_last;
 
-	return t > c->hello_ctr ? t : c->hello_ctr + 1;
+/* The next HELLO's counter: our wall clock in ns, max(now, last + 1) over
+ * the whole process, so that even if the clock steps back, or a handle of
+ * the same id is reopened at once (on any thread), the router (which keeps
+ * the last counter it accepted per id) takes each new HELLO as fresh. */
+static uint64_t next_hello_ctr(void)
+{
+	uint64_t last = atomic_load_explicit(&hello_ctr_last, memory_order_relaxed), now, t;
+
+	do {
+		now = realtime_ns();
+		t = now > last ? now : last + 1;
+	} while (!atomic_compare_exchange_weak_explicit(&hello_ctr_last, &last, t,
+						      memory_order_relaxed, memory_order_relaxed));
+	return t;
 }
 
 static void st64be(uint8_t *p, uint64_t v)
@@ -250,11 +260,16 @@ void gw_sdk_send_hello(struct gw_conn *c, uint64_t now)
 	if (!buf)
 		return;
 	h.seq = gw_sdk_outbox_hello_seq(c);
-	h.ctr = next_hello_ctr(c);
+	h.ctr = next_hello_ctr();
 	len = gw_wire_encode_hello(buf, GW_SDK_CTL_FRAME_MAX, &h, c->nonce, c->rx_window);
 	if (!len)
 		return;
-	/* The newest HELLO bounds the WELCOME counters we accept. */
+	/* The newest HELLO bounds the answer counters we accept; the first
+	 * one also bounds them from below (PROTOCOL.md 17.8: before any
+	 * answer, A = first HELLO ctr - 1), so an answer recorded before this
+	 * handle said HELLO (a NOT_AUTHORISED has no nonce) is refused. */
+	if (c->hello_ctr == 0)
+		c->answer_ctr = h.ctr - 1;
 	c->hello_ctr = h.ctr;
 	gw_sdk_txq_commit_ctl(c, len);
 	c->st.hellos_sent++;

@@ -14,8 +14,9 @@
  * Threading, for everything here: a struct gw_conn belongs to the one
  * thread that drives it (<gwart/connector.h>, "Threading"). Every function
  * below runs on that thread, inside a public call on the handle; none takes
- * a lock or uses atomics, so none may ever run on one handle from two
- * threads at once. What differs between them is noted per function:
+ * a lock or uses atomics on the handle, so none may ever run on one handle
+ * from two threads at once. (The one state shared between handles is the
+ * process's last HELLO counter, an atomic in connector.c.) What differs between them is noted per function:
  *   callbacks   may run the application's on_deliver, on_result or
  *               on_notice, from which the application may call
  *               gw_conn_send() on this handle: the function leaves the
