@@ -142,13 +142,13 @@ static int gc_key_load(struct gc_opts *o, const char *m)
 		return gc_key_read(o->key_file, m, o->key);
 	o->key_per_id = true;
 	n = o->mode == GC_CYCLES ? (o->parallel ? o->parallel : 1) : 1;
-	for (i = 0; i < n; i++)
-		if (gc_key_for(o, o->src_id + i, k) < 0)
-			return -EINVAL;
-	if (o->mode == GC_PAIR && gc_key_for(o, o->dst_id, k) < 0)
-		return -EINVAL;
-	gw_auth_wipe(k, sizeof(k));
-	return 0;
+	ret = 0;
+	for (i = 0; i < n && ret == 0; i++)
+		ret = gc_key_for(o, o->src_id + i, k);
+	if (ret == 0 && o->mode == GC_PAIR)
+		ret = gc_key_for(o, o->dst_id, k);
+	gw_auth_wipe(k, sizeof(k)); /* a check only: each connector reads its own */
+	return ret < 0 ? -EINVAL : 0;
 }
 
 /* What each mode needs beyond the table's per-value checks. */
