@@ -405,7 +405,29 @@ static void rx_one(struct gb_endpoint *ep, struct rte_mbuf *m, uint64_t now, int
 				dest_data(ep, c, &f, now);
 		}
 		return;
-	default: /* KEEPALIVE echoes, BYE */
+	case GW_T_KEEPALIVE:
+		/* v2: the router's reconnection probe (epoch 0, sealed hs.r2c,
+		 * a fresh ctr) is how a connector learns its session is gone:
+		 * there is no NO_SESSION NACK any more. Say HELLO at once. */
+		if (f.epoch == 0) {
+			if (!gw_auth_check_hs((const uint8_t *)(uh + 1), f.length, c->hs.r2c)) {
+				ep->st.rx_auth_failed++;
+				return;
+			}
+			if (f.ctr <= c->probe_ctr) {
+				ep->st.rx_bad++; /* an older probe: nothing new */
+				return;
+			}
+			c->probe_ctr = f.ctr;
+			if (c->up) {
+				ep->st.session_losses++;
+				c->up = 0;
+				atomic_fetch_sub(&ep->up, 1);
+			}
+			c->t_hello = 0;
+		}
+		return;
+	default: /* BYE */
 		return;
 	}
 }

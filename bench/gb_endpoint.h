@@ -55,6 +55,7 @@ struct gb_ep_conn {
 	uint8_t salt[GW_SALT_LEN];
 	uint64_t hello_ctr;	  /* newest HELLO ctr sent (CLOCK_REALTIME ns, increasing) */
 	uint64_t welcome_ctr;	  /* ctr of the newest WELCOME accepted */
+	uint64_t probe_ctr;	  /* ctr of the newest reconnection probe accepted */
 	uint64_t tx_ctr[GW_LANE_COUNT]; /* last count sent per lane */
 	struct dp_replay rx_win;  /* lane 1 from the router */
 };
