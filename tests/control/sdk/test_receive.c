@@ -3,7 +3,8 @@
  * Criterion suite "sdk_receive": the connector SDK's receiving side
  * (receive.c) against the fake router: duplicate suppression over the
  * router's egress link seqs, a receive window placed mid-stream, DATA of a
- * stale epoch, and a window started afresh for a restarted router.
+ * stale epoch, and a window started afresh for a restarted router. (Replays
+ * and forgeries of the router's frames: sdk_auth.)
  */
 #include <criterion/criterion.h>
 
@@ -29,6 +30,9 @@ Test(sdk_receive, receiver_duplicate_suppression)
 	gw_conn_get_stats(e.cs[1], &sb);
 	cr_assert_eq(sb.delivered, 1000);
 	cr_assert_geq(sb.duplicates, 500);
+	/* dup_eg's copies are sealed afresh, as the router's retransmissions
+	 * are: the duplicate window, not the replay window, stops them. */
+	cr_assert_eq(sb.rx_replayed + sb.rx_auth_failed, 0);
 	cr_assert_gt(sb.acks_sent, 0);
 	/* Everything was acknowledged: the router's custody drained. */
 	cr_assert_eq(e.fr->conn[2].eg_low, e.fr->conn[2].eg_next);
@@ -62,6 +66,7 @@ Test(sdk_receive, stale_epoch_data_dropped_unacknowledged)
 	assert_exactly_once(e.a, e.b, 1, 50);
 	gw_conn_get_stats(e.cs[1], &sb);
 	cr_assert_eq(sb.rx_stale_epoch, 5);
+	cr_assert_eq(sb.rx_auth_failed + sb.rx_replayed, 0, "the epoch is checked first");
 	cr_assert_eq(sb.delivered, 50);
 	cr_assert_gt(e.fr->eg_rtx, 0, "dropped frames came back by retransmission");
 	env_free(&e);

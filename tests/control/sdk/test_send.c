@@ -122,6 +122,12 @@ Test(sdk_send, exactly_once_through_loss_dup_reorder, .timeout = 120)
 	cr_assert_eq(fr->rtx_flag_wrong, 0);
 	cr_assert_eq(fr->rtx_flag_missing, 0);
 	cr_assert_gt(fr->dup_in, 0, "lost ACKs must have caused router-side duplicates");
+	/* Every retransmission was a new frame on the wire (a fresh counter
+	 * and tag): the router refused none as a replay or a forgery. */
+	cr_assert_eq(fr->replayed, 0);
+	cr_assert_eq(fr->auth_failed, 0);
+	/* The fake router's copies are sealed afresh: none is a replay. */
+	cr_assert_eq(sb.rx_replayed + sb.rx_auth_failed, 0);
 	env_free(&e);
 }
 
