@@ -484,7 +484,10 @@ static int arg_key(struct api_req *r, uint8_t key[GW_KEY_LEN])
 
 	if (rc < 0)
 		return rc;
-	if (gw_key_parse(text, json_string_length(v), key) != 0)
+	rc = gw_key_parse(text, json_string_length(v), key);
+	/* jansson frees without wiping: the request's copy goes now. */
+	gw_auth_wipe((char *)text, json_string_length(v));
+	if (rc != 0)
 		return errf(r, -EINVAL, "argument \"key\" must be 64 hexadecimal digits or the "
 					"base64 of 32 bytes, not all zero");
 	return 0;

@@ -33,6 +33,7 @@ int cp_connector_add(struct cp_ctx *cp, uint32_t id, const char *name,
 		return rc;
 	}
 	cp_auth_destroy(cp->auth[id]); /* none: delete destroyed it */
+	a->hello_ctr = cp->hello_ctr_kept[id];
 	cp->auth[id] = a;
 	cp_sess_reset(&cp->sess, id);
 	return 0;
@@ -165,6 +166,7 @@ int cp_connector_del(struct cp_ctx *cp, uint32_t id)
 		return rc;
 	cp->stats.deleted_in_custody += lost;
 	cp_sess_reset(&cp->sess, id);
+	cp->hello_ctr_kept[id] = cp->auth[id]->hello_ctr;
 	cp_auth_destroy(cp->auth[id]);
 	cp->auth[id] = NULL;
 	return 0;

@@ -86,6 +86,10 @@ struct cp_ctx {
 	/* Keys and lane-0 state per connector id (keys.h), NULL where none:
 	 * allocated by cp_connector_add(), wiped and freed by delete. */
 	struct cp_auth **auth;
+	/* The newest HELLO ctr accepted per id, kept across a delete and a
+	 * new add of the id: "in this process" (PROTOCOL.md 17.8), so a HELLO
+	 * recorded before a delete is still refused after it. */
+	uint64_t *hello_ctr_kept;
 	uint64_t probe_ctr;       /* newest reconnection probe ctr (CLOCK_REALTIME ns) */
 	/* Tests: when set, every frame control sends goes to this hook (which
 	 * owns @m) instead of a TX queue, its headers finished. */

@@ -230,6 +230,7 @@ static int ctl_call(struct ctl *c, const char *cmd, json_t *args, json_t **reply
 		else
 			break; /* refused peers are closed: their reason is still readable */
 	}
+	explicit_bzero(txt, n); /* it may carry a key */
 	free(txt);
 	if (rc != EX_OK)
 		return rc;

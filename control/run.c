@@ -85,8 +85,11 @@ int cp_init(struct cp_ctx *cp, struct dp_router *rt)
 	if (rc != 0)
 		return rc;
 	cp->auth = calloc(DP_MAX_CONNECTORS, sizeof(*cp->auth));
-	if (cp->auth == NULL)
-		return -ENOMEM;
+	cp->hello_ctr_kept = calloc(DP_MAX_CONNECTORS, sizeof(*cp->hello_ctr_kept));
+	if (cp->auth == NULL || cp->hello_ctr_kept == NULL) {
+		rc = -ENOMEM;
+		goto err_auth;
+	}
 	cp->loop = cp_loop_create();
 	if (cp->loop == NULL) {
 		rc = -ENOMEM;
@@ -115,6 +118,8 @@ err_loop:
 err_auth:
 	free(cp->auth);
 	cp->auth = NULL;
+	free(cp->hello_ctr_kept);
+	cp->hello_ctr_kept = NULL;
 	return rc;
 }
 
@@ -132,6 +137,8 @@ void cp_fini(struct cp_ctx *cp)
 		cp_auth_destroy(cp->auth[id]);
 	free(cp->auth);
 	cp->auth = NULL;
+	free(cp->hello_ctr_kept);
+	cp->hello_ctr_kept = NULL;
 }
 
 void cp_ctl_run(struct cp_ctx *cp, volatile sig_atomic_t *quit, double duration_s,

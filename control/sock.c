@@ -437,6 +437,9 @@ static unsigned serve_client(struct cp_sock *s, struct cp_client *c)
 		if (nl != NULL) {
 			c->in_off += (size_t)(nl - p) + 1;
 			handle_line(s, c, p, (size_t)(nl - p));
+			/* A request may carry a connector key (connector.add,
+			 * set_key): its bytes do not outlive it. */
+			explicit_bzero(p, (size_t)(nl - p));
 		} else if (c->in_off == 0 && c->in_len == CP_SOCK_MAX_REQUEST) {
 			/* No line end in the whole buffer: it cannot be framed. */
 			s->st.requests++;

@@ -670,10 +670,28 @@ Test(frames, add_refuses_missing_key_and_delete_forgets)
 	tconn_init(&t, 14, 0xdd, 0xC6120002, 40014);
 	add(&t);
 	tc_connect(&t);
-	cr_assert_eq(cp_connector_del(&cp, 14), 0);
-	cr_assert_null(cp.auth[14], "keys gone with the connector");
-	cr_assert_eq(cap.n, 1, "a BYE to the live connector");
-	cr_assert_eq(sent(0).f.type, GW_T_BYE);
+	{
+		uint8_t rec[GW_FRAME_MAX];
+		size_t rec_len;
+
+		/* A HELLO recorded before the delete... */
+		rec_len = hello(&t, rec);
+		input(&t.src, rec, rec_len);
+		cap_clear();
+		cr_assert_eq(cp_connector_del(&cp, 14), 0);
+		cr_assert_null(cp.auth[14], "keys gone with the connector");
+		cr_assert_eq(cap.n, 1, "a BYE to the live connector");
+		cr_assert_eq(sent(0).f.type, GW_T_BYE);
+		cap_clear();
+		/* ...is still refused when the id comes back with the same key:
+		 * the newest HELLO ctr is per id and process. */
+		add(&t);
+		input(&t.src, rec, rec_len);
+		cr_assert_eq(cap.n, 0);
+		cr_assert_eq(cp.stats.hello_replayed, 1);
+		cr_assert_eq(cp_session_get(&cp, 14)->opens, 0);
+		tc_connect(&t);
+	}
 }
 
 /* ---- floods ------------------------------------------------------------------------ */
