@@ -164,11 +164,14 @@ Test(sdk_auth, wrong_key_is_never_welcomed)
 	struct sdk_env e;
 	struct gw_conn_cfg cfg = { .backoff_initial_ms = 50 };
 	struct gw_conn_stats st;
+	uint64_t end;
 
 	env_new(&e, 64, 3);
 	fr_key(5, cfg.key);
 	env_open(&e, 1, &cfg, NULL);
-	settle(&e, 300);
+	end = now_us() + 3000000;
+	while (stats(e.cs[0]).hellos_sent < 3 && now_us() < end)
+		pump(e.fr, e.cs, 1);
 	/* The last HELLO reaches the router; the connector sends no more. */
 	poll(NULL, 0, 5);
 	fr_pump(e.fr);
@@ -189,11 +192,15 @@ Test(sdk_auth, forged_welcomes_are_ignored_and_counted)
 	struct fr_conn *rc;
 	struct gw_conn_stats st0, st;
 	uint8_t b[GW_WELCOME_LEN], good[GW_WELCOME_LEN], salt[GW_SALT_LEN] = { 7 };
+	struct gw_conn_cfg cfg = { 0 };
 	uint64_t nonce, hctr;
 
 	env_new(&e, 64, 5);
 	e.fr->no_welcome = true; /* the test answers */
-	env_open(&e, 1, NULL, NULL);
+	/* One HELLO only, however slow the host: the counters below are
+	 * relative to it. */
+	cfg.backoff_initial_ms = 600000;
+	env_open(&e, 1, &cfg, NULL);
 	while (e.fr->hello_rx == 0)
 		pump(e.fr, e.cs, 1);
 	rc = &e.fr->conn[1];
@@ -672,7 +679,9 @@ Test(sdk_auth, same_epoch_rewelcome_keeps_counters_and_windows)
 	env_up(&e);
 	rc = &e.fr->conn[1];
 	run_flow(e.fr, e.cs, 1, e.a, e.a, "smtp:u@c1.example", 20, 10000);
-	settle(&e, 50);
+	end = now_us() + 2000000;
+	while (rc->rx_top[GW_LANE_SESSION] == 0 && now_us() < end)
+		pump(e.fr, e.cs, 1);
 	assert_exactly_once(e.a, e.a, 1, 20);
 	/* A router frame the SDK took: its window now holds that counter. */
 	mk_keepalive(k1, rc->epoch, 0);
@@ -701,7 +710,9 @@ Test(sdk_auth, same_epoch_rewelcome_keeps_counters_and_windows)
 
 	/* Our counters went on: the router's kept windows take them. */
 	run_flow(e.fr, e.cs, 1, e.a, e.a, "smtp:u@c1.example", 20, 10000);
-	settle(&e, 50);
+	end = now_us() + 2000000; /* a keepalive (20 ms) on a loaded host */
+	while (rc->rx_top[GW_LANE_SESSION] <= top0 && now_us() < end)
+		pump(e.fr, e.cs, 1);
 	assert_exactly_once(e.a, e.a, 1, 40);
 	cr_assert_eq(e.fr->replayed, 0, "the SDK reused counters of the kept session");
 	cr_assert_eq(e.fr->auth_failed, 0);
