@@ -8,7 +8,8 @@
  * the lane of its type, an unseen counter and a valid tag. Every refusal is
  * counted and changes nothing (no delivery, no ACK applied, no liveness, no
  * HELLO); a same-epoch re-WELCOME keeps both sides' counters and windows, a
- * new epoch starts them afresh.
+ * new epoch starts them afresh; NACK NO_SESSION, which v2 routers do not
+ * send, is ignored even when authenticated.
  *
  * Each case also makes the SDK take one frame it must take, built the same
  * way, so that a refusal is the check's doing and not a badly built frame.
@@ -738,5 +739,53 @@ Test(sdk_auth, same_epoch_rewelcome_keeps_counters_and_windows)
 	assert_exactly_once(e.a, e.a, 1, 45);
 	cr_assert_lt(rc->rx_top[GW_LANE_STREAM], top1, "the new session did not start afresh");
 	cr_assert_eq(e.fr->replayed + e.fr->auth_failed, 0);
+	env_free(&e);
+}
+
+Test(sdk_auth, nack_no_session_is_ignored)
+{
+	/* v2 routers do not send it (they could not authenticate it for an
+	 * epoch they do not know). Authenticated anyway, for our epoch or as
+	 * an epoch-0 frame, it loses nothing and resolves nothing. */
+	struct sdk_env e;
+	struct fr_conn *rc;
+	struct gw_conn_stats st0, st;
+	struct gw_hdr_args h = { .sender = GW_CONN_ID_ROUTER };
+	uint8_t b[GW_NACK_LEN];
+
+	env_start(&e, 64, 37, 2, NULL, NULL);
+	rc = &e.fr->conn[1];
+	e.fr->hold_acks = true;
+	cr_assert_eq(send_one(e.cs[0], "smtp:u@c2.example", 1, NULL), 0);
+	settle(&e, 20);
+	st0 = stats(e.cs[0]);
+
+	h.epoch = rc->epoch;
+	h.seq = 1;
+	cr_assert_eq(gw_wire_encode_nack(b, sizeof(b), &h, 1, GW_NACK_NO_SESSION, 0), GW_NACK_LEN);
+	fr_seal(e.fr, 1, b, sizeof(b));
+	fr_send_raw(e.fr, 1, b, sizeof(b));
+	h.epoch = 0;
+	h.ctr = realtime_ns();
+	cr_assert_eq(gw_wire_encode_nack(b, sizeof(b), &h, 1, GW_NACK_NO_SESSION, 0), GW_NACK_LEN);
+	gw_auth_seal_hs(b, sizeof(b), rc->hs.r2c);
+	fr_send_raw(e.fr, 1, b, sizeof(b));
+	settle(&e, 20);
+	st = stats(e.cs[0]);
+	cr_assert_eq(st.rx_ignored - st0.rx_ignored, 2);
+	cr_assert_eq(st.session_losses, 0);
+	cr_assert_eq(st.loss_no_session, 0);
+	cr_assert(gw_conn_is_up(e.cs[0]));
+	cr_assert_eq(e.a->n_results, 0);
+	cr_assert_eq(st.inflight, 1);
+	/* A NACK built the same way with a final reason is applied. */
+	h.epoch = rc->epoch;
+	h.ctr = 0;
+	cr_assert_eq(gw_wire_encode_nack(b, sizeof(b), &h, 1, GW_NACK_NO_ROUTE, 0), GW_NACK_LEN);
+	fr_seal(e.fr, 1, b, sizeof(b));
+	fr_send_raw(e.fr, 1, b, sizeof(b));
+	settle(&e, 20);
+	cr_assert_eq(e.a->n_results, 1);
+	cr_assert_eq(e.a->status[1], GW_NACK_NO_ROUTE);
 	env_free(&e);
 }
