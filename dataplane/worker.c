@@ -440,7 +440,7 @@ static void verify_flush(struct dp_lcore *lc)
 		struct dp_conn_state *st = v->c->st;
 		uint64_t cnt = gw_ctr_count(v->f.ctr);
 
-		if (check && (!ok[i] || !gw_tag_equal(tags[i], v->f.tag))) {
+		if (check && (!ok[i] || !dp_auth_tag_equal(tags[i], v->f.tag))) {
 			dp_drop(lc, v->m, DP_DROP_AUTH_FAILED);
 			continue;
 		}

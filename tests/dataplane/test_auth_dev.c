@@ -241,3 +241,21 @@ Test(auth_dev, grouped_interleaved_sessions)
 		dp_auth_sess_free(s[i]);
 	}
 }
+
+Test(auth_dev, tag_equal)
+{
+	uint8_t a[16], b[16];
+	unsigned i, bit;
+
+	gw_random_bytes(a, sizeof(a));
+	memcpy(b, a, sizeof(b));
+	cr_expect(dp_auth_tag_equal(a, b));
+	/* Every single-bit difference is one. */
+	for (i = 0; i < 16; i++)
+		for (bit = 0; bit < 8; bit++) {
+			b[i] ^= (uint8_t)(1u << bit);
+			cr_expect_not(dp_auth_tag_equal(a, b), "byte %u bit %u", i, bit);
+			cr_expect_eq(dp_auth_tag_equal(a, b), gw_tag_equal(a, b));
+			b[i] ^= (uint8_t)(1u << bit);
+		}
+}
