@@ -60,6 +60,16 @@ void cp_stats_print(struct cp_ctx *cp, FILE *f)
 		if (s.drops[i] != 0)
 			fprintf(f, "gwartd: drop %-20s %lu  (%s)\n", dp_drop_name(i), s.drops[i],
 				dp_drop_str(i));
+	/* The control thread's refusals of session frames (the workers' are
+	 * the drops above). */
+	fprintf(f,
+		"gwartd: control hellos=%lu welcomes=%lu hello_unknown=%lu hello_auth_failed=%lu "
+		"hello_replayed=%lu refused=%lu keepalives=%lu auth_failed=%lu replayed=%lu "
+		"stale_epoch=%lu sessions_moved=%lu probes=%lu\n",
+		cp->stats.hellos, cp->stats.welcomes, cp->stats.hello_unknown,
+		cp->stats.hello_auth_failed, cp->stats.hello_replayed, cp->stats.refused,
+		cp->stats.keepalives, cp->stats.auth_failed, cp->stats.replayed,
+		cp->stats.stale_epoch, cp->stats.sessions_moved, cp->stats.probes);
 	for (id = dp_conn_next(cp->rt, 0); id != 0; id = dp_conn_next(cp->rt, id)) {
 		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
 		struct dp_conn_snap snap;

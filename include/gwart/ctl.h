@@ -39,6 +39,8 @@
 #define GW_CTL_CMD_ROUTES "routes"
 #define GW_CTL_CMD_ROUTE_ADD "route.add"
 #define GW_CTL_CMD_ROUTE_DEL "route.del"
+/* connector.add {id, name, key}: every connector needs its key (deny by
+ * default). */
 #define GW_CTL_CMD_CONN_ADD "connector.add"
 #define GW_CTL_CMD_CONN_DEL "connector.del"
 /* connector.set_key {id, key}: key text, as connector.add's "key" (64 hex

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 
@@ -732,6 +733,18 @@ Test(frames, hello_flood_bounded)
 	cr_assert_eq(cp_session_get(&cp, 15)->opens, 1);
 	cr_assert_eq(dp_conn_peek(cp.rt, 15)->udp_be, t.src.udp_be);
 	cr_assert_eq(rte_mempool_in_use_count(cp.rt->pool), mb0);
+	{
+		/* What gwartctl stats shows: totals and the connector's own. */
+		json_t *st = cp_stats_json(&cp), *ctl = json_object_get(st, "control");
+		json_t *c0 = json_array_get(json_object_get(st, "connectors"), 0);
+
+		cr_assert_eq(json_integer_value(json_object_get(ctl, "hello_auth_failed")), 20000);
+		cr_assert_eq(json_integer_value(json_object_get(ctl, "hello_replayed")), 20000);
+		cr_assert_eq(json_integer_value(json_object_get(c0, "hello_auth_failed")), 20000);
+		cr_assert_eq(json_integer_value(json_object_get(c0, "hello_replayed")), 20000);
+		cr_assert_str_eq(json_string_value(json_object_get(c0, "key")), "set");
+		json_decref(st);
+	}
 	/* 40,000 packets: one allocation each would be >= 640 KiB (16-byte
 	 * chunks). Other threads of the process (the test runner's, RCU's)
 	 * may allocate a few KiB meanwhile. */
