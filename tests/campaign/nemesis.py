@@ -22,7 +22,8 @@ observer of the wire would learn them), and the frames on the wire.
       (declared lengths and body lengths that lie: up to 65535 in 64-byte
       datagrams, dest_len/payload_len beyond the datagram), random (random
       bytes, 1..1400 of them, half with the gwart magic in front).
-Each prints one JSON object with what it sent on stdout."""
+Each prints one JSON object with what it sent on stdout (flood: after a line
+"ready" once its frames are built, when the flood begins)."""
 import json
 import os
 import random
@@ -247,12 +248,13 @@ def cmd_flood(kind, router, port, bind, secs, pps, ids):
             pool.append(bytes(b))
         elif kind == "random":
             n = rng.randrange(1, 1400)
-            b = bytes(rng.randrange(256) for _ in range(n))
+            b = os.urandom(n)
             if rng.random() < 0.5:
                 b = struct.pack("!HB", 0x4757, VERSION) + b
             pool.append(b)
         else:
             raise SystemExit(f"nemesis: unknown flood {kind}")
+    print("ready", flush=True)  # the runner starts its measurement now
     for n in paced(secs, pps):
         tx.send(pool[n % len(pool)])
     print(json.dumps({"kind": kind, "sent": tx.sent, "errors": tx.errors, "secs": secs,
