@@ -16,6 +16,7 @@
  *         notice (written after each poll: a record lost to a kill makes a
  *         message look unacknowledged, never the other way round);
  *         "e ..." with the SDK's counters on a clean end.
+ *   both: "o" once gw_conn_open() returned (its socket is bound).
  *   recv: "i ID INST" once; "d ORIGIN INST IDX SEQ T" per delivery,
  *         written inside on_deliver, i.e. before the SDK acknowledges it to
  *         the router (so no acknowledged delivery goes unrecorded);
@@ -352,6 +353,7 @@ int main(int argc, char **argv)
 	gw_auth_wipe(cfg.key, sizeof(cfg.key)); /* the handle has its own copy */
 	if (!c)
 		die("gw_conn_open", -err);
+	log_now("o\n"); /* socket bound: the runner may take the address away now */
 
 	if (send_mode) {
 		uint8_t *pl = malloc(payload);
