@@ -61,8 +61,9 @@ after the router kill within 30 s, gwartd not stopping cleanly on SIGTERM.
 
 Settings:
   CI (meson test it_campaign):  GWART_CAMPAIGN_MESSAGES=1000000 (default),
-      one event per ~60,000 messages, about 4 minutes on 2 cores.
-  long: GWART_CAMPAIGN_MESSAGES=100000000 (hours; ~1,700 events, every kind
+      every fault kind once (one event per ~80,000 messages beyond 12 kinds),
+      2-3 minutes on 2 shared cores.
+  long: GWART_CAMPAIGN_MESSAGES=100000000 (hours; ~1,250 events, every kind
       many times; the checker needs ~1.2 GB of memory at that size).
   GWART_CAMPAIGN_SEED=N      replay a schedule;  KEEP_TMP=1  keep the logs.
   GWART_CAMPAIGN_RATE=N      each sender's pace (default 8000 msg/s; 0: unpaced).
@@ -582,7 +583,7 @@ class Campaign:
     # ---- the run ----------------------------------------------------------
 
     def schedule(self):
-        n = max(len(KINDS), self.target // 60000)
+        n = max(len(KINDS), self.target // 80000)
         kinds = list(KINDS)
         while len(kinds) < n:
             kinds.append(self.rng.choice(KINDS))
