@@ -83,7 +83,7 @@ for i in range(500):
 # (3000 + 8 bytes of IP payload: 3 fragments of at most 1480 bytes). The
 # frame's bytes come from gwforge; the socket is ours, since gwforge never
 # lets the kernel fragment.
-_, big = f.cmd(f"send 0 {router}:9 type=DATA seq=1 dest={DEST} payload_len=2900 seal=none show=1")
+_, big = f.cmd(f"send 0 {R} type=DATA seq=1 dest={DEST} payload_len=2900 seal=none show=1 dry=1")
 fs = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 fs.setsockopt(socket.IPPROTO_IP, 10, 0)   # IP_MTU_DISCOVER = IP_PMTUDISC_DONT
 for i in range(10):

@@ -31,7 +31,9 @@
  *   send NAME IP:PORT FIELD=VALUE...
  *                                one frame (or count=N of them); see
  *                                build_frame() for the fields; seal=auto
- *                                (default) seals as a connector would
+ *                                (default) seals as a connector would;
+ *                                show=1 prints the last frame's bytes,
+ *                                dry=1 builds without sending
  *   sendhex NAME IP:PORT HEX [spoof=IP:PORT]
  *   replay NAME IP:PORT FILE [dir=U|D] [type=T] [sender=ID] [limit=N]
  *          [spoof=IP:PORT]       datagrams of a faultlink --capture file
@@ -917,7 +919,8 @@ static void cmd_send(char **tok, int ntok)
 			reply("err %s", err);
 			return;
 		}
-		r = send_dgram(s->fd, &dst, arg_str(&a, "spoof"), buf, len);
+		/* dry=1: built (and shown), not sent */
+		r = arg_str(&a, "dry") ? 0 : send_dgram(s->fd, &dst, arg_str(&a, "spoof"), buf, len);
 		if (r < 0) {
 			reply("err send: %s", strerror(-r));
 			return;
