@@ -10,10 +10,12 @@ impersonated, without their keys. Prints one JSON object of what it sent and
 what it must have caused; exits non-zero when the router answered wrongly
 (an ACK flood, a message freed by a wild ACK, an unauthenticated answer).
 
-Usage: hostile_fields.py GWFORGE ROUTER PORT BIND_ADDR KEY3 KEY4 KEY5"""
+Usage: hostile_fields.py GWFORGE ROUTER PORT BIND_ADDR KEY3 KEY4 KEY5 TAP"""
 import json
 import os
+import json as _json
 import secrets
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -21,6 +23,7 @@ from forge import Forge, M64, T  # noqa: E402
 
 forge, router, port, bind = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 keys = {3: sys.argv[5], 4: sys.argv[6], 5: sys.argv[7]}
+tap = sys.argv[8]
 R = f"{router}:{port}"
 SEQS = [0, 1, 1 << 63, M64]
 EPOCHS = [0, 1, (1 << 32) - 1]
@@ -63,6 +66,23 @@ def recv(ms):
     return frames
 
 
+def recv_until(done, ms, settle=200):
+    """Frames until done(frames) holds (ms at most, this host is shared),
+    then settle ms more: what a runaway would add shows up too."""
+    got = []
+    waited = 0
+    while waited < ms and not done(got):
+        got += recv(100)
+        waited += 100
+    return got + recv(settle)
+
+
+def tap_dropped():
+    """Datagrams the kernel dropped on their way into the router's port."""
+    j = subprocess.run(["ip", "-s", "-j", "link", "show", tap], capture_output=True, text=True)
+    return _json.loads(j.stdout)[0]["stats64"]["tx"]["dropped"]
+
+
 def acks_in(frames):
     return [x["seq"] for x in frames if x["type"] == T["ACK"]]
 
@@ -74,7 +94,7 @@ def data_in(frames):
 # ---- 1. HELLO seq 2^64 - 1, then DATA at the top: one ACK, not a flood ----
 e3 = session(3, M64, 0x3333)
 f.send(0, R, type="DATA", sender=3, seq=M64, dest="smtp:x@hostile3.example")
-frames = recv(500)
+frames = recv_until(lambda fr: M64 in acks_in(fr) and data_in(fr), 2000, 300)
 cums = acks_in(frames)
 if M64 not in cums:
     fail(f"no ACK with cum 2^64-1 for the last seq (got {cums[:5]})")
@@ -140,28 +160,43 @@ for hs in SEQS:
 # be forwarded. Refused with NACK TOO_BIG, never ACKed.
 # Connector 5: a fresh window (3's and 4's now stand at the top).
 e5 = session(5, 1, 0x5555)
+kd0 = tap_dropped()
 send("TOO_BIG", type="DATA", sender=5, seq=1, seq_step=1, count=20,
      dest="smtp:x@hostile5.example", payload_len=1850, payload_byte=ord("b"))
-count("expect", "TOO_BIG", 20)
-frames = recv(500)
+
+
+def nacks_of(frames, reason):
+    return [x for x in frames if x["type"] == T["NACK"] and x["reason"] == reason]
+
+
+frames = recv_until(lambda fr: len(nacks_of(fr, 3)) >= 20, 2000)
 nacks = [x["reason"] for x in frames if x["type"] == T["NACK"]]
 acked = acks_in(frames)
-if nacks.count(3) != 20:
-    fail(f"expected 20 NACK TOO_BIG, got reasons {nacks}")
+# Each one the router saw is NACKed; the kernel may drop some on their way
+# in when this shared host is loaded, and says how many.
+kd = tap_dropped() - kd0
+count("expect", "TOO_BIG", nacks.count(3))
+if nacks.count(3) > 20 or nacks.count(3) < 20 - kd:
+    fail(f"expected 20 NACK TOO_BIG (kernel dropped {kd}), got reasons {nacks}")
 if acked:
     fail(f"too-big DATA acknowledged: cums {acked}")
 # The same seqs small enough: taken (TOO_BIG is no custody, they are new).
 f.send(0, R, type="DATA", sender=5, seq=1, seq_step=1, count=20, dest="smtp:x@hostile5.example")
-frames = recv(500)
+frames = recv_until(lambda fr: max(acks_in(fr) or [0]) >= 20, 2000)
 if max(acks_in(frames) or [0]) != 20:
     fail(f"small DATA after TOO_BIG not all taken: cums {acks_in(frames)}")
+# They are routed back to connector 5, us: acknowledged, so that their
+# retransmissions end.
+eg = sorted(set(data_in(frames + recv(300))))
+for x in eg:
+    f.send(0, R, type="ACK", sender=5, seq=x, base=x + 1, bitmap=0)
 # No route, from an authenticated connector: NACK NO_ROUTE.
 send("NO_ROUTE", type="DATA", sender=5, seq=21, seq_step=1, count=5,
      dest="smtp:x@nowhere.invalid")
 count("expect", "NO_ROUTE", 5)
-frames = recv(300)
-if [x["reason"] for x in frames if x["type"] == T["NACK"]].count(1) != 5:
-    fail(f"expected 5 NACK NO_ROUTE, got {frames[:5]}")
+frames = recv_until(lambda fr: len(nacks_of(fr, 1)) >= 5, 2000)
+if len(nacks_of(frames, 1)) != 5:
+    fail(f"expected 5 NACK NO_ROUTE, got {nacks_of(frames, 1)} among {len(frames)} frames")
 
 # ---- 5. datagrams larger than the router's mbufs (2,048 bytes) ------------
 send("PORT_RX", type="DATA", sender=5, seq=100, seq_step=1, count=20,

@@ -54,7 +54,7 @@ until [ "$(live routed)" -gt 1000 ]; do
 done
 
 in_ns python3 "$GWART_SRC/tests/integration/hostile_fields.py" "$FORGE" $ROUTER 4790 $EVIL \
-	"$(key_file 3)" "$(key_file 4)" "$(key_file 5)" >"$TMP/hostile.json" ||
+	"$(key_file 3)" "$(key_file 4)" "$(key_file 5)" "$TAP" >"$TMP/hostile.json" ||
 	{ cat "$TMP/hostile.json"; fail "hostile sender: wrong answer"; }
 cat "$TMP/hostile.json"
 kill -0 "$GWARTD_PID" || fail "gwartd died"
