@@ -10,7 +10,8 @@
 #    port, and the sniffed DATA frames replayed;
 #  - HELLOs taking connector 2 over without its key, and its sniffed HELLO
 #    replayed from another port; a flood of both from 1,000 ports;
-#  - the sniffed ACKs of connector 2 replayed while its link is cut;
+#  - the sniffed ACKs and KEEPALIVEs of connector 2 replayed, and forged
+#    KEEPALIVEs, while its link is cut (it must still be found dead);
 #  - BYEs and KEEPALIVEs for connectors 1 and 2, forged and replayed;
 #  - version 1 frames.
 # A connector the test itself drives with its real key (gwforge, connector
@@ -85,7 +86,9 @@ for name, ph in sp["phases"].items():
     print(f"{name:26} sent={ph['sent']:5} counted {ph['counted']}")
 print("at exit: " + " ".join(f"{r}={reason_count(st, r)}"
                              for r in ("AUTH_FAILED", "REPLAYED", "NO_SESSION", "BAD_VERSION")))
-print(f"connector 4 found dead {sp['dead_detected_s']} s after it went silent; "
+print(f"connector 2 found dead {sp['cut_detected_s']} s into its cut, connector 4 "
+      f"{sp['dead_detected_s']} s after it went silent (forged and replayed keepalives "
+      f"for both); "
       f"sessions moved: {sp['sessions_moved']} (its own move)")
 bv = reason_count(st, "BAD_VERSION")
 print(f"version 1 frames sent={sp['v1_sent']} BAD_VERSION counted={bv} (exact)")
