@@ -334,7 +334,7 @@ for i in range(1, pairs + 1):
     good = on.get("ok") and off.get("ok") and c_on > 0 and c_off > 0
     if good: ratios.append(c_off / c_on)
     print("pair %d: busy cycles/msg on %.0f off %.0f; capacity on/off %.3f%s; testpmd %.1f M pkt/s per core"
-          % (i, c_on, c_off, c_off / c_on if c_on else 0, "" if good else " (not counted: a run failed)",
+          % (i, c_on, c_off, c_off / c_on if c_on else 0, "" if good else " (not counted: a run failed or has no busy figure)",
              tp.get("rate_per_core", 0) / 1e6))
 if ratios:
     m = statistics.median(ratios)
