@@ -20,9 +20,9 @@ every fault mixed in on a schedule drawn from one seed:
   flood_*       hello (512 source ports), unknown (unconfigured ids), hugelen
                 (declared lengths that lie), random (random bytes), each at
                 GWART_CAMPAIGN_FLOOD_PPS (20,000/s, about the stream's own
-                rate) in five 1 s windows, each between two unflooded 1 s
-                windows: the median delivery rate of the flooded windows over
-                that of the unflooded ones is judged;
+                rate) in five 1 s windows, each followed by an unflooded one:
+                the median delivery rate of the flooded windows over that of
+                three unflooded 1 s windows just before is judged;
   router_kill   kill -9 of gwartd and a restart: connectors must come back by
                 themselves; custody is in memory, so what it held is lost and
                 measured apart (router-kill line).
@@ -97,6 +97,7 @@ PAIRS = [(1, 2, "smtp:m@a.p1.example", "*.p1.example"),
 # Failure detection 1.5 s: shorter makes sessions of a loaded 2-core host
 # flap by themselves, which would hide what the faults do.
 KEEPALIVE_MS, KEEPALIVE_MULT = 500, 3
+DEST_OF = {src: dst for src, dst, _, _ in PAIRS}
 DETECT_S = KEEPALIVE_MS * KEEPALIVE_MULT / 1000.0
 RX_WINDOW = 960                              # the SDK's default receive window
 KINDS = ["conn_kill", "stop_cont", "link_cut", "route_flap", "conn_disable", "spoof",
@@ -105,6 +106,7 @@ KINDS = ["conn_kill", "stop_cont", "link_cut", "route_flap", "conn_disable", "sp
 FLOOD_PPS = int(os.environ.get("GWART_CAMPAIGN_FLOOD_PPS", "20000"))
 FLOOD_S = 1.0
 FLOOD_CYCLES = 5
+FLOOD_PRE = 3
 # Each sender's pace (messages/s; 0: as fast as its window allows). Below
 # the router's capacity on 2 shared cores (~25,000/s for both pairs), so
 # that a flood's effect is not lost in the host's own swings, and a stream
@@ -516,27 +518,30 @@ class Campaign:
         return during, json.loads(open(out).read().strip().splitlines()[-1])
 
     def flood(self, kind):
-        # FLOOD_CYCLES flooded windows of FLOOD_S, each between two
-        # unflooded ones of the same length; the ratio is the median of the
-        # flooded windows' rates over the median of the unflooded ones. The
-        # shared host changes speed under a test (other work, its
-        # scheduler): medians of interleaved windows keep one bad second
-        # from deciding either way.
+        # The stream's rate in FLOOD_PRE unflooded windows of FLOOD_S, then
+        # in FLOOD_CYCLES flooded ones, each followed by an unflooded one;
+        # ratio = median of the flooded over median of the first unflooded
+        # ones. Medians: the shared host changes speed under a test, and
+        # one bad second must not decide. The reference is taken before
+        # the first flood, so damage that outlasts a flood window (sessions
+        # knocked out) is not averaged away; the windows between floods are
+        # shown (recovery).
         time.sleep(0.5)  # what the previous event left settles
-        calm = [self.rate(FLOOD_S)]
-        flooded, sent = [], 0
+        pre = [self.rate(FLOOD_S) for _ in range(FLOOD_PRE)]
+        flooded, between, sent = [], [], 0
         for _ in range(FLOOD_CYCLES):
             f, res = self.flood_window(kind, PORT)
             flooded.append(f)
             sent += res["sent"]
-            calm.append(self.rate(FLOOD_S))
-        base, during = median(calm), median(flooded)
+            between.append(self.rate(FLOOD_S))
+        base, during = median(pre), median(flooded)
         ratio = during / base if base > 0 else 0.0
         self.ratios.append((kind, ratio, base, during))
         return (f"{sent} frames at {FLOOD_PPS}/s (load {os.getloadavg()[0]:.1f}): "
-                f"stream median {base:.0f} -> {during:.0f} msg/s, ratio {ratio:.2f} (unflooded "
-                + "/".join(f"{c:.0f}" for c in calm) + ", flooded "
-                + "/".join(f"{f:.0f}" for f in flooded) + ")")
+                f"stream median {base:.0f} -> {during:.0f} msg/s, ratio {ratio:.2f} (before "
+                + "/".join(f"{c:.0f}" for c in pre) + ", flooded "
+                + "/".join(f"{f:.0f}" for f in flooded) + ", between "
+                + "/".join(f"{f:.0f}" for f in between) + ")")
 
     def ev_flood_hello(self, r):
         return self.flood("hello")
@@ -683,6 +688,7 @@ class Campaign:
         st = self.stats()
         if st:
             self.last_stats[self.router_n] = st
+            self.final_gauges = st
         self.gwartd.send_signal(signal.SIGTERM)
         try:
             rc = self.gwartd.wait(timeout=15)
@@ -751,7 +757,10 @@ class Campaign:
                     deliveries += 1
                     s = streams.get((int(w[1]), int(w[2])))
                     i = int(w[3])
-                    if s is None or i >= s["size"] or s["flags"][i] & 1:
+                    # Never sent, refused to its origin, or delivered to a
+                    # connector its route does not name.
+                    if (s is None or i >= s["size"] or s["flags"][i] & 1 or
+                            DEST_OF.get(int(w[1])) != int(cid)):
                         unexpected += 1
                         continue
                     t = max(1, int((int(w[5]) / 1e6 - t0) * 1000) + 1)
@@ -874,6 +883,18 @@ class Campaign:
                     self.fail(f"router {n}: {k} grew from {a} to {b} (bound +{bound})")
             if max(s["sessions"] for s in ss) > MAX_SESSIONS:
                 self.fail(f"router {n}: more than {MAX_SESSIONS} sessions")
+        # Quiet again (every connector closed, custody empty): mbufs and
+        # descriptors are back where the last router process began.
+        fin = getattr(self, "final_gauges", None)
+        ss = [s for s in self.samples if s["router"] == self.router_n]
+        if fin and ss:
+            m0 = min(s["mempool"] for s in ss)
+            f0 = min(s["open_fds"] for s in ss)
+            log(f"gauges: at the end: mempool_in_use={fin['mempool_in_use']} (min {m0}) "
+                f"open_fds={fin['open_fds']} (min {f0}) custody={fin['custody_total']} "
+                f"sessions={fin['sessions_up_now']}")
+            if fin["mempool_in_use"] > m0 + 64 or fin["open_fds"] > f0 + 1:
+                self.fail("gwartd's mbufs or descriptors did not return to their baseline")
         log("gauges: bounds after warm-up (last third vs first third, max): " +
             " ".join(f"{k}+{v}" for k, v in BOUNDS.items()) + f"; sessions <= {MAX_SESSIONS}")
 
