@@ -166,6 +166,8 @@ struct fr_conn {
 	uint64_t sess_nonce;
 	uint8_t salt[GW_SALT_LEN];
 	struct gw_gmac_key c2r, r2c;
+	uint64_t live_us;         /* when the router last got a validly sealed frame of it */
+	int live_pending;         /* one is queued for the router */
 	uint64_t tx_n[GW_LANE_COUNT];  /* last count sent per lane */
 	uint64_t last_ctr[GW_LANE_COUNT];
 	struct dp_replay rxw[GW_LANE_COUNT];
@@ -206,6 +208,7 @@ struct fr_sess_snap {
 
 static struct {
 	unsigned nw;
+	int trace; /* FUZZ_ROUTER_TRACE: a line per check */
 	struct rte_mempool *hpool;
 	struct rte_ring *a[FR_MAX_W], *b[FR_MAX_W];
 	uint16_t port;
@@ -230,6 +233,7 @@ static struct {
 	 * an operator action). */
 	uint8_t may_change[FR_CONNS + 1];
 	struct fr_sess_snap snap[FR_CONNS + 1];
+	uint64_t snap_us;     /* virtual time of the input's start */
 	unsigned n_seen;
 	struct fr_tx seen[FR_MAX_TX]; /* messages ever seen in custody (dest, origin, oseq, hash) */
 } fr;
@@ -545,6 +549,13 @@ static void check_all(void)
 		const struct dp_conn *c = rconn(k);
 		const struct fr_sess_snap *s = &fr.snap[k];
 
+		/* Failure detection: only the connector's own frames keep it up
+		 * (a second of slack for the timer's and the scan's rounding). */
+		if (c->up && fr.vus - fr.c[k].live_us > fr.cp.sess.dead_us + 1000000u &&
+		    fr.vus - fr.snap_us > fr.cp.sess.dead_us + 1000000u)
+			FAIL("session of %u up %" PRIu64 " us after its last valid frame "
+			     "(failure detection %" PRIu64 " us)",
+			     k, fr.vus - fr.c[k].live_us, fr.cp.sess.dead_us);
 		if (!fr.may_change[k] && (c->up != s->up || c->epoch != s->epoch ||
 					  c->ip_be != s->ip_be || c->udp_be != s->udp_be))
 			FAIL("session of %u changed (up %u->%u epoch %u->%u) without a valid "
@@ -552,6 +563,22 @@ static void check_all(void)
 			     k, s->up, c->up, s->epoch, c->epoch);
 	}
 #endif
+	if (fr.trace) {
+		unsigned nacked = 0;
+
+		for (i = 0; i < fr.n_msg; i++)
+			nacked += fr.msg[i].acked;
+		fprintf(stderr, "fuzz_router: op %u: routed %" PRIu64 " delivered %" PRIu64
+			" held %u; %u messages sent, %u acknowledged, %u transmitted;",
+			fr.op_no, ws.routed, ws.delivered, n, fr.n_msg, nacked, fr.n_tx);
+		for (k = 1; k <= FR_CONNS; k++)
+			fprintf(stderr, " %u:%s%s", k, rconn(k)->up ? "up" : "down",
+				fr.c[k].up && fr.c[k].epoch == rconn(k)->epoch ? "+" : "");
+		for (i = 0; i < DP_DROP_COUNT; i++)
+			if (ws.drops[i] != 0)
+				fprintf(stderr, " %s=%" PRIu64, dp_drop_name(i), ws.drops[i]);
+		fprintf(stderr, "\n");
+	}
 	snap_sessions();
 }
 
@@ -678,6 +705,17 @@ static void on_tx(struct rte_mbuf *m)
 			     f.seq, k, fr.tx[i].origin, fr.tx[i].oseq, origin, oseq);
 		seen_add(k, origin, oseq, hash);
 	}
+	if (f.type == GW_T_KEEPALIVE && f.epoch != 0) {
+		/* A KEEPALIVE answer goes to the session's address (then, or
+		 * now), never to whoever sent the KEEPALIVE. */
+		const struct dp_conn *rc = rconn(k);
+		const struct fr_sess_snap *sn = &fr.snap[k];
+
+		if (!((ih->dst_addr == rc->ip_be && uh->dst_port == rc->udp_be) ||
+		      (ih->dst_addr == sn->ip_be && uh->dst_port == sn->udp_be)))
+			FAIL("KEEPALIVE answer for %u sent to role %u, not its session's address", k,
+			     role);
+	}
 	if ((role != R_HOME && role != R_ALT) || role != c->addr)
 		return; /* the real connector is not there */
 	switch (f.type) {
@@ -789,7 +827,16 @@ static void fr_control(void)
 
 static void fr_run(void)
 {
-	unsigned round, w;
+	unsigned round, w, k;
+
+	/* Frames wait in the rings while the clock moves (a network's delay):
+	 * a connector's liveness counts from the run that takes them in (a
+	 * single step may have taken them earlier: later is the lenient side). */
+	for (k = 1; k <= FR_CONNS; k++)
+		if (fr.c[k].live_pending) {
+			fr.c[k].live_pending = 0;
+			fr.c[k].live_us = fr.vus;
+		}
 
 	for (round = 0; round < FR_ROUNDS_MAX; round++) {
 		for (w = 0; w < fr.nw; w++)
@@ -928,6 +975,14 @@ static int valid_from(unsigned k, unsigned role, unsigned seal)
 	return k != 0 && (role == R_HOME || role == R_ALT) && seal <= SEAL_OK2;
 }
 
+/* A frame the connector itself sealed: state may change, and it may count
+ * as the connector's liveness. */
+static void valid_sent(unsigned k)
+{
+	fr.may_change[k] = 1;
+	fr.c[k].live_pending = 1;
+}
+
 /* The frame's address role: the connector's own, or another. */
 static unsigned pick_role(unsigned k, unsigned sel)
 {
@@ -1035,7 +1090,7 @@ static void op_hello(struct rd *r)
 		memset(buf + GW_HDR_LEN + 8, 0, 4);
 	do_seal(buf, sizeof(buf), seal, 1, c);
 	if (c != NULL && valid_from(k, role, seal)) {
-		fr.may_change[k] = 1;
+		valid_sent(k);
 		if (!(b >> 7)) {
 			c->hello_ctr = ctr;
 			c->addr = role;
@@ -1116,7 +1171,7 @@ static void op_data(struct rd *r)
 		return;
 	do_seal(buf, len, seal, epoch == 0, c);
 	if (valid_from(k, role, seal)) {
-		fr.may_change[k] = 1;
+		valid_sent(k);
 		if (origin == id && rec == NULL && fr.n_msg < FR_MAX_MSGS) {
 			fr.msg[fr.n_msg++] = (struct fr_msg){
 				.k = k,
@@ -1199,7 +1254,7 @@ static void op_ack(struct rd *r)
 		return;
 	do_seal(buf, sizeof(buf), seal, epoch == 0, c);
 	if (valid_from(k, role, seal))
-		fr.may_change[k] = 1;
+		valid_sent(k);
 	/* What the destination legitimately acknowledges: an ACK it sealed in
 	 * the router's current session for it, from its session's address,
 	 * with a fresh counter. Without authentication in the router any ACK
@@ -1239,7 +1294,7 @@ static void op_session(struct rd *r, unsigned type)
 		return;
 	do_seal(buf, len, seal, epoch == 0, c);
 	if (valid_from(k, role, seal))
-		fr.may_change[k] = 1;
+		valid_sent(k);
 	keep_frame(buf, (uint16_t)len, k, role, (cs >> 2) & 1);
 	inject_udp(buf, (uint16_t)len, k, role, k + ((cs >> 2) & 1));
 }
@@ -1329,6 +1384,15 @@ enum {
 
 static void fr_op(struct rd *r)
 {
+	static const char *const names[OP_COUNT] = {
+		"HELLO", "DATA", "DATA", "ACK", "KEEPALIVE", "BYE", "RAW", "REPLAY", "CLOCK", "RUN",
+		"STEP", "ADMIN"};
+	unsigned op = (r->n != 0 ? *r->p : 0) % OP_COUNT;
+
+	if (fr.trace)
+		fprintf(stderr, "fuzz_router: op %u %s %02x %02x %02x (t=%.6f s)\n", fr.op_no,
+			names[op], r->n > 1 ? r->p[1] : 0, r->n > 2 ? r->p[2] : 0,
+			r->n > 3 ? r->p[3] : 0, (double)fr.vus / 1e6);
 	switch (u8(r) % OP_COUNT) {
 	case OP_HELLO:
 		op_hello(r);
@@ -1475,6 +1539,7 @@ static void fr_setup(uint64_t seed)
 	fr.injected = fr.ring_full = 0;
 	fr.n_msg = fr.n_tx = fr.n_keep = fr.n_seen = 0;
 	fr.op_no = 0;
+	fr.snap_us = fr.vus;
 	snap_sessions();
 }
 
@@ -1493,8 +1558,13 @@ static void fr_teardown(void)
 	}
 	while (cp_frames_poll(&fr.cp) != 0)
 		;
-	for (k = 1; k <= FR_CONNS; k++)
+	for (k = 1; k <= FR_CONNS; k++) {
 		cp_sess_reset(&fr.cp.sess, fr.c[k].id); /* no timer of this input left armed */
+#if FR_CP_KEYS
+		cp_auth_destroy(fr.cp.auth[fr.c[k].id]); /* as a delete would */
+		fr.cp.auth[fr.c[k].id] = NULL;
+#endif
+	}
 	dp_router_free(fr.rt); /* closes its port */
 	/* rte_eth_from_rings() made a vdev of it: the name is free again only
 	 * once the device is gone from the bus. */
@@ -1532,6 +1602,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fr.nw = env != NULL && atoi(env) == 2 ? 2 : 1;
+	fr.trace = getenv("FUZZ_ROUTER_TRACE") != NULL;
 	snprintf(lcores, sizeof(lcores), "--lcores=(0-%u)@(0)", fr.nw);
 	/* Before anything draws randomness: every input replays exactly. */
 	if (randombytes_set_implementation(&rb_impl) != 0 || gw_auth_init() != 0) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""Write the protocol version 2 seed corpora of fuzz_wire and fuzz_pkt.
+"""Write the protocol version 2 seed corpora of fuzz_wire, fuzz_pkt and fuzz_router.
 
-    python3 tests/fuzz/gen_corpus.py [wire|pkt ...]
+    python3 tests/fuzz/gen_corpus.py [wire|pkt|router ...]
 
 The seeds are committed; this script is how they were made, so that a
 protocol change regenerates them instead of hand-editing bytes. Frames follow
@@ -132,6 +132,278 @@ def pkt_seeds():
     }
 
 
+# ---- fuzz_router: operation sequences (fr_op() in fuzz_router.c) ----------
+# Roles: 0 the connector's own address, 1 its other one (it moved), 2 an
+# attacker's, 3 a stranger's. Seal: 0 valid, 2 bad tag, 3 zero tag (roles 2
+# and 3 hold no key: their tags are always bad). Epoch: 0 its own, 1 the
+# router's current one (as a sniffer learns it), 2 raw, 3 zero.
+OP_HELLO, OP_DATA, OP_DATA2, OP_ACK, OP_KA, OP_BYE, OP_RAW, OP_REPLAY, OP_CLOCK, OP_RUN, \
+    OP_STEP, OP_ADMIN = range(12)
+U64MAX = (1 << 64) - 1
+D1, D2, D3, DANY, DNONE, DDOTS, DRAW, DX = range(8)
+
+
+def u32(v):
+    return struct.pack(">I", v & 0xFFFFFFFF)
+
+
+def u64(v):
+    return struct.pack(">Q", v & U64MAX)
+
+
+def hello(k, role=0, seal=0, newinst=0, stale=0, seqmode=0, winmode=0, q=0, seq=None,
+          win=None, nonce=None, ctr=None):
+    """seqmode 0 next seq, 1 2^64-1, 2 @seq, 3 one; winmode 0 64, 1 @win, 2 zero, 3 max."""
+    b = (k & 3) | role << 2 | seal << 4 | newinst << 6 | stale << 7
+    m = seqmode | winmode << 2 | q << 4
+    out = bytes([OP_HELLO, b, m])
+    if seqmode == 2:
+        out += u64(seq)
+    if winmode == 1:
+        out += u32(win)
+    if k == 0:
+        out += u64(nonce or 0)
+    if k == 0 or stale:
+        if k == 0:
+            out += u64(ctr or 0)
+    return out
+
+
+def data(k, dest=D2, role=0, seal=0, epoch=0, seqsel=0, plen=16, ctrsel=0, q=0, seed=0x33,
+         flags=0, seq=None, epoch_raw=None, origin=None, ctr=None, raw_dest=None):
+    """seqsel 0 next, 1 repeat last, 2 @seq, 3 2^64-1; plen 0..199, or 200.. for
+    1300 + (plen - 200) * 128 bytes (capped at 8192); ctrsel 0 next, 1 repeat,
+    2 @ctr, 3 wrong lane."""
+    b = (k & 3) | role << 2 | seal << 4 | flags << 6
+    m = epoch | seqsel << 2 | (1 if origin is not None else 0) << 4 | dest << 5
+    out = bytes([OP_DATA, b, m, plen, ctrsel | q << 2, seed])
+    if epoch == 2:
+        out += u32(epoch_raw)
+    if seqsel == 2:
+        out += u64(seq)
+    if origin is not None:
+        out += bytes([origin])
+    if dest == DRAW:
+        out += bytes([len(raw_dest) - 1]) + raw_dest
+    if k == 0 or ctrsel == 2:
+        out += u64(ctr or 0)
+    return out
+
+
+def ack(k, role=0, seal=0, epoch=0, cumsel=0, basesel=0, bmsel=0, ctrsel=0, q=0, cum=None,
+        base=None, bitmap=None, epoch_raw=None, ctr=None):
+    """cumsel 0 what it received, 1 @cum, 2 2^64-1, 3 zero; basesel 0 cum+1,
+    1 0xFFFFFFFFFFFFFFC1, 2 @base, 3 the router's first egress seq; bmsel 0
+    what it received above base, 1 all ones, 2 @bitmap, 3 zero."""
+    b = (k & 3) | role << 2 | seal << 4
+    m = epoch | cumsel << 2 | basesel << 4 | bmsel << 6
+    out = bytes([OP_ACK, b, m, ctrsel | q << 2])
+    if epoch == 2:
+        out += u32(epoch_raw)
+    if cumsel == 1:
+        out += u64(cum)
+    if basesel == 2:
+        out += u64(base)
+    if bmsel == 2:
+        out += u64(bitmap)
+    if k == 0 or ctrsel == 2:
+        out += u64(ctr or 0)
+    return out
+
+
+def session(op, k, role=0, seal=0, epoch=0, ctrsel=0, q=0, seq=None, reason=None,
+            epoch_raw=None, ctr=None):
+    b = (k & 3) | role << 2 | seal << 4
+    m = epoch | (1 if seq is not None else 0) << 2 | (1 if reason is not None else 0) << 3
+    out = bytes([op, b, m, ctrsel | q << 2])
+    if epoch == 2:
+        out += u32(epoch_raw)
+    if seq is not None:
+        out += u64(seq)
+    if k == 0 or ctrsel == 2:
+        out += u64(ctr or 0)
+    if op == OP_BYE and reason is not None:
+        out += u32(reason)
+    return out
+
+
+def keepalive(k, **kw):
+    return session(OP_KA, k, **kw)
+
+
+def bye(k, **kw):
+    return session(OP_BYE, k, **kw)
+
+
+def raw_udp(payload, role=0, k=0, q=0):
+    b = role << 1 | (k & 3) << 3 | q << 5 | (1 if len(payload) > 255 else 0) << 6
+    out = bytes([OP_RAW, b, len(payload) & 0xFF])
+    if len(payload) > 255:
+        out += bytes([len(payload) >> 8])
+    return out + payload
+
+
+def replay(n, role=0, other_q=0):
+    """Replay the n-th frame injected so far (0-based), from role (0: as sent)."""
+    return bytes([OP_REPLAY]) + struct.pack(">H", n) + bytes([role | other_q << 2])
+
+
+def clock(sel, mult=0):
+    """sel: 0 100 us, 1 1 ms, 2 10 ms, 3 100 ms, 4 1 s, 5 3.5 s, 6 10 s, 7 120 s; x (1 + mult)."""
+    return bytes([OP_CLOCK, sel | mult << 3])
+
+
+def run():
+    return bytes([OP_RUN])
+
+
+def step(w):
+    return bytes([OP_STEP, w])
+
+
+def admin(k, action):
+    """action 0 enable, 1 disable, 2 reconnect, 3 drain (k 1..3)."""
+    return bytes([OP_ADMIN, ((k - 1) & 3) | action << 2])
+
+
+def up(*ks):
+    """Sessions of connectors ks up (HELLO, WELCOME)."""
+    return b"".join(hello(k) for k in ks) + run()
+
+
+# Each regression case: (name, what it is, bytes). The issue 8 findings first.
+def router_regressions():
+    r = []
+    flow = data(1, D2) + data(1, D2) + data(1, D2) + run() + clock(3) + run()
+    r.append(("regress-ack-base-wrap",
+              "issue 8: one ACK with base 0xFFFFFFFFFFFFFFC1 and an all-ones bitmap for a "
+              "destination holding custody (SIGSEGV in send_data/egress_failover, 63 slots "
+              "freed, never sent). Sent forged by an attacker in the sniffed epoch, then sealed "
+              "by the destination itself (a buggy peer with the key), then with cum 2^64-1.",
+              up(1, 2) + flow +
+              ack(2, role=2, epoch=1, basesel=1, bmsel=1) + run() +
+              ack(2, basesel=1, bmsel=1) + run() +
+              ack(2, cumsel=2, basesel=1, bmsel=1) + run() +
+              ack(2) + run()))
+    r.append(("regress-hello-seq-max",
+              "issue 8: HELLO with seq 2^64-1 for an idle configured connector, then DATA "
+              "(flush_acks looped 2^58 times sending ACKs). From the connector itself (valid "
+              "proof), then forged for another connector.",
+              hello(1, seqmode=1) + run() + data(1, D2) + data(1, D2, seqsel=3) + run() +
+              hello(2, role=2, seqmode=1) + run() + data(2, D1) + run() +
+              hello(3) + run() + hello(3, seqmode=1) + run() + data(3, D1) + run()))
+    r.append(("regress-forged-data-epoch",
+              "issue 8: DATA as connector 1 from another address with the epoch a sniffer "
+              "learns (49,982 forged messages delivered, the real sender's ACKed as "
+              "duplicates and lost): forged with a bad and a zero tag, from the attacker's "
+              "address and spoofing the connector's own, with the sniffed and a guessed "
+              "epoch; then the real connector's messages with the same seqs.",
+              up(1, 2) +
+              data(1, D2, role=2, epoch=1, seal=2) + data(1, D2, role=2, epoch=1, seal=3) +
+              data(1, D2, role=0, epoch=1, seal=2, seqsel=2, seq=1) +
+              data(1, D2, role=2, epoch=2, epoch_raw=1, seal=2, seqsel=2, seq=2) +
+              data(1, D2, role=2, epoch=1, ctrsel=2, ctr=(1 << 56) | 1, seqsel=2, seq=3) +
+              run() +
+              data(1, D2, seqsel=2, seq=1) + data(1, D2, seqsel=2, seq=2) +
+              data(1, D2, seqsel=2, seq=3) + run() + clock(3) + run() + ack(2) + run()))
+    r.append(("regress-hello-takeover",
+              "issue 8: HELLO as connector 2 from another address, then ACKs for what arrives "
+              "there (50 take-overs in 10 s, 19,169 acknowledged messages lost). Forged "
+              "HELLOs, a replay of its real HELLO from the attacker's address, ACKs from "
+              "there; then the real connector moves with a valid HELLO (allowed).",
+              up(1, 2) + data(1, D2) + run() +
+              hello(2, role=2) + hello(2, role=2, seal=3) + replay(1, role=2) + run() +
+              data(1, D2) + data(1, D2) + run() +
+              ack(2, role=2, epoch=1) + ack(2, role=2, epoch=1, bmsel=1) + run() +
+              hello(2, role=1) + run() + clock(3) + run() + ack(2) + run()))
+    r.append(("regress-replayed-acks",
+              "issue 8: ACKs as connector 2 with sniffed egress seqs while its link is cut "
+              "(3,002 lost): its real ACKs replayed, from its address and the attacker's, "
+              "after new messages were transmitted; ACKs naming seqs never sent.",
+              up(1, 2) + data(1, D2) + run() + ack(2) + run() +
+              data(1, D2) + data(1, D2) + run() +
+              replay(3) + replay(3, role=2) + run() +
+              ack(2, role=2, epoch=1, cumsel=1, cum=U64MAX >> 1) +
+              ack(2, role=2, epoch=1, basesel=3, bmsel=1) + run() +
+              clock(3) + run() + ack(2) + run()))
+    r.append(("regress-forged-bye-keepalive",
+              "issue 8: BYEs as connectors 1 and 2 (forced closes) and KEEPALIVEs as a dead "
+              "connector 2 (kept up 10 s): forged, zero-tagged, spoofing its address, "
+              "replayed; its session must time out all the same.",
+              up(1, 2) + keepalive(2) + bye(1) + run() + hello(1) + run() +
+              bye(1, role=2, epoch=1) + bye(2, role=0, epoch=1, seal=2) +
+              bye(2, role=2, epoch=1, seal=3) + replay(3) + replay(3, role=2) + run() +
+              keepalive(2, role=2, epoch=1) + clock(4) + run() +
+              keepalive(2, role=2, epoch=1) + clock(4) + run() +
+              keepalive(2, role=0, epoch=1, seal=2) + clock(4) + run() +
+              replay(2) + clock(4) + run() + clock(6) + run()))
+    r.append(("regress-too-big-data",
+              "issue 8: DATA above the router's max_payload or beyond the destination port's "
+              "MTU (ACKed, never delivered, retransmitted into TX_FULL forever): must be "
+              "NACKed TOO_BIG before custody. Payloads 8192, 1428 and 1300 (the 1500-byte "
+              "MTU's edge), and one that fits.",
+              up(1, 2) + data(1, D2, plen=255) + data(1, D2, plen=201) +
+              data(1, D2, plen=200) + data(1, D2, plen=199) + run() +
+              clock(4) + run() + ack(2) + run() + clock(4) + run()))
+    r.append(("regress-rm-candidates-dots",
+              "issue 8: dp_rm_candidates() on a destination of 253 dots (its stack array "
+              "overflowed): DATA to 'x:' and 253 dots, valid, forged and raw.",
+              up(1, 3) + data(1, DDOTS) + data(1, DDOTS, role=2, epoch=1) +
+              data(1, DRAW, raw_dest=b"x:" + b"." * 253) + run() + ack(3) + run()))
+    r.append(("regress-hello-flood",
+              "issue 8: a flood of HELLOs for one configured connector opened one session "
+              "per packet: forged HELLOs from many roles and tags, stale-ctr replays of a "
+              "valid one; only its own fresh proof may open (or keep) a session.",
+              up(1) + b"".join(hello(1, role=r_, seal=s_) for r_ in (2, 3) for s_ in (0, 2, 3)) +
+              b"".join(replay(0, role=r_) for r_ in (0, 1, 2, 3)) + hello(1, stale=1) + run() +
+              data(1, D1) + run()))
+    r.append(("regress-keepalive-old-port",
+              "issue 8: KEEPALIVE from a connector's old port after it moved was answered to "
+              "the old port and counted as liveness: the connector moves (valid HELLO from "
+              "its other address), then its old address sends KEEPALIVEs (valid tags and a "
+              "replay); answers go to the session's address only, and they are no liveness.",
+              up(1) + hello(1, role=1) + run() +
+              keepalive(1, role=1) + run() + replay(2, role=0) + run() + clock(6) + run()))
+    return r
+
+
+def router_seeds():
+    s = {}
+    s["two-sessions-one-message"] = up(1, 2) + data(1, D2) + run() + ack(2) + run()
+    s["failover-any"] = (up(1, 2, 3) + bye(2) + run() + clock(4) + run() +
+                         data(1, DANY) + data(1, DANY) + run() + clock(5) + run() +
+                         ack(3) + run())
+    s["retransmit-and-reconnect"] = (up(1, 2) + data(1, D2) + data(1, D2) + run() +
+                                     clock(2) + run() + clock(3) + run() + hello(2, newinst=1) +
+                                     run() + ack(2) + run())
+    s["two-workers-interleave"] = (up(1, 2) + data(1, D2) + data(2, D1) + step(0) + step(1) +
+                                   step(0) + data(1, D2, q=1) + step(1) + run() + ack(2) +
+                                   ack(1) + run())
+    s["admin"] = (up(1, 2, 3) + admin(2, 1) + data(1, DANY) + run() + admin(2, 0) +
+                  admin(3, 3) + data(1, DANY) + run() + admin(1, 2) + clock(4) + run() +
+                  hello(1) + run())
+    s["no-route-and-window"] = (up(1) + data(1, DNONE) + data(1, D2, seqsel=2, seq=5000) +
+                                data(1, D3) + run() + clock(6) + run())
+    s["raw-v1-hello"] = raw_udp(struct.pack(">HBBHHIIQ", 0x4757, 1, T_HELLO, 40, 0, 1, 0, 1) +
+                                struct.pack(">QII", 1, 64, 0)) + run()
+    s["raw-arp"] = bytes([OP_RAW, 1, 42]) + bytes(42) + run()
+    s["keepalive-answer"] = up(1) + keepalive(1) + run() + clock(4) + keepalive(1) + run()
+    for name, _, b in router_regressions():
+        s[name] = b
+    return s
+
+
+def write_router():
+    write("router", router_seeds())
+    d = os.path.join(HERE, "corpus", "router")
+    with open(os.path.join(d, "README"), "w") as f:
+        f.write("fuzz_router seeds and regression inputs (written by tests/fuzz/gen_corpus.py;\n"
+                "regenerate, do not edit). run.sh runs every regress-* input once before it\n"
+                "fuzzes, whatever the time budget. Byte layout: fr_op() in fuzz_router.c.\n\n")
+        for name, what, _ in router_regressions():
+            f.write("%s\n    %s\n\n" % (name, what))
+
+
 def write(target, seeds):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -141,9 +413,12 @@ def write(target, seeds):
 
 
 def main(argv):
-    targets = argv[1:] or ["wire", "pkt"]
+    targets = argv[1:] or ["wire", "pkt", "router"]
     for t in targets:
-        write(t, {"wire": wire_seeds, "pkt": pkt_seeds}[t]())
+        if t == "router":
+            write_router()
+        else:
+            write(t, {"wire": wire_seeds, "pkt": pkt_seeds}[t]())
 
 
 if __name__ == "__main__":

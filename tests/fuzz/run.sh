@@ -2,28 +2,49 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Build and run one libFuzzer target.
-#   run.sh <srcroot> <outdir> <seconds> [wire|pkt|config|ctl_request] [<builddir>]
-# wire (default): the frame parser (fuzz_wire.c, wire.dict, corpus/wire).
+#   run.sh <srcroot> <outdir> <seconds> [wire|pkt|config|ctl_request|router] [<builddir>]
+# wire (default): the frame parser and auth.h's tags (fuzz_wire.c, wire.dict,
+#      corpus/wire).
 # pkt: the L2-L4 classifier with the frame parser under it (fuzz_pkt.c,
 #      pkt.dict, corpus/pkt); needs DPDK and liburcu through pkg-config.
 # config: the configuration loader's parse step (fuzz_config.c, config.dict,
 #      corpus/config).
 # ctl_request: the control socket's framing and the API's request envelope
 #      (fuzz_ctl_request.c, ctl_request.dict, corpus/ctl_request).
+# router: a real router object (workers stepped one iteration at a time on
+#      the fuzzer's thread, the control plane, a net_ring port) driven by
+#      operation sequences from connectors and attackers, with invariants
+#      checked after every run (fuzz_router.c, router.dict, corpus/router,
+#      whose README names each regression input); run with 1 worker, then
+#      again with 2 (FUZZ_ROUTER_WORKERS), each for <seconds>. It compiles
+#      every router file itself (the virtual clock of fuzz_router_clock.h
+#      forced in), FUZZ_JOBS (default 2) at a time.
 # config and ctl_request compile the files they fuzz with instrumentation and
 # take the rest of gwart (never called, only linked) from <builddir>'s static
 # libraries, so that build must be done first (meson test does it).
-# Builds <outdir>/fuzz_<target> with libFuzzer + ASan + UBSan, runs it for
-# <seconds> on a scratch copy of the committed seed corpus (the committed
-# seeds are never modified), and prints "fuzz <target>: N runs, OK". A crash,
-# leak, sanitizer report or oracle failure exits non-zero; the input that
-# caused it is left in <outdir> as crash-*/leak-*/timeout-*, and the
-# log in <outdir>/fuzz_<target>.log. Give each target its own <outdir> so
-# that artifacts cannot be mistaken for the other's.
+# Builds <outdir>/fuzz_<target> with libFuzzer + ASan + UBSan; runs every
+# committed regression input (corpus/<target>/regress-*) once, whatever
+# <seconds>; then fuzzes for <seconds> on a scratch copy of the committed
+# seed corpus (the committed seeds are never modified), and prints
+# "fuzz <target>: R regression inputs, N runs, OK". A crash, leak, sanitizer
+# report or oracle failure exits non-zero; the input that caused it is left
+# in <outdir> as crash-*/leak-*/timeout-*, and the log in
+# <outdir>/fuzz_<target>.log (fuzz_<target>.regress.log for the regression
+# inputs). Give each target its own <outdir> so that artifacts cannot be
+# mistaken for the other's.
+#
+# Time: meson test runs each target for GWART_FUZZ_SECONDS (default 10; the
+# whole fuzz suite then takes about two minutes on two cores, builds
+# included). The long setting is hours per target, e.g.
+#   GWART_FUZZ_SECONDS=14400 meson test -C build --suite fuzz --timeout-multiplier 0
+# (4 h each; fuzz_router runs its two worker counts 4 h each), or one target
+# by hand: sh tests/fuzz/run.sh . /tmp/fz-router 14400 router. A finding
+# found that way becomes a committed regress-* input (fuzz_router: add it to
+# router_regressions() in gen_corpus.py, which writes the corpus and README).
 set -eu
 
 if [ $# -lt 3 ] || [ $# -gt 5 ]; then
-	echo "usage: $0 <srcroot> <outdir> <seconds> [wire|pkt|config|ctl_request] [<builddir>]" >&2
+	echo "usage: $0 <srcroot> <outdir> <seconds> [wire|pkt|config|ctl_request|router] [<builddir>]" >&2
 	exit 2
 fi
 src=$(cd "$1" && pwd)
@@ -76,8 +97,8 @@ config | ctl_request)
 	fi
 	srcs=
 	for f in $fuzzed; do srcs="$srcs $src/$f"; done
-	dpdk_cflags=$(pkg-config --cflags libdpdk liburcu-qsbr jansson)
-	libs=$(pkg-config --libs libdpdk liburcu-qsbr liburcu-cds jansson)
+	dpdk_cflags=$(pkg-config --cflags libdpdk liburcu-qsbr jansson libsodium)
+	libs="$(pkg-config --libs libdpdk liburcu-qsbr liburcu-cds jansson libsodium) -lrte_bus_vdev"
 	# Objects first: the archives' copies of the fuzzed files are then
 	# never pulled in.
 	# shellcheck disable=SC2086 # word lists
@@ -138,27 +159,53 @@ router)
 	;;
 esac
 
-corpus=$(mktemp -d "$out/corpus.XXXXXX")
-trap 'rm -rf "$corpus"' EXIT
-cp "$src/tests/fuzz/corpus/$target"/* "$corpus"/
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-log=$out/fuzz_$target.log
-rc=0
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-"$out/fuzz_$target" -max_total_time="$secs" -max_len="$max_len" -timeout=10 \
-	-dict="$src/tests/fuzz/$target.dict" -artifact_prefix="$out/" \
-	-print_final_stats=1 "$corpus" >"$log" 2>&1 || rc=$?
+# fuzz_one LABEL: the regression inputs (corpus/<target>/regress-*, each run
+# once, whatever the time budget), then <seconds> of fuzzing on a scratch
+# copy of the corpus. The environment selects the variant (FUZZ_ROUTER_WORKERS).
+fuzz_one() {
+	label=$1
+	log=$out/fuzz_$label.log
+	regress=$(find "$src/tests/fuzz/corpus/$target" -name 'regress-*' -type f | sort)
+	if [ -n "$regress" ]; then
+		rc=0
+		# shellcheck disable=SC2086 # one path per word (no blanks in them)
+		"$out/fuzz_$target" -timeout=10 -artifact_prefix="$out/" $regress \
+			>"$out/fuzz_$label.regress.log" 2>&1 || rc=$?
+		if [ "$rc" -ne 0 ]; then
+			tail -n 40 "$out/fuzz_$label.regress.log" >&2
+			echo "fuzz $label: regression input FAILED (exit $rc), see" \
+				"$out/fuzz_$label.regress.log" >&2
+			exit 1
+		fi
+	fi
+	corpus=$(mktemp -d "$out/corpus.XXXXXX")
+	cp "$src/tests/fuzz/corpus/$target"/* "$corpus"/
+	rc=0
+	"$out/fuzz_$target" -max_total_time="$secs" -max_len="$max_len" -timeout=10 \
+		-dict="$src/tests/fuzz/$target.dict" -artifact_prefix="$out/" \
+		-print_final_stats=1 "$corpus" >"$log" 2>&1 || rc=$?
+	rm -rf "$corpus"
+	if [ "$rc" -ne 0 ]; then
+		tail -n 40 "$log" >&2
+		echo "fuzz $label: FAILED (exit $rc), see $log" >&2
+		exit 1
+	fi
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	if [ -z "$runs" ]; then
+		tail -n 20 "$log" >&2
+		echo "fuzz $label: FAILED (no final stats), see $log" >&2
+		exit 1
+	fi
+	echo "fuzz $label: $(echo "$regress" | grep -c regress-) regression inputs, $runs runs, OK"
+}
 
-if [ "$rc" -ne 0 ]; then
-	tail -n 40 "$log" >&2
-	echo "fuzz $target: FAILED (exit $rc), see $log" >&2
-	exit 1
+if [ "$target" = router ]; then
+	# One worker, then two (hand-offs and verdicts between them).
+	FUZZ_ROUTER_WORKERS=1 fuzz_one router
+	FUZZ_ROUTER_WORKERS=2 fuzz_one router2
+else
+	fuzz_one "$target"
 fi
-runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-if [ -z "$runs" ]; then
-	tail -n 20 "$log" >&2
-	echo "fuzz $target: FAILED (no final stats), see $log" >&2
-	exit 1
-fi
-echo "fuzz $target: $runs runs, OK"
