@@ -117,6 +117,7 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(root, "steered", s.steered);
 	J(root, "handoffs", s.handoffs);
 	J(root, "moved", s.moved);
+	J(root, "failover_too_big", s.failover_too_big);
 	J(root, "arp_replies", s.arp_replies);
 	J(root, "icmp_replies", s.icmp_replies);
 	J(root, "ctl_frames", s.ctl_frames);
