@@ -110,8 +110,9 @@ FLOOD_CYCLES = 5
 FLOOD_PRE = 3
 # Each sender's pace (messages/s; 0: as fast as its window allows). Below
 # the router's capacity on 2 shared cores (~25,000/s for both pairs), so
-# that a flood's effect is not lost in the host's own swings, and a stream
-# set back by a fault catches up (the schedule is absolute).
+# that a flood's effect is not lost in the host's own swings; a stream set
+# back by a fault goes on at its pace (no catch-up burst: cc.c's bucket holds
+# 50 ms).
 RATE = int(os.environ.get("GWART_CAMPAIGN_RATE", "8000"))
 MIN_RATIO = 0.5
 # Gauges: after warm-up, the last third of a router process's samples may

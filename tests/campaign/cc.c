@@ -358,6 +358,7 @@ int main(int argc, char **argv)
 	if (send_mode) {
 		uint8_t *pl = malloc(payload);
 		uint64_t next = 0, reserved = 0, t0 = 0, seq, drain_end = 0;
+		double tokens = 0;
 
 		if (!pl)
 			die("malloc", ENOMEM);
@@ -367,12 +368,23 @@ int main(int argc, char **argv)
 			if (cc_stop && !drain_end)
 				drain_end = now_us() + (uint64_t)(drain_s * 1e6);
 			if (!cc_stop && gw_conn_is_up(c)) {
-				uint64_t allowed = UINT64_MAX;
+				uint64_t allowed = UINT64_MAX, now = now_us();
 
-				if (!t0)
-					t0 = now_us();
-				if (rate > 0)
-					allowed = (uint64_t)((double)(now_us() - t0) * rate / 1e6) + 1;
+				/* --rate: a token bucket of at most 50 ms of messages, so
+				 * that a stream held back (a fault, a full window) goes on
+				 * at its pace instead of catching up in a burst that
+				 * would skew the campaign's rate windows. */
+				if (rate > 0) {
+					double cap = rate * 0.05 + 1;
+
+					if (!t0)
+						t0 = now;
+					tokens += (double)(now - t0) * rate / 1e6;
+					t0 = now;
+					if (tokens > cap)
+						tokens = cap;
+					allowed = next + (uint64_t)tokens;
+				}
 				while (next < allowed) {
 					int r;
 
@@ -391,6 +403,8 @@ int main(int argc, char **argv)
 						die("gw_conn_send", -r);
 					cc_seq_idx[seq % CC_SEQMAP] = next;
 					next++;
+					if (rate > 0)
+						tokens -= 1;
 				}
 			}
 			err = gw_conn_poll(c, blocked || cc_stop || rate > 0 ? 1 : 0);
