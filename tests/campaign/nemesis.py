@@ -6,7 +6,9 @@ keys: their ids, the live epochs and seqs (given on the command line, as an
 observer of the wire would learn them), and the frames on the wire.
 
   nemesis.py spoof ROUTER PORT BIND STATE_JSON
-      frames claiming the campaign's connectors: DATA with a payload that is
+      frames claiming the campaign's connectors, each sent from BIND and
+      again from the connector's own address and port (raw socket, when
+      gwartd knows it): DATA with a payload that is
       no campaign message (a receiver that delivers one logs it "f": forged
       and accepted), ACKs for the receivers (cum, base and bitmap around the
       live egress seqs and at the edges of 2^64), HELLOs, BYEs, KEEPALIVEs,
@@ -128,21 +130,44 @@ def edges(live):
                    (live - 1) & M64, (live + 64) & M64, (live + (1 << 32)) & M64})
 
 
+def raw_udp(raw, src, sport, dst, dport, payload, ident):
+    """One UDP datagram with a source address of our choosing (IP_HDRINCL)."""
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), ident & 0xFFFF, 0x4000, 64, 17, 0,
+                      socket.inet_aton(src), socket.inet_aton(dst))
+    try:
+        raw.sendto(iph + udp, (dst, 0))
+        return 1
+    except OSError:
+        return 0
+
+
 def cmd_spoof(router, port, bind, state_json):
-    """state: {"connectors": [{"id", "epoch", "dest" (senders), "seq"}], ...}"""
+    """state: {"connectors": [{"id", "epoch", "dest" (senders), "seq",
+    "address" (IP:PORT gwartd has for it, or null)}], ...}. Every frame goes
+    from BIND and, when the connector's address is known, from that address
+    too (a raw socket): the second copy passes the address check and must
+    fail the tag."""
     st = json.loads(state_json)
     rng = random.Random(st.get("seed", 1))
     tx = Sender(router, port, bind)
-    out = {"frames": 0, "by_type": {}}
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    out = {"frames": 0, "from_own_address": 0, "by_type": {}}
+    src = [None]
 
     def send(kind, b):
         tx.send(b)
+        if src[0]:
+            out["from_own_address"] += raw_udp(raw, src[0][0], src[0][1], router, port, b,
+                                               tx.sent)
         out["by_type"][kind] = out["by_type"].get(kind, 0) + 1
         if tx.sent % 16 == 0:
             time.sleep(0.0005)  # the tap's kernel queue is short
 
     for c in st["connectors"]:
         cid, ep, live = c["id"], c.get("epoch", 1), c.get("seq", 1)
+        a = c.get("address")
+        src[0] = (a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) if a else None
         epochs = sorted({ep, 0, ep + 1, max(ep - 1, 0), 0xFFFFFFFF, 1})
         for e in epochs:
             for s in edges(live):
@@ -192,14 +217,7 @@ def cmd_replay(router, port, bind, iface, secs):
     exact = 0
     for i, (src, sport, payload) in enumerate(frames):
         tx.send(payload)
-        udp = struct.pack("!HHHH", sport, port, 8 + len(payload), 0) + payload
-        iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0x4000, 64, 17, 0,
-                          socket.inet_aton(src), socket.inet_aton(router))
-        try:
-            raw.sendto(iph + udp, (router, 0))
-            exact += 1
-        except OSError:
-            pass
+        exact += raw_udp(raw, src, sport, router, port, payload, i)
         if i % 16 == 0:
             time.sleep(0.0005)
     by_type = {}
