@@ -415,6 +415,7 @@ class Campaign:
             except (OSError, ValueError):
                 pass
             st = self.stats()
+            s["tap_dropped"] = self.tap_dropped()
             if st is not None and n == self.router_n:
                 self.last_stats[n] = st
                 s.update(open_fds=st["open_fds"], sessions=st["sessions_up_now"],
@@ -902,7 +903,8 @@ class Campaign:
             # Warm-up: the first 5 s of a router process's life.
             warm = [s for s in ss if s["t"] - ss[0]["t"] >= 5.0]
             line = []
-            for k in ("rss_kb", "fds", "open_fds", "sessions", "mempool", "custody"):
+            for k in ("rss_kb", "fds", "open_fds", "sessions", "mempool", "custody",
+                      "tap_dropped"):
                 v = [s[k] for s in ss if k in s]
                 if v:
                     line.append(f"{k}={min(v)}..{max(v)}")
