@@ -81,20 +81,46 @@ def quiet(what):
         die(f"{what}: the router answered the attacker: {frames[:3]}")
 
 
-def phase(name, reasons, sent, fn):
+def honest_state():
+    """Connectors 1 and 2 as the router sees them: up, epoch, sessions opened."""
+    cs = conns()
+    opens = {x["id"]: x["opens"] for x in ctl("sessions")}
+    return {i: (cs[i]["up"], cs[i]["epoch"], opens[i]) for i in (1, 2)}
+
+
+def relearn():
+    """The honest connectors' epochs, as the eavesdropper reads them now."""
+    global e1, e2
+    e1, e2 = epoch_of(7001, 1), epoch_of(7002, 2)
+    ep[1], ep[2] = e1, e2
+
+
+def phase(name, reasons, sent, fn, learned=False):
     """Run fn; the counters under REASONS (one name or several that may
-    share the frames between them) must grow by at least SENT."""
-    before = ctl("stats")
-    fn()
-    time.sleep(0.3)
-    after = ctl("stats")
-    delta = {r: reason_count(after, r) - reason_count(before, r) for r in reasons}
-    if callable(sent):  # known once fn has run
-        sent = sent()
-    out["phases"][name] = {"sent": sent, "counted": delta}
-    if sum(delta.values()) < sent:
-        die(f"{name}: sent {sent}, counted only {delta}")
-    return after
+    share the frames between them) must grow by at least SENT (a number,
+    or a function giving it once fn has run). LEARNED: the frames use the
+    sniffed epochs, learned afresh first; if an honest session was down or
+    renewed meanwhile (a late keepalive on this loaded host), the frames met
+    no session of that epoch, and the phase runs again (twice at most)."""
+    for attempt in (1, 2, 3):
+        if learned:
+            relearn()
+        st0 = honest_state()
+        before = ctl("stats")
+        fn()
+        time.sleep(0.3)
+        after = ctl("stats")
+        st1 = honest_state()
+        delta = {r: reason_count(after, r) - reason_count(before, r) for r in reasons}
+        n = sent() if callable(sent) else sent
+        out["phases"][name] = {"sent": n, "counted": delta, "attempts": attempt}
+        if sum(delta.values()) >= n:
+            return after
+        flapped = st0 != st1 or any(not st0[i][0] or st0[i][1] != ep[i] for i in (1, 2))
+        if not (learned and attempt < 3 and flapped):
+            break
+        wait(lambda: all(v[0] for v in honest_state().values()), 10, "honest sessions back")
+    die(f"{name}: sent {n}, counted only {delta}")
 
 
 def wrong_key():
@@ -118,8 +144,8 @@ f.cmd(f"keepalive 30 {R} id=3 ms=100")
 f.sock(1, EVIL, 0)
 f.key(1, wrong_key())
 f.key(2, wrong_key())
-e1 = epoch_of(7001, 1)
-e2 = epoch_of(7002, 2)
+ep = {}
+relearn()
 SINK = "smtp:x@sink.example"
 
 # ---- A. DATA as connector 1 --------------------------------------------------
@@ -135,7 +161,7 @@ quiet("forged DATA, guessed epochs")
 # is not the attacker's.
 phase("data_learned_epoch", ["AUTH_FAILED"], 50, lambda: f.send(
     1, R, type="DATA", sender=1, epoch=e1, seq=5000, seq_step=1, count=50, dest=SINK,
-    seal="none"))
+    seal="none"), learned=True)
 # ... and spoofed from the session's own address and port: only the tag
 # can refuse it (counters far ahead, so the replay window lets it by).
 def data_spoofed():
@@ -145,13 +171,11 @@ def data_spoofed():
                dest=SINK, seal=s, ctr=LANE1 + FAR + k * 100, spoof=addr[1])
 
 
-phase("data_spoofed_source", ["AUTH_FAILED"], 100, data_spoofed)
+phase("data_spoofed_source", ["AUTH_FAILED"], 100, data_spoofed, learned=True)
 quiet("forged DATA, learned epoch")
 # The sniffed DATA frames themselves, replayed: refused for their source
 # from the attacker's address, for their counters from the session's.
-time.sleep(0.2)
-data1 = sniff(7001, "DATA", 1)[-200:]
-n_data = len(data1)
+data1 = []
 
 
 def write_cap(path, frames):
@@ -161,12 +185,15 @@ def write_cap(path, frames):
 
 
 def replay_data():
+    data1[:] = [x for x in sniff(7001, "DATA", 1) if x[0]["epoch"] == e1][-200:]
+    time.sleep(0.2)  # the last of them reached the router before their copies
     write_cap(f"{TMP}/data1.cap", data1)
     f.replay(1, R, f"{TMP}/data1.cap")
     f.replay(1, R, f"{TMP}/data1.cap", spoof=addr[1])
 
 
-phase("data_replayed", ["AUTH_FAILED", "REPLAYED"], 2 * n_data, replay_data)
+phase("data_replayed", ["AUTH_FAILED", "REPLAYED"], lambda: 2 * len(data1), replay_data,
+      learned=True)
 quiet("replayed DATA")
 
 # ---- B. HELLO take-over of connector 2 without its key --------------------
@@ -202,6 +229,7 @@ if conns()[2]["address"] != addr[2]:
 # ---- E. connector 2's link cut: its sniffed ACKs and KEEPALIVEs replayed --
 acks = sniff(7002, "ACK", 2)[-300:]
 write_cap(f"{TMP}/acks2.cap", acks)
+relearn()
 ka2 = [b for h, b in sniff(7002, "KEEPALIVE", 2) if h["epoch"] == e2][-10:]
 n_cut = [0]
 open(f"{TMP}/cut7002", "w").close()
@@ -214,14 +242,14 @@ def replay_acks():
     # Its sniffed KEEPALIVEs, replayed from its own address, and forged
     # ones must not keep it up either (v1: a dead connector "up" 10 s):
     # they go on until the router finds it dead, within its detection time
-    # (200 ms x 3) and a margin for this shared host.
+    # (500 ms x 3) and a margin for this shared host.
     f.replay(1, R, f"{TMP}/acks2.cap")
     f.replay(1, R, f"{TMP}/acks2.cap", spoof=addr[2])
     n_cut[0] += 2 * len(acks)
     k = 0
     while conns()[2]["up"]:
-        if time.monotonic() > t_cut + 2.0:
-            die("connector 2 kept up 2 s into its cut by replayed and forged keepalives")
+        if time.monotonic() > t_cut + 4.0:
+            die("connector 2 kept up 4 s into its cut by replayed and forged keepalives")
         for b in ka2:
             f.sendhex(1, R, b.hex(), spoof=addr[2])
         f.send(1, R, type="KEEPALIVE", sender=2, epoch=e2, count=5, seal="none",
@@ -237,12 +265,11 @@ def replay_acks():
 
 phase("acks_keepalives_during_cut", ["AUTH_FAILED", "REPLAYED", "NO_SESSION"],
       lambda: n_cut[0], replay_acks)
-while time.monotonic() < t_cut + 1.5:
+while time.monotonic() < t_cut + 2.0:
     time.sleep(0.1)
 os.unlink(f"{TMP}/cut7002")
 wait(lambda: conns()[2]["up"], 10, "connector 2 back after the cut")
 quiet("replayed ACKs")
-e2 = conns()[2]["epoch"]  # its new session
 
 # ---- F. BYE and KEEPALIVE for connectors 1 and 2 --------------------------
 time.sleep(0.3)
@@ -250,9 +277,7 @@ time.sleep(0.3)
 # session lost to a late keepalive on this loaded host is not a forgery's
 # doing and shows as a timeout, not here.)
 byes0 = {x["id"]: x["byes"] for x in ctl("sessions")}
-ka = {i: [b.hex() for h, b in sniff(7000 + i, "KEEPALIVE", i) if h["epoch"]][-20:]
-      for i in (1, 2)}
-ep = {1: epoch_of(7001, 1), 2: epoch_of(7002, 2)}
+ka = {}
 
 
 def bye_keepalive():
@@ -263,9 +288,16 @@ def bye_keepalive():
                    ctr=FAR, spoof=addr[i])
 
 
-phase("bye_keepalive_forged", ["AUTH_FAILED"], 200, bye_keepalive)
-phase("keepalive_replayed", ["REPLAYED", "NO_SESSION"], len(ka[1]) + len(ka[2]), lambda: [
-    f.sendhex(1, R, x, spoof=addr[i]) for i in (1, 2) for x in ka[i]])
+def keepalive_replay():
+    for i in (1, 2):
+        ka[i] = [b.hex() for h, b in sniff(7000 + i, "KEEPALIVE", i) if h["epoch"]][-20:]
+        for x in ka[i]:
+            f.sendhex(1, R, x, spoof=addr[i])
+
+
+phase("bye_keepalive_forged", ["AUTH_FAILED"], 200, bye_keepalive, learned=True)
+phase("keepalive_replayed", ["REPLAYED", "NO_SESSION"], lambda: len(ka[1]) + len(ka[2]),
+      keepalive_replay)
 quiet("forged BYE and KEEPALIVE")
 byes1 = {x["id"]: x["byes"] for x in ctl("sessions")}
 if byes1 != byes0:
@@ -300,12 +332,15 @@ frames, n = f.recv(41, 300)
 if not any(x["type"] == T["KEEPALIVE"] and x["auth"] == "ok" for x in frames):
     die(f"connector 4's keepalives at its new port went unanswered: {n}")
 # Now connector 4 goes silent; only the old port, forgers and replays
-# speak for it. Its session must end within the detection time (200 ms x 3).
+# speak for it. Its session must end within the detection time (500 ms x 3),
+# 4 s at most on this shared host.
 _, last = f.cmd(f"send 41 {R} type=KEEPALIVE sender=4 show=1")
 f.cmd(f"keepalive 41 {R} ms=0")
 t_silent = time.monotonic()
 e4 = conns()[4]["epoch"]
-for i in range(15):
+i = 0
+while time.monotonic() < t_silent + 4.0:
+    i += 1
     f.send(40, R, type="KEEPALIVE", sender=4)
     f.send(1, R, type="KEEPALIVE", sender=4, epoch=e4, seal="none", ctr=FAR + i,
            spoof=f"{SELF}:{pb}")

@@ -23,7 +23,8 @@
  *                                accepted (counters reset); for guesses
  *   sock NAME IP PORT [id=ID]    a UDP socket bound there (PORT 0: any);
  *                                id: whose keys check the router's frames
- *   connect NAME IP:PORT id=ID [nonce=N] [seq=S] [rx_window=W] [timeout_ms=T]
+ *   connect NAME IP:PORT id=ID [nonce=N] [seq=S] [rx_window=W] [timeout_ms=T
+ *                                (10000)]
  *                                HELLO (sealed with hs.c2r, ctr = clock),
  *                                wait for the WELCOME, check it (hs.r2c
  *                                tag, nonce and ctr echo), derive the
@@ -1150,7 +1151,7 @@ static void cmd_connect(char **tok, int ntok)
 	nonce = arg_u64(&a, "nonce", nonce | 1, &ok);
 	seq = arg_u64(&a, "seq", 1, &ok);
 	win = arg_u64(&a, "rx_window", 64, &ok);
-	tmo = arg_u64(&a, "timeout_ms", 5000, &ok);
+	tmo = arg_u64(&a, "timeout_ms", 10000, &ok); /* a loaded host answers late */
 	if (!ok) {
 		reply("err connect: fields are numbers");
 		return;
