@@ -108,11 +108,17 @@ def phase(name, reasons, sent, fn, learned=False):
         st0 = honest_state()
         before = ctl("stats")
         fn()
-        time.sleep(0.3)
-        after = ctl("stats")
-        st1 = honest_state()
-        delta = {r: reason_count(after, r) - reason_count(before, r) for r in reasons}
         n = sent() if callable(sent) else sent
+        # The workers count as they get to it: a loaded host (or the
+        # sanitizer build) may take a while; 3 s at most.
+        end = time.monotonic() + 3
+        while True:
+            time.sleep(0.2)
+            after = ctl("stats")
+            delta = {r: reason_count(after, r) - reason_count(before, r) for r in reasons}
+            if sum(delta.values()) >= n or time.monotonic() > end:
+                break
+        st1 = honest_state()
         out["phases"][name] = {"sent": n, "counted": delta, "attempts": attempt}
         if sum(delta.values()) >= n:
             return after
