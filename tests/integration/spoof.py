@@ -316,6 +316,11 @@ w = f.connect(40, R, 4)
 nonce = w["nonce"]
 f.cmd(f"keepalive 40 {R} id=4 ms=100")
 time.sleep(0.3)
+# The same instance from the same address again (its WELCOME lost, say):
+# the same session, so the same epoch and salt, hence the same keys.
+w2 = f.connect(40, R, 4, nonce=nonce)
+if (w2["epoch"], w2["salt"]) != (w["epoch"], w["salt"]):
+    die(f"a repeated HELLO of a live session got a new session: {w} then {w2}")
 pb = f.sock(41, SELF, 0, 4)
 f.connect(41, R, 4, nonce=nonce)  # the same instance from another port: moves
 f.cmd(f"keepalive 40 {R} ms=0")
@@ -385,5 +390,13 @@ cs = conns()
 for i in (1, 2):
     if cs[i]["address"] != addr[i]:
         die(f"connector {i}'s session moved from {addr[i]} to {cs[i]['address']}")
+# A disabled connector with its real key is told NOT_AUTHORISED, an answer
+# gwforge takes only with a valid hs.r2c tag and its HELLO's ctr echoed;
+# the same HELLO replayed gets nothing.
+subprocess.run([CTL, "--socket", SOCK, "connector", "disable", "3"], check=True,
+               capture_output=True)
+r = f.cmd(f"connect 30 {R} id=3 timeout_ms=3000", check=False)[1]
+if r.get("err") != "nack reason=5":
+    die(f"disabled connector 3: {r}")
 f.close()
 print(json.dumps(out, indent=1))
