@@ -3,7 +3,7 @@
  * Frame authentication of the router's workers (protocol version 2, session
  * frames): AES-256-GMAC through DPDK's cryptodev `crypto_aesni_gcm`
  * (Intel ipsec-mb), synchronous CPU crypto (rte_cryptodev_sym_cpu_crypto_process):
- * no queue pairs, no crypto ops, one call per burst of frames of one session.
+ * no queue pairs, no crypto ops, one call per session per burst.
  * The tag is NIST SP 800-38D GMAC = AES-256-GCM with an empty plaintext and
  * the frame up to the tag as additional data, IV = 00000000 || ctr_be64: the
  * same tag as libsodium's gw_gmac() (auth.h), which control, the SDK, the
