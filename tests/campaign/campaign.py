@@ -658,17 +658,20 @@ class Campaign:
             what = getattr(self, "ev_" + kind)(r)
             self.counts[kind] += 1
             self.events.append((kind, t, time.monotonic()))
-            log(f"[{t - t0:7.2f} s acked={self.acked_n} delivered={self.delivered_n}] {kind}: {what}")
+            log(f"[{t - t0:7.2f} s acked={self.acked_n} delivered={self.delivered_n} "
+                f"mono={t:.3f}] {kind}: {what}")
+            # What gwartd refused meanwhile (every event: a fault shows in
+            # them too). After an attack: its frames reached gwartd and what
+            # it refused was counted (a refusal nobody counts is a bug too).
             if kind in ATTACKS:
-                # The third party's frames reached gwartd and every one it
-                # refused was counted (a refusal nobody counts is a bug too).
                 time.sleep(0.2)
-                delta = {k: v - before.get(k, 0) for k, v in self.refusals().items()
-                         if v - before.get(k, 0) > 0}
-                log(f"    refused by gwartd: " +
-                    (" ".join(f"{k}=+{v}" for k, v in sorted(delta.items())) or "nothing"))
-                if not delta:
-                    self.fail(f"{kind}: gwartd counted no refusal")
+            after = self.refusals()
+            delta = {k: v - before.get(k, 0) for k, v in after.items()
+                     if v - before.get(k, 0) > 0 and k in before}
+            log(f"    refused by gwartd: " +
+                (" ".join(f"{k}=+{v}" for k, v in sorted(delta.items())) or "nothing"))
+            if kind in ATTACKS and not delta:
+                self.fail(f"{kind}: gwartd counted no refusal")
             last = time.monotonic()
         # The stream goes on after the last event, long enough to show what
         # it broke: 10 s and a tenth of the target at least.
