@@ -69,6 +69,7 @@ Settings:
       memory at that size).
   GWART_CAMPAIGN_SEED=N      replay a schedule;  KEEP_TMP=1  keep the logs.
   GWART_CAMPAIGN_RATE=N      each sender's pace (default 8000 msg/s; 0: unpaced).
+  GWART_CAMPAIGN_KINDS=K,... only these fault kinds (reproducing one).
 Needs root (netns, net_tap); exits 77 (skip) otherwise.
 """
 import array
@@ -122,6 +123,10 @@ BOUNDS = {"rss_kb": 16384, "fds": 4, "open_fds": 4, "sessions": 0, "mempool": 20
 MAX_SESSIONS = 4
 STALL_S = 20
 STRICT = os.environ.get("GWART_CAMPAIGN_STRICT") == "1"
+# GWART_CAMPAIGN_KINDS=a,b: only these fault kinds (to reproduce one; the
+# test then requires only them).
+if os.environ.get("GWART_CAMPAIGN_KINDS"):
+    KINDS = [k for k in os.environ["GWART_CAMPAIGN_KINDS"].split(",") if k in KINDS]
 ATTACKS = {"spoof", "replay", "flood_hello", "flood_unknown", "flood_hugelen", "flood_random"}
 
 
