@@ -59,6 +59,9 @@ static struct dp_router *rt;
  * always use queue 0, so frames of a connector another worker owns are
  * steered), TX (we consume); and its second port (the failover tests). */
 #define TS_MAXQ 2
+/* Seconds an expected event may take: generous, a loaded test host may
+ * not run the worker for a while; waits end as soon as it happens. */
+#define TS_WAIT_S 10
 static unsigned nq;
 static struct rte_ring *ring_rx[TS_MAXQ], *ring_tx[TS_MAXQ];
 static struct rte_ring *ring_rx2[TS_MAXQ], *ring_tx2[TS_MAXQ];
@@ -166,6 +169,9 @@ static void up_n(const char *lcores, unsigned workers)
 		if (strstr(criterion_current_test->name, "too_big") != NULL)
 			rt->ports[1].mtu = 100;
 	}
+	/* The benchmark's --no-auth (dp_router.auth_off), set before start. */
+	if (strstr(criterion_current_test->name, "auth_off") != NULL)
+		rt->auth_off = 1;
 	cr_assert_eq(dp_router_start(rt), 0);
 }
 
@@ -300,11 +306,11 @@ static unsigned drain_out(struct out *o, unsigned max)
 static struct out stash[64];
 static unsigned n_stash;
 
-/* Wait for the router's frames to @c until one of @type arrives (or 2 s);
+/* Wait for the router's frames to @c until one of @type arrives (or TS_WAIT_S);
  * other frames stay for later calls. */
 static int wait_frame(const struct tconn *c, unsigned type, struct out *got)
 {
-	uint64_t deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
+	uint64_t deadline = rte_get_tsc_cycles() + TS_WAIT_S * rte_get_tsc_hz();
 
 	for (;;) {
 		unsigned i;
@@ -316,8 +322,22 @@ static int wait_frame(const struct tconn *c, unsigned type, struct out *got)
 				n_stash--;
 				return 1;
 			}
-		if (rte_get_tsc_cycles() >= deadline)
+		if (rte_get_tsc_cycles() >= deadline) {
+			/* What the router did instead, for the failure's reader. */
+			struct dp_worker_stats st;
+			unsigned d;
+
+			dp_router_stats(rt, &st);
+			fprintf(stderr, "wait_frame: no %s to %u; rx_pkts %lu rx_frames %lu acks %lu "
+				"loops %lu stash %u\n", gw_type_name(type), c->id,
+				(unsigned long)st.rx_pkts, (unsigned long)st.rx_frames,
+				(unsigned long)st.acks_sent, (unsigned long)st.loops, n_stash);
+			for (d = 0; d < DP_DROP_COUNT; d++)
+				if (st.drops[d] != 0)
+					fprintf(stderr, "  drop %s %lu\n", dp_drop_name(d),
+						(unsigned long)st.drops[d]);
 			return 0;
+		}
 		n_stash += drain_out(stash + n_stash, (unsigned)RTE_DIM(stash) - n_stash);
 		rcu_quiescent_state();
 		rte_pause();
@@ -380,7 +400,7 @@ static void valid_round(uint64_t seq)
 	n = ack_frame(&c2, buf, o.f.seq, gw_ctr_make(GW_LANE_STREAM, ++c2.ctr));
 	inject(&c2, buf, n, c2.udp_be);
 	{
-		uint64_t deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
+		uint64_t deadline = rte_get_tsc_cycles() + TS_WAIT_S * rte_get_tsc_hz();
 
 		while (held(2) != 0 && rte_get_tsc_cycles() < deadline)
 			rcu_quiescent_state();
@@ -397,7 +417,7 @@ static void refused(const char *what, const void *frame, size_t len, uint16_t sr
 	struct dp_worker_stats s0 = stats(), s1;
 	uint64_t cum = rx_cum(1), top = replay_top(1);
 	static struct out o[8];
-	uint64_t deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
+	uint64_t deadline = rte_get_tsc_cycles() + TS_WAIT_S * rte_get_tsc_hz();
 	unsigned i;
 
 	inject(&c1, frame, len, src_udp_be);
@@ -588,7 +608,7 @@ static void failover_case(int too_big)
 
 		cr_expect_eq(s.moved, 1, "moved");
 		cr_expect_eq(s.failover_too_big, 0);
-		deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
+		deadline = rte_get_tsc_cycles() + TS_WAIT_S * rte_get_tsc_hz();
 		while (rte_ring_dequeue(ring_tx2[0], (void **)&m) != 0 && rte_get_tsc_cycles() < deadline) {
 			m = NULL;
 			rcu_quiescent_state();
@@ -641,4 +661,39 @@ Test(session2, steered_frames_checked_by_their_owner)
 	valid_round(2);
 	valid_round(3);
 	cr_expect_eq(replay_top(1), next + 1);
+}
+
+/* auth_off (benchmark only): the workers skip the tag computations and
+ * nothing else: a wrong tag passes, the replay window, the lane and the
+ * session's address still refuse. */
+Test(session, auth_off_skips_tags_only)
+{
+	uint8_t buf[512], first[512];
+	size_t n, nfirst;
+	struct out o;
+
+	nfirst = data_frame(&c1, first, 1, gw_ctr_make(GW_LANE_STREAM, 1), c1.epoch, DEST);
+	first[nfirst - 1] ^= 1; /* a wrong tag */
+	inject(&c1, first, nfirst, c1.udp_be);
+	c1.ctr = 1;
+	cr_assert(wait_frame(&c1, GW_T_ACK, &o), "taken without its tag checked");
+	cr_expect_eq(o.f.seq, 1);
+	cr_expect_eq(gw_ctr_count(o.f.ctr), 1, "counters still run");
+	/* c2 takes it (its ACK's tag is not checked either). */
+	cr_assert(wait_frame(&c2, GW_T_DATA, &o));
+	n = ack_frame(&c2, buf, o.f.seq, gw_ctr_make(GW_LANE_STREAM, ++c2.ctr));
+	buf[n - 2] ^= 1;
+	inject(&c2, buf, n, c2.udp_be);
+	{
+		uint64_t deadline = rte_get_tsc_cycles() + TS_WAIT_S * rte_get_tsc_hz();
+
+		while (held(2) != 0 && rte_get_tsc_cycles() < deadline)
+			rcu_quiescent_state();
+	}
+	cr_assert_eq(held(2), 0);
+	refused("replay, auth off", first, nfirst, c1.udp_be, DP_DROP_REPLAYED);
+	n = data_frame(&c1, buf, 2, gw_ctr_make(GW_LANE_SESSION, 2), c1.epoch, DEST);
+	refused("wrong lane, auth off", buf, n, c1.udp_be, DP_DROP_AUTH_FAILED);
+	n = data_frame(&c1, buf, 2, gw_ctr_make(GW_LANE_STREAM, 2), c1.epoch, DEST);
+	refused("wrong source, auth off", buf, n, rte_cpu_to_be_16(6002), DP_DROP_AUTH_FAILED);
 }
