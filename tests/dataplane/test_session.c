@@ -697,3 +697,43 @@ Test(session, auth_off_skips_tags_only)
 	n = data_frame(&c1, buf, 2, gw_ctr_make(GW_LANE_STREAM, 2), c1.epoch, DEST);
 	refused("wrong source, auth off", buf, n, rte_cpu_to_be_16(6002), DP_DROP_AUTH_FAILED);
 }
+
+/* A destination's ACK with a valid tag but naming what was never sent:
+ * BAD_ACK, custody untouched (a key is not what keeps the router alive). */
+Test(session, sealed_wild_ack_is_bad_ack)
+{
+	static const uint64_t wild[][3] = {
+		{UINT64_C(1) << 63, 0xFFFFFFFFFFFFFFC1ull, ~0ull},
+		{~0ull, 1, 0},
+		{0, UINT64_C(1) << 63, ~0ull},
+	};
+	uint8_t buf[512];
+	struct out o;
+	size_t n;
+	unsigned i;
+
+	n = data_frame(&c1, buf, 1, gw_ctr_make(GW_LANE_STREAM, ++c1.ctr), c1.epoch, DEST);
+	inject(&c1, buf, n, c1.udp_be);
+	cr_assert(wait_frame(&c2, GW_T_DATA, &o));
+	cr_assert_eq(held(2), 1);
+	for (i = 0; i < RTE_DIM(wild); i++) {
+		struct gw_hdr_args h = {.sender = 2, .epoch = c2.epoch, .seq = wild[i][0],
+					.ctr = gw_ctr_make(GW_LANE_STREAM, ++c2.ctr)};
+		struct dp_worker_stats s0 = stats();
+		size_t an = gw_wire_encode_ack(buf, sizeof(buf), &h, wild[i][1], wild[i][2]);
+		uint64_t deadline = rte_get_tsc_cycles() + TS_WAIT_S * rte_get_tsc_hz();
+
+		cr_assert_gt(an, 0);
+		gw_auth_seal_session(buf, an, &c2.c2r);
+		inject(&c2, buf, an, c2.udp_be);
+		while (stats().drops[DP_DROP_BAD_ACK] == s0.drops[DP_DROP_BAD_ACK] &&
+		       stats().drops[DP_DROP_WIRE_BAD_SEQ] == s0.drops[DP_DROP_WIRE_BAD_SEQ] &&
+		       rte_get_tsc_cycles() < deadline)
+			rcu_quiescent_state();
+		cr_expect_eq(stats().drops[DP_DROP_BAD_ACK] + stats().drops[DP_DROP_WIRE_BAD_SEQ],
+			     s0.drops[DP_DROP_BAD_ACK] + s0.drops[DP_DROP_WIRE_BAD_SEQ] + 1,
+			     "wild ACK %u refused", i);
+		cr_expect_eq(held(2), 1, "wild ACK %u freed nothing", i);
+	}
+	cr_expect_eq(stats().acks_ignored, 0, "none taken for a harmless repeat");
+}
