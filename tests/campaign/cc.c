@@ -255,7 +255,8 @@ static void print_stats(const char *role, const struct gw_conn_stats *st)
 
 	printf("cc %s id=%u inst=%u sent=%llu retx=%llu acked=%llu failed=%llu notices=%llu "
 	       "delivered=%llu dups=%llu sessions=%llu losses=%llu timeout=%llu bye=%llu "
-	       "probe=%llu hellos=%llu rx_restored=%u state_clean=%u inflight=%u", role,
+	       "probe=%llu hellos=%llu rx_restored=%u state_clean=%u inflight=%u "
+	       "rx_auth_failed=%llu rx_replayed=%llu rx_stale_epoch=%llu keepalives=%llu", role,
 	       cc_origin, cc_inst, (unsigned long long)st->sent,
 	       (unsigned long long)st->retransmitted, (unsigned long long)st->acked,
 	       (unsigned long long)st->failed, (unsigned long long)st->notices,
@@ -263,7 +264,9 @@ static void print_stats(const char *role, const struct gw_conn_stats *st)
 	       (unsigned long long)st->sessions, (unsigned long long)st->session_losses,
 	       (unsigned long long)st->loss_timeout, (unsigned long long)st->loss_bye,
 	       (unsigned long long)st->loss_probe, (unsigned long long)st->hellos_sent,
-	       st->rx_restored, st->state_clean, st->inflight);
+	       st->rx_restored, st->state_clean, st->inflight,
+	       (unsigned long long)st->rx_auth_failed, (unsigned long long)st->rx_replayed,
+	       (unsigned long long)st->rx_stale_epoch, (unsigned long long)st->keepalives_sent);
 	for (r = 1; r <= GW_NACK_REASON_MAX; r++)
 		if (st->nacked[r])
 			printf(" nack_%s=%llu", gw_nack_reason_name(r),
