@@ -890,6 +890,14 @@ class Campaign:
             log(f"flood: rate ratio {worst[1]:.2f}")
             if worst[1] < MIN_RATIO:
                 self.fail(f"flood {worst[0]}: rate ratio {worst[1]:.2f} < {MIN_RATIO}")
+        for cid in sorted(self.conns):
+            try:
+                lines = [x for x in open(os.path.join(self.tmp, f"cc{cid}.out"))
+                         if x.startswith("cc ")]
+                if lines:
+                    log("connector: " + lines[-1].strip())
+            except OSError:
+                pass
         self.check_gauges()
         # Every connector here keeps its address (its relay's upstream
         # socket) for the whole run: a session that moved was taken by the
