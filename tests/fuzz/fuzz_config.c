@@ -12,6 +12,13 @@
  * non-empty NUL-terminated string and @cfg is left zeroed (it needs no
  * cp_config_free()). Connector ids are not bounded here: config.h leaves
  * them to cp_connector_add() at apply.
+ *
+ * Keys (protocol v2, deny by default): an accepted connector has exactly one
+ * of a key file (a non-empty path, no key bytes) or a key, which is not all
+ * zero and is what gw_key_parse() makes of its "key" text; a refusal's
+ * message never quotes a connector's "key" text (nor its first 16 bytes:
+ * a malformed key may be nearly the real one); cp_config_free() wipes the
+ * keys (the zeroed @cfg check).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,10 +26,54 @@
 
 #include <jansson.h>
 
+#include <gwart/auth.h>
+
 #include "config.h"
 #include "route.h"
 
 #define ERRLEN 256
+
+/* The "key" texts of the input's connectors (when it is JSON at all) must
+ * not appear in @err. */
+static void check_no_key_in(const char *text, const char *err)
+{
+	json_t *doc = json_loads(text, JSON_DECODE_ANY, NULL), *conns, *v;
+	size_t i;
+
+	if (doc == NULL)
+		return;
+	conns = json_is_object(doc) ? json_object_get(doc, "connectors") : NULL;
+	json_array_foreach(conns, i, v) {
+		const char *k = json_string_value(json_object_get(v, "key"));
+		char head[17];
+
+		if (k == NULL || strlen(k) < 16)
+			continue;
+		memcpy(head, k, 16);
+		head[16] = '\0';
+		if (strstr(err, k) != NULL || strstr(err, head) != NULL)
+			abort();
+	}
+	json_decref(doc);
+}
+
+static void check_key(const struct cp_config_connector *cc, json_t *doc, size_t i)
+{
+	static const uint8_t zero[GW_KEY_LEN];
+	json_t *v = json_array_get(json_object_get(doc, "connectors"), i);
+	const char *text = json_string_value(json_object_get(v, "key"));
+	uint8_t key[GW_KEY_LEN];
+
+	if (cc->key_file != NULL) {
+		if (cc->key_file[0] == '\0' || memcmp(cc->key, zero, GW_KEY_LEN) != 0 ||
+		    json_object_get(v, "key") != NULL)
+			abort();
+		return;
+	}
+	if (memcmp(cc->key, zero, GW_KEY_LEN) == 0 || text == NULL ||
+	    gw_key_parse(text, strlen(text), key) != 0 || memcmp(key, cc->key, GW_KEY_LEN) != 0)
+		abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -41,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (memchr(err, '\0', ERRLEN) == NULL || err[0] == '\0' ||
 		    memcmp(&cfg, &zero, sizeof(cfg)) != 0)
 			abort();
+		check_no_key_in(text, err);
 		free(text);
 		return 0;
 	}
@@ -59,9 +111,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    cfg.tunables[i].value < min || cfg.tunables[i].value > max)
 			abort();
 	}
-	for (i = 0; i < cfg.n_connectors; i++)
+	for (i = 0; i < cfg.n_connectors; i++) {
 		if (cfg.connectors[i].name == NULL) /* the id is cp_connector_add()'s check */
 			abort();
+		check_key(&cfg.connectors[i], cfg.doc, i);
+	}
 	for (i = 0; i < cfg.n_routes; i++) {
 		const struct cp_config_route *r = &cfg.routes[i];
 

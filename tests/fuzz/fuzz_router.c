@@ -249,6 +249,58 @@ static void fr_advance_us(uint64_t us)
 	fr.vtsc += us * fr.hz / 1000000u;
 }
 
+/* ---- call_rcu on this thread ------------------------------------------------
+ * liburcu's call_rcu thread sleeps 10 ms before each batch, so each
+ * rcu_barrier() (two per router teardown) cost 10-20 ms of nothing: most of
+ * an input's time. This thread is the only one that runs router code (no
+ * worker lcore is launched), so run.sh links with -Wl,--wrap for these two:
+ * callbacks are queued here and run on this thread after a grace period
+ * (fr_rcu_flush(): synchronize_rcu(), then each callback), which is
+ * call_rcu()'s whole contract, and rcu_barrier() is that flush. The router's
+ * code is unchanged. */
+struct fr_cb {
+	struct rcu_head *head;
+	void (*fn)(struct rcu_head *);
+};
+static struct fr_cb *fr_cbs;
+static size_t fr_n_cb, fr_cap_cb;
+
+void __wrap_urcu_qsbr_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *));
+void __wrap_urcu_qsbr_barrier(void);
+
+void __wrap_urcu_qsbr_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *))
+{
+	if (fr_n_cb == fr_cap_cb) {
+		size_t cap = fr_cap_cb != 0 ? 2 * fr_cap_cb : 64;
+		struct fr_cb *n = realloc(fr_cbs, cap * sizeof(*n));
+
+		if (n == NULL)
+			abort();
+		fr_cbs = n;
+		fr_cap_cb = cap;
+	}
+	fr_cbs[fr_n_cb++] = (struct fr_cb){head, fn};
+}
+
+static void fr_rcu_flush(void)
+{
+	while (fr_n_cb != 0) {
+		size_t n = fr_n_cb, i;
+		struct fr_cb *batch = malloc(n * sizeof(*batch));
+
+		if (batch == NULL)
+			abort();
+		memcpy(batch, fr_cbs, n * sizeof(*batch));
+		fr_n_cb = 0;
+		synchronize_rcu(); /* every reader that could see them is past */
+		for (i = 0; i < n; i++)
+			batch[i].fn(batch[i].head); /* may queue more: next round */
+		free(batch);
+	}
+}
+
+void __wrap_urcu_qsbr_barrier(void) { fr_rcu_flush(); }
+
 /* ---- deterministic randomness: libsodium's and DPDK's -------------------- */
 
 static uint64_t fr_rand64(void)
@@ -679,6 +731,11 @@ static void on_tx(struct rte_mbuf *m)
 		return; /* ARP and ICMP answers to raw frames */
 	if (rte_pktmbuf_data_len(m) < DP_PKT_HDRS)
 		FAIL("router sent a %u-byte UDP packet", rte_pktmbuf_data_len(m));
+	/* The router never sends what its port cannot carry (TOO_BIG is
+	 * decided before custody, never by a failed transmission). */
+	if (rte_be_to_cpu_16(ih->total_length) > fr.rt->ports[0].mtu)
+		FAIL("router sent a %u-byte IP datagram on a %u-byte MTU port",
+		     rte_be_to_cpu_16(ih->total_length), fr.rt->ports[0].mtu);
 	len = (uint16_t)(rte_be_to_cpu_16(uh->dgram_len) - 8);
 	if ((size_t)DP_PKT_HDRS + len > rte_pktmbuf_data_len(m) ||
 	    gw_wire_parse(gw, len, &f) != GW_WIRE_OK)
@@ -823,6 +880,7 @@ static void fr_control(void)
 		;
 	cp_loop_run_timers(fr.cp.loop, fr.vus);
 	rcu_quiescent_state();
+	fr_rcu_flush();
 }
 
 static void fr_run(void)
@@ -977,10 +1035,12 @@ static int valid_from(unsigned k, unsigned role, unsigned seal)
 
 /* A frame the connector itself sealed: state may change, and it may count
  * as the connector's liveness. */
-static void valid_sent(unsigned k)
+static void valid_sent(unsigned k, unsigned role)
 {
 	fr.may_change[k] = 1;
-	fr.c[k].live_pending = 1;
+	/* Liveness only from the session's address (v2: any other is refused). */
+	if (role == fr.c[k].addr)
+		fr.c[k].live_pending = 1;
 }
 
 /* The frame's address role: the connector's own, or another. */
@@ -1090,13 +1150,13 @@ static void op_hello(struct rd *r)
 		memset(buf + GW_HDR_LEN + 8, 0, 4);
 	do_seal(buf, sizeof(buf), seal, 1, c);
 	if (c != NULL && valid_from(k, role, seal)) {
-		valid_sent(k);
 		if (!(b >> 7)) {
 			c->hello_ctr = ctr;
 			c->addr = role;
 			if (seq > 0 && seq - 1 > c->floor)
 				c->floor = seq - 1;
 		}
+		valid_sent(k, role);
 	}
 	keep_frame(buf, sizeof(buf), k, role, (m >> 4) & 1);
 	inject_udp(buf, sizeof(buf), k, role, k + ((m >> 4) & 1));
@@ -1120,7 +1180,7 @@ static void op_data(struct rd *r)
 	uint16_t dl, plen;
 	uint64_t seq;
 	size_t len, i;
-	int fresh;
+	int fresh, own;
 	struct gw_hdr_args h = {.sender = id, .flags = (b >> 6) & 1};
 
 	epoch = pick_epoch(k, m & 3, r);
@@ -1142,11 +1202,17 @@ static void op_data(struct rd *r)
 		c->last_seq = seq;
 	origin = (m >> 4) & 1 ? u8(r) : id;
 	plen = pb < 200 ? pb : (uint16_t)RTE_MIN(1300u + (pb - 200u) * 128u, GW_PAYLOAD_MAX);
-	/* A connector's message keeps its content: a repeat is a retransmission. */
-	if (valid_from(k, role, seal) && origin == id && (rec = find_msg(k, seq)) != NULL) {
+	/* A connector's message keeps its content: a repeat is a retransmission.
+	 * Its own frames from an address that is not its session's must be
+	 * refused (v2: AUTH_FAILED), so they carry other content, never
+	 * recorded as sent: custody holding it is a forgery accepted. */
+	own = valid_from(k, role, seal) && role == c->addr;
+	if (own && origin == id && (rec = find_msg(k, seq)) != NULL) {
 		dsel = rec->dsel;
 		plen = rec->plen;
 		seed = rec->seed;
+	} else if (!own) {
+		seed ^= 0xa5;
 	}
 	if (dsel == 5) {
 		dest[0] = 'x';
@@ -1170,8 +1236,9 @@ static void op_data(struct rd *r)
 	if (len == 0)
 		return;
 	do_seal(buf, len, seal, epoch == 0, c);
-	if (valid_from(k, role, seal)) {
-		valid_sent(k);
+	if (valid_from(k, role, seal))
+		valid_sent(k, role);
+	if (own) {
 		if (origin == id && rec == NULL && fr.n_msg < FR_MAX_MSGS) {
 			fr.msg[fr.n_msg++] = (struct fr_msg){
 				.k = k,
@@ -1186,6 +1253,27 @@ static void op_data(struct rd *r)
 	}
 	keep_frame(buf, (uint16_t)len, k, role, (cs >> 2) & 1);
 	inject_udp(buf, (uint16_t)len, k, role, k + ((cs >> 2) & 1));
+}
+
+/* An ACK the router must apply at all: it names only egress seqs already
+ * transmitted to @k (PROTOCOL.md: anything else is refused whole, BAD_ACK),
+ * with no arithmetic that wraps. A destination that acknowledges what was
+ * sent but never reached it loses its own messages; one that names what
+ * was never sent must not. */
+static int ack_names_sent(unsigned k, uint64_t cum, uint64_t base, uint64_t bitmap)
+{
+	uint64_t top = fr.rt->egress_base - 1; /* highest seq sent to k */
+	unsigned i, hi;
+
+	for (i = 0; i < fr.n_tx; i++)
+		if (fr.tx[i].dest == k && fr.tx[i].eseq > top)
+			top = fr.tx[i].eseq;
+	if (cum > top)
+		return 0;
+	if (bitmap == 0)
+		return 1;
+	hi = 63u - (unsigned)__builtin_clzll(bitmap);
+	return base != 0 && base <= UINT64_MAX - hi && base + hi <= top;
 }
 
 static void op_ack(struct rd *r)
@@ -1254,12 +1342,12 @@ static void op_ack(struct rd *r)
 		return;
 	do_seal(buf, sizeof(buf), seal, epoch == 0, c);
 	if (valid_from(k, role, seal))
-		valid_sent(k);
+		valid_sent(k, role);
 	/* What the destination legitimately acknowledges: an ACK it sealed in
 	 * the router's current session for it, from its session's address,
 	 * with a fresh counter. Without authentication in the router any ACK
 	 * the router would apply counts (nothing else can be asked of it). */
-	if (rc != NULL && rc->up && epoch == rc->epoch &&
+	if (rc != NULL && rc->up && epoch == rc->epoch && ack_names_sent(k, cum, base, bitmap) &&
 	    (!FR_AUTH || (valid_from(k, role, seal) && fresh && role == c->addr &&
 			  rc->ip_be == rte_cpu_to_be_32(role_ip(k, role)) &&
 			  rc->udp_be == rte_cpu_to_be_16(role_udp(k, role)) &&
@@ -1294,7 +1382,7 @@ static void op_session(struct rd *r, unsigned type)
 		return;
 	do_seal(buf, len, seal, epoch == 0, c);
 	if (valid_from(k, role, seal))
-		valid_sent(k);
+		valid_sent(k, role);
 	keep_frame(buf, (uint16_t)len, k, role, (cs >> 2) & 1);
 	inject_udp(buf, (uint16_t)len, k, role, k + ((cs >> 2) & 1));
 }
@@ -1585,7 +1673,8 @@ static void fr_fini(void)
 	cp_fini(&fr.cp);
 	rte_mempool_free(fr.hpool);
 	free(fr.keep);
-	rcu_barrier();
+	fr_rcu_flush();
+	free(fr_cbs);
 	rcu_unregister_thread();
 	rte_eal_cleanup();
 }

@@ -266,6 +266,12 @@ def admin(k, action):
     return bytes([OP_ADMIN, ((k - 1) & 3) | action << 2])
 
 
+def settle():
+    """A millisecond passes (the workers' retransmission scan: a new
+    session's first transmissions), then a run."""
+    return clock(1) + run()
+
+
 def up(*ks):
     """Sessions of connectors ks up (HELLO, WELCOME)."""
     return b"".join(hello(k) for k in ks) + run()
@@ -274,7 +280,7 @@ def up(*ks):
 # Each regression case: (name, what it is, bytes). The issue 8 findings first.
 def router_regressions():
     r = []
-    flow = data(1, D2) + data(1, D2) + data(1, D2) + run() + clock(3) + run()
+    flow = data(1, D2) + data(1, D2) + data(1, D2) + settle()
     r.append(("regress-ack-base-wrap",
               "issue 8: one ACK with base 0xFFFFFFFFFFFFFFC1 and an all-ones bitmap for a "
               "destination holding custody (SIGSEGV in send_data/egress_failover, 63 slots "
@@ -297,15 +303,18 @@ def router_regressions():
               "learns (49,982 forged messages delivered, the real sender's ACKed as "
               "duplicates and lost): forged with a bad and a zero tag, from the attacker's "
               "address and spoofing the connector's own, with the sniffed and a guessed "
-              "epoch; then the real connector's messages with the same seqs.",
+              "epoch, and sealed by the connector itself but from its other address (not "
+              "its session's); then the real connector's messages with the same seqs, and "
+              "its ACK from its other address before the real one.",
               up(1, 2) +
               data(1, D2, role=2, epoch=1, seal=2) + data(1, D2, role=2, epoch=1, seal=3) +
               data(1, D2, role=0, epoch=1, seal=2, seqsel=2, seq=1) +
               data(1, D2, role=2, epoch=2, epoch_raw=1, seal=2, seqsel=2, seq=2) +
               data(1, D2, role=2, epoch=1, ctrsel=2, ctr=(1 << 56) | 1, seqsel=2, seq=3) +
-              run() +
+              data(1, D2, role=1, seqsel=2, seq=4) + run() +
               data(1, D2, seqsel=2, seq=1) + data(1, D2, seqsel=2, seq=2) +
-              data(1, D2, seqsel=2, seq=3) + run() + clock(3) + run() + ack(2) + run()))
+              data(1, D2, seqsel=2, seq=3) + settle() + ack(2, role=1) + run() +
+              ack(2) + run()))
     r.append(("regress-hello-takeover",
               "issue 8: HELLO as connector 2 from another address, then ACKs for what arrives "
               "there (50 take-overs in 10 s, 19,169 acknowledged messages lost). Forged "
@@ -319,10 +328,13 @@ def router_regressions():
     r.append(("regress-replayed-acks",
               "issue 8: ACKs as connector 2 with sniffed egress seqs while its link is cut "
               "(3,002 lost): its real ACKs replayed, from its address and the attacker's, "
-              "after new messages were transmitted; ACKs naming seqs never sent.",
-              up(1, 2) + data(1, D2) + run() + ack(2) + run() +
-              data(1, D2) + data(1, D2) + run() +
-              replay(3) + replay(3, role=2) + run() +
+              "after new messages were transmitted (one of them named, when first sent, a seq "
+              "not yet transmitted: refused then, it must stay refused once that seq is out); "
+              "ACKs naming seqs never sent.",
+              up(1, 2) + data(1, D2) + settle() + ack(2) + run() +
+              ack(2, bmsel=2, bitmap=1) + run() +
+              data(1, D2) + data(1, D2) + settle() +
+              replay(4) + replay(4, role=2) + replay(3) + replay(3, role=2) + run() +
               ack(2, role=2, epoch=1, cumsel=1, cum=U64MAX >> 1) +
               ack(2, role=2, epoch=1, basesel=3, bmsel=1) + run() +
               clock(3) + run() + ack(2) + run()))
@@ -369,7 +381,7 @@ def router_regressions():
 
 def router_seeds():
     s = {}
-    s["two-sessions-one-message"] = up(1, 2) + data(1, D2) + run() + ack(2) + run()
+    s["two-sessions-one-message"] = up(1, 2) + data(1, D2) + settle() + ack(2) + run()
     s["failover-any"] = (up(1, 2, 3) + bye(2) + run() + clock(4) + run() +
                          data(1, DANY) + data(1, DANY) + run() + clock(5) + run() +
                          ack(3) + run())

@@ -148,7 +148,9 @@ router)
 		exec $CC $CFLAGS $inc -fsanitize=fuzzer-no-link,address,undefined -c "$f" -o "$o"
 	' sh <"$obj/list"
 	# shellcheck disable=SC2086 # word lists
+	# call_rcu and rcu_barrier run on the fuzzer's thread (fuzz_router.c).
 	"$CC" $cflags -Werror -fsanitize=fuzzer,address,undefined \
+		-Wl,--wrap=urcu_qsbr_call_rcu -Wl,--wrap=urcu_qsbr_barrier \
 		"$src/tests/fuzz/fuzz_router.c" "$obj"/*.o $libs -lpthread -lm \
 		-o "$out/fuzz_router"
 	max_len=4096
