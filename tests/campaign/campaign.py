@@ -612,10 +612,12 @@ class Campaign:
                 break
             time.sleep(0.05)
         heal = time.monotonic() - t_up
+        since_kill = time.monotonic() - self.router_kills[-1]
         _, d0 = self.progress()
         while self.progress()[1] == d0 and time.monotonic() - t_up < 30:
             time.sleep(0.05)
-        return f"router {self.router_n - 1} killed, router {self.router_n} up, 4 sessions after {heal:.2f} s"
+        return (f"router {self.router_n - 1} killed, router {self.router_n} up; 4 sessions "
+                f"{heal:.2f} s after its start, {since_kill:.2f} s after the kill")
 
     # ---- the run ----------------------------------------------------------
 
