@@ -664,23 +664,47 @@ static void rx_add(struct fr_conn *c, uint64_t s)
 	c->n_rx -= j;
 }
 
-/* Would connector k accept this session frame from the router? */
-static int conn_accepts(struct fr_conn *c, const uint8_t *gw, const struct gw_frame *f)
+/* Would connector k accept this session frame from the router? Its tag,
+ * lane and counter were checked by check_sealed() (wherever it was sent). */
+static int conn_accepts(struct fr_conn *c, const struct gw_frame *f)
 {
+	return c->up && f->epoch == c->epoch;
+}
+
+/* Every frame the router sends for connector k is sealed right: handshake
+ * frames (WELCOME, epoch 0) with k's hs.r2c; frames of the session k holds
+ * with its s.r2c, on the frame type's lane, with a counter never used
+ * before in that session and lane (a repeat is a GMAC IV reuse). Checked
+ * for frames to any of k's addresses: the keys, not the address, decide. */
+static void check_sealed(struct fr_conn *c, const uint8_t *gw, const struct gw_frame *f)
+{
+#if FR_AUTH
 	unsigned lane = gw_type_lane(f->type);
 
+	if (gw_frame_is_handshake(f->type, f->epoch)) {
+		if (!gw_auth_check_hs(gw, f->length, c->hs.r2c))
+			FAIL("router's %s (epoch 0 or WELCOME) to %u: tag does not verify with hs.r2c",
+			     gw_type_name(f->type), c->id);
+		return;
+	}
 	if (!c->up || f->epoch != c->epoch)
-		return 0;
-#if FR_AUTH
-	if (gw_ctr_lane(f->ctr) != lane || !dp_replay_check(&c->rxw[lane], gw_ctr_count(f->ctr)) ||
-	    !gw_auth_check_session(gw, f->length, &c->r2c))
-		return 0;
+		return; /* a session the connector does not hold (keys unknown here) */
+	if (gw_ctr_lane(f->ctr) != lane)
+		FAIL("router's %s to %u on lane %u (ctr %" PRIx64 ")", gw_type_name(f->type), c->id,
+		     gw_ctr_lane(f->ctr), f->ctr);
+	if (!gw_auth_check_session(gw, f->length, &c->r2c))
+		FAIL("router's %s to %u in epoch %u: tag does not verify with the session's s.r2c",
+		     gw_type_name(f->type), c->id, f->epoch);
+	if (!dp_replay_check(&c->rxw[lane], gw_ctr_count(f->ctr)))
+		FAIL("router's %s to %u: lane %u counter %" PRIu64
+		     " used before (or 0, or far behind) in this session: IV reuse",
+		     gw_type_name(f->type), c->id, lane, gw_ctr_count(f->ctr));
 	dp_replay_commit(&c->rxw[lane], gw_ctr_count(f->ctr));
 #else
+	(void)c;
 	(void)gw;
-	(void)lane;
+	(void)f;
 #endif
-	return 1;
 }
 
 static void on_welcome(struct fr_conn *c, const uint8_t *gw, const struct gw_frame *f)
@@ -746,6 +770,7 @@ static void on_tx(struct rte_mbuf *m)
 	if (role == R_COUNT || k == 0)
 		return; /* to a stranger (answers to its raw frames) */
 	c = &fr.c[k];
+	check_sealed(c, gw, &f);
 	if (f.type == GW_T_DATA) {
 		uint32_t origin, hash;
 		uint64_t oseq;
@@ -781,7 +806,7 @@ static void on_tx(struct rte_mbuf *m)
 		return;
 	case GW_T_ACK:
 		fr.step_acks++;
-		if (!conn_accepts(c, gw, &f))
+		if (!conn_accepts(c, &f))
 			return;
 		for (i = 0; i < fr.n_msg; i++) {
 			struct fr_msg *mm = &fr.msg[i];
@@ -792,7 +817,7 @@ static void on_tx(struct rte_mbuf *m)
 		}
 		return;
 	case GW_T_DATA:
-		if (conn_accepts(c, gw, &f))
+		if (conn_accepts(c, &f))
 			rx_add(c, f.seq);
 		return;
 	default:
@@ -1286,7 +1311,7 @@ static void op_ack(struct rd *r)
 	const struct dp_conn *rc = k != 0 ? rconn(k) : NULL;
 	uint8_t buf[GW_ACK_LEN];
 	uint64_t cum, base, bitmap = 0;
-	int fresh;
+	int fresh, lane_ok;
 	struct gw_hdr_args h = {.sender = id};
 
 	epoch = pick_epoch(k, m & 3, r);
@@ -1338,6 +1363,10 @@ static void op_ack(struct rd *r)
 	h.epoch = epoch;
 	h.seq = cum;
 	h.ctr = pick_ctr(c, GW_T_ACK, cs & 3, r, &fresh);
+	/* A counter the router has not committed may be a repeat of ours (its
+	 * first use was refused): any lane-1 counter but 0 may be accepted. */
+	lane_ok = gw_ctr_lane(h.ctr) == GW_LANE_STREAM && gw_ctr_count(h.ctr) != 0;
+	(void)fresh;
 	if (gw_wire_encode_ack(buf, sizeof(buf), &h, base, bitmap) == 0)
 		return;
 	do_seal(buf, sizeof(buf), seal, epoch == 0, c);
@@ -1345,10 +1374,10 @@ static void op_ack(struct rd *r)
 		valid_sent(k, role);
 	/* What the destination legitimately acknowledges: an ACK it sealed in
 	 * the router's current session for it, from its session's address,
-	 * with a fresh counter. Without authentication in the router any ACK
+	 * on its lane. Without authentication in the router any ACK
 	 * the router would apply counts (nothing else can be asked of it). */
 	if (rc != NULL && rc->up && epoch == rc->epoch && ack_names_sent(k, cum, base, bitmap) &&
-	    (!FR_AUTH || (valid_from(k, role, seal) && fresh && role == c->addr &&
+	    (!FR_AUTH || (valid_from(k, role, seal) && lane_ok && role == c->addr &&
 			  rc->ip_be == rte_cpu_to_be_32(role_ip(k, role)) &&
 			  rc->udp_be == rte_cpu_to_be_16(role_udp(k, role)) &&
 			  rc->epoch == c->epoch && rc->nonce == c->sess_nonce)))

@@ -267,9 +267,10 @@ def admin(k, action):
 
 
 def settle():
-    """A millisecond passes (the workers' retransmission scan: a new
-    session's first transmissions), then a run."""
-    return clock(1) + run()
+    """Twice a millisecond passes and the router runs: the workers'
+    retransmission scan sends a new session's first messages (with two
+    workers, those handed over after the first scan go at the second)."""
+    return clock(1) + run() + clock(1) + run()
 
 
 def up(*ks):
