@@ -169,37 +169,68 @@ void dp_auth_sess_retire(struct dp_auth_sess *s)
 		call_rcu(&s->rcu, sess_free_rcu);
 }
 
+/* The device's per-frame vectors of one burst, built in the order of the
+ * device calls (frames of one session contiguous), so that each call takes
+ * a slice of them: one pass over the burst builds them, none copies them. */
+struct gmac_vecs {
+	struct rte_crypto_vec v[DP_BURST_MAX];
+	struct rte_crypto_sgl sgl[DP_BURST_MAX];
+	struct rte_crypto_va_iova_ptr iv[DP_BURST_MAX], dg[DP_BURST_MAX];
+	int32_t st[DP_BURST_MAX];
+	uint8_t ivb[DP_BURST_MAX][16] __rte_aligned(16);
+};
+
+/* Slot @k for the frame @fr of length field @len, tag to @dig. */
+static inline void gmac_slot(struct gmac_vecs *g, unsigned k, uint8_t *fr, uint16_t len,
+			     uint8_t *dig)
+{
+	uint64_t ctr;
+	uint32_t z = 0;
+
+	/* IV = 00000000 || ctr (big-endian, as the trailer holds it): two
+	 * stores, not a memset and a byte copy. */
+	memcpy(&ctr, fr + len - GW_TRAILER_LEN, GW_CTR_LEN);
+	memcpy(g->ivb[k], &z, 4);
+	memcpy(g->ivb[k] + 4, &ctr, 8);
+	g->v[k].base = fr;
+	g->v[k].len = (uint32_t)len - GW_TAG_LEN;
+	g->sgl[k].vec = &g->v[k];
+	g->sgl[k].num = 1;
+	g->iv[k].va = g->ivb[k];
+	g->dg[k].va = dig;
+	/* Stays refused unless the device says otherwise. */
+	g->st[k] = -1;
+}
+
+/* One device call on slots [@from, @from + @n). */
+static inline void gmac_call(struct gmac_vecs *g, uint8_t dev, void *sess, unsigned from,
+			     unsigned n)
+{
+	struct rte_crypto_sym_vec vec = {.num = n,
+					 .src_sgl = g->sgl + from,
+					 .iv = g->iv + from,
+					 .digest = g->dg + from,
+					 .auth_iv = g->iv + from,
+					 .status = g->st + from};
+	union rte_crypto_sym_ofs ofs = {.raw = 0};
+
+	rte_cryptodev_sym_cpu_crypto_process(dev, sess, ofs, &vec);
+}
+
 unsigned dp_auth_gmac_burst(const struct dp_auth_sess *s, void *sess, unsigned n,
 			    uint8_t *const fr[], const uint16_t len[], uint8_t *const dig[],
 			    uint8_t ok[])
 {
-	struct rte_crypto_vec v[DP_BURST_MAX];
-	struct rte_crypto_sgl sgl[DP_BURST_MAX];
-	struct rte_crypto_va_iova_ptr iv[DP_BURST_MAX], dg[DP_BURST_MAX];
-	uint8_t ivb[DP_BURST_MAX][16] __rte_aligned(16);
-	int32_t st[DP_BURST_MAX];
-	struct rte_crypto_sym_vec vec = {
-		.num = n, .src_sgl = sgl, .iv = iv, .digest = dg, .auth_iv = iv, .status = st};
-	union rte_crypto_sym_ofs ofs = {.raw = 0};
+	struct gmac_vecs g;
 	unsigned i, good = 0;
 
 	if (n == 0)
 		return 0;
+	for (i = 0; i < n; i++)
+		gmac_slot(&g, i, fr[i], len[i], dig[i]);
+	gmac_call(&g, s->dev, sess, 0, n);
 	for (i = 0; i < n; i++) {
-		/* IV = 00000000 || ctr (big-endian, as the trailer holds it). */
-		memset(ivb[i], 0, 4);
-		memcpy(ivb[i] + 4, fr[i] + len[i] - GW_TRAILER_LEN, GW_CTR_LEN);
-		v[i].base = fr[i];
-		v[i].len = (uint32_t)len[i] - GW_TAG_LEN;
-		sgl[i].vec = &v[i];
-		sgl[i].num = 1;
-		iv[i].va = ivb[i];
-		dg[i].va = dig[i];
-		st[i] = -1;
-	}
-	rte_cryptodev_sym_cpu_crypto_process(s->dev, sess, ofs, &vec);
-	for (i = 0; i < n; i++) {
-		ok[i] = st[i] == 0;
+		ok[i] = g.st[i] == 0;
 		good += ok[i];
 	}
 	return good;
@@ -209,30 +240,58 @@ void dp_auth_gmac_grouped(unsigned n, const struct dp_auth_sess *const a[], int 
 			  uint8_t *const fr[], const uint16_t len[], uint8_t *const dig[],
 			  uint8_t ok[])
 {
-	uint8_t done[DP_BURST_MAX], gok[DP_BURST_MAX];
-	uint8_t *gfr[DP_BURST_MAX], *gdig[DP_BURST_MAX];
-	uint16_t glen[DP_BURST_MAX], gi[DP_BURST_MAX];
-	unsigned i, j, k;
+	struct gmac_vecs g;
+	const struct dp_auth_sess *sess[DP_BURST_MAX];
+	uint8_t grp[DP_BURST_MAX];
+	uint16_t cnt[DP_BURST_MAX], start[DP_BURST_MAX], at[DP_BURST_MAX];
+	unsigned i, k, ns = 0, last = 0, m = 0;
 
-	memset(done, 0, n);
-	/* O(n x sessions in the burst): a handful in practice, n at most. */
+	/* Which session each frame is of: a burst holds a handful, and runs
+	 * of one are common, so the last one found is tried first. */
 	for (i = 0; i < n; i++) {
 		const struct dp_auth_sess *s = a[i];
 
-		if (done[i] || s == NULL)
+		if (s == NULL)
 			continue;
-		for (j = i, k = 0; j < n; j++) {
-			if (done[j] || a[j] != s)
-				continue;
-			done[j] = 1;
-			gi[k] = (uint16_t)j;
-			gfr[k] = fr[j];
-			glen[k] = len[j];
-			gdig[k] = dig[j];
-			k++;
+		m++;
+		if (ns == 0 || sess[last] != s) {
+			for (k = 0; k < ns && sess[k] != s; k++)
+				;
+			if (k == ns) {
+				sess[ns] = s;
+				cnt[ns++] = 0;
+			}
+			last = k;
 		}
-		dp_auth_gmac_burst(s, r2c ? s->r2c : s->c2r, k, gfr, glen, gdig, gok);
-		for (j = 0; j < k; j++)
-			ok[gi[j]] = gok[j];
+		grp[i] = (uint8_t)last;
+		cnt[last]++;
 	}
+	if (ns == 0)
+		return;
+	if (ns == 1 && m == n) {
+		/* One session, every frame: the slots are the frames. */
+		for (i = 0; i < n; i++)
+			gmac_slot(&g, i, fr[i], len[i], dig[i]);
+		gmac_call(&g, sess[0]->dev, r2c ? sess[0]->r2c : sess[0]->c2r, 0, n);
+		for (i = 0; i < n; i++)
+			ok[i] = g.st[i] == 0;
+		return;
+	}
+	/* Each session's frames in one contiguous slice, in burst order. */
+	for (k = 0, m = 0; k < ns; k++) {
+		start[k] = (uint16_t)m;
+		m += cnt[k];
+	}
+	for (i = 0; i < n; i++) {
+		if (a[i] == NULL)
+			continue;
+		k = start[grp[i]]++;
+		at[k] = (uint16_t)i;
+		gmac_slot(&g, k, fr[i], len[i], dig[i]);
+	}
+	for (k = 0; k < ns; k++)
+		gmac_call(&g, sess[k]->dev, r2c ? sess[k]->r2c : sess[k]->c2r,
+			  start[k] - cnt[k], cnt[k]);
+	for (k = 0; k < m; k++)
+		ok[at[k]] = g.st[k] == 0;
 }
