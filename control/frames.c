@@ -32,9 +32,9 @@
 #include "frames.h"
 #include "pkt.h"
 #include "router_api.h"
+#include "tuning.h"
 
 #define CTL_BURST 32
-#define CTL_POLL_MAX 1024 /* frames per poll: the loop must also serve timers and fds */
 
 /* Transmit a control frame on port index @p: on the control thread's own TX
  * queue where the port has one, else through worker @w's control ring (the
@@ -456,21 +456,39 @@ static void on_session_frame(struct cp_ctx *cp, struct rte_mbuf *m)
 			rte_be_to_cpu_16(uh->dgram_len) - 8);
 }
 
-unsigned cp_frames_poll(struct cp_ctx *cp)
+/* Up to @max frames from @r, each handled and freed; how many. */
+static unsigned drain_ring(struct cp_ctx *cp, struct rte_ring *r, unsigned max)
 {
 	struct rte_mbuf *ms[CTL_BURST];
 	unsigned n, i, total = 0;
 
-	/* Everything that arrived, so that after a stall of this thread the
-	 * keepalives waiting in the ring count before anyone is declared
-	 * dead (the loop runs timers after pollers). */
 	do {
-		n = rte_ring_sc_dequeue_burst(cp->rt->ctl_ring, (void **)ms, CTL_BURST, NULL);
+		unsigned want = max - total < CTL_BURST ? max - total : CTL_BURST;
+
+		n = rte_ring_sc_dequeue_burst(r, (void **)ms, want, NULL);
 		for (i = 0; i < n; i++) {
 			on_session_frame(cp, ms[i]);
 			rte_pktmbuf_free(ms[i]);
 		}
 		total += n;
-	} while (n == CTL_BURST && total < CTL_POLL_MAX);
+	} while (n == CTL_BURST && total < max);
+	return total;
+}
+
+unsigned cp_frames_poll(struct cp_ctx *cp)
+{
+	unsigned total;
+
+	/* The session ring first, everything in it (at most its size: the
+	 * loop must also serve timers and fds), so that after a stall of
+	 * this thread the keepalives waiting there count before anyone is
+	 * declared dead (the loop runs timers after pollers). Then a bounded
+	 * batch of handshake frames: a flood of HELLOs or of frames for
+	 * unknown ids (anyone can send them, each costs a BLAKE2b or a GMAC)
+	 * delays the next keepalive by at most DP_CTL_HS_BATCH frames' work;
+	 * a non-zero return makes the loop poll again at once, so the rest
+	 * of the flood is served between session-ring drains. */
+	total = drain_ring(cp, cp->rt->ctl_ring, DP_CTL_RING_SIZE);
+	total += drain_ring(cp, cp->rt->ctl_hs_ring, DP_CTL_HS_BATCH);
 	return total;
 }

@@ -121,6 +121,7 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(root, "arp_replies", s.arp_replies);
 	J(root, "icmp_replies", s.icmp_replies);
 	J(root, "ctl_frames", s.ctl_frames);
+	J(root, "ctl_hs_frames", s.ctl_hs_frames);
 	/* Gauges that must return to their baseline (a leak shows as drift): sessions,
 	 * mbufs in use, open file descriptors. */
 	J(root, "sessions_up_now", cp->sess.ups - cp->sess.downs);

@@ -141,6 +141,12 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 		rc = create_err();
 		goto out_pool;
 	}
+	rt->ctl_hs_ring = rte_ring_create(obj_name(name, sizeof(name), rt, "ctl_hs", -1),
+					  DP_CTL_HS_RING_SIZE, (int)rte_socket_id(), RING_F_SC_DEQ);
+	if (rt->ctl_hs_ring == NULL) {
+		rc = create_err();
+		goto out_ctl;
+	}
 	for (w = 0; w < rt->n_workers; w++) {
 		rt->ctl_tx[w] = rte_ring_create(obj_name(name, sizeof(name), rt, "ctl_tx", (int)w),
 						DP_CTL_RING_SIZE, (int)rte_socket_id(),
@@ -213,6 +219,8 @@ out_ho:
 		rte_ring_free(rt->ctl_tx[w]);
 		rte_ring_free(rt->ctl_cmd[w]);
 	}
+	rte_ring_free(rt->ctl_hs_ring);
+out_ctl:
 	rte_ring_free(rt->ctl_ring);
 out_pool:
 	rte_mempool_free(rt->pool);
@@ -314,6 +322,8 @@ unsigned dp_router_free(struct dp_router *rt)
 
 	while (rte_ring_sc_dequeue(rt->ctl_ring, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
+	while (rte_ring_sc_dequeue(rt->ctl_hs_ring, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
 	for (w = 0; w < rt->n_workers; w++)
 		while (rte_ring_sc_dequeue(rt->ctl_tx[w], (void **)&m) == 0)
 			rte_pktmbuf_free(m);
@@ -350,6 +360,7 @@ unsigned dp_router_free(struct dp_router *rt)
 		rte_ring_free(rt->ctl_cmd[w]);
 	}
 	rte_ring_free(rt->ctl_ring);
+	rte_ring_free(rt->ctl_hs_ring);
 	rte_mempool_free(rt->pool);
 	rte_free(rt);
 	return held;

@@ -6,7 +6,8 @@
  *     DATA from origin O:  owner(O)?  dedup -> route -> custody at owner(D)
  *                                     -> ACK to O (batched per burst)
  *     ACK from destination D: owner(D)? free acknowledged custody slots
- *     HELLO/KEEPALIVE/BYE:  control ring
+ *     KEEPALIVE/BYE of an up session (epoch, address): control's session ring
+ *     HELLO and every other KEEPALIVE/BYE: control's handshake ring
  *   frames for a connector this worker does not own are steered to the
  *   owner through an SPSC ring; a message whose destination another worker
  *   owns is handed over through an SPSC ring and the owner's verdict comes
@@ -464,6 +465,51 @@ static void verify_flush(struct dp_lcore *lc)
 	}
 }
 
+/* ---- frames for the control thread ---------------------------------------- */
+
+/* Could this frame be a KEEPALIVE or BYE of @f.sender's established session?
+ * Cheap checks only (no crypto: control verifies the tag, the lane and the
+ * window): session up, the session's epoch, the session's address. */
+static inline bool ctl_is_session(const struct dp_router *rt, const struct gw_frame *f,
+				  const struct dp_pkt_src *src)
+{
+	const struct dp_conn *c;
+
+	if (f->type == GW_T_HELLO || f->epoch == 0)
+		return false;
+	c = dp_conn_get(rt, f->sender);
+	return c != NULL && c->up && c->epoch == f->epoch && c->ip_be == src->ip_be &&
+	       c->udp_be == src->udp_be;
+}
+
+/* Hand a HELLO / KEEPALIVE / BYE to the control thread. Two rings, so that
+ * handshake traffic, which anyone can send at any rate, never takes the room
+ * of established sessions' keepalives (issue 8): a frame that looks like its
+ * sender's live session goes to the session ring, everything else (HELLO,
+ * epoch 0, unknown ids, a wrong epoch or address) to the handshake ring,
+ * which control serves in bounded batches after the session ring. A spoofer
+ * that knows a session's epoch and address can still fill the session ring,
+ * but only with frames that control then refuses at one GMAC each. */
+static void to_control(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_frame *f,
+		       const struct dp_pkt_src *src)
+{
+	struct dp_router *rt = lc->rt;
+
+	if (ctl_is_session(rt, f, src)) {
+		if (unlikely(rte_ring_mp_enqueue(rt->ctl_ring, m) != 0)) {
+			dp_drop(lc, m, DP_DROP_CTL_FULL);
+			return;
+		}
+		DP_COUNT_INC(lc->stats.ctl_frames);
+		return;
+	}
+	if (rte_ring_mp_enqueue(rt->ctl_hs_ring, m) != 0) {
+		dp_drop(lc, m, DP_DROP_CTL_HS_FULL);
+		return;
+	}
+	DP_COUNT_INC(lc->stats.ctl_hs_frames);
+}
+
 /* ---- frame dispatch ------------------------------------------------------- */
 
 static void rx_frame(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m, const uint8_t *gw,
@@ -501,11 +547,7 @@ static void rx_frame(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m, const 
 	case GW_T_HELLO:
 	case GW_T_KEEPALIVE:
 	case GW_T_BYE:
-		if (rte_ring_mp_enqueue(lc->rt->ctl_ring, m) != 0) {
-			dp_drop(lc, m, DP_DROP_CTL_FULL);
-			return;
-		}
-		DP_COUNT_INC(lc->stats.ctl_frames);
+		to_control(lc, m, &f, src);
 		return;
 	default:
 		dp_drop(lc, m, DP_DROP_WRONG_DIRECTION);

@@ -147,7 +147,12 @@ struct dp_router {
 	struct rte_mempool *pool;   /* MP/MC: workers and control allocate */
 	struct dp_handoff *ho_msg;  /* worker -> worker: steer + custody items (SP/SC) */
 	struct dp_handoff *ho_vrd;  /* worker -> worker: custody verdicts back (SP/SC) */
-	struct rte_ring *ctl_ring;  /* session frames, workers -> control (MP/SC) */
+	/* Frames for control, workers -> control (MP/SC), two rings so a
+	 * handshake flood cannot crowd out established sessions' keepalives
+	 * (tuning.h): ctl_ring takes KEEPALIVE/BYE of an up session (its
+	 * epoch, its address), ctl_hs_ring everything else. */
+	struct rte_ring *ctl_ring;
+	struct rte_ring *ctl_hs_ring;
 	/* Frames the control thread sends, one SP/SC ring per worker: the
 	 * worker transmits them on its own queue, so no TX queue is shared
 	 * and ports need as many TX as RX queues (net_tap insists). */

@@ -67,7 +67,8 @@
 	X(TOO_BIG, "DATA that cannot leave within its destination's MTU (NACKed TOO_BIG)")         \
 	X(BAD_ACK, "ACK for link sequence numbers never sent")                                     \
 	X(STEER_FULL, "hand-off ring to the owning worker full")                                   \
-	X(CTL_FULL, "ring to the control thread full")                                             \
+	X(CTL_FULL, "session ring to the control thread full (established sessions' KEEPALIVE/BYE)") \
+	X(CTL_HS_FULL, "handshake ring to the control thread full (HELLO, epoch 0, unknown, mismatched)") \
 	X(TX_FULL, "TX queue full")                                                                \
 	X(NO_MBUF, "mempool empty when building a reply")                                          \
 	X(MOVE_FAILED, "failover move found no room (origin told EXPIRED)")                       \
@@ -123,7 +124,8 @@ struct dp_worker_stats {
 	uint64_t acks_ignored;  /* valid destination ACKs naming nothing new (not drops) */
 	uint64_t arp_replies;
 	uint64_t icmp_replies;
-	uint64_t ctl_frames;    /* session frames passed to the control thread */
+	uint64_t ctl_frames;    /* frames passed to the control thread: session ring */
+	uint64_t ctl_hs_frames; /* frames passed to the control thread: handshake ring */
 	uint64_t steered;       /* frames handed to another worker */
 	uint64_t handoffs;      /* messages handed to another worker's custody */
 	uint64_t moved;         /* never-sent messages failed over to another connector */

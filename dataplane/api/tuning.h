@@ -30,8 +30,26 @@
 /* Hand-off rings between workers (entries, power of two). */
 #define DP_HANDOFF_RING_SIZE 4096
 
-/* Control ring (workers -> control thread), entries. */
-#define DP_CTL_RING_SIZE 1024
+/* Rings between workers and the control thread (entries, power of two).
+ * Workers -> control is two rings, so that handshake traffic (a flood of
+ * HELLOs or of frames for unknown ids, from anyone) never competes with the
+ * keepalives of established sessions (issue 8: no third party can silence
+ * a connector):
+ *   session ring: KEEPALIVE/BYE whose sender has a session up, with that
+ *     session's epoch, from that session's address (cheap checks in the
+ *     worker; control still verifies every tag). Drained whole first in
+ *     every control poll. Full: drop CTL_FULL.
+ *   handshake ring: every other frame for control (HELLO, epoch 0, unknown
+ *     ids, mismatches). At most DP_CTL_HS_BATCH of them per control poll.
+ *     Full: drop CTL_HS_FULL.
+ * DP_CTL_RING_SIZE is also the size of each control -> worker TX ring
+ * (ctl_tx). Held mbufs: up to DP_CTL_RING_SIZE + DP_CTL_HS_RING_SIZE - 2
+ * from the packet pool while control is behind. */
+#define DP_CTL_RING_SIZE 1024    /* entries: session ring, and each ctl_tx ring */
+#define DP_CTL_HS_RING_SIZE 1024 /* entries: handshake ring */
+#define DP_CTL_HS_BATCH 128      /* frames: handshake frames per control poll
+				  * (~one BLAKE2b each: ~130k cycles, well
+				  * under 100 us; then the session ring again) */
 
 /* Connectors and routes. */
 #define DP_MAX_CONNECTORS 65536 /* connector ids 1..DP_MAX_CONNECTORS-1 */

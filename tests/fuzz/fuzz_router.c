@@ -884,7 +884,7 @@ static int quiescent(void)
 {
 	unsigned w, v;
 
-	if (rte_ring_count(fr.rt->ctl_ring) != 0)
+	if (rte_ring_count(fr.rt->ctl_ring) != 0 || rte_ring_count(fr.rt->ctl_hs_ring) != 0)
 		return 0;
 	for (w = 0; w < fr.nw; w++) {
 		if (rte_ring_count(fr.a[w]) != 0 || rte_ring_count(fr.rt->ctl_tx[w]) != 0)
