@@ -242,6 +242,52 @@ Test(auth_dev, grouped_interleaved_sessions)
 	}
 }
 
+/* More sessions in one burst than dp_auth_gmac_grouped() has hint slots
+ * (16): 40 distinct session objects (copies of 8 real pairs: the suite's
+ * pool holds 8), so slots collide whatever the addresses; every frame is
+ * still sealed with its own session's key. */
+Test(auth_dev, grouped_more_sessions_than_hints)
+{
+	static struct dp_auth_sess copies[40];
+	struct gw_session_keys k[8];
+	struct gw_gmac_key gk[8];
+	struct dp_auth_sess *s[8];
+	const struct dp_auth_sess *a[DP_BURST_MAX];
+	uint8_t *fr[DP_BURST_MAX], *dig[DP_BURST_MAX], ok[DP_BURST_MAX];
+	uint16_t len[DP_BURST_MAX];
+	unsigned i, which[DP_BURST_MAX];
+	int err = 0;
+
+	for (i = 0; i < 8; i++) {
+		gw_random_bytes(&k[i], sizeof(k[i]));
+		s[i] = dp_auth_sess_create(rt, &k[i], &err);
+		cr_assert_not_null(s[i], "%d", err);
+		gw_gmac_key_init(&gk[i], k[i].r2c);
+	}
+	for (i = 0; i < 40; i++)
+		copies[i] = *s[i % 8];
+	for (i = 0; i < DP_BURST_MAX; i++) {
+		which[i] = i < 40 ? i : (unsigned)(rte_rand() % 40);
+		a[i] = &copies[which[i]];
+		len[i] = (uint16_t)(64 + rte_rand() % 200);
+		gw_random_bytes(frames[i], len[i]);
+		fr[i] = frames[i];
+		dig[i] = frames[i] + len[i] - GW_TAG_LEN;
+		ok[i] = 7;
+	}
+	dp_auth_gmac_grouped(DP_BURST_MAX, a, 1, fr, len, dig, ok);
+	for (i = 0; i < DP_BURST_MAX; i++) {
+		cr_expect_eq(ok[i], 1);
+		cr_expect(gw_auth_check_session(fr[i], len[i], &gk[which[i] % 8]),
+			  "frame %u sealed with its own session's key", i);
+		cr_expect_not(gw_auth_check_session(fr[i], len[i], &gk[(which[i] + 1) % 8]));
+	}
+	for (i = 0; i < 8; i++) {
+		gw_gmac_key_wipe(&gk[i]);
+		dp_auth_sess_free(s[i]);
+	}
+}
+
 /* A burst of one session (the device call takes the frames as they are, no
  * grouping), whole and with gaps, in both directions; a frame whose bytes
  * changed after sealing verifies to a different tag. */
