@@ -95,7 +95,10 @@ unsigned dp_auth_gmac_burst(const struct dp_auth_sess *s, void *sess, unsigned n
  * skip it; @r2c: seal direction, else verify direction): frames of one
  * session are gathered into one device call whatever their order (a burst
  * interleaves destinations; the calls, not the bytes, are what batching
- * saves). ok[i] as above (untouched where @a[i] is NULL).
+ * saves). ok[i] as above (untouched where @a[i] is NULL). One pass finds
+ * each frame's session (a hint table by address), one builds the device's
+ * vectors straight into each session's slice; a burst of one session is
+ * one call on the frames as they are.
  */
 void dp_auth_gmac_grouped(unsigned n, const struct dp_auth_sess *const a[], int r2c,
 			  uint8_t *const fr[], const uint16_t len[], uint8_t *const dig[],
