@@ -26,7 +26,8 @@
  * frame injected so far, from any address; clock advances; a full run of
  * workers and control until nothing moves; a single worker iteration (with
  * 2 workers: interleavings of hand-offs and verdicts); administrative
- * enable / disable / reconnect / drain. A connector at the fuzzer's end
+ * enable / disable / reconnect / drain, and set-key (a new key: the session
+ * closes, what the old key proves is refused). A connector at the fuzzer's end
  * follows PROTOCOL.md: it accepts a WELCOME (nonce echo, handshake tag, ctr
  * rules), derives its session keys, and acknowledges what it received when
  * told to.
@@ -55,8 +56,20 @@
  *    unless its destination acknowledged it with a valid ACK of its
  *    session; no session state (up, epoch, address) changes in a run that
  *    processed no frame validly sealed by that connector, no clock advance
- *    and no operator action; every frame the router sends is a valid v2
- *    frame.
+ *    and no operator action; a session is not kept up past failure
+ *    detection by anything but the connector's own frames from its session's
+ *    address; KEEPALIVE answers go to the session's address; every frame the
+ *    router sends parses as v2, fits its port's MTU, and is sealed right:
+ *    handshake frames with hs.r2c, session frames with the session's s.r2c,
+ *    on their lane, with a counter never used before in that session and
+ *    lane (no GMAC IV reuse).
+ *
+ * The fuzzer's side is a model, not a second implementation: where it
+ * cannot know what the router may legitimately do (a HELLO that moves a
+ * session waits for the control thread while frames of its burst reach the
+ * worker first; frames sealed before a set-key still queued) it is lenient,
+ * never stricter. tests/fuzz/mutants.py shows the regression inputs fail
+ * when the defence each is named for is removed.
  *
  * Regression inputs for the findings of issue 8 are committed in
  * corpus/router (README there); run.sh runs them before fuzzing.
@@ -120,6 +133,7 @@
 #endif
 
 #define FR_CONNS 3            /* connectors 1..3 */
+#define FR_OLD_KEYS 8
 #define FR_UNKNOWN_ID 9       /* an id that is not configured */
 #define FR_MAX_W 2
 #define FR_MAX_OPS 384        /* operations per input */
@@ -154,7 +168,15 @@ struct fr_conn {
 	uint32_t id;
 	uint8_t key[GW_KEY_LEN];
 	struct gw_hs_keys hs;
+	unsigned key_gen;         /* set-keys so far */
+	struct gw_hs_keys old_hs; /* the key before the last set-key */
+	/* Keys replaced since the last run: frames sealed with them may still
+	 * be queued (FR_OLD_KEYS of them; more: not checked until the run). */
+	unsigned n_old;
+	struct gw_hs_keys old_keys[FR_OLD_KEYS];
 	unsigned addr;            /* role it sends from: R_HOME or R_ALT */
+	unsigned prev_addr;       /* the one before its last move */
+	int move_pending;         /* its moving HELLO may not be processed yet */
 	uint64_t nonce;           /* this instance's */
 	uint64_t next_seq;        /* next origin seq for DATA */
 	uint64_t last_seq;
@@ -548,6 +570,19 @@ static void check_all(void)
 		     ws.routed, held_sum, ws.delivered, ws.drops[DP_DROP_MOVE_FAILED]);
 	if (ws.rx_pkts != fr.injected)
 		FAIL("rx_pkts %" PRIu64 " != frames enqueued %" PRIu64, ws.rx_pkts, fr.injected);
+	{
+		/* Every packet received is answered (ARP, ICMP), refused below
+		 * the frame (a reason from ETH_SHORT to a WIRE_* one), or a
+		 * parsed frame; a steered frame is parsed again by its owner. */
+		uint64_t below = ws.arp_replies + ws.icmp_replies;
+
+		for (i = DP_DROP_ETH_SHORT; i <= DP_DROP_WIRE_BAD_FIELD; i++)
+			below += ws.drops[i];
+		if (ws.rx_pkts + ws.steered != ws.rx_frames + below)
+			FAIL("rx_pkts %" PRIu64 " + steered %" PRIu64 " != rx_frames %" PRIu64
+			     " + replies and drops below the frame %" PRIu64,
+			     ws.rx_pkts, ws.steered, ws.rx_frames, below);
+	}
 	/* mbufs: the router's pool holds nothing at rest; the fuzzer's pool
 	 * holds exactly what custody holds. */
 	if (rte_mempool_in_use_count(fr.rt->pool) != 0)
@@ -682,7 +717,12 @@ static void check_sealed(struct fr_conn *c, const uint8_t *gw, const struct gw_f
 	unsigned lane = gw_type_lane(f->type);
 
 	if (gw_frame_is_handshake(f->type, f->epoch)) {
-		if (!gw_auth_check_hs(gw, f->length, c->hs.r2c))
+		unsigned i;
+		int ok = gw_auth_check_hs(gw, f->length, c->hs.r2c) || c->n_old > FR_OLD_KEYS;
+
+		for (i = 0; !ok && i < c->n_old; i++)
+			ok = gw_auth_check_hs(gw, f->length, c->old_keys[i].r2c);
+		if (!ok)
 			FAIL("router's %s (epoch 0 or WELCOME) to %u: tag does not verify with hs.r2c",
 			     gw_type_name(f->type), c->id);
 		return;
@@ -820,6 +860,10 @@ static void on_tx(struct rte_mbuf *m)
 		if (conn_accepts(c, &f))
 			rx_add(c, f.seq);
 		return;
+	case GW_T_BYE: /* the router closed the session (set-key, delete) */
+		if (conn_accepts(c, &f))
+			c->up = 0;
+		return;
 	default:
 		return;
 	}
@@ -933,6 +977,8 @@ static void fr_run(void)
 		fr_step(w);
 	if (!quiescent())
 		FAIL("the router did not settle within %u rounds", FR_ROUNDS_MAX);
+	for (k = 1; k <= FR_CONNS; k++)
+		fr.c[k].n_old = fr.c[k].move_pending = 0;
 	check_all();
 }
 
@@ -1023,7 +1069,9 @@ static void inject_eth(const uint8_t *b, uint16_t len, unsigned q)
 
 /* ---- building the connectors' frames ---------------------------------------- */
 
-enum { SEAL_OK, SEAL_OK2, SEAL_BAD, SEAL_ZERO };
+/* SEAL_OLD: a handshake frame sealed with the key before the last
+ * set-key (the same as SEAL_OK until one happened). */
+enum { SEAL_OK, SEAL_OLD, SEAL_BAD, SEAL_ZERO };
 
 static unsigned pick_k(uint8_t b, uint32_t *id)
 {
@@ -1046,16 +1094,25 @@ static void do_seal(uint8_t *buf, size_t len, unsigned seal, int hs, const struc
 		return;
 	}
 	if (hs)
-		gw_auth_seal_hs(buf, len, c->hs.c2r);
+		gw_auth_seal_hs(buf, len, seal == SEAL_OLD && c->key_gen != 0 ? c->old_hs.c2r : c->hs.c2r);
 	else
 		gw_auth_seal_session(buf, len, &c->c2r);
 	if (seal == SEAL_BAD)
 		buf[len - 1] ^= 0x5a;
 }
 
+/* The connector's session address as the router may see it now: the one
+ * it moved to, or, while its moving HELLO waits for the control thread
+ * (frames of the same burst reach the worker first), the one before. */
+static int at_session_addr(unsigned k, unsigned role)
+{
+	return role == fr.c[k].addr || (fr.c[k].move_pending && role == fr.c[k].prev_addr);
+}
+
 static int valid_from(unsigned k, unsigned role, unsigned seal)
 {
-	return k != 0 && (role == R_HOME || role == R_ALT) && seal <= SEAL_OK2;
+	return k != 0 && (role == R_HOME || role == R_ALT) &&
+	       (seal == SEAL_OK || (seal == SEAL_OLD && fr.c[k].key_gen == 0));
 }
 
 /* A frame the connector itself sealed: state may change, and it may count
@@ -1064,7 +1121,7 @@ static void valid_sent(unsigned k, unsigned role)
 {
 	fr.may_change[k] = 1;
 	/* Liveness only from the session's address (v2: any other is refused). */
-	if (role == fr.c[k].addr)
+	if (at_session_addr(k, role))
 		fr.c[k].live_pending = 1;
 }
 
@@ -1126,6 +1183,7 @@ static void op_hello(struct rd *r)
 	unsigned seal = seal_mode((b >> 4) & 3, role);
 	struct fr_conn *c = k != 0 ? &fr.c[k] : NULL;
 	uint64_t seq, nonce, ctr;
+	int proof;
 	struct gw_hdr_args h = {.sender = id};
 
 	switch (m & 3) {
@@ -1174,15 +1232,26 @@ static void op_hello(struct rd *r)
 	if (win == 0)
 		memset(buf + GW_HDR_LEN + 8, 0, 4);
 	do_seal(buf, sizeof(buf), seal, 1, c);
-	if (c != NULL && valid_from(k, role, seal)) {
-		if (!(b >> 7)) {
-			c->hello_ctr = ctr;
-			c->addr = role;
-			if (seq > 0 && seq - 1 > c->floor)
-				c->floor = seq - 1;
+	/* A proof: sealed by the connector, with a ctr the router may take. A
+	 * repeated ctr is refused for certain only once a WELCOME echoed a ctr
+	 * as new (the router took a HELLO with it); before, the HELLO that
+	 * first carried it may have been refused before its ctr counted. */
+	proof = c != NULL && valid_from(k, role, seal) && (!(b >> 7) || ctr > c->welcome_ctr);
+	if (proof) {
+		c->hello_ctr = ctr;
+		if (role != c->addr) {
+			c->prev_addr = c->addr;
+			c->move_pending = 1;
 		}
+		c->addr = role;
+		if (seq > 0 && seq - 1 > c->floor)
+			c->floor = seq - 1;
 		valid_sent(k, role);
 	}
+	if (fr.trace)
+		fprintf(stderr, "fuzz_router:   HELLO id %u role %u seal %u seq %" PRIu64 " ctr %" PRIu64
+			" nonce %" PRIx64 "%s\n", id, role, seal, seq, ctr, nonce,
+			proof ? " (a proof)" : "");
 	keep_frame(buf, sizeof(buf), k, role, (m >> 4) & 1);
 	inject_udp(buf, sizeof(buf), k, role, k + ((m >> 4) & 1));
 }
@@ -1209,6 +1278,8 @@ static void op_data(struct rd *r)
 	struct gw_hdr_args h = {.sender = id, .flags = (b >> 6) & 1};
 
 	epoch = pick_epoch(k, m & 3, r);
+	if (seal == SEAL_OLD && epoch != 0)
+		seal = SEAL_OK; /* session keys: no old key to use */
 	switch ((m >> 2) & 3) {
 	case 0:
 		seq = c != NULL ? c->next_seq++ : 1;
@@ -1231,7 +1302,7 @@ static void op_data(struct rd *r)
 	 * Its own frames from an address that is not its session's must be
 	 * refused (v2: AUTH_FAILED), so they carry other content, never
 	 * recorded as sent: custody holding it is a forgery accepted. */
-	own = valid_from(k, role, seal) && role == c->addr;
+	own = valid_from(k, role, seal) && at_session_addr(k, role);
 	if (own && origin == id && (rec = find_msg(k, seq)) != NULL) {
 		dsel = rec->dsel;
 		plen = rec->plen;
@@ -1315,6 +1386,8 @@ static void op_ack(struct rd *r)
 	struct gw_hdr_args h = {.sender = id};
 
 	epoch = pick_epoch(k, m & 3, r);
+	if (seal == SEAL_OLD && epoch != 0)
+		seal = SEAL_OK;
 	switch ((m >> 2) & 3) {
 	case 0:
 		cum = c != NULL ? c->rx_cum : fr.rt->egress_base - 1;
@@ -1377,7 +1450,7 @@ static void op_ack(struct rd *r)
 	 * on its lane. Without authentication in the router any ACK
 	 * the router would apply counts (nothing else can be asked of it). */
 	if (rc != NULL && rc->up && epoch == rc->epoch && ack_names_sent(k, cum, base, bitmap) &&
-	    (!FR_AUTH || (valid_from(k, role, seal) && lane_ok && role == c->addr &&
+	    (!FR_AUTH || (valid_from(k, role, seal) && lane_ok && at_session_addr(k, role) &&
 			  rc->ip_be == rte_cpu_to_be_32(role_ip(k, role)) &&
 			  rc->udp_be == rte_cpu_to_be_16(role_udp(k, role)) &&
 			  rc->epoch == c->epoch && rc->nonce == c->sess_nonce)))
@@ -1402,6 +1475,8 @@ static void op_session(struct rd *r, unsigned type)
 	struct gw_hdr_args h = {.sender = id};
 
 	epoch = pick_epoch(k, m & 3, r);
+	if (seal == SEAL_OLD && epoch != 0)
+		seal = SEAL_OK;
 	h.epoch = epoch;
 	h.seq = (m >> 2) & 1 ? u64(r) : 0;
 	h.ctr = pick_ctr(c, type, cs & 3, r, &fresh);
@@ -1461,6 +1536,31 @@ static void op_clock(struct rd *r)
 		fr.may_change[k] = 1; /* timeouts may close sessions */
 }
 
+/* Operator: connector k gets a new key (gwartctl connector set-key): its
+ * live session closes (the router says BYE, sealed with the old session's
+ * keys); what the old key proves is refused from now on. */
+static void op_setkey(struct rd *r)
+{
+	uint8_t b = u8(r), key[GW_KEY_LEN];
+	unsigned k = (b & 3) % FR_CONNS + 1, i;
+	struct fr_conn *c = &fr.c[k];
+	int rc;
+
+	for (i = 0; i < GW_KEY_LEN; i++)
+		key[i] = (uint8_t)(k * 0x11 + i + (c->key_gen + 1) * 0x3d);
+	rc = cp_connector_set_key(&fr.cp, c->id, key);
+	if (rc != 0)
+		FAIL("cp_connector_set_key(%u): %s", k, strerror(-rc));
+	c->old_hs = c->hs;
+	if (c->n_old < FR_OLD_KEYS)
+		c->old_keys[c->n_old] = c->hs; /* until the next run sent what is queued */
+	c->n_old++;
+	c->key_gen++;
+	memcpy(c->key, key, GW_KEY_LEN);
+	gw_auth_derive_hs(c->key, c->id, &c->hs);
+	fr.may_change[k] = 1;
+}
+
 static void op_admin(struct rd *r)
 {
 	uint8_t b = u8(r);
@@ -1496,6 +1596,7 @@ enum {
 	OP_RUN,
 	OP_STEP,
 	OP_ADMIN,
+	OP_SETKEY,
 	OP_COUNT
 };
 
@@ -1503,7 +1604,7 @@ static void fr_op(struct rd *r)
 {
 	static const char *const names[OP_COUNT] = {
 		"HELLO", "DATA", "DATA", "ACK", "KEEPALIVE", "BYE", "RAW", "REPLAY", "CLOCK", "RUN",
-		"STEP", "ADMIN"};
+		"STEP", "ADMIN", "SETKEY"};
 	unsigned op = (r->n != 0 ? *r->p : 0) % OP_COUNT;
 
 	if (fr.trace)
@@ -1543,8 +1644,11 @@ static void fr_op(struct rd *r)
 		fr_step(u8(r) % fr.nw);
 		fr_control();
 		break;
-	default:
+	case OP_ADMIN:
 		op_admin(r);
+		break;
+	default:
+		op_setkey(r);
 		break;
 	}
 }

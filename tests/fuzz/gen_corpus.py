@@ -133,12 +133,14 @@ def pkt_seeds():
 
 
 # ---- fuzz_router: operation sequences (fr_op() in fuzz_router.c) ----------
-# Roles: 0 the connector's own address, 1 its other one (it moved), 2 an
-# attacker's, 3 a stranger's. Seal: 0 valid, 2 bad tag, 3 zero tag (roles 2
-# and 3 hold no key: their tags are always bad). Epoch: 0 its own, 1 the
+# Roles: 0 the connector's own address (where it last said a valid HELLO
+# from, at the time the operation is built), 1 its other one, 2 an
+# attacker's, 3 a stranger's. Seal: 0 valid, 1 a handshake frame sealed with
+# the key before the last set-key, 2 bad tag, 3 zero tag (roles 2 and 3 hold
+# no key: their tags are always bad). Epoch: 0 its own, 1 the
 # router's current one (as a sniffer learns it), 2 raw, 3 zero.
 OP_HELLO, OP_DATA, OP_DATA2, OP_ACK, OP_KA, OP_BYE, OP_RAW, OP_REPLAY, OP_CLOCK, OP_RUN, \
-    OP_STEP, OP_ADMIN = range(12)
+    OP_STEP, OP_ADMIN, OP_SETKEY = range(13)
 U64MAX = (1 << 64) - 1
 D1, D2, D3, DANY, DNONE, DDOTS, DRAW, DX = range(8)
 
@@ -273,6 +275,11 @@ def settle():
     return clock(1) + run() + clock(1) + run()
 
 
+def setkey(k):
+    """Operator: a new key for connector k (1..3): its session closes."""
+    return bytes([OP_SETKEY, (k - 1) & 3])
+
+
 def up(*ks):
     """Sessions of connectors ks up (HELLO, WELCOME)."""
     return b"".join(hello(k) for k in ks) + run()
@@ -373,10 +380,12 @@ def router_regressions():
     r.append(("regress-keepalive-old-port",
               "issue 8: KEEPALIVE from a connector's old port after it moved was answered to "
               "the old port and counted as liveness: the connector moves (valid HELLO from "
-              "its other address), then its old address sends KEEPALIVEs (valid tags and a "
-              "replay); answers go to the session's address only, and they are no liveness.",
-              up(1) + hello(1, role=1) + run() +
-              keepalive(1, role=1) + run() + replay(2, role=0) + run() + clock(6) + run()))
+              "its other address), then KEEPALIVEs sealed by it come from its old address, "
+              "one a second, and a replay; answers go to the session's address only, and "
+              "they are no liveness: the session times out.",
+              up(1) + hello(1, role=1) + run() + keepalive(1) + run() +
+              (keepalive(1, role=1) + clock(4) + run()) * 5 +
+              replay(2, role=1) + run() + clock(6) + run()))
     return r
 
 
@@ -400,6 +409,12 @@ def router_seeds():
     s["raw-v1-hello"] = raw_udp(struct.pack(">HBBHHIIQ", 0x4757, 1, T_HELLO, 40, 0, 1, 0, 1) +
                                 struct.pack(">QII", 1, 64, 0)) + run()
     s["raw-arp"] = bytes([OP_RAW, 1, 42]) + bytes(42) + run()
+    s["set-key"] = (up(1, 2) + data(1, D2) + settle() + setkey(2) + run() +
+                    hello(2, seal=1) + run() + data(1, D2) + settle() + hello(2) + run() +
+                    settle() + ack(2) + run())
+    # After a move, role 0 is the new address and role 1 the old one.
+    s["move-with-data-in-flight"] = (up(1, 2) + hello(1, role=1) + data(1, D2, role=1) +
+                                     data(1, D2) + run() + settle() + ack(2) + run())
     s["keepalive-answer"] = up(1) + keepalive(1) + run() + clock(4) + keepalive(1) + run()
     for name, _, b in router_regressions():
         s[name] = b

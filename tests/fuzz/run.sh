@@ -41,6 +41,10 @@
 # by hand: sh tests/fuzz/run.sh . /tmp/fz-router 14400 router. A finding
 # found that way becomes a committed regress-* input (fuzz_router: add it to
 # router_regressions() in gen_corpus.py, which writes the corpus and README).
+# python3 tests/fuzz/mutants.py shows each fuzz_router regression input fails
+# once the defence it is named for is removed (one build per mutant).
+# FUZZ_ROUTER_TRACE=1 makes fuzz_router print each operation and a summary
+# after each run (replaying a crash-* file by hand).
 set -eu
 
 if [ $# -lt 3 ] || [ $# -gt 5 ]; then
