@@ -219,6 +219,7 @@ struct fr_tx {
 struct fr_keep {
 	uint16_t len;
 	uint8_t role, k, q;
+	uint8_t valid; /* sealed by connector k itself */
 	uint8_t b[GW_FRAME_MAX];
 };
 
@@ -641,8 +642,12 @@ static void check_all(void)
 		if (c->up && fr.vus - fr.c[k].live_us > fr.cp.sess.dead_us + 1000000u &&
 		    fr.vus - fr.snap_us > fr.cp.sess.dead_us + 1000000u)
 			FAIL("session of %u up %" PRIu64 " us after its last valid frame "
-			     "(failure detection %" PRIu64 " us)",
-			     k, fr.vus - fr.c[k].live_us, fr.cp.sess.dead_us);
+			     "(failure detection %" PRIu64 " us; the router's last liveness %" PRIu64
+			     " us ago, epoch %u, at role %u, connector at role %u)",
+			     k, fr.vus - fr.c[k].live_us, fr.cp.sess.dead_us,
+			     fr.vus - fr.cp.sess.s[k].last_rx_us, c->epoch,
+			     role_of(rte_be_to_cpu_32(c->ip_be), rte_be_to_cpu_16(c->udp_be), &i),
+			     fr.c[k].addr);
 		if (!fr.may_change[k] && (c->up != s->up || c->epoch != s->epoch ||
 					  c->ip_be != s->ip_be || c->udp_be != s->udp_be))
 			FAIL("session of %u changed (up %u->%u epoch %u->%u) without a valid "
@@ -984,7 +989,8 @@ static void fr_run(void)
 
 /* ---- injecting frames ------------------------------------------------------ */
 
-static void keep_frame(const uint8_t *gw, uint16_t len, unsigned k, unsigned role, unsigned q)
+static void keep_frame(const uint8_t *gw, uint16_t len, unsigned k, unsigned role, unsigned q,
+		       int valid)
 {
 	struct fr_keep *kp;
 
@@ -995,6 +1001,7 @@ static void keep_frame(const uint8_t *gw, uint16_t len, unsigned k, unsigned rol
 	kp->k = (uint8_t)k;
 	kp->role = (uint8_t)role;
 	kp->q = (uint8_t)q;
+	kp->valid = (uint8_t)valid;
 	memcpy(kp->b, gw, len);
 }
 
@@ -1252,7 +1259,7 @@ static void op_hello(struct rd *r)
 		fprintf(stderr, "fuzz_router:   HELLO id %u role %u seal %u seq %" PRIu64 " ctr %" PRIu64
 			" nonce %" PRIx64 "%s\n", id, role, seal, seq, ctr, nonce,
 			proof ? " (a proof)" : "");
-	keep_frame(buf, sizeof(buf), k, role, (m >> 4) & 1);
+	keep_frame(buf, sizeof(buf), k, role, (m >> 4) & 1, proof);
 	inject_udp(buf, sizeof(buf), k, role, k + ((m >> 4) & 1));
 }
 
@@ -1303,6 +1310,8 @@ static void op_data(struct rd *r)
 	 * refused (v2: AUTH_FAILED), so they carry other content, never
 	 * recorded as sent: custody holding it is a forgery accepted. */
 	own = valid_from(k, role, seal) && at_session_addr(k, role);
+	if (own && origin == id && (rec = find_msg(k, seq)) != NULL && rec->dsel == 0xff)
+		return; /* its content came with a replay: no other for that seq */
 	if (own && origin == id && (rec = find_msg(k, seq)) != NULL) {
 		dsel = rec->dsel;
 		plen = rec->plen;
@@ -1347,7 +1356,7 @@ static void op_data(struct rd *r)
 			};
 		}
 	}
-	keep_frame(buf, (uint16_t)len, k, role, (cs >> 2) & 1);
+	keep_frame(buf, (uint16_t)len, k, role, (cs >> 2) & 1, valid_from(k, role, seal));
 	inject_udp(buf, (uint16_t)len, k, role, k + ((cs >> 2) & 1));
 }
 
@@ -1457,7 +1466,7 @@ static void op_ack(struct rd *r)
 		for (i = 0; i < fr.n_tx; i++)
 			if (fr.tx[i].dest == k && covered(cum, base, bitmap, fr.tx[i].eseq))
 				fr.tx[i].dacked = 1;
-	keep_frame(buf, sizeof(buf), k, role, (cs >> 2) & 1);
+	keep_frame(buf, sizeof(buf), k, role, (cs >> 2) & 1, valid_from(k, role, seal));
 	inject_udp(buf, sizeof(buf), k, role, k + ((cs >> 2) & 1));
 }
 
@@ -1487,7 +1496,7 @@ static void op_session(struct rd *r, unsigned type)
 	do_seal(buf, len, seal, epoch == 0, c);
 	if (valid_from(k, role, seal))
 		valid_sent(k, role);
-	keep_frame(buf, (uint16_t)len, k, role, (cs >> 2) & 1);
+	keep_frame(buf, (uint16_t)len, k, role, (cs >> 2) & 1, valid_from(k, role, seal));
 	inject_udp(buf, (uint16_t)len, k, role, k + ((cs >> 2) & 1));
 }
 
@@ -1503,7 +1512,7 @@ static void op_raw(struct rd *r)
 		inject_eth(buf, len, q);
 		return;
 	}
-	keep_frame(buf, len, k, role, q);
+	keep_frame(buf, len, k, role, q, 0);
 	inject_udp(buf, len, k, role, q);
 }
 
@@ -1521,6 +1530,27 @@ static void op_replay(struct rd *r)
 	 * or an attacker's; never a new valid proof. */
 	role = (b & 3) == 0 ? kp->role : (b & 3);
 	k = kp->k;
+	if (fr.trace)
+		fprintf(stderr, "fuzz_router:   REPLAY of frame %u (%u bytes, type %u, sent by %u from role %u) "
+			"from role %u, queue %u\n", i % fr.n_keep, kp->len, kp->len > 3 ? kp->b[3] : 0, k,
+			kp->role, role, kp->q + ((b >> 2) & 1));
+	/* A frame the connector sealed that the router never took (it came
+	 * from another address, or its ctr was never committed) is as good as
+	 * new at the session's address: the router cannot tell, nor need it.
+	 * Such a replay may count (liveness, state), and its message is one
+	 * the connector sent. */
+	if (kp->valid && k != 0 && at_session_addr(k, role)) {
+		valid_sent(k, role);
+		if (kp->len > 3 && kp->b[3] == GW_T_DATA) {
+			uint32_t origin, hash;
+			uint64_t oseq;
+
+			data_ident(kp->b, &origin, &oseq, &hash);
+			if (origin == fr.c[k].id && find_msg(k, oseq) == NULL && fr.n_msg < FR_MAX_MSGS)
+				fr.msg[fr.n_msg++] = (struct fr_msg){
+					.k = k, .oseq = oseq, .hash = hash, .dsel = 0xff};
+		}
+	}
 	inject_udp(kp->b, kp->len, k, role, kp->q + ((b >> 2) & 1));
 }
 
@@ -1608,9 +1638,11 @@ static void fr_op(struct rd *r)
 	unsigned op = (r->n != 0 ? *r->p : 0) % OP_COUNT;
 
 	if (fr.trace)
-		fprintf(stderr, "fuzz_router: op %u %s %02x %02x %02x (t=%.6f s)\n", fr.op_no,
-			names[op], r->n > 1 ? r->p[1] : 0, r->n > 2 ? r->p[2] : 0,
-			r->n > 3 ? r->p[3] : 0, (double)fr.vus / 1e6);
+		fprintf(stderr, "fuzz_router: op %u %s %02x %02x %02x (t=%.6f s; liveness at %.6f %.6f %.6f)\n",
+			fr.op_no, names[op], r->n > 1 ? r->p[1] : 0, r->n > 2 ? r->p[2] : 0,
+			r->n > 3 ? r->p[3] : 0, (double)fr.vus / 1e6,
+			(double)fr.cp.sess.s[1].last_rx_us / 1e6, (double)fr.cp.sess.s[2].last_rx_us / 1e6,
+			(double)fr.cp.sess.s[3].last_rx_us / 1e6);
 	switch (u8(r) % OP_COUNT) {
 	case OP_HELLO:
 		op_hello(r);
