@@ -177,6 +177,7 @@ struct fr_conn {
 	unsigned addr;            /* role it sends from: R_HOME or R_ALT */
 	unsigned prev_addr;       /* the one before its last move */
 	int move_pending;         /* its moving HELLO may not be processed yet */
+	int disabled;             /* by the operator (admin disable or drain) */
 	uint64_t nonce;           /* this instance's */
 	uint64_t next_seq;        /* next origin seq for DATA */
 	uint64_t last_seq;
@@ -865,6 +866,11 @@ static void on_tx(struct rte_mbuf *m)
 		if (conn_accepts(c, &f))
 			rx_add(c, f.seq);
 		return;
+	case GW_T_NACK: /* NOT_AUTHORISED echoes a HELLO ctr the router took */
+		if (f.epoch == 0 && f.u.nack.reason == GW_NACK_NOT_AUTHORISED &&
+		    f.ctr > c->welcome_ctr && f.ctr <= c->hello_ctr)
+			c->welcome_ctr = f.ctr;
+		return;
 	case GW_T_BYE: /* the router closed the session (set-key, delete) */
 		if (conn_accepts(c, &f))
 			c->up = 0;
@@ -1243,7 +1249,8 @@ static void op_hello(struct rd *r)
 	 * repeated ctr is refused for certain only once a WELCOME echoed a ctr
 	 * as new (the router took a HELLO with it); before, the HELLO that
 	 * first carried it may have been refused before its ctr counted. */
-	proof = c != NULL && valid_from(k, role, seal) && (!(b >> 7) || ctr > c->welcome_ctr);
+	proof = c != NULL && valid_from(k, role, seal) && (!(b >> 7) || ctr > c->welcome_ctr) &&
+		win != 0 /* else BAD_FIELD */ && !c->disabled /* else NACK NOT_AUTHORISED */;
 	if (proof) {
 		c->hello_ctr = ctr;
 		if (role != c->addr) {
@@ -1599,16 +1606,19 @@ static void op_admin(struct rd *r)
 	fr.may_change[k] = 1;
 	switch ((b >> 2) & 3) {
 	case 0:
-		(void)cp_connector_enable(&fr.cp, fr.c[k].id, 1);
+		if (cp_connector_enable(&fr.cp, fr.c[k].id, 1) == 0)
+			fr.c[k].disabled = 0;
 		break;
 	case 1:
-		(void)cp_connector_enable(&fr.cp, fr.c[k].id, 0);
+		if (cp_connector_enable(&fr.cp, fr.c[k].id, 0) == 0)
+			fr.c[k].disabled = 1;
 		break;
 	case 2:
 		(void)cp_connector_reconnect(&fr.cp, fr.c[k].id);
 		break;
 	default:
-		(void)cp_connector_drain(&fr.cp, fr.c[k].id);
+		if (cp_connector_drain(&fr.cp, fr.c[k].id) == 0)
+			fr.c[k].disabled = 1;
 		break;
 	}
 }
