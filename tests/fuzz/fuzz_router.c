@@ -988,8 +988,17 @@ static void fr_run(void)
 		fr_step(w);
 	if (!quiescent())
 		FAIL("the router did not settle within %u rounds", FR_ROUNDS_MAX);
-	for (k = 1; k <= FR_CONNS; k++)
+	for (k = 1; k <= FR_CONNS; k++) {
+		const struct dp_conn *c = rconn(k);
+		unsigned kk, role = role_of(rte_be_to_cpu_32(c->ip_be), rte_be_to_cpu_16(c->udp_be), &kk);
+
 		fr.c[k].n_old = fr.c[k].move_pending = 0;
+		/* Where the connector's HELLO took its session (it may have been
+		 * refused: disabled when it arrived, ...): its own addresses only;
+		 * anywhere else is the session-change invariant's business. */
+		if (kk == k && (role == R_HOME || role == R_ALT))
+			fr.c[k].addr = role;
+	}
 	check_all();
 }
 
@@ -1250,7 +1259,7 @@ static void op_hello(struct rd *r)
 	 * as new (the router took a HELLO with it); before, the HELLO that
 	 * first carried it may have been refused before its ctr counted. */
 	proof = c != NULL && valid_from(k, role, seal) && (!(b >> 7) || ctr > c->welcome_ctr) &&
-		win != 0 /* else BAD_FIELD */ && !c->disabled /* else NACK NOT_AUTHORISED */;
+		win != 0 /* else BAD_FIELD */;
 	if (proof) {
 		c->hello_ctr = ctr;
 		if (role != c->addr) {
