@@ -63,7 +63,7 @@ def lane_ctr(lane, n):
     return (lane << 56) | n
 
 
-def data(sender, epoch, seq, origin, oseq, dest, payload, flags=0, n=1, conn_id=None):
+def wire_data(sender, epoch, seq, origin, oseq, dest, payload, flags=0, n=1, conn_id=None):
     body = struct.pack(">QIHH", oseq, origin, len(dest), len(payload)) + dest + payload
     return frame(T_DATA, body, sender, epoch, seq, flags, lane_ctr(1, n), conn_id)
 
@@ -89,12 +89,12 @@ def wire_seeds():
                      ctr=lane_ctr(0, 6))
     s["nack-not-authorised"] = frame(T_NACK, struct.pack(">QHHI", 42, 5, 0, 0), sender=0,
                                      epoch=0, seq=42, ctr=1764633600000000000, conn_id=7)
-    s["data-smtp"] = data(7, 3, 42, 7, 42, b"smtp:alice@notes.acme.com", b"hello, world")
-    s["data-notes-empty"] = data(7, 3, 42, 7, 42, b"notes:CN=Bob/O=Acme", b"")
-    s["data-max"] = data(7, 3, 42, 7, 43, b"smtp:" + b"d" * 250, b"p" * 8192)
-    s["data-fwd-retransmit"] = data(0, 5, 1, 9, 1000, b"free-busy:room-12@cal.example",
-                                    b"m" * 64, flags=1, conn_id=9)
-    s["data-253-dots"] = data(7, 3, 44, 7, 44, b"x:" + b"." * 253, b"")
+    s["data-smtp"] = wire_data(7, 3, 42, 7, 42, b"smtp:alice@notes.acme.com", b"hello, world")
+    s["data-notes-empty"] = wire_data(7, 3, 42, 7, 42, b"notes:CN=Bob/O=Acme", b"")
+    s["data-max"] = wire_data(7, 3, 42, 7, 43, b"smtp:" + b"d" * 250, b"p" * 8192)
+    s["data-fwd-retransmit"] = wire_data(0, 5, 1, 9, 1000, b"free-busy:room-12@cal.example",
+                                         b"m" * 64, flags=1, conn_id=9)
+    s["data-253-dots"] = wire_data(7, 3, 44, 7, 44, b"x:" + b"." * 253, b"")
     s["v1-hello"] = struct.pack(">HBBHHIIQ", 0x4757, 1, T_HELLO, 40, 0, 7, 0, 42) + \
         struct.pack(">QII", 0x1122334455667788, 960, 0)
     return s
