@@ -120,14 +120,8 @@ static int auth_stages(struct gb_result *r, const uint8_t *frame, uint16_t flen)
 		(int)rte_socket_id());
 	if (sp == NULL)
 		goto out;
-	memset(&x, 0, sizeof(x));
-	x.type = RTE_CRYPTO_SYM_XFORM_AUTH;
-	x.auth.op = RTE_CRYPTO_AUTH_OP_GENERATE;
-	x.auth.algo = RTE_CRYPTO_AUTH_AES_GMAC;
-	x.auth.key.data = key;
-	x.auth.key.length = GW_KEY_LEN;
-	x.auth.iv.length = 12;
-	x.auth.digest_length = GW_TAG_LEN;
+	/* The workers' own transform; @key is redrawn before each session. */
+	dp_auth_xform_init(&x, key);
 	for (c = 0; c < 4; c++) {
 		gw_key_generate(key);
 		ss[c].dev = (uint8_t)dev;

@@ -101,22 +101,27 @@ void dp_auth_dev_close(struct dp_router *rt)
 	rt->auth_dev = -ENODEV;
 }
 
+void dp_auth_xform_init(struct rte_crypto_sym_xform *x, const uint8_t key[GW_KEY_LEN])
+{
+	memset(x, 0, sizeof(*x));
+	x->type = RTE_CRYPTO_SYM_XFORM_AUTH;
+	/* GENERATE for both directions: a worker verifies by comparing the
+	 * computed tag itself (dp_auth_tag_equal: constant time), which keeps
+	 * verification and sealing one code path. */
+	x->auth.op = RTE_CRYPTO_AUTH_OP_GENERATE;
+	x->auth.algo = RTE_CRYPTO_AUTH_AES_GMAC;
+	x->auth.key.data = key;
+	x->auth.key.length = GW_KEY_LEN;
+	x->auth.iv.offset = 0;
+	x->auth.iv.length = 12;
+	x->auth.digest_length = GW_TAG_LEN;
+}
+
 static void *sess_new(const struct dp_router *rt, const uint8_t key[GW_KEY_LEN])
 {
 	struct rte_crypto_sym_xform x;
 
-	memset(&x, 0, sizeof(x));
-	x.type = RTE_CRYPTO_SYM_XFORM_AUTH;
-	/* GENERATE for both directions: a worker verifies by comparing the
-	 * computed tag itself (gw_tag_equal: constant time), which keeps
-	 * verification and sealing one code path. */
-	x.auth.op = RTE_CRYPTO_AUTH_OP_GENERATE;
-	x.auth.algo = RTE_CRYPTO_AUTH_AES_GMAC;
-	x.auth.key.data = key;
-	x.auth.key.length = GW_KEY_LEN;
-	x.auth.iv.offset = 0;
-	x.auth.iv.length = 12;
-	x.auth.digest_length = GW_TAG_LEN;
+	dp_auth_xform_init(&x, key);
 	return rte_cryptodev_sym_session_create((uint8_t)rt->auth_dev, &x, rt->auth_pool);
 }
 

@@ -69,6 +69,13 @@ int dp_auth_dev_open(struct dp_router *rt, unsigned max_sessions);
 /* Free the pool and the device (every session freed already). */
 void dp_auth_dev_close(struct dp_router *rt);
 
+struct rte_crypto_sym_xform;
+/* The transform every tag key is made with (AES-256-GMAC, 12-byte IV at
+ * offset 0, 16-byte tag, GENERATE: verification compares the tag itself).
+ * @x keeps a pointer to @key, which must outlive the session create call.
+ * Any thread; pure. */
+void dp_auth_xform_init(struct rte_crypto_sym_xform *x, const uint8_t key[GW_KEY_LEN]);
+
 /* Control thread: a session pair from @k (the caller wipes @k). NULL with
  * *err = -ENODEV (no device), -ENOMEM (pool exhausted) or -EIO. */
 struct dp_auth_sess *dp_auth_sess_create(struct dp_router *rt, const struct gw_session_keys *k,
