@@ -8,7 +8,9 @@
 
 #include <stdint.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 
 #include <gwart/wire.h>
@@ -81,5 +83,16 @@ struct dp_lcore {
 	 * ctlplane: ro (dp_router_stats(), relaxed loads). */
 	struct dp_worker_stats stats;
 } __rte_cache_aligned;
+
+/* Close the current stage (stage_stats): one predictable branch when off. */
+static inline void dp_stage_mark(struct dp_lcore *lc, enum dp_stage st)
+{
+	if (unlikely(lc->tun->stage_stats)) {
+		uint64_t t1 = rte_rdtsc();
+
+		lc->stage_acc[st] += t1 - lc->stage_t0;
+		lc->stage_t0 = t1;
+	}
+}
 
 #endif

@@ -35,8 +35,10 @@
 #include "conn_state.h"
 #include "egress.h"
 #include "handoff.h"
+#include "ingress.h"
 #include "io.h"
 #include "pkt.h"
+#include "reply.h"
 #include "route.h"
 #include "route_match.h"
 #include "worker.h"
@@ -46,424 +48,6 @@ _Static_assert(DP_DROP_WIRE_BAD_FIELD - DP_DROP_WIRE_TRUNCATED ==
 	       "wire statuses and drop reasons must stay in the same order");
 
 #define PREFETCH_OFFSET 3
-
-/* Close the current stage (stage_stats): one predictable branch when off. */
-static inline void stage_mark(struct dp_lcore *lc, enum dp_stage st)
-{
-	if (unlikely(lc->tun->stage_stats)) {
-		uint64_t t1 = rte_rdtsc();
-
-		lc->stage_acc[st] += t1 - lc->stage_t0;
-		lc->stage_t0 = t1;
-	}
-}
-
-/* ---- replies -------------------------------------------------------------- */
-
-/* A NACK to connector @c, at its session's address, sealed with its session
- * (lane 1). Without a session nothing is sent: in v2 the router answers no
- * frame it cannot authenticate an answer for (epoch-0 answers are control's). */
-static void send_nack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t seq,
-		      unsigned reason, uint32_t retry_us)
-{
-	struct dp_router *rt = lc->rt;
-	struct rte_mbuf *m;
-	uint8_t *pl;
-	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = c->epoch, .seq = seq};
-
-	h.ctr = dp_tx_ctr(lc, c);
-	if (unlikely(h.ctr == 0))
-		return;
-	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,
-			     c->udp_be, GW_NACK_LEN, &pl);
-	if (unlikely(m == NULL)) {
-		dp_count_drop(lc, DP_DROP_NO_MBUF);
-		return;
-	}
-	gw_wire_encode_nack(pl, GW_NACK_LEN, &h, seq, reason, retry_us);
-	DP_COUNT_INC(lc->stats.nacks_sent);
-	dp_tx_sealed(lc, c->port, m, c->auth);
-}
-
-static inline void nack_conn(struct dp_lcore *lc, const struct dp_conn *c, uint64_t seq,
-			     unsigned reason, uint32_t retry_us)
-{
-	DP_COUNT_INC(c->st->stats.nacked);
-	send_nack(lc, c, seq, reason, retry_us);
-}
-
-static void send_ack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t cum, uint64_t base,
-		     uint64_t bitmap)
-{
-	struct dp_router *rt = lc->rt;
-	struct rte_mbuf *m;
-	uint8_t *pl;
-	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = c->epoch, .seq = cum};
-
-	h.ctr = dp_tx_ctr(lc, c);
-	if (unlikely(h.ctr == 0))
-		return;
-	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,
-			     c->udp_be, GW_ACK_LEN, &pl);
-	if (unlikely(m == NULL)) {
-		dp_count_drop(lc, DP_DROP_NO_MBUF);
-		return;
-	}
-	gw_wire_encode_ack(pl, GW_ACK_LEN, &h, base, bitmap);
-	DP_COUNT_INC(lc->stats.acks_sent);
-	dp_tx_sealed(lc, c->port, m, c->auth);
-}
-
-/* Seal at flush: the frames of one session go to the device in one call
- * (dp_auth_gmac_grouped()), then the checksums, which cover the tag. */
-void dp_tx_seal_port(struct dp_lcore *lc, unsigned p)
-{
-	const struct dp_port_addr *pa = &lc->rt->ports[p];
-	unsigned n = lc->n_tx[p], i;
-	uint8_t *fr[DP_BURST_MAX], *dig[DP_BURST_MAX], ok[DP_BURST_MAX];
-	uint16_t len[DP_BURST_MAX];
-
-	for (i = 0; i < n; i++) {
-		ok[i] = 1;
-		if (lc->tx_auth[p][i] == NULL)
-			continue;
-		fr[i] = dp_pkt_gw(lc->tx[p][i]);
-		len[i] = (uint16_t)(fr[i][4] << 8 | fr[i][5]);
-		dig[i] = fr[i] + len[i] - GW_TAG_LEN;
-	}
-	if (!lc->rt->auth_off)
-		dp_auth_gmac_grouped(n, lc->tx_auth[p], 1, fr, len, dig, ok);
-	for (i = 0; i < n; i++) {
-		if (lc->tx_auth[p][i] == NULL)
-			continue;
-		/* The device refused one (never seen): it leaves with a zero
-		 * tag, which its receiver refuses and counts; a retransmission
-		 * or the peer's retry heals. */
-		if (unlikely(!ok[i]))
-			memset(dig[i], 0, GW_TAG_LEN);
-		dp_pkt_finish_udp_tx(lc->tx[p][i], pa);
-	}
-}
-
-/* ---- ACK batching: one ACK per origin per burst ----------------------------- */
-
-static void flush_acks(struct dp_lcore *lc)
-{
-	unsigned i;
-
-	for (i = 0; i < lc->n_ack; i++) {
-		const struct dp_conn *c = dp_conn_get(lc->rt, lc->ack_list[i]);
-		struct dp_dedup_ack a[DP_DEDUP_ACK_MAX];
-		struct dp_conn_state *st;
-		unsigned k, n;
-		uint64_t cum;
-
-		if (unlikely(c == NULL || !c->up))
-			continue;
-		st = c->st;
-		cum = dp_dedup_cum(&st->win);
-		/* Usually one frame: the cumulative point covers in-order
-		 * traffic and the bitmap the rest of this burst. At most
-		 * DP_DEDUP_ACK_MAX whatever seqs the origin sent (a HELLO
-		 * may put the window anywhere, up to 2^64 - 1). */
-		n = dp_dedup_acks(&st->win, st->ack_lo, st->ack_hi, a);
-		for (k = 0; k < n; k++)
-			send_ack(lc, c, cum, a[k].base, a[k].bitmap);
-	}
-	lc->n_ack = 0;
-	lc->burst_gen++;
-}
-
-static inline void ack_add(struct dp_lcore *lc, struct dp_conn_state *st, uint64_t seq)
-{
-	if (st->ack_gen != lc->burst_gen) {
-		if (unlikely(lc->n_ack == DP_ACK_LIST_MAX))
-			flush_acks(lc);
-		st->ack_gen = lc->burst_gen;
-		st->ack_lo = st->ack_hi = seq;
-		lc->ack_list[lc->n_ack++] = st->id;
-		return;
-	}
-	if (seq < st->ack_lo)
-		st->ack_lo = seq;
-	if (seq > st->ack_hi)
-		st->ack_hi = seq;
-}
-
-/* ---- ingress -------------------------------------------------------------- */
-
-/* A route target that may take a message while no target is up: it exists
- * and is enabled; its custody holds the message until its session returns
- * (bounded: BUSY past the custody limit). */
-static int conn_holds(void *ctx, uint32_t id)
-{
-	const struct dp_conn *c = dp_conn_get(ctx, id);
-
-	return c != NULL && c->enabled;
-}
-
-/* Choose the destination connector: lowest-cost up connector; if none is
- * up, the lowest-cost one that holds (dp_rm_choose()). */
-static const struct dp_conn *choose_dest(struct dp_lcore *lc, const struct dp_route *r,
-					 uint64_t hash)
-{
-	uint32_t id = dp_rm_choose(r->targets, r->n_targets, dp_egress_conn_up, conn_holds, lc->rt,
-				   hash);
-
-	return id != 0 ? dp_conn_get(lc->rt, id) : NULL;
-}
-
-/*
- * Ingress runs in two steps per burst so that route lookups go in bulk:
- * ingress_data() checks the session and the duplicate window and marks a
- * new message pending at once (a second copy later in the same burst is
- * then recognised); ingress_flush() looks up every pending destination in
- * one dp_route_lookup_bulk() call and takes custody or refuses.
- */
-static void ingress_flush(struct dp_lcore *lc);
-
-/* A DATA frame of @c's current session whose tag verified (verify_flush()). */
-static void ingress_data(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_frame *f,
-			 const struct dp_conn *c)
-{
-	struct dp_conn_state *st = c->st;
-	struct dp_pending *pd;
-	uint64_t seq = f->seq;
-
-	DP_COUNT_INC(st->stats.rx_data);
-	DP_COUNT_INC(lc->stats.rx_data);
-	if (unlikely(st->rx_hello_gen != c->hello_gen)) {
-		/* First DATA after a HELLO: everything below HELLO.seq is the
-		 * connector's past (acknowledged, or given up), so the window
-		 * moves there. The owner applies it: nobody else writes the
-		 * window. */
-		if (c->hello_seq > 1)
-			dp_dedup_advance(&st->win, c->hello_seq - 1);
-		st->rx_hello_gen = c->hello_gen;
-	}
-	if (unlikely(f->u.data.origin != f->sender || f->u.data.origin_seq != seq)) {
-		dp_drop(lc, m, DP_DROP_BAD_ORIGIN);
-		return;
-	}
-	stage_mark(lc, DP_STAGE_PARSE);
-	switch (dp_dedup_check(&st->win, seq)) {
-	case DP_DEDUP_NEW:
-		break;
-	case DP_DEDUP_DUP:
-		DP_COUNT_INC(st->stats.dups);
-		DP_COUNT_INC(lc->stats.dups);
-		ack_add(lc, st, seq);
-		rte_pktmbuf_free(m);
-		return;
-	case DP_DEDUP_PENDING:
-		DP_COUNT_INC(st->stats.dups);
-		DP_COUNT_INC(lc->stats.dups);
-		dp_drop(lc, m, DP_DROP_DUP_IN_FLIGHT);
-		return;
-	case DP_DEDUP_TOO_FAR:
-		nack_conn(lc, c, seq, GW_NACK_EXPIRED, 0);
-		dp_drop(lc, m, DP_DROP_TOO_FAR);
-		return;
-	default:
-		dp_drop(lc, m, DP_DROP_WIRE_BAD_SEQ);
-		return;
-	}
-	if (unlikely(lc->tun->refuse_new)) {
-		/* Draining for shutdown: take nothing new; the origin retries
-		 * elsewhere or later. */
-		nack_conn(lc, c, seq, GW_NACK_BUSY, lc->tun->busy_retry_us);
-		dp_drop(lc, m, DP_DROP_BUSY);
-		return;
-	}
-	dp_dedup_set_pending(&st->win, seq);
-	stage_mark(lc, DP_STAGE_DEDUP);
-	/* Custody keeps the gwart frame alone. */
-	rte_pktmbuf_adj(m, DP_PKT_HDRS);
-	rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - f->length);
-	pd = &lc->pend[lc->n_pend++];
-	pd->m = m;
-	pd->c = c;
-	pd->seq = seq;
-	pd->dest = rte_pktmbuf_mtod_offset(m, const uint8_t *, GW_HDR_LEN + GW_DATA_FIXED_LEN);
-	pd->dest_len = f->u.data.dest_len;
-	if (unlikely(lc->n_pend == DP_BURST_MAX))
-		ingress_flush(lc);
-}
-
-static void ingress_route(struct dp_lcore *lc, const struct dp_pending *pd,
-			  const struct dp_route *r)
-{
-	const struct dp_conn *c = pd->c, *dc;
-	struct dp_conn_state *st = c->st;
-	struct rte_mbuf *m = pd->m;
-	uint64_t seq = pd->seq;
-	uint64_t hash = dp_rm_msg_hash(c->id, seq);
-
-	dc = r != NULL ? choose_dest(lc, r, hash) : NULL;
-	if (unlikely(dc == NULL)) {
-		dp_dedup_clear_pending(&st->win, seq);
-		nack_conn(lc, c, seq, GW_NACK_NO_ROUTE, 0);
-		dp_drop(lc, m, DP_DROP_NO_ROUTE);
-		return;
-	}
-	/* The router acknowledges only what it can deliver: a frame that
-	 * cannot leave within the destination's port MTU (or its mbuf, with
-	 * the headers it will get back) would sit in custody forever, so it is
-	 * refused before custody. The frame came in one mbuf and leaves in
-	 * the same one, so the MTU is the bound that matters; the mbuf's room
-	 * is compared too, being as cheap. */
-	if (unlikely((uint32_t)rte_pktmbuf_data_len(m) + 28u > lc->rt->ports[dc->port].mtu ||
-		     rte_pktmbuf_headroom(m) < DP_PKT_HDRS)) {
-		dp_dedup_clear_pending(&st->win, seq);
-		nack_conn(lc, c, seq, GW_NACK_TOO_BIG, 0);
-		dp_drop(lc, m, DP_DROP_TOO_BIG);
-		return;
-	}
-	if (dc->owner == lc->idx) {
-		if (dp_egress_take(lc, dc, m) != 0)
-			goto busy;
-		dp_dedup_set_done(&st->win, seq);
-		DP_COUNT_INC(st->stats.routed);
-		DP_COUNT_INC(lc->stats.routed);
-		ack_add(lc, st, seq);
-		return;
-	}
-	/* Another worker owns the destination: hand over, keep the message
-	 * pending so a retransmission meanwhile is not forwarded twice, and
-	 * ACK only when the owner's verdict says custody was taken. */
-	if (lc->outstanding[dc->owner] < lc->ho_cap) {
-		struct dp_ho_item it = {.pkt = m, .conn = dc->id, .op = DP_HO_CUSTODY};
-
-		if (dp_handoff_send(lc->rt->ho_msg, lc->idx, dc->owner, &it, 1) == 1) {
-			lc->outstanding[dc->owner]++;
-			DP_COUNT_INC(lc->stats.handoffs);
-			return;
-		}
-	}
-busy:
-	dp_dedup_clear_pending(&st->win, seq);
-	nack_conn(lc, c, seq, GW_NACK_BUSY, lc->tun->busy_retry_us);
-	dp_drop(lc, m, DP_DROP_BUSY);
-}
-
-static void ingress_flush(struct dp_lcore *lc)
-{
-	const uint8_t *addrs[DP_BURST_MAX];
-	uint16_t lens[DP_BURST_MAX];
-	const struct dp_route *routes[DP_BURST_MAX];
-	unsigned i, n = lc->n_pend;
-
-	if (n == 0)
-		return;
-	for (i = 0; i < n; i++) {
-		addrs[i] = lc->pend[i].dest;
-		lens[i] = lc->pend[i].dest_len;
-	}
-	stage_mark(lc, DP_STAGE_PARSE);
-	dp_route_lookup_bulk(lc->rt->routes, addrs, lens, n, routes);
-	stage_mark(lc, DP_STAGE_ROUTE);
-	for (i = 0; i < n; i++)
-		ingress_route(lc, &lc->pend[i], routes[i]);
-	lc->n_pend = 0;
-	stage_mark(lc, DP_STAGE_CUSTODY);
-}
-
-/* ---- session frames from connectors: checks, then tags in bursts --------- */
-
-/*
- * A DATA or ACK frame from @c, received by its owner. In the order of
- * PROTOCOL.md (receiving a session frame), each failure a counted drop
- * that changes nothing: the session and its epoch, the session's address,
- * the lane, the replay window; then the frame waits for the burst's tag
- * check (verify_flush()), which commits its counter and processes it.
- * Nothing is answered: the router cannot authenticate an answer for an
- * epoch it does not know, and a forger learns nothing.
- */
-static void verify_flush(struct dp_lcore *lc);
-
-static void rx_session(struct dp_lcore *lc, struct rte_mbuf *m, const uint8_t *gw,
-		       const struct gw_frame *f, const struct dp_conn *c,
-		       const struct dp_pkt_src *src)
-{
-	struct dp_conn_state *st = c->st;
-	struct dp_vq *v;
-
-	if (unlikely(!c->up || c->auth == NULL || f->epoch != c->epoch)) {
-		dp_drop(lc, m, DP_DROP_NO_SESSION);
-		return;
-	}
-	if (unlikely(src->ip_be != c->ip_be || src->udp_be != c->udp_be ||
-		     gw_ctr_lane(f->ctr) != GW_LANE_STREAM)) {
-		dp_drop(lc, m, DP_DROP_AUTH_FAILED);
-		return;
-	}
-	dp_conn_sess_sync(st, c);
-	if (unlikely(!dp_replay_check(&st->rx_replay, gw_ctr_count(f->ctr)))) {
-		dp_drop(lc, m, DP_DROP_REPLAYED);
-		return;
-	}
-	v = &lc->vq[lc->n_vq++];
-	v->m = m;
-	v->c = c;
-	v->gw = gw;
-	v->f = *f;
-	if (unlikely(lc->n_vq == DP_BURST_MAX))
-		verify_flush(lc);
-}
-
-/* Verify the tags of the waiting session frames, the frames of one session
- * in one device call, then process those that verified, in order. */
-static void verify_flush(struct dp_lcore *lc)
-{
-	unsigned n = lc->n_vq, i;
-	uint8_t *fr[DP_BURST_MAX], *dig[DP_BURST_MAX], ok[DP_BURST_MAX];
-	uint8_t tags[DP_BURST_MAX][GW_TAG_LEN];
-	uint16_t len[DP_BURST_MAX];
-	int check = !lc->rt->auth_off;
-
-	if (n == 0)
-		return;
-	lc->n_vq = 0;
-	if (check) {
-		const struct dp_auth_sess *a[DP_BURST_MAX];
-
-		for (i = 0; i < n; i++) {
-			fr[i] = (uint8_t *)(uintptr_t)lc->vq[i].gw;
-			len[i] = lc->vq[i].f.length;
-			dig[i] = tags[i];
-			a[i] = lc->vq[i].c->auth;
-		}
-		dp_auth_gmac_grouped(n, a, 0, fr, len, dig, ok);
-	}
-	stage_mark(lc, DP_STAGE_PARSE);
-	for (i = 0; i < n; i++) {
-		struct dp_vq *v = &lc->vq[i];
-		struct dp_conn_state *st = v->c->st;
-		uint64_t cnt = gw_ctr_count(v->f.ctr);
-
-		if (check && (!ok[i] || !dp_auth_tag_equal(tags[i], v->f.tag))) {
-			dp_drop(lc, v->m, DP_DROP_AUTH_FAILED);
-			continue;
-		}
-		/* A new session published during this burst: the frame
-		 * belongs to the one before. */
-		if (unlikely(v->c->sess_gen != st->sess_gen)) {
-			dp_drop(lc, v->m, DP_DROP_NO_SESSION);
-			continue;
-		}
-		/* Checked again: a copy earlier in this burst may have
-		 * committed the same counter. */
-		if (unlikely(!dp_replay_check(&st->rx_replay, cnt))) {
-			dp_drop(lc, v->m, DP_DROP_REPLAYED);
-			continue;
-		}
-		dp_replay_commit(&st->rx_replay, cnt);
-		if (v->f.type == GW_T_DATA)
-			ingress_data(lc, v->m, &v->f, v->c);
-		else
-			dp_egress_ack(lc, v->m, &v->f, v->c);
-	}
-}
 
 /* ---- frames for the control thread ---------------------------------------- */
 
@@ -542,7 +126,7 @@ static void rx_frame(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m, const 
 			DP_COUNT_INC(lc->stats.steered);
 			return;
 		}
-		rx_session(lc, m, gw, &f, c, src);
+		dp_ingress_session(lc, m, gw, &f, c, src);
 		return;
 	case GW_T_HELLO:
 	case GW_T_KEEPALIVE:
@@ -604,7 +188,7 @@ static void ho_custody(struct dp_lcore *lc, unsigned from, const struct dp_ho_it
 		 * its counter): elsewhere the drop's counter is all there is. */
 		dc = dp_conn_get(lc->rt, v.conn);
 		if (dc != NULL && dc->owner == lc->idx)
-			send_nack(lc, dc, v.seq, GW_NACK_EXPIRED, 0);
+			dp_reply_nack(lc, dc, v.seq, GW_NACK_EXPIRED, 0);
 		return;
 	}
 	if (dc == NULL) {
@@ -633,12 +217,12 @@ static void ho_verdict(struct dp_lcore *lc, const struct dp_ho_item *it)
 		dp_dedup_set_done(&st->win, it->seq);
 		DP_COUNT_INC(st->stats.routed);
 		DP_COUNT_INC(lc->stats.routed);
-		ack_add(lc, st, it->seq);
+		dp_reply_ack_add(lc, st, it->seq);
 		return;
 	}
 	dp_dedup_clear_pending(&st->win, it->seq);
 	dp_count_drop(lc, it->arg == GW_NACK_BUSY ? DP_DROP_BUSY : DP_DROP_NO_ROUTE);
-	nack_conn(lc, c, it->seq, it->arg, it->arg == GW_NACK_BUSY ? lc->tun->busy_retry_us : 0);
+	dp_reply_nack_conn(lc, c, it->seq, it->arg, it->arg == GW_NACK_BUSY ? lc->tun->busy_retry_us : 0);
 }
 
 static void drain_handoffs(struct dp_lcore *lc)
@@ -719,7 +303,7 @@ int dp_worker_main(void *arg)
 			uint16_t nb = rte_eth_rx_burst(rt->ports[p].port_id, lc->idx, pkts, burst);
 			uint16_t i;
 
-			stage_mark(lc, DP_STAGE_RX);
+			dp_stage_mark(lc, DP_STAGE_RX);
 			if (nb == 0)
 				continue;
 			work += nb;
@@ -736,15 +320,15 @@ int dp_worker_main(void *arg)
 								       void *));
 				rx_packet(lc, p, pkts[i]);
 			}
-			stage_mark(lc, DP_STAGE_PARSE);
+			dp_stage_mark(lc, DP_STAGE_PARSE);
 		}
-		verify_flush(lc);
-		ingress_flush(lc);
+		dp_ingress_verify_flush(lc);
+		dp_ingress_flush(lc);
 		if (rt->n_workers > 1) {
 			drain_handoffs(lc);
-			stage_mark(lc, DP_STAGE_HANDOFF);
-			verify_flush(lc);
-			ingress_flush(lc);
+			dp_stage_mark(lc, DP_STAGE_HANDOFF);
+			dp_ingress_verify_flush(lc);
+			dp_ingress_flush(lc);
 		}
 		if (unlikely(rte_ring_count(rt->ctl_tx[lc->idx]) != 0))
 			work += drain_ctl_tx(lc);
@@ -752,29 +336,33 @@ int dp_worker_main(void *arg)
 			dp_conn_owner_retire(lc);
 		if (lc->n_ack != 0) {
 			work++;
-			stage_mark(lc, DP_STAGE_HANDOFF);
-			flush_acks(lc);
-			stage_mark(lc, DP_STAGE_ACK);
+			dp_stage_mark(lc, DP_STAGE_HANDOFF);
+			dp_reply_ack_flush(lc);
+			dp_stage_mark(lc, DP_STAGE_ACK);
 		}
 		if (lc->now >= lc->next_scan) {
 			dp_egress_scan_all(lc);
 			lc->next_scan = lc->now + scan_tsc;
 		}
 		dp_tx_flush(lc);
-		stage_mark(lc, DP_STAGE_TX);
-		if (work)
+		dp_stage_mark(lc, DP_STAGE_TX);
+		if (work) {
+			/* Busy cycles straight from this iteration's own TSC
+			 * (no idle calibration): what the harness divides by
+			 * the messages routed. */
 			DP_COUNT_INC(lc->stats.busy_loops);
+			DP_COUNT_ADD(lc->stats.busy_cycles, rte_rdtsc() - lc->now);
+		}
 		if (unlikely(lc->tun->stage_stats)) {
 			unsigned s;
 
-			if (work) {
-				DP_COUNT_ADD(lc->stats.busy_cycles, lc->stage_t0 - lc->now);
+			if (work)
 				for (s = 0; s < DP_STAGE_COUNT; s++)
 					DP_COUNT_ADD(lc->stats.stage_cycles[s], lc->stage_acc[s]);
-			}
 			memset(lc->stage_acc, 0, sizeof(lc->stage_acc));
 		}
 	}
 	rcu_unregister_thread();
 	return 0;
 }
+

@@ -135,7 +135,7 @@ struct dp_worker_stats {
 	uint64_t busy_loops;    /* iterations that did work */
 	uint64_t drops[DP_DROP_COUNT];
 	uint64_t stage_cycles[DP_STAGE_COUNT]; /* TSC, when stage_stats is on */
-	uint64_t busy_cycles;   /* TSC of iterations that did work (stage_stats on) */
+	uint64_t busy_cycles;   /* TSC of iterations that did work, from each one's top to its end */
 	/* Router residence, RX poll to first transmission, TSC cycles
 	 * (stage_stats on; dp_hist buckets). */
 	uint64_t residence[DP_HIST_BUCKETS];

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Ingress of session frames (ingress.h): checks in the order of
+ * PROTOCOL.md, tags in bursts, the duplicate window, bulk routing, custody.
+ */
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+
+#include <gwart/auth.h>
+#include <gwart/wire.h>
+
+#include "auth_dev.h"
+#include "conn_state.h"
+#include "egress.h"
+#include "handoff.h"
+#include "ingress.h"
+#include "io.h"
+#include "pkt.h"
+#include "reply.h"
+#include "route.h"
+#include "route_match.h"
+
+/* ---- ingress -------------------------------------------------------------- */
+
+/* A route target that may take a message while no target is up: it exists
+ * and is enabled; its custody holds the message until its session returns
+ * (bounded: BUSY past the custody limit). */
+static int conn_holds(void *ctx, uint32_t id)
+{
+	const struct dp_conn *c = dp_conn_get(ctx, id);
+
+	return c != NULL && c->enabled;
+}
+
+/* Choose the destination connector: lowest-cost up connector; if none is
+ * up, the lowest-cost one that holds (dp_rm_choose()). */
+static const struct dp_conn *choose_dest(struct dp_lcore *lc, const struct dp_route *r,
+					 uint64_t hash)
+{
+	uint32_t id = dp_rm_choose(r->targets, r->n_targets, dp_egress_conn_up, conn_holds, lc->rt,
+				   hash);
+
+	return id != 0 ? dp_conn_get(lc->rt, id) : NULL;
+}
+
+/*
+ * Ingress runs in two steps per burst so that route lookups go in bulk:
+ * ingress_data() checks the session and the duplicate window and marks a
+ * new message pending at once (a second copy later in the same burst is
+ * then recognised); dp_ingress_flush() looks up every pending destination in
+ * one dp_route_lookup_bulk() call and takes custody or refuses.
+ */
+
+/* A DATA frame of @c's current session whose tag verified (dp_ingress_verify_flush()). */
+static void ingress_data(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_frame *f,
+			 const struct dp_conn *c)
+{
+	struct dp_conn_state *st = c->st;
+	struct dp_pending *pd;
+	uint64_t seq = f->seq;
+
+	DP_COUNT_INC(st->stats.rx_data);
+	DP_COUNT_INC(lc->stats.rx_data);
+	if (unlikely(st->rx_hello_gen != c->hello_gen)) {
+		/* First DATA after a HELLO: everything below HELLO.seq is the
+		 * connector's past (acknowledged, or given up), so the window
+		 * moves there. The owner applies it: nobody else writes the
+		 * window. */
+		if (c->hello_seq > 1)
+			dp_dedup_advance(&st->win, c->hello_seq - 1);
+		st->rx_hello_gen = c->hello_gen;
+	}
+	if (unlikely(f->u.data.origin != f->sender || f->u.data.origin_seq != seq)) {
+		dp_drop(lc, m, DP_DROP_BAD_ORIGIN);
+		return;
+	}
+	dp_stage_mark(lc, DP_STAGE_PARSE);
+	switch (dp_dedup_check(&st->win, seq)) {
+	case DP_DEDUP_NEW:
+		break;
+	case DP_DEDUP_DUP:
+		DP_COUNT_INC(st->stats.dups);
+		DP_COUNT_INC(lc->stats.dups);
+		dp_reply_ack_add(lc, st, seq);
+		rte_pktmbuf_free(m);
+		return;
+	case DP_DEDUP_PENDING:
+		DP_COUNT_INC(st->stats.dups);
+		DP_COUNT_INC(lc->stats.dups);
+		dp_drop(lc, m, DP_DROP_DUP_IN_FLIGHT);
+		return;
+	case DP_DEDUP_TOO_FAR:
+		dp_reply_nack_conn(lc, c, seq, GW_NACK_EXPIRED, 0);
+		dp_drop(lc, m, DP_DROP_TOO_FAR);
+		return;
+	default:
+		dp_drop(lc, m, DP_DROP_WIRE_BAD_SEQ);
+		return;
+	}
+	if (unlikely(lc->tun->refuse_new)) {
+		/* Draining for shutdown: take nothing new; the origin retries
+		 * elsewhere or later. */
+		dp_reply_nack_conn(lc, c, seq, GW_NACK_BUSY, lc->tun->busy_retry_us);
+		dp_drop(lc, m, DP_DROP_BUSY);
+		return;
+	}
+	dp_dedup_set_pending(&st->win, seq);
+	dp_stage_mark(lc, DP_STAGE_DEDUP);
+	/* Custody keeps the gwart frame alone. */
+	rte_pktmbuf_adj(m, DP_PKT_HDRS);
+	rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - f->length);
+	pd = &lc->pend[lc->n_pend++];
+	pd->m = m;
+	pd->c = c;
+	pd->seq = seq;
+	pd->dest = rte_pktmbuf_mtod_offset(m, const uint8_t *, GW_HDR_LEN + GW_DATA_FIXED_LEN);
+	pd->dest_len = f->u.data.dest_len;
+	if (unlikely(lc->n_pend == DP_BURST_MAX))
+		dp_ingress_flush(lc);
+}
+
+static void ingress_route(struct dp_lcore *lc, const struct dp_pending *pd,
+			  const struct dp_route *r)
+{
+	const struct dp_conn *c = pd->c, *dc;
+	struct dp_conn_state *st = c->st;
+	struct rte_mbuf *m = pd->m;
+	uint64_t seq = pd->seq;
+	uint64_t hash = dp_rm_msg_hash(c->id, seq);
+
+	dc = r != NULL ? choose_dest(lc, r, hash) : NULL;
+	if (unlikely(dc == NULL)) {
+		dp_dedup_clear_pending(&st->win, seq);
+		dp_reply_nack_conn(lc, c, seq, GW_NACK_NO_ROUTE, 0);
+		dp_drop(lc, m, DP_DROP_NO_ROUTE);
+		return;
+	}
+	/* The router acknowledges only what it can deliver: a frame that
+	 * cannot leave within the destination's port MTU (or its mbuf, with
+	 * the headers it will get back) would sit in custody forever, so it is
+	 * refused before custody. The frame came in one mbuf and leaves in
+	 * the same one, so the MTU is the bound that matters; the mbuf's room
+	 * is compared too, being as cheap. */
+	if (unlikely((uint32_t)rte_pktmbuf_data_len(m) + 28u > lc->rt->ports[dc->port].mtu ||
+		     rte_pktmbuf_headroom(m) < DP_PKT_HDRS)) {
+		dp_dedup_clear_pending(&st->win, seq);
+		dp_reply_nack_conn(lc, c, seq, GW_NACK_TOO_BIG, 0);
+		dp_drop(lc, m, DP_DROP_TOO_BIG);
+		return;
+	}
+	if (dc->owner == lc->idx) {
+		if (dp_egress_take(lc, dc, m) != 0)
+			goto busy;
+		dp_dedup_set_done(&st->win, seq);
+		DP_COUNT_INC(st->stats.routed);
+		DP_COUNT_INC(lc->stats.routed);
+		dp_reply_ack_add(lc, st, seq);
+		return;
+	}
+	/* Another worker owns the destination: hand over, keep the message
+	 * pending so a retransmission meanwhile is not forwarded twice, and
+	 * ACK only when the owner's verdict says custody was taken. */
+	if (lc->outstanding[dc->owner] < lc->ho_cap) {
+		struct dp_ho_item it = {.pkt = m, .conn = dc->id, .op = DP_HO_CUSTODY};
+
+		if (dp_handoff_send(lc->rt->ho_msg, lc->idx, dc->owner, &it, 1) == 1) {
+			lc->outstanding[dc->owner]++;
+			DP_COUNT_INC(lc->stats.handoffs);
+			return;
+		}
+	}
+busy:
+	dp_dedup_clear_pending(&st->win, seq);
+	dp_reply_nack_conn(lc, c, seq, GW_NACK_BUSY, lc->tun->busy_retry_us);
+	dp_drop(lc, m, DP_DROP_BUSY);
+}
+
+void dp_ingress_flush(struct dp_lcore *lc)
+{
+	const uint8_t *addrs[DP_BURST_MAX];
+	uint16_t lens[DP_BURST_MAX];
+	const struct dp_route *routes[DP_BURST_MAX];
+	unsigned i, n = lc->n_pend;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		addrs[i] = lc->pend[i].dest;
+		lens[i] = lc->pend[i].dest_len;
+	}
+	dp_stage_mark(lc, DP_STAGE_PARSE);
+	dp_route_lookup_bulk(lc->rt->routes, addrs, lens, n, routes);
+	dp_stage_mark(lc, DP_STAGE_ROUTE);
+	for (i = 0; i < n; i++)
+		ingress_route(lc, &lc->pend[i], routes[i]);
+	lc->n_pend = 0;
+	dp_stage_mark(lc, DP_STAGE_CUSTODY);
+}
+
+/* ---- session frames from connectors: checks, then tags in bursts --------- */
+
+/*
+ * A DATA or ACK frame from @c, received by its owner. In the order of
+ * PROTOCOL.md (receiving a session frame), each failure a counted drop
+ * that changes nothing: the session and its epoch, the session's address,
+ * the lane, the replay window; then the frame waits for the burst's tag
+ * check (dp_ingress_verify_flush()), which commits its counter and processes it.
+ * Nothing is answered: the router cannot authenticate an answer for an
+ * epoch it does not know, and a forger learns nothing.
+ */
+
+void dp_ingress_session(struct dp_lcore *lc, struct rte_mbuf *m, const uint8_t *gw,
+		       const struct gw_frame *f, const struct dp_conn *c,
+		       const struct dp_pkt_src *src)
+{
+	struct dp_conn_state *st = c->st;
+	struct dp_vq *v;
+
+	if (unlikely(!c->up || c->auth == NULL || f->epoch != c->epoch)) {
+		dp_drop(lc, m, DP_DROP_NO_SESSION);
+		return;
+	}
+	if (unlikely(src->ip_be != c->ip_be || src->udp_be != c->udp_be ||
+		     gw_ctr_lane(f->ctr) != GW_LANE_STREAM)) {
+		dp_drop(lc, m, DP_DROP_AUTH_FAILED);
+		return;
+	}
+	dp_conn_sess_sync(st, c);
+	if (unlikely(!dp_replay_check(&st->rx_replay, gw_ctr_count(f->ctr)))) {
+		dp_drop(lc, m, DP_DROP_REPLAYED);
+		return;
+	}
+	v = &lc->vq[lc->n_vq++];
+	v->m = m;
+	v->c = c;
+	v->gw = gw;
+	v->f = *f;
+	if (unlikely(lc->n_vq == DP_BURST_MAX))
+		dp_ingress_verify_flush(lc);
+}
+
+/* Verify the tags of the waiting session frames, the frames of one session
+ * in one device call, then process those that verified, in order. */
+void dp_ingress_verify_flush(struct dp_lcore *lc)
+{
+	unsigned n = lc->n_vq, i;
+	uint8_t *fr[DP_BURST_MAX], *dig[DP_BURST_MAX], ok[DP_BURST_MAX];
+	uint8_t tags[DP_BURST_MAX][GW_TAG_LEN];
+	uint16_t len[DP_BURST_MAX];
+	int check = !lc->rt->auth_off;
+
+	if (n == 0)
+		return;
+	lc->n_vq = 0;
+	if (check) {
+		const struct dp_auth_sess *a[DP_BURST_MAX];
+
+		for (i = 0; i < n; i++) {
+			fr[i] = (uint8_t *)(uintptr_t)lc->vq[i].gw;
+			len[i] = lc->vq[i].f.length;
+			dig[i] = tags[i];
+			a[i] = lc->vq[i].c->auth;
+		}
+		dp_auth_gmac_grouped(n, a, 0, fr, len, dig, ok);
+	}
+	dp_stage_mark(lc, DP_STAGE_PARSE);
+	for (i = 0; i < n; i++) {
+		struct dp_vq *v = &lc->vq[i];
+		struct dp_conn_state *st = v->c->st;
+		uint64_t cnt = gw_ctr_count(v->f.ctr);
+
+		if (check && (!ok[i] || !dp_auth_tag_equal(tags[i], v->f.tag))) {
+			dp_drop(lc, v->m, DP_DROP_AUTH_FAILED);
+			continue;
+		}
+		/* A new session published during this burst: the frame
+		 * belongs to the one before. */
+		if (unlikely(v->c->sess_gen != st->sess_gen)) {
+			dp_drop(lc, v->m, DP_DROP_NO_SESSION);
+			continue;
+		}
+		/* Checked again: a copy earlier in this burst may have
+		 * committed the same counter. */
+		if (unlikely(!dp_replay_check(&st->rx_replay, cnt))) {
+			dp_drop(lc, v->m, DP_DROP_REPLAYED);
+			continue;
+		}
+		dp_replay_commit(&st->rx_replay, cnt);
+		if (v->f.type == GW_T_DATA)
+			ingress_data(lc, v->m, &v->f, v->c);
+		else
+			dp_egress_ack(lc, v->m, &v->f, v->c);
+	}
+}
+
