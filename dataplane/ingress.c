@@ -76,7 +76,6 @@ static void ingress_data(struct dp_lcore *lc, struct rte_mbuf *m, const struct g
 		dp_drop(lc, m, DP_DROP_BAD_ORIGIN);
 		return;
 	}
-	dp_stage_mark(lc, DP_STAGE_PARSE);
 	switch (dp_dedup_check(&st->win, seq)) {
 	case DP_DEDUP_NEW:
 		break;
@@ -190,7 +189,6 @@ void dp_ingress_flush(struct dp_lcore *lc)
 		addrs[i] = lc->pend[i].dest;
 		lens[i] = lc->pend[i].dest_len;
 	}
-	dp_stage_mark(lc, DP_STAGE_PARSE);
 	dp_route_lookup_bulk(lc->rt->routes, addrs, lens, n, routes);
 	dp_stage_mark(lc, DP_STAGE_ROUTE);
 	for (i = 0; i < n; i++)
@@ -211,9 +209,9 @@ void dp_ingress_flush(struct dp_lcore *lc)
  * epoch it does not know, and a forger learns nothing.
  */
 
-void dp_ingress_session(struct dp_lcore *lc, struct rte_mbuf *m, const uint8_t *gw,
-		       const struct gw_frame *f, const struct dp_conn *c,
-		       const struct dp_pkt_src *src)
+static void ingress_session(struct dp_lcore *lc, struct rte_mbuf *m, const uint8_t *gw,
+			    const struct gw_frame *f, const struct dp_conn *c,
+			    const struct dp_pkt_src *src)
 {
 	struct dp_conn_state *st = c->st;
 	struct dp_vq *v;
@@ -241,6 +239,14 @@ void dp_ingress_session(struct dp_lcore *lc, struct rte_mbuf *m, const uint8_t *
 		dp_ingress_verify_flush(lc);
 }
 
+void dp_ingress_session(struct dp_lcore *lc, struct dp_rx_pkt *const *pk, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		ingress_session(lc, pk[i]->m, pk[i]->gw, &pk[i]->f, pk[i]->c, &pk[i]->src);
+}
+
 /* Verify the tags of the waiting session frames, the frames of one session
  * in one device call, then process those that verified, in order. */
 void dp_ingress_verify_flush(struct dp_lcore *lc)
@@ -265,7 +271,7 @@ void dp_ingress_verify_flush(struct dp_lcore *lc)
 		}
 		dp_auth_gmac_grouped(n, a, 0, fr, len, dig, ok);
 	}
-	dp_stage_mark(lc, DP_STAGE_PARSE);
+	dp_stage_mark(lc, DP_STAGE_AUTH);
 	for (i = 0; i < n; i++) {
 		struct dp_vq *v = &lc->vq[i];
 		struct dp_conn_state *st = v->c->st;
@@ -288,10 +294,13 @@ void dp_ingress_verify_flush(struct dp_lcore *lc)
 			continue;
 		}
 		dp_replay_commit(&st->rx_replay, cnt);
-		if (v->f.type == GW_T_DATA)
+		if (v->f.type == GW_T_DATA) {
 			ingress_data(lc, v->m, &v->f, v->c);
-		else
+			dp_stage_mark(lc, DP_STAGE_DEDUP);
+		} else {
 			dp_egress_ack(lc, v->m, &v->f, v->c);
+			dp_stage_mark(lc, DP_STAGE_DEST_ACK);
+		}
 	}
 }
 

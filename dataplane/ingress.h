@@ -22,11 +22,11 @@
 #include "lcore.h"
 #include "pkt.h"
 
-/* A DATA or ACK frame @f (at @gw, in @m) from @c, whose owner this worker
- * is, sent from @src. Takes @m: queued, or dropped with its reason. */
-void dp_ingress_session(struct dp_lcore *lc, struct rte_mbuf *m, const uint8_t *gw,
-			const struct gw_frame *f, const struct dp_conn *c,
-			const struct dp_pkt_src *src);
+/* The session frames of a burst: @n DATA or ACK frames, pk[i]->f at
+ * pk[i]->gw in pk[i]->m, from pk[i]->c (not NULL), whose owner this worker
+ * is, sent from pk[i]->src. Takes every mbuf: queued, or dropped with its
+ * reason. The records themselves are not kept. */
+void dp_ingress_session(struct dp_lcore *lc, struct dp_rx_pkt *const *pk, unsigned n);
 
 /* Verify and process the frames dp_ingress_session() queued. */
 void dp_ingress_verify_flush(struct dp_lcore *lc);

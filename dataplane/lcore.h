@@ -6,6 +6,7 @@
 #ifndef GWART_DP_LCORE_H
 #define GWART_DP_LCORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_branch_prediction.h>
@@ -16,6 +17,7 @@
 #include <gwart/wire.h>
 
 #include "conn_state.h"
+#include "pkt.h"
 #include "router.h"
 #include "stats.h"
 #include "tuning.h"
@@ -40,6 +42,23 @@ struct dp_vq {
 	const uint8_t *gw;          /* the frame, f.length bytes */
 	struct gw_frame f;
 };
+
+/* A received gwart frame between the worker's stages (worker.c): the parse
+ * stage fills it, the dispatch stage reads it, dp_ingress_session() takes
+ * the session frames among them. */
+struct dp_rx_pkt {
+	struct rte_mbuf *m;
+	const uint8_t *gw;          /* the frame, len bytes */
+	const struct dp_conn *c;    /* DATA/ACK: its sender (NULL: unknown), valid until
+				     * the next quiescent state; others: NULL */
+	struct dp_pkt_src src;
+	uint16_t len;
+	struct gw_frame f;
+};
+
+/* Stage accounting samples one busy iteration in DP_STAGE_SAMPLE (a power
+ * of two) and counts its cycles that many times (stats.h). */
+#define DP_STAGE_SAMPLE 64
 
 /* Per-worker context, cache aligned, fetched once and passed explicitly.
  * Worker-private (set up by dp_router_create() before the worker starts),
@@ -75,8 +94,15 @@ struct dp_lcore {
 	 * bounded by the verdict ring so a verdict can never be lost. */
 	uint32_t outstanding[DP_MAX_WORKERS];
 	uint32_t ho_cap;
-	/* Stage accounting (stage_stats): the TSC of the last mark and the
-	 * cycles of this iteration, committed only if it did work. */
+	/* This burst's gwart frames between the parse and dispatch stages. */
+	struct dp_rx_pkt rxp[DP_BURST_MAX];
+	/* Stage accounting (stage_stats), sampled: stage_on is set at the top
+	 * of an iteration that is timed (the first one after every
+	 * DP_STAGE_SAMPLE - 1 busy iterations, stage_left counting them down);
+	 * stage_t0 is the TSC of the last mark and stage_acc the cycles of
+	 * this iteration, committed only if it did work. */
+	bool stage_on;
+	uint32_t stage_left;
 	uint64_t stage_t0;
 	uint64_t stage_acc[DP_STAGE_COUNT];
 	/* The one part another thread reads: dataplane: wo (DP_COUNT_*),
@@ -84,10 +110,12 @@ struct dp_lcore {
 	struct dp_worker_stats stats;
 } __rte_cache_aligned;
 
-/* Close the current stage (stage_stats): one predictable branch when off. */
+/* Close the current stage of a sampled iteration: the cycles since the last
+ * mark (or the iteration's top) are @st's. One predictable branch on a
+ * worker-private flag in every other iteration. */
 static inline void dp_stage_mark(struct dp_lcore *lc, enum dp_stage st)
 {
-	if (unlikely(lc->tun->stage_stats)) {
+	if (unlikely(lc->stage_on)) {
 		uint64_t t1 = rte_rdtsc();
 
 		lc->stage_acc[st] += t1 - lc->stage_t0;

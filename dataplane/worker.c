@@ -13,6 +13,24 @@
  *   owns is handed over through an SPSC ring and the owner's verdict comes
  *   back through a second one, so each piece of state has one writer.
  *
+ * Vector processing (VPP's way; DATAPLANE.md "Why a hand-staged loop"):
+ * each RX burst goes through stages, each stage over the whole burst, and
+ * each prefetches what the next one touches, so that the misses of a burst
+ * overlap instead of stalling one packet at a time (most of them are lines
+ * another core wrote: the harness's or a NIC's mbufs and frames):
+ *   A stage_prefetch()  mbuf headers (lines 0-1), then each frame's first
+ *                       two lines
+ *   B stage_parse()     L2-L4 classify (ARP/ICMP answered here), gwart
+ *                       parse; prefetch each DATA/ACK sender's dp_conn,
+ *                       then its dp_conn_state lines (session, replay
+ *                       window, duplicate window words, counters)
+ *   C stage_dispatch()  steer / control rings / session frames, and the
+ *                       session checks of the whole burst
+ *                       (dp_ingress_session())
+ *   then the bulk steps of ingress.c: tags (dp_ingress_verify_flush()),
+ *   routes and custody (dp_ingress_flush()).
+ * The loop itself only sequences stages.
+ *
  * Reads of connectors, routes and tunables happen between two quiescent
  * states of this thread (liburcu QSBR): anything fetched in one iteration is
  * dropped before the next rcu_quiescent_state().
@@ -46,8 +64,6 @@
 _Static_assert(DP_DROP_WIRE_BAD_FIELD - DP_DROP_WIRE_TRUNCATED ==
 		       GW_WIRE_BAD_FIELD - GW_WIRE_TRUNCATED,
 	       "wire statuses and drop reasons must stay in the same order");
-
-#define PREFETCH_OFFSET 3
 
 /* ---- frames for the control thread ---------------------------------------- */
 
@@ -94,74 +110,165 @@ static void to_control(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_
 	DP_COUNT_INC(lc->stats.ctl_hs_frames);
 }
 
-/* ---- frame dispatch ------------------------------------------------------- */
+/* ---- stages over a burst -------------------------------------------------- */
 
-static void rx_frame(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m, const uint8_t *gw,
-		     uint16_t len, const struct dp_pkt_src *src)
+/* Stage A: start the misses of the whole burst. The headers first (reading
+ * m->buf_addr to find the frame waits for line 0), then the frames: the
+ * second loop's first loads find the first headers arrived or in flight. */
+static void stage_prefetch(struct rte_mbuf *const *ms, unsigned n)
 {
-	struct gw_frame f;
-	enum gw_wire_status ws = gw_wire_parse(gw, len, &f);
-	const struct dp_conn *c;
+	unsigned i;
 
-	if (unlikely(ws != GW_WIRE_OK)) {
-		dp_drop(lc, m, (enum dp_drop_reason)(DP_DROP_WIRE_TRUNCATED + ws - GW_WIRE_TRUNCATED));
-		return;
+	for (i = 0; i < n; i++) {
+		rte_prefetch0(ms[i]);
+		rte_prefetch0((const uint8_t *)ms[i] + RTE_CACHE_LINE_SIZE);
 	}
-	DP_COUNT_INC(lc->stats.rx_frames);
-	switch (f.type) {
-	case GW_T_DATA:
-	case GW_T_ACK:
-		c = dp_conn_get(lc->rt, f.sender);
-		if (unlikely(c == NULL)) {
-			dp_drop(lc, m, DP_DROP_UNKNOWN_CONN);
-			return;
-		}
-		if (c->owner != lc->idx) {
-			struct dp_ho_item it = {.pkt = m, .conn = f.sender, .op = DP_HO_STEER};
+	for (i = 0; i < n; i++) {
+		const uint8_t *d = rte_pktmbuf_mtod(ms[i], const uint8_t *);
 
-			if (dp_handoff_send(lc->rt->ho_msg, lc->idx, c->owner, &it, 1) != 1) {
-				dp_drop(lc, m, DP_DROP_STEER_FULL);
-				return;
-			}
-			DP_COUNT_INC(lc->stats.steered);
-			return;
-		}
-		dp_ingress_session(lc, m, gw, &f, c, src);
-		return;
-	case GW_T_HELLO:
-	case GW_T_KEEPALIVE:
-	case GW_T_BYE:
-		to_control(lc, m, &f, src);
-		return;
-	default:
-		dp_drop(lc, m, DP_DROP_WRONG_DIRECTION);
-		return;
+		rte_prefetch0(d);
+		rte_prefetch0(d + RTE_CACHE_LINE_SIZE);
 	}
 }
 
-static void rx_packet(struct dp_lcore *lc, unsigned p, struct rte_mbuf *m)
+/* What the session checks and the duplicate window will touch of @st for a
+ * frame with @seq and @ctr: its first line, the session and replay words,
+ * the window's bitmap words and the counters. */
+static inline void prefetch_conn_state(const struct dp_conn_state *st, uint64_t seq, uint64_t ctr)
 {
-	const uint8_t *gw;
-	uint16_t len;
-	struct dp_pkt_src src;
-	enum dp_drop_reason why = DP_DROP_ETH_SHORT;
+	unsigned w = (unsigned)(seq % DP_DEDUP_BITS) / 64;
+	unsigned r = (unsigned)(gw_ctr_count(ctr) % (DP_REPLAY_WORDS * 64)) / 64;
 
-	switch (dp_pkt_classify(&lc->rt->ports[p], lc->rt->udp_be, m, &gw, &len, &src, &why)) {
-	case DP_PKT_GWART:
-		rx_frame(lc, p, m, gw, len, &src);
-		return;
-	case DP_PKT_REPLY:
-		if (rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type ==
-		    rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
-			DP_COUNT_INC(lc->stats.arp_replies);
-		else
-			DP_COUNT_INC(lc->stats.icmp_replies);
-		dp_tx(lc, p, m);
-		return;
-	default:
-		dp_drop(lc, m, why);
-		return;
+	rte_prefetch0(st);
+	rte_prefetch0(&st->sess_gen);
+	rte_prefetch0(&st->rx_replay.bits[r]);
+	rte_prefetch0(&st->win.done[w]);
+	rte_prefetch0(&st->win.pending[w]);
+	rte_prefetch0(&st->stats);
+}
+
+/* Parse one gwart frame into @pk (m, gw, len, src set). False: dropped.
+ * DATA/ACK: finds the sender and prefetches its dp_conn. */
+static inline bool parse_frame(struct dp_lcore *lc, struct dp_rx_pkt *pk)
+{
+	enum gw_wire_status ws = gw_wire_parse(pk->gw, pk->len, &pk->f);
+
+	if (unlikely(ws != GW_WIRE_OK)) {
+		dp_drop(lc, pk->m,
+			(enum dp_drop_reason)(DP_DROP_WIRE_TRUNCATED + ws - GW_WIRE_TRUNCATED));
+		return false;
 	}
+	DP_COUNT_INC(lc->stats.rx_frames);
+	pk->c = NULL;
+	if (pk->f.type == GW_T_DATA || pk->f.type == GW_T_ACK) {
+		pk->c = dp_conn_get(lc->rt, pk->f.sender);
+		if (pk->c != NULL)
+			rte_prefetch0(pk->c);
+	}
+	return true;
+}
+
+/* The second half of stage B: the connectors' lines were requested while
+ * the rest of the burst parsed; now their states'. */
+static void prefetch_states(const struct dp_rx_pkt *pk, unsigned n, unsigned me)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (pk[i].c != NULL && pk[i].c->owner == me)
+			prefetch_conn_state(pk[i].c->st, pk[i].f.seq, pk[i].f.ctr);
+}
+
+/* Stage B for a burst from port @p: classify every packet (ARP and ICMP are
+ * answered on the spot, anything else that is not a gwart frame is dropped
+ * with its reason), parse every gwart frame into lc->rxp[]. Returns how
+ * many frames are there. */
+static unsigned stage_parse(struct dp_lcore *lc, unsigned p, struct rte_mbuf *const *ms,
+			    unsigned n)
+{
+	struct dp_router *rt = lc->rt;
+	struct dp_rx_pkt *pk = lc->rxp;
+	unsigned i, k = 0;
+	int32_t tsc_off = -1;
+
+	if (unlikely(lc->tun->stage_stats) && rt->rx_tsc_off >= 0)
+		tsc_off = rt->rx_tsc_off;
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = ms[i];
+		enum dp_drop_reason why = DP_DROP_ETH_SHORT;
+
+		/* Residence is measured for the messages of sampled bursts
+		 * (egress takes a stamp of 0 for "not measured"). */
+		if (unlikely(tsc_off >= 0))
+			*RTE_MBUF_DYNFIELD(m, tsc_off, uint64_t *) = lc->stage_on ? lc->now : 0;
+		switch (dp_pkt_classify(&rt->ports[p], rt->udp_be, m, &pk[k].gw, &pk[k].len,
+					&pk[k].src, &why)) {
+		case DP_PKT_GWART:
+			pk[k].m = m;
+			if (parse_frame(lc, &pk[k]))
+				k++;
+			break;
+		case DP_PKT_REPLY:
+			if (rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type ==
+			    rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+				DP_COUNT_INC(lc->stats.arp_replies);
+			else
+				DP_COUNT_INC(lc->stats.icmp_replies);
+			dp_tx(lc, p, m);
+			break;
+		default:
+			dp_drop(lc, m, why);
+			break;
+		}
+	}
+	prefetch_states(pk, k, lc->idx);
+	return k;
+}
+
+/* Stage C: each frame to where it goes: another worker (the sender's
+ * owner), a control ring, or this worker's session checks, which run over
+ * the burst's session frames together. */
+static void stage_dispatch(struct dp_lcore *lc, struct dp_rx_pkt *pk, unsigned n)
+{
+	struct dp_rx_pkt *sess[DP_BURST_MAX];
+	unsigned i, ns = 0;
+
+	for (i = 0; i < n; i++) {
+		struct dp_rx_pkt *x = &pk[i];
+
+		switch (x->f.type) {
+		case GW_T_DATA:
+		case GW_T_ACK:
+			if (unlikely(x->c == NULL)) {
+				dp_drop(lc, x->m, DP_DROP_UNKNOWN_CONN);
+				break;
+			}
+			if (x->c->owner != lc->idx) {
+				struct dp_ho_item it = {
+					.pkt = x->m, .conn = x->f.sender, .op = DP_HO_STEER};
+
+				if (dp_handoff_send(lc->rt->ho_msg, lc->idx, x->c->owner, &it, 1) !=
+				    1) {
+					dp_drop(lc, x->m, DP_DROP_STEER_FULL);
+					break;
+				}
+				DP_COUNT_INC(lc->stats.steered);
+				break;
+			}
+			sess[ns++] = x;
+			break;
+		case GW_T_HELLO:
+		case GW_T_KEEPALIVE:
+		case GW_T_BYE:
+			to_control(lc, x->m, &x->f, &x->src);
+			break;
+		default:
+			dp_drop(lc, x->m, DP_DROP_WRONG_DIRECTION);
+			break;
+		}
+	}
+	if (ns != 0)
+		dp_ingress_session(lc, sess, ns);
 }
 
 /* ---- hand-offs from other workers ----------------------------------------- */
@@ -225,6 +332,39 @@ static void ho_verdict(struct dp_lcore *lc, const struct dp_ho_item *it)
 	dp_reply_nack_conn(lc, c, it->seq, it->arg, it->arg == GW_NACK_BUSY ? lc->tun->busy_retry_us : 0);
 }
 
+/* Frames steered here by @from's RX: L2-L4 were validated by the sender,
+ * the frame is parsed again (the sender keeps nothing of it) and goes
+ * through the same stages as a burst received here. */
+static void ho_steered(struct dp_lcore *lc, const struct dp_ho_item *items, unsigned n)
+{
+	struct dp_rx_pkt *pk = lc->rxp;
+	struct rte_mbuf *ms[DP_BURST_MAX];
+	unsigned i, k = 0;
+
+	for (i = 0; i < n; i++)
+		ms[i] = items[i].pkt;
+	stage_prefetch(ms, n);
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = ms[i];
+		const struct rte_udp_hdr *uh =
+			rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, DP_PKT_HDRS - 8);
+		const struct rte_ipv4_hdr *ih =
+			rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+
+		pk[k].m = m;
+		pk[k].src.ip_be = ih->src_addr;
+		pk[k].src.udp_be = uh->src_port;
+		rte_ether_addr_copy(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr,
+				    &pk[k].src.mac);
+		pk[k].gw = dp_pkt_gw(m);
+		pk[k].len = rte_be_to_cpu_16(uh->dgram_len) - 8;
+		if (parse_frame(lc, &pk[k]))
+			k++;
+	}
+	prefetch_states(pk, k, lc->idx);
+	stage_dispatch(lc, pk, k);
+}
+
 static void drain_handoffs(struct dp_lcore *lc)
 {
 	struct dp_router *rt = lc->rt;
@@ -239,26 +379,19 @@ static void drain_handoffs(struct dp_lcore *lc)
 		for (i = 0; i < n; i++)
 			ho_verdict(lc, &items[i]);
 		n = dp_handoff_recv(rt->ho_msg, lc->idx, w, items, DP_BURST_MAX);
-		for (i = 0; i < n; i++) {
-			struct rte_mbuf *m = items[i].pkt;
+		for (i = 0; i < n;) {
+			unsigned j = i;
 
 			if (items[i].op == DP_HO_CUSTODY) {
 				ho_custody(lc, w, &items[i]);
-			} else {
-				/* Steered: L2-L4 were validated by the sender. */
-				const struct rte_udp_hdr *uh = rte_pktmbuf_mtod_offset(
-					m, const struct rte_udp_hdr *, DP_PKT_HDRS - 8);
-				const struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(
-					m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
-				struct dp_pkt_src src = {.ip_be = ih->src_addr,
-							 .udp_be = uh->src_port};
-
-				rte_ether_addr_copy(
-					&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr,
-					&src.mac);
-				rx_frame(lc, dp_port_index(rt, m->port), m, dp_pkt_gw(m),
-					 rte_be_to_cpu_16(uh->dgram_len) - 8, &src);
+				i++;
+				continue;
 			}
+			/* A run of steered frames: staged together, in order. */
+			while (j < n && items[j].op != DP_HO_CUSTODY)
+				j++;
+			ho_steered(lc, &items[i], j - i);
+			i = j;
 		}
 	}
 }
@@ -278,6 +411,42 @@ static unsigned drain_ctl_tx(struct dp_lcore *lc)
 
 /* ---- main loop ------------------------------------------------------------ */
 
+/* Open an iteration: its top TSC, and whether stage accounting times it. */
+static inline void iter_begin(struct dp_lcore *lc)
+{
+	lc->now = rte_rdtsc();
+	lc->stage_on = unlikely(lc->tun->stage_stats) && lc->stage_left == 0;
+	lc->stage_t0 = lc->now;
+}
+
+/* Close a busy iteration: busy cycles always; a timed one's stages counted
+ * DP_STAGE_SAMPLE times (their sum is an estimate of busy_cycles). An idle
+ * iteration that was to be timed passes the turn to the next one. */
+static inline void iter_end(struct dp_lcore *lc, unsigned work)
+{
+	unsigned s;
+
+	if (work == 0) {
+		if (unlikely(lc->stage_on))
+			memset(lc->stage_acc, 0, sizeof(lc->stage_acc));
+		return;
+	}
+	/* Busy cycles straight from this iteration's own TSC (no idle
+	 * calibration): what the harness divides by the messages routed. */
+	DP_COUNT_INC(lc->stats.busy_loops);
+	DP_COUNT_ADD(lc->stats.busy_cycles, (lc->stage_on ? lc->stage_t0 : rte_rdtsc()) - lc->now);
+	if (likely(!lc->stage_on)) {
+		if (lc->stage_left != 0)
+			lc->stage_left--;
+		return;
+	}
+	for (s = 0; s < DP_STAGE_COUNT; s++)
+		DP_COUNT_ADD(lc->stats.stage_cycles[s], lc->stage_acc[s] * DP_STAGE_SAMPLE);
+	DP_COUNT_INC(lc->stats.stage_samples);
+	memset(lc->stage_acc, 0, sizeof(lc->stage_acc));
+	lc->stage_left = DP_STAGE_SAMPLE - 1;
+}
+
 int dp_worker_main(void *arg)
 {
 	struct dp_lcore *lc = arg;
@@ -288,6 +457,7 @@ int dp_worker_main(void *arg)
 
 	rcu_register_thread();
 	lc->next_scan = rte_rdtsc() + scan_tsc;
+	lc->stage_left = 0;
 	while (!__atomic_load_n(&rt->stop, __ATOMIC_RELAXED)) {
 		unsigned burst, work = 0;
 
@@ -295,33 +465,25 @@ int dp_worker_main(void *arg)
 		rcu_quiescent_state();
 		lc->tun = rcu_dereference(rt->tun);
 		burst = lc->tun->burst;
-		lc->now = rte_rdtsc();
-		lc->stage_t0 = lc->now;
+		iter_begin(lc);
 		DP_COUNT_INC(lc->stats.loops);
 
 		for (p = 0; p < rt->n_ports; p++) {
 			uint16_t nb = rte_eth_rx_burst(rt->ports[p].port_id, lc->idx, pkts, burst);
-			uint16_t i;
+			unsigned nf;
 
-			dp_stage_mark(lc, DP_STAGE_RX);
 			if (nb == 0)
 				continue;
 			work += nb;
 			DP_COUNT_ADD(lc->stats.rx_pkts, nb);
-			if (unlikely(lc->tun->stage_stats) && rt->rx_tsc_off >= 0)
-				for (i = 0; i < nb; i++)
-					*RTE_MBUF_DYNFIELD(pkts[i], rt->rx_tsc_off, uint64_t *) =
-						lc->now;
-			for (i = 0; i < PREFETCH_OFFSET && i < nb; i++)
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-			for (i = 0; i < nb; i++) {
-				if (i + PREFETCH_OFFSET < nb)
-					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET],
-								       void *));
-				rx_packet(lc, p, pkts[i]);
-			}
+			stage_prefetch(pkts, nb);
+			dp_stage_mark(lc, DP_STAGE_RX);
+			nf = stage_parse(lc, p, pkts, nb);
 			dp_stage_mark(lc, DP_STAGE_PARSE);
+			stage_dispatch(lc, lc->rxp, nf);
+			dp_stage_mark(lc, DP_STAGE_SESSION);
 		}
+		dp_stage_mark(lc, DP_STAGE_RX);
 		dp_ingress_verify_flush(lc);
 		dp_ingress_flush(lc);
 		if (rt->n_workers > 1) {
@@ -334,35 +496,21 @@ int dp_worker_main(void *arg)
 			work += drain_ctl_tx(lc);
 		if (unlikely(rte_ring_count(rt->ctl_cmd[lc->idx]) != 0))
 			dp_conn_owner_retire(lc);
+		dp_stage_mark(lc, DP_STAGE_CONTROL);
 		if (lc->n_ack != 0) {
 			work++;
-			dp_stage_mark(lc, DP_STAGE_HANDOFF);
 			dp_reply_ack_flush(lc);
 			dp_stage_mark(lc, DP_STAGE_ACK);
 		}
 		if (lc->now >= lc->next_scan) {
 			dp_egress_scan_all(lc);
 			lc->next_scan = lc->now + scan_tsc;
+			dp_stage_mark(lc, DP_STAGE_RETX);
 		}
 		dp_tx_flush(lc);
 		dp_stage_mark(lc, DP_STAGE_TX);
-		if (work) {
-			/* Busy cycles straight from this iteration's own TSC
-			 * (no idle calibration): what the harness divides by
-			 * the messages routed. */
-			DP_COUNT_INC(lc->stats.busy_loops);
-			DP_COUNT_ADD(lc->stats.busy_cycles, rte_rdtsc() - lc->now);
-		}
-		if (unlikely(lc->tun->stage_stats)) {
-			unsigned s;
-
-			if (work)
-				for (s = 0; s < DP_STAGE_COUNT; s++)
-					DP_COUNT_ADD(lc->stats.stage_cycles[s], lc->stage_acc[s]);
-			memset(lc->stage_acc, 0, sizeof(lc->stage_acc));
-		}
+		iter_end(lc, work);
 	}
 	rcu_unregister_thread();
 	return 0;
 }
-

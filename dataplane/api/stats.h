@@ -83,20 +83,31 @@ enum dp_drop_reason {
 };
 
 /* Stages of the worker loop whose TSC cycles are accounted when the tunable
- * stage_stats is 1 (benchmarks: "where the time goes"). Only iterations that
- * did work are counted. First transmissions happen as custody is taken, so
- * their frame building counts under CUSTODY; TX is retransmission scans and
- * the PMD's tx_burst. DEDUP is marked per new message (two TSC reads each:
- * a measurement-mode cost). */
+ * stage_stats is 1 (benchmarks: "where the time goes"), in loop order.
+ * Sampled: one busy iteration in DP_STAGE_SAMPLE (64, lcore.h) is timed,
+ * from its top TSC to its end, every cycle of it filed under the stage that
+ * spent it, and counted DP_STAGE_SAMPLE times; so stage_cycles[] estimate the
+ * whole run's busy cycles (their sum is comparable with busy_cycles, which is
+ * counted in every busy iteration, unsampled) at a cost of about one TSC
+ * read per mark per 64 iterations. Iterations that did no work are not
+ * counted. stage_samples is how many iterations were timed. First
+ * transmissions happen as custody is taken, so their frame building counts
+ * under CUSTODY; DEST_ACK is destination ACKs releasing custody (the frees
+ * of delivered messages); TX is sealing and the PMD's tx_burst. */
 #define DP_STAGES(X)                                                                               \
-	X(RX, "PMD receive burst")                                                                 \
-	X(PARSE, "L2-L4 classify, frame parse, session checks, steer")                            \
-	X(DEDUP, "duplicate window check and mark (new messages)")                                \
+	X(RX, "loop top, PMD receive burst, prefetch of mbuf headers and frames")                 \
+	X(PARSE, "L2-L4 classify (ARP/ICMP answered), frame parse, connector prefetch")           \
+	X(SESSION, "dispatch (steer, control rings), session checks before the tag")              \
+	X(AUTH, "tag verification in bursts (cryptodev)")                                          \
+	X(DEDUP, "replay commit, duplicate window check and mark, queueing for routes (DATA)")    \
+	X(DEST_ACK, "destination ACKs: custody release and frees of delivered messages")          \
 	X(ROUTE, "bulk route lookup")                                                              \
 	X(CUSTODY, "destination choice, custody, first transmission")                             \
-	X(HANDOFF, "rings from and to other workers")                                              \
+	X(HANDOFF, "rings from other workers (verdicts, custody, steered frames)")                 \
+	X(CONTROL, "frames and commands from the control thread")                                 \
 	X(ACK, "ACK frames to origins")                                                            \
-	X(TX, "retransmission scan and PMD transmit burst")
+	X(RETX, "retransmission scan")                                                             \
+	X(TX, "sealing and PMD transmit burst")
 
 enum dp_stage {
 #define DP_X_ENUM(name, str) DP_STAGE_##name,
@@ -134,10 +145,12 @@ struct dp_worker_stats {
 	uint64_t loops;         /* main loop iterations */
 	uint64_t busy_loops;    /* iterations that did work */
 	uint64_t drops[DP_DROP_COUNT];
-	uint64_t stage_cycles[DP_STAGE_COUNT]; /* TSC, when stage_stats is on */
-	uint64_t busy_cycles;   /* TSC of iterations that did work, from each one's top to its end */
+	uint64_t stage_cycles[DP_STAGE_COUNT]; /* TSC, stage_stats on: sampled x DP_STAGE_SAMPLE */
+	uint64_t stage_samples; /* busy iterations timed per stage (stage_stats on) */
+	uint64_t busy_cycles;   /* TSC of iterations that did work, from each one's top to its
+				 * end: every busy iteration, whatever stage_stats */
 	/* Router residence, RX poll to first transmission, TSC cycles
-	 * (stage_stats on; dp_hist buckets). */
+	 * (stage_stats on: the messages of sampled bursts; dp_hist buckets). */
 	uint64_t residence[DP_HIST_BUCKETS];
 };
 
