@@ -1,17 +1,40 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Turn a bench/run.sh output directory into the report.
+"""Turn bench/run.sh output into the report, and the figures of its modes.
 
     python3 bench/report.py OUT_DIR
+    python3 bench/report.py ratio GWART.json TESTPMD.log [GWART.json TESTPMD.log ...]
+    python3 bench/report.py matrix-plan [--quick]
+    python3 bench/report.py matrix OUT_DIR
+    python3 bench/report.py half-rate GWART.json
+    python3 bench/report.py compare OUT_DIR ROUNDS NAME[=NOTE]...
 
-Reads OUT_DIR/json/*.json (one file per run: gwart-bench, its peers, the
-host) and writes OUT_DIR/report.md, OUT_DIR/results.json (everything merged)
-and, when gnuplot is installed, OUT_DIR/*.png from bench/plots.gp (data files
-OUT_DIR/plot-*.dat). Standard library only.
+OUT_DIR: reads OUT_DIR/json/*.json (one file per run: gwart-bench, its
+peers, the host) and writes OUT_DIR/report.md, OUT_DIR/results.json
+(everything merged) and, when gnuplot is installed, OUT_DIR/*.png from
+bench/plots.gp (data files OUT_DIR/plot-*.dat).
+
+ratio (bench/run.sh -r, deploy/bench.sh --ratio): one gwart-bench JSON and
+one dpdk-testpmd log per repetition; prints each repetition, a line when
+the harness could not keep the worker busy, and last exactly one line
+    ratio: gwart/testpmd-5tswap = R (gwart C cycles/msg, testpmd T cycles/pkt, spread S %)
+R the median of the repetitions' ratios (testpmd cycles per packet over
+gwart's busy cycles per message: 1.0 is as fast as testpmd), C and T the
+medians, S (max - min) / median of the ratios.
+
+matrix-plan / matrix (bench/run.sh -m): the rows of the issue-9 matrix (one
+definition, read by run.sh) and their tables (OUT_DIR/matrix.md, printed).
+
+compare (bench/compare.sh): per revision, medians over ROUNDS interleaved
+rounds, beside testpmd.
+
+Standard library only.
 """
 import glob
 import json
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 
@@ -261,7 +284,604 @@ def plots(out):
     return ""
 
 
+# ---- figures of the ratio, matrix and compare modes -------------------------
+# These read one run's gwart-bench JSON (of any revision: older ones lack
+# newer keys, shown as "-") and one dpdk-testpmd log each.
+
+NA = "-"
+
+
+def read_run(path):
+    """A gwart-bench JSON file's (result, params), or (None, None) when the
+    run left none (refused its options, crashed, was never run)."""
+    try:
+        with open(path) as f:
+            d = json.load(f)
+    except (OSError, ValueError):
+        return None, None
+    if not isinstance(d, dict):
+        return None, None
+    return d.get("result") or {}, d.get("params") or {}
+
+
+def log_of(gpath):
+    """run.sh's log beside a run's JSON: OUT/json/NAME.json -> OUT/logs/NAME.log."""
+    d, n = os.path.split(gpath)
+    n = n[:-5] if n.endswith(".json") else n
+    if os.path.basename(d) == "json":
+        d = os.path.join(os.path.dirname(d), "logs")
+    return os.path.join(d, n + ".log")
+
+
+def why_not_run(log):
+    """The reason a run left no JSON: gwart-bench's own complaint (its last
+    "gwart-bench: ..." line), else the log's last line."""
+    try:
+        with open(log, errors="replace") as f:
+            lines = [l.strip() for l in f if l.strip()]
+    except OSError:
+        return "no output"
+    own = [l for l in lines if l.startswith("gwart-bench:")]
+    if own:
+        return own[-1][len("gwart-bench:"):].strip()
+    return lines[-1][:200] if lines else "no output"
+
+
+def worker_cycles(r, p=None):
+    """The worker's busy cycles per message and how they were taken.
+
+    The ratio's figure is the worker's own TSC over its busy iterations per
+    message: busy_cycles_per_msg where busy_method says it is TSC-based,
+    else busy_tsc_cycles_per_msg (counted always from 0343485 on, before
+    that only with --stage-stats). A JSON with neither gives the CPU-time
+    estimate (user CPU time less idle iterations at a calibrated cost; it
+    reads low), method "cpu". Returns (value or None, method), method one
+    of "tsc", "tsc+stage-stats" (stage marks on: more cycles than without),
+    "cpu", "none".
+    """
+    if not r:
+        return None, "none"
+    busy = r.get("busy_cycles_per_msg") or 0
+    tsc = r.get("busy_tsc_cycles_per_msg") or 0
+    if busy > 0 and "tsc" in str(r.get("busy_method", "")).lower():
+        v = busy
+    elif tsc > 0:
+        v = tsc
+    elif busy > 0:
+        return busy, "cpu"
+    else:
+        return None, "none"
+    return v, "tsc+stage-stats" if (p or {}).get("stage_stats") else "tsc"
+
+
+def testpmd_rates(text):
+    """Per-second forwarding rates in a `dpdk-testpmd --stats-period=1` log:
+    each "Port statistics" block's Rx-pps summed over its ports (5tswap
+    forwards what every port receives; one core polls them all). The first
+    block is dropped (no previous sample: its rate is 0 or start-up), and
+    so is a block the interrupt cut short (fewer ports than the others)."""
+    blocks = [[int(v) for v in re.findall(r"Rx-pps:\s+(\d+)", b)]
+              for b in re.split(r"Port statistics =+", text)[1:]]
+    ports = max((len(b) for b in blocks), default=0)
+    return [sum(b) for b in blocks[1:] if ports and len(b) == ports]
+
+
+def testpmd_run(path):
+    """(packets per second: the mean of the per-second rates, why not)."""
+    try:
+        with open(path, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return None, "no testpmd log"
+    per = testpmd_rates(text)
+    if not per:
+        n = len(re.findall(r"Port statistics =+", text))
+        last = [l.strip() for l in text.splitlines() if l.strip()]
+        return None, "no per-second statistics after the first (%d block%s in the log%s)" % (
+            n, "" if n == 1 else "s",
+            ": started too slowly for GB_TESTPMD_SECONDS?" if "Bye" in text else
+            ", last line: " + last[-1][:120] if last else ", empty")
+    pps = sum(per) / len(per)
+    if pps <= 0:
+        return None, "testpmd forwarded nothing"
+    return pps, ""
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs):
+    """(max - min) / median, as a fraction; None without figures."""
+    m = median(xs)
+    return (max(xs) - min(xs)) / m if xs and m else None
+
+
+def f0(v):
+    return NA if v is None else "%.0f" % v
+
+
+def fm(v, unit=""):
+    return NA if v is None else fmt(v, unit)
+
+
+def fbool(v):
+    return NA if v is None else ("yes" if v else "no")
+
+
+def gwart_rep(gpath, hz_default=None):
+    """One gwart-bench run's figures as the modes use them."""
+    r, p = read_run(gpath)
+    x = {"ran": r is not None, "ok": None, "inconclusive": None, "why": "",
+         "cyc": None, "method": "none", "rate": None, "per_core": None,
+         "hb": None, "idle": None, "hz": None, "stage_stats": None, "res": None}
+    if r is None:
+        x["why"] = "not run: " + why_not_run(log_of(gpath))
+        return x
+    x["ok"] = bool(r.get("ok"))
+    x["inconclusive"] = bool(r.get("inconclusive"))
+    x["why"] = r.get("why", "")
+    x["cyc"], x["method"] = worker_cycles(r, p)
+    x["rate"] = r.get("rate_msg_s")
+    x["per_core"] = r.get("rate_per_worker_core")
+    x["hb"] = r.get("harness_bound")
+    x["idle"] = r.get("idle_fraction")
+    x["hz"] = r.get("tsc_hz") or hz_default
+    x["stage_stats"] = p.get("stage_stats")
+    x["res"] = residence(r)
+    return x
+
+
+def residence(r):
+    """Router residence quantiles (µs) {p50, p99, p999, max, count, source},
+    from whichever keys this revision writes, or None without samples.
+    Issue 9's harness writes residence_p50_us/_p99_us/_p999_us with --rate
+    and names their source: "router" (the workers' own histogram, kept with
+    --stage-stats) or "end_to_end" (the harness's, which contains the
+    router's: an upper bound). Older ones: latency.router_residence, filled
+    only with --stage-stats."""
+    if r.get("residence_p99_us"):
+        return {"p50": r.get("residence_p50_us"), "p99": r.get("residence_p99_us"),
+                "p999": r.get("residence_p999_us"), "max": r.get("residence_max_us"),
+                "count": None, "source": r.get("residence_source", "router")}
+    lat = r.get("latency") or {}
+    for src in (r.get("residence"), r.get("router_residence"), lat.get("router_residence")):
+        if not isinstance(src, dict):
+            continue
+        q = {k: src.get(k + "_us") for k in ("p50", "p99", "p999", "max")}
+        n = src.get("count")
+        if q["p99"] and (n is None or n > 0):
+            q["count"] = n
+            q["source"] = "router"
+            return q
+    return None
+
+
+def pair(x, tp_path, hz):
+    """Adds the testpmd run beside gwart run x: its cycles per packet at the
+    TSC frequency gwart-bench reported, and the repetition's ratio."""
+    x["tp_pps"], x["tp_why"] = testpmd_run(tp_path) if tp_path else (None, "")
+    hz = x["hz"] or hz
+    x["tp_cyc"] = hz / x["tp_pps"] if x["tp_pps"] and hz else None
+    x["counted"] = bool(x["ok"] and x["cyc"] and x["tp_cyc"])
+    x["ratio"] = x["tp_cyc"] / x["cyc"] if x["counted"] else None
+    return x
+
+
+def rep_line(i, x):
+    if not x["ran"]:
+        return "rep %d: gwart %s" % (i, x["why"])
+    g = "gwart %s busy cycles/msg (%s), %s msg/s, harness_bound %s, exactly once %s" % (
+        f0(x["cyc"]), x["method"], fm(x["rate"]), fbool(x["hb"]),
+        "yes" if x["ok"] else ("inconclusive" if x["inconclusive"] else "NO") +
+        (": " + x["why"] if x["why"] else ""))
+    t = ("testpmd %s cycles/pkt (%s pkt/s)" % (f0(x["tp_cyc"]), fm(x["tp_pps"]))
+         if x["tp_cyc"] else "testpmd %s" % (x["tp_why"] or "not run"))
+    return "rep %d: %s; %s; ratio %s" % (
+        i, g, t, "%.3f" % x["ratio"] if x["ratio"] else "- (not counted)")
+
+
+def harness_bound_line(reps):
+    """The line printed before the ratio when the harness could not keep the
+    worker busy in a counted repetition, else None."""
+    hb = [(i, x) for i, x in reps if x.get("counted") and x["hb"]]
+    if not hb:
+        return None
+    idle = [x["idle"] for _, x in hb if x["idle"] is not None]
+    return ("harness-bound: repetition%s %s of %d (harness_bound true%s): the worker's "
+            "cycles/msg were taken at less than full bursts, so they overstate its cost "
+            "at capacity and the ratio understates it" % (
+                "s" if len(hb) > 1 else "", ", ".join(str(i) for i, _ in hb), len(reps),
+                ", worker idle %.0f-%.0f %%" % (100 * min(idle), 100 * max(idle))
+                if idle else ""))
+
+
+def ratio_line(counted):
+    """The one line the ratio mode ends with."""
+    rs = [x["ratio"] for x in counted]
+    if not rs:
+        return "ratio: gwart/testpmd-5tswap = - (gwart - cycles/msg, testpmd - cycles/pkt, " \
+               "spread - %)"
+    return "ratio: gwart/testpmd-5tswap = %.3f (gwart %.0f cycles/msg, testpmd %.0f " \
+           "cycles/pkt, spread %.1f %%)" % (
+               median(rs), median([x["cyc"] for x in counted]),
+               median([x["tp_cyc"] for x in counted]), 100 * spread(rs))
+
+
+def ratio_main(args):
+    if len(args) < 2 or len(args) % 2:
+        print("usage: report.py ratio GWART.json TESTPMD.log [...]", file=sys.stderr)
+        return 2
+    xs = [gwart_rep(args[i]) for i in range(0, len(args), 2)]
+    hz = next((x["hz"] for x in xs if x["hz"]), None)
+    reps = [(i + 1, pair(x, args[2 * i + 1], hz)) for i, x in enumerate(xs)]
+    for i, x in reps:
+        print(rep_line(i, x))
+    counted = [x for _, x in reps if x["counted"]]
+    failed = [i for i, x in reps if x["ran"] and not x["ok"] and not x["inconclusive"]]
+    if any(x["method"] == "cpu" for x in counted):
+        print("note: this gwart-bench has no TSC busy figure; its CPU-time estimate (reads "
+              "low) stands in")
+    if failed:
+        print("FAILED: the delivered-set check failed in repetition%s %s" % (
+            "s" if len(failed) > 1 else "", ", ".join(map(str, failed))))
+    if len(counted) < len(reps):
+        print("counted: %d of %d repetitions" % (len(counted), len(reps)))
+    line = harness_bound_line(reps)
+    if line:
+        print(line)
+    print(ratio_line(counted))
+    return 1 if failed else (0 if counted else 2)
+
+
+# ---- the issue-9 matrix -----------------------------------------------------
+# One factor at a time from the base row, the target's: 1 worker, 64 B,
+# 1,000 routes, 4 origins + 4 destinations, authentication on, the worker
+# alone on its CPU and the harness on another. Each row's runs are followed
+# by a testpmd 5tswap run (its own ratio), except where the worker is not at
+# capacity by design (half load).
+
+def matrix_rows(quick, ncpu, hcpu, wcpu):
+    """[(name, what, gwart-bench args, testpmd after it)]; "@HALF@" in the
+    args stands for half the base row's rate in the same repetition."""
+    pin = ["--cpus-harness", str(hcpu), "--cpus-workers", str(wcpu), "--no-float"]
+    base = ["--workers", "1", "--payload", "64", "--routes", "1000"]
+
+    def b(*kv):
+        a = list(base)
+        for k, v in zip(kv[::2], kv[1::2]):
+            if k in a:
+                a[a.index(k) + 1] = v
+            else:
+                a += [k, v]
+        return a
+    others = [c for c in range(ncpu) if c != int(hcpu)]
+    if len(others) >= 2:
+        w2 = (["--cpus-harness", str(hcpu), "--cpus-workers", "%d,%d" % tuple(others[:2]),
+               "--no-float"], "2 workers, each alone on its CPU")
+    else:
+        w2 = (["--cpus-workers", "0-%d" % (ncpu - 1), "--float"],
+              "2 workers floating over %d CPU%s shared with the harness (not a scaling "
+              "figure)" % (ncpu, "s" if ncpu > 1 else ""))
+    many_routes, many_conns = (100000, 1024) if quick else (1000000, 65536)
+    return [
+        ("base", "1 worker, 64 B, 1,000 routes, 4 + 4 connectors", b() + pin, True),
+        ("workers-2", w2[1], b("--workers", "2") + w2[0], True),
+        ("payload-1024", "1 KB payload", b("--payload", "1024") + pin, True),
+        ("routes-10", "10 routes", b("--routes", "10") + pin, True),
+        ("routes-%d" % many_routes, "{:,} routes".format(many_routes),
+         b("--routes", str(many_routes)) + pin, True),
+        ("conns-10", "10 connectors (5 + 5), traffic over all",
+         b("--origins", "5", "--dests", "5") + pin, True),
+        ("conns-%d" % many_conns, "{:,} connectors ({:,} + {:,}), traffic over all".format(
+            many_conns, many_conns // 2, many_conns // 2),
+         b("--origins", str(many_conns // 2), "--dests", str(many_conns // 2)) + pin, True),
+        # Residence is recorded by the workers with stage accounting on.
+        ("halfload", "base at half its full-load rate (residence)",
+         b("--rate", "@HALF@") + ["--stage-stats"] + pin, False),
+    ]
+
+
+def plan_main(args):
+    quick, ncpu, cpus = False, os.cpu_count() or 1, "0,1"
+    it = iter(args)
+    for a in it:
+        if a == "--quick":
+            quick = True
+        elif a == "--ncpu":
+            ncpu = int(next(it))
+        elif a == "--cpus":
+            cpus = next(it)
+        else:
+            print("usage: report.py matrix-plan [--quick] [--ncpu N] [--cpus H,W]",
+                  file=sys.stderr)
+            return 2
+    h, w = cpus.split(",")
+    for name, what, a, tp in matrix_rows(quick, ncpu, h, w):
+        print("%s\t%d\t%s\t%s" % (name, int(tp), " ".join(a), what))
+    return 0
+
+
+def half_rate_main(args):
+    """Half the run's delivered rate (msg/s, at least 1,000), for --rate."""
+    r, _ = read_run(args[0]) if args else (None, None)
+    if not r or not r.get("rate_msg_s"):
+        print("report.py half-rate: no rate in %s" % (args[0] if args else "?"),
+              file=sys.stderr)
+        return 1
+    print(max(1000, int(r["rate_msg_s"] / 2)))
+    return 0
+
+
+def read_plan(out):
+    rows = []
+    with open(os.path.join(out, "matrix-plan.txt")) as plan:
+        for line in plan:
+            f = line.rstrip("\n").split("\t")
+            if len(f) == 4:
+                rows.append((f[0], f[1] == "1", f[2], f[3]))
+    return rows
+
+
+def mx_reps(out, name, reps, tp):
+    xs = []
+    for k in range(1, reps + 1):
+        g = os.path.join(out, "json", "mx-%s-%d.json" % (name, k))
+        t = os.path.join(out, "logs", "mx-%s-%d-testpmd.log" % (name, k)) if tp else None
+        xs.append(pair(gwart_rep(g), t, None))
+    return xs
+
+
+def med(xs, key):
+    return median([x[key] for x in xs if x.get(key) is not None])
+
+
+def row_status(xs):
+    """What a row's runs came to, in words: "yes" when every repetition
+    checked out; otherwise why not."""
+    if not any(x["ran"] for x in xs):
+        return xs[0]["why"] if xs else "not run"
+    bad = [x for x in xs if x["ran"] and not x["ok"]]
+    miss = [x for x in xs if not x["ran"]]
+    if not bad and not miss:
+        return "yes"
+    parts = []
+    if bad:
+        parts.append("**%s** in %d of %d: %s" % (
+            "inconclusive" if all(x["inconclusive"] for x in bad) else "NO", len(bad), len(xs),
+            bad[0]["why"]))
+    if miss:
+        parts.append("%s in %d of %d" % (miss[0]["why"], len(miss), len(xs)))
+    return "; ".join(parts)
+
+
+def hb_cell(xs):
+    v = [x["hb"] for x in xs if x["ran"] and x["hb"] is not None]
+    if not v:
+        return NA
+    n = sum(1 for h in v if h)
+    idle = med(xs, "idle")
+    s = "no" if n == 0 else ("yes" if n == len(v) else "%d of %d" % (n, len(v)))
+    return s + (" (idle %.0f %%)" % (100 * idle) if idle is not None else "")
+
+
+def paired(a, b, f):
+    """f(a_k, b_k) over the repetitions where both counted figures exist."""
+    return [f(x, y) for x, y in zip(a, b) if x.get("cyc") and y.get("cyc") and x["ok"] and y["ok"]]
+
+
+def matrix_tables(out):
+    host = {}
+    try:
+        with open(os.path.join(out, "json", "host.json")) as f:
+            host = json.load(f)
+    except (OSError, ValueError):
+        pass
+    reps = int(host.get("reps", 1))
+    plan = read_plan(out)
+    rows, by = [], {}
+    for name, tp, args, what in plan:
+        xs = mx_reps(out, name, reps, tp)
+        by[name] = xs
+        rs = [x["ratio"] for x in xs if x.get("ratio")]
+        sp = spread(rs)
+        rows.append([name, what, f0(med(xs, "cyc")), fm(med(xs, "rate"), "/s"),
+                     fm(med(xs, "per_core"), "/s"), hb_cell(xs),
+                     f0(med(xs, "tp_cyc")) if tp else NA,
+                     ("%.3f" % median(rs) + (" (%.0f %%)" % (100 * sp) if len(rs) > 1 else ""))
+                     if rs else NA, row_status(xs)])
+    md = ["Matrix: %d repetition%s of each row, rows interleaved with a dpdk-testpmd 5tswap "
+          "net_null run after each (its cycles per packet at gwart-bench's TSC rate, %s); "
+          "%s s measured per gwart run%s. Figures are medians over the repetitions; "
+          "gwart/testpmd is the median of each repetition's testpmd cycles/pkt over gwart's "
+          "busy cycles/msg (1.0: as fast as testpmd), spread (max - min) / median.\n" % (
+              reps, "s" if reps != 1 else "",
+              "%.2f GHz" % (host_hz(by) / 1e9) if host_hz(by) else "TSC unknown",
+              host.get("duration_s", "?"), ", quick" if host.get("quick") else "")]
+    md.append(table(["row", "setting", "busy cycles / msg", "msg/s", "per worker core",
+                     "harness-bound", "testpmd cycles / pkt", "gwart / testpmd",
+                     "exactly once"], rows))
+    md.append("\n" + targets_table(plan, by) + "\n" + residence_table(by))
+    return "\n".join(md), by
+
+
+def host_hz(by):
+    return next((x["hz"] for xs in by.values() for x in xs if x.get("hz")), None)
+
+
+def first(by, prefix, pick):
+    ns = sorted((n for n in by if n.startswith(prefix)),
+                key=lambda n: int(n[len(prefix):]) if n[len(prefix):].isdigit() else 0)
+    return (ns[0] if pick == "min" else ns[-1]) if ns else None
+
+
+def drop_target(by, prefix, label):
+    lo, hi = first(by, prefix, "min"), first(by, prefix, "max")
+    if not lo or lo == hi:
+        return [label, "not run", NA]
+    a, b = by[lo], by[hi]
+    for n, xs in ((lo, a), (hi, b)):
+        if not any(x["ran"] and x["cyc"] for x in xs):
+            return [label, "%s: %s" % (n, row_status(xs)), NA]
+    caps = paired(a, b, lambda x, y: x["cyc"] / y["cyc"])
+    if not caps:
+        return [label, "no repetition where both checked out", NA]
+    m = median(caps)
+    return [label, "%s -> %s: capacity %+.0f %% (busy cycles/msg %s -> %s, %d repetition%s)" % (
+        lo, hi, 100 * (m - 1), f0(med(a, "cyc")), f0(med(b, "cyc")), len(caps),
+        "s" if len(caps) > 1 else ""), "yes" if m >= 0.8 else "no"]
+
+
+def targets_table(plan, by):
+    rows = []
+    base = by.get("base", [])
+    rs = [x["ratio"] for x in base if x.get("ratio")]
+    hb = any(x["hb"] for x in base if x["ran"])
+    st = row_status(base) if base else "not run"
+    if not rs and st == "yes":
+        st = "no testpmd figure: %s" % (base[0].get("tp_why") or "not run")
+    rows.append(["at least 0.5 x testpmd 5tswap per worker core (base row)",
+                 ("%.3f" % median(rs) + (" (harness-bound)" if hb else "")) if rs else st,
+                 NA if not rs else ("yes" if median(rs) >= 0.5 else "no")])
+    rows.append(drop_target(by, "routes-", "at most 20 % lower, fewest to most routes"))
+    rows.append(drop_target(by, "conns-", "at most 20 % lower, fewest to most connectors"))
+    w1, w2 = base, by.get("workers-2", [])
+    sc = [y["rate"] / x["rate"] for x, y in zip(w1, w2)
+          if x["ok"] and y["ok"] and x.get("rate") and y.get("rate")]
+    cap = paired(w1, w2, lambda x, y: 2 * x["cyc"] / y["cyc"])
+    shared = any(n == "workers-2" and "--float" in a.split() for n, _, a, _ in plan)
+    if sc:
+        bound = any(x["hb"] for x in w1 + w2 if x["ran"])
+        rows.append(["2 workers at least 1.8 x 1 worker",
+                     "msg/s %.2f x; from busy cycles %s%s" % (
+                         median(sc), "%.2f x" % median(cap) if cap else NA,
+                         " (harness-bound: the harness set the rates)" if bound else
+                         " (the workers shared their CPUs with the harness)" if shared else ""),
+                     "not shown (harness-bound)" if bound else
+                     "not shown (too few CPUs)" if shared else
+                     ("yes" if median(sc) >= 1.8 else "no")])
+    else:
+        rows.append(["2 workers at least 1.8 x 1 worker", row_status(w2) if w2 else "not run",
+                     NA])
+    hl = by.get("halfload", [])
+    good = [x for x in hl if x["ok"] and x["res"]]
+    p99 = median([x["res"]["p99"] for x in good])
+    e2e = any(x["res"]["source"] != "router" for x in good)
+    if p99 is None:
+        st = row_status(hl) if hl else "not run"
+        rows.append(["router residence p99 under 10 µs at half load",
+                     st if st != "yes" else "no residence samples in the JSON", NA])
+    else:
+        # End to end contains the router's residence: below 10 µs it shows
+        # the target met; above, it shows nothing.
+        rows.append(["router residence p99 under 10 µs at half load",
+                     "%.2f µs%s" % (p99, " (end to end: an upper bound)" if e2e else ""),
+                     "yes" if p99 < 10 else ("not shown" if e2e else "no")])
+    return table(["target", "measured", "met"], rows)
+
+
+def residence_table(by):
+    hl = by.get("halfload", [])
+    if not hl:
+        return ""
+    good = [x for x in hl if x["ok"] and x["res"]]
+    q = {k: median([x["res"][k] for x in good if x["res"].get(k) is not None])
+         for k in ("p50", "p99", "p999", "max")}
+    src = sorted({x["res"]["source"] for x in good})
+    st = row_status(hl)
+    row = ["halfload", fm(med(hl, "rate"), "/s"), ", ".join(src) or NA] + \
+          ["%.2f" % q[k] if q[k] is not None else NA for k in ("p50", "p99", "p999", "max")] + \
+          [st if not good or st != "yes" else "yes"]
+    if not good and st == "yes":
+        row[-1] = "no residence samples in the JSON"
+    return ("Residence at half the base row's full-load rate, medians (source router: the "
+            "workers' own histogram, RX poll to the message's first transmission; "
+            "end_to_end: the harness's generator-to-sink figure, which contains it):\n\n" +
+            table(["row", "msg/s", "source", "p50 µs", "p99 µs", "p99.9 µs", "max µs",
+                   "exactly once"], [row]))
+
+
+def matrix_main(args):
+    if not args:
+        print("usage: report.py matrix OUT_DIR", file=sys.stderr)
+        return 2
+    out = args[0]
+    md, by = matrix_tables(out)
+    with open(os.path.join(out, "matrix.md"), "w") as f:
+        f.write(md)
+    print(md)
+    bad = [x for xs in by.values() for x in xs if x["ran"] and not x["ok"]
+           and not x["inconclusive"]]
+    return 1 if bad else 0
+
+
+# ---- bench/compare.sh -------------------------------------------------------
+
+def compare_main(args):
+    """compare OUT_DIR ROUNDS NAME=LABEL...: OUT_DIR/json/cmp-NAME-K.json per
+    revision and round, OUT_DIR/logs/cmp-testpmd-K.log per round."""
+    if len(args) < 3:
+        print("usage: report.py compare OUT_DIR ROUNDS NAME[=LABEL]...", file=sys.stderr)
+        return 2
+    out, rounds = args[0], int(args[1])
+    revs = [a.split("=", 1) if "=" in a else (a, a) for a in args[2:]]
+    tps = [os.path.join(out, "logs", "cmp-testpmd-%d.log" % k) for k in range(1, rounds + 1)]
+    by = {n: [pair(gwart_rep(os.path.join(out, "json", "cmp-%s-%d.json" % (n, k))), tps[k - 1],
+                   None) for k in range(1, rounds + 1)] for n, _ in revs}
+    hz = host_hz(by)
+    for xs in by.values():      # a round whose gwart run left no TSC rate
+        for k, x in enumerate(xs):
+            if x["tp_cyc"] is None and x["tp_pps"] and hz:
+                pair(x, tps[k], hz)
+    ref = by[revs[0][0]]
+    rows, marks = [], set()
+    for n, label in revs:
+        xs = by[n]
+        meth = sorted({x["method"] for x in xs if x["cyc"]})
+        mark = ""
+        if any(m != "tsc" for m in meth):
+            mark = " *" if "tsc+stage-stats" in meth else " †"
+            marks.add(mark.strip())
+        rs = [x["ratio"] for x in xs if x.get("ratio")]
+        sp = spread(rs)
+        cap = paired(ref, xs, lambda a, b: a["cyc"] / b["cyc"])
+        rows.append([label, f0(med(xs, "cyc")) + mark, fm(med(xs, "rate"), "/s"),
+                     fm(med(xs, "per_core"), "/s"), hb_cell(xs),
+                     "%.3f" % median(rs) + (" (%.0f %%)" % (100 * sp) if len(rs) > 1 else "")
+                     if rs else NA,
+                     ("%.3f" % median(cap) if cap else NA) if n != revs[0][0] else "1",
+                     row_status(xs)])
+    tp = [x["tp_cyc"] for x in by[revs[0][0]] if x["tp_cyc"]]
+    print("%d round%s, each: %s, then dpdk-testpmd 5tswap net_null%s" % (
+        rounds, "s" if rounds != 1 else "", ", ".join(l for _, l in revs),
+        " (median %.0f cycles/pkt over %d)" % (median(tp), len(tp)) if tp else
+        " (no figure: %s)" % by[revs[0][0]][0].get("tp_why", "")))
+    print(table(["revision", "busy cycles / msg", "msg/s", "per worker core", "harness_bound",
+                 "gwart / testpmd", "capacity vs first", "exactly once"], rows), end="")
+    if "*" in marks:
+        print("* taken with --stage-stats: this revision counts the worker's busy cycles "
+              "only with stage accounting on, whose marks add cycles: not comparable with "
+              "the unmarked figures")
+    if "†" in marks:
+        print("† CPU-time estimate (user CPU time less idle iterations at a calibrated "
+              "cost; reads low): not comparable with the unmarked figures")
+    print("capacity vs first: median over rounds of the first revision's busy cycles/msg "
+          "over this one's (above 1: faster)")
+    bad = [x for xs in by.values() for x in xs if x["ran"] and not x["ok"]
+           and not x["inconclusive"]]
+    return 1 if bad else 0
+
+
+MODES = {"ratio": ratio_main, "matrix-plan": plan_main, "matrix": matrix_main,
+         "half-rate": half_rate_main, "compare": compare_main}
+
+
 def main():
+    if len(sys.argv) < 2:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    if sys.argv[1] in MODES:
+        return MODES[sys.argv[1]](sys.argv[2:])
     out = sys.argv[1]
     host, runs = load(out)
     notes = open(os.path.join(out, "notes.txt")).read().strip() \

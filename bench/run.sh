@@ -3,9 +3,24 @@
 # One invocation of the whole benchmark: gwart's scenarios and its peers
 # side by side on this host, then the report (bench/report.py).
 #
-#   bench/run.sh [-b BUILD_DIR] [-o OUT_DIR] [-q] [-a]
+#   bench/run.sh [-b BUILD_DIR] [-o OUT_DIR] [-q] [-a | -r | -m]
 #
-#   -q           quick: fewer points per sweep (a couple of minutes)
+#   -q           quick: fewer points per sweep (a couple of minutes); with
+#                -m a smoke run (1 repetition of 1 s, 100,000 routes and
+#                1,024 connectors for the large rows)
+#   -r           the ratio to testpmd only (deploy/bench.sh --ratio):
+#                GB_REPS (3) repetitions, interleaved, each one gwart-bench
+#                inproc run (64 B, 1,000 routes, authentication on, worker
+#                alone on its CPU) then dpdk-testpmd 5tswap on net_null with
+#                the same lcore layout; ends with exactly one line
+#                "ratio: gwart/testpmd-5tswap = R (gwart C cycles/msg,
+#                testpmd T cycles/pkt, spread S %)" (bench/report.py ratio)
+#   -m           the issue-9 matrix (deploy/bench.sh --matrix): workers,
+#                payload, routes and connectors one at a time from the ratio's
+#                base row, each run followed by its own testpmd run, and the
+#                residence quantiles at half the base's rate; GB_REPS (3, -q
+#                1) rounds; tables in OUT_DIR/matrix.md (bench/report.py
+#                matrix; rows in bench/report.py matrix_rows)
 #   -a           authentication only (protocol v2): the tag candidates
 #                (gwart-bench crypto), then GB_AUTH_PAIRS (6) pairs of inproc
 #                runs with authentication on and off (--no-auth), interleaved,
@@ -18,6 +33,11 @@
 #   GB_FLOAT     1: pin nothing (default on hosts with 2 CPUs or fewer, which
 #                are shared: a pinned worker next to another process's
 #                busy-polling thread can be starved for seconds); 0: pin
+#                (-r and -m always pin: the worker alone on its CPU)
+#   GB_REPS      repetitions of -r and rounds of -m
+#   GB_RUN_LIMIT seconds one gwart-bench run of -r or -m may take (300): a
+#                run past it is stopped and its row reported as not run
+#   GB_TESTPMD, GB_TESTPMD_SECONDS: see bench/testpmd.sh
 #
 # gwart scenarios (gwart-bench): inproc (the router in-process on net_ring
 # ports; sweeps of payload, routes, popularity, connectors, workers, faults,
@@ -37,16 +57,27 @@ build="$here/build"
 out="$here/bench-out"
 quick=0
 auth_only=0
-while getopts "b:o:qa" opt; do
+mode=all
+while getopts "b:o:qarm" opt; do
 	case $opt in
 	b) build=$(cd "$OPTARG" && pwd) ;;
 	o) out=$OPTARG ;;
 	q) quick=1 ;;
 	a) auth_only=1 ;;
-	*) echo "usage: $0 [-b BUILD] [-o OUT] [-q] [-a]" >&2; exit 2 ;;
+	r) mode=ratio ;;
+	m) mode=matrix ;;
+	*) echo "usage: $0 [-b BUILD] [-o OUT] [-q] [-a | -r | -m]" >&2; exit 2 ;;
 	esac
 done
-dur=${GB_DURATION:-3}
+if [ $mode = matrix ] && [ $quick = 1 ]; then
+	dur=${GB_DURATION:-1}
+	reps=${GB_REPS:-1}
+else
+	dur=${GB_DURATION:-3}
+	reps=${GB_REPS:-3}
+fi
+run_limit=${GB_RUN_LIMIT:-300}
+report="$here/bench/report.py"
 ncpu=$(nproc)
 if [ "$ncpu" -gt 1 ]; then cpus=${GB_CPUS:-0,1}; else cpus=${GB_CPUS:-0,0}; fi
 if [ "$ncpu" -le 2 ]; then float=${GB_FLOAT:-1}; else float=${GB_FLOAT:-0}; fi
@@ -66,6 +97,7 @@ gb="$build/bench/gwart-bench"
 mkdir -p "$out/json" "$out/logs"
 rm -f "$out"/json/*.json
 . "$here/deploy/netns.sh"
+. "$here/bench/testpmd.sh"
 
 status=0
 ns=""
@@ -97,7 +129,8 @@ host_json() {
  "hypervisor": "${hv:-none}", "hugepages": ${huge:-0}, "mem_gib": $mem,
  "kernel": "$(uname -r)", "dpdk": "$dpdk", "nats_server": "${nats:-not installed}",
  "cpus_harness": $hcpu, "cpu_worker": $wcpu, "float": $float, "duration_s": $dur,
- "load_start": "$(cut -d' ' -f1-3 /proc/loadavg)", "quick": $quick}
+ "load_start": "$(cut -d' ' -f1-3 /proc/loadavg)", "mode": "$mode", "reps": $reps,
+ "quick": $quick}
 EOF
 }
 
@@ -343,12 +376,97 @@ if ratios:
 PY
 }
 
+# ---- gwart beside testpmd, pinned: the ratio (-r) and the matrix (-m) -------
+# gb_once NAME [args...]: one gwart-bench inproc run (args after the
+# defaults, so they override them) under $run_limit seconds: a run past it
+# is stopped, leaves no JSON and its row says why, never a figure.
+gb_once() {
+	# Names of their own: sh has no local variables, and the callers' loops
+	# hold theirs (name, log, rc) across this call.
+	gbo_name=$1
+	shift
+	gbo_log="$out/logs/$gbo_name.log"
+	timeout -k 10 -s INT "$run_limit" "$gb" inproc --duration "$dur" --warmup 0.5 \
+		--label "$gbo_name" --json "$out/json/$gbo_name.json" "$@" </dev/null >"$gbo_log" 2>&1
+	gbo_rc=$?
+	if [ $gbo_rc -eq 124 ] || [ $gbo_rc -eq 137 ]; then
+		rm -f "$out/json/$gbo_name.json"
+		echo "gwart-bench: stopped after $run_limit s (GB_RUN_LIMIT)" >>"$gbo_log"
+	fi
+	gbo_line=$(grep '^SUMMARY' "$gbo_log" | tail -n 1)
+	[ -n "$gbo_line" ] || gbo_line="$gbo_name: no SUMMARY (rc=$gbo_rc): $(tail -n 1 "$gbo_log")"
+	echo "$gbo_line" | cut -c 1-240
+}
+
+# testpmd_5tswap LOG: bench/testpmd.sh's run, on the harness's and the
+# worker's CPUs
+testpmd_5tswap() {
+	gb_testpmd_5tswap "$1" "$hcpu" "$wcpu"
+}
+
+scenario_ratio() {
+	set --
+	i=1
+	while [ $i -le "$reps" ]; do
+		gb_once "ratio-gwart-$i" --payload 64 --routes 1000 --cpus-harness "$hcpu" \
+			--cpus-workers "$wcpu" --no-float
+		testpmd_5tswap "$out/logs/ratio-testpmd-$i.log"
+		set -- "$@" "$out/json/ratio-gwart-$i.json" "$out/logs/ratio-testpmd-$i.log"
+		i=$((i + 1))
+	done
+	python3 "$report" ratio "$@"
+}
+
+# Rows from bench/report.py matrix-plan (NAME, testpmd after it, args,
+# what), in order, GB_REPS rounds; @HALF@: half the base row's rate of the
+# same round.
+scenario_matrix() {
+	plan="$out/matrix-plan.txt"
+	q=""
+	[ $quick = 1 ] && q=--quick
+	python3 "$report" matrix-plan $q --ncpu "$ncpu" --cpus "$hcpu,$wcpu" >"$plan" || return 1
+	tab=$(printf '\t')
+	k=1
+	while [ "$k" -le "$reps" ]; do
+		while IFS="$tab" read -r name tp args what; do
+			case $args in
+			*@HALF@*)
+				if half=$(python3 "$report" half-rate "$out/json/mx-base-$k.json" 2>/dev/null)
+				then
+					args=$(echo "$args" | sed "s/@HALF@/$half/")
+				else
+					echo "gwart-bench: the base row has no rate in round $k" \
+						>"$out/logs/mx-$name-$k.log"
+					echo "mx-$name-$k: not run (no base rate)"
+					continue
+				fi
+				;;
+			esac
+			# shellcheck disable=SC2086
+			gb_once "mx-$name-$k" $args
+			[ "$tp" = 1 ] && testpmd_5tswap "$out/logs/mx-$name-$k-testpmd.log"
+		done <"$plan"
+		k=$((k + 1))
+	done
+	python3 "$report" matrix "$out"
+}
+
 # ---- the run ----------------------------------------------------------------
 [ -x "$gb" ] || { echo "bench: $gb not built" >&2; exit 1; }
 host_json
 if [ $auth_only = 1 ]; then
 	scenario_auth
 	exit $status
+fi
+if [ $mode = ratio ]; then
+	echo "bench: ratio, $reps repetitions: gwart-bench inproc (harness CPU $hcpu, worker CPU $wcpu, ${dur}s) then dpdk-testpmd 5tswap net_null (same lcores, ${GB_TESTPMD_SECONDS:-7} s)"
+	scenario_ratio
+	exit $?
+fi
+if [ $mode = matrix ]; then
+	echo "bench: matrix, $reps round(s), harness CPU $hcpu, worker CPU $wcpu, ${dur}s per gwart run"
+	scenario_matrix
+	exit $?
 fi
 if [ "$float" = 1 ]; then
 	echo "bench: $ncpu CPUs, threads not pinned (shared host), ${dur}s per run"
