@@ -5,6 +5,8 @@
 #
 #   bench/run.sh [-b BUILD_DIR] [-o OUT_DIR] [-q] [-a | -r | -m]
 #
+#   OUT_DIR      default bench-out; bench-out/ratio with -r, bench-out/matrix
+#                with -m (they leave a full report's files alone)
 #   -q           quick: fewer points per sweep (a couple of minutes); with
 #                -m a smoke run (1 repetition of 1 s, 100,000 routes and
 #                1,024 connectors for the large rows)
@@ -27,7 +29,7 @@
 #                dpdk-testpmd 5tswap net_null between pairs, worker pinned
 #                alone on its CPU; prints the pair ratios (BENCHMARK.md,
 #                "Before and after")
-#   GB_DURATION  measured seconds per run (default 3)
+#   GB_DURATION  measured seconds per run (default 3; -m -q: 1)
 #   GB_CPUS      "HARNESS,WORKER": CPUs for control+generators+sinks and for
 #                the router's worker (default 0,1; 0,0 on a 1-CPU host)
 #   GB_FLOAT     1: pin nothing (default on hosts with 2 CPUs or fewer, which
@@ -54,7 +56,7 @@
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 build="$here/build"
-out="$here/bench-out"
+out=""
 quick=0
 auth_only=0
 mode=all
@@ -69,6 +71,12 @@ while getopts "b:o:qarm" opt; do
 	*) echo "usage: $0 [-b BUILD] [-o OUT] [-q] [-a | -r | -m]" >&2; exit 2 ;;
 	esac
 done
+# -r and -m write beside a full report, not over it.
+case $mode in
+ratio) out=${out:-"$here/bench-out/ratio"} ;;
+matrix) out=${out:-"$here/bench-out/matrix"} ;;
+*) out=${out:-"$here/bench-out"} ;;
+esac
 if [ $mode = matrix ] && [ $quick = 1 ]; then
 	dur=${GB_DURATION:-1}
 	reps=${GB_REPS:-1}
