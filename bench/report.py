@@ -523,7 +523,7 @@ def ratio_main(args):
         print("note: this gwart-bench has no TSC busy figure; its CPU-time estimate (reads "
               "low) stands in")
     if failed:
-        print("FAILED: the delivered-set check failed in repetition%s %s" % (
+        print("FAILED: gwart-bench's check (exactly once, or a run without messages) failed in repetition%s %s" % (
             "s" if len(failed) > 1 else "", ", ".join(map(str, failed))))
     if len(counted) < len(reps):
         print("counted: %d of %d repetitions" % (len(counted), len(reps)))

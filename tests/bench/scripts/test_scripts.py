@@ -220,7 +220,7 @@ class Ratio(unittest.TestCase):
                                        (new_json(500), [0, 10e6])]))
         self.assertEqual(rc, 1)
         self.assertIn("not run: at most 65535 connectors", out[1])
-        self.assertIn("FAILED: the delivered-set check failed in repetition 1", out)
+        self.assertIn("FAILED: gwart-bench's check (exactly once, or a run without messages) failed in repetition 1", out)
         self.assertIn("counted: 1 of 3 repetitions", out)
         self.assertEqual(out[-1], "ratio: gwart/testpmd-5tswap = 0.200 (gwart 500 cycles/msg, "
                                   "testpmd 100 cycles/pkt, spread 0.0 %)")
