@@ -7,6 +7,7 @@
  *     memif    gwartd in another process, reached over net_memif
  *     stages   each fast-path stage's function in isolation, and memory
  *     crypto   frame tag candidates: cycles per frame (libsodium, cryptodev)
+ *     graph    rte_graph's own cost against a hand-staged loop, cycles per packet
  *     selftest the harness's own self-tests (histogram edges)
  *
  * Prints one line "SUMMARY scenario=... ok=1" per run and, with --json, the
@@ -23,10 +24,13 @@
 
 #include "gb.h"
 
+/* rte_graph against a hand-staged loop, cycles per packet (gb_graph.c). */
+int gb_run_graph(const struct gb_opts *o, struct gb_result *r);
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: gwart-bench inproc|memif|stages|crypto|selftest [options]\n"
+		"usage: gwart-bench inproc|memif|stages|crypto|graph|selftest [options]\n"
 		"  --workers N        router worker lcores (1)\n"
 		"  --origins N        origin connectors (4)       --dests N       destinations (4)\n"
 		"  --gen-threads N    generator threads (1)       --sink-threads N sink threads (1)\n"
@@ -197,6 +201,8 @@ int main(int argc, char **argv)
 		rc = gb_run_stages(&o, &r);
 	else if (strcmp(o.scenario, "crypto") == 0)
 		rc = gb_run_crypto(&o, &r);
+	else if (strcmp(o.scenario, "graph") == 0)
+		rc = gb_run_graph(&o, &r);
 	else {
 		usage(stderr);
 		return 2;
