@@ -7,12 +7,26 @@
  * a final NACK. The slot array is allocated once in gw_conn_open(); sending
  * never allocates.
  *
- * The duplicate-window rule (PROTOCOL.md) is enforced here and only here:
- * origin_seq s is put on the wire only while s <= out_head + W - 1, where
- * out_head is the lowest un-acknowledged seq and W = min(max_inflight,
- * WELCOME.dup_window). That holds for first transmissions (gw_conn_send
- * refuses with -EAGAIN) and for retransmissions (a window that shrank in a
- * new session holds back what lies beyond it).
+ * The duplicate-window rule (PROTOCOL.md 10) is enforced here and only here:
+ * origin_seq s is put on the wire only while s <= L + W - 1, where
+ * W = min(max_inflight, WELCOME.dup_window) and L = min(out_head,
+ * router_cum + 1): out_head is the lowest un-acknowledged seq, router_cum
+ * the router's cumulative point as the current session reported it
+ * (WELCOME.router_seq, then every ACK's seq). That holds for first
+ * transmissions (gw_conn_send refuses with -EAGAIN) and for
+ * retransmissions (a window that shrank in a new session holds back what
+ * lies beyond it).
+ *
+ * Within one router process L is out_head: every ACK that settled a seq
+ * was built after the router had marked it, so the newest of them carries
+ * a cumulative point past all the seqs below out_head. A router process
+ * that restarted knows only what our HELLO told it (C = HELLO.seq - 1, the
+ * lowest live seq - 1): seqs its predecessor acknowledged selectively
+ * above that are marked nowhere, its point stops below the first of them,
+ * and out_head + W - 1 lies beyond its C + W: those sends would be refused
+ * EXPIRED (found by the fault campaign after a router kill -9). So the
+ * window starts at router_cum + 1 then, and a HELLO moves the router's
+ * point over what we settled (gw_sdk_outbox_gap_at_head()).
  *
  * A refused message (NO_ROUTE, TOO_BIG, NOT_AUTHORISED, EXPIRED) is reported
  * at once but its slot stays ABANDONED: the router's cumulative point cannot
@@ -99,6 +113,13 @@ uint32_t gw_sdk_window(const struct gw_conn *c)
 	if (c->state != GW_SDK_UP)
 		return 0;
 	return c->max_inflight < c->dup_window ? c->max_inflight : c->dup_window;
+}
+
+/* L of the window rule: where the router's duplicate window begins as far
+ * as we know, min(out_head, router_cum + 1) (see the top of this file). */
+static uint64_t window_base(const struct gw_conn *c)
+{
+	return c->router_cum < c->out_head - 1 ? c->router_cum + 1 : c->out_head;
 }
 
 uint32_t gw_sdk_send_window(const struct gw_conn *c)
@@ -241,6 +262,11 @@ bool gw_sdk_outbox_gap_at_head(const struct gw_conn *c)
 {
 	const struct gw_sdk_slot *s;
 
+	/* The router's point stops below seqs we settled (acknowledged by
+	 * a router process that is gone): our HELLO's seq, the lowest live
+	 * one, is above them all. */
+	if (window_base(c) < c->out_head)
+		return true;
 	if (!c->out_abandoned)
 		return false;
 	s = slot_any(c, c->out_head);
@@ -269,8 +295,10 @@ int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint1
 		return -ENOTCONN;
 	if (len > c->max_payload || len > c->router_max_payload)
 		return -EMSGSIZE;
-	/* The window rule: next_seq <= out_head + W - 1 (and BUSY's cwnd). */
-	if (c->next_seq - c->out_head >= gw_sdk_send_window(c))
+	/* The window rule: next_seq <= L + W - 1 (and BUSY's cwnd from
+	 * out_head). */
+	if (c->next_seq - c->out_head >= gw_sdk_send_window(c) ||
+	    c->next_seq - window_base(c) >= gw_sdk_window(c))
 		return -EAGAIN;
 	/* A seq is handed out only below the durable ceiling (state.c):
 	 * normally gw_conn_poll() moved it ahead long before. */
@@ -361,10 +389,13 @@ void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t 
 		       uint64_t now)
 {
 	uint64_t seq, old_head = c->out_head, old_reach = c->ack_reach;
+	uint64_t old_cum = c->router_cum;
 	struct dp_ack_walk w;
 	enum dp_ack_kind k;
 
 	c->ack_rtt_us = UINT64_MAX;
+	if (cum > c->router_cum)
+		c->router_cum = cum;
 
 	/* Bound the walk before running callbacks: a callback may send and
 	 * move next_seq, but nothing it sends can be covered by this ACK.
@@ -392,6 +423,11 @@ void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t 
 	/* Timeouts held back for want of ACK information: look again now. */
 	if (c->rtx_deferred && (c->out_head != old_head || c->ack_reach != old_reach))
 		c->rtx_due_us = 0;
+	/* Retransmissions held beyond the router's window: it moved. */
+	if (c->rtx_window_held && c->router_cum != old_cum) {
+		c->rtx_window_held = false;
+		c->rtx_due_us = 0;
+	}
 }
 
 void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t now)
@@ -471,6 +507,9 @@ void gw_sdk_outbox_new_session(struct gw_conn *c, uint64_t router_seq)
 {
 	uint64_t seq;
 
+	/* This router (maybe a new process) stands where it says, whatever
+	 * its predecessor had acknowledged. */
+	c->router_cum = router_seq;
 	gw_sdk_outbox_router_seq(c, router_seq);
 	c->cwnd = gw_sdk_window(c);
 	c->cwnd_acc = 0;
@@ -503,7 +542,7 @@ void gw_sdk_outbox_timers(struct gw_conn *c, uint64_t now)
 	if (now < c->rtx_due_us)
 		return;
 	w = gw_sdk_window(c);
-	limit = c->out_head + w - 1;
+	limit = window_base(c) + w - 1;
 	c->rtx_deferred = false;
 	for (seq = c->out_head; seq < c->next_seq; seq++) {
 		struct gw_sdk_slot *s = slot_of(c, seq);
@@ -512,9 +551,12 @@ void gw_sdk_outbox_timers(struct gw_conn *c, uint64_t now)
 		if (!s)
 			continue;
 		if (seq > limit) {
-			/* Beyond a window that shrank: look again later. */
+			/* Beyond a window that shrank, or that the router's
+			 * point holds back: look again later, or as soon as
+			 * that point moves. */
 			if (next > now + c->rto_us)
 				next = now + c->rto_us;
+			c->rtx_window_held = true;
 			break;
 		}
 		if (s->queued || s->due_us > now) {

@@ -186,6 +186,10 @@ struct gw_conn {
 	/* Sending side. */
 	uint64_t next_seq;     /* next origin_seq to assign */
 	uint64_t out_head;     /* lowest un-acknowledged origin_seq (== next_seq if empty) */
+	uint64_t router_cum;   /* the router's cumulative point for us as the
+				* current session reported it (WELCOME
+				* router_seq, ACK seq): a restarted router
+				* may stand below out_head - 1 (outbox.c) */
 	uint64_t ack_reach;    /* highest seq an ACK bitmap has reported on */
 	struct dp_rtt rtt;     /* RTT of first transmissions (Karn); SDK uses srtt_us */
 	uint64_t ack_rtt_us;   /* smallest sample of the ACK being applied */
@@ -195,6 +199,7 @@ struct gw_conn {
 	uint32_t cwnd_acc;     /* acked messages towards the next increment */
 	uint64_t cwnd_cut_us;  /* last decrease (at most one per RTT) */
 	bool rtx_deferred;     /* timeouts held back beyond what ACKs can report */
+	bool rtx_window_held;  /* retransmissions held beyond the window's end */
 	uint32_t out_cap;      /* slots, power of two >= max_inflight */
 	uint32_t out_mask;
 	uint32_t out_live;     /* LIVE slots */
@@ -317,7 +322,9 @@ uint32_t gw_sdk_window(const struct gw_conn *c);
 uint32_t gw_sdk_send_window(const struct gw_conn *c);
 /* The seq a HELLO carries: the lowest one this handle will still send. */
 uint64_t gw_sdk_outbox_hello_seq(const struct gw_conn *c);
-/* True when a refused (abandoned) seq holds the head of the window. */
+/* True when a HELLO must move the router's cumulative point: a refused
+ * (abandoned) seq holds the head of the window, or the router's point
+ * stands below seqs this handle has settled (router_cum + 1 < out_head). */
 bool gw_sdk_outbox_gap_at_head(const struct gw_conn *c);
 
 /* state.c */

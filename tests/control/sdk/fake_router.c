@@ -373,6 +373,7 @@ static void fr_on_data(struct fake_router *fr, struct fr_conn *c, const struct g
 	struct gw_hdr_args h;
 	bool seen;
 	int dst;
+	unsigned i;
 
 	fr->data_rx++;
 	if (seq != f->u.data.origin_seq || f->u.data.origin != f->sender) {
@@ -404,6 +405,9 @@ static void fr_on_data(struct fake_router *fr, struct fr_conn *c, const struct g
 		fr->drop_once_seq = 0;
 		return;
 	}
+	for (i = 0; i < FR_DROP_SEQS; i++)
+		if (fr->drop_seqs[i] == seq)
+			return;
 	switch (dp_dedup_check(&c->in, seq)) {
 	case DP_DEDUP_NEW:
 		break;

@@ -53,6 +53,7 @@
 #define FR_EG_MAX 4096       /* egress custody per destination (power of two) */
 #define FR_SEEN_BITS (1u << 16) /* ingress seqs tracked for the RETRANSMIT check */
 #define FR_RTO_US 20000      /* us: egress retransmission timeout */
+#define FR_DROP_SEQS 4       /* entries of drop_seqs */
 
 /* One message in egress custody, kept as the frame to (re)send. */
 struct fr_msg {
@@ -113,6 +114,9 @@ struct fake_router {
 	uint64_t expire_seq;      /* after ACKing this seq, give it up: NACK EXPIRED */
 	unsigned stale_eg;        /* egress transmissions sent with a wrong epoch */
 	uint64_t drop_once_seq;   /* drop the first transmission of this seq */
+	uint64_t drop_seqs[FR_DROP_SEQS]; /* drop every transmission of these
+				   * seqs (0: unused): holes that stay open
+				   * while the seqs above them are taken */
 	unsigned replay_eg;       /* % of egress frames also sent again byte for
 				   * byte (a replay, unlike dup_eg's copies,
 				   * which are sealed afresh as retransmissions) */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include <gwart/connector.h>
 
@@ -373,6 +374,104 @@ Test(sdk_send, retransmissions_track_losses, .timeout = 120)
 		      (unsigned long)e.fr->dropped_in);
 	cr_assert_gt(st.fast_retransmits, 0, "holes are resent before their RTO");
 	cr_assert_eq(e.fr->window_violations, 0);
+	env_free(&e);
+}
+
+/*
+ * The window rule across a router restart (found by the fault campaign
+ * after a kill -9 of gwartd): the old router process took seqs above a
+ * hole and said so in its ACK bitmap; the new one knows only HELLO.seq - 1
+ * (below the hole), so once the hole is filled its cumulative point stops
+ * at the first seq the old one took, which we never send again. Sends past
+ * that point + W were refused EXPIRED although the connector was within
+ * out_head + W, and reported failed (and a later copy could still be
+ * taken: a message reported refused, then delivered). The window must
+ * start at the point the router reports, and a HELLO must move that point
+ * over what we settled.
+ */
+struct restart_case {
+	char name[24];
+	uint32_t window;              /* the router's dup_window */
+	uint64_t before;              /* messages sent to the first router process */
+	uint64_t holes[FR_DROP_SEQS]; /* of those, never taken by it (0: none) */
+	bool by_timeout;              /* the sender finds the restart by its
+				       * keepalive timeout (otherwise by the new
+				       * process's probe) */
+	uint64_t after;               /* messages sent to the new process */
+};
+
+ParameterizedTestParameters(sdk_send, window_starts_at_restarted_routers_point)
+{
+	static struct restart_case cases[] = {
+		{ "one hole", 64, 60, { 5 }, false, 300 },
+		{ "two holes", 64, 60, { 5, 30 }, false, 300 },
+		{ "hole at seq 1", 32, 30, { 1 }, false, 200 },
+		{ "found by timeout", 64, 60, { 10, 11 }, true, 300 },
+		{ "small window", 16, 15, { 2, 6, 9, 13 }, false, 200 },
+	};
+
+	return cr_make_param_array(struct restart_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct restart_case *p, sdk_send, window_starts_at_restarted_routers_point)
+{
+	struct sdk_env e;
+	struct gw_conn_stats st;
+	uint64_t sent = 0, seq, end, holes = 0;
+	unsigned i;
+
+	for (i = 0; i < FR_DROP_SEQS; i++)
+		holes += p->holes[i] != 0;
+	env_new(&e, p->window, 71);
+	if (p->by_timeout) {
+		e.fr->ka_ms = 50;
+		e.fr->ka_mult = 3;
+	}
+	memcpy(e.fr->drop_seqs, p->holes, sizeof(e.fr->drop_seqs));
+	env_open(&e, 2, NULL, NULL);
+	env_up(&e);
+	/* Everything but the holes taken, acknowledged and delivered. */
+	end = now_us() + 10000000;
+	do {
+		while (sent < p->before && send_one(e.cs[0], "smtp:u@c2.example", 1, &seq) == 0)
+			sent++;
+		pump(e.fr, e.cs, 2);
+		gw_conn_get_stats(e.cs[0], &st);
+	} while ((sent < p->before || st.inflight != holes ||
+		  e.b->n_delivered != p->before - holes) &&
+		 now_us() < end);
+	cr_assert_eq(st.inflight, holes, "%s: only the holes outstanding", p->name);
+	cr_assert_eq(e.b->n_delivered, p->before - holes, "%s", p->name);
+
+	/* A new router process: the holes get through to it. */
+	memset(e.fr->drop_seqs, 0, sizeof(e.fr->drop_seqs));
+	fr_restart(e.fr, (3ull << 32) + 1);
+	/* The receiver comes back at once either way: the fake router
+	 * refuses NO_ROUTE what comes before its destination's HELLO. */
+	if (!p->by_timeout)
+		fr_probe(e.fr, 1);
+	fr_probe(e.fr, 2);
+	end = now_us() + 5000000;
+	do
+		pump(e.fr, e.cs, 2);
+	while ((!gw_conn_is_up(e.cs[0]) || !gw_conn_is_up(e.cs[1]) || !e.fr->conn[1].known ||
+		!e.fr->conn[2].known) &&
+	       now_us() < end);
+	cr_assert(e.fr->conn[1].known && e.fr->conn[2].known, "%s: both back", p->name);
+	run_flow(e.fr, e.cs, 2, e.a, e.b, "smtp:u@c2.example", p->after, 20000);
+	end = now_us() + 50000;
+	while (now_us() < end)
+		pump(e.fr, e.cs, 2);
+
+	gw_conn_get_stats(e.cs[0], &st);
+	cr_assert_eq(e.fr->window_violations, 0, "%s: %lu sends beyond the router's C + W",
+		     p->name, (unsigned long)e.fr->window_violations);
+	cr_assert_eq(st.nacked[GW_NACK_EXPIRED], 0, "%s", p->name);
+	cr_assert_eq(st.failed, 0, "%s", p->name);
+	cr_assert_eq(st.notices, 0, "%s", p->name);
+	assert_exactly_once(e.a, e.b, 1, p->before + p->after);
+	cr_assert_geq(st.gap_hellos, 1, "%s: a HELLO moved the new router's point", p->name);
+	cr_assert_eq(st.sessions, 2, "%s: the gap HELLOs keep the session", p->name);
 	env_free(&e);
 }
 
