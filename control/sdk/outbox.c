@@ -28,7 +28,7 @@
  * window starts at router_cum + 1 then, and a HELLO moves the router's
  * point over what we settled (gw_sdk_outbox_gap_at_head()).
  *
- * A refused message (NO_ROUTE, TOO_BIG, NOT_AUTHORISED, EXPIRED) is reported
+ * A refused message (NO_ROUTE, TOO_BIG, NOT_AUTHORISED) is reported
  * at once but its slot stays ABANDONED: the router's cumulative point cannot
  * pass a seq it never took, so the seq still counts for the window until a
  * HELLO on the live session moves that point above it (PROTOCOL.md 12.1,
@@ -439,9 +439,24 @@ void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t no
 
 	if (reason <= GW_NACK_REASON_MAX)
 		c->st.nacked[reason]++;
-	if (reason == GW_NACK_EXPIRED && seq < c->next_seq && !slot_any(c, seq)) {
-		/* The router gave up a message it had acknowledged: delivery
-		 * not confirmed. Never resend it (it would be a duplicate). */
+	if (reason == GW_NACK_EXPIRED) {
+		/* The router gave up a message it had taken (PROTOCOL.md 13
+		 * (b): the window rule keeps (a) from us): delivery not
+		 * confirmed. Its ACK may still be on the way, or lost: a live
+		 * seq was taken all the same, so it is acknowledged first
+		 * (on_result(0), once), then noticed. Reporting it refused
+		 * would be false: it may have been delivered. Never resent
+		 * (it would be a duplicate); a seq we gave up ourselves, or
+		 * never sent, is no message of the router's. */
+		if (seq >= c->next_seq)
+			return;
+		s = slot_any(c, seq);
+		if (s && s->state != GW_SDK_SLOT_LIVE)
+			return;
+		if (s) {
+			resolve(c, seq, 0, now);
+			advance_head(c);
+		}
 		c->st.notices++;
 		if (c->on_notice)
 			c->on_notice(c->arg, seq, (int)reason);
@@ -478,8 +493,8 @@ void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t no
 			c->rtx_due_us = s->due_us;
 		return;
 	default:
-		/* NO_ROUTE, TOO_BIG, EXPIRED, NOT_AUTHORISED: final. The
-		 * slot stays abandoned (window) until the gap is closed. */
+		/* NO_ROUTE, TOO_BIG, NOT_AUTHORISED: final. The slot stays
+		 * abandoned (window) until the gap is closed. */
 		resolve(c, seq, (int)reason, now);
 		return;
 	}

@@ -170,9 +170,12 @@ typedef void (*gw_conn_deliver_fn)(void *arg, uint32_t origin, uint64_t origin_s
  * once per successful gw_conn_send() (unless the handle is closed first).
  * @status: 0 = the router acknowledged it (it has custody and will deliver
  * it); otherwise the enum gw_nack_reason the router refused it with
- * (NO_ROUTE, TOO_BIG, EXPIRED, NOT_AUTHORISED). BUSY is never reported:
- * the SDK retries it itself (NO_SESSION is not sent by v2 routers and is
- * ignored). A refused message is never
+ * (NO_ROUTE, TOO_BIG, NOT_AUTHORISED). BUSY is never reported: the SDK
+ * retries it itself (NO_SESSION is not sent by v2 routers and is ignored).
+ * EXPIRED is not a refusal either: the SDK keeps the window rule, so the
+ * router sends it only for a message it had taken (PROTOCOL.md section 13),
+ * which comes as on_result(0) and then on_notice(), even when the NACK
+ * overtook its ACK. A refused message is never
  * resent (PROTOCOL.md section 13); to try again, send it anew.
  * Same re-entrancy rules as on_deliver.
  */
@@ -182,7 +185,9 @@ typedef void (*gw_conn_result_fn)(void *arg, uint64_t origin_seq, int status);
  * on_notice - the router gave up a message it had already acknowledged
  * (NACK EXPIRED after custody, PROTOCOL.md section 13): delivery is NOT
  * confirmed; it may or may not have reached its destination. Comes after
- * on_result(0) for the same origin_seq; the SDK does not resend it.
+ * on_result(0) for the same origin_seq (at once after it, from the same
+ * poll, when the router's NACK came before its ACK); the SDK does not
+ * resend it.
  * @reason: the NACK reason (GW_NACK_EXPIRED). Same re-entrancy rules as
  * on_deliver.
  */

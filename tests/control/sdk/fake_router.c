@@ -455,6 +455,10 @@ static void fr_on_data(struct fake_router *fr, struct fr_conn *c, const struct g
 	gw_wire_rewrite_hdr(m->frame, &h);
 	d->eg[m->seq & (FR_EG_MAX - 1)] = m;
 	dp_dedup_set_done(&c->in, seq);
+	if (fr->expire_seq == seq && fr->expire_before_ack) {
+		fr->expire_seq = 0;
+		fr_nack(fr, c, c->epoch, seq, GW_NACK_EXPIRED, 0);
+	}
 	fr_ack_in(fr, c);
 	if (fr->expire_seq == seq) {
 		fr->expire_seq = 0;

@@ -112,6 +112,8 @@ struct fake_router {
 	uint32_t ka_ms, ka_mult;  /* announced in WELCOME (default 1000 x 3) */
 	uint64_t forget_at;       /* forget the sender's session at this seq (once) */
 	uint64_t expire_seq;      /* after ACKing this seq, give it up: NACK EXPIRED */
+	bool expire_before_ack;   /* ... its NACK EXPIRED sent before that ACK (as
+				   * when the ACK is lost or overtaken) */
 	unsigned stale_eg;        /* egress transmissions sent with a wrong epoch */
 	uint64_t drop_once_seq;   /* drop the first transmission of this seq */
 	uint64_t drop_seqs[FR_DROP_SEQS]; /* drop every transmission of these

@@ -312,7 +312,28 @@ Test(sdk_send, refused_seqs_do_not_stall_the_window)
 	env_free(&e);
 }
 
-Test(sdk_send, expired_after_ack_is_a_notice)
+/*
+ * EXPIRED after custody (PROTOCOL.md 13 (b)): on_result(0) once, then a
+ * notice, whether its ACK came first or not (lost or overtaken: the SDK
+ * reported such a seq refused, although the router had taken it and may
+ * have delivered it).
+ */
+struct expired_case {
+	char name[24];
+	bool before_ack; /* the NACK EXPIRED reaches the SDK before the ACK */
+};
+
+ParameterizedTestParameters(sdk_send, expired_after_custody_is_a_notice)
+{
+	static struct expired_case cases[] = {
+		{ "after its ACK", false },
+		{ "before its ACK", true },
+	};
+
+	return cr_make_param_array(struct expired_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct expired_case *p, sdk_send, expired_after_custody_is_a_notice)
 {
 	struct sdk_env e;
 	struct gw_conn_stats st;
@@ -320,16 +341,18 @@ Test(sdk_send, expired_after_ack_is_a_notice)
 
 	env_start(&e, 64, 43, 2, NULL, NULL);
 	e.fr->expire_seq = 7;
+	e.fr->expire_before_ack = p->before_ack;
 	run_flow(e.fr, e.cs, 2, e.a, e.b, "smtp:u@c2.example", 20, 5000);
 	end = now_us() + 50000;
 	while (now_us() < end)
 		pump(e.fr, e.cs, 2);
 	assert_exactly_once(e.a, e.b, 1, 20); /* on_result(0) once, even for 7 */
-	cr_assert_eq(e.a->n_notices, 1);
-	cr_assert_eq(e.a->notice_seq, 7);
+	cr_assert_eq(e.a->n_notices, 1, "%s", p->name);
+	cr_assert_eq(e.a->notice_seq, 7, "%s", p->name);
 	gw_conn_get_stats(e.cs[0], &st);
-	cr_assert_eq(st.notices, 1);
-	cr_assert_eq(st.failed, 0);
+	cr_assert_eq(st.notices, 1, "%s", p->name);
+	cr_assert_eq(st.failed, 0, "%s", p->name);
+	cr_assert_eq(st.abandoned, 0, "%s", p->name);
 	env_free(&e);
 }
 
