@@ -48,7 +48,11 @@ The checker (end of this file) reads every connector process's log
     that nothing unacknowledged be duplicated, which needs the receiver to
     recognise an origin's message across router processes: not done yet;
     GWART_CAMPAIGN_STRICT=1 counts them here);
-  unexpected: delivered but never sent, or refused to its origin;
+  unexpected: delivered but never sent, delivered to a connector its route
+    does not name, or refused to its origin; a failing run prints each with
+    its class (which router process refused and which delivered it, when,
+    the events around), and `campaign.py --explain DIR` prints them for any
+    kept run (KEEP_TMP=1; DIR/run.json holds the schedule's times);
   forged_accepted: a delivery whose payload no campaign sender wrote, or a
     session that moved to another address (control.sessions_moved: every
     honest connector keeps its relay's address for the whole run).
@@ -69,7 +73,10 @@ Settings:
       memory at that size).
   GWART_CAMPAIGN_SEED=N      replay a schedule;  KEEP_TMP=1  keep the logs.
   GWART_CAMPAIGN_RATE=N      each sender's pace (default 8000 msg/s; 0: unpaced).
-  GWART_CAMPAIGN_KINDS=K,... only these fault kinds (reproducing one).
+  GWART_CAMPAIGN_KINDS=K,... only these fault kinds (reproducing one; with
+      the default target that is 12 events of them, e.g. 12 router kills).
+  campaign.py --explain DIR  the checker's classes of a kept run's
+      unexpected deliveries.
 Needs root (netns, net_tap); exits 77 (skip) otherwise.
 """
 import array
@@ -129,6 +136,8 @@ STRICT = os.environ.get("GWART_CAMPAIGN_STRICT") == "1"
 # test then requires only them).
 if os.environ.get("GWART_CAMPAIGN_KINDS"):
     KINDS = [k for k in os.environ["GWART_CAMPAIGN_KINDS"].split(",") if k in KINDS]
+NACK_NAMES = {1: "NO_ROUTE", 2: "BUSY", 3: "TOO_BIG", 4: "EXPIRED", 5: "NOT_AUTHORISED",
+              6: "NO_SESSION"}
 ATTACKS = {"spoof", "replay", "flood_hello", "flood_unknown", "flood_hugelen", "flood_random"}
 
 
@@ -666,9 +675,10 @@ class Campaign:
             before = self.refusals()
             what = getattr(self, "ev_" + kind)(r)
             self.counts[kind] += 1
-            self.events.append((kind, t, time.monotonic()))
+            self.events.append((kind, t, time.monotonic(), what))
             log(f"[{t - t0:7.2f} s acked={self.acked_n} delivered={self.delivered_n} "
                 f"mono={t:.3f}] {kind}: {what}")
+            self.save_run()
             # What gwartd refused meanwhile (every event: a fault shows in
             # them too). After an attack: its frames reached gwartd and what
             # it refused was counted (a refusal nobody counts is a bug too).
@@ -735,8 +745,92 @@ class Campaign:
         if rc != 0:
             self.fail(f"gwartd did not stop cleanly on SIGTERM: {rc}")
         self.t_end = time.monotonic()
+        self.save_run()
 
     # ---- the checker ------------------------------------------------------
+
+    def ms(self, us):
+        """A log record's CLOCK_MONOTONIC us as the checker's time: ms since
+        the schedule started, + 1 (0 means none), at least 1."""
+        return max(1, int((us / 1e6 - self.t0) * 1000) + 1)
+
+    def save_run(self):
+        """What the checker needs besides the connectors' logs, into the
+        run's folder: campaign.py --explain DIR reads a kept run again."""
+        run = {"seed": self.seed, "t0": getattr(self, "t0", None),
+               "t_end": getattr(self, "t_end", None), "router_kills": self.router_kills,
+               "events": self.events,
+               "conns": {str(cid): {"role": c.get("role"), "ends": c["ends"]}
+                         for cid, c in self.conns.items()}}
+        tmp = os.path.join(self.tmp, "run.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(run, f)
+        os.replace(tmp, os.path.join(self.tmp, "run.json"))
+
+    @classmethod
+    def kept(cls, tmp):
+        """A finished run's checker state, from its kept folder."""
+        self = cls.__new__(cls)
+        self.tmp = tmp
+        with open(os.path.join(tmp, "run.json")) as f:
+            run = json.load(f)
+        self.seed, self.t0, self.t_end = run["seed"], run["t0"], run["t_end"]
+        self.router_kills = run["router_kills"]
+        self.events = [tuple(e) for e in run["events"]]
+        self.conns = {int(cid): {"role": c["role"],
+                                 "ends": {int(n): h for n, h in c["ends"].items()}}
+                      for cid, c in run["conns"].items()}
+        return self
+
+    def router_of(self, t):
+        """Which router process (1, 2, ...) was running at checker time t."""
+        return 1 + sum(1 for k in self.router_kills if (k - self.t0) * 1000 < t)
+
+    def unexpected_class(self, u):
+        """The class of one unexpected delivery (read_logs' record) and the
+        line that shows it."""
+        t = u["t"]
+        p_del = self.router_of(t)
+        where = (f"origin {u['origin']} inst {u['inst']} idx {u['idx']} seq {u['seq']} -> "
+                 f"recv{u['recv']}.{u['proc']} at {t / 1000:.3f} s (router {p_del})")
+        if u["why"] != "refused to its origin":
+            return u["why"], where
+        reason, tr, _ = self.refused_rec[((u["origin"], u["inst"]), u["idx"])]
+        p_ref = self.router_of(tr)
+        name = NACK_NAMES.get(reason, str(reason))
+        where += f"; refused {name} at {tr / 1000:.3f} s (router {p_ref})"
+        kills = [(k - self.t0) * 1000 for k in self.router_kills if (k - self.t0) * 1000 < tr]
+        if kills:
+            where += f", {(tr - kills[-1]) / 1000:.2f} s after router kill {len(kills)}"
+        near = [f"{k}@{(a - self.t0):.2f}-{(b - self.t0):.2f}s" for k, a, b, *_ in self.events
+                if (a - self.t0) * 1000 - 2000 <= tr <= (b - self.t0) * 1000 + 2000]
+        if near:
+            where += "; near " + " ".join(near)
+        if p_del < p_ref:
+            cls = (f"router-kill: delivered by the killed router, {name} from its successor "
+                   f"(router-kill refused_delivered)")
+        elif p_del > p_ref:
+            cls = f"{name}, then delivered by a later router process"
+        elif t < tr:
+            cls = f"delivered, then {name} by the same router process"
+        else:
+            cls = f"{name}, then delivered by the same router process"
+        return cls, where
+
+    def explain_unexpected(self, limit=None):
+        """Each unexpected delivery with its class (up to @limit lines), then
+        how many of each class; returns {class: count}."""
+        by = {}
+        for k, u in enumerate(self.unexpected):
+            cls, where = self.unexpected_class(u)
+            by[cls] = by.get(cls, 0) + 1
+            if limit is None or k < limit:
+                log(f"unexpected: {where}: {cls}")
+        if limit is not None and len(self.unexpected) > limit:
+            log(f"unexpected: ... {len(self.unexpected) - limit} more")
+        for cls, n in sorted(by.items(), key=lambda x: -x[1]):
+            log(f"unexpected: {n} x {cls}")
+        return by
 
     def read_logs(self):
         """Per sender stream (origin, inst): the reserved size, and arrays of
@@ -744,6 +838,9 @@ class Campaign:
         notice), deliveries count, first delivery time and process."""
         t0 = self.t0
         streams = {}
+        self.refused_rec = {}   # (stream, idx) -> (reason, ms, seq) of its first refusal
+        self.unexpected = []    # each unexpected delivery, for explain_unexpected()
+        self.rk_refused_delivered = 0
         logs = os.path.join(self.tmp, "logs")
         senders = sorted(f for f in os.listdir(logs) if f.startswith("send"))
         receivers = sorted(f for f in os.listdir(logs) if f.startswith("recv"))
@@ -773,6 +870,8 @@ class Campaign:
                     s["ack"][i] = max(1, int((int(w[3]) / 1e6 - t0) * 1000) + 1)
                 elif w[0] == "n":
                     s["flags"][i] |= 1
+                    # Kept for explaining a delivery of it (few: refusals).
+                    self.refused_rec.setdefault((key, i), (int(w[3]), self.ms(int(w[4])), int(w[2])))
                 else:
                     s["flags"][i] |= 2
         procs = [None]  # index -> (receiver id, process number)
@@ -792,15 +891,38 @@ class Campaign:
                     if w[0] != "d":
                         continue
                     deliveries += 1
-                    s = streams.get((int(w[1]), int(w[2])))
+                    key = (int(w[1]), int(w[2]))
+                    s = streams.get(key)
                     i = int(w[3])
+                    t = self.ms(int(w[5]))
+                    # Delivered by a router process that was killed before
+                    # its ACK reached the origin, whose retransmission the
+                    # successor (which never had it) then refused: what the
+                    # origin was told came from a router that could not
+                    # know. Apart, like router-kill redelivered.
+                    if (s is not None and i < s["size"] and s["flags"][i] & 1 and
+                            DEST_OF.get(int(w[1])) == int(cid) and
+                            self.router_of(t) <
+                            self.router_of(self.refused_rec[(key, i)][1])):
+                        self.rk_refused_delivered += 1
+                        if STRICT:
+                            unexpected += 1
+                            self.unexpected.append({
+                                "origin": int(w[1]), "inst": int(w[2]), "idx": i,
+                                "seq": int(w[4]), "recv": int(cid), "proc": int(n), "t": t,
+                                "why": "refused to its origin"})
                     # Never sent, refused to its origin, or delivered to a
                     # connector its route does not name.
-                    if (s is None or i >= s["size"] or s["flags"][i] & 1 or
+                    elif (s is None or i >= s["size"] or s["flags"][i] & 1 or
                             DEST_OF.get(int(w[1])) != int(cid)):
                         unexpected += 1
+                        self.unexpected.append({
+                            "origin": int(w[1]), "inst": int(w[2]), "idx": i, "seq": int(w[4]),
+                            "recv": int(cid), "proc": int(n), "t": t,
+                            "why": ("never sent" if s is None or i >= s["size"] else
+                                    "wrong destination" if DEST_OF.get(int(w[1])) != int(cid)
+                                    else "refused to its origin")})
                         continue
-                    t = max(1, int((int(w[5]) / 1e6 - t0) * 1000) + 1)
                     c = s["count"][i]
                     if c == 0:
                         s["first_t"][i] = t
@@ -882,6 +1004,11 @@ class Campaign:
         # origin had no ACK yet, so it sent the message again. The issue
         # asks that nothing not yet acknowledged be duplicated: counted in
         # duplicated, and shown here on its own.
+        log(f"router-kill: refused_delivered={self.rk_refused_delivered} (delivered by a router "
+            f"process killed before its ACK reached the origin, the retransmission refused by its "
+            f"successor, which never had it; "
+            + ("counted in unexpected: GWART_CAMPAIGN_STRICT=1)" if STRICT else
+               "apart: GWART_CAMPAIGN_STRICT=1 counts it in unexpected)"))
         log(f"router-kill: redelivered={rk_redeliv} (not acknowledged to its origin when the "
             f"router died, delivered by both router processes; "
             + ("counted in duplicated: GWART_CAMPAIGN_STRICT=1)" if STRICT else
@@ -912,6 +1039,8 @@ class Campaign:
         forged += moved
         log(f"campaign: acked={acked} delivered={delivered} lost={lost} duplicated={dup} "
             f"unexpected={unexpected} forged_accepted={forged}")
+        if unexpected:
+            self.explain_unexpected(limit=40)
         if lost or dup or unexpected or forged:
             self.fail("zero-tolerance figures not all zero")
         if acked < self.target:
@@ -985,6 +1114,10 @@ class Campaign:
 
     def cleanup(self):
         self.sampling = False
+        try:
+            self.save_run()  # a failed run's folder is kept: --explain reads it
+        except (OSError, TypeError, ValueError):
+            pass
         if self.failures and self.gwartd:
             self.diagnose()
         for c in self.conns.values():
@@ -1011,7 +1144,28 @@ class Campaign:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def explain(tmp):
+    """campaign.py --explain DIR: the checker's reading of a kept run (KEEP_TMP=1,
+    or any failed run): every unexpected delivery with its class."""
+    c = Campaign.kept(tmp)
+    if c.t0 is None:
+        print(f"{tmp}: the run never started its schedule")
+        return 1
+    res = c.read_logs()
+    log(f"explain {tmp}: seed={c.seed} router_kills=" +
+        " ".join(f"{k - c.t0:.2f}s" for k in c.router_kills))
+    for kind, a, b, *what in c.events:
+        log(f"  event {kind} {a - c.t0:.2f}-{b - c.t0:.2f}s {what[0] if what else ''}")
+    log(f"deliveries={res[6]} unexpected={res[2]} duplicated={res[3]} "
+        f"conn_kill_redelivered={res[4]} router_kill_redelivered={res[5]} "
+        f"router_kill_refused_delivered={c.rk_refused_delivered} forged={res[1]}")
+    c.explain_unexpected()
+    return 0
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--explain":
+        return explain(sys.argv[2])
     if os.geteuid() != 0:
         print("SKIP: needs root (netns, net_tap)")
         return 77
