@@ -57,7 +57,16 @@ The checker (end of this file) reads every connector process's log
     session that moved to another address (control.sessions_moved: every
     honest connector keeps its relay's address for the whole run).
 Lost messages acknowledged by a router process within 30 s before it was
-killed are custody lost with it: router-kill acked_lost, apart.
+killed are custody lost with it: router-kill acked_lost, apart. A message
+delivered by a router process killed before its ACK reached the origin, whose
+retransmission the successor then refused, is router-kill refused_delivered,
+apart likewise (GWART_CAMPAIGN_STRICT=1 counts it in unexpected).
+The window line: DATA the router refused for lying beyond its duplicate
+window (TOO_FAR, NACK EXPIRED) and the EXPIRED notices the senders got.
+Both are zero for conforming connectors, router kills included (PROTOCOL.md
+10: the window starts at the point the router reports), and no route here
+has a second target that custody could fail over to and be given up: any
+is a failure.
 Any of the four non-zero fails the run, and so do: a fault kind that never
 happened, a flood rate ratio below 0.5, a gwartd gauge (RSS, fds, sessions,
 mempool in use; sampled every 0.5 s from /proc and gwartctl stats --json)
@@ -962,7 +971,9 @@ class Campaign:
                     if not cnt[i]:
                         # Acknowledged by a router process that was then
                         # killed, before it could deliver: custody lost.
-                        if any(k - 30000 <= a <= k for k in kills_ms):
+                        if fl[i] & 2:
+                            pass  # its origin was told: not confirmed (window line)
+                        elif any(k - 30000 <= a <= k for k in kills_ms):
                             rk_lost += 1
                         else:
                             lost += 1
@@ -995,6 +1006,19 @@ class Campaign:
             before = [x for x in self.samples if x["t"] < k and "custody" in x]
             held += before[-1]["custody"] if before else 0
         slack = int(2 * RATE * 0.6) * len(self.router_kills)
+        # EXPIRED after custody (PROTOCOL.md 13) comes from a failover move
+        # that found no room; every route here has one target, so nothing
+        # moves: a notice would be an EXPIRED some sender earned by
+        # breaking the window rule (the SDK reports any EXPIRED as a
+        # notice), and the router counts those TOO_FAR.
+        too_far = sum(st.get("drops", {}).get("TOO_FAR", 0) for st in self.last_stats.values())
+        noticed_delivered = notices and sum(1 for s in streams.values()
+                                            for i in range(s["size"])
+                                            if s["flags"][i] & 2 and s["count"][i])
+        log(f"window: TOO_FAR={too_far} notices={notices} ({noticed_delivered} of them delivered; "
+            f"zero for conforming senders: PROTOCOL.md 10, router kills included)")
+        if too_far or notices:
+            self.fail(f"{too_far} DATA frames beyond the router's window, {notices} notices")
         log(f"router-kill: acked_lost={rk_lost}")
         log(f"router-kill: {len(self.router_kills)} kills; custody at the last sample before "
             f"them {held}, at most {slack} acknowledged since")
