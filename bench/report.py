@@ -414,7 +414,8 @@ def gwart_rep(gpath, hz_default=None):
     r, p = read_run(gpath)
     x = {"ran": r is not None, "ok": None, "inconclusive": None, "why": "",
          "cyc": None, "method": "none", "rate": None, "per_core": None,
-         "hb": None, "idle": None, "hz": None, "stage_stats": None, "res": None}
+         "hb": None, "idle": None, "hz": None, "stage_stats": None, "res": None,
+         "desched": None}
     if r is None:
         x["why"] = "not run: " + why_not_run(log_of(gpath))
         return x
@@ -429,7 +430,20 @@ def gwart_rep(gpath, hz_default=None):
     x["hz"] = r.get("tsc_hz") or hz_default
     x["stage_stats"] = p.get("stage_stats")
     x["res"] = residence(r)
+    x["desched"] = descheduled(x["cyc"], x["method"], r.get("cpu_cycles_per_msg"))
     return x
+
+
+def descheduled(cyc, method, cpu_cyc):
+    """How far the TSC busy figure exceeds the worker's whole CPU time per
+    message (a fraction), when it does by more than 10 %, else None. The
+    CPU time holds every busy cycle the worker really ran (and its idle
+    ones); a TSC figure above it counts time the host gave another thread
+    in the middle of a busy iteration: not the worker's cost."""
+    if not cyc or not cpu_cyc or not method.startswith("tsc"):
+        return None
+    over = cyc / cpu_cyc - 1
+    return over if over > 0.10 else None
 
 
 def residence(r):
@@ -477,8 +491,24 @@ def rep_line(i, x):
         (": " + x["why"] if x["why"] else ""))
     t = ("testpmd %s cycles/pkt (%s pkt/s)" % (f0(x["tp_cyc"]), fm(x["tp_pps"]))
          if x["tp_cyc"] else "testpmd %s" % (x["tp_why"] or "not run"))
-    return "rep %d: %s; %s; ratio %s" % (
-        i, g, t, "%.3f" % x["ratio"] if x["ratio"] else "- (not counted)")
+    return "rep %d: %s; %s; ratio %s%s" % (
+        i, g, t, "%.3f" % x["ratio"] if x["ratio"] else "- (not counted)",
+        "; descheduled: the busy figure is %.0f %% above the worker's CPU time per message"
+        % (100 * x["desched"]) if x["desched"] else "")
+
+
+def desched_line(reps):
+    """The line printed before the ratio when the host took the worker's CPU
+    during busy iterations of a counted repetition, else None."""
+    d = [(i, x) for i, x in reps if x.get("counted") and x["desched"]]
+    if not d:
+        return None
+    over = [x["desched"] for _, x in d]
+    return ("descheduled: repetition%s %s of %d (busy TSC cycles/msg %.0f-%.0f %% above the "
+            "worker's CPU time per message): the host ran something else on the worker's CPU "
+            "in the middle of busy iterations, so those figures overstate its cost; a quiet "
+            "host is needed" % ("s" if len(d) > 1 else "", ", ".join(str(i) for i, _ in d),
+                                len(reps), 100 * min(over), 100 * max(over)))
 
 
 def harness_bound_line(reps):
@@ -527,9 +557,9 @@ def ratio_main(args):
             "s" if len(failed) > 1 else "", ", ".join(map(str, failed))))
     if len(counted) < len(reps):
         print("counted: %d of %d repetitions" % (len(counted), len(reps)))
-    line = harness_bound_line(reps)
-    if line:
-        print(line)
+    for line in (desched_line(reps), harness_bound_line(reps)):
+        if line:
+            print(line)
     print(ratio_line(counted))
     return 1 if failed else (0 if counted else 2)
 
@@ -701,6 +731,13 @@ def matrix_tables(out):
     md.append(table(["row", "setting", "busy cycles / msg", "msg/s", "per worker core",
                      "harness-bound", "testpmd cycles / pkt", "gwart / testpmd",
                      "exactly once"], rows))
+    ds = ["%s (%d of %d, up to %.0f %%)" % (n, sum(1 for x in xs if x["desched"]), len(xs),
+                                            100 * max(x["desched"] for x in xs if x["desched"]))
+          for n, xs in by.items() if any(x["desched"] for x in xs)]
+    if ds:
+        md.append("\nDescheduled (busy TSC cycles/msg above the worker's CPU time per message: "
+                  "the host ran something else on the worker's CPU during busy iterations, "
+                  "the figure overstates its cost): %s.\n" % ", ".join(ds))
     md.append("\n" + targets_table(plan, by) + "\n" + residence_table(by))
     return "\n".join(md), by
 
@@ -842,6 +879,9 @@ def compare_main(args):
         if any(m != "tsc" for m in meth):
             mark = " *" if "tsc+stage-stats" in meth else " †"
             marks.add(mark.strip())
+        if any(x["desched"] for x in xs):
+            mark += " ‡"
+            marks.add("‡")
         rs = [x["ratio"] for x in xs if x.get("ratio")]
         sp = spread(rs)
         cap = paired(ref, xs, lambda a, b: a["cyc"] / b["cyc"])
@@ -865,6 +905,10 @@ def compare_main(args):
     if "†" in marks:
         print("† CPU-time estimate (user CPU time less idle iterations at a calibrated "
               "cost; reads low): not comparable with the unmarked figures")
+    if "‡" in marks:
+        print("‡ descheduled in some round: the busy TSC figure exceeds the worker's CPU time "
+              "per message by more than 10 % (the host ran something else on its CPU during "
+              "busy iterations): the figure overstates its cost; rerun on a quiet host")
     print("capacity vs first: median over rounds of the first revision's busy cycles/msg "
           "over this one's (above 1: faster)")
     bad = [x for xs in by.values() for x in xs if x["ran"] and not x["ok"]

@@ -57,13 +57,14 @@ def gwart_json(**res):
     return {"tool": "gwart-bench", "params": params, "result": res}
 
 
-def new_json(cyc, hz=2.0e9, ok=1, hb=False, idle=0.0, rate=2.0e6):
+def new_json(cyc, hz=2.0e9, ok=1, hb=False, idle=0.0, rate=2.0e6, cpu=None):
     """As the harness writes it from issue 9 on: busy_cycles_per_msg is the
     worker's TSC, harness_bound and idle_fraction present."""
     return gwart_json(ok=ok, inconclusive=0, why="" if ok else "1 message(s) delivered twice",
                       tsc_hz=hz, rate_msg_s=rate, rate_per_worker_core=rate * 1.2,
                       busy_cycles_per_msg=cyc, busy_method="worker busy iterations' TSC",
-                      busy_tsc_cycles_per_msg=cyc, harness_bound=hb, idle_fraction=idle)
+                      busy_tsc_cycles_per_msg=cyc, harness_bound=hb, idle_fraction=idle,
+                      cpu_cycles_per_msg=cpu if cpu is not None else cyc * 1.05)
 
 
 class Dir:
@@ -203,6 +204,32 @@ class Ratio(unittest.TestCase):
                         out[-2])
         self.assertEqual(out[-1], "ratio: gwart/testpmd-5tswap = 0.250 (gwart 400 cycles/msg, "
                                   "testpmd 100 cycles/pkt, spread 0.0 %)")
+
+    def test_descheduled(self):
+        rc, out = run_ratio(self.reps([(new_json(400, cpu=200), [0, 10e6]),
+                                       (new_json(400), [0, 10e6]),
+                                       (new_json(400, cpu=380), [0, 10e6])]))
+        self.assertEqual(rc, 0)
+        self.assertIn("; descheduled: the busy figure is 100 % above", out[0])
+        self.assertNotIn("descheduled", out[1] + out[2])
+        self.assertTrue(out[-2].startswith("descheduled: repetition 1 of 3 (busy TSC "
+                                           "cycles/msg 100-100 % above"), out[-2])
+
+    def test_recorded_issue9_halfload(self):
+        # The harness of issue 9 (harness_bound, idle_fraction, residence_*
+        # keys), a loaded host: descheduled and harness-bound both.
+        g = os.path.join(FIX, "gwart-issue9-halfload.json")
+        r, p = report.read_run(g)
+        self.assertEqual(report.worker_cycles(r, p), (r["busy_cycles_per_msg"], "tsc+stage-stats"))
+        self.assertEqual(report.residence(r)["source"], "router")
+        self.assertAlmostEqual(report.residence(r)["p99"], r["residence_p99_us"])
+        rc, out = run_ratio([g, os.path.join(FIX, "testpmd-5tswap-null.log")])
+        self.assertEqual(rc, 0)
+        self.assertTrue(out[-3].startswith("descheduled: repetition 1 of 1"), out)
+        self.assertTrue(out[-2].startswith("harness-bound: repetition 1 of 1 (harness_bound "
+                                           "true, worker idle 40-40 %)"), out)
+        self.assertTrue(out[-1].startswith("ratio: gwart/testpmd-5tswap = 0.015 (gwart 9539 "
+                                           "cycles/msg, testpmd 139 cycles/pkt"), out[-1])
 
     def test_missing_keys(self):
         old = gwart_json(ok=1, tsc_hz=2.0e9, rate_msg_s=4.2e6, busy_cycles_per_msg=380.0,
