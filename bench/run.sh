@@ -9,7 +9,7 @@
 #                with -m (they leave a full report's files alone)
 #   -q           quick: fewer points per sweep (a couple of minutes); with
 #                -m a smoke run (1 repetition of 1 s, 100,000 routes and
-#                1,024 connectors for the large rows)
+#                64 connectors for the large rows)
 #   -r           the ratio to testpmd only (deploy/bench.sh --ratio):
 #                GB_REPS (3) repetitions, interleaved, each one gwart-bench
 #                inproc run (64 B, 1,000 routes, authentication on, worker

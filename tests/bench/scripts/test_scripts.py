@@ -376,7 +376,7 @@ class Shell(unittest.TestCase):
         self.assertIn("--rate 1500000 --stage-stats", half)
         self.assertEqual(order[-1][0], "g")
         md = read(os.path.join(self.d.path, "out", "matrix.md"))
-        self.assertIn("| conns-1024 |", md)
+        self.assertIn("| conns-64 |", md)
         # every full-load row with its own testpmd: 2 GHz / 20 Mpps = 100,
         # gwart 410 (the first stub run): 0.244
         self.assertIn("| 100 | 0.244 | yes |", md)
