@@ -225,13 +225,42 @@ static unsigned stage_parse(struct dp_lcore *lc, unsigned p, struct rte_mbuf *co
 	return k;
 }
 
+/* Hand the burst's frames for other workers' connectors to their owners:
+ * one ring enqueue per owner (each enqueue publishes the ring's tail, a
+ * line the owner reads: one transfer per owner and burst, not per frame).
+ * A frame that does not fit is dropped with STEER_FULL, as one at a time. */
+static void steer_flush(struct dp_lcore *lc, const struct dp_ho_item *it, const uint16_t *owner,
+			unsigned n)
+{
+	struct dp_ho_item grp[DP_BURST_MAX];
+	uint64_t done = 0; /* n <= DP_BURST_MAX == 64 */
+	unsigned i, j, k, sent;
+
+	for (i = 0; i < n; i++) {
+		if (done >> i & 1)
+			continue;
+		for (j = i, k = 0; j < n; j++)
+			if (!(done >> j & 1) && owner[j] == owner[i]) {
+				grp[k++] = it[j];
+				done |= UINT64_C(1) << j;
+			}
+		sent = dp_handoff_send(lc->rt->ho_msg, lc->idx, owner[i], grp, k);
+		DP_COUNT_ADD(lc->stats.steered, sent);
+		for (j = sent; j < k; j++)
+			dp_drop(lc, grp[j].pkt, DP_DROP_STEER_FULL);
+	}
+}
+_Static_assert(DP_BURST_MAX <= 64, "steer_flush() keeps a burst's frames in one 64-bit mask");
+
 /* Stage C: each frame to where it goes: another worker (the sender's
  * owner), a control ring, or this worker's session checks, which run over
  * the burst's session frames together. */
 static void stage_dispatch(struct dp_lcore *lc, struct dp_rx_pkt *pk, unsigned n)
 {
 	struct dp_rx_pkt *sess[DP_BURST_MAX];
-	unsigned i, ns = 0;
+	struct dp_ho_item steer[DP_BURST_MAX];
+	uint16_t steer_to[DP_BURST_MAX];
+	unsigned i, ns = 0, nst = 0;
 
 	for (i = 0; i < n; i++) {
 		struct dp_rx_pkt *x = &pk[i];
@@ -244,15 +273,9 @@ static void stage_dispatch(struct dp_lcore *lc, struct dp_rx_pkt *pk, unsigned n
 				break;
 			}
 			if (x->c->owner != lc->idx) {
-				struct dp_ho_item it = {
+				steer[nst] = (struct dp_ho_item){
 					.pkt = x->m, .conn = x->f.sender, .op = DP_HO_STEER};
-
-				if (dp_handoff_send(lc->rt->ho_msg, lc->idx, x->c->owner, &it, 1) !=
-				    1) {
-					dp_drop(lc, x->m, DP_DROP_STEER_FULL);
-					break;
-				}
-				DP_COUNT_INC(lc->stats.steered);
+				steer_to[nst++] = (uint16_t)x->c->owner;
 				break;
 			}
 			sess[ns++] = x;
@@ -267,6 +290,8 @@ static void stage_dispatch(struct dp_lcore *lc, struct dp_rx_pkt *pk, unsigned n
 			break;
 		}
 	}
+	if (nst != 0)
+		steer_flush(lc, steer, steer_to, nst);
 	if (ns != 0)
 		dp_ingress_session(lc, sess, ns);
 }
