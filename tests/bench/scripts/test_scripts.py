@@ -302,9 +302,10 @@ class Compare(unittest.TestCase):
 STUB_GB = r"""#!/bin/sh
 # gwart-bench stand-in: records its arguments, writes a canned JSON.
 echo "g $*" >>"$STUB_ORDER"
-json=""; label=""; origins=4; rate=0
+json=""; label=""; origins=4; rate=0; ss=0
 while [ $# -gt 0 ]; do
 	case $1 in
+	--stage-stats) ss=1 ;;
 	--json) json=$2; shift ;;
 	--label) label=$2; shift ;;
 	--origins) origins=$2; shift ;;
@@ -316,7 +317,7 @@ if [ "$origins" -gt 30000 ]; then echo "gwart-bench: at most 65535 connectors" >
 n=$(grep -c '^g' "$STUB_ORDER")
 cyc=$((400 + 10 * n))
 cat >"$json" <<J
-{"tool": "gwart-bench", "params": {"stage_stats": 0, "rate_limit": $rate},
+{"tool": "gwart-bench", "params": {"stage_stats": $ss, "rate_limit": $rate},
  "result": {"ok": 1, "inconclusive": 0, "why": "", "tsc_hz": 2000000000.0,
   "rate_msg_s": 3000000.0, "rate_per_worker_core": 3100000.0, "busy_cycles_per_msg": $cyc,
   "busy_method": "worker busy iterations' TSC", "harness_bound": false, "idle_fraction": 0.0,
@@ -397,6 +398,61 @@ class Shell(unittest.TestCase):
         md = read(os.path.join(self.d.path, "out", "matrix.md"))
         self.assertIn("not run: at most 65535 connectors", md)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+class CompareShell(unittest.TestCase):
+    """bench/compare.sh end to end in a scratch repository of two commits
+    whose meson project builds the stub gwart-bench: worktrees, build, the
+    order of the runs, --stage-stats for the older revision, the table."""
+
+    def test_two_revisions(self):
+        d = Dir()
+        self.addCleanup(d.t.cleanup)
+        repo = os.path.join(d.path, "repo")
+        for f in ("compare.sh", "testpmd.sh", "report.py"):
+            d.write("repo/bench/" + f, read(os.path.join(ROOT, "bench", f)))
+        d.write("repo/bench/stub.sh", STUB_GB)
+        d.write("repo/meson.build", "project('cmp', 'c')\nsubdir('bench')\n")
+        d.write("repo/bench/meson.build",
+                "custom_target('gwart-bench', input: 'stub.sh', output: 'gwart-bench',\n"
+                "  command: ['cp', '@INPUT@', '@OUTPUT@'], build_by_default: true)\n")
+        os.chmod(os.path.join(repo, "bench", "stub.sh"), 0o755)
+        tp = d.write("bin/dpdk-testpmd", STUB_TP)
+        os.chmod(tp, 0o755)
+
+        def git(*a):
+            return subprocess.run(["git", "-C", repo, "-c", "user.name=t", "-c",
+                                   "user.email=t@t", "-c", "init.defaultBranch=main"] + list(a),
+                                  check=True, capture_output=True, text=True).stdout.strip()
+        git("init", "-q")
+        git("add", "-A")
+        git("commit", "-qm", "old")
+        old = git("rev-parse", "HEAD")
+        d.write("repo/NEWS", "new\n")
+        git("add", "-A")
+        git("commit", "-qm", "new")
+        new = git("rev-parse", "HEAD")
+        env = dict(os.environ, STUB_ORDER=os.path.join(d.path, "order"),
+                   STUB_TP_LOG=d.write("tp.log", testpmd_log([0, 10e6])), GB_TESTPMD=tp,
+                   GB_CPUS="0,1", GB_CMP_SINCE=new, GB_CMP_DIR=os.path.join(d.path, "wt"),
+                   GB_CMP_JOBS="1")
+        r = subprocess.run(["sh", os.path.join(repo, "bench", "compare.sh"), "-k", "2", "-d",
+                            "1", "-o", os.path.join(d.path, "out"), "-c", "HEAD~1", "HEAD"],
+                           env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        order = read(env["STUB_ORDER"]).splitlines()
+        self.assertEqual([l[0] for l in order], list("ggtggt"))
+        self.assertIn("--stage-stats", order[0])      # HEAD~1 predates GB_CMP_SINCE
+        self.assertNotIn("--stage-stats", order[1])
+        self.assertIn(os.path.join(d.path, "wt", old, "build", "bench", "gwart-bench"),
+                      read(os.path.join(d.path, "out", "revs.txt")))
+        rows = [l for l in r.stdout.splitlines() if l.startswith("| HEAD")]
+        # gwart runs 410, 420 | 430, 440; testpmd 2 GHz / 20 Mpps = 100
+        self.assertEqual(rows[0].split("|")[2].strip(), "420 *")
+        self.assertEqual(rows[1].split("|")[2].strip(), "430")
+        self.assertIn("* taken with --stage-stats", r.stdout)
+        # -c: the worktrees are gone again
+        self.assertFalse(os.path.exists(os.path.join(d.path, "wt", old)))
 
 
 if __name__ == "__main__":
