@@ -98,11 +98,13 @@ struct dp_lcore {
 	struct dp_rx_pkt rxp[DP_BURST_MAX];
 	/* Stage accounting (stage_stats), sampled: stage_on is set at the top
 	 * of an iteration that is timed (the first one after every
-	 * DP_STAGE_SAMPLE - 1 busy iterations, stage_left counting them down);
+	 * DP_STAGE_SAMPLE - 1 busy iterations, stage_left counting them down;
+	 * one longer than stage_max is not counted);
 	 * stage_t0 is the TSC of the last mark and stage_acc the cycles of
 	 * this iteration, committed only if it did work. */
 	bool stage_on;
 	uint32_t stage_left;
+	uint64_t stage_max;         /* DP_STAGE_SAMPLE_MAX_US in TSC cycles */
 	uint64_t stage_t0;
 	uint64_t stage_acc[DP_STAGE_COUNT];
 	/* The one part another thread reads: dataplane: wo (DP_COUNT_*),

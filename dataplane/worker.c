@@ -465,11 +465,17 @@ static inline void iter_end(struct dp_lcore *lc, unsigned work)
 			lc->stage_left--;
 		return;
 	}
-	for (s = 0; s < DP_STAGE_COUNT; s++)
-		DP_COUNT_ADD(lc->stats.stage_cycles[s], lc->stage_acc[s] * DP_STAGE_SAMPLE);
-	DP_COUNT_INC(lc->stats.stage_samples);
+	if (unlikely(lc->stage_t0 - lc->now > lc->stage_max)) {
+		/* Descheduled or interrupted: not what the stages cost. */
+		DP_COUNT_INC(lc->stats.stage_discarded);
+	} else {
+		for (s = 0; s < DP_STAGE_COUNT; s++)
+			DP_COUNT_ADD(lc->stats.stage_cycles[s],
+				     lc->stage_acc[s] * DP_STAGE_SAMPLE);
+		DP_COUNT_INC(lc->stats.stage_samples);
+		lc->stage_left = DP_STAGE_SAMPLE - 1;
+	}
 	memset(lc->stage_acc, 0, sizeof(lc->stage_acc));
-	lc->stage_left = DP_STAGE_SAMPLE - 1;
 }
 
 int dp_worker_main(void *arg)
@@ -483,6 +489,7 @@ int dp_worker_main(void *arg)
 	rcu_register_thread();
 	lc->next_scan = rte_rdtsc() + scan_tsc;
 	lc->stage_left = 0;
+	lc->stage_max = DP_STAGE_SAMPLE_MAX_US * rt->tsc_hz / 1000000u;
 	while (!__atomic_load_n(&rt->stop, __ATOMIC_RELAXED)) {
 		unsigned burst, work = 0;
 

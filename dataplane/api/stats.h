@@ -90,7 +90,11 @@ enum dp_drop_reason {
  * whole run's busy cycles (their sum is comparable with busy_cycles, which is
  * counted in every busy iteration, unsampled) at a cost of about one TSC
  * read per mark per 64 iterations. Iterations that did no work are not
- * counted. stage_samples is how many iterations were timed. First
+ * counted, nor is a timed iteration longer than DP_STAGE_SAMPLE_MAX_US
+ * (tuning.h: the worker was descheduled; stage_discarded counts them, and
+ * the next busy iteration is timed instead), so the stages estimate the
+ * worker's own cycles, not the wall-clock time busy_cycles also holds.
+ * stage_samples is how many iterations were timed and counted. First
  * transmissions happen as custody is taken, so their frame building counts
  * under CUSTODY; DEST_ACK is destination ACKs releasing custody (the frees
  * of delivered messages); TX is sealing and the PMD's tx_burst. */
@@ -147,6 +151,7 @@ struct dp_worker_stats {
 	uint64_t drops[DP_DROP_COUNT];
 	uint64_t stage_cycles[DP_STAGE_COUNT]; /* TSC, stage_stats on: sampled x DP_STAGE_SAMPLE */
 	uint64_t stage_samples; /* busy iterations timed per stage (stage_stats on) */
+	uint64_t stage_discarded; /* timed iterations longer than DP_STAGE_SAMPLE_MAX_US */
 	uint64_t busy_cycles;   /* TSC of iterations that did work, from each one's top to its
 				 * end: every busy iteration, whatever stage_stats */
 	/* Router residence, RX poll to first transmission, TSC cycles

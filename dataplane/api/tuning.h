@@ -27,6 +27,12 @@
 #define DP_RTO_SCAN_US 1000     /* us: how often a worker scans for expired RTOs */
 #define DP_MIN_RTO_US 10000     /* us: floor of the adaptive RTO (scheduler noise) */
 
+/* Stage accounting (tunable stage_stats): a timed iteration longer than
+ * this is not counted (the next busy one is timed instead): no burst takes
+ * that long, so the worker was descheduled or interrupted, and counted 64
+ * times (DP_STAGE_SAMPLE) one such pause would swamp the estimate. */
+#define DP_STAGE_SAMPLE_MAX_US 1000 /* us */
+
 /* Hand-off rings between workers (entries, power of two). */
 #define DP_HANDOFF_RING_SIZE 4096
 
