@@ -105,6 +105,7 @@ done
 mv "$out/revs.$$" "$out/revs.txt"
 
 # ---- the rounds -------------------------------------------------------------
+echo "compare: $rounds round(s), harness CPU $hcpu, worker CPU $wcpu, ${dur}s per run; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 tab=$(printf '\t')
 k=1
 while [ "$k" -le "$rounds" ]; do

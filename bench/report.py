@@ -726,10 +726,12 @@ def matrix_tables(out):
           "net_null run after each (its cycles per packet at gwart-bench's TSC rate, %s); "
           "%s s measured per gwart run%s. Figures are medians over the repetitions; "
           "gwart/testpmd is the median of each repetition's testpmd cycles/pkt over gwart's "
-          "busy cycles/msg (1.0: as fast as testpmd), spread (max - min) / median.\n" % (
+          "busy cycles/msg (1.0: as fast as testpmd), spread (max - min) / median. Host: %s, "
+          "%s CPUs, load average %s at the start.\n" % (
               reps, "s" if reps != 1 else "",
               "%.2f GHz" % (host_hz(by) / 1e9) if host_hz(by) else "TSC unknown",
-              host.get("duration_s", "?"), ", quick" if host.get("quick") else "")]
+              host.get("duration_s", "?"), ", quick" if host.get("quick") else "",
+              host.get("model", "?"), host.get("cpus", "?"), host.get("load_start", "?"))]
     md.append(table(["row", "setting", "busy cycles / msg", "msg/s", "per worker core",
                      "harness-bound", "testpmd cycles / pkt", "gwart / testpmd",
                      "exactly once"], rows))

@@ -467,12 +467,12 @@ if [ $auth_only = 1 ]; then
 	exit $status
 fi
 if [ $mode = ratio ]; then
-	echo "bench: ratio, $reps repetitions: gwart-bench inproc (harness CPU $hcpu, worker CPU $wcpu, ${dur}s) then dpdk-testpmd 5tswap net_null (same lcores, ${GB_TESTPMD_SECONDS:-7} s)"
+	echo "bench: ratio, $reps repetitions: gwart-bench inproc (harness CPU $hcpu, worker CPU $wcpu, ${dur}s) then dpdk-testpmd 5tswap net_null (same lcores, ${GB_TESTPMD_SECONDS:-7} s); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	scenario_ratio
 	exit $?
 fi
 if [ $mode = matrix ]; then
-	echo "bench: matrix, $reps round(s), harness CPU $hcpu, worker CPU $wcpu, ${dur}s per gwart run"
+	echo "bench: matrix, $reps round(s), harness CPU $hcpu, worker CPU $wcpu, ${dur}s per gwart run; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	scenario_matrix
 	exit $?
 fi
