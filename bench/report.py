@@ -903,9 +903,9 @@ def compare_main(args):
     print(table(["revision", "busy cycles / msg", "msg/s", "per worker core", "harness_bound",
                  "gwart / testpmd", "capacity vs first", "exactly once"], rows), end="")
     if "*" in marks:
-        print("* taken with --stage-stats: this revision counts the worker's busy cycles "
-              "only with stage accounting on, whose marks add cycles: not comparable with "
-              "the unmarked figures")
+        print("* taken with --stage-stats (a revision before 0343485 counts the worker's busy "
+              "cycles only with it, or -a asked for it): the stage marks add cycles, not "
+              "comparable with the unmarked figures")
     if "†" in marks:
         print("† CPU-time estimate (user CPU time less idle iterations at a calibrated "
               "cost; reads low): not comparable with the unmarked figures")
