@@ -672,7 +672,7 @@ def row_status(xs):
     """What a row's runs came to, in words: "yes" when every repetition
     checked out; otherwise why not."""
     if not any(x["ran"] for x in xs):
-        return xs[0]["why"] if xs else "not run"
+        return "; ".join(dict.fromkeys(x["why"] for x in xs)) if xs else "not run"
     bad = [x for x in xs if x["ran"] and not x["ok"]]
     miss = [x for x in xs if not x["ran"]]
     if not bad and not miss:

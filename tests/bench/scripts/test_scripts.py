@@ -314,6 +314,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 if [ "$origins" -gt 30000 ]; then echo "gwart-bench: at most 65535 connectors" >&2; exit 2; fi
+if [ "$origins" = 5 ] && [ -n "${STUB_SLOW:-}" ]; then sleep 30; fi
 n=$(grep -c '^g' "$STUB_ORDER")
 cyc=$((400 + 10 * n))
 cat >"$json" <<J
@@ -384,6 +385,17 @@ class Shell(unittest.TestCase):
         self.assertEqual(md.count("| 100 | 0."), 7)
         self.assertIn("| router | 1.50 | 4.00 | 9.00 | 20.00 | yes |", md)
         self.assertIn("| router residence p99 under 10 µs at half load | 4.00 µs | yes |", md)
+
+    def test_matrix_slow_row(self):
+        # conns-10 runs past GB_RUN_LIMIT in round 1: stopped, not run again
+        self.env.update(GB_REPS="2", GB_RUN_LIMIT="1", STUB_SLOW="1")
+        r, order = self.run_sh("-m", "-q")
+        g = [l for l in order if l[0] == "g"]
+        self.assertEqual(sum(1 for l in g if "mx-conns-10-" in l), 1)
+        self.assertEqual(len(g), 15)
+        md = read(os.path.join(self.d.path, "out", "matrix.md"))
+        self.assertIn("| not run: stopped after 1 s (GB_RUN_LIMIT); not run: skipped: "
+                      "it ran past GB_RUN_LIMIT (1 s) in an earlier round |", md)
 
     def test_matrix_not_run_row(self):
         plan = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "report.py"),
