@@ -183,6 +183,8 @@ struct gb_ep_stats {
 	uint64_t rx_replayed;	 /* router frames whose counter was seen (v2) */
 	uint64_t unresolved;	 /* origin seqs neither acknowledged nor refused at exit */
 	uint64_t loops;
+	uint64_t busy_loops;  /* iterations that received or sent something */
+	uint64_t busy_cycles; /* TSC of those iterations, top to end: the harness's own cost */
 };
 
 struct gb_ep_conn;
@@ -208,6 +210,7 @@ struct gb_endpoint {
 	atomic_uint up;	  /* connectors with a session */
 	atomic_uint idle; /* origins with nothing in flight (drain) */
 	pthread_t thread;
+	atomic_int tid; /* the thread's kernel id, for its CPU time (0 until it runs) */
 	bool started;
 } __rte_cache_aligned;
 
@@ -260,7 +263,13 @@ struct gb_snap {
 	uint64_t drops_total, drops_busy, drops_tx_full;
 	uint64_t residence[DP_HIST_BUCKETS]; /* router residence, TSC (stage_stats) */
 	struct gb_ep_stats ep;
+	uint64_t harness_ns; /* CPU time of the endpoint threads (schedstat) */
 };
+
+/* CPU time (ns, schedstat) of thread @tid of this process, 0 if unknown. */
+uint64_t gb_thread_cpu_ns(int tid);
+/* CPU time of every endpoint thread of @ctx, ns. */
+uint64_t gb_ctx_cpu_ns(const struct gb_ctx *ctx);
 
 /* CPU time (ns, schedstat) of the EAL worker lcore @lcore of process @pid
  * (0: this one), 0 if unknown; *user: of which in user mode (clock ticks). */
@@ -294,6 +303,8 @@ struct gb_result {
 	double busy_tsc_per_msg; /* router's own TSC accounting (includes descheduled time) */
 	double idle_loop_cyc;	 /* one empty worker iteration, cycles */
 	double busy_frac;	 /* busy_loops / loops */
+	double harness_cyc_per_msg; /* endpoint threads' busy TSC cycles per message delivered */
+	double harness_cpu_cyc_per_msg; /* endpoint threads' CPU time (cycles) per message */
 	unsigned n_stages;
 	const char *stage_name[GB_MAX_STAGES];
 	double stage_cyc_per_msg[GB_MAX_STAGES];

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -478,6 +479,7 @@ static void *endpoint_main(void *arg)
 
 	snprintf(name, sizeof(name), "gb-ep%u-%s", ep->idx, ep->is_origin ? "gen" : "sink");
 	pthread_setname_np(pthread_self(), name);
+	atomic_store(&ep->tid, (int)gettid());
 	if (ep->cpu >= 0)
 		gb_pin_self(ep->cpu);
 	if (rte_thread_register() != 0 || txq == NULL) {
@@ -543,6 +545,10 @@ static void *endpoint_main(void *arg)
 			}
 		}
 		gb_tx_flush(ep, txq);
+		if (work != 0) {
+			ep->st.busy_loops++;
+			ep->st.busy_cycles += rte_rdtsc() - now;
+		}
 		/* Nothing received or sent: on an oversubscribed host, give the
 		 * CPU to whoever shares it (the other endpoint, the control
 		 * thread); on a dedicated core this costs one syscall. */

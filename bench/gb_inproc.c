@@ -106,6 +106,7 @@ static void snap(void *arg, struct gb_snap *s)
 	}
 #endif
 	gb_ctx_stats(&ip->ctx, &s->ep);
+	s->harness_ns = gb_ctx_cpu_ns(&ip->ctx);
 }
 
 static uint64_t custody(void *arg)

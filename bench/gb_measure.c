@@ -86,6 +86,34 @@ static uint64_t user_ns(int pid, int tid)
 	return ut * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
+uint64_t gb_thread_cpu_ns(int tid)
+{
+	char path[64];
+	unsigned long long ns = 0;
+	FILE *f;
+
+	if (tid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%llu", &ns) != 1)
+		ns = 0;
+	fclose(f);
+	return ns;
+}
+
+uint64_t gb_ctx_cpu_ns(const struct gb_ctx *ctx)
+{
+	uint64_t ns = 0;
+	unsigned e;
+
+	for (e = 0; e < ctx->n_ep; e++)
+		ns += gb_thread_cpu_ns(atomic_load(&ctx->ep[e].tid));
+	return ns;
+}
+
 uint64_t gb_lcore_cpu_ns(int pid, unsigned lcore, uint64_t *user)
 {
 	static int tids[128], pids[128];

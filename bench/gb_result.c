@@ -30,14 +30,15 @@ void gb_result_summary(const struct gb_opts *o, const struct gb_result *r, FILE 
 	fprintf(f,
 		"SUMMARY scenario=%s label=%s workers=%u origins=%u dests=%u routes=%u "
 		"payload=%u pop=%s drop=%g dup=%g rate=%.0f msg/s per_worker_core=%.0f "
-		"busy_cyc_per_msg=%.1f user_cyc_per_msg=%.1f cpu_cyc_per_msg=%.1f p50_us=%.2f "
+		"busy_cyc_per_msg=%.1f harness_cyc_per_msg=%.1f harness_cpu_cyc_per_msg=%.1f user_cyc_per_msg=%.1f cpu_cyc_per_msg=%.1f p50_us=%.2f "
 		"p99_us=%.2f "
 		"p999_us=%.2f max_us=%.2f res_p50_us=%.2f res_p99_us=%.2f res_p999_us=%.2f "
 		"res_max_us=%.2f acked=%lu delivered=%lu lost=%lu dup_delivered=%lu "
 		"ok=%d%s%s\n",
 		r->scenario, o->label ? o->label : "-", r->workers, o->origins, o->dests, o->routes,
 		o->payload, o->pop == GB_POP_ZIPF ? "zipf" : "uniform", o->drop, o->dup, r->rate,
-		r->rate_per_worker_cpu, r->busy_cyc_per_msg, r->cyc_per_msg_user,
+		r->rate_per_worker_cpu, r->busy_cyc_per_msg, r->harness_cyc_per_msg,
+		r->harness_cpu_cyc_per_msg, r->cyc_per_msg_user,
 		r->cyc_per_msg_cpu, us(r, gb_hist_quantile(&r->lat, 0.5)),
 		us(r, gb_hist_quantile(&r->lat, 0.99)), us(r, gb_hist_quantile(&r->lat, 0.999)),
 		us(r, r->lat.count ? r->lat.max : 0), r->res_p50_us, r->res_p99_us, r->res_p999_us,
@@ -149,6 +150,8 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 	JR(res, "busy_tsc_cycles_per_msg", r->busy_tsc_per_msg);
 	JR(res, "idle_loop_cycles", r->idle_loop_cyc);
 	JR(res, "busy_fraction", r->busy_frac);
+	JR(res, "harness_cycles_per_msg", r->harness_cyc_per_msg);
+	JR(res, "harness_cpu_cycles_per_msg", r->harness_cpu_cyc_per_msg);
 	JR(res, "mem_per_route_bytes", r->mem_per_route);
 	JR(res, "mem_per_connector_bytes", r->mem_per_conn);
 	for (i = 0; i < r->n_stages; i++)

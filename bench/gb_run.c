@@ -153,6 +153,10 @@ static void figures(struct gb_ctx *ctx, const struct gb_snap *s0, const struct g
 	r->busy_frac = dl > 0 ? dbl / dl : 0;
 	if (r->messages == 0)
 		return;
+	r->harness_cyc_per_msg =
+	    (double)(s1->ep.busy_cycles - s0->ep.busy_cycles) / (double)r->messages;
+	r->harness_cpu_cyc_per_msg =
+	    (double)(s1->harness_ns - s0->harness_ns) * hz / 1e9 / (double)r->messages;
 	if (cpu_ns > 0) {
 		r->cyc_per_msg_cpu = cpu_cyc / (double)r->messages;
 		r->cyc_per_msg_user = user_cyc / (double)r->messages;
