@@ -36,10 +36,14 @@
 
 #include "dedup.h"
 #include "gb_hist.h"
+#include "gb_tag.h"
 
 #define GB_MAX_ENDPOINTS 4     /* harness ports: the router has DP_MAX_PORTS */
 #define GB_MAX_QUEUES 16       /* queues per port = router workers */
-#define GB_SLOTS 1024	       /* in-flight origin seqs tracked (>= dup window) */
+/* Origin messages in flight over the whole run (each generator thread its
+ * share): bounds the mbuf pools and the origins' slots however many origins
+ * there are (gb_slots_per_origin()). 4 origins keep their whole window. */
+#define GB_INFLIGHT_MAX 65536
 #define GB_BURST 32	       /* frames per TX/RX burst */
 #define GB_PAYLOAD_HDR 24      /* stamped payload prefix: tsc, origin, route, seq */
 #define GB_DEF_RTO_US 50000    /* us: generator retransmission timeout */
@@ -76,6 +80,9 @@ struct gb_opts {
 	unsigned mem_mb;	/* EAL -m; 0: computed */
 	bool stage_stats;	/* ask the router to account cycles per stage */
 	bool udp_csum;		/* generators fill the UDP checksum */
+	bool sink_verify;	/* sinks check every DATA tag (off: the router is trusted
+				 * for DATA in throughput runs; ACKs and NACKs are always
+				 * checked by origins) */
 	bool no_auth;		/* inproc: router workers skip tag work (dp_router.auth_off);
 				 * the harness still seals and checks, ignoring the verdict */
 	const char *pool_ops;	/* mempool driver for every mbuf pool (EAL --mbuf-pool-ops-name) */
@@ -189,6 +196,8 @@ struct gb_ep_stats {
 
 struct gb_ep_conn;
 struct gb_ctx;
+struct gb_slot;
+struct dp_replay;
 
 struct gb_endpoint {
 	struct gb_ctx *ctx;
@@ -203,6 +212,10 @@ struct gb_endpoint {
 	struct rte_mempool *pool;
 	unsigned n_conns;
 	struct gb_ep_conn *conns; /* contiguous ids first_id .. first_id + n_conns - 1 */
+	struct dp_replay *rx_win; /* slabs behind the connectors (gb_endpoint_init) */
+	struct gb_slot *slots;
+	void *rx;		  /* struct dp_dedup[n_conns] (destinations) */
+	size_t mem_per_conn;	  /* bytes of harness state per connector */
 	uint32_t first_id;
 	bool is_origin;
 	struct gb_hist lat; /* sink: end-to-end latency, TSC cycles */
@@ -229,6 +242,9 @@ struct gb_ctx {
 	/* v2: every connector's secret derives from this run's master key
 	 * (gb_conn_key()); the router is configured with the same secrets. */
 	uint8_t master_key[32];
+	struct gb_tagdev tag; /* session-frame tags in bursts (gb_tag.h) */
+	uint16_t dest_len;    /* every route's address has this length */
+	uint16_t data_len;    /* so every DATA frame has this length */
 };
 
 /* Connector @id's 32-byte secret: BLAKE2b-256(key=master, "gwart-bench

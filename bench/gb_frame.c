@@ -3,7 +3,8 @@
  * Frames the harness's connectors send, built with the project's encoders
  * (gw_wire_encode_*) inside Ethernet/IPv4/UDP headers written by the
  * router's own builder (dp_pkt_alloc_udp()), and the per-queue TX buffers
- * with back-pressure (nothing is dropped when the port is full).
+ * with back-pressure (nothing is dropped when the port is full). DATA and
+ * the sinks' ACKs are built in gb_replay.c.
  */
 #include <string.h>
 #include <time.h>
@@ -95,73 +96,9 @@ void gb_send_ctl(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *
 		h.seq = now / (ep->ctx->tsc_hz / 1000000u);
 		h.ctr = gw_ctr_make(GW_LANE_SESSION, ++c->tx_ctr[GW_LANE_SESSION]);
 		gw_wire_encode_keepalive(gw, len, &h);
-		gw_auth_seal_session(gw, len, &c->s_c2r);
+		gb_tag_seal_one(&ep->ctx->tag, gw, len, &c->k_c2r);
 		c->t_ka = now;
 	}
 	gb_frame_finish(ep, m);
-	gb_txq_put(&txq[c->queue], m);
-}
-
-static struct rte_mbuf *build_data(struct gb_endpoint *ep, struct gb_ep_conn *c, uint64_t seq,
-				   const struct gb_slot *sl, int retx, uint64_t ctr)
-{
-	const struct gb_opts *o = ep->ctx->o;
-	struct gw_hdr_args h = {
-	    .flags = retx ? GW_F_RETRANSMIT : 0,
-	    .sender = c->id,
-	    .epoch = c->epoch,
-	    .seq = seq,
-	    .ctr = ctr,
-	};
-	uint16_t dlen, flen;
-	const char *dest = gb_workload_addr(&ep->ctx->wl, sl->route, &dlen);
-	struct rte_mbuf *m;
-	uint8_t *gw, *pl;
-	static const uint8_t zero[GW_PAYLOAD_MAX];
-
-	flen = (uint16_t)GW_DATA_LEN(dlen, o->payload);
-	m = gb_frame_alloc(ep, c, flen, &gw);
-	if (unlikely(m == NULL))
-		return NULL;
-	gw_wire_encode_data(gw, flen, &h, c->id, seq, dest, dlen, zero, (uint16_t)o->payload);
-	/* Stamp: first-send TSC, origin, route, seq (host order, opaque to
-	 * the router). */
-	pl = gw + GW_HDR_LEN + GW_DATA_FIXED_LEN + dlen;
-	memcpy(pl, &sl->t_first, 8);
-	memcpy(pl + 8, &c->id, 4);
-	memcpy(pl + 12, &sl->route, 4);
-	memcpy(pl + 16, &seq, 8);
-	gw_auth_seal_session(gw, flen, &c->s_c2r);
-	gb_frame_finish(ep, m);
-	return m;
-}
-
-/* Put a DATA frame on the wire, through the generator's fault injection. */
-void gb_emit_data(struct gb_endpoint *ep, struct gb_txq *txq, struct gb_ep_conn *c, uint64_t seq,
-		  struct gb_slot *sl, int retx)
-{
-	const struct gb_opts *o = ep->ctx->o;
-	uint64_t ctr = gw_ctr_make(GW_LANE_STREAM, ++c->tx_ctr[GW_LANE_STREAM]);
-	struct rte_mbuf *m = build_data(ep, c, seq, sl, retx, ctr);
-	double u;
-
-	if (m == NULL)
-		return; /* pool empty: the RTO sends it later */
-	if (o->drop > 0 || o->dup > 0) {
-		u = gb_rng_unit(&c->rng);
-		if (u < o->drop) {
-			ep->st.fault_drop++;
-			rte_pktmbuf_free(m);
-			return;
-		}
-		if (u < o->drop + o->dup) {
-			struct rte_mbuf *m2 = build_data(ep, c, seq, sl, retx, ctr);
-
-			if (m2 != NULL) {
-				ep->st.fault_dup++;
-				gb_txq_put(&txq[c->queue], m2);
-			}
-		}
-	}
 	gb_txq_put(&txq[c->queue], m);
 }

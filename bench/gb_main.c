@@ -44,6 +44,8 @@ static void usage(FILE *f)
 		"  --custody-limit N  router tunable: messages held per destination (router default)\n"
 		"  --mem MB           EAL -m (computed)           --stage-stats   router stage cycles\n"
 		"  --udp-csum         generators fill UDP checksums (default: 0, as NIC offload)\n"
+		"  --sink-verify      sinks check every DATA tag from the router (default: off in\n"
+		"                     throughput runs; origins always check ACKs and NACKs)\n"
 		"  --no-auth          inproc: router workers skip frame tags (measures their cost;\n"
 		"                     benchmark only, no configuration can do this)\n"
 		"  --cpus-harness L   CPUs for control+endpoints (0)  --cpus-workers L (1.. or 0)\n"
@@ -74,7 +76,7 @@ static int parse(int argc, char **argv, struct gb_opts *o)
 		{"label", 1, NULL, 'l'},        {"help", 0, NULL, 'h'},
 		{"pool-ops", 1, NULL, 'O'},     {"custody-limit", 1, NULL, 'C'},
 		{"float", 0, NULL, 'F'},        {"no-float", 0, NULL, 'f'},
-		{"no-auth", 0, NULL, 'A'},
+		{"no-auth", 0, NULL, 'A'},     {"sink-verify", 0, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -111,6 +113,7 @@ static int parse(int argc, char **argv, struct gb_opts *o)
 		case 'T': o->stage_stats = true; break;
 		case 'U': o->udp_csum = true; break;
 		case 'A': o->no_auth = true; break;
+		case 'V': o->sink_verify = true; break;
 		case 'H': o->cpus_harness = optarg; break;
 		case 'K': o->cpus_workers = optarg; break;
 		case 'g': o->gwartd = optarg; break;

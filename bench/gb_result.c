@@ -76,6 +76,7 @@ static json_t *params_json(const struct gb_opts *o)
 	JI(p, "custody_limit", o->custody_limit);
 	JI(p, "udp_csum", o->udp_csum);
 	JI(p, "no_auth", o->no_auth);
+	JI(p, "sink_verify", o->sink_verify);
 	JS(p, "pool_ops", o->pool_ops ? o->pool_ops : "default");
 	JI(p, "float_cpus", o->float_cpus);
 	JS(p, "cpus_harness", o->cpus_harness ? o->cpus_harness : "");

@@ -45,6 +45,12 @@ int gb_ctx_init(struct gb_ctx *ctx, const struct gb_opts *o, uint32_t first_dest
 	rc = gb_workload_init(&ctx->wl, o, first_dest_id);
 	if (rc != 0)
 		return rc;
+	/* The replay generator's templates rely on one DATA length per run. */
+	ctx->dest_len = ctx->wl.addr_len[0];
+	ctx->data_len = (uint16_t)GW_DATA_LEN(ctx->dest_len, o->payload);
+	/* Two keys per connector, twice over (a new session's keys are made
+	 * before the old ones go). */
+	gb_tag_open(&ctx->tag, 4u * (o->origins + o->dests), o->verbose);
 	ctx->ver = gb_verify_create(1, o->origins);
 	ctx->last_seq = calloc(o->origins, sizeof(uint64_t));
 	if (ctx->ver == NULL || ctx->last_seq == NULL)
@@ -94,6 +100,7 @@ void gb_ctx_fini(struct gb_ctx *ctx)
 
 	for (e = 0; e < ctx->n_ep; e++)
 		gb_endpoint_fini(&ctx->ep[e]);
+	gb_tag_close(&ctx->tag);
 	gb_verify_free(ctx->ver);
 	free(ctx->last_seq);
 	gb_workload_fini(&ctx->wl);

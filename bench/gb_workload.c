@@ -36,6 +36,12 @@ int gb_workload_init(struct gb_workload *w, const struct gb_opts *o, uint32_t fi
 				 GB_ADDR_TYPE ":u@r%07u.gb", i);
 
 		w->addr_len[i] = (uint8_t)n;
+		/* One length for every address (7 digits cover 10,000,000
+		 * routes): the replay generator's templates rely on it. */
+		if (w->addr_len[i] != w->addr_len[0]) {
+			gb_workload_fini(w);
+			return -EINVAL;
+		}
 	}
 	if (o->pop == GB_POP_ZIPF) {
 		double sum = 0, acc = 0;
