@@ -44,6 +44,8 @@
  * share): bounds the mbuf pools and the origins' slots however many origins
  * there are (gb_slots_per_origin()). 4 origins keep their whole window. */
 #define GB_INFLIGHT_MAX 65536
+/* Slots per origin for @n_origins origins, a power of two (gb_replay.c). */
+unsigned gb_slots_per_origin(unsigned n_origins);
 #define GB_BURST 32	       /* frames per TX/RX burst */
 #define GB_PAYLOAD_HDR 24      /* stamped payload prefix: tsc, origin, route, seq */
 #define GB_DEF_RTO_US 50000    /* us: generator retransmission timeout */
@@ -299,6 +301,9 @@ void gb_lcores_arg(const struct gb_opts *o, unsigned n_workers, char *buf, size_
 /* ---- results (gb_result.c) ---------------------------------------------- */
 
 #define GB_MAX_STAGES 16
+/* A run whose workers idled more than this share of the measured window was
+ * limited by the harness (or the rate cap): its msg/s is not the router's. */
+#define GB_HARNESS_BOUND_IDLE 0.10
 
 struct gb_result {
 	const char *scenario;
@@ -314,16 +319,21 @@ struct gb_result {
 	double rate_per_worker_cpu; /* messages per worker CPU second */
 	double cyc_per_msg_cpu;	    /* worker CPU cycles per message, idle polls included */
 	double cyc_per_msg_user;    /* the same, user mode only */
-	double busy_cyc_per_msg;    /* cycles of iterations that did work, per message */
+	double busy_cyc_per_msg;    /* workers' busy TSC cycles per message routed (their own
+				     * per-iteration TSC: dp_worker_stats.busy_cycles) */
 	const char *busy_method;
-	double busy_tsc_per_msg; /* router's own TSC accounting (includes descheduled time) */
-	double idle_loop_cyc;	 /* one empty worker iteration, cycles */
+	double busy_tsc_per_msg; /* the same (kept for readers of the old key) */
 	double busy_frac;	 /* busy_loops / loops */
+	double idle_frac;	 /* 1 - busy cycles / (elapsed TSC x workers): the workers' idle
+				  * share of the measured window */
+	bool harness_bound;	 /* idle_frac > GB_HARNESS_BOUND_IDLE: the harness, not the
+				  * router, set the rate */
 	double harness_cyc_per_msg; /* endpoint threads' busy TSC cycles per message delivered */
 	double harness_cpu_cyc_per_msg; /* endpoint threads' CPU time (cycles) per message */
 	unsigned n_stages;
 	const char *stage_name[GB_MAX_STAGES];
-	double stage_cyc_per_msg[GB_MAX_STAGES];
+	double stage_cyc_per_msg[GB_MAX_STAGES]; /* fraction x busy cycles per message */
+	double stage_frac[GB_MAX_STAGES];	 /* share of the sampled busy cycles */
 	struct gb_ep_stats ep; /* whole run */
 	struct gb_verify_result ver;
 	uint64_t unsettled; /* drain timed out: messages still in custody */
@@ -337,6 +347,9 @@ struct gb_result {
 	 * workers when stage_stats is on; 0 samples otherwise. */
 	uint64_t res_count;
 	double res_p50_us, res_p99_us, res_p999_us, res_max_us;
+	/* The echo scenario: the harness alone against the echo stand-in. */
+	double echo_rate;	   /* msg/s */
+	double echo_busy_frac; /* the stand-in's busy share of the window */
 };
 
 void gb_result_init(struct gb_result *r, const char *scenario);
@@ -349,6 +362,11 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 
 int gb_run_inproc(const struct gb_opts *o, struct gb_result *r);
 int gb_run_memif(const struct gb_opts *o, struct gb_result *r);
+/* The harness alone against the echo stand-in, then against the router, in
+ * one process: fails unless the harness drives GB_ECHO_MIN_RATIO x what one
+ * worker routes (gb_inproc.c, gb_echo.c). */
+#define GB_ECHO_MIN_RATIO 3.0
+int gb_run_echo(const struct gb_opts *o, struct gb_result *r);
 int gb_run_stages(const struct gb_opts *o, struct gb_result *r);
 /* Frame tag candidates, cycles per frame (gb_crypto.c). */
 int gb_run_crypto(const struct gb_opts *o, struct gb_result *r);

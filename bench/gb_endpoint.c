@@ -213,6 +213,18 @@ static void rx_burst(struct gb_ep_run *er, struct rte_mbuf **pkts, unsigned n, u
 	struct gb_tag_batch *b = &er->tb;
 	unsigned i, k = 0;
 
+	/* The router wrote these mbufs on another core: every header and
+	 * frame line is a transfer. Ask for all headers at once, then for
+	 * each frame's lines, so that the misses overlap instead of queueing
+	 * one behind the other. */
+	for (i = 0; i < n; i++)
+		rte_prefetch0(pkts[i]);
+	for (i = 0; i < n; i++) {
+		const char *d = rte_pktmbuf_mtod(pkts[i], const char *);
+
+		rte_prefetch0(d);
+		rte_prefetch0(d + RTE_CACHE_LINE_SIZE);
+	}
 	for (i = 0; i < n; i++) {
 		struct rx_sess *r = &rs[k];
 
@@ -227,8 +239,6 @@ static void rx_burst(struct gb_ep_run *er, struct rte_mbuf **pkts, unsigned n, u
 			fdup[k] = u < o->drop + o->dup;
 			ep->st.fault_dup += fdup[k];
 		}
-		if (i + 2 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], void *));
 		if (!rx_classify(ep, pkts[i], r))
 			continue;
 		r->tag = -1;
@@ -341,6 +351,8 @@ static void *endpoint_main(void *arg)
 		er->rto = GB_DEF_RTO_US * (hz / 1000000u);
 		er->rto_ticks = gb_tick(er->rto);
 		er->in_flight_max = GB_INFLIGHT_MAX / o->gen_threads;
+		er->data_off = (unsigned)sizeof(struct rte_mbuf) + rte_pktmbuf_priv_size(ep->pool) +
+			       RTE_PKTMBUF_HEADROOM;
 	}
 	if (rte_thread_register() != 0 || er == NULL || er->txq == NULL || er->due == NULL) {
 		fprintf(stderr, "gwart-bench: %s: cannot register with DPDK\n", name);
@@ -394,6 +406,8 @@ static void *endpoint_main(void *arg)
 			}
 		}
 		gb_tx_flush(ep, er->txq);
+		if (ep->is_origin && ctx->phase == GB_PH_RUN)
+			gb_stash_refill(er);
 		if (work != 0) {
 			ep->st.busy_loops++;
 			ep->st.busy_cycles += rte_rdtsc() - now;
@@ -407,6 +421,8 @@ static void *endpoint_main(void *arg)
 	for (q = 0; q < ep->n_queues; q++)
 		for (i = 0; i < er->txq[q].n; i++)
 			rte_pktmbuf_free(er->txq[q].m[i]);
+	if (er->n_stash != 0)
+		rte_mempool_put_bulk(ep->pool, (void **)er->stash, er->n_stash);
 	if (ep->is_origin) {
 		for (i = 0; i < ep->n_conns; i++) {
 			struct gb_ep_conn *c = &ep->conns[i];

@@ -96,8 +96,18 @@ struct gb_txq {
 	struct rte_mbuf *m[TXB_MAX];
 };
 
+/* mbufs taken from the pool one loop before they are written, their lines
+ * prefetched for writing meanwhile: the generator's mbufs come back from
+ * the router's custody, freed on the worker's core, so each first write
+ * would otherwise wait for a line transfer (and a burst of them fills the
+ * store buffer). */
+#define GB_STASH 96
+
 /* What one endpoint thread works with besides its connectors. */
 struct gb_ep_run {
+	unsigned n_stash;
+	unsigned data_off; /* from an mbuf to its data at the default headroom */
+	struct rte_mbuf *stash[GB_STASH];
 	struct gb_endpoint *ep;
 	struct gb_txq *txq;
 	uint64_t rto;		/* TSC */
@@ -134,8 +144,12 @@ static inline void gb_txq_put(struct gb_txq *tq, struct rte_mbuf *m)
 
 /* ---- gb_replay.c: the replay generator and the sink ----------------------- */
 
-/* Slots per origin for @n_origins origins: a power of two. */
-unsigned gb_slots_per_origin(unsigned n_origins);
+/* @n reset mbufs from the stash (refilled from the pool if it runs short);
+ * 0, or -1 with nothing taken. */
+int gb_mbuf_take(struct gb_ep_run *er, struct rte_mbuf **m, unsigned n);
+/* Top the stash up and prefetch what came in (end of a loop). */
+void gb_stash_refill(struct gb_ep_run *er);
+
 /* Build @c's DATA template for its current session (at WELCOME). */
 int gb_replay_template(struct gb_endpoint *ep, struct gb_ep_conn *c);
 /* New messages for origin @c: at most @max, within its window. */

@@ -11,7 +11,7 @@
  *                       <--ring B[e][w]--  TX queue w
  *
  * The main thread is the router's control thread (sessions, WELCOMEs) and
- * runs the phases: sessions up, idle calibration, warm-up, measurement,
+ * runs the phases: sessions up, warm-up, measurement,
  * drain, exactly-once check.
  */
 #include <errno.h>
@@ -34,6 +34,7 @@
 #include "cp.h"
 #include "frames.h"
 #include "gb.h"
+#include "gb_echo.h"
 #include "gb_run.h"
 #include "pkt.h"
 #include "port.h"
@@ -47,6 +48,9 @@ struct inproc {
 	unsigned n_ep;
 	uint16_t rport[GB_MAX_ENDPOINTS], hport[GB_MAX_ENDPOINTS];
 	struct rte_ring *a[GB_MAX_ENDPOINTS][GB_MAX_QUEUES], *b[GB_MAX_ENDPOINTS][GB_MAX_QUEUES];
+	unsigned n_ports;
+	struct dp_port_addr addr[GB_MAX_ENDPOINTS]; /* the router side's addresses */
+	struct gb_echo *echo;			    /* the echo scenario's stand-in */
 	bool stage_hook;
 };
 
@@ -125,47 +129,59 @@ static unsigned pow2_at_least(unsigned v)
 	return p;
 }
 
-static int make_ports(struct inproc *ip, uint16_t mbuf_room, unsigned hp_mbufs)
+/* The net_ring port pairs: the router's side (ports rport, @echo: started
+ * here for the echo stand-in, else set up by dp_port_setup()) and the
+ * harness's (hport), names prefixed @pfx so that the echo's and the
+ * router's can follow each other in one process. */
+static int make_ports(struct inproc *ip, const char *pfx, uint16_t mbuf_room, unsigned hp_mbufs,
+		      unsigned ring_b, bool echo)
 {
 	const struct gb_opts *o = ip->o;
 	unsigned e, w;
+	char name[32];
 	int rc;
 
+	snprintf(name, sizeof(name), "%s_hpool", pfx);
 	ip->hpool =
-	    rte_pktmbuf_pool_create("gb_hpool", hp_mbufs, 256, 0, mbuf_room, (int)rte_socket_id());
+	    rte_pktmbuf_pool_create(name, hp_mbufs, 256, 0, mbuf_room, (int)rte_socket_id());
 	if (ip->hpool == NULL)
 		return -ENOMEM;
 	for (e = 0; e < ip->n_ep; e++) {
 		bool sink = e >= o->gen_threads;
-		unsigned dests = (o->dests + o->sink_threads - 1) / o->sink_threads;
-		unsigned bsz = sink ? pow2_at_least(dests * o->rx_window * 2 + 4096) : 8192;
-		char name[32];
+		unsigned bsz = sink ? ring_b : 8192;
 		int p;
 
 		for (w = 0; w < o->workers; w++) {
-			snprintf(name, sizeof(name), "gb_a%u_%u", e, w);
+			snprintf(name, sizeof(name), "%s_a%u_%u", pfx, e, w);
 			ip->a[e][w] = rte_ring_create(name, 2048, (int)rte_socket_id(),
 						      RING_F_SP_ENQ | RING_F_SC_DEQ);
-			snprintf(name, sizeof(name), "gb_b%u_%u", e, w);
+			snprintf(name, sizeof(name), "%s_b%u_%u", pfx, e, w);
 			ip->b[e][w] = rte_ring_create(name, bsz, (int)rte_socket_id(),
 						      RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (ip->a[e][w] == NULL || ip->b[e][w] == NULL)
 				return -ENOMEM;
 		}
-		snprintf(name, sizeof(name), "gb_r%u", e);
+		snprintf(name, sizeof(name), "%s_r%u", pfx, e);
 		p = rte_eth_from_rings(name, ip->a[e], o->workers, ip->b[e], o->workers,
 				       rte_socket_id());
 		if (p < 0)
 			return -rte_errno;
 		ip->rport[e] = (uint16_t)p;
-		snprintf(name, sizeof(name), "gb_h%u", e);
+		snprintf(name, sizeof(name), "%s_h%u", pfx, e);
 		p = rte_eth_from_rings(name, ip->b[e], o->workers, ip->a[e], o->workers,
 				       rte_socket_id());
 		if (p < 0)
 			return -rte_errno;
 		ip->hport[e] = (uint16_t)p;
-		rc = dp_port_setup(ip->cp.rt, ip->rport[e],
-				   rte_cpu_to_be_32((198u << 24) | (18u << 16) | (e << 8) | 1u));
+		ip->n_ports = e + 1;
+		ip->addr[e].port_id = ip->rport[e];
+		ip->addr[e].ip_be = rte_cpu_to_be_32((198u << 24) | (18u << 16) | (e << 8) | 1u);
+		if (echo) {
+			rte_eth_macaddr_get(ip->rport[e], &ip->addr[e].mac);
+			rc = gb_port_init(ip->rport[e], o->workers, o->workers, ip->hpool);
+		} else {
+			rc = dp_port_setup(ip->cp.rt, ip->rport[e], ip->addr[e].ip_be);
+		}
 		if (rc != 0)
 			return rc;
 		rc = gb_port_init(ip->hport[e], o->workers, o->workers, ip->hpool);
@@ -173,6 +189,28 @@ static int make_ports(struct inproc *ip, uint16_t mbuf_room, unsigned hp_mbufs)
 			return rc;
 	}
 	return 0;
+}
+
+static void free_ports(struct inproc *ip, bool echo)
+{
+	unsigned e, w;
+
+	for (e = 0; e < ip->n_ports; e++) {
+		rte_eth_dev_stop(ip->hport[e]);
+		rte_eth_dev_close(ip->hport[e]);
+		if (echo) {
+			rte_eth_dev_stop(ip->rport[e]);
+			rte_eth_dev_close(ip->rport[e]);
+		}
+	}
+	for (e = 0; e < ip->n_ep; e++)
+		for (w = 0; w < ip->o->workers; w++) {
+			rte_ring_free(ip->a[e][w]);
+			rte_ring_free(ip->b[e][w]);
+		}
+	rte_mempool_free(ip->hpool);
+	ip->hpool = NULL;
+	ip->n_ports = 0;
 }
 
 static int load_config(struct inproc *ip, struct gb_result *r)
@@ -249,40 +287,54 @@ static unsigned compute_mem_mb(const struct gb_opts *o, unsigned mbufs, unsigned
 	return (unsigned)mb;
 }
 
-int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
+/* Pool and ring sizes of a run: what the in-flight budget can hold, not
+ * what every connector's worst case would (65,536 connectors x a full
+ * custody would not fit any host). */
+struct sizes {
+	unsigned room, hp_mbufs, nb_mbuf, ring_b, mem_mb;
+};
+
+static void sizes(const struct gb_opts *o, struct sizes *z)
 {
-	static struct inproc ip;
-	struct dp_router_params prm = {
-	    .udp_port = GB_ROUTER_UDP,
-	    .max_routes = o->routes + 64 > DP_DEF_MAX_ROUTES ? o->routes + 64 : DP_DEF_MAX_ROUTES,
-	};
-	unsigned room = RTE_PKTMBUF_HEADROOM + DP_PKT_HDRS + GW_DATA_LEN(32, o->payload) +
-			o->payload + 64;
-	unsigned hp_mbufs, cust, e, w;
-	char lcores[256], mem[16], prefix[32], ops_arg[64], *argv[16];
-	int argc = 0, rc;
-	struct gb_run_ops ops = {.arg = &ip, .pump = ctl_pump, .snap = snap, .custody = custody};
+	unsigned n_ep = o->gen_threads + o->sink_threads;
+	unsigned cust = o->custody_limit ? o->custody_limit : DP_DEF_CUSTODY_LIMIT;
+	uint64_t in_flight = (uint64_t)o->origins * gb_slots_per_origin(o->origins);
+	uint64_t held = (uint64_t)o->dests * cust;
+	unsigned dests = (o->dests + o->sink_threads - 1) / o->sink_threads;
 
-	memset(&ip, 0, sizeof(ip));
-	ip.o = o;
-	ip.n_ep = o->gen_threads + o->sink_threads;
-	if (room < RTE_MBUF_DEFAULT_BUF_SIZE)
-		room = RTE_MBUF_DEFAULT_BUF_SIZE;
-	prm.mbuf_data_room = (uint16_t)room;
+	if (in_flight > GB_INFLIGHT_MAX)
+		in_flight = GB_INFLIGHT_MAX;
+	if (held > in_flight)
+		held = in_flight;
+	z->room = RTE_PKTMBUF_HEADROOM + DP_PKT_HDRS + GW_DATA_LEN(32, o->payload) + o->payload + 64;
+	if (z->room < RTE_MBUF_DEFAULT_BUF_SIZE)
+		z->room = RTE_MBUF_DEFAULT_BUF_SIZE;
 	/* Custody holds the generators' own mbufs (zero copy): their pool
-	 * covers every destination's custody; the router's pool covers what
-	 * it transmits (a copy per DATA frame in flight, ACKs, replies). */
-	cust = o->custody_limit ? o->custody_limit : DP_DEF_CUSTODY_LIMIT;
-	prm.nb_mbuf =
-	    o->mbufs ? o->mbufs : o->dests * (o->rx_window + 64) + o->workers * 4096 + 8192;
-	hp_mbufs = o->dests * cust + o->origins * 64 + ip.n_ep * o->workers * 2048 + 8192;
+	 * covers what the origins may have in flight, the sinks' ACKs, the
+	 * rings and the threads' stashes; the router's pool covers what it
+	 * transmits (a copy per DATA frame in flight, ACKs, replies). */
+	z->hp_mbufs = (unsigned)held + o->dests * 4 + o->origins * 4 + n_ep * o->workers * 2048 +
+		      n_ep * GB_BURST * 8 + 8192;
+	z->nb_mbuf = o->mbufs ? o->mbufs
+			      : (unsigned)RTE_MIN((uint64_t)o->dests * (o->rx_window + 64),
+						  2 * in_flight + (uint64_t)o->dests * 4) +
+				    o->workers * 4096 + 8192;
+	z->ring_b = pow2_at_least((unsigned)RTE_MIN((uint64_t)dests * o->rx_window * 2,
+						    2 * in_flight) +
+				  4096);
+	z->mem_mb = o->mem_mb ? o->mem_mb : compute_mem_mb(o, z->nb_mbuf, z->hp_mbufs, z->room);
+}
 
-	/* EAL: main lcore (control) on the first harness CPU, one lcore per
-	 * worker on the worker CPUs. Endpoints are non-EAL threads registered
-	 * later, so dp_router_create() sees exactly the workers. */
+/* EAL: main lcore (control) on the first harness CPU, one lcore per worker
+ * on the worker CPUs. Endpoints are non-EAL threads registered later, so
+ * dp_router_create() sees exactly the workers. */
+static int eal_up(const struct gb_opts *o, const struct sizes *z, struct gb_result *r)
+{
+	char lcores[256], mem[16], prefix[32], ops_arg[64], *argv[16];
+	int argc = 0;
+
 	gb_lcores_arg(o, o->workers, lcores, sizeof(lcores));
-	snprintf(mem, sizeof(mem), "%u",
-		 o->mem_mb ? o->mem_mb : compute_mem_mb(o, prm.nb_mbuf, hp_mbufs, room));
+	snprintf(mem, sizeof(mem), "%u", z->mem_mb);
 	snprintf(prefix, sizeof(prefix), "--file-prefix=gb%d", (int)getpid());
 	argv[argc++] = "gwart-bench";
 	argv[argc++] = lcores;
@@ -299,25 +351,45 @@ int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
 	}
 	argv[argc] = NULL;
 	if (o->verbose)
-		fprintf(stderr, "gwart-bench: EAL %s -m %s, router pool %u x %u B\n", lcores, mem,
-			prm.nb_mbuf, room);
+		fprintf(stderr, "gwart-bench: EAL %s -m %s, router pool %u x %u B, harness %u\n",
+			lcores, mem, z->nb_mbuf, z->room, z->hp_mbufs);
 	if (rte_eal_init(argc, argv) < 0) {
 		snprintf(r->why, sizeof(r->why), "EAL init: %s", rte_strerror(rte_errno));
 		return -1;
 	}
 	r->tsc_hz = (double)rte_get_tsc_hz();
 	r->workers = o->workers;
+	return 0;
+}
+
+/* The real router in this process, the harness on its ports. */
+static int router_run(const struct gb_opts *o, const struct sizes *z, struct gb_result *r)
+{
+	static struct inproc ip;
+	struct dp_router_params prm = {
+	    .udp_port = GB_ROUTER_UDP,
+	    .max_routes = o->routes + 64 > DP_DEF_MAX_ROUTES ? o->routes + 64 : DP_DEF_MAX_ROUTES,
+	    .mbuf_data_room = (uint16_t)z->room,
+	    .nb_mbuf = z->nb_mbuf,
+	};
+	unsigned e;
+	int rc;
+	struct gb_run_ops ops = {.arg = &ip, .pump = ctl_pump, .snap = snap, .custody = custody};
+
+	memset(&ip, 0, sizeof(ip));
+	ip.o = o;
+	ip.n_ep = o->gen_threads + o->sink_threads;
 	rcu_register_thread();
 	ip.cp.rt = dp_router_create(&prm, &rc);
 	if (ip.cp.rt == NULL) {
 		snprintf(r->why, sizeof(r->why), "router: %s", strerror(-rc));
-		goto out_eal;
+		goto out;
 	}
 	rc = cp_init(&ip.cp, ip.cp.rt);
 	if (rc == 0)
 		rc = gb_ctx_init(&ip.ctx, o, o->origins + 1);
 	if (rc == 0)
-		rc = make_ports(&ip, (uint16_t)room, hp_mbufs);
+		rc = make_ports(&ip, "gb", (uint16_t)z->room, z->hp_mbufs, z->ring_b, false);
 	if (rc != 0) {
 		if (r->why[0] == '\0')
 			snprintf(r->why, sizeof(r->why), "set-up: %s", strerror(-rc));
@@ -354,21 +426,139 @@ out_rt:
 	rcu_thread_offline();
 	if (ip.cp.rt != NULL)
 		dp_router_free(ip.cp.rt);
-	for (e = 0; e < ip.n_ep; e++) {
-		if (ip.hport[e] != 0 || ip.rport[e] != 0) {
-			rte_eth_dev_stop(ip.hport[e]);
-			rte_eth_dev_close(ip.hport[e]);
-		}
-		for (w = 0; w < o->workers; w++) {
-			rte_ring_free(ip.a[e][w]);
-			rte_ring_free(ip.b[e][w]);
-		}
-	}
-	rte_mempool_free(ip.hpool);
+	free_ports(&ip, false);
 	gb_ctx_fini(&ip.ctx);
 	cp_fini(&ip.cp);
+out:
 	rcu_unregister_thread();
-out_eal:
+	return r->ok ? 0 : -1;
+}
+
+int gb_run_inproc(const struct gb_opts *o, struct gb_result *r)
+{
+	struct sizes z;
+
+	sizes(o, &z);
+	if (eal_up(o, &z, r) != 0)
+		return -1;
+	router_run(o, &z, r);
 	rte_eal_cleanup();
 	return r->ok ? 0 : -1;
+}
+
+/* ---- the echo scenario ------------------------------------------------------ */
+
+static void echo_pump(void *arg, unsigned ms)
+{
+	(void)arg;
+	rte_delay_us_sleep(ms * 1000u);
+}
+
+static void echo_snap(void *arg, struct gb_snap *s)
+{
+	struct inproc *ip = arg;
+	struct gb_echo_stats st;
+
+	memset(s, 0, sizeof(*s));
+	s->tsc = rte_rdtsc();
+	gb_echo_stats(ip->echo, &st);
+	s->loops = st.loops;
+	s->busy_loops = st.busy_loops;
+	s->busy_cycles = st.busy_cycles;
+	s->routed = st.forwarded;
+	s->rx_pkts = st.forwarded;
+	s->tx_data = st.forwarded;
+	s->drops_tx_full = st.tx_full;
+	gb_ctx_stats(&ip->ctx, &s->ep);
+	s->harness_ns = gb_ctx_cpu_ns(&ip->ctx);
+}
+
+static uint64_t echo_custody(void *arg)
+{
+	(void)arg;
+	return 0; /* the stand-in holds nothing */
+}
+
+/* The harness alone: its endpoints against the echo stand-in on the first
+ * worker lcore, the same ports and pools as against the router. */
+static int echo_run(const struct gb_opts *o, const struct sizes *z, struct gb_result *r)
+{
+	static struct inproc ip;
+	struct gb_run_ops ops = {
+	    .arg = &ip, .pump = echo_pump, .snap = echo_snap, .custody = echo_custody};
+	unsigned e, lcore = rte_get_next_lcore(-1, 1, 0);
+	int rc;
+
+	memset(&ip, 0, sizeof(ip));
+	ip.o = o;
+	ip.n_ep = o->gen_threads + o->sink_threads;
+	rc = gb_ctx_init(&ip.ctx, o, o->origins + 1);
+	if (rc == 0)
+		rc = make_ports(&ip, "gbe", (uint16_t)z->room, z->hp_mbufs, z->ring_b, true);
+	if (rc == 0)
+		rc = gb_ctx_endpoints(&ip.ctx, ip.hport, ip.n_ep, ip.hpool, ip.addr[0].ip_be,
+				      &ip.addr[0].mac);
+	for (e = 0; rc == 0 && e < ip.n_ep; e++) {
+		ip.ctx.ep[e].router_ip_be = ip.addr[e].ip_be;
+		ip.ctx.ep[e].stamp_port = ip.rport[e];
+		rte_ether_addr_copy(&ip.addr[e].mac, &ip.ctx.ep[e].router_mac);
+	}
+	if (rc == 0) {
+		ip.echo = gb_echo_create(&ip.ctx, ip.rport, ip.n_ep, ip.addr, ip.hpool);
+		rc = ip.echo == NULL ? -ENOMEM : gb_echo_start(ip.echo, lcore);
+	}
+	if (rc == 0) {
+		gb_run_phases(&ip.ctx, &ops, r);
+		gb_echo_stop(ip.echo);
+	} else {
+		snprintf(r->why, sizeof(r->why), "echo set-up: %s", strerror(rc < 0 ? -rc : rc));
+	}
+	gb_ctx_stop(&ip.ctx);
+	gb_echo_free(ip.echo);
+	free_ports(&ip, true);
+	gb_ctx_fini(&ip.ctx);
+	return r->ok ? 0 : -1;
+}
+
+int gb_run_echo(const struct gb_opts *o, struct gb_result *r)
+{
+	static struct gb_result re;
+	struct sizes z;
+	double worker_rate, ratio;
+
+	sizes(o, &z);
+	if (eal_up(o, &z, r) != 0)
+		return -1;
+	gb_result_init(&re, "echo");
+	re.tsc_hz = r->tsc_hz;
+	echo_run(o, &z, &re);
+	gb_result_summary(o, &re, stdout);
+	if (!re.ok) {
+		snprintf(r->why, sizeof(r->why), "echo run: %.240s", re.why);
+		rte_eal_cleanup();
+		return -1;
+	}
+	router_run(o, &z, r);
+	rte_eal_cleanup();
+	r->scenario = "echo";
+	r->echo_rate = re.rate;
+	r->echo_busy_frac = 1.0 - re.idle_frac;
+	if (!r->ok)
+		return -1;
+	/* What one worker routes when nothing else limits it: the TSC rate
+	 * over its busy cycles per message. */
+	worker_rate = r->busy_cyc_per_msg > 0 ? r->tsc_hz / r->busy_cyc_per_msg : 0;
+	ratio = worker_rate > 0 ? re.rate / worker_rate : 0;
+	printf("harness: echo %.0f msg/s, router worker %.0f msg/s, ratio %.2f\n", re.rate,
+	       worker_rate, ratio);
+	printf("echo stand-in busy %.1f %% of its window (%s)\n", 100.0 * r->echo_busy_frac,
+	       re.harness_bound ? "the harness set the rate" : "the stand-in may have set it");
+	if (ratio < GB_ECHO_MIN_RATIO) {
+		snprintf(r->why, sizeof(r->why),
+			 "harness drives %.2f x what one worker routes, below %.1f", ratio,
+			 GB_ECHO_MIN_RATIO);
+		r->ok = false;
+		return -1;
+	}
+	return 0;
 }

@@ -30,7 +30,9 @@ int gb_run_graph(const struct gb_opts *o, struct gb_result *r);
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: gwart-bench inproc|memif|stages|crypto|graph|selftest [options]\n"
+		"usage: gwart-bench inproc|echo|memif|stages|crypto|graph|selftest [options]\n"
+		"  (echo: the harness against a stand-in that only echoes, then against the\n"
+		"   router; fails unless the harness drives 3x what one worker routes)\n"
 		"  --workers N        router worker lcores (1)\n"
 		"  --origins N        origin connectors (4)       --dests N       destinations (4)\n"
 		"  --gen-threads N    generator threads (1)       --sink-threads N sink threads (1)\n"
@@ -134,6 +136,8 @@ static const char *check(const struct gb_opts *o)
 {
 	if (o->workers < 1 || o->workers > GB_MAX_QUEUES)
 		return "--workers must be 1..16";
+	if (strcmp(o->scenario, "echo") == 0 && o->workers != 1)
+		return "echo: one worker (the stand-in takes its lcore)";
 	if (o->gen_threads < 1 || o->sink_threads < 1 ||
 	    o->gen_threads + o->sink_threads > GB_MAX_ENDPOINTS)
 		return "--gen-threads + --sink-threads must be 2..4";
@@ -198,6 +202,8 @@ int main(int argc, char **argv)
 	gb_result_init(&r, o.scenario);
 	if (strcmp(o.scenario, "inproc") == 0)
 		rc = gb_run_inproc(&o, &r);
+	else if (strcmp(o.scenario, "echo") == 0)
+		rc = gb_run_echo(&o, &r);
 	else if (strcmp(o.scenario, "memif") == 0)
 		rc = gb_run_memif(&o, &r);
 	else if (strcmp(o.scenario, "stages") == 0)

@@ -31,6 +31,7 @@
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_memcpy.h>
+#include <rte_prefetch.h>
 #include <rte_udp.h>
 
 #include <gwart/wire.h>
@@ -49,6 +50,47 @@ unsigned gb_slots_per_origin(unsigned n_origins)
 	while (s < DP_DEDUP_BITS && (uint64_t)s * 2 <= want)
 		s <<= 1;
 	return s;
+}
+
+void gb_stash_refill(struct gb_ep_run *er)
+{
+	struct rte_mempool *mp = er->ep->pool;
+	unsigned from = er->n_stash, i;
+
+	while (er->n_stash + 16 <= GB_STASH &&
+	       rte_mempool_get_bulk(mp, (void **)&er->stash[er->n_stash], 16) == 0)
+		er->n_stash += 16;
+	for (i = from; i < er->n_stash; i++) {
+		char *m = (char *)er->stash[i], *d = m + er->data_off;
+
+		/* Header lines (reset, lengths, port) and the frame's first
+		 * three lines (a 64-byte DATA frame is 190 bytes). The data
+		 * address is computed, not read from the cold header. */
+		rte_prefetch0_write(m);
+		rte_prefetch0_write(m + RTE_CACHE_LINE_SIZE);
+		rte_prefetch0_write(d);
+		rte_prefetch0_write(d + RTE_CACHE_LINE_SIZE);
+		rte_prefetch0_write(d + 2 * RTE_CACHE_LINE_SIZE);
+	}
+}
+
+int gb_mbuf_take(struct gb_ep_run *er, struct rte_mbuf **m, unsigned n)
+{
+	unsigned i;
+
+	if (unlikely(er->n_stash < n)) {
+		gb_stash_refill(er);
+		if (er->n_stash < n)
+			return -1;
+	}
+	/* The oldest first: their prefetches have had a loop to land. */
+	for (i = 0; i < n; i++) {
+		m[i] = er->stash[i];
+		rte_pktmbuf_reset(m[i]);
+	}
+	er->n_stash -= n;
+	memmove(er->stash, er->stash + n, er->n_stash * sizeof(er->stash[0]));
+	return 0;
 }
 
 /* Offsets inside a DATA frame (PROTOCOL.md 2.1, 3.1). */
@@ -284,8 +326,7 @@ void gb_origin_scan(struct gb_ep_run *er, struct gb_ep_conn *c, uint64_t now)
 			break;
 		if (er->txq[c->queue].n + er->tb.n >= TXB_MAX - 2 * GB_BURST)
 			break;
-		m = rte_pktmbuf_alloc(ep->pool);
-		if (m == NULL)
+		if (gb_mbuf_take(er, &m, 1) != 0)
 			break; /* pool empty: the next scan */
 		m->hash.usr = c->queue;
 		sl->deadline = tnow + er->rto_ticks;
@@ -324,7 +365,7 @@ unsigned gb_origin_send(struct gb_ep_run *er, struct gb_ep_conn *c, unsigned max
 		     : 0;
 	if (q_room < n)
 		n = q_room;
-	if (n == 0 || rte_pktmbuf_alloc_bulk(ep->pool, m, n) != 0)
+	if (n == 0 || gb_mbuf_take(er, m, n) != 0)
 		return 0;
 	for (i = 0; i < n; i++) {
 		struct gb_slot *sl = slot_of(c, c->next_seq);

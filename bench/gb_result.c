@@ -27,6 +27,12 @@ static double us(const struct gb_result *r, uint64_t cyc)
 
 void gb_result_summary(const struct gb_opts *o, const struct gb_result *r, FILE *f)
 {
+	if (strcmp(r->scenario, "inproc") == 0 || strcmp(r->scenario, "memif") == 0 ||
+	    strcmp(r->scenario, "echo") == 0)
+		fprintf(f,
+			"harness-bound: %s (workers idle %.1f %% of the measured window, busy %.1f "
+			"cycles/msg)\n",
+			r->harness_bound ? "yes" : "no", 100.0 * r->idle_frac, r->busy_cyc_per_msg);
 	fprintf(f,
 		"SUMMARY scenario=%s label=%s workers=%u origins=%u dests=%u routes=%u "
 		"payload=%u pop=%s drop=%g dup=%g rate=%.0f msg/s per_worker_core=%.0f "
@@ -34,7 +40,7 @@ void gb_result_summary(const struct gb_opts *o, const struct gb_result *r, FILE 
 		"p99_us=%.2f "
 		"p999_us=%.2f max_us=%.2f res_p50_us=%.2f res_p99_us=%.2f res_p999_us=%.2f "
 		"res_max_us=%.2f acked=%lu delivered=%lu lost=%lu dup_delivered=%lu "
-		"ok=%d%s%s\n",
+		"harness_bound=%s ok=%d%s%s\n",
 		r->scenario, o->label ? o->label : "-", r->workers, o->origins, o->dests, o->routes,
 		o->payload, o->pop == GB_POP_ZIPF ? "zipf" : "uniform", o->drop, o->dup, r->rate,
 		r->rate_per_worker_cpu, r->busy_cyc_per_msg, r->harness_cyc_per_msg,
@@ -43,7 +49,7 @@ void gb_result_summary(const struct gb_opts *o, const struct gb_result *r, FILE 
 		us(r, gb_hist_quantile(&r->lat, 0.99)), us(r, gb_hist_quantile(&r->lat, 0.999)),
 		us(r, r->lat.count ? r->lat.max : 0), r->res_p50_us, r->res_p99_us, r->res_p999_us,
 		r->res_max_us, r->ver.expected, r->ver.delivered,
-		r->ver.lost, r->ep.dup_delivered, r->ok ? 1 : 0,
+		r->ver.lost, r->ep.dup_delivered, r->harness_bound ? "yes" : "no", r->ok ? 1 : 0,
 		r->ok ? "" : " why=", r->ok ? "" : r->why);
 }
 
@@ -149,8 +155,9 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 	JR(res, "busy_cycles_per_msg", r->busy_cyc_per_msg);
 	JS(res, "busy_method", r->busy_method);
 	JR(res, "busy_tsc_cycles_per_msg", r->busy_tsc_per_msg);
-	JR(res, "idle_loop_cycles", r->idle_loop_cyc);
 	JR(res, "busy_fraction", r->busy_frac);
+	JR(res, "idle_fraction", r->idle_frac);
+	json_object_set_new(res, "harness_bound", json_boolean(r->harness_bound));
 	JR(res, "harness_cycles_per_msg", r->harness_cyc_per_msg);
 	JR(res, "harness_cpu_cycles_per_msg", r->harness_cpu_cyc_per_msg);
 	JR(res, "mem_per_route_bytes", r->mem_per_route);
@@ -158,6 +165,29 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 	for (i = 0; i < r->n_stages; i++)
 		JR(st, r->stage_name[i], r->stage_cyc_per_msg[i]);
 	json_object_set_new(res, "stage_cycles_per_msg", st);
+	{
+		json_t *sf = json_object();
+
+		for (i = 0; i < r->n_stages; i++)
+			JR(sf, r->stage_name[i], r->stage_frac[i]);
+		json_object_set_new(res, "stage_fractions", sf);
+	}
+	if (o->rate > 0) {
+		/* Residence at a capped rate (the half-load run): the router's
+		 * own histogram when the workers kept one (--stage-stats), else
+		 * the harness's end-to-end histogram, which contains it. */
+		bool router = r->res_count > 0;
+
+		JS(res, "residence_source", router ? "router" : "end_to_end");
+		JR(res, "residence_p50_us", router ? r->res_p50_us : us(r, gb_hist_quantile(&r->lat, 0.5)));
+		JR(res, "residence_p99_us", router ? r->res_p99_us : us(r, gb_hist_quantile(&r->lat, 0.99)));
+		JR(res, "residence_p999_us",
+		   router ? r->res_p999_us : us(r, gb_hist_quantile(&r->lat, 0.999)));
+	}
+	if (r->echo_rate > 0) {
+		JR(res, "echo_rate_msg_s", r->echo_rate);
+		JR(res, "echo_busy_fraction", r->echo_busy_frac);
+	}
 	JI(ver, "acknowledged", r->ver.expected);
 	JI(ver, "delivered", r->ver.delivered);
 	JI(ver, "lost", r->ver.lost);

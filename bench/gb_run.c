@@ -15,7 +15,6 @@
 #include "gb_run.h"
 
 #define GB_SESSION_TIMEOUT_MS 10000
-#define GB_CALIBRATE_MS 500 /* 50 clock ticks of user time */
 
 void gb_conn_key(const struct gb_ctx *ctx, uint32_t id, uint8_t out[32])
 {
@@ -141,7 +140,7 @@ static void figures(struct gb_ctx *ctx, const struct gb_snap *s0, const struct g
 		    struct gb_result *r)
 {
 	const struct gb_opts *o = ctx->o;
-	double hz = (double)ctx->tsc_hz, cpu_ns, cpu_cyc, user_ns, user_cyc, dl, dbl;
+	double hz = (double)ctx->tsc_hz, cpu_ns, cpu_cyc, user_ns, user_cyc, dl, dbl, busy, routed;
 	unsigned i;
 
 	r->tsc_hz = hz;
@@ -169,16 +168,25 @@ static void figures(struct gb_ctx *ctx, const struct gb_snap *s0, const struct g
 		r->cyc_per_msg_user = user_cyc / (double)r->messages;
 	}
 	/* Per worker core: messages per second of the workers' own (user
-	 * mode) CPU time; busy cycles: that time less the idle iterations,
-	 * each at the calibrated cost of an empty one. */
-	if (user_ns > 0) {
+	 * mode) CPU time. */
+	if (user_ns > 0)
 		r->rate_per_worker_cpu = (double)r->messages / r->worker_user_s;
-		if (r->idle_loop_cyc > 0) {
-			double busy = user_cyc - (dl - dbl) * r->idle_loop_cyc;
-
-			r->busy_cyc_per_msg = (busy > 0 ? busy : 0) / (double)r->messages;
-			r->busy_method = "worker user CPU time minus idle iterations x idle cost";
-		}
+	/* Busy cycles per message: the workers' own TSC of every iteration
+	 * that did work (top of the iteration to its end), over the messages
+	 * they routed in the window. Nothing is calibrated or subtracted: an
+	 * idle iteration is simply not counted. */
+	busy = (double)(s1->busy_cycles - s0->busy_cycles);
+	routed = (double)(s1->routed - s0->routed);
+	if (busy > 0 && routed > 0) {
+		r->busy_cyc_per_msg = busy / routed;
+		r->busy_tsc_per_msg = r->busy_cyc_per_msg;
+		r->busy_method = "worker TSC of busy iterations / routed";
+	}
+	if (s1->tsc > s0->tsc && o->workers > 0) {
+		r->idle_frac = 1.0 - busy / ((double)(s1->tsc - s0->tsc) * o->workers);
+		if (r->idle_frac < 0)
+			r->idle_frac = 0;
+		r->harness_bound = r->idle_frac > GB_HARNESS_BOUND_IDLE;
 	}
 	{
 		uint64_t d[DP_HIST_BUCKETS];
@@ -191,25 +199,19 @@ static void figures(struct gb_ctx *ctx, const struct gb_snap *s0, const struct g
 		r->res_p999_us = (double)dp_hist_quantile(d, 0.999, NULL) * to_us;
 		r->res_max_us = (double)dp_hist_quantile(d, 1.0, NULL) * to_us;
 	}
-	if (s1->n_stages > 0 && s1->busy_cycles > s0->busy_cycles) {
-		/* The router's TSC accounting counts wall-clock cycles, so time
-		 * the worker spent descheduled lands in whatever stage it was
-		 * in: keep its proportions, scale them to the CPU-time figure
-		 * when there is one. */
-		double tsc_busy = (double)(s1->busy_cycles - s0->busy_cycles) / (double)r->messages;
-		double scale = r->busy_cyc_per_msg > 0 ? r->busy_cyc_per_msg / tsc_busy : 1.0;
+	if (s1->n_stages > 0) {
+		/* Stage accounting is sampled (one burst in so many): its sum
+		 * is the busy cycles of the sampled bursts only. Each stage is
+		 * its share of that sum, applied to the busy figure above. */
+		double sum = 0;
 
-		r->busy_tsc_per_msg = tsc_busy;
-		if (r->busy_cyc_per_msg <= 0) {
-			r->busy_cyc_per_msg = tsc_busy;
-			r->busy_method = "router TSC accounting (stage_stats)";
-		}
-		r->n_stages = s1->n_stages;
-		for (i = 0; i < s1->n_stages; i++) {
+		for (i = 0; i < s1->n_stages; i++)
+			sum += (double)(s1->stage_cycles[i] - s0->stage_cycles[i]);
+		r->n_stages = sum > 0 ? s1->n_stages : 0;
+		for (i = 0; i < r->n_stages; i++) {
 			r->stage_name[i] = s1->stage_name[i];
-			r->stage_cyc_per_msg[i] =
-			    (double)(s1->stage_cycles[i] - s0->stage_cycles[i]) /
-			    (double)r->messages * scale;
+			r->stage_frac[i] = (double)(s1->stage_cycles[i] - s0->stage_cycles[i]) / sum;
+			r->stage_cyc_per_msg[i] = r->stage_frac[i] * r->busy_cyc_per_msg;
 		}
 	}
 }
@@ -266,7 +268,7 @@ static void verdict(struct gb_ctx *ctx, struct gb_result *r)
 int gb_run_phases(struct gb_ctx *ctx, const struct gb_run_ops *ops, struct gb_result *r)
 {
 	const struct gb_opts *o = ctx->o;
-	struct gb_snap a = {0}, b = {0}, s0 = {0}, s1 = {0}, send = {0};
+	struct gb_snap s0 = {0}, s1 = {0}, send = {0};
 	unsigned e, waited;
 	uint64_t deadline;
 
@@ -287,14 +289,6 @@ int gb_run_phases(struct gb_ctx *ctx, const struct gb_run_ops *ops, struct gb_re
 		}
 		ops->pump(ops->arg, 10);
 	}
-	/* An idle worker iteration's cost, for the CPU-time method. */
-	ops->snap(ops->arg, &a);
-	ops->pump(ops->arg, GB_CALIBRATE_MS);
-	ops->snap(ops->arg, &b);
-	if (b.loops > a.loops && user_ns_delta(&a, &b, o->workers) > 0)
-		r->idle_loop_cyc = user_ns_delta(&a, &b, o->workers) * (double)ctx->tsc_hz / 1e9 /
-				   (double)(b.loops - a.loops);
-
 	ctx->phase = GB_PH_RUN;
 	/* A run bounded by --count measures from its first message. */
 	if (o->count == 0)

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The phases of a run with endpoints (inproc and memif share them): start
- * the endpoints, wait for every session, calibrate an idle worker
- * iteration, warm up, measure, drain, stop, verify the delivered set.
+ * the endpoints, wait for every session, warm up, measure, drain, stop, verify the delivered set.
  * The scenario supplies how to wait (the inproc main thread is the
  * router's control thread and must keep serving it) and how to read the
  * router's side.
