@@ -19,8 +19,9 @@
  *
  * Threading model of a run: the main thread is the router's control thread
  * (inproc) or the orchestrator (memif); endpoint threads are registered
- * non-EAL DPDK threads, each owning one harness port and every connector on
- * it (no sharing but the delivered-set bitmaps, which use atomic OR).
+ * non-EAL DPDK threads, one per harness CPU, each owning the harness ports
+ * placed on that CPU and every connector on them (no sharing but the
+ * delivered-set bitmaps, which use atomic OR).
  */
 #ifndef GWART_BENCH_GB_H
 #define GWART_BENCH_GB_H
@@ -198,6 +199,7 @@ struct gb_ep_stats {
 
 struct gb_ep_conn;
 struct gb_ctx;
+struct gb_ep_group;
 struct gb_slot;
 struct dp_replay;
 
@@ -226,6 +228,7 @@ struct gb_endpoint {
 	atomic_uint idle; /* origins with nothing in flight (drain) */
 	pthread_t thread;
 	atomic_int tid; /* the thread's kernel id, for its CPU time (0 until it runs) */
+	struct gb_ep_group *group; /* the endpoints its thread runs (thread owner only) */
 	bool started;
 } __rte_cache_aligned;
 
@@ -257,7 +260,9 @@ int gb_endpoint_init(struct gb_endpoint *ep, struct gb_ctx *ctx, unsigned idx, u
 		     unsigned n_queues, uint32_t router_ip_be, uint32_t first_id, unsigned n,
 		     bool is_origin, struct rte_mempool *pool, int cpu);
 void gb_endpoint_fini(struct gb_endpoint *ep);
-int gb_endpoint_start(struct gb_endpoint *ep);
+/* Start the endpoint threads: one per harness CPU, running every endpoint
+ * placed on that CPU (all of them with --float). 0 or -errno. */
+int gb_ctx_start(struct gb_ctx *ctx);
 void gb_endpoint_join(struct gb_endpoint *ep);
 /* Sum of the endpoints' counters (racy reads while running). */
 void gb_ctx_stats(const struct gb_ctx *ctx, struct gb_ep_stats *out);

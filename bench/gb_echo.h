@@ -14,6 +14,7 @@ struct gb_echo_stats {
 	uint64_t forwarded; /* DATA sent on to a sink (and acknowledged to its origin) */
 	uint64_t acks;	    /* ACKs to origins */
 	uint64_t out_of_order, refused, tx_full;
+	uint64_t held_full; /* DATA dropped: its destination had GB_ECHO_HELD unacknowledged */
 };
 
 struct gb_echo;

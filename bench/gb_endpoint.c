@@ -137,6 +137,49 @@ static void on_probe(struct gb_endpoint *ep, struct gb_ep_conn *c, const uint8_t
 	c->t_hello = 0;
 }
 
+/* The sinks' DATA decoder: a router DATA frame of this run's one DATA
+ * length (header and fields checked against what this run's frames must
+ * hold) is read at fixed offsets; gw_wire_parse(), which also validates
+ * the destination address, costs a sink a fifth of its time and takes any
+ * other frame. What the router could get wrong here (origin, seq, route)
+ * the payload stamp and the delivered set check; the tag, with
+ * --sink-verify. 1: @f filled. */
+static inline int data_fast(const struct gb_ctx *ctx, const uint8_t *gw, unsigned len,
+			    struct gw_frame *f)
+{
+	struct gw_wire_hdr h;
+	struct gw_wire_data d;
+
+	if (len != ctx->data_len)
+		return 0;
+	memcpy(&h, gw, sizeof(h));
+	memcpy(&d, gw + GW_HDR_LEN, sizeof(d));
+	if (h.magic != rte_cpu_to_be_16(GW_WIRE_MAGIC) || h.version != GW_WIRE_VERSION ||
+	    h.type != GW_T_DATA || rte_be_to_cpu_16(h.length) != len ||
+	    (h.flags & ~rte_cpu_to_be_16(GW_F_KNOWN_MASK)) != 0 ||
+	    rte_be_to_cpu_16(d.dest_len) != ctx->dest_len ||
+	    rte_be_to_cpu_16(d.payload_len) != ctx->o->payload)
+		return 0;
+	f->type = GW_T_DATA;
+	f->version = h.version;
+	f->length = (uint16_t)len;
+	f->flags = rte_be_to_cpu_16(h.flags);
+	f->sender = rte_be_to_cpu_32(h.sender);
+	f->epoch = rte_be_to_cpu_32(h.epoch);
+	f->seq = rte_be_to_cpu_64(h.seq);
+	f->u.data.origin_seq = rte_be_to_cpu_64(d.origin_seq);
+	f->u.data.origin = rte_be_to_cpu_32(d.origin);
+	f->u.data.dest_len = ctx->dest_len;
+	f->u.data.payload_len = (uint16_t)ctx->o->payload;
+	f->u.data.dest = gw + GW_HDR_LEN + GW_DATA_FIXED_LEN;
+	f->u.data.payload = f->u.data.dest + ctx->dest_len;
+	memcpy(&f->ctr, gw + len - GW_TRAILER_LEN, 8);
+	f->ctr = rte_be_to_cpu_64(f->ctr);
+	f->tag = gw + len - GW_TAG_LEN;
+	return f->sender == GW_CONN_ID_ROUTER && f->u.data.origin != 0 && f->seq != 0 &&
+	       f->u.data.origin_seq != 0;
+}
+
 /* A parsed lane-1 frame from the router waiting for its tag. */
 struct rx_sess {
 	struct gb_ep_conn *c;
@@ -167,7 +210,8 @@ static int rx_classify(struct gb_endpoint *ep, struct rte_mbuf *m, struct rx_ses
 	c = conn_by_ip(ep, ih->dst_addr);
 	if (unlikely(c == NULL || ulen < 8 ||
 		     RTE_ETHER_HDR_LEN + 20u + ulen > rte_pktmbuf_data_len(m) ||
-		     gw_wire_parse(gw, ulen - 8u, f) != GW_WIRE_OK)) {
+		     (!data_fast(ep->ctx, gw, ulen - 8u, f) &&
+		      gw_wire_parse(gw, ulen - 8u, f) != GW_WIRE_OK))) {
 		ep->st.rx_bad++;
 		return 0;
 	}
@@ -217,13 +261,17 @@ static void rx_burst(struct gb_ep_run *er, struct rte_mbuf **pkts, unsigned n, u
 	 * frame line is a transfer. Ask for all headers at once, then for
 	 * each frame's lines, so that the misses overlap instead of queueing
 	 * one behind the other. */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		rte_prefetch0(pkts[i]);
+		rte_prefetch0((char *)pkts[i] + RTE_CACHE_LINE_SIZE); /* pool, next: the free */
+	}
 	for (i = 0; i < n; i++) {
 		const char *d = rte_pktmbuf_mtod(pkts[i], const char *);
+		unsigned len = rte_pktmbuf_data_len(pkts[i]);
 
 		rte_prefetch0(d);
 		rte_prefetch0(d + RTE_CACHE_LINE_SIZE);
+		rte_prefetch0(d + len - GW_TRAILER_LEN); /* ctr, tag */
 	}
 	for (i = 0; i < n; i++) {
 		struct rx_sess *r = &rs[k];
@@ -324,100 +372,112 @@ static void timers(struct gb_ep_run *er, uint64_t now, unsigned *next, unsigned 
 	}
 }
 
-static void *endpoint_main(void *arg)
+/* One endpoint's state for its thread; NULL if out of memory. */
+static struct gb_ep_run *ep_begin(struct gb_endpoint *ep)
 {
-	struct gb_endpoint *ep = arg;
-	struct gb_ctx *ctx = ep->ctx;
-	const struct gb_opts *o = ctx->o;
-	const uint64_t hz = ctx->tsc_hz;
-	const uint64_t tick = hz / 1000u; /* timers every ms */
+	const struct gb_opts *o = ep->ctx->o;
+	const uint64_t hz = ep->ctx->tsc_hz;
 	struct gb_ep_run *er = calloc(1, sizeof(*er));
+
+	if (er == NULL)
+		return NULL;
+	er->ep = ep;
+	er->txq = calloc(ep->n_queues, sizeof(*er->txq));
+	er->due = calloc(ep->n_conns, sizeof(*er->due));
+	if (er->txq == NULL || er->due == NULL) {
+		free(er->txq);
+		free(er->due);
+		free(er);
+		return NULL;
+	}
+	er->rto = GB_DEF_RTO_US * (hz / 1000000u);
+	er->rto_ticks = gb_tick(er->rto);
+	er->in_flight_max = GB_INFLIGHT_MAX / o->gen_threads;
+	er->data_off =
+	    (unsigned)sizeof(struct rte_mbuf) + rte_pktmbuf_priv_size(ep->pool) + RTE_PKTMBUF_HEADROOM;
+	er->rate = ep->is_origin && o->rate ? (double)o->rate / o->gen_threads : 0;
+	er->last = rte_rdtsc();
+	return er;
+}
+
+#define GB_RX_BURSTS 8
+
+/* One pass of endpoint @er: receive, acknowledge, timers, send, transmit.
+ * Returns the frames it received or sent (0: idle). */
+static unsigned ep_iter(struct gb_ep_run *er, uint64_t now)
+{
+	struct gb_endpoint *ep = er->ep;
+	struct gb_ctx *ctx = ep->ctx;
+	const uint64_t hz = ctx->tsc_hz;
 	struct rte_mbuf *pkts[GB_BURST];
-	double rate = ep->is_origin && o->rate ? (double)o->rate / o->gen_threads : 0;
-	double tokens = 0;
-	uint64_t next_tick = 0, last = rte_rdtsc();
-	unsigned rr = 0, i, q, sweep = 0, idle = 0;
-	char name[16];
+	unsigned work = 0, q;
 
-	snprintf(name, sizeof(name), "gb-ep%u-%s", ep->idx, ep->is_origin ? "gen" : "sink");
-	pthread_setname_np(pthread_self(), name);
-	atomic_store(&ep->tid, (int)gettid());
-	if (ep->cpu >= 0)
-		gb_pin_self(ep->cpu);
-	if (er != NULL) {
-		er->ep = ep;
-		er->txq = calloc(ep->n_queues, sizeof(*er->txq));
-		er->due = calloc(ep->n_conns, sizeof(*er->due));
-		er->rto = GB_DEF_RTO_US * (hz / 1000000u);
-		er->rto_ticks = gb_tick(er->rto);
-		er->in_flight_max = GB_INFLIGHT_MAX / o->gen_threads;
-		er->data_off = (unsigned)sizeof(struct rte_mbuf) + rte_pktmbuf_priv_size(ep->pool) +
-			       RTE_PKTMBUF_HEADROOM;
-	}
-	if (rte_thread_register() != 0 || er == NULL || er->txq == NULL || er->due == NULL) {
-		fprintf(stderr, "gwart-bench: %s: cannot register with DPDK\n", name);
-		goto out;
-	}
-	while (ctx->phase != GB_PH_STOP) {
-		uint64_t now = rte_rdtsc();
-		unsigned work = 0;
+	ep->st.loops++;
+	for (q = 0; q < ep->n_rxq; q++) {
+		unsigned b;
 
-		ep->st.loops++;
-		for (q = 0; q < ep->n_rxq; q++) {
+		/* Up to GB_RX_BURSTS bursts a pass, so that a sink sharing its
+		 * thread with a generator (which sends up to four bursts a
+		 * pass) keeps up with it. Each burst is acknowledged. */
+		for (b = 0; b < GB_RX_BURSTS; b++) {
 			uint16_t n = rte_eth_rx_burst(ep->port_id, (uint16_t)q, pkts, GB_BURST);
 
 			if (n == 0)
-				continue;
+				break;
 			work += n;
 			rx_burst(er, pkts, n, now);
 			rte_pktmbuf_free_bulk(pkts, n);
+			if (!ep->is_origin && er->n_due != 0)
+				gb_dest_acks(er);
+			if (n < GB_BURST)
+				break;
 		}
-		if (!ep->is_origin && er->n_due != 0)
-			gb_dest_acks(er);
-		if (now >= next_tick) {
-			timers(er, now, &sweep, &idle);
-			next_tick = now + tick;
-		}
-		if (ep->is_origin && ctx->phase == GB_PH_RUN) {
-			unsigned budget = GB_BURST * 4, k;
-
-			if (rate > 0) {
-				tokens += (double)(now - last) * rate / (double)hz;
-				if (tokens > GB_BURST * 4)
-					tokens = GB_BURST * 4;
-				budget = (unsigned)tokens;
-			}
-			last = now;
-			for (k = 0; k < ep->n_conns && budget > 0; k++) {
-				struct gb_ep_conn *c = &ep->conns[rr];
-				unsigned sent;
-
-				rr = rr + 1 == ep->n_conns ? 0 : rr + 1;
-				if (!c->up)
-					continue;
-				sent = gb_origin_send(er, c, budget < GB_BURST ? budget : GB_BURST,
-						      now);
-				if (sent == 0)
-					continue;
-				gb_replay_flush(er);
-				budget -= sent;
-				tokens -= sent;
-				work += sent;
-			}
-		}
-		gb_tx_flush(ep, er->txq);
-		if (ep->is_origin && ctx->phase == GB_PH_RUN)
-			gb_stash_refill(er);
-		if (work != 0) {
-			ep->st.busy_loops++;
-			ep->st.busy_cycles += rte_rdtsc() - now;
-		}
-		/* Nothing received or sent: on an oversubscribed host, give the
-		 * CPU to whoever shares it (the other endpoint, the control
-		 * thread); on a dedicated core this costs one syscall. */
-		if (work == 0)
-			sched_yield();
 	}
+	if (now >= er->next_tick) {
+		timers(er, now, &er->sweep, &er->idle);
+		er->next_tick = now + hz / 1000u; /* timers every ms */
+	}
+	if (ep->is_origin && ctx->phase == GB_PH_RUN) {
+		unsigned budget = GB_BURST * 4, k;
+
+		if (er->rate > 0) {
+			er->tokens += (double)(now - er->last) * er->rate / (double)hz;
+			if (er->tokens > GB_BURST * 4)
+				er->tokens = GB_BURST * 4;
+			budget = (unsigned)er->tokens;
+		}
+		er->last = now;
+		for (k = 0; k < ep->n_conns && budget > 0; k++) {
+			struct gb_ep_conn *c = &ep->conns[er->rr];
+			unsigned sent;
+
+			er->rr = er->rr + 1 == ep->n_conns ? 0 : er->rr + 1;
+			if (!c->up)
+				continue;
+			sent = gb_origin_send(er, c, budget < GB_BURST ? budget : GB_BURST, now);
+			if (sent == 0)
+				continue;
+			gb_replay_flush(er);
+			budget -= sent;
+			er->tokens -= sent;
+			work += sent;
+		}
+		gb_stash_refill(er);
+	}
+	gb_tx_flush(ep, er->txq);
+	if (work != 0) {
+		ep->st.busy_loops++;
+		ep->st.busy_cycles += rte_rdtsc() - now;
+	}
+	return work;
+}
+
+static void ep_end(struct gb_ep_run *er)
+{
+	struct gb_endpoint *ep = er->ep;
+	struct gb_ctx *ctx = ep->ctx;
+	unsigned q, i;
+
 	for (q = 0; q < ep->n_queues; q++)
 		for (i = 0; i < er->txq[q].n; i++)
 			rte_pktmbuf_free(er->txq[q].m[i]);
@@ -431,14 +491,103 @@ static void *endpoint_main(void *arg)
 			ep->st.unresolved += gb_origin_unresolved(c);
 		}
 	}
-	rte_thread_unregister();
-out:
-	if (er != NULL) {
-		free(er->txq);
-		free(er->due);
-	}
+	free(er->txq);
+	free(er->due);
 	free(er);
+}
+
+/* The endpoints that share one harness CPU run in one thread, one pass of
+ * each in turn: a generator and a sink on one core then cost no context
+ * switch between them (two threads sharing a core through sched_yield
+ * spent a fifth of its time switching). */
+struct gb_ep_group {
+	unsigned n;
+	struct gb_endpoint *ep[GB_MAX_ENDPOINTS];
+};
+
+static void *group_main(void *arg)
+{
+	struct gb_ep_group *g = arg;
+	struct gb_ctx *ctx = g->ep[0]->ctx;
+	struct gb_ep_run *er[GB_MAX_ENDPOINTS] = {0};
+	unsigned i, ok = 1;
+	char name[16];
+	int tid = (int)gettid();
+
+	if (g->n == 1)
+		snprintf(name, sizeof(name), "gb-ep%u-%s", g->ep[0]->idx,
+			 g->ep[0]->is_origin ? "gen" : "sink");
+	else
+		snprintf(name, sizeof(name), "gb-harness%u", g->ep[0]->idx);
+	pthread_setname_np(pthread_self(), name);
+	for (i = 0; i < g->n; i++)
+		atomic_store(&g->ep[i]->tid, tid);
+	if (g->ep[0]->cpu >= 0)
+		gb_pin_self(g->ep[0]->cpu);
+	if (rte_thread_register() != 0) {
+		fprintf(stderr, "gwart-bench: %s: cannot register with DPDK\n", name);
+		return NULL;
+	}
+	for (i = 0; i < g->n; i++)
+		if ((er[i] = ep_begin(g->ep[i])) == NULL)
+			ok = 0;
+	while (ok && ctx->phase != GB_PH_STOP) {
+		unsigned work = 0;
+
+		for (i = 0; i < g->n; i++)
+			work += ep_iter(er[i], rte_rdtsc());
+		/* Nothing received or sent: on an oversubscribed host, give the
+		 * CPU to whoever shares it (another endpoint thread, the control
+		 * thread); on a dedicated core this costs one syscall. */
+		if (work == 0)
+			sched_yield();
+	}
+	if (!ok)
+		fprintf(stderr, "gwart-bench: %s: out of memory\n", name);
+	for (i = 0; i < g->n; i++)
+		if (er[i] != NULL)
+			ep_end(er[i]);
+	rte_thread_unregister();
 	return NULL;
+}
+
+int gb_ctx_start(struct gb_ctx *ctx)
+{
+	unsigned e, f;
+	bool placed[GB_MAX_ENDPOINTS] = {false};
+
+	for (e = 0; e < ctx->n_ep; e++) {
+		struct gb_ep_group *g;
+		int rc;
+
+		if (placed[e])
+			continue;
+		g = calloc(1, sizeof(*g));
+		if (g == NULL)
+			return -ENOMEM;
+		for (f = e; f < ctx->n_ep; f++)
+			if (!placed[f] && ctx->ep[f].cpu == ctx->ep[e].cpu) {
+				g->ep[g->n++] = &ctx->ep[f];
+				placed[f] = true;
+			}
+		rc = pthread_create(&ctx->ep[e].thread, NULL, group_main, g);
+		if (rc != 0) {
+			free(g);
+			return -rc;
+		}
+		ctx->ep[e].group = g;
+		ctx->ep[e].started = true;
+	}
+	return 0;
+}
+
+void gb_endpoint_join(struct gb_endpoint *ep)
+{
+	if (ep->started)
+		pthread_join(ep->thread, NULL);
+	free(ep->group);
+	ep->group = NULL;
+	ep->started = false;
 }
 
 /* ---- set-up ----------------------------------------------------------------- */
@@ -544,21 +693,6 @@ void gb_endpoint_fini(struct gb_endpoint *ep)
 	ep->rx_win = NULL;
 	ep->slots = NULL;
 	ep->rx = NULL;
-}
-
-int gb_endpoint_start(struct gb_endpoint *ep)
-{
-	int rc = pthread_create(&ep->thread, NULL, endpoint_main, ep);
-
-	ep->started = rc == 0;
-	return -rc;
-}
-
-void gb_endpoint_join(struct gb_endpoint *ep)
-{
-	if (ep->started)
-		pthread_join(ep->thread, NULL);
-	ep->started = false;
 }
 
 void gb_ctx_stats(const struct gb_ctx *ctx, struct gb_ep_stats *out)

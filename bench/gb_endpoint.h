@@ -117,6 +117,10 @@ struct gb_ep_run {
 	uint32_t *due;		/* sink: connectors (index) with an ACK due */
 	unsigned n_due;
 	struct gb_tag_batch tb; /* frames waiting for their tags */
+	/* the thread's pass over this endpoint */
+	double rate, tokens; /* generator: --rate share, msg/s; token bucket */
+	uint64_t last, next_tick;
+	unsigned rr, sweep, idle;
 };
 
 /* ---- gb_frame.c ----------------------------------------------------------- */

@@ -481,6 +481,8 @@ static uint64_t echo_custody(void *arg)
 
 /* The harness alone: its endpoints against the echo stand-in on the first
  * worker lcore, the same ports and pools as against the router. */
+static struct gb_echo_stats echo_st; /* the last echo run's */
+
 static int echo_run(const struct gb_opts *o, const struct sizes *z, struct gb_result *r)
 {
 	static struct inproc ip;
@@ -510,6 +512,7 @@ static int echo_run(const struct gb_opts *o, const struct sizes *z, struct gb_re
 	if (rc == 0) {
 		gb_run_phases(&ip.ctx, &ops, r);
 		gb_echo_stop(ip.echo);
+		gb_echo_stats(ip.echo, &echo_st);
 	} else {
 		snprintf(r->why, sizeof(r->why), "echo set-up: %s", strerror(rc < 0 ? -rc : rc));
 	}
@@ -551,8 +554,11 @@ int gb_run_echo(const struct gb_opts *o, struct gb_result *r)
 	ratio = worker_rate > 0 ? re.rate / worker_rate : 0;
 	printf("harness: echo %.0f msg/s, router worker %.0f msg/s, ratio %.2f\n", re.rate,
 	       worker_rate, ratio);
-	printf("echo stand-in busy %.1f %% of its window (%s)\n", 100.0 * r->echo_busy_frac,
-	       re.harness_bound ? "the harness set the rate" : "the stand-in may have set it");
+	printf("echo stand-in busy %.1f %% of its window (%s); dropped %lu out of order, %lu "
+	       "held full\n",
+	       100.0 * r->echo_busy_frac,
+	       re.harness_bound ? "the harness set the rate" : "the stand-in may have set it",
+	       echo_st.out_of_order, echo_st.held_full);
 	if (ratio < GB_ECHO_MIN_RATIO) {
 		snprintf(r->why, sizeof(r->why),
 			 "harness drives %.2f x what one worker routes, below %.1f", ratio,

@@ -107,10 +107,17 @@ uint64_t gb_thread_cpu_ns(int tid)
 uint64_t gb_ctx_cpu_ns(const struct gb_ctx *ctx)
 {
 	uint64_t ns = 0;
-	unsigned e;
+	unsigned e, f;
 
-	for (e = 0; e < ctx->n_ep; e++)
-		ns += gb_thread_cpu_ns(atomic_load(&ctx->ep[e].tid));
+	/* Endpoints that share a thread share its tid: count it once. */
+	for (e = 0; e < ctx->n_ep; e++) {
+		int tid = atomic_load(&ctx->ep[e].tid);
+
+		for (f = 0; f < e && atomic_load(&ctx->ep[f].tid) != tid; f++)
+			;
+		if (f == e)
+			ns += gb_thread_cpu_ns(tid);
+	}
 	return ns;
 }
 

@@ -272,11 +272,10 @@ int gb_run_phases(struct gb_ctx *ctx, const struct gb_run_ops *ops, struct gb_re
 	unsigned e, waited;
 	uint64_t deadline;
 
-	for (e = 0; e < ctx->n_ep; e++)
-		if (gb_endpoint_start(&ctx->ep[e]) != 0) {
-			snprintf(r->why, sizeof(r->why), "cannot start endpoint threads");
-			goto stop;
-		}
+	if (gb_ctx_start(ctx) != 0) {
+		snprintf(r->why, sizeof(r->why), "cannot start endpoint threads");
+		goto stop;
+	}
 	for (waited = 0; gb_ctx_up(ctx) < o->origins + o->dests; waited += 10) {
 		if (waited >= GB_SESSION_TIMEOUT_MS) {
 			snprintf(r->why, sizeof(r->why), "only %u of %u sessions came up",
