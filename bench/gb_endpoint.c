@@ -145,7 +145,7 @@ static void on_probe(struct gb_endpoint *ep, struct gb_ep_conn *c, const uint8_t
  * the payload stamp and the delivered set check; the tag, with
  * --sink-verify. 1: @f filled. */
 static inline int data_fast(const struct gb_ctx *ctx, const uint8_t *gw, unsigned len,
-			    struct gw_frame *f)
+			    struct gw_frame *f, bool trailer)
 {
 	struct gw_wire_hdr h;
 	struct gw_wire_data d;
@@ -173,8 +173,12 @@ static inline int data_fast(const struct gb_ctx *ctx, const uint8_t *gw, unsigne
 	f->u.data.payload_len = (uint16_t)ctx->o->payload;
 	f->u.data.dest = gw + GW_HDR_LEN + GW_DATA_FIXED_LEN;
 	f->u.data.payload = f->u.data.dest + ctx->dest_len;
-	memcpy(&f->ctr, gw + len - GW_TRAILER_LEN, 8);
-	f->ctr = rte_be_to_cpu_64(f->ctr);
+	/* The trailer (its own cache line) only when the tag is checked. */
+	f->ctr = 0;
+	if (trailer) {
+		memcpy(&f->ctr, gw + len - GW_TRAILER_LEN, 8);
+		f->ctr = rte_be_to_cpu_64(f->ctr);
+	}
 	f->tag = gw + len - GW_TAG_LEN;
 	return f->sender == GW_CONN_ID_ROUTER && f->u.data.origin != 0 && f->seq != 0 &&
 	       f->u.data.origin_seq != 0;
@@ -190,7 +194,8 @@ struct rx_sess {
 /* Classify one received frame: handshake frames are handled at once (they
  * change sessions), lane-1 frames of the current session are returned for
  * the burst's tag check (1), anything else is counted and dropped (0). */
-static int rx_classify(struct gb_endpoint *ep, struct rte_mbuf *m, struct rx_sess *rs)
+static int rx_classify(struct gb_endpoint *ep, struct rte_mbuf *m, struct rx_sess *rs,
+		       bool check_all)
 {
 	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_ipv4_hdr *ih = (const struct rte_ipv4_hdr *)(eh + 1);
@@ -210,7 +215,7 @@ static int rx_classify(struct gb_endpoint *ep, struct rte_mbuf *m, struct rx_ses
 	c = conn_by_ip(ep, ih->dst_addr);
 	if (unlikely(c == NULL || ulen < 8 ||
 		     RTE_ETHER_HDR_LEN + 20u + ulen > rte_pktmbuf_data_len(m) ||
-		     (!data_fast(ep->ctx, gw, ulen - 8u, f) &&
+		     (!data_fast(ep->ctx, gw, ulen - 8u, f, check_all) &&
 		      gw_wire_parse(gw, ulen - 8u, f) != GW_WIRE_OK))) {
 		ep->st.rx_bad++;
 		return 0;
@@ -226,7 +231,7 @@ static int rx_classify(struct gb_endpoint *ep, struct rte_mbuf *m, struct rx_ses
 			ep->st.rx_bad++; /* another session's: stale */
 			return 0;
 		}
-		if (gw_ctr_lane(f->ctr) != GW_LANE_STREAM) {
+		if ((check_all || f->type != GW_T_DATA) && gw_ctr_lane(f->ctr) != GW_LANE_STREAM) {
 			ep->st.rx_auth_failed++;
 			return 0;
 		}
@@ -255,6 +260,7 @@ static void rx_burst(struct gb_ep_run *er, struct rte_mbuf **pkts, unsigned n, u
 	struct rx_sess rs[GB_BURST];
 	uint8_t fdup[GB_BURST];
 	struct gb_tag_batch *b = &er->tb;
+	const bool check_all = ep->is_origin || o->sink_verify;
 	unsigned i, k = 0;
 
 	/* The router wrote these mbufs on another core: every header and
@@ -267,11 +273,11 @@ static void rx_burst(struct gb_ep_run *er, struct rte_mbuf **pkts, unsigned n, u
 	}
 	for (i = 0; i < n; i++) {
 		const char *d = rte_pktmbuf_mtod(pkts[i], const char *);
-		unsigned len = rte_pktmbuf_data_len(pkts[i]);
 
 		rte_prefetch0(d);
 		rte_prefetch0(d + RTE_CACHE_LINE_SIZE);
-		rte_prefetch0(d + len - GW_TRAILER_LEN); /* ctr, tag */
+		if (check_all) /* ctr and tag: read only when the tag is checked */
+			rte_prefetch0(d + rte_pktmbuf_data_len(pkts[i]) - GW_TRAILER_LEN);
 	}
 	for (i = 0; i < n; i++) {
 		struct rx_sess *r = &rs[k];
@@ -287,10 +293,10 @@ static void rx_burst(struct gb_ep_run *er, struct rte_mbuf **pkts, unsigned n, u
 			fdup[k] = u < o->drop + o->dup;
 			ep->st.fault_dup += fdup[k];
 		}
-		if (!rx_classify(ep, pkts[i], r))
+		if (!rx_classify(ep, pkts[i], r, check_all))
 			continue;
 		r->tag = -1;
-		if (ep->is_origin || o->sink_verify)
+		if (check_all || r->f.type != GW_T_DATA)
 			r->tag = (int)gb_tag_add(b, (uint8_t *)(uintptr_t)r->f.tag - (r->f.length - GW_TAG_LEN),
 						 r->f.length, &r->c->k_r2c, NULL, 0);
 		k++;
@@ -302,7 +308,10 @@ static void rx_burst(struct gb_ep_run *er, struct rte_mbuf **pkts, unsigned n, u
 		struct gb_ep_conn *c = r->c;
 		uint64_t cn = gw_ctr_count(r->f.ctr);
 
-		if (!o->no_auth) {
+		/* A DATA frame whose tag is not checked (--sink-verify off) is
+		 * not replay-checked either: without the tag its counter
+		 * proves nothing, and reading it costs the sink a line. */
+		if (!o->no_auth && r->tag >= 0) {
 			if (!dp_replay_check(c->rx_win, cn)) {
 				ep->st.rx_replayed++;
 				continue;
