@@ -112,6 +112,7 @@ static void on_welcome(struct gb_endpoint *ep, struct gb_ep_conn *c, const uint8
 	if (!c->up)
 		atomic_fetch_add(&ep->up, 1);
 	c->up = 1;
+	c->hello_backoff = 0;
 }
 
 /* v2: the router's reconnection probe (epoch 0, sealed hs.r2c, a fresh
@@ -349,11 +350,14 @@ static void rx_burst(struct gb_ep_run *er, struct rte_mbuf **pkts, unsigned n, u
  * tick so that each is visited every GB_SWEEP_TICKS ticks: 65,536
  * connectors do not cost a pass over all of them every millisecond. */
 #define GB_SWEEP_TICKS 4
+#define GB_HELLOS_PER_MS 16
 static void timers(struct gb_ep_run *er, uint64_t now, unsigned *next, unsigned *idle)
 {
 	struct gb_endpoint *ep = er->ep;
 	const uint64_t us = ep->ctx->tsc_hz / 1000000u;
 	unsigned slice = (ep->n_conns + GB_SWEEP_TICKS - 1) / GB_SWEEP_TICKS, k;
+
+	er->hello_tokens = GB_HELLOS_PER_MS;
 
 	for (k = 0; k < slice; k++) {
 		struct gb_ep_conn *c = &ep->conns[*next];
@@ -370,8 +374,17 @@ static void timers(struct gb_ep_run *er, uint64_t now, unsigned *next, unsigned 
 		if (er->txq[c->queue].n >= TXB_MAX - 4)
 			continue;
 		if (!c->up) {
-			if (now - c->t_hello >= GB_HELLO_US * us)
+			/* HELLOs are paced (GB_HELLOS_PER_MS a thread) and each
+			 * connector's repeats back off to 16x: 65,536 connectors
+			 * starting at once would otherwise flood the router's
+			 * control thread with repeats faster than it answers. */
+			if (er->hello_tokens > 0 &&
+			    now - c->t_hello >= ((uint64_t)GB_HELLO_US << c->hello_backoff) * us) {
+				er->hello_tokens--;
+				if (c->t_hello != 0 && c->hello_backoff < 4)
+					c->hello_backoff++;
 				gb_send_ctl(ep, er->txq, c, GW_T_HELLO, now);
+			}
 			continue;
 		}
 		if (now - c->t_ka >= GB_KEEPALIVE_US * us)
@@ -645,11 +658,11 @@ int gb_endpoint_init(struct gb_endpoint *ep, struct gb_ctx *ctx, unsigned idx, u
 	if (is_origin)
 		ep->slots = calloc((size_t)n * spo, sizeof(*ep->slots));
 	else
-		ep->rx = calloc(n, sizeof(*ep->rx));
+		ep->rx = calloc(n, sizeof(struct dp_dedup));
 	if (ep->conns == NULL || ep->rx_win == NULL || (is_origin ? ep->slots == NULL : ep->rx == NULL))
 		return -ENOMEM;
 	ep->mem_per_conn = sizeof(*ep->conns) + sizeof(*ep->rx_win) +
-			   (is_origin ? spo * sizeof(*ep->slots) : sizeof(*ep->rx)) +
+			   (is_origin ? spo * sizeof(*ep->slots) : sizeof(struct dp_dedup)) +
 			   2u * ctx->tag.sess_size;
 	for (i = 0; i < n; i++) {
 		struct gb_ep_conn *c = &ep->conns[i];

@@ -59,6 +59,7 @@ struct gb_ep_conn {
 	uint8_t up;
 	uint8_t ack_due;
 	uint8_t rx_ready;
+	uint8_t hello_backoff; /* HELLO repeats every GB_HELLO_US << this */
 	uint32_t epoch;
 	uint32_t window; /* origin: seqs in flight at most */
 	uint64_t tx_ctr[GW_LANE_COUNT];
@@ -121,6 +122,7 @@ struct gb_ep_run {
 	double rate, tokens; /* generator: --rate share, msg/s; token bucket */
 	uint64_t last, next_tick;
 	unsigned rr, sweep, idle;
+	unsigned hello_tokens; /* HELLOs this tick may still send */
 };
 
 /* ---- gb_frame.c ----------------------------------------------------------- */

@@ -313,11 +313,12 @@ static void sizes(const struct gb_opts *o, struct sizes *z)
 	 * covers what the origins may have in flight, the sinks' ACKs, the
 	 * rings and the threads' stashes; the router's pool covers what it
 	 * transmits (a copy per DATA frame in flight, ACKs, replies). */
-	z->hp_mbufs = (unsigned)held + o->dests * 4 + o->origins * 4 + n_ep * o->workers * 2048 +
+	z->hp_mbufs = (unsigned)held + RTE_MIN(o->dests * 4, 16384u) +
+		      RTE_MIN(o->origins * 4, 16384u) + n_ep * o->workers * 2048 +
 		      n_ep * GB_BURST * 8 + 8192;
 	z->nb_mbuf = o->mbufs ? o->mbufs
 			      : (unsigned)RTE_MIN((uint64_t)o->dests * (o->rx_window + 64),
-						  2 * in_flight + (uint64_t)o->dests * 4) +
+						  2 * in_flight + RTE_MIN(o->dests * 4, 16384u)) +
 				    o->workers * 4096 + 8192;
 	z->ring_b = pow2_at_least((unsigned)RTE_MIN((uint64_t)dests * o->rx_window * 2,
 						    2 * in_flight) +
@@ -371,6 +372,10 @@ static int router_run(const struct gb_opts *o, const struct sizes *z, struct gb_
 	    .max_routes = o->routes + 64 > DP_DEF_MAX_ROUTES ? o->routes + 64 : DP_DEF_MAX_ROUTES,
 	    .mbuf_data_room = (uint16_t)z->room,
 	    .nb_mbuf = z->nb_mbuf,
+	    /* Every connector's session, and room for those retiring. */
+	    .max_sessions = 2 * (o->origins + o->dests) > DP_DEF_AUTH_SESSIONS
+				? 2 * (o->origins + o->dests)
+				: 0,
 	};
 	unsigned e;
 	int rc;
