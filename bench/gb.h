@@ -335,6 +335,8 @@ struct gb_result {
 				  * router, set the rate */
 	double harness_cyc_per_msg; /* endpoint threads' busy TSC cycles per message delivered */
 	double harness_cpu_cyc_per_msg; /* endpoint threads' CPU time (cycles) per message */
+	double worker_cpu_share;	/* CPU time the workers got / (wall time x workers) */
+	double harness_cpu_share;	/* the same for the endpoint threads */
 	unsigned n_stages;
 	const char *stage_name[GB_MAX_STAGES];
 	double stage_cyc_per_msg[GB_MAX_STAGES]; /* fraction x busy cycles per message */
@@ -355,6 +357,7 @@ struct gb_result {
 	/* The echo scenario: the harness alone against the echo stand-in. */
 	double echo_rate;	   /* msg/s */
 	double echo_busy_frac; /* the stand-in's busy share of the window */
+	bool disturbed;	       /* echo: a polling thread did not get its CPU: no verdict */
 };
 
 void gb_result_init(struct gb_result *r, const char *scenario);

@@ -51,6 +51,7 @@ struct inproc {
 	unsigned n_ports;
 	struct dp_port_addr addr[GB_MAX_ENDPOINTS]; /* the router side's addresses */
 	struct gb_echo *echo;			    /* the echo scenario's stand-in */
+	unsigned echo_lcore;
 	bool stage_hook;
 };
 
@@ -467,6 +468,7 @@ static void echo_snap(void *arg, struct gb_snap *s)
 	memset(s, 0, sizeof(*s));
 	s->tsc = rte_rdtsc();
 	gb_echo_stats(ip->echo, &st);
+	s->worker_ns[0] = gb_lcore_cpu_ns(0, ip->echo_lcore, &s->worker_user_ns[0]);
 	s->loops = st.loops;
 	s->busy_loops = st.busy_loops;
 	s->busy_cycles = st.busy_cycles;
@@ -512,6 +514,7 @@ static int echo_run(const struct gb_opts *o, const struct sizes *z, struct gb_re
 	}
 	if (rc == 0) {
 		ip.echo = gb_echo_create(&ip.ctx, ip.rport, ip.n_ep, ip.addr, ip.hpool);
+		ip.echo_lcore = lcore;
 		rc = ip.echo == NULL ? -ENOMEM : gb_echo_start(ip.echo, lcore);
 	}
 	if (rc == 0) {
@@ -527,6 +530,8 @@ static int echo_run(const struct gb_opts *o, const struct sizes *z, struct gb_re
 	gb_ctx_fini(&ip.ctx);
 	return r->ok ? 0 : -1;
 }
+
+#define GB_ECHO_MIN_SHARE 0.9
 
 int gb_run_echo(const struct gb_opts *o, struct gb_result *r)
 {
@@ -553,6 +558,11 @@ int gb_run_echo(const struct gb_opts *o, struct gb_result *r)
 	r->echo_busy_frac = 1.0 - re.idle_frac;
 	if (!r->ok)
 		return -1;
+	/* A polling thread that did not get its CPU (another process ran
+	 * there) makes both rates the neighbours': no verdict. */
+	if (re.harness_cpu_share < GB_ECHO_MIN_SHARE || re.worker_cpu_share < GB_ECHO_MIN_SHARE ||
+	    r->worker_cpu_share < GB_ECHO_MIN_SHARE)
+		r->disturbed = true;
 	/* What one worker routes when nothing else limits it: the TSC rate
 	 * over its busy cycles per message. */
 	worker_rate = r->busy_cyc_per_msg > 0 ? r->tsc_hz / r->busy_cyc_per_msg : 0;
@@ -564,6 +574,17 @@ int gb_run_echo(const struct gb_opts *o, struct gb_result *r)
 	       100.0 * r->echo_busy_frac,
 	       re.harness_bound ? "the harness set the rate" : "the stand-in may have set it",
 	       echo_st.out_of_order, echo_st.held_full);
+	printf("CPU shares: echo run harness %.0f %%, stand-in %.0f %%; router run worker %.0f %%\n",
+	       100.0 * re.harness_cpu_share, 100.0 * re.worker_cpu_share,
+	       100.0 * r->worker_cpu_share);
+	if (r->disturbed) {
+		snprintf(r->why, sizeof(r->why),
+			 "inconclusive: a polling thread got under %.0f %% of its CPU (the host is "
+			 "shared): ratio %.2f not judged",
+			 100.0 * GB_ECHO_MIN_SHARE, ratio);
+		r->ok = false;
+		return -1;
+	}
 	if (ratio < GB_ECHO_MIN_RATIO) {
 		snprintf(r->why, sizeof(r->why),
 			 "harness drives %.2f x what one worker routes, below %.1f", ratio,

@@ -222,5 +222,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gwart-bench: cannot write %s\n", o.json_path);
 	if (rc == 0 && r.ok)
 		return 0;
+	/* The echo check on a shared host judges nothing: 77, a skip to meson. */
+	if (r.disturbed)
+		return 77;
 	return r.inconclusive ? 3 : 1;
 }

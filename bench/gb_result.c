@@ -160,6 +160,8 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 	json_object_set_new(res, "harness_bound", json_boolean(r->harness_bound));
 	JR(res, "harness_cycles_per_msg", r->harness_cyc_per_msg);
 	JR(res, "harness_cpu_cycles_per_msg", r->harness_cpu_cyc_per_msg);
+	JR(res, "worker_cpu_share", r->worker_cpu_share);
+	JR(res, "harness_cpu_share", r->harness_cpu_share);
 	JR(res, "mem_per_route_bytes", r->mem_per_route);
 	JR(res, "mem_per_connector_bytes", r->mem_per_conn);
 	for (i = 0; i < r->n_stages; i++)
@@ -185,6 +187,7 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 		   router ? r->res_p999_us : us(r, gb_hist_quantile(&r->lat, 0.999)));
 	}
 	if (r->echo_rate > 0) {
+		JI(res, "echo_disturbed", r->disturbed);
 		JR(res, "echo_rate_msg_s", r->echo_rate);
 		JR(res, "echo_busy_fraction", r->echo_busy_frac);
 	}

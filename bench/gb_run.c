@@ -151,6 +151,24 @@ static void figures(struct gb_ctx *ctx, const struct gb_snap *s0, const struct g
 	cpu_ns = cpu_ns_delta(s0, s1, o->workers);
 	cpu_cyc = cpu_ns * hz / 1e9;
 	r->worker_cpu_s = cpu_ns / 1e9;
+	/* Shares of their CPUs the busy-polling threads got: a pinned thread
+	 * that polls gets all of its CPU unless something else ran there. */
+	if (r->wall_s > 0) {
+		unsigned e, f, threads = 0;
+
+		r->worker_cpu_share = cpu_ns / 1e9 / r->wall_s / o->workers;
+		/* Endpoint threads: distinct tids (endpoints share them). */
+		for (e = 0; e < ctx->n_ep; e++) {
+			int tid = atomic_load(&ctx->ep[e].tid);
+
+			for (f = 0; f < e && atomic_load(&ctx->ep[f].tid) != tid; f++)
+				;
+			threads += f == e && tid > 0;
+		}
+		if (threads > 0)
+			r->harness_cpu_share =
+			    (double)(s1->harness_ns - s0->harness_ns) / 1e9 / r->wall_s / threads;
+	}
 	user_ns = user_ns_delta(s0, s1, o->workers);
 	user_cyc = user_ns * hz / 1e9;
 	r->worker_user_s = user_ns / 1e9;
