@@ -128,6 +128,7 @@ struct gb_workload {
 	double *cdf; /* Zipf: cumulative probabilities, n_routes entries */
 	char *addr;  /* n_routes fixed-size slots of GB_ADDR_SLOT bytes */
 	uint8_t *addr_len;
+	uint64_t dest_m; /* route % n_dests by multiplication (Lemire's fastmod) */
 };
 #define GB_ADDR_SLOT 32
 
@@ -138,6 +139,14 @@ uint32_t gb_workload_pick(const struct gb_workload *w, struct gb_rng *r);
 /* The route's pattern (the exact domain) into buf; the destination connector. */
 void gb_workload_route(const struct gb_workload *w, uint32_t route, char *type, size_t tlen,
 		       char *pattern, size_t plen, uint32_t *dest_id);
+/* The destination connector of @route: first_dest_id + route % n_dests,
+ * without the division (sinks and the echo ask once a message). */
+static inline uint32_t gb_workload_dest(const struct gb_workload *w, uint32_t route)
+{
+	uint64_t low = w->dest_m * route;
+
+	return w->first_dest_id + (uint32_t)(((__uint128_t)low * w->n_dests) >> 64);
+}
 static inline const char *gb_workload_addr(const struct gb_workload *w, uint32_t route,
 					   uint16_t *len)
 {

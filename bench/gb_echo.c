@@ -201,7 +201,7 @@ static int forward(struct gb_echo *e, struct rte_mbuf *m, uint8_t *gw, uint32_t 
 	memcpy(&route, gw + GW_HDR_LEN + GW_DATA_FIXED_LEN + ctx->dest_len + 12, 4);
 	if (route >= ctx->wl.n_routes)
 		return 0;
-	d = &e->conn[ctx->wl.first_dest_id + route % ctx->wl.n_dests - 1];
+	d = &e->conn[gb_workload_dest(&ctx->wl, route) - 1];
 	/* What a destination has not acknowledged is bounded as the router's
 	 * custody bounds it: the origin's ACK frees its window at once, so
 	 * without this bound the sink's ring would overflow. */

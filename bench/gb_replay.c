@@ -440,7 +440,7 @@ void gb_dest_data(struct gb_ep_run *er, struct gb_ep_conn *c, const struct gw_fr
 		ep->st.corrupt++;
 		return;
 	}
-	if (ctx->wl.first_dest_id + route % ctx->wl.n_dests != c->id)
+	if (gb_workload_dest(&ctx->wl, route) != c->id)
 		ep->st.misrouted++;
 	if (gb_verify_deliver(ctx->ver, origin, seq) != 0)
 		ep->st.dup_delivered++;

@@ -295,8 +295,8 @@ int gb_run_phases(struct gb_ctx *ctx, const struct gb_run_ops *ops, struct gb_re
 		goto stop;
 	}
 	for (waited = 0; gb_ctx_up(ctx) < o->origins + o->dests; waited += 10) {
-		/* 10 s, and more for many connectors: HELLOs are paced. */
-		if (waited >= GB_SESSION_TIMEOUT_MS + (o->origins + o->dests) / 4) {
+		/* 10 s, and 1 ms more a connector: HELLOs are paced. */
+		if (waited >= GB_SESSION_TIMEOUT_MS + (o->origins + o->dests)) {
 			snprintf(r->why, sizeof(r->why), "only %u of %u sessions came up",
 				 gb_ctx_up(ctx), o->origins + o->dests);
 			for (e = 0; o->verbose && e < ctx->n_ep; e++)

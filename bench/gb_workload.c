@@ -26,6 +26,7 @@ int gb_workload_init(struct gb_workload *w, const struct gb_opts *o, uint32_t fi
 	w->n_routes = o->routes;
 	w->n_dests = o->dests;
 	w->first_dest_id = first_dest_id;
+	w->dest_m = UINT64_MAX / o->dests + 1;
 	w->pop = o->pop;
 	w->addr = malloc((size_t)o->routes * GB_ADDR_SLOT);
 	w->addr_len = malloc(o->routes);
@@ -43,6 +44,12 @@ int gb_workload_init(struct gb_workload *w, const struct gb_opts *o, uint32_t fi
 			return -EINVAL;
 		}
 	}
+	/* The multiplication must agree with the division it replaces. */
+	for (i = 0; i < o->routes && i < 4096; i++)
+		if (gb_workload_dest(w, i) != first_dest_id + i % o->dests) {
+			gb_workload_fini(w);
+			return -EINVAL;
+		}
 	if (o->pop == GB_POP_ZIPF) {
 		double sum = 0, acc = 0;
 
