@@ -94,6 +94,18 @@ static void on_welcome(struct gb_endpoint *ep, struct gb_ep_conn *c, const uint8
 		dp_replay_init(c->rx_win);
 	}
 	c->epoch = f->epoch;
+	/* Every GB_KEEPALIVE_US (well inside the router's interval on a
+	 * loaded host), less often with many connectors, never less often
+	 * than half the router's keepalive_ms (PROTOCOL.md 12.3): 65,536 of them
+	 * at 4 a second would be 262,144 frames a second for the router's
+	 * control thread. */
+	{
+		uint64_t n = ep->ctx->o->origins + ep->ctx->o->dests;
+		uint64_t ka = (uint64_t)GB_KEEPALIVE_US * (n > 1024 ? n / 1024 : 1);
+		uint64_t max = (uint64_t)f->u.welcome.keepalive_ms * 500u; /* half of it */
+
+		c->ka_us = (uint32_t)(ka < max ? ka : max);
+	}
 	if (ep->is_origin) {
 		uint32_t w = f->u.welcome.dup_window, cap = c->slot_mask + 1;
 
@@ -350,12 +362,19 @@ static void rx_burst(struct gb_ep_run *er, struct rte_mbuf **pkts, unsigned n, u
  * tick so that each is visited every GB_SWEEP_TICKS ticks: 65,536
  * connectors do not cost a pass over all of them every millisecond. */
 #define GB_SWEEP_TICKS 4
+#define GB_SWEEP_MAX 1024
 #define GB_HELLOS_PER_MS 16
 static void timers(struct gb_ep_run *er, uint64_t now, unsigned *next, unsigned *idle)
 {
 	struct gb_endpoint *ep = er->ep;
 	const uint64_t us = ep->ctx->tsc_hz / 1000000u;
 	unsigned slice = (ep->n_conns + GB_SWEEP_TICKS - 1) / GB_SWEEP_TICKS, k;
+
+	/* At most GB_SWEEP_MAX a tick: 65,536 connectors are each visited
+	 * every 64 ms (keepalives every few seconds, RTO 50 ms: in time),
+	 * not 16,384 of them a millisecond (a third of the core). */
+	if (slice > GB_SWEEP_MAX)
+		slice = GB_SWEEP_MAX;
 
 	er->hello_tokens = GB_HELLOS_PER_MS;
 
@@ -387,7 +406,7 @@ static void timers(struct gb_ep_run *er, uint64_t now, unsigned *next, unsigned 
 			}
 			continue;
 		}
-		if (now - c->t_ka >= GB_KEEPALIVE_US * us)
+		if (now - c->t_ka >= (uint64_t)c->ka_us * us)
 			gb_send_ctl(ep, er->txq, c, GW_T_KEEPALIVE, now);
 		if (ep->is_origin)
 			gb_origin_scan(er, c, now);
@@ -423,6 +442,7 @@ static struct gb_ep_run *ep_begin(struct gb_endpoint *ep)
 }
 
 #define GB_RX_BURSTS 8
+#define GB_SEND_VISITS 64
 
 /* One pass of endpoint @er: receive, acknowledge, timers, send, transmit.
  * Returns the frames it received or sent (0: idle). */
@@ -469,7 +489,10 @@ static unsigned ep_iter(struct gb_ep_run *er, uint64_t now)
 			budget = (unsigned)er->tokens;
 		}
 		er->last = now;
-		for (k = 0; k < ep->n_conns && budget > 0; k++) {
+		/* At most GB_SEND_VISITS origins a pass: with thousands of
+		 * them, most waiting for ACKs, a pass over all would cost more
+		 * than the messages it sends. */
+		for (k = 0; k < ep->n_conns && k < GB_SEND_VISITS && budget > 0; k++) {
 			struct gb_ep_conn *c = &ep->conns[er->rr];
 			unsigned sent;
 

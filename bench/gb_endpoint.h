@@ -82,6 +82,7 @@ struct gb_ep_conn {
 	struct rte_ether_addr mac;
 	uint64_t nonce;
 	uint64_t t_hello, t_ka;
+	uint32_t ka_us; /* KEEPALIVE interval of this session */
 	uint8_t secret[GW_KEY_LEN];
 	struct gw_hs_keys hs;
 	uint8_t salt[GW_SALT_LEN];

@@ -257,6 +257,20 @@ static int load_config(struct inproc *ip, struct gb_result *r)
 	if (o->verbose)
 		fprintf(stderr, "gwart-bench: %u routes loaded in %.2f s\n", o->routes,
 			(double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz());
+	if (o->origins + o->dests > 8192) {
+		/* What an operator with this many connectors would configure:
+		 * a keepalive interval that keeps the control thread's share of
+		 * them near 8,192 a second (the default 1 s would be 65,536 a
+		 * second at 65,536 connectors, and sessions timed out while
+		 * the control thread queued them behind the handshakes). */
+		unsigned ka = 1000u * ((o->origins + o->dests + 8191) / 8192);
+
+		rc = cp_tunable_set(&ip->cp, "keepalive_ms", ka);
+		if (rc != 0) {
+			snprintf(r->why, sizeof(r->why), "keepalive_ms: %s", strerror(-rc));
+			return rc;
+		}
+	}
 	if (o->custody_limit) {
 		rc = cp_tunable_set(&ip->cp, "custody_limit", o->custody_limit);
 		if (rc != 0) {

@@ -31,8 +31,9 @@ void gb_result_summary(const struct gb_opts *o, const struct gb_result *r, FILE 
 	    strcmp(r->scenario, "echo") == 0)
 		fprintf(f,
 			"harness-bound: %s (workers idle %.1f %% of the measured window, busy %.1f "
-			"cycles/msg)\n",
-			r->harness_bound ? "yes" : "no", 100.0 * r->idle_frac, r->busy_cyc_per_msg);
+			"cycles/msg%s)\n",
+			r->harness_bound ? "yes" : "no", 100.0 * r->idle_frac, r->busy_cyc_per_msg,
+			r->busy_cyc_per_msg > 0 ? "" : "; the workers' busy cycles were not visible");
 	fprintf(f,
 		"SUMMARY scenario=%s label=%s workers=%u origins=%u dests=%u routes=%u "
 		"payload=%u pop=%s drop=%g dup=%g rate=%.0f msg/s per_worker_core=%.0f "

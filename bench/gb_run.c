@@ -200,7 +200,7 @@ static void figures(struct gb_ctx *ctx, const struct gb_snap *s0, const struct g
 		r->busy_tsc_per_msg = r->busy_cyc_per_msg;
 		r->busy_method = "worker TSC of busy iterations / routed";
 	}
-	if (s1->tsc > s0->tsc && o->workers > 0) {
+	if (busy > 0 && s1->tsc > s0->tsc && o->workers > 0) {
 		r->idle_frac = 1.0 - busy / ((double)(s1->tsc - s0->tsc) * o->workers);
 		if (r->idle_frac < 0)
 			r->idle_frac = 0;
