@@ -186,6 +186,8 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 		JR(res, "residence_p99_us", router ? r->res_p99_us : us(r, gb_hist_quantile(&r->lat, 0.99)));
 		JR(res, "residence_p999_us",
 		   router ? r->res_p999_us : us(r, gb_hist_quantile(&r->lat, 0.999)));
+		JR(res, "residence_max_us",
+		   router ? r->res_max_us : us(r, r->lat.count ? r->lat.max : 0));
 	}
 	if (r->echo_rate > 0) {
 		JI(res, "echo_disturbed", r->disturbed);
