@@ -114,7 +114,11 @@ static void to_control(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_
 
 /* Stage A: start the misses of the whole burst. The headers first (reading
  * m->buf_addr to find the frame waits for line 0), then the frames: the
- * second loop's first loads find the first headers arrived or in flight. */
+ * second loop's first loads find the first headers arrived or in flight.
+ * Of each frame: its first two lines (L2-L4 headers, the gwart header, the
+ * destination) and its last (the v2 trailer the parse reads: ctr, tag);
+ * the lines between are read in order by the tag check, which the
+ * hardware prefetcher follows. */
 static void stage_prefetch(struct rte_mbuf *const *ms, unsigned n)
 {
 	unsigned i;
@@ -125,9 +129,12 @@ static void stage_prefetch(struct rte_mbuf *const *ms, unsigned n)
 	}
 	for (i = 0; i < n; i++) {
 		const uint8_t *d = rte_pktmbuf_mtod(ms[i], const uint8_t *);
+		uint16_t len = rte_pktmbuf_data_len(ms[i]);
 
 		rte_prefetch0(d);
 		rte_prefetch0(d + RTE_CACHE_LINE_SIZE);
+		if (len > 2 * RTE_CACHE_LINE_SIZE)
+			rte_prefetch0(d + len - 1);
 	}
 }
 
