@@ -235,6 +235,41 @@ int dp_rm_parse(const uint8_t *addr, size_t len, struct dp_rm_addr *a)
 	return 0;
 }
 
+int dp_rm_dest_init(struct dp_rm_dest *d, const uint8_t *addr, size_t len, size_t type_len,
+		    size_t dom_off)
+{
+	uint64_t seed[2];
+
+	if (len > DP_RM_ADDR_MAX || type_len == 0 || type_len > DP_RM_TYPE_MAX ||
+	    dom_off <= type_len || dom_off >= len || addr[type_len] != ':')
+		return -EINVAL;
+	rm_type_seed(addr, type_len, seed, NULL);
+	d->key = rm_text_key(seed, DP_ROUTE_EXACT, addr + dom_off, len - dom_off);
+	d->addr = addr;
+	d->len = (uint16_t)len;
+	d->type_len = (uint8_t)type_len;
+	d->dom_off = (uint8_t)dom_off;
+	return 0;
+}
+
+int dp_rm_dest_parse(struct dp_rm_dest *d, const uint8_t *addr, size_t len)
+{
+	struct dp_rm_addr a;
+
+	if (dp_rm_parse(addr, len, &a) != 0)
+		return -EINVAL;
+	return dp_rm_dest_init(d, addr, len, a.type_len, (size_t)(a.dom - addr));
+}
+
+void dp_rm_dest_addr(const struct dp_rm_dest *d, struct dp_rm_addr *a)
+{
+	a->type = d->addr;
+	a->type_len = d->type_len;
+	a->dom = d->addr + d->dom_off;
+	a->dom_len = (uint16_t)(d->len - d->dom_off);
+	rm_type_seed(d->addr, d->type_len, a->tseed, a->tword);
+}
+
 unsigned dp_rm_candidates(const struct dp_rm_addr *a, const uint64_t sfx_mask[4],
 			  struct dp_rm_cand out[DP_RM_CAND_MAX])
 {

@@ -99,6 +99,41 @@ int dp_rm_normalise(const char *type, const char *pattern, struct dp_rm_pattern 
 int dp_rm_parse(const uint8_t *addr, size_t len, struct dp_rm_addr *a);
 
 /*
+ * A destination ready for routing, from one pass over its bytes: the split
+ * the frame parser found (gw_wire_parse(): dest_type_len, dest_dom_off) and
+ * the key of its exact candidate (type, DP_ROUTE_EXACT, domain), hashed once.
+ * The key names the destination's routing identity (type and domain, case
+ * folded): the route cache's key, its lo the hash it and the route index
+ * index by. Views the caller's bytes.
+ */
+struct dp_rm_dest {
+	struct dp_rm_key key;
+	const uint8_t *addr; /* "type:value", len bytes */
+	uint16_t len;
+	uint8_t type_len; /* type is addr[0, type_len) */
+	uint8_t dom_off;  /* routing domain is addr[dom_off, len) */
+};
+
+/*
+ * Fill *d from a split that gw_wire_parse() or gw_addr_split() produced for
+ * addr[0, len): no scan, one hash over the domain. Checks only the bounds
+ * and the ':' (a split from elsewhere is the caller's to get right: the type
+ * bytes and "after the last '@'" are not re-checked). Returns 0, or -EINVAL
+ * when the split is out of bounds or longer than dp_rm_parse() accepts.
+ */
+int dp_rm_dest_init(struct dp_rm_dest *d, const uint8_t *addr, size_t len, size_t type_len,
+		    size_t dom_off);
+
+/* dp_rm_parse()'s split, then dp_rm_dest_init(): for callers that have no
+ * parser split. Returns 0 or -EINVAL (the address does not parse). */
+int dp_rm_dest_parse(struct dp_rm_dest *d, const uint8_t *addr, size_t len);
+
+/* The parsed address of a destination (no scan: the type is hashed again),
+ * as dp_rm_parse() gives it; dp_rm_cand_key() of its exact candidate is
+ * d->key. */
+void dp_rm_dest_addr(const struct dp_rm_dest *d, struct dp_rm_addr *a);
+
+/*
  * Fill out[] with a's candidates in specificity order: exact, then the
  * suffixes longest first, then "*"; returns how many (2..DP_RM_CAND_MAX).
  * sfx_mask (NULL: all) is a 256-bit set of suffix text lengths (separator

@@ -155,6 +155,8 @@ static enum gw_wire_status parse_data(const uint8_t *b, struct gw_frame *f)
 	f->u.data.payload_len = pl;
 	f->u.data.dest = b + GW_DATA_FIXED_LEN;
 	f->u.data.payload = b + GW_DATA_FIXED_LEN + dl;
+	f->u.data.dest_type_len = (uint8_t)tl; /* <= GW_ADDR_TYPE_MAX */
+	f->u.data.dest_dom_off = (uint8_t)off; /* < dl <= GW_DEST_MAX */
 	return GW_WIRE_OK;
 }
 

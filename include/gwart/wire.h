@@ -206,6 +206,13 @@ struct gw_frame {
 			uint16_t payload_len;
 			const uint8_t *dest;    /* into the caller's buffer */
 			const uint8_t *payload; /* into the caller's buffer */
+			/* The destination's split, as gw_addr_split() gives it,
+			 * found by the parser's one scan so that routing never
+			 * scans the destination again: type is dest[0,
+			 * dest_type_len), the routing domain dest[dest_dom_off,
+			 * dest_len). */
+			uint8_t dest_type_len;
+			uint8_t dest_dom_off;
 		} data;
 		struct {
 			uint64_t base;

@@ -126,7 +126,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (f.type == GW_T_DATA &&
 	    (f.u.data.dest != data + GW_HDR_LEN + GW_DATA_FIXED_LEN ||
 	     gw_addr_split(f.u.data.dest, f.u.data.dest_len, &t, &tl, &d, &dl) != 0 ||
-	     tl == 0 || dl == 0 || d + dl != f.u.data.dest + f.u.data.dest_len))
+	     tl == 0 || dl == 0 || d + dl != f.u.data.dest + f.u.data.dest_len ||
+	     /* the parser's own split, which routing trusts without a rescan */
+	     f.u.data.dest_type_len != tl || f.u.data.dest + f.u.data.dest_dom_off != d))
 		abort();
 	return 0;
 }

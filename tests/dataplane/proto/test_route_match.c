@@ -677,7 +677,87 @@ Test(route_match, choose)
 			     dp_rm_select(t, 5, is_up, &m, i));
 	}
 	cr_assert_eq(dp_rm_choose(t, 5, is_up, holds, &m, 0), 2);
-	cr_assert_eq(dp_rm_choose(t, 5, is_up, holds, &m, 1), 4);
+	cr_assert_eq(dp_rm_choose(t, 5, is_up, holds, &m, UINT64_MAX), 4);
+	/* 5. one target: up, or else holding (when asked), or nothing */
+	memset(&m, 0, sizeof(m));
+	cr_assert_eq(dp_rm_choose(t, 1, is_up, holds, &m, 7), 0);
+	m.up[32 + 1] = 1;
+	cr_assert_eq(dp_rm_choose(t, 1, is_up, holds, &m, 7), 1);
+	cr_assert_eq(dp_rm_choose(t, 1, is_up, NULL, &m, 7), 0);
+	m.up[1] = 1;
+	cr_assert_eq(dp_rm_choose(t, 1, is_up, NULL, &m, 7), 1);
+	m.up[32 + 1] = 0;
+	cr_assert_eq(dp_rm_choose(t, 1, is_up, holds, &m, 7), 1);
+}
+
+/* dp_rm_dest: the parser's split plus the exact key, equal to what the
+ * scanning path (dp_rm_parse() and the exact candidate's key) gives, and
+ * to the key of the exact route that names the same domain. */
+Test(route_match, dest_table)
+{
+	static const struct {
+		const char *addr;
+		int ok;
+		const char *pat; /* exact pattern with the same key, or NULL */
+	} cases[] = {
+	    {"smtp:alice@notes.acme.com", 1, "notes.acme.com"},
+	    {"SMTP:Bob@NOTES.ACME.COM", 1, "notes.acme.com"},
+	    {"smtp:d0001234.example.com", 1, "d0001234.example.com"},
+	    {"notes:CN=Bob/O=Acme", 1, "cn=bob/o=acme"},
+	    {"s:x", 1, "x"},
+	    {"sixteencharstype:a@b@c", 1, "c"},
+	    {"smtp:", 0, NULL},
+	    {"smtp:alice@", 0, NULL},
+	    {":x", 0, NULL},
+	    {"seventeencharstyp:x", 0, NULL},
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const uint8_t *a = (const uint8_t *)cases[i].addr;
+		size_t len = strlen(cases[i].addr);
+		struct dp_rm_dest d, d2;
+		struct dp_rm_addr pa, da;
+		int rc = dp_rm_dest_parse(&d, a, len);
+
+		cr_assert_eq(rc == 0, cases[i].ok, "case %u (%s)", i, cases[i].addr);
+		if (!cases[i].ok)
+			continue;
+		cr_assert_eq(dp_rm_parse(a, len, &pa), 0);
+		dp_rm_dest_addr(&d, &da);
+		cr_assert(da.type == pa.type && da.type_len == pa.type_len && da.dom == pa.dom &&
+			  da.dom_len == pa.dom_len && da.tseed[0] == pa.tseed[0] &&
+			  da.tseed[1] == pa.tseed[1] && da.tword[0] == pa.tword[0] &&
+			  da.tword[1] == pa.tword[1], "case %u", i);
+		{
+			struct dp_rm_cand c = {DP_ROUTE_EXACT, 0, (uint8_t)pa.dom_len};
+			struct dp_rm_key k = dp_rm_cand_key(&pa, &c);
+			struct dp_rm_pattern p;
+			char type[DP_RM_TYPE_MAX + 1] = {0};
+
+			cr_assert(k.lo == d.key.lo && k.hi == d.key.hi, "case %u", i);
+			memcpy(type, a, d.type_len);
+			cr_assert_eq(dp_rm_normalise(type, cases[i].pat, &p, NULL), 0);
+			k = dp_rm_pattern_key(&p);
+			cr_assert(k.lo == d.key.lo && k.hi == d.key.hi, "case %u", i);
+		}
+		/* the split given directly, as the frame parser gives it */
+		cr_assert_eq(dp_rm_dest_init(&d2, a, len, d.type_len, d.dom_off), 0);
+		cr_assert(d2.key.lo == d.key.lo && d2.key.hi == d.key.hi && d2.len == len);
+	}
+	/* out-of-bounds splits are refused, not trusted */
+	{
+		const uint8_t *a = (const uint8_t *)"smtp:x@y";
+		struct dp_rm_dest d;
+
+		cr_assert_eq(dp_rm_dest_init(&d, a, 8, 0, 5), -EINVAL);
+		cr_assert_eq(dp_rm_dest_init(&d, a, 8, 17, 18), -EINVAL);
+		cr_assert_eq(dp_rm_dest_init(&d, a, 8, 4, 4), -EINVAL);
+		cr_assert_eq(dp_rm_dest_init(&d, a, 8, 4, 8), -EINVAL);
+		cr_assert_eq(dp_rm_dest_init(&d, a, 8, 3, 5), -EINVAL); /* no ':' there */
+		cr_assert_eq(dp_rm_dest_init(&d, a, 300, 4, 5), -EINVAL);
+		cr_assert_eq(dp_rm_dest_init(&d, a, 8, 4, 7), 0);
+	}
 }
 
 /* The spreading hash is pinned: changing it would move every message of a

@@ -374,6 +374,17 @@ Test(wire, table)
 			     gw_wire_status_name(st));
 		if (st == GW_WIRE_OK)
 			cr_assert_eq(f.length, len, "case %d", c->id);
+		if (st == GW_WIRE_OK && f.type == GW_T_DATA) {
+			/* The parser's split (routing trusts it, no rescan)
+			 * is gw_addr_split()'s. */
+			const uint8_t *ty, *dom;
+			size_t tl, dl;
+
+			cr_assert_eq(gw_addr_split(f.u.data.dest, f.u.data.dest_len, &ty, &tl,
+						   &dom, &dl), 0, "case %d", c->id);
+			cr_assert_eq(f.u.data.dest_type_len, tl, "case %d", c->id);
+			cr_assert_eq(f.u.data.dest + f.u.data.dest_dom_off, dom, "case %d", c->id);
+		}
 	}
 }
 
