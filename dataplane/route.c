@@ -271,7 +271,7 @@ static struct dp_route *dp_route_new(const struct dp_route_table *t, const struc
 	memcpy(r->pattern, p->pattern, p->len + 1u);
 	r->n_targets = (uint16_t)n;
 	/* Stable insertion sort by cost: equal costs keep the given order,
-	 * which fixes what hash % count picks. */
+	 * which fixes what dp_rm_pick() picks. */
 	for (i = 0; i < n; i++) {
 		struct dp_route_target x = tg[i];
 

@@ -356,10 +356,12 @@ int dp_rm_match(const struct dp_rm_pattern *p, const uint8_t *addr, size_t len)
 uint32_t dp_rm_select(const struct dp_route_target *t, unsigned n, dp_conn_up_fn up, void *ctx,
 		      uint64_t hash)
 {
-	unsigned i = 0, j, end, nup;
+	unsigned i = 0, j, end, nup, k;
 	uint32_t first;
-	uint64_t k;
 
+	/* The common route: one target, no group to walk, nothing to pick. */
+	if (n == 1)
+		return up(ctx, t[0].conn_id) ? t[0].conn_id : 0;
 	while (i < n) {
 		for (end = i + 1; end < n && t[end].cost == t[i].cost; end++)
 			;
@@ -372,7 +374,7 @@ uint32_t dp_rm_select(const struct dp_route_target *t, unsigned n, dp_conn_up_fn
 			}
 		}
 		if (nup != 0) {
-			k = hash % nup;
+			k = dp_rm_pick(hash, nup);
 			for (j = i; j < end; j++)
 				if (up(ctx, t[j].conn_id) && k-- == 0)
 					return t[j].conn_id;
@@ -386,9 +388,15 @@ uint32_t dp_rm_select(const struct dp_route_target *t, unsigned n, dp_conn_up_fn
 uint32_t dp_rm_choose(const struct dp_route_target *t, unsigned n, dp_conn_up_fn up,
 		      dp_conn_up_fn holds, void *ctx, uint64_t hash)
 {
-	uint32_t id = dp_rm_select(t, n, up, ctx, hash);
+	uint32_t id;
 	unsigned i;
 
+	/* One target: it is up, or it holds, or there is nowhere to go. */
+	if (n == 1) {
+		id = t[0].conn_id;
+		return up(ctx, id) || (holds != NULL && holds(ctx, id)) ? id : 0;
+	}
+	id = dp_rm_select(t, n, up, ctx, hash);
 	if (id != 0 || holds == NULL)
 		return id;
 	for (i = 0; i < n; i++)

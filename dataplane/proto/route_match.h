@@ -230,13 +230,26 @@ typedef int (*dp_conn_up_fn)(void *ctx, uint32_t conn_id);
 
 /*
  * Lowest cost among targets whose connector is up; among equal lowest costs
- * pick by hash % count (deterministic for a given hash and set of up
- * targets). Targets are sorted by cost ascending. Returns conn_id, 0 if none
- * is up. A group's up() answers are read twice; if they change in between,
- * the first up target of that group is returned.
+ * pick the k-th up one, k = dp_rm_pick(hash, count) (deterministic for a
+ * given hash and set of up targets). Targets are sorted by cost ascending.
+ * Returns conn_id, 0 if none is up. A group's up() answers are read twice;
+ * if they change in between, the first up target of that group is returned.
+ * A single target is checked once, directly.
  */
 uint32_t dp_rm_select(const struct dp_route_target *t, unsigned n, dp_conn_up_fn up, void *ctx,
 		      uint64_t hash);
+
+/*
+ * Which of n (>= 1) equal choices a hash picks: floor(hash * n / 2^64)
+ * (Lemire's multiply-shift range reduction): one multiply instead of a
+ * 64-bit division, as even as hash % n over uniform hashes (each choice
+ * gets 2^64 / n hashes, give or take one), and driven by the hash's high
+ * bits, the best mixed of dp_rm_msg_hash()'s.
+ */
+static inline unsigned dp_rm_pick(uint64_t hash, unsigned n)
+{
+	return (unsigned)(((__uint128_t)hash * n) >> 64);
+}
 
 /*
  * The hash that spreads messages over a cost group: a function of the

@@ -618,27 +618,62 @@ Test(route_match, select)
 		cr_assert(count[i] >= 2500 && count[i] <= 4200, "target %u got %u of 10000", i,
 			  count[i]);
 	cr_assert_eq(count[1] + count[5] + count[0], 0);
-	/* 4. deterministic: same hash, same answer; hash % count picks in order */
+	/* 4. deterministic: same hash, same answer; dp_rm_pick() (hash * 3 /
+	 *    2^64) picks in order: the low, middle and high thirds */
 	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 0), 2);
-	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 1), 3);
-	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 2), 4);
-	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 5), 4);
-	/* 5. one of the equal group down: the other two share it */
+	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, UINT64_MAX / 3), 2);
+	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, UINT64_MAX / 3 + 1), 3);
+	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 1ull << 63), 3);
+	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, UINT64_MAX / 3 * 2 + 2), 4);
+	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, UINT64_MAX), 4);
+	/* 5. one of the equal group down: the other two share it, over the
+	 *    hashes messages really get (consecutive seqs of one origin) */
 	m.up[3] = 0;
 	memset(count, 0, sizeof(count));
 	for (i = 0; i < 10000; i++)
-		count[dp_rm_select(t, 5, is_up, &m, i)]++;
-	cr_assert_eq(count[2], 5000);
-	cr_assert_eq(count[4], 5000);
+		count[dp_rm_select(t, 5, is_up, &m, dp_rm_msg_hash(1, i + 1))]++;
+	cr_assert(count[2] >= 4800 && count[2] <= 5200, "target 2 got %u of 10000", count[2]);
+	cr_assert_eq(count[2] + count[4], 10000);
 	/* 6. whole group down: falls to cost 30 */
 	m.up[2] = m.up[4] = 0;
 	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 12345), 5);
 	/* 7. everything down again */
 	m.up[5] = 0;
 	cr_assert_eq(dp_rm_select(t, 5, is_up, &m, 12345), 0);
-	/* 8. a single target */
+	/* 8. a single target: checked once, whatever the hash */
 	m.up[1] = 1;
+	m.calls = 0;
 	cr_assert_eq(dp_rm_select(t, 1, is_up, &m, ~0ull), 1);
+	cr_assert_eq(dp_rm_select(t, 1, is_up, &m, 0), 1);
+	cr_assert_eq(m.calls, 2);
+	m.up[1] = 0;
+	cr_assert_eq(dp_rm_select(t, 1, is_up, &m, 5), 0);
+}
+
+/* dp_rm_pick(): in range, in order, and as even as hash % n over uniform
+ * hashes: every n of 1..256 (DP_ROUTE_TARGETS_MAX), hashes spread evenly
+ * over 2^64, each choice gets its share to within one. */
+Test(route_match, pick)
+{
+	unsigned n, i, cnt[256];
+
+	for (n = 1; n <= 256; n++) {
+		const unsigned per = 64, total = per * n;
+
+		memset(cnt, 0, sizeof(cnt));
+		cr_assert_eq(dp_rm_pick(0, n), 0);
+		cr_assert_eq(dp_rm_pick(UINT64_MAX, n), n - 1);
+		for (i = 0; i < total; i++) {
+			uint64_t h = (uint64_t)(((__uint128_t)i << 64) / total) + 1;
+			unsigned k = dp_rm_pick(h, n);
+
+			cr_assert_lt(k, n);
+			cnt[k]++;
+		}
+		for (i = 0; i < n; i++)
+			cr_assert(cnt[i] >= per - 1 && cnt[i] <= per + 1, "n %u: choice %u got %u",
+				  n, i, cnt[i]);
+	}
 }
 
 static int holds(void *ctx, uint32_t conn)
