@@ -138,9 +138,19 @@ static void dp_route_index_del(struct dp_route_table *t, unsigned kind, unsigned
 	}
 }
 
+/* The process-wide source of generations (dp_route_generation()): unique
+ * across tables, so that a per-worker cache never takes one table's state
+ * for another's. Writers of different tables may race: atomic. */
+static uint64_t dp_route_gen_src;
+
+static uint64_t dp_route_gen_next(void)
+{
+	return __atomic_add_fetch(&dp_route_gen_src, 1, __ATOMIC_RELAXED);
+}
+
 static void dp_route_bump(struct dp_route_table *t)
 {
-	__atomic_store_n(&t->generation, t->generation + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->generation, dp_route_gen_next(), __ATOMIC_RELEASE);
 }
 
 /* ---- table ------------------------------------------------------------------ */
@@ -185,7 +195,7 @@ struct dp_route_table *dp_route_table_create(const char *name, uint32_t max_rout
 	}
 	t->max_routes = max_routes;
 	t->socket_id = socket_id;
-	t->generation = 1; /* a zeroed per-worker cache is never current */
+	t->generation = dp_route_gen_next(); /* >= 1: a zeroed cache entry is never current */
 	return t;
 }
 
@@ -506,10 +516,17 @@ const struct dp_route *dp_route_lookup(const struct dp_route_table *t, const uin
 	return NULL;
 }
 
-void dp_route_lookup_bulk(const struct dp_route_table *t, const uint8_t *const addrs[],
-			  const uint16_t lens[], unsigned n, const struct dp_route *out[])
+/*
+ * The bulk walk over parsed addresses a[i], i in the mask todo (out[] of the
+ * others is left alone; out[i] of those in todo is set, NULL if no route).
+ * k0[i], if k0 is not NULL, is a[i]'s exact candidate key, already computed.
+ * One round per specificity rank: each unresolved address offers its next
+ * candidate; one bulk probe answers them all.
+ */
+static void dp_route_resolve(const struct dp_route_table *t, const struct dp_rm_addr a[],
+			     const struct dp_rm_key *const k0[], uint64_t todo,
+			     const struct dp_route *out[])
 {
-	struct dp_rm_addr a[RTE_HASH_LOOKUP_BULK_MAX];
 	struct dp_rm_cand c[RTE_HASH_LOOKUP_BULK_MAX];
 	struct dp_rm_key keys[RTE_HASH_LOOKUP_BULK_MAX];
 	const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
@@ -518,35 +535,21 @@ void dp_route_lookup_bulk(const struct dp_route_table *t, const uint8_t *const a
 	uint8_t stage[RTE_HASH_LOOKUP_BULK_MAX], pos[RTE_HASH_LOOKUP_BULK_MAX];
 	uint8_t idx[RTE_HASH_LOOKUP_BULK_MAX];
 	struct dp_route_view v;
-	uint64_t todo = 0, hits;
+	uint64_t left, hits;
 	unsigned i, k, nk;
 
-	/* More than one bulk's worth: answer in slices rather than leave
-	 * out[] entries unwritten. */
-	while (n > RTE_HASH_LOOKUP_BULK_MAX) {
-		dp_route_lookup_bulk(t, addrs, lens, RTE_HASH_LOOKUP_BULK_MAX, out);
-		addrs += RTE_HASH_LOOKUP_BULK_MAX;
-		lens += RTE_HASH_LOOKUP_BULK_MAX;
-		out += RTE_HASH_LOOKUP_BULK_MAX;
-		n -= RTE_HASH_LOOKUP_BULK_MAX;
-	}
 	dp_route_view(t, &v);
-	for (i = 0; i < n; i++) {
+	for (left = todo; left != 0; left &= left - 1) {
+		i = (unsigned)__builtin_ctzll(left);
 		out[i] = NULL;
-		if (unlikely(dp_rm_parse(addrs[i], lens[i], &a[i]) != 0))
-			continue;
 		stage[i] = 0;
 		pos[i] = 1;
-		todo |= 1ull << i;
 	}
 	for (k = 0; k < RTE_HASH_LOOKUP_BULK_MAX; k++)
 		kp[k] = &keys[k];
 
-	/* One round per specificity rank: each unresolved address offers its
-	 * next candidate; one bulk probe answers them all. */
 	while (todo != 0) {
-		uint64_t left = todo;
-
+		left = todo;
 		nk = 0;
 		while (left != 0) {
 			i = (unsigned)__builtin_ctzll(left);
@@ -555,7 +558,10 @@ void dp_route_lookup_bulk(const struct dp_route_table *t, const uint8_t *const a
 				todo &= ~(1ull << i); /* no route */
 				continue;
 			}
-			keys[nk] = dp_rm_cand_key(&a[i], &c[i]);
+			if (k0 != NULL && c[i].kind == DP_ROUTE_EXACT)
+				keys[nk] = *k0[i];
+			else
+				keys[nk] = dp_rm_cand_key(&a[i], &c[i]);
 			sig[nk] = dp_route_sig(&keys[nk]);
 			idx[nk++] = (uint8_t)i;
 		}
@@ -579,4 +585,79 @@ void dp_route_lookup_bulk(const struct dp_route_table *t, const uint8_t *const a
 			}
 		}
 	}
+}
+
+void dp_route_lookup_bulk(const struct dp_route_table *t, const uint8_t *const addrs[],
+			  const uint16_t lens[], unsigned n, const struct dp_route *out[])
+{
+	struct dp_rm_addr a[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t todo = 0;
+	unsigned i;
+
+	/* More than one bulk's worth: answer in slices rather than leave
+	 * out[] entries unwritten. */
+	while (n > RTE_HASH_LOOKUP_BULK_MAX) {
+		dp_route_lookup_bulk(t, addrs, lens, RTE_HASH_LOOKUP_BULK_MAX, out);
+		addrs += RTE_HASH_LOOKUP_BULK_MAX;
+		lens += RTE_HASH_LOOKUP_BULK_MAX;
+		out += RTE_HASH_LOOKUP_BULK_MAX;
+		n -= RTE_HASH_LOOKUP_BULK_MAX;
+	}
+	for (i = 0; i < n; i++) {
+		out[i] = NULL;
+		if (likely(dp_rm_parse(addrs[i], lens[i], &a[i]) == 0))
+			todo |= 1ull << i;
+	}
+	dp_route_resolve(t, a, NULL, todo, out);
+}
+
+unsigned dp_route_lookup_dests(const struct dp_route_table *t, struct dp_route_cache *rc,
+			       const struct dp_rm_dest *const d[], unsigned n,
+			       const struct dp_route *out[])
+{
+	struct dp_rm_addr a[RTE_HASH_LOOKUP_BULK_MAX];
+	const struct dp_rm_key *k0[RTE_HASH_LOOKUP_BULK_MAX];
+	const struct dp_route *res[RTE_HASH_LOOKUP_BULK_MAX];
+	uint8_t mi[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t gen;
+	unsigned i, k, nm = 0, hits = 0;
+
+	while (n > RTE_HASH_LOOKUP_BULK_MAX) {
+		hits += dp_route_lookup_dests(t, rc, d, RTE_HASH_LOOKUP_BULK_MAX, out);
+		d += RTE_HASH_LOOKUP_BULK_MAX;
+		out += RTE_HASH_LOOKUP_BULK_MAX;
+		n -= RTE_HASH_LOOKUP_BULK_MAX;
+	}
+	/* Read once, after this thread's last quiescent state (see route.h):
+	 * every entry of this generation points into the table as it is. */
+	gen = dp_route_generation(t);
+	for (i = 0; i < n; i++) {
+		const struct dp_route_cache_ent *e = dp_route_cache_slot(rc, &d[i]->key);
+
+		if (likely(e->gen == gen && e->key_lo == d[i]->key.lo &&
+			   e->key_hi == d[i]->key.hi)) {
+			out[i] = e->r;
+			if (e->r != NULL) /* the caller reads the targets next */
+				rte_prefetch0(&e->r->targets[0]);
+			hits++;
+			continue;
+		}
+		dp_rm_dest_addr(d[i], &a[nm]);
+		k0[nm] = &d[i]->key;
+		mi[nm++] = (uint8_t)i;
+	}
+	if (nm == 0)
+		return hits;
+	dp_route_resolve(t, a, k0, nm == 64 ? ~0ull : (1ull << nm) - 1, res);
+	for (k = 0; k < nm; k++) {
+		struct dp_route_cache_ent *e = dp_route_cache_slot(rc, k0[k]);
+
+		i = mi[k];
+		out[i] = res[k];
+		e->key_lo = k0[k]->lo;
+		e->key_hi = k0[k]->hi;
+		e->r = res[k];
+		e->gen = gen;
+	}
+	return hits;
 }

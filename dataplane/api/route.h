@@ -37,6 +37,7 @@
 #include <urcu-qsbr.h>
 
 #include "route_match.h"
+#include "tuning.h"
 
 #define DP_ROUTE_TARGETS_MAX 256 /* targets per route */
 
@@ -96,7 +97,11 @@ uint32_t dp_route_count(const struct dp_route_table *t);
  * Bumped (release) by every successful add or del, before the replaced or
  * deleted object is retired. A reader that cached route pointers together
  * with the generation it read (acquire) may keep using them while the
- * generation is unchanged, within its read-side section. Any thread.
+ * generation is unchanged, within its read-side section. Generations are
+ * unique within the process: each table starts at, and each bump takes, the
+ * next value of one process-wide counter, so a generation names one table
+ * in one state and a cache never mistakes one table for another. Never 0.
+ * Any thread.
  */
 uint64_t dp_route_generation(const struct dp_route_table *t);
 
@@ -127,6 +132,64 @@ const struct dp_route *dp_route_lookup(const struct dp_route_table *t, const uin
  */
 void dp_route_lookup_bulk(const struct dp_route_table *t, const uint8_t *const addrs[],
 			  const uint16_t lens[], unsigned n, const struct dp_route *out[]);
+
+/*
+ * The per-worker cache of resolved routes (one direct-mapped array, owned by
+ * one reader thread: no atomics). An entry maps a destination's exact key
+ * (dp_rm_dest.key: type and domain, whatever route answers them: exact,
+ * suffix, "*" or none) to the route dp_route_lookup() gave for it and the
+ * table generation that answer was read under. It is used only while that
+ * generation is the table's current one, read after the thread's last
+ * quiescent state: a route is retired only after a bump, and a bump that
+ * this thread does not see yet cannot have waited for its grace period, so
+ * the pointer is still safe until the thread's next quiescent state. A key
+ * names a destination by its 128-bit key alone, the same trust the route
+ * index's callers put in it to pick candidates (a collision between two
+ * destinations' keys would share one answer). Zeroed: empty (generation 0 is
+ * never current). Slot: key.hi's low bits (key.lo's are the index's
+ * signature).
+ */
+struct dp_route_cache_ent {
+	uint64_t key_lo;
+	uint64_t key_hi;
+	const struct dp_route *r; /* NULL: no route (cached as well) */
+	uint64_t gen;
+};
+
+struct dp_route_cache {
+	struct dp_route_cache_ent e[DP_ROUTE_CACHE_ENTRIES];
+};
+
+_Static_assert((DP_ROUTE_CACHE_ENTRIES & (DP_ROUTE_CACHE_ENTRIES - 1)) == 0,
+	       "DP_ROUTE_CACHE_ENTRIES is a power of two");
+
+static inline struct dp_route_cache_ent *dp_route_cache_slot(struct dp_route_cache *rc,
+							     const struct dp_rm_key *k)
+{
+	return &rc->e[k->hi & (DP_ROUTE_CACHE_ENTRIES - 1)];
+}
+
+/* Start the miss on the slot d's lookup will read (a stage before it). */
+static inline void dp_route_cache_prefetch(struct dp_route_cache *rc, const struct dp_rm_dest *d)
+{
+	__builtin_prefetch(dp_route_cache_slot(rc, &d->key), 0, 3);
+}
+
+/*
+ * dp_route_lookup() for n destinations (dp_rm_dest: split and exact key
+ * computed once, from the frame parser's split), through the caller's cache:
+ * a current entry with the same key answers at once; the misses go to the
+ * index in bulk (as dp_route_lookup_bulk(), with the exact round's keys
+ * already computed) and their answers, no route included, are cached under
+ * the generation read at the start of this call. out[i] is what
+ * dp_route_lookup() would return for d[i]'s bytes. Returns how many the
+ * cache answered. Reader side: the thread that owns @rc, online, between
+ * two quiescent states (the table's generation is read here, after the last
+ * one, which is what makes the cached pointers safe).
+ */
+unsigned dp_route_lookup_dests(const struct dp_route_table *t, struct dp_route_cache *rc,
+			       const struct dp_rm_dest *const d[], unsigned n,
+			       const struct dp_route *out[]);
 
 /* ---- diagnostics ---- */
 

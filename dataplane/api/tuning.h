@@ -60,6 +60,10 @@
 /* Connectors and routes. */
 #define DP_MAX_CONNECTORS 65536 /* connector ids 1..DP_MAX_CONNECTORS-1 */
 #define DP_DEF_MAX_ROUTES 65536 /* runtime: size of the route index */
+/* Per-worker cache of resolved routes in front of the route index (route.h,
+ * struct dp_route_cache): entries, power of two; 32 bytes each, so 4096 is
+ * 128 KiB per worker, which stays in L2 next to the hot routes themselves. */
+#define DP_ROUTE_CACHE_ENTRIES 4096
 
 /* Sessions. */
 #define DP_DEF_AUTH_SESSIONS 1024 /* connector sessions with cryptodev keys at once
