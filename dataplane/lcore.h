@@ -18,6 +18,7 @@
 
 #include "conn_state.h"
 #include "pkt.h"
+#include "route.h"
 #include "router.h"
 #include "stats.h"
 #include "tuning.h"
@@ -96,6 +97,9 @@ struct dp_lcore {
 	uint32_t ho_cap;
 	/* This burst's gwart frames between the parse and dispatch stages. */
 	struct dp_rx_pkt rxp[DP_BURST_MAX];
+	/* Resolved routes of this worker (route.h: an entry is used only
+	 * while the route table's generation is the one it was filled under). */
+	struct dp_route_cache rcache __rte_cache_aligned;
 	/* Stage accounting (stage_stats), sampled: stage_on is set at the top
 	 * of an iteration that is timed (the first one after every
 	 * DP_STAGE_SAMPLE - 1 busy iterations, stage_left counting them down;
