@@ -35,13 +35,23 @@ static int conn_holds(void *ctx, uint32_t id)
 }
 
 /* Choose the destination connector: lowest-cost up connector; if none is
- * up, the lowest-cost one that holds (dp_rm_choose()). */
+ * up, the lowest-cost one that holds (dp_rm_choose()). The message's
+ * origin and seq spread it over an equal-cost group. */
 static const struct dp_conn *choose_dest(struct dp_lcore *lc, const struct dp_route *r,
-					 uint64_t hash)
+					 uint32_t origin, uint64_t seq)
 {
-	uint32_t id = dp_rm_choose(r->targets, r->n_targets, dp_egress_conn_up, conn_holds, lc->rt,
-				   hash);
+	uint32_t id;
 
+	if (likely(r->n_targets == 1)) {
+		/* dp_rm_choose() of one target, without its callbacks: up
+		 * (dp_egress_conn_up(): exists, up, enabled) or else holding
+		 * (conn_holds(): exists, enabled) is "exists, enabled". */
+		const struct dp_conn *dc = dp_conn_get(lc->rt, r->targets[0].conn_id);
+
+		return dc != NULL && dc->enabled ? dc : NULL;
+	}
+	id = dp_rm_choose(r->targets, r->n_targets, dp_egress_conn_up, conn_holds, lc->rt,
+			  dp_rm_msg_hash(origin, seq));
 	return id != 0 ? dp_conn_get(lc->rt, id) : NULL;
 }
 
@@ -49,8 +59,10 @@ static const struct dp_conn *choose_dest(struct dp_lcore *lc, const struct dp_ro
  * Ingress runs in two steps per burst so that route lookups go in bulk:
  * ingress_data() checks the session and the duplicate window and marks a
  * new message pending at once (a second copy later in the same burst is
- * then recognised); dp_ingress_flush() looks up every pending destination in
- * one dp_route_lookup_bulk() call and takes custody or refuses.
+ * then recognised) and hashes its destination once (dp_rm_dest);
+ * dp_ingress_flush() resolves every pending destination through the
+ * worker's route cache, the misses in one bulk index lookup
+ * (dp_route_lookup_dests()), and takes custody or refuses.
  */
 
 /* A DATA frame of @c's current session whose tag verified (dp_ingress_verify_flush()). */
@@ -105,17 +117,31 @@ static void ingress_data(struct dp_lcore *lc, struct rte_mbuf *m, const struct g
 		dp_drop(lc, m, DP_DROP_BUSY);
 		return;
 	}
+	pd = &lc->pend[lc->n_pend];
+	/* The destination's routing key, from the parser's split: hashed
+	 * once, here, while the frame is hot; the route stage never looks at
+	 * the destination's bytes again unless the route cache misses. A
+	 * parsed frame's split always fits, so this refusal is unreachable. */
+	if (unlikely(dp_rm_dest_init(&pd->dest, f->u.data.dest, f->u.data.dest_len,
+				     f->u.data.dest_type_len, f->u.data.dest_dom_off) != 0)) {
+		dp_reply_nack_conn(lc, c, seq, GW_NACK_NO_ROUTE, 0);
+		dp_drop(lc, m, DP_DROP_NO_ROUTE);
+		return;
+	}
+	dp_route_cache_prefetch(&lc->rcache, &pd->dest);
 	dp_dedup_set_pending(&st->win, seq);
 	dp_stage_mark(lc, DP_STAGE_DEDUP);
-	/* Custody keeps the gwart frame alone. */
-	rte_pktmbuf_adj(m, DP_PKT_HDRS);
-	rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - f->length);
-	pd = &lc->pend[lc->n_pend++];
+	/* Custody keeps the gwart frame alone, headers in front of it free for
+	 * egress (headroom >= DP_PKT_HDRS). One segment (dp_pkt_classify()
+	 * refuses others), so its bounds are set at once: rte_pktmbuf_trim()
+	 * would walk m->next to the last segment, a miss for nothing. */
+	m->data_off = (uint16_t)(m->data_off + DP_PKT_HDRS);
+	m->data_len = f->length;
+	m->pkt_len = f->length;
+	lc->n_pend++;
 	pd->m = m;
 	pd->c = c;
 	pd->seq = seq;
-	pd->dest = rte_pktmbuf_mtod_offset(m, const uint8_t *, GW_HDR_LEN + GW_DATA_FIXED_LEN);
-	pd->dest_len = f->u.data.dest_len;
 	if (unlikely(lc->n_pend == DP_BURST_MAX))
 		dp_ingress_flush(lc);
 }
@@ -127,9 +153,8 @@ static void ingress_route(struct dp_lcore *lc, const struct dp_pending *pd,
 	struct dp_conn_state *st = c->st;
 	struct rte_mbuf *m = pd->m;
 	uint64_t seq = pd->seq;
-	uint64_t hash = dp_rm_msg_hash(c->id, seq);
 
-	dc = r != NULL ? choose_dest(lc, r, hash) : NULL;
+	dc = r != NULL ? choose_dest(lc, r, c->id, seq) : NULL;
 	if (unlikely(dc == NULL)) {
 		dp_dedup_clear_pending(&st->win, seq);
 		dp_reply_nack_conn(lc, c, seq, GW_NACK_NO_ROUTE, 0);
@@ -178,18 +203,17 @@ busy:
 
 void dp_ingress_flush(struct dp_lcore *lc)
 {
-	const uint8_t *addrs[DP_BURST_MAX];
-	uint16_t lens[DP_BURST_MAX];
+	const struct dp_rm_dest *dests[DP_BURST_MAX];
 	const struct dp_route *routes[DP_BURST_MAX];
 	unsigned i, n = lc->n_pend;
 
 	if (n == 0)
 		return;
-	for (i = 0; i < n; i++) {
-		addrs[i] = lc->pend[i].dest;
-		lens[i] = lc->pend[i].dest_len;
-	}
-	dp_route_lookup_bulk(lc->rt->routes, addrs, lens, n, routes);
+	for (i = 0; i < n; i++)
+		dests[i] = &lc->pend[i].dest;
+	/* The worker's route cache first (slots prefetched by ingress_data()),
+	 * the misses to the route index in one bulk lookup. */
+	dp_route_lookup_dests(lc->rt->routes, &lc->rcache, dests, n, routes);
 	dp_stage_mark(lc, DP_STAGE_ROUTE);
 	for (i = 0; i < n; i++)
 		ingress_route(lc, &lc->pend[i], routes[i]);

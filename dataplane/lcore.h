@@ -31,8 +31,7 @@ struct dp_pending {
 	struct rte_mbuf *m;         /* the gwart frame alone */
 	const struct dp_conn *c;    /* its origin, valid until the next quiescent state */
 	uint64_t seq;
-	const uint8_t *dest;
-	uint16_t dest_len;
+	struct dp_rm_dest dest;     /* split by the frame parser, exact key hashed once */
 };
 
 /* A session frame (DATA or ACK from a connector) whose checks before the tag
