@@ -60,6 +60,18 @@ struct dp_rx_pkt {
  * of two) and counts its cycles that many times (stats.h). */
 #define DP_STAGE_SAMPLE 64
 
+/* tx's scratch (io.h, dp_tx_mbuf()): fresh mbufs for this iteration's
+ * frames to connectors, taken from rt->pool in one bulk get and prefetched
+ * for writing a few ahead of their use, because their lines were last
+ * written by whichever core freed them (a TX completion, a sink); what is
+ * left goes back to the pool at the iteration's dp_tx_flush(). */
+#define DP_TX_STASH 32
+struct dp_tx_stash {
+	uint16_t n, next;           /* m[next..n) unused */
+	uint16_t data_off;          /* mbuf to its data: struct, private area, headroom */
+	struct rte_mbuf *m[DP_TX_STASH];
+};
+
 /* Per-worker context, cache aligned, fetched once and passed explicitly.
  * Worker-private (set up by dp_router_create() before the worker starts),
  * except the counters at the end. */
@@ -94,6 +106,8 @@ struct dp_lcore {
 	 * bounded by the verdict ring so a verdict can never be lost. */
 	uint32_t outstanding[DP_MAX_WORKERS];
 	uint32_t ho_cap;
+	/* Fresh mbufs for frames to connectors (tx: io.h). */
+	struct dp_tx_stash tx_stash;
 	/* This burst's gwart frames between the parse and dispatch stages. */
 	struct dp_rx_pkt rxp[DP_BURST_MAX];
 	/* Resolved routes of this worker (route.h: an entry is used only
