@@ -20,6 +20,7 @@
 #include "custody.h"
 #include "egress.h"
 #include "lcore.h"
+#include "pkt.h"
 
 /* ---- memory: the DPDK heap, or a test's hooks ----------------------------- */
 
@@ -179,6 +180,7 @@ err:
 }
 
 struct up_arg {
+	const struct dp_router *rt;
 	const struct dp_conn_session *s;
 	const struct dp_auth_sess *auth;
 	int new_session;
@@ -199,6 +201,14 @@ static void edit_up(struct dp_conn *c, const void *arg)
 	c->mac = s->mac;
 	c->ip_be = s->ip_be;
 	c->udp_be = s->udp_be;
+	/* Built here, once per publication, so that a worker's frames to it
+	 * only copy it (api/pkt.h). A port index out of range (never from
+	 * control) leaves a zero template rather than reading past ports[]. */
+	if (s->port < DP_MAX_PORTS)
+		dp_pkt_tmpl_build(&c->tmpl, &ua->rt->ports[s->port], ua->rt->udp_be, &s->mac,
+				  s->ip_be, s->udp_be);
+	else
+		memset(&c->tmpl, 0, sizeof(c->tmpl));
 	c->rx_window = s->rx_window;
 	c->nonce = s->nonce;
 	c->hello_seq = s->hello_seq;
@@ -223,7 +233,7 @@ int dp_conn_session_up(struct dp_router *rt, uint32_t id, const struct dp_conn_s
 {
 	const struct dp_conn *old;
 	const struct dp_auth_sess *prev;
-	struct up_arg ua = {.s = s};
+	struct up_arg ua = {.rt = rt, .s = s};
 	struct dp_auth_sess *auth = NULL;
 	int rc;
 

@@ -12,6 +12,10 @@
 
 #include "ack.h"
 #include "custody.h"
+#include "pkt.h"
+
+/* Acknowledged mbufs freed per rte_pktmbuf_free_bulk() call. */
+#define CUSTODY_FREE_BULK 64
 
 struct dp_custody *dp_custody_create(uint32_t slots, uint64_t first_seq, int socket_id)
 {
@@ -64,13 +68,27 @@ uint64_t dp_custody_put(struct dp_custody *c, struct rte_mbuf *m, uint32_t limit
 	sl->m = m;
 	sl->tx_tsc = 0;
 	sl->tries = 0;
-	sl->hdrs = 0;
 	sl->rto_us = 0;
+	{
+		/* The frame's own length (it may be shorter than the mbuf's
+		 * data: Ethernet padding), bounded by what the mbuf holds. */
+		const uint8_t *fr = rte_pktmbuf_mtod(m, const uint8_t *);
+		uint16_t dl = rte_pktmbuf_data_len(m);
+		uint16_t len = dl >= GW_HDR_LEN ? (uint16_t)(fr[4] << 8 | fr[5]) : 0;
+
+		sl->csum = dp_csum_gw_body(fr, len <= dl ? len : dl);
+	}
 	__atomic_store_n(&c->held, c->held + 1, __ATOMIC_RELAXED);
 	return seq;
 }
 
-static inline int ack_one(struct dp_custody *c, uint64_t seq, uint64_t *karn)
+struct free_batch {
+	unsigned n;
+	struct rte_mbuf *m[CUSTODY_FREE_BULK];
+};
+
+static inline int ack_one(struct dp_custody *c, uint64_t seq, uint64_t *karn,
+			  struct free_batch *fb)
 {
 	struct dp_cslot *sl = dp_custody_slot(c, seq);
 
@@ -78,7 +96,11 @@ static inline int ack_one(struct dp_custody *c, uint64_t seq, uint64_t *karn)
 		return 0;
 	if (sl->tries == 1 && sl->tx_tsc > *karn)
 		*karn = sl->tx_tsc;
-	rte_pktmbuf_free(sl->m);
+	fb->m[fb->n++] = sl->m;
+	if (unlikely(fb->n == CUSTODY_FREE_BULK)) {
+		rte_pktmbuf_free_bulk(fb->m, fb->n);
+		fb->n = 0;
+	}
 	sl->m = NULL;
 	__atomic_store_n(&c->held, c->held - 1, __ATOMIC_RELAXED);
 	return 1;
@@ -88,6 +110,7 @@ int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t b
 		   uint64_t *rtt_tx_tsc)
 {
 	struct dp_ack_walk w;
+	struct free_batch fb;
 	uint64_t s, head, karn = 0;
 	int n = 0;
 
@@ -95,10 +118,13 @@ int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t b
 	 * confused or hostile peer and must not free queued messages. */
 	if (!dp_ack_valid(cum, base, bitmap, c->next_tx))
 		return -1;
+	fb.n = 0;
 	/* Only [head, next_tx) can hold anything: at most a queue's span. */
 	dp_ack_walk_init(&w, cum, base, bitmap, c->head, c->next_tx);
 	while (dp_ack_walk_next(&w, &s) != DP_ACK_END)
-		n += ack_one(c, s, &karn);
+		n += ack_one(c, s, &karn, &fb);
+	if (fb.n != 0)
+		rte_pktmbuf_free_bulk(fb.m, fb.n);
 	head = c->head;
 	while (head < c->next_tx && dp_custody_slot(c, head)->m == NULL)
 		head++;

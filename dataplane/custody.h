@@ -23,12 +23,25 @@
 
 struct rte_mbuf;
 
+/*
+ * A slot's mbuf holds the frame alone (L2-L4 stripped) and never leaves its
+ * owner worker while the slot holds it: until the first transmission it is
+ * the frame as received; that transmission sends the received mbuf itself
+ * and the slot takes a copy in a mbuf of the worker's own; retransmissions
+ * are copies in fresh mbufs (egress.c, send_data()). So its reference count
+ * stays 1, no other core writes its lines, and only the owner frees it (in
+ * bulk, on the destination's ACK).
+ */
 struct dp_cslot {
 	struct rte_mbuf *m;   /* the DATA frame as received; NULL once acknowledged */
 	uint64_t tx_tsc;      /* TSC of the last transmission */
 	uint32_t rto_us;      /* current retransmission timeout */
 	uint16_t tries;       /* transmissions so far */
-	uint16_t hdrs;        /* 1: m carries L2-L4 headers (transmitted in place) */
+	/* Folded ones' complement sum of the frame's body (dp_csum_gw_body(),
+	 * api/pkt.h): what every transmission keeps, summed once here, in the
+	 * slot each transmission touches anyway, so that a transmission's UDP
+	 * checksum adds only what it rewrites (header, counter, tag). */
+	uint16_t csum;
 };
 
 struct dp_custody {
@@ -48,13 +61,15 @@ struct dp_custody *dp_custody_create(uint32_t slots, uint64_t first_seq, int soc
  * Caller guarantees no worker can reach it any more. */
 unsigned dp_custody_free(struct dp_custody *c);
 
-/* Owner worker: take @m. Returns its link seq, or 0 when tail - head has
+/* Owner worker: take @m (a DATA frame, L2-L4 stripped; its body's checksum
+ * sum is computed here). Returns its link seq, or 0 when tail - head has
  * reached @limit (BUSY; @m untouched). */
 uint64_t dp_custody_put(struct dp_custody *c, struct rte_mbuf *m, uint32_t limit);
 
 /* Owner worker: apply a destination ACK (cumulative @cum, @bitmap from
  * @base). Frees acknowledged messages and advances head. Returns how many
- * messages were newly acknowledged, or -1 if the ACK names a seq never sent
+ * messages were newly acknowledged (their mbufs freed in bulk,
+ * rte_pktmbuf_free_bulk()), or -1 if the ACK names a seq never sent
  * (nothing applied). If @rtt_tx_tsc is not NULL it receives the send time of
  * the newest newly acknowledged message that was transmitted exactly once
  * (Karn's rule: only those give honest round-trip samples), or 0. */

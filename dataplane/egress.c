@@ -6,7 +6,8 @@
  * limited RACK-like to what the destination has reported on while it keeps
  * acknowledging; everything in flight again when its session is new; and,
  * while it is down, failover of never-transmitted messages to the next-best
- * connector. Frames are transmitted in place from custody (no copies).
+ * connector. Headers come from the destination's template; custody's mbuf
+ * never leaves this worker (send_data(), custody.h).
  *
  * Owner worker only: no locks, no atomics shared with other workers.
  */
@@ -17,6 +18,7 @@
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_memcpy.h>
 
 #include <gwart/wire.h>
 
@@ -47,12 +49,38 @@ void dp_egress_forget(struct dp_conn_state *ds)
 	ds->act_pprev = NULL;
 }
 
+/*
+ * Transmit the custody frame of @sl (link seq @seq) to @c, its header and
+ * trailer counter rewritten, headers from @c's template, sealed at flush.
+ *
+ * Custody's mbuf never leaves this worker. A first transmission sends the
+ * frame as received, in place (its lines are in this worker's cache from
+ * its reception and checks; nothing on this core touches it again), and
+ * custody keeps a copy in a mbuf of its own, allocated and freed here only.
+ * A retransmission sends a copy in a fresh mbuf. So no other core ever
+ * writes a line custody holds (main transmitted the custody mbuf itself
+ * with its reference count raised: the count's line went to whichever core
+ * freed the transmission, and the free on the destination's ACK waited for
+ * it), and a frame in a TX queue is never rewritten. A fresh mbuf for every
+ * transmission instead (the first ones too) measured slower on the
+ * two-core benchmark: its header and data lines were last written by the
+ * core that freed it, and touching them stalled the worker.
+ *
+ * 0, or <0 with nothing sent and nothing in custody changed (no session:
+ * -EAGAIN; no mbuf: -ENOMEM, counted NO_MBUF): the caller's next scan
+ * retries.
+ */
 static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_cslot *sl,
 		     uint64_t seq, int retx)
 {
 	struct dp_router *rt = lc->rt;
-	struct rte_mbuf *m = sl->m;
-	const struct dp_port_addr *pa = &rt->ports[c->port];
+	struct rte_mbuf *cm = sl->m, *m, *keep = NULL;
+	const uint8_t *src = rte_pktmbuf_mtod(cm, const uint8_t *);
+	uint16_t len = (uint16_t)(src[4] << 8 | src[5]);
+	/* Never transmitted (retx 0: tries 0), so never shared. Headroom for
+	 * the headers is checked at ingress (TOO_BIG); without it, a copy. */
+	int in_place = !retx && rte_pktmbuf_headroom(cm) >= DP_PKT_HDRS;
+	uint8_t *fr;
 	struct gw_hdr_args h = {
 		.flags = retx ? GW_F_RETRANSMIT : 0,
 		.sender = GW_CONN_ID_ROUTER,
@@ -60,30 +88,37 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 		.seq = seq,
 	};
 
-	/* The custody mbuf itself is transmitted, with a reference of
-	 * custody's own kept, so nothing is copied. Its headers may be
-	 * rewritten (a retransmission, a new session's address) only once the
-	 * PMD has let go of the previous transmission: until then the
-	 * retransmission waits for the next scan. */
-	if (unlikely(rte_mbuf_refcnt_read(m) != 1))
-		return -EBUSY;
+	if (in_place) {
+		/* Custody's copy: the frame alone, as custody holds frames. */
+		m = keep = dp_tx_mbuf(lc);
+		if (likely(keep != NULL) && unlikely(rte_pktmbuf_append(keep, len) == NULL)) {
+			rte_pktmbuf_free(keep);
+			m = NULL;
+		}
+	} else {
+		m = dp_tx_alloc(lc, len, &fr);
+	}
+	if (unlikely(m == NULL)) {
+		dp_count_drop(lc, DP_DROP_NO_MBUF);
+		return -ENOMEM;
+	}
 	/* v2: every transmission has a counter of its own and a new tag
 	 * (dp_tx_sealed(): sealed at flush); without a session nothing
-	 * leaves. */
+	 * leaves. Taken after the allocation, so that a failed one spends no
+	 * counter. */
 	h.ctr = dp_tx_ctr(lc, c);
-	if (unlikely(h.ctr == 0))
+	if (unlikely(h.ctr == 0)) {
+		rte_pktmbuf_free(m); /* a buffer never written, not a packet */
 		return -EAGAIN;
-	if (!sl->hdrs) {
-		if (unlikely(rte_pktmbuf_prepend(m, DP_PKT_HDRS) == NULL)) {
-			dp_count_drop(lc, DP_DROP_NO_MBUF);
-			return -ENOSPC;
-		}
-		sl->hdrs = 1;
 	}
-	gw_wire_rewrite_hdr(rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PKT_HDRS), &h);
-	dp_pkt_write_udp(m, pa, rt->udp_be, &c->mac, c->ip_be, c->udp_be);
-	m->ol_flags = 0;
-	rte_mbuf_refcnt_update(m, 1);
+	if (in_place) {
+		rte_memcpy(rte_pktmbuf_mtod(keep, uint8_t *), src, len);
+		dp_pkt_put_data_in_place(cm, &c->tmpl, len, sl->csum, &h);
+		sl->m = keep;
+		m = cm;
+	} else {
+		dp_pkt_put_data(m, &c->tmpl, src, len, sl->csum, &h);
+	}
 	sl->tx_tsc = lc->now;
 	sl->tries++;
 	if (retx) {
@@ -228,7 +263,7 @@ static void egress_scan(struct dp_lcore *lc, struct dp_conn_state *ds)
 	const struct dp_conn *c = dp_conn_get(lc->rt, ds->id);
 	struct dp_custody *cu = ds->cust;
 	uint64_t s;
-	int resend_all = 0, probed = 0, silent;
+	int resend_all = 0, probed = 0, silent, rc;
 
 	if (c == NULL)
 		return;
@@ -265,9 +300,13 @@ static void egress_scan(struct dp_lcore *lc, struct dp_conn_state *ds)
 				break;
 			probed = 1;
 		}
-		/* Still in a TX queue from the last time: its turn comes at
-		 * the next scan; the others need not wait for it. */
-		if (send_data(lc, c, sl, s, 1) != 0)
+		/* Not sent: timer and tries unchanged, its turn comes at the
+		 * next scan. No mbuf (counted): the pool is empty, the others
+		 * would fail too. */
+		rc = send_data(lc, c, sl, s, 1);
+		if (unlikely(rc == -ENOMEM))
+			break;
+		if (rc != 0)
 			continue;
 		sl->rto_us = sl->rto_us * 2 > lc->tun->rto_max_us ? lc->tun->rto_max_us
 								  : sl->rto_us * 2;

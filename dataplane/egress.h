@@ -15,7 +15,9 @@
 
 /* Take @m (a DATA frame, L2-L4 stripped) into @dc's custody and transmit it
  * at once if the session and window allow. 0, or -1 when custody is full
- * (BUSY; @m untouched). */
+ * (BUSY; @m untouched). After 0 the caller must not touch @m or its data
+ * again: a first transmission sends @m itself, rewritten in place, and
+ * custody keeps a copy (egress.c, send_data()). */
 int dp_egress_take(struct dp_lcore *lc, const struct dp_conn *dc, struct rte_mbuf *m);
 /* Apply an ACK frame @f from destination @c (frees @m). */
 void dp_egress_ack(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_frame *f,

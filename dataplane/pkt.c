@@ -231,13 +231,27 @@ struct rte_mbuf *dp_pkt_alloc_udp(struct rte_mempool *pool, const struct dp_port
 	return m;
 }
 
-void dp_pkt_write_udp(struct rte_mbuf *m, const struct dp_port_addr *pa, uint16_t src_udp_be,
-		      const struct rte_ether_addr *mac, uint32_t ip_be, uint16_t dst_udp_be)
+void dp_pkt_tmpl_build(struct dp_hdr_tmpl *t, const struct dp_port_addr *pa,
+		       uint16_t src_udp_be, const struct rte_ether_addr *mac, uint32_t ip_be,
+		       uint16_t dst_udp_be)
 {
-	write_hdrs(rte_pktmbuf_mtod(m, char *), pa, src_udp_be, mac, ip_be, dst_udp_be,
-		   (uint16_t)(rte_pktmbuf_data_len(m) - DP_PKT_HDRS));
-	m->l2_len = RTE_ETHER_HDR_LEN;
-	m->l3_len = sizeof(struct rte_ipv4_hdr);
+	struct rte_ipv4_hdr *ih = (struct rte_ipv4_hdr *)(t->hdr + RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(ih + 1);
+	/* The pseudo-header (RFC 768) without its length. */
+	struct {
+		uint32_t src, dst;
+		uint8_t zero, proto;
+		uint16_t len;
+	} __rte_packed ph = {.src = pa->ip_be, .dst = ip_be, .proto = IPPROTO_UDP};
+
+	memset(t, 0, sizeof(*t));
+	write_hdrs((char *)t->hdr, pa, src_udp_be, mac, ip_be, dst_udp_be, 0);
+	ih->total_length = 0;
+	uh->dgram_len = 0;
+	t->ip_sum = rte_raw_cksum(ih, sizeof(*ih));
+	t->phdr_sum = rte_raw_cksum(&ph, sizeof(ph));
+	t->l4_sum = t->phdr_sum + (uint32_t)src_udp_be + dst_udp_be;
+	t->csum_offload = pa->tx_csum_offload;
 }
 
 void dp_pkt_finish_udp(struct rte_mbuf *m)

@@ -19,25 +19,27 @@
 
 /* A NACK to connector @c, at its session's address, sealed with its session
  * (lane 1). Without a session nothing is sent: in v2 the router answers no
- * frame it cannot authenticate an answer for (epoch-0 answers are control's). */
+ * frame it cannot authenticate an answer for (epoch-0 answers are control's).
+ * Headers from @c's template, the checksum from the values written. */
 void dp_reply_nack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t seq,
 		      unsigned reason, uint32_t retry_us)
 {
-	struct dp_router *rt = lc->rt;
 	struct rte_mbuf *m;
 	uint8_t *pl;
 	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = c->epoch, .seq = seq};
 
-	h.ctr = dp_tx_ctr(lc, c);
-	if (unlikely(h.ctr == 0))
-		return;
-	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,
-			     c->udp_be, GW_NACK_LEN, &pl);
+	m = dp_tx_alloc(lc, GW_NACK_LEN, &pl);
 	if (unlikely(m == NULL)) {
 		dp_count_drop(lc, DP_DROP_NO_MBUF);
 		return;
 	}
-	gw_wire_encode_nack(pl, GW_NACK_LEN, &h, seq, reason, retry_us);
+	/* After the allocation, so that a failed one spends no counter. */
+	h.ctr = dp_tx_ctr(lc, c);
+	if (unlikely(h.ctr == 0)) {
+		rte_pktmbuf_free(m); /* a buffer never written, not a packet */
+		return;
+	}
+	dp_pkt_put_nack(m, &c->tmpl, &h, seq, reason, retry_us);
 	DP_COUNT_INC(lc->stats.nacks_sent);
 	dp_tx_sealed(lc, c->port, m, c->auth);
 }
@@ -45,27 +47,31 @@ void dp_reply_nack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t seq,
 static void send_ack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t cum, uint64_t base,
 		     uint64_t bitmap)
 {
-	struct dp_router *rt = lc->rt;
 	struct rte_mbuf *m;
 	uint8_t *pl;
 	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = c->epoch, .seq = cum};
 
-	h.ctr = dp_tx_ctr(lc, c);
-	if (unlikely(h.ctr == 0))
-		return;
-	m = dp_pkt_alloc_udp(rt->pool, &rt->ports[c->port], rt->udp_be, &c->mac, c->ip_be,
-			     c->udp_be, GW_ACK_LEN, &pl);
+	m = dp_tx_alloc(lc, GW_ACK_LEN, &pl);
 	if (unlikely(m == NULL)) {
 		dp_count_drop(lc, DP_DROP_NO_MBUF);
 		return;
 	}
-	gw_wire_encode_ack(pl, GW_ACK_LEN, &h, base, bitmap);
+	/* After the allocation, so that a failed one spends no counter. */
+	h.ctr = dp_tx_ctr(lc, c);
+	if (unlikely(h.ctr == 0)) {
+		rte_pktmbuf_free(m); /* a buffer never written, not a packet */
+		return;
+	}
+	dp_pkt_put_ack(m, &c->tmpl, &h, base, bitmap);
 	DP_COUNT_INC(lc->stats.acks_sent);
 	dp_tx_sealed(lc, c->port, m, c->auth);
 }
 
 /* Seal at flush: the frames of one session go to the device in one call
- * (dp_auth_gmac_grouped()), then the checksums, which cover the tag. */
+ * (dp_auth_gmac_grouped()), then their UDP checksums are finished with the
+ * tags (they cover them): dp_tx_sealed() frames carry the sum of the rest
+ * already (dp_pkt_tmpl_put()), and where the port offloads, nothing is left
+ * to do. */
 void dp_tx_seal_port(struct dp_lcore *lc, unsigned p)
 {
 	const struct dp_port_addr *pa = &lc->rt->ports[p];
@@ -91,7 +97,8 @@ void dp_tx_seal_port(struct dp_lcore *lc, unsigned p)
 		 * or the peer's retry heals. */
 		if (unlikely(!ok[i]))
 			memset(dig[i], 0, GW_TAG_LEN);
-		dp_pkt_finish_udp_tx(lc->tx[p][i], pa);
+		if (!pa->tx_csum_offload)
+			dp_pkt_csum_tag(fr[i], len[i]);
 	}
 }
 

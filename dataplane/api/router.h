@@ -49,14 +49,33 @@ struct rte_ring;
 struct rte_mempool;
 
 /*
+ * The L2-L4 headers of every frame a worker sends to a connector (DATA
+ * transmissions, ACKs, NACKs), built once by control when it publishes the
+ * connector's session (dp_pkt_tmpl_build(), conn.c), from the connector's
+ * address and its port's (dp_router.ports[port]). Per packet only the two
+ * lengths and the checksums are filled in, from register values
+ * (dp_pkt_tmpl_put(), api/pkt.h). The sums are ones' complement sums of
+ * 16-bit words as they lie in memory (what rte_raw_cksum() computes).
+ */
+struct dp_hdr_tmpl {
+	uint8_t hdr[42];            /* Ethernet + IPv4 + UDP; lengths, checksums 0 */
+	uint8_t csum_offload;       /* the port computes IPv4 and UDP checksums */
+	uint8_t pad;
+	uint32_t ip_sum;            /* IPv4 header with total length 0 */
+	uint32_t phdr_sum;          /* pseudo-header: src, dst, proto (no length) */
+	uint32_t l4_sum;            /* phdr_sum + the UDP ports */
+};
+
+/*
  * A connector as workers see it. Every field is written by the control
  * thread before the object is published (rcu_assign_pointer into
  * dp_router.conns[]) and never after: a change publishes an edited copy
  * (dataplane/conn.c). Dataplane: ro under rcu_read (QSBR); ctlplane: wo
- * before publication, ro after (dp_conn_peek()).
+ * before publication, ro after (dp_conn_peek()). What a worker reads per
+ * frame comes first (two cache lines: ids, session, auth, state, template);
+ * what only control or session changes read follows.
  */
 struct dp_conn {
-	struct rcu_head rcu;        /* ctlplane: call_rcu once unpublished */
 	uint32_t id;
 	uint16_t owner;             /* worker index: id % n_workers */
 	uint16_t port;              /* port its session was established on */
@@ -67,10 +86,6 @@ struct dp_conn {
 	uint32_t ip_be;             /* its address, network order */
 	uint16_t udp_be;
 	struct rte_ether_addr mac;
-	uint64_t nonce;
-	uint8_t salt[GW_SALT_LEN];  /* v2: this session's WELCOME salt */
-	uint64_t hello_seq;         /* HELLO.seq: lowest origin seq it still needs */
-	uint32_t hello_gen;         /* bumped by every HELLO the router accepts */
 	/* v2: bumped by every new session (not by a refresh, which keeps keys,
 	 * counters and windows); the owner resets its lane-1 replay window and
 	 * send counter when it sees a new value (dp_conn_state.sess_gen). */
@@ -80,11 +95,19 @@ struct dp_conn {
 	 * call_rcu when the session is replaced or goes down, or the connector
 	 * is deleted. */
 	const struct dp_auth_sess *auth;
-	char name[32];
 	/* The owner worker's mutable state, shared by every version of this
 	 * connector; dataplane-internal (conn_state.h): control cannot
 	 * dereference it. */
 	struct dp_conn_state *st;
+	/* Headers towards its session's address; valid while up (built by
+	 * every session up, dp_conn_session_up()). */
+	struct dp_hdr_tmpl tmpl;
+	uint64_t nonce;
+	uint8_t salt[GW_SALT_LEN];  /* v2: this session's WELCOME salt */
+	uint64_t hello_seq;         /* HELLO.seq: lowest origin seq it still needs */
+	uint32_t hello_gen;         /* bumped by every HELLO the router accepts */
+	char name[32];
+	struct rcu_head rcu;        /* ctlplane: call_rcu once unpublished */
 };
 
 /* Runtime tunables the workers read, published as one immutable object

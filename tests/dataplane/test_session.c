@@ -13,7 +13,13 @@
  *   window and the replay window unmoved, and the counter they carried is
  *   still fresh afterwards;
  * - a NACK is sealed too; a refresh (same epoch, salt, instance) keeps the
- *   windows and counters, a new session resets them.
+ *   windows and counters, a new session resets them;
+ * - every frame out has valid IPv4 and UDP checksums (headers from the
+ *   connector's template, checksums from register values, api/pkt.h) and a
+ *   reference count of 1 (a fresh mbuf, never the custody one);
+ * - with the pool empty, a DATA taken into custody is not lost and not
+ *   counted sent: NO_MBUF, and the next scan transmits it, once (the
+ *   received mbuf itself; custody keeps a copy).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -66,6 +72,10 @@ static unsigned nq;
 static struct rte_ring *ring_rx[TS_MAXQ], *ring_tx[TS_MAXQ];
 static struct rte_ring *ring_rx2[TS_MAXQ], *ring_tx2[TS_MAXQ];
 static struct tconn c1, c2, c3;
+/* The no_mbuf test: the router's pool replaced by a tiny one (no cache, so
+ * the test can empty it), the real one put back before the router is freed. */
+#define TS_TINY 8
+static struct rte_mempool *tiny, *real_pool;
 
 static void tconn_init(struct tconn *c, uint32_t id)
 {
@@ -169,6 +179,13 @@ static void up_n(const char *lcores, unsigned workers)
 		if (strstr(criterion_current_test->name, "too_big") != NULL)
 			rt->ports[1].mtu = 100;
 	}
+	if (strstr(criterion_current_test->name, "no_mbuf") != NULL) {
+		tiny = rte_pktmbuf_pool_create("ts_tiny", TS_TINY, 0, 0,
+					       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+		cr_assert_not_null(tiny);
+		real_pool = rt->pool;
+		rt->pool = tiny;
+	}
 	/* The benchmark's --no-auth (dp_router.auth_off), set before start. */
 	if (strstr(criterion_current_test->name, "auth_off") != NULL)
 		rt->auth_off = 1;
@@ -180,6 +197,12 @@ static void down(void)
 	rcu_thread_offline();
 	dp_router_stop(rt);
 	rcu_thread_online();
+	if (real_pool != NULL) {
+		rt->pool = real_pool;
+		real_pool = NULL;
+		rte_mempool_free(tiny);
+		tiny = NULL;
+	}
 	dp_router_free(rt);
 	for (unsigned q = 0; q < nq; q++) {
 		rte_ring_free(ring_rx[q]);
@@ -285,6 +308,19 @@ static unsigned drain_out(struct out *o, unsigned max)
 		const struct rte_udp_hdr *uh =
 			rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, DP_PKT_HDRS - 8);
 
+		/* Every frame out: checksums right (as a kernel socket checks
+		 * them), never 0 for UDP (RFC 768: "none"), a fresh mbuf. */
+		{
+			struct rte_ipv4_hdr *ih = rte_pktmbuf_mtod_offset(
+				m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+
+			cr_assert_eq(rte_raw_cksum(ih, sizeof(*ih)), 0xffff, "IPv4 checksum");
+			cr_assert_neq(uh->dgram_cksum, 0, "UDP checksum present");
+			cr_assert_eq(rte_ipv4_udptcp_cksum_verify(ih, uh), 0, "UDP checksum");
+			cr_assert_eq(rte_be_to_cpu_16(ih->total_length),
+				     rte_pktmbuf_data_len(m) - RTE_ETHER_HDR_LEN);
+			cr_assert_eq(rte_mbuf_refcnt_read(m), 1, "one reference: its own mbuf");
+		}
 		if (n < max) {
 			o[n].dst_udp_be = uh->dst_port;
 			o[n].len = rte_be_to_cpu_16(uh->dgram_len) - 8u;
@@ -736,4 +772,84 @@ Test(session, sealed_wild_ack_is_bad_ack)
 		cr_expect_eq(held(2), 1, "wild ACK %u freed nothing", i);
 	}
 	cr_expect_eq(stats().acks_ignored, 0, "none taken for a harmless repeat");
+}
+
+/* The pool empty when custody would transmit: nothing is lost and nothing
+ * counted twice. The DATA stays in custody (counted NO_MBUF, not tx_data),
+ * the ACK to its origin is not sent (counted too; the origin would retry);
+ * with mbufs back, the scan transmits it once, as a first transmission, and
+ * the custody mbuf was never shared (reference count 1 throughout). */
+Test(session, no_mbuf_custody_kept_and_retried)
+{
+	struct rte_mbuf *hold[TS_TINY + 1], *received;
+	struct dp_worker_stats s0, s1;
+	uint8_t buf[512];
+	struct out o;
+	unsigned nh = 0, i;
+	size_t n;
+	uint64_t deadline;
+
+	while (nh < RTE_DIM(hold) && (hold[nh] = rte_pktmbuf_alloc(tiny)) != NULL)
+		nh++;
+	cr_assert_eq(nh, TS_TINY, "the router's pool is empty");
+	s0 = stats();
+	n = data_frame(&c1, buf, 1, gw_ctr_make(GW_LANE_STREAM, ++c1.ctr), c1.epoch, DEST);
+	inject(&c1, buf, n, c1.udp_be);
+	deadline = rte_get_tsc_cycles() + TS_WAIT_S * rte_get_tsc_hz();
+	while (stats().drops[DP_DROP_NO_MBUF] < s0.drops[DP_DROP_NO_MBUF] + 2 &&
+	       rte_get_tsc_cycles() < deadline)
+		rcu_quiescent_state();
+	settle(4);
+	s1 = stats();
+	cr_assert_geq(s1.drops[DP_DROP_NO_MBUF], s0.drops[DP_DROP_NO_MBUF] + 2,
+		      "DATA transmission and ACK refused for want of mbufs");
+	cr_expect_eq(s1.tx_data, s0.tx_data, "nothing counted sent");
+	cr_expect_eq(s1.acks_sent, s0.acks_sent);
+	cr_expect_eq(held(2), 1, "kept in custody");
+	{
+		const struct dp_custody *cu = dp_conn_peek(rt, 2)->st->cust;
+		const struct dp_cslot *sl = &cu->slot[cu->head & cu->mask];
+
+		cr_expect_eq(cu->next_tx, cu->head, "not transmitted: still queued");
+		cr_assert_not_null(sl->m);
+		cr_expect_eq(rte_mbuf_refcnt_read(sl->m), 1);
+	}
+	cr_expect_eq(drain_out(&o, 1), 0, "nothing left the router");
+	received = dp_custody_slot(dp_conn_peek(rt, 2)->st->cust,
+				   dp_conn_peek(rt, 2)->st->cust->head)->m;
+	for (i = 0; i < nh; i++)
+		rte_pktmbuf_free(hold[i]);
+	/* The next scan sends it (the ACK is not re-sent: the origin's retry
+	 * would bring it). */
+	cr_assert(wait_frame(&c2, GW_T_DATA, &o), "transmitted once mbufs are back");
+	expect_sealed(&c2, &o);
+	cr_expect_eq(o.f.flags & GW_F_RETRANSMIT, 0, "a first transmission");
+	cr_expect_eq(o.f.u.data.origin_seq, 1);
+	s1 = stats();
+	cr_expect_eq(s1.tx_data, s0.tx_data + 1, "counted sent once");
+	{
+		const struct dp_custody *cu = dp_conn_peek(rt, 2)->st->cust;
+		const struct dp_cslot *sl = &cu->slot[cu->head & cu->mask];
+
+		cr_assert_not_null(sl->m);
+		cr_expect_eq(rte_mbuf_refcnt_read(sl->m), 1, "custody's mbuf was not shared");
+		cr_expect_neq(sl->m, received, "the received mbuf went out, custody holds a copy");
+		cr_expect_eq(sl->tries, 1);
+	}
+	n = ack_frame(&c2, buf, o.f.seq, gw_ctr_make(GW_LANE_STREAM, ++c2.ctr));
+	inject(&c2, buf, n, c2.udp_be);
+	deadline = rte_get_tsc_cycles() + TS_WAIT_S * rte_get_tsc_hz();
+	while ((held(2) != 0 || stats().delivered == s0.delivered) &&
+	       rte_get_tsc_cycles() < deadline)
+		rcu_quiescent_state();
+	cr_assert_eq(held(2), 0, "freed on c2's ACK");
+	cr_expect_eq(stats().delivered, s0.delivered + 1);
+	/* Every mbuf of the tiny pool is back: the transmission's went out
+	 * and was freed by the test, no other was kept. */
+	deadline = rte_get_tsc_cycles() + TS_WAIT_S * rte_get_tsc_hz();
+	while (rte_mempool_avail_count(tiny) != TS_TINY && rte_get_tsc_cycles() < deadline) {
+		drain_out(&o, 0);
+		rcu_quiescent_state();
+	}
+	cr_expect_eq(rte_mempool_avail_count(tiny), TS_TINY, "no mbuf lost");
 }

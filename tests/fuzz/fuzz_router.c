@@ -434,6 +434,8 @@ struct fr_held {
 	uint32_t hash;
 };
 static struct fr_held held[FR_CONNS * DP_CUSTODY_MAX];
+/* Of them, mbufs of the router's pool (walk_custody()). */
+static unsigned held_rt;
 
 /* Walk every custody queue: exact accounting; returns the messages held. */
 static unsigned walk_custody(void)
@@ -441,6 +443,7 @@ static unsigned walk_custody(void)
 	unsigned k, n = 0, i, j;
 	uint64_t total = 0;
 
+	held_rt = 0;
 	for (k = 1; k <= FR_CONNS; k++) {
 		const struct dp_conn *c = rconn(k);
 		struct dp_custody *cu;
@@ -465,8 +468,14 @@ static unsigned walk_custody(void)
 			if (sl->m == NULL)
 				continue;
 			cnt++;
-			gw = rte_pktmbuf_mtod_offset(sl->m, const uint8_t *,
-						     sl->hdrs ? DP_PKT_HDRS : 0);
+			if (rte_mbuf_refcnt_read(sl->m) != 1)
+				FAIL("custody of %u: seq %" PRIu64 " mbuf shared (refcnt %u)", k, s,
+				     rte_mbuf_refcnt_read(sl->m));
+			/* Transmitted once: custody's own copy, from the
+			 * router's pool (egress.c send_data()). */
+			if (sl->m->pool == fr.rt->pool)
+				held_rt++;
+			gw = rte_pktmbuf_mtod(sl->m, const uint8_t *);
 			held[n].dest = k;
 			data_ident(gw, &held[n].origin, &held[n].oseq, &held[n].hash);
 			n++;
@@ -585,13 +594,15 @@ static void check_all(void)
 			     " + replies and drops below the frame %" PRIu64,
 			     ws.rx_pkts, ws.steered, ws.rx_frames, below);
 	}
-	/* mbufs: the router's pool holds nothing at rest; the fuzzer's pool
-	 * holds exactly what custody holds. */
-	if (rte_mempool_in_use_count(fr.rt->pool) != 0)
-		FAIL("router pool: %u mbufs in use at rest", rte_mempool_in_use_count(fr.rt->pool));
-	if (rte_mempool_in_use_count(fr.hpool) != n)
-		FAIL("fuzzer pool: %u mbufs in use, custody holds %u",
-		     rte_mempool_in_use_count(fr.hpool), n);
+	/* mbufs: at rest each pool holds exactly what custody holds of it:
+	 * the router's pool the copies custody took at a first transmission,
+	 * the fuzzer's pool the frames as received, never transmitted. */
+	if (rte_mempool_in_use_count(fr.rt->pool) != held_rt)
+		FAIL("router pool: %u mbufs in use at rest, custody holds %u of it",
+		     rte_mempool_in_use_count(fr.rt->pool), held_rt);
+	if (rte_mempool_in_use_count(fr.hpool) != n - held_rt)
+		FAIL("fuzzer pool: %u mbufs in use, custody holds %u of it",
+		     rte_mempool_in_use_count(fr.hpool), n - held_rt);
 	for (i = 0; i < n; i++) {
 		seen_add(held[i].dest, held[i].origin, held[i].oseq, held[i].hash);
 #if FR_AUTH
