@@ -103,7 +103,7 @@ struct gb_txq {
  * the router's custody, freed on the worker's core, so each first write
  * would otherwise wait for a line transfer (and a burst of them fills the
  * store buffer). */
-#define GB_STASH 96
+#define GB_STASH 160 /* a pass sends up to 128: all of them prefetched a pass ahead */
 
 /* What one endpoint thread works with besides its connectors. */
 struct gb_ep_run {
