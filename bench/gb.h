@@ -358,6 +358,7 @@ struct gb_result {
 	uint64_t r_drops, r_busy, r_tx_full;
 	double mem_per_route; /* bytes of DPDK heap per route; < 0 unknown */
 	double mem_per_conn;  /* bytes of DPDK heap per connector; < 0 unknown */
+	double harness_mem_per_conn; /* the harness's own state per connector, bytes (largest) */
 	struct gb_hist lat;   /* end to end, TSC cycles */
 	/* Router residence (RX poll to first transmission), measured by the
 	 * workers when stage_stats is on; 0 samples otherwise. */

@@ -299,7 +299,9 @@ static unsigned compute_mem_mb(const struct gb_opts *o, unsigned mbufs, unsigned
 	mb += (double)o->routes * 900 / 1048576.0;
 	mb += (double)(o->origins + o->dests) * 48.0 / 1024.0;
 	mb += (double)(o->gen_threads + o->sink_threads) * o->workers * 1.5;
-	return (unsigned)mb;
+	/* The heap fragments (pools, per-connector objects, session pools of
+	 * both sides): 4,096 connectors failed their set-up at the sum alone. */
+	return (unsigned)(mb * 1.25);
 }
 
 /* Pool and ring sizes of a run: what the in-flight budget can hold, not

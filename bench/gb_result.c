@@ -165,6 +165,7 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 	JR(res, "harness_cpu_share", r->harness_cpu_share);
 	JR(res, "mem_per_route_bytes", r->mem_per_route);
 	JR(res, "mem_per_connector_bytes", r->mem_per_conn);
+	JR(res, "harness_mem_per_connector_bytes", r->harness_mem_per_conn);
 	for (i = 0; i < r->n_stages; i++)
 		JR(st, r->stage_name[i], r->stage_cyc_per_msg[i]);
 	json_object_set_new(res, "stage_cycles_per_msg", st);

@@ -357,6 +357,9 @@ stop:
 	gb_ctx_stats(ctx, &r->ep);
 	for (e = 0; e < ctx->n_ep; e++)
 		gb_hist_merge(&r->lat, &ctx->ep[e].lat);
+	for (e = 0; e < ctx->n_ep; e++)
+		if ((double)ctx->ep[e].mem_per_conn > r->harness_mem_per_conn)
+			r->harness_mem_per_conn = (double)ctx->ep[e].mem_per_conn;
 	if (r->why[0] == '\0') {
 		figures(ctx, &s0, &s1, r);
 		r->r_rx_pkts = send.rx_pkts;
