@@ -807,3 +807,41 @@ Test(route_match, msg_hash)
 		     (UINT64_MAX * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)UINT32_MAX << 17));
 	cr_assert_neq(dp_rm_msg_hash(1, 2), dp_rm_msg_hash(2, 1));
 }
+
+/* dp_rm_dest's key over every type length (1..16), every domain tail
+ * length, short and long addresses (its word loads start at 16 bytes), any
+ * case, with and without a user part: always the exact candidate's key as
+ * dp_rm_parse() and the byte-wise path compute it. */
+Test(route_match, dest_key_random, .timeout = 60)
+{
+	static const char tch[] = "abcXYZ019-";
+	static const char dch[] = "aB.c/D=e@9";
+	uint8_t buf[DP_RM_ADDR_MAX + 8];
+	unsigned it;
+
+	for (it = 0; it < 200000; it++) {
+		size_t tl = 1 + rnd() % DP_RM_TYPE_MAX;
+		/* short values as often as long ones */
+		size_t vl = rnd() % 2 ? 1 + rnd() % 16 : 1 + rnd() % (DP_RM_ADDR_MAX - tl - 1);
+		size_t len = tl + 1 + vl, i;
+		struct dp_rm_addr a;
+		struct dp_rm_dest d;
+		struct dp_rm_cand c;
+		struct dp_rm_key k;
+
+		for (i = 0; i < tl; i++)
+			buf[i] = (uint8_t)tch[rnd() % (sizeof(tch) - 1)];
+		buf[tl] = ':';
+		for (i = tl + 1; i < len; i++)
+			buf[i] = (uint8_t)dch[rnd() % (sizeof(dch) - 1)];
+		if (dp_rm_parse(buf, len, &a) != 0) {
+			cr_assert_neq(dp_rm_dest_parse(&d, buf, len), 0);
+			continue;
+		}
+		cr_assert_eq(dp_rm_dest_parse(&d, buf, len), 0, "it %u", it);
+		c = (struct dp_rm_cand){DP_ROUTE_EXACT, 0, (uint8_t)a.dom_len};
+		k = dp_rm_cand_key(&a, &c);
+		cr_assert(k.lo == d.key.lo && k.hi == d.key.hi, "it %u: len %zu type %zu dom %u", it,
+			  len, tl, a.dom_len);
+	}
+}
