@@ -117,9 +117,15 @@ static void on_welcome(struct gb_endpoint *ep, struct gb_ep_conn *c, const uint8
 			ep->st.rx_bad++;
 			return;
 		}
-	} else if (!c->rx_ready) {
-		dp_dedup_init(c->rx, f->seq);
-		c->rx_ready = 1;
+	} else {
+		if (!same && gb_replay_template(ep, c) != 0) {
+			ep->st.rx_bad++;
+			return;
+		}
+		if (!c->rx_ready) {
+			dp_dedup_init(c->rx, f->seq);
+			c->rx_ready = 1;
+		}
 	}
 	if (!c->up)
 		atomic_fetch_add(&ep->up, 1);
@@ -262,6 +268,28 @@ static int rx_classify(struct gb_endpoint *ep, struct rte_mbuf *m, struct rx_ses
 	}
 }
 
+/* Ask for the lines a burst's processing will read (gb_ep_iter holds the
+ * burst for a pass before processing it). The router wrote these mbufs on
+ * another core: every header and frame line is a transfer, 200-300 cycles
+ * each, and read at once they stalled the sink on every frame. The frame's
+ * lines at the address it has when the sender used the default headroom
+ * and no private area (the harness's and the router's pools): computed, so
+ * that no prefetch waits for the header it would read the address from; a
+ * wrong guess costs a useless prefetch. */
+static void rx_prefetch(const struct gb_ep_run *er, struct rte_mbuf **pkts, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		const char *m = (const char *)pkts[i], *d = m + er->data_off;
+
+		rte_prefetch0(m);
+		rte_prefetch0(m + RTE_CACHE_LINE_SIZE); /* pool, next: the free */
+		rte_prefetch0(d);
+		rte_prefetch0(d + RTE_CACHE_LINE_SIZE);
+	}
+}
+
 /* One receive burst: classify, check the lane-1 tags in one batch (one
  * device call per session), then act on each frame in order; the mbufs
  * are freed in bulk by the caller. With --no-auth the router does not seal:
@@ -276,26 +304,6 @@ static void rx_burst(struct gb_ep_run *er, struct rte_mbuf **pkts, unsigned n, u
 	const bool check_all = ep->is_origin || o->sink_verify;
 	unsigned i, k = 0;
 
-	/* The router wrote these mbufs on another core: every header and
-	 * frame line is a transfer. Ask for all headers at once, then for
-	 * each frame's lines, so that the misses overlap instead of queueing
-	 * one behind the other. */
-	for (i = 0; i < n; i++) {
-		rte_prefetch0(pkts[i]);
-		rte_prefetch0((char *)pkts[i] + RTE_CACHE_LINE_SIZE); /* pool, next: the free */
-	}
-	/* The frames' first lines at the address they have when the sender
-	 * used the default headroom and no private area (the harness's and
-	 * the router's pools): a guess, so that no prefetch waits for the
-	 * header it would read the address from; a wrong one costs a useless
-	 * prefetch. The trailer, read only when the tag is checked, needs the
-	 * length, so its prefetch waits. */
-	for (i = 0; i < n; i++) {
-		const char *d = (const char *)pkts[i] + er->data_off;
-
-		rte_prefetch0(d);
-		rte_prefetch0(d + RTE_CACHE_LINE_SIZE);
-	}
 	if (check_all)
 		for (i = 0; i < n; i++)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], const char *) +
@@ -449,7 +457,7 @@ static struct gb_ep_run *ep_begin(struct gb_endpoint *ep)
 	return er;
 }
 
-#define GB_RX_BURSTS 8
+
 #define GB_SEND_VISITS 64
 
 /* One pass of endpoint @er: receive, acknowledge, timers, send, transmit.
@@ -459,30 +467,36 @@ static unsigned ep_iter(struct gb_ep_run *er, uint64_t now)
 	struct gb_endpoint *ep = er->ep;
 	struct gb_ctx *ctx = ep->ctx;
 	const uint64_t hz = ctx->tsc_hz;
-	struct rte_mbuf *pkts[GB_BURST];
-	unsigned work = 0, q;
+	unsigned work = 0, q, i;
 
 	ep->st.loops++;
-	for (q = 0; q < ep->n_rxq; q++) {
-		unsigned b;
+	/* What the last pass received, its lines prefetched since: one
+	 * burst at a time, each acknowledged. */
+	for (i = 0; i < er->n_held; i += GB_BURST) {
+		unsigned n = er->n_held - i < GB_BURST ? er->n_held - i : GB_BURST;
 
-		/* Up to GB_RX_BURSTS bursts a pass, so that a sink sharing its
-		 * thread with a generator (which sends up to four bursts a
-		 * pass) keeps up with it. Each burst is acknowledged. */
-		for (b = 0; b < GB_RX_BURSTS; b++) {
-			uint16_t n = rte_eth_rx_burst(ep->port_id, (uint16_t)q, pkts, GB_BURST);
+		rx_burst(er, er->held + i, n, now);
+		rte_pktmbuf_free_bulk(er->held + i, n);
+		if (!ep->is_origin && er->n_due != 0)
+			gb_dest_acks(er);
+	}
+	er->n_held = 0;
+	/* Up to GB_HELD frames (8 bursts) a pass, so that a sink sharing its thread
+	 * with a generator (which sends up to four bursts a pass) keeps up
+	 * with it; held for the next pass, their lines asked for now. */
+	for (q = 0; q < ep->n_rxq; q++)
+		while (er->n_held + GB_BURST <= GB_HELD) {
+			uint16_t n = rte_eth_rx_burst(ep->port_id, (uint16_t)q,
+						      er->held + er->n_held, GB_BURST);
 
 			if (n == 0)
 				break;
+			rx_prefetch(er, er->held + er->n_held, n);
+			er->n_held += n;
 			work += n;
-			rx_burst(er, pkts, n, now);
-			rte_pktmbuf_free_bulk(pkts, n);
-			if (!ep->is_origin && er->n_due != 0)
-				gb_dest_acks(er);
 			if (n < GB_BURST)
 				break;
 		}
-	}
 	if (now >= er->next_tick) {
 		timers(er, now, &er->sweep, &er->idle);
 		er->next_tick = now + hz / 1000u; /* timers every ms */
@@ -516,6 +530,8 @@ static unsigned ep_iter(struct gb_ep_run *er, uint64_t now)
 			work += sent;
 		}
 		gb_stash_refill(er);
+	} else if (!ep->is_origin && work != 0) {
+		gb_stash_refill(er); /* the next pass's ACKs */
 	}
 	gb_tx_flush(ep, er->txq);
 	if (work != 0) {
@@ -536,6 +552,8 @@ static void ep_end(struct gb_ep_run *er)
 			rte_pktmbuf_free(er->txq[q].m[i]);
 	if (er->n_stash != 0)
 		rte_mempool_put_bulk(ep->pool, (void **)er->stash, er->n_stash);
+	if (er->n_held != 0)
+		rte_pktmbuf_free_bulk(er->held, er->n_held);
 	if (ep->is_origin) {
 		for (i = 0; i < ep->n_conns; i++) {
 			struct gb_ep_conn *c = &ep->conns[i];

@@ -71,7 +71,8 @@ struct gb_ep_conn {
 	uint64_t pause_until; /* TSC: BUSY seen, no new sends before */
 	struct gb_slot *slot; /* slot_mask + 1 of them, in the endpoint's slab */
 	uint32_t slot_mask;
-	uint8_t tmpl[GB_TMPL_LEN]; /* this session's DATA prefix (gb_replay_template) */
+	uint8_t tmpl[GB_TMPL_LEN]; /* this session's DATA prefix, or a destination's ACK
+				    * headers (gb_replay_template) */
 	/* destination */
 	struct dp_dedup *rx;
 	uint64_t ack_lo, ack_hi; /* link seqs received since the last ACK */
@@ -105,8 +106,12 @@ struct gb_txq {
  * store buffer). */
 #define GB_STASH 160 /* a pass sends up to 128: all of them prefetched a pass ahead */
 
+#define GB_HELD (8 * GB_BURST) /* received frames held for a pass (GB_RX_BURSTS) */
+
 /* What one endpoint thread works with besides its connectors. */
 struct gb_ep_run {
+	unsigned n_held;
+	struct rte_mbuf *held[GB_HELD]; /* received last pass, being prefetched */
 	unsigned n_stash;
 	unsigned data_off; /* from an mbuf to its data at the default headroom */
 	struct rte_mbuf *stash[GB_STASH];

@@ -99,6 +99,24 @@ int gb_mbuf_take(struct gb_ep_run *er, struct rte_mbuf **m, unsigned n)
 #define OFF_OSEQ 24
 #define OFF_DEST (GW_HDR_LEN + GW_DATA_FIXED_LEN)
 
+/* A destination's template: the L2-L4 headers of its ACKs. */
+static int ack_template(struct gb_endpoint *ep, struct gb_ep_conn *c)
+{
+	struct rte_mbuf *m;
+	struct rte_ipv4_hdr *ih;
+	uint8_t *gw;
+
+	m = gb_frame_alloc(ep, c, GW_ACK_LEN, &gw);
+	if (m == NULL)
+		return -1;
+	ih = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	ih->hdr_checksum = 0;
+	ih->hdr_checksum = rte_ipv4_cksum(ih);
+	memcpy(c->tmpl, rte_pktmbuf_mtod(m, void *), DP_PKT_HDRS);
+	rte_pktmbuf_free(m);
+	return 0;
+}
+
 int gb_replay_template(struct gb_endpoint *ep, struct gb_ep_conn *c)
 {
 	const struct gb_ctx *ctx = ep->ctx;
@@ -109,6 +127,8 @@ int gb_replay_template(struct gb_endpoint *ep, struct gb_ep_conn *c)
 	uint8_t *gw;
 	static const uint8_t zero[GW_PAYLOAD_MAX];
 
+	if (!ep->is_origin)
+		return ack_template(ep, c);
 	flen = (uint16_t)GW_DATA_LEN(dlen, ctx->o->payload);
 	m = gb_frame_alloc(ep, c, flen, &gw);
 	if (m == NULL)
@@ -488,14 +508,19 @@ void gb_dest_acks(struct gb_ep_run *er)
 				continue;
 			if (er->txq[c->queue].n + b->n >= TXB_MAX - 1)
 				break;
-			m = gb_frame_alloc(ep, c, GW_ACK_LEN, &gw);
-			if (m == NULL)
+			/* A prefetched mbuf and this session's ACK headers (the
+			 * IPv4 checksum included: every ACK has one length); a UDP
+			 * checksum (--udp-csum) is computed once the tag is in. */
+			if (gb_mbuf_take(er, &m, 1) != 0)
 				break;
+			gw = (uint8_t *)rte_pktmbuf_append(m, DP_PKT_HDRS + GW_ACK_LEN);
+			rte_memcpy(gw, c->tmpl, DP_PKT_HDRS);
+			gw += DP_PKT_HDRS;
+			m->l2_len = RTE_ETHER_HDR_LEN;
+			m->l3_len = sizeof(struct rte_ipv4_hdr);
+			m->port = ep->stamp_port;
 			h.ctr = gw_ctr_make(GW_LANE_STREAM, ++c->tx_ctr[GW_LANE_STREAM]);
 			gw_wire_encode_ack(gw, GW_ACK_LEN, &h, bs, bm);
-			/* The IPv4 checksum does not depend on the frame; a UDP
-			 * checksum (--udp-csum) is redone once the tag is in. */
-			gb_frame_finish(ep, m);
 			m->hash.usr = c->queue;
 			if (gb_tag_full(b))
 				gb_replay_flush(er);
