@@ -593,9 +593,14 @@ def matrix_rows(quick, ncpu, hcpu, wcpu):
         w2 = (["--cpus-workers", "0-%d" % (ncpu - 1), "--float"],
               "2 workers floating over %d CPU%s shared with the harness (not a scaling "
               "figure)" % (ncpu, "s" if ncpu > 1 else ""))
-    # Quick: a smoke run of the scripts; the large rows as large as the
-    # harness of 0343485 can set up in its default memory.
-    many_routes, many_conns = (100000, 64) if quick else (1000000, 65536)
+    # Quick: a smoke run of the scripts, the large rows small. 65,535
+    # connectors, not the 65,536: connector ids are 1..65,535
+    # (DP_MAX_CONNECTORS - 1), and gwart-bench refuses more.
+    many_routes, many_conns = (100000, 64) if quick else (1000000, 65535)
+    # Route i is served by destination i mod D: as many routes as the most
+    # destinations, in both connector rows, so that traffic reaches every
+    # destination and only the connectors differ between them.
+    conn_routes = str(max(1000, many_conns // 2 + 1))
     return [
         ("base", "1 worker, 64 B, 1,000 routes, 4 + 4 connectors", b() + pin, True),
         ("workers-2", w2[1], b("--workers", "2") + w2[0], True),
@@ -603,11 +608,13 @@ def matrix_rows(quick, ncpu, hcpu, wcpu):
         ("routes-10", "10 routes", b("--routes", "10") + pin, True),
         ("routes-%d" % many_routes, "{:,} routes".format(many_routes),
          b("--routes", str(many_routes)) + pin, True),
-        ("conns-10", "10 connectors (5 + 5), traffic over all",
-         b("--origins", "5", "--dests", "5") + pin, True),
-        ("conns-%d" % many_conns, "{:,} connectors ({:,} + {:,}), traffic over all".format(
-            many_conns, many_conns // 2, many_conns // 2),
-         b("--origins", str(many_conns // 2), "--dests", str(many_conns // 2)) + pin, True),
+        ("conns-10", "10 connectors (5 + 5), {:,} routes".format(int(conn_routes)),
+         b("--origins", "5", "--dests", "5", "--routes", conn_routes) + pin, True),
+        ("conns-%d" % many_conns, "{:,} connectors ({:,} + {:,}), {:,} routes: traffic to "
+         "every destination".format(many_conns, many_conns - many_conns // 2, many_conns // 2,
+                                    int(conn_routes)),
+         b("--origins", str(many_conns - many_conns // 2), "--dests", str(many_conns // 2),
+           "--routes", conn_routes) + pin, True),
         # Residence is recorded by the workers with stage accounting on.
         ("halfload", "base at half its full-load rate (residence)",
          b("--rate", "@HALF@") + ["--stage-stats"] + pin, False),

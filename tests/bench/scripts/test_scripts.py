@@ -313,7 +313,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-if [ "$origins" -gt 30000 ]; then echo "gwart-bench: at most 65535 connectors" >&2; exit 2; fi
+if [ "$origins" -gt 30000 ]; then echo "gwart-bench: EAL: not enough memory" >&2; exit 2; fi
 if [ "$origins" = 5 ] && [ -n "${STUB_SLOW:-}" ]; then sleep 30; fi
 n=$(grep -c '^g' "$STUB_ORDER")
 cyc=$((400 + 10 * n))
@@ -402,13 +402,16 @@ class Shell(unittest.TestCase):
                                "matrix-plan", "--ncpu", "2"], capture_output=True, text=True)
         rows = [l.split("\t") for l in plan.stdout.splitlines()]
         self.assertEqual([r[0] for r in rows], ["base", "workers-2", "payload-1024", "routes-10",
-                                                "routes-1000000", "conns-10", "conns-65536",
+                                                "routes-1000000", "conns-10", "conns-65535",
                                                 "halfload"])
         self.env["GB_REPS"] = "1"
         self.env["GB_DURATION"] = "1"
         r, order = self.run_sh("-m")
+        self.assertIn("--routes 32768 --origins 32768 --dests 32767", rows[6][2])
+        self.assertIn("--routes 32768 --origins 5 --dests 5", rows[5][2])
         md = read(os.path.join(self.d.path, "out", "matrix.md"))
-        self.assertIn("not run: at most 65535 connectors", md)
+        self.assertIn("| conns-65535 | 65,535 connectors", md)
+        self.assertIn("not run: EAL: not enough memory |", md)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
 
