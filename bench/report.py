@@ -415,7 +415,7 @@ def gwart_rep(gpath, hz_default=None):
     x = {"ran": r is not None, "ok": None, "inconclusive": None, "why": "",
          "cyc": None, "method": "none", "rate": None, "per_core": None,
          "hb": None, "idle": None, "hz": None, "stage_stats": None, "res": None,
-         "desched": None}
+         "cpu_cyc": None, "desched": None}
     if r is None:
         x["why"] = "not run: " + why_not_run(log_of(gpath))
         return x
@@ -430,7 +430,8 @@ def gwart_rep(gpath, hz_default=None):
     x["hz"] = r.get("tsc_hz") or hz_default
     x["stage_stats"] = p.get("stage_stats")
     x["res"] = residence(r)
-    x["desched"] = descheduled(x["cyc"], x["method"], r.get("cpu_cycles_per_msg"))
+    x["cpu_cyc"] = r.get("cpu_cycles_per_msg") or None
+    x["desched"] = descheduled(x["cyc"], x["method"], x["cpu_cyc"])
     return x
 
 
@@ -504,11 +505,18 @@ def desched_line(reps):
     if not d:
         return None
     over = [x["desched"] for _, x in d]
+    # The CPU time per message holds idle polling too: an upper bound on
+    # the worker's cost, so a ratio from it is a lower bound on gwart's.
+    low = median([x["tp_cyc"] / x["cpu_cyc"] for x in
+                  (y for _, y in reps if y.get("counted")) if x["cpu_cyc"]])
     return ("descheduled: repetition%s %s of %d (busy TSC cycles/msg %.0f-%.0f %% above the "
             "worker's CPU time per message): the host ran something else on the worker's CPU "
             "in the middle of busy iterations, so those figures overstate its cost; a quiet "
-            "host is needed" % ("s" if len(d) > 1 else "", ", ".join(str(i) for i, _ in d),
-                                len(reps), 100 * min(over), 100 * max(over)))
+            "host is needed%s" % (
+                "s" if len(d) > 1 else "", ", ".join(str(i) for i, _ in d), len(reps),
+                100 * min(over), 100 * max(over),
+                "; from the worker's CPU time per message instead (idle polling included: a "
+                "lower bound) the ratio is %.3f" % low if low else ""))
 
 
 def harness_bound_line(reps):
