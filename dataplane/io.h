@@ -162,16 +162,7 @@ static inline struct rte_mbuf *dp_tx_alloc(struct dp_lcore *lc, uint16_t len, ui
 {
 	struct rte_mbuf *m = dp_tx_mbuf(lc);
 
-	if (unlikely(m == NULL))
-		return NULL;
-	if (unlikely((uint32_t)DP_PKT_HDRS + len > rte_pktmbuf_tailroom(m))) {
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	m->data_len = (uint16_t)(DP_PKT_HDRS + len);
-	m->pkt_len = m->data_len;
-	*payload = rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PKT_HDRS);
-	return m;
+	return likely(m != NULL) ? dp_pkt_frame_init(m, len, payload) : NULL;
 }
 
 /* Flush every port's TX buffer and return the stash's unused mbufs (still

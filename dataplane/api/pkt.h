@@ -197,13 +197,12 @@ static inline void dp_pkt_csum_tag(uint8_t *fr, uint16_t len)
 /* A fresh mbuf from @pool with @len bytes of UDP payload after DP_PKT_HDRS
  * bytes of (unwritten) headers; *payload points at the payload. NULL if
  * the pool is empty or it does not fit. */
-static inline struct rte_mbuf *dp_pkt_alloc_frame(struct rte_mempool *pool, uint16_t len,
-						  uint8_t **payload)
+/* Size fresh (reset, empty) mbuf @m for @len bytes of UDP payload after
+ * DP_PKT_HDRS bytes of headers, *payload at the payload; frees @m and
+ * returns NULL if it does not fit. */
+static inline struct rte_mbuf *dp_pkt_frame_init(struct rte_mbuf *m, uint16_t len,
+						 uint8_t **payload)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-
-	if (unlikely(m == NULL))
-		return NULL;
 	if (unlikely((uint32_t)DP_PKT_HDRS + len > rte_pktmbuf_tailroom(m))) {
 		rte_pktmbuf_free(m);
 		return NULL;
@@ -212,6 +211,14 @@ static inline struct rte_mbuf *dp_pkt_alloc_frame(struct rte_mempool *pool, uint
 	m->pkt_len = m->data_len;
 	*payload = rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PKT_HDRS);
 	return m;
+}
+
+static inline struct rte_mbuf *dp_pkt_alloc_frame(struct rte_mempool *pool, uint16_t len,
+						  uint8_t **payload)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+	return likely(m != NULL) ? dp_pkt_frame_init(m, len, payload) : NULL;
 }
 
 /*
