@@ -14,15 +14,38 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 
 #include "route.h"
+#include "route_match.h"
+
+/*
+ * A random key secret for every process that links the route index, set
+ * before main() so that control's pattern keys and the workers' destination
+ * keys are computed under the same one (dp_rm_key_secret_set()): route keys
+ * cannot be predicted from outside, so no destination can be chosen to
+ * collide with another's in the workers' route cache. Start-up code: a
+ * failed getrandom() (never seen) falls back to the TSC and an address,
+ * still unknown to a remote sender.
+ */
+__attribute__((constructor)) static void dp_route_key_secret_init(void)
+{
+	uint64_t s[2];
+
+	if (getrandom(s, sizeof(s), 0) != (ssize_t)sizeof(s)) {
+		s[0] = rte_rdtsc() ^ (uint64_t)(uintptr_t)&s;
+		s[1] = s[0] * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)dp_route_key_secret_init;
+	}
+	dp_rm_key_secret_set(s[0], s[1]);
+}
 
 #define DP_ROUTE_NAME_MAX 24	      /* rte_hash derives ring names from it */
 #define DP_ROUTE_TABLE_MAX (1u << 26) /* routes per table */

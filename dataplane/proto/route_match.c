@@ -39,6 +39,22 @@ static inline int rm_is_sep(uint8_t c) { return c == '.' || c == '/'; }
 #define RM_K3 0x589965cc75374cc3ull
 #define RM_K4 0x1d8e4e27c47d124full
 
+/*
+ * The process's key secret, mixed into every key (dp_rm_key_secret_set()).
+ * The route index verifies the route's text on every hash hit, but the
+ * workers' route cache trusts a matching 128-bit key: with public
+ * constants only, a connector could search offline for a destination whose
+ * key equals another's and have its messages take that one's route. Set
+ * once before any key is computed; read-only afterwards.
+ */
+static uint64_t rm_secret[2];
+
+void dp_rm_key_secret_set(uint64_t s0, uint64_t s1)
+{
+	rm_secret[0] = s0;
+	rm_secret[1] = s1;
+}
+
 /* 64x64 -> 128-bit multiply, high and low halves folded together. */
 static inline uint64_t rm_mum(uint64_t a, uint64_t b)
 {
@@ -84,8 +100,8 @@ rm_type_seed_w(const uint8_t *type, size_t n, uint64_t seed[2], uint64_t word[2]
 	}
 	t0 = dp_rm_fold8(t0);
 	t1 = dp_rm_fold8(t1);
-	seed[0] = rm_mum(t0 ^ RM_K0, t1 ^ RM_K1) ^ n;
-	seed[1] = rm_mum(t0 ^ RM_K2, t1 ^ RM_K3) + n;
+	seed[0] = rm_mum(t0 ^ RM_K0 ^ rm_secret[0], t1 ^ RM_K1) ^ n;
+	seed[1] = rm_mum(t0 ^ RM_K2, t1 ^ RM_K3 ^ rm_secret[1]) + n;
 	if (word != NULL) {
 		word[0] = t0;
 		word[1] = t1;

@@ -153,6 +153,15 @@ unsigned dp_rm_candidates(const struct dp_rm_addr *a, const uint64_t sfx_mask[4]
 struct dp_rm_key dp_rm_key(const uint8_t *type, size_t type_len, unsigned kind, const uint8_t *text,
 			   size_t len);
 
+/*
+ * Mix a secret into every key of this process from now on. Call once,
+ * before any key is computed (the route index sets a random one from a
+ * constructor, route.c, before main()); keys computed before and after
+ * differ. Without a call the secret is 0: deterministic, for unit tests.
+ * Not thread-safe: start-up only.
+ */
+void dp_rm_key_secret_set(uint64_t s0, uint64_t s1);
+
 /* Key of candidate c of a; equals dp_rm_pattern_key() of the route that c names. */
 struct dp_rm_key dp_rm_cand_key(const struct dp_rm_addr *a, const struct dp_rm_cand *c);
 

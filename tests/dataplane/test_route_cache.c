@@ -21,6 +21,7 @@
 #include <urcu-qsbr.h>
 
 #include "route.h"
+#include "route_match.h"
 
 /* 1,000,000 route objects do not fit the common fixture's 256 MB. */
 static void rc_eal_up(void)
@@ -320,3 +321,17 @@ static void at_scale(unsigned n)
 Test(route_cache, ten_routes) { at_scale(10); }
 
 Test(route_cache, million_routes, .timeout = 600) { at_scale(1000000); }
+
+/* A process that links the route index has a random key secret from before
+ * main() (route.c): its keys differ from the secret-0 keys that anyone can
+ * compute, so no destination can be crafted offline to collide with
+ * another's in the cache. */
+Test(route_cache, key_secret_is_random)
+{
+	struct dp_rm_key k = dp_rm_key((const uint8_t *)"smtp", 4, DP_ROUTE_EXACT,
+				       (const uint8_t *)"acme.com", 8), z;
+
+	dp_rm_key_secret_set(0, 0);
+	z = dp_rm_key((const uint8_t *)"smtp", 4, DP_ROUTE_EXACT, (const uint8_t *)"acme.com", 8);
+	cr_assert(k.lo != z.lo || k.hi != z.hi, "the route index's process kept the public key");
+}

@@ -845,3 +845,26 @@ Test(route_match, dest_key_random, .timeout = 60)
 			  len, tl, a.dom_len);
 	}
 }
+
+/* The key secret (dp_rm_key_secret_set()): every key changes with it, and
+ * the case folding and distinctness properties hold under any secret. This
+ * binary does not link the route index, so the secret starts at 0. */
+Test(route_match, key_secret)
+{
+	static const uint64_t secrets[][2] = {{0, 0}, {1, 0}, {0, 1}, {~0ull, 0x9e3779b97f4a7c15ull}};
+	struct dp_rm_key base = dp_rm_key(S("smtp"), DP_ROUTE_EXACT, S("acme.com"));
+	unsigned i;
+
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+		struct dp_rm_key k;
+
+		dp_rm_key_secret_set(secrets[i][0], secrets[i][1]);
+		k = dp_rm_key(S("smtp"), DP_ROUTE_EXACT, S("acme.com"));
+		cr_assert_eq(key_eq(k, base), i == 0, "secret %u: key %s", i,
+			     i == 0 ? "changed" : "unchanged");
+		cr_assert(key_eq(k, dp_rm_key(S("SMTP"), DP_ROUTE_EXACT, S("ACME.com"))));
+		cr_assert(!key_eq(k, dp_rm_key(S("smtp"), DP_ROUTE_EXACT, S("acme.org"))));
+		cr_assert(!key_eq(k, dp_rm_key(S("smtp"), DP_ROUTE_SUFFIX, S("acme.com"))));
+	}
+	dp_rm_key_secret_set(0, 0);
+}
