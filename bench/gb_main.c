@@ -138,6 +138,10 @@ static const char *check(const struct gb_opts *o)
 		return "--workers must be 1..16";
 	if (strcmp(o->scenario, "echo") == 0 && o->workers != 1)
 		return "echo: one worker (the stand-in takes its lcore)";
+	/* The stand-in never retransmits on a destination's link: a lost
+	 * DATA would be a hole its sink could never fill. */
+	if (strcmp(o->scenario, "echo") == 0 && (o->drop > 0 || o->dup > 0))
+		return "echo: no fault injection (the stand-in does not retransmit)";
 	if (o->gen_threads < 1 || o->sink_threads < 1 ||
 	    o->gen_threads + o->sink_threads > GB_MAX_ENDPOINTS)
 		return "--gen-threads + --sink-threads must be 2..4";
