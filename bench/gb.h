@@ -83,6 +83,7 @@ struct gb_opts {
 	unsigned mem_mb;	/* EAL -m; 0: computed */
 	bool stage_stats;	/* ask the router to account cycles per stage */
 	bool udp_csum;		/* generators fill the UDP checksum */
+	double echo_min_ratio;	/* echo: the harness must drive this many times one worker */
 	bool sink_verify;	/* sinks check every DATA tag (off: the router is trusted
 				 * for DATA in throughput runs; ACKs and NACKs are always
 				 * checked by origins) */
@@ -381,7 +382,8 @@ int gb_result_write_json(const struct gb_opts *o, const struct gb_result *r, con
 int gb_run_inproc(const struct gb_opts *o, struct gb_result *r);
 int gb_run_memif(const struct gb_opts *o, struct gb_result *r);
 /* The harness alone against the echo stand-in, then against the router, in
- * one process: fails unless the harness drives GB_ECHO_MIN_RATIO x what one
+ * one process: fails unless the harness drives --echo-min-ratio (default
+ * GB_ECHO_MIN_RATIO, the issue's target) x what one
  * worker routes (gb_inproc.c, gb_echo.c). */
 #define GB_ECHO_MIN_RATIO 3.0
 int gb_run_echo(const struct gb_opts *o, struct gb_result *r);

@@ -593,7 +593,13 @@ int gb_run_echo(const struct gb_opts *o, struct gb_result *r)
 	printf("CPU shares: echo run harness %.0f %%, stand-in %.0f %%; router run worker %.0f %%\n",
 	       100.0 * re.harness_cpu_share, 100.0 * re.worker_cpu_share,
 	       100.0 * r->worker_cpu_share);
-	if (r->disturbed) {
+	if (o->echo_min_ratio <= 0)
+		printf("ratio not asserted (--echo-min-ratio 0); issue 9's target is %.0f%s\n",
+		       GB_ECHO_MIN_RATIO,
+		       r->disturbed ? "; this run was disturbed (a polling thread got under 90 % "
+				      "of its CPU)"
+				    : "");
+	if (r->disturbed && o->echo_min_ratio > 0) {
 		snprintf(r->why, sizeof(r->why),
 			 "inconclusive: a polling thread got under %.0f %% of its CPU (the host is "
 			 "shared): ratio %.2f not judged",
@@ -601,10 +607,10 @@ int gb_run_echo(const struct gb_opts *o, struct gb_result *r)
 		r->ok = false;
 		return -1;
 	}
-	if (ratio < GB_ECHO_MIN_RATIO) {
+	if (ratio < o->echo_min_ratio) {
 		snprintf(r->why, sizeof(r->why),
 			 "harness drives %.2f x what one worker routes, below %.1f", ratio,
-			 GB_ECHO_MIN_RATIO);
+			 o->echo_min_ratio);
 		r->ok = false;
 		return -1;
 	}

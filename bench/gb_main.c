@@ -32,7 +32,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: gwart-bench inproc|echo|memif|stages|crypto|graph|selftest [options]\n"
 		"  (echo: the harness against a stand-in that only echoes, then against the\n"
-		"   router; fails unless the harness drives 3x what one worker routes)\n"
+		"   router; fails unless the harness drives --echo-min-ratio (3) x what one\n"
+		"   worker routes)\n"
 		"  --workers N        router worker lcores (1)\n"
 		"  --origins N        origin connectors (4)       --dests N       destinations (4)\n"
 		"  --gen-threads N    generator threads (1)       --sink-threads N sink threads (1)\n"
@@ -79,6 +80,7 @@ static int parse(int argc, char **argv, struct gb_opts *o)
 		{"pool-ops", 1, NULL, 'O'},     {"custody-limit", 1, NULL, 'C'},
 		{"float", 0, NULL, 'F'},        {"no-float", 0, NULL, 'f'},
 		{"no-auth", 0, NULL, 'A'},     {"sink-verify", 0, NULL, 'V'},
+		{"echo-min-ratio", 1, NULL, 'E'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -116,6 +118,7 @@ static int parse(int argc, char **argv, struct gb_opts *o)
 		case 'U': o->udp_csum = true; break;
 		case 'A': o->no_auth = true; break;
 		case 'V': o->sink_verify = true; break;
+		case 'E': o->echo_min_ratio = atof(optarg); break;
 		case 'H': o->cpus_harness = optarg; break;
 		case 'K': o->cpus_workers = optarg; break;
 		case 'g': o->gwartd = optarg; break;
@@ -170,7 +173,7 @@ int main(int argc, char **argv)
 		.workers = 1, .origins = 4, .dests = 4, .gen_threads = 1, .sink_threads = 1,
 		.routes = 1000, .payload = 64, .pop = GB_POP_UNIFORM, .zipf_s = 0.99,
 		.duration_s = 3, .warmup_s = 0.5, .drain_s = 10, .seed = 1, .rx_window = 960,
-		.pool_ops = "stack",
+		.pool_ops = "stack", .echo_min_ratio = GB_ECHO_MIN_RATIO,
 		.cpus_harness = "0", .cpus_workers = ncpu > 1 ? "1-127" : "0",
 	};
 	const char *err;
