@@ -122,8 +122,9 @@ static void ingress_data(struct dp_lcore *lc, struct rte_mbuf *m, const struct g
 	 * once, here, while the frame is hot; the route stage never looks at
 	 * the destination's bytes again unless the route cache misses. A
 	 * parsed frame's split always fits, so this refusal is unreachable. */
-	if (unlikely(dp_rm_dest_init(&pd->dest, f->u.data.dest, f->u.data.dest_len,
-				     f->u.data.dest_type_len, f->u.data.dest_dom_off) != 0)) {
+	if (unlikely(dp_rm_dest_init_k(dp_route_key_secret(), &pd->dest, f->u.data.dest,
+				       f->u.data.dest_len, f->u.data.dest_type_len,
+				       f->u.data.dest_dom_off) != 0)) {
 		dp_reply_nack_conn(lc, c, seq, GW_NACK_NO_ROUTE, 0);
 		dp_drop(lc, m, DP_DROP_NO_ROUTE);
 		return;

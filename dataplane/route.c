@@ -28,23 +28,29 @@
 #include "route_match.h"
 
 /*
- * A random key secret for every process that links the route index, set
- * before main() so that control's pattern keys and the workers' destination
- * keys are computed under the same one (dp_rm_key_secret_set()): route keys
- * cannot be predicted from outside, so no destination can be chosen to
- * collide with another's in the workers' route cache. Start-up code: a
- * failed getrandom() (never seen) falls back to the TSC and an address,
- * still unknown to a remote sender.
+ * This process's route key secret (route_match.h: why), random, set before
+ * main() so that every key of every table (control's pattern keys, the
+ * workers' destination keys) comes from the same one. Written once by the
+ * constructor, read-only afterwards. A failed getrandom() (never seen)
+ * falls back to the TSC and an address, still unknown to a remote sender.
  */
-__attribute__((constructor)) static void dp_route_key_secret_init(void)
+static struct dp_rm_secret route_secret;
+
+__attribute__((constructor)) static void route_secret_init(void)
 {
 	uint64_t s[2];
 
 	if (getrandom(s, sizeof(s), 0) != (ssize_t)sizeof(s)) {
 		s[0] = rte_rdtsc() ^ (uint64_t)(uintptr_t)&s;
-		s[1] = s[0] * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)dp_route_key_secret_init;
+		s[1] = s[0] * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&route_secret;
 	}
-	dp_rm_key_secret_set(s[0], s[1]);
+	route_secret.s[0] = s[0];
+	route_secret.s[1] = s[1];
+}
+
+const struct dp_rm_secret *dp_route_key_secret(void)
+{
+	return &route_secret;
 }
 
 #define DP_ROUTE_NAME_MAX 24	      /* rte_hash derives ring names from it */
@@ -330,7 +336,7 @@ int dp_route_add(struct dp_route_table *t, const char *type, const char *pattern
 	rc = dp_route_check_targets(tg, n);
 	if (rc != 0)
 		return rc;
-	key = dp_rm_pattern_key(&p);
+	key = dp_rm_pattern_key_k(&route_secret, &p);
 	sfx_len = p.kind == DP_ROUTE_SUFFIX ? p.len - 1u : 0;
 
 	if (rte_hash_lookup_with_hash_data(t->h, &key, dp_route_sig(&key), &data) >= 0) {
@@ -383,7 +389,7 @@ int dp_route_del(struct dp_route_table *t, const char *type, const char *pattern
 
 	if (dp_rm_normalise(type, pattern, &p, NULL) != 0)
 		return -EINVAL;
-	key = dp_rm_pattern_key(&p);
+	key = dp_rm_pattern_key_k(&route_secret, &p);
 	if (rte_hash_lookup_with_hash_data(t->h, &key, dp_route_sig(&key), &data) < 0)
 		return -ENOENT;
 	r = data;
@@ -519,7 +525,7 @@ const struct dp_route *dp_route_lookup(const struct dp_route_table *t, const uin
 	struct dp_rm_cand c;
 	uint8_t stage = 0, pos = 1;
 
-	if (unlikely(dp_rm_parse(addr, len, &a) != 0))
+	if (unlikely(dp_rm_parse_k(&route_secret, addr, len, &a) != 0))
 		return NULL;
 	dp_route_view(t, &v);
 	while (dp_route_next_cand(&v, &a, &stage, &pos, &c)) {
@@ -628,7 +634,7 @@ void dp_route_lookup_bulk(const struct dp_route_table *t, const uint8_t *const a
 	}
 	for (i = 0; i < n; i++) {
 		out[i] = NULL;
-		if (likely(dp_rm_parse(addrs[i], lens[i], &a[i]) == 0))
+		if (likely(dp_rm_parse_k(&route_secret, addrs[i], lens[i], &a[i]) == 0))
 			todo |= 1ull << i;
 	}
 	dp_route_resolve(t, a, NULL, todo, out);
@@ -665,7 +671,7 @@ unsigned dp_route_lookup_dests(const struct dp_route_table *t, struct dp_route_c
 			hits++;
 			continue;
 		}
-		dp_rm_dest_addr(d[i], &a[nm]);
+		dp_rm_dest_addr_k(&route_secret, d[i], &a[nm]);
 		k0[nm] = &d[i]->key;
 		mi[nm++] = (uint8_t)i;
 	}

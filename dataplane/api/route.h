@@ -191,6 +191,14 @@ unsigned dp_route_lookup_dests(const struct dp_route_table *t, struct dp_route_c
 			       const struct dp_rm_dest *const d[], unsigned n,
 			       const struct dp_route *out[]);
 
+/*
+ * This process's route key secret (route_match.h): every table's keys come
+ * from it, so the dp_rm_dest given to dp_route_lookup_dests() must be made
+ * with it (dp_rm_dest_init_k() / dp_rm_dest_parse_k()). Random, set before
+ * main(); any thread, any time.
+ */
+const struct dp_rm_secret *dp_route_key_secret(void);
+
 /* ---- diagnostics ---- */
 
 /*

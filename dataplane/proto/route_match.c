@@ -39,21 +39,8 @@ static inline int rm_is_sep(uint8_t c) { return c == '.' || c == '/'; }
 #define RM_K3 0x589965cc75374cc3ull
 #define RM_K4 0x1d8e4e27c47d124full
 
-/*
- * The process's key secret, mixed into every key (dp_rm_key_secret_set()).
- * The route index verifies the route's text on every hash hit, but the
- * workers' route cache trusts a matching 128-bit key: with public
- * constants only, a connector could search offline for a destination whose
- * key equals another's and have its messages take that one's route. Set
- * once before any key is computed; read-only afterwards.
- */
-static uint64_t rm_secret[2];
-
-void dp_rm_key_secret_set(uint64_t s0, uint64_t s1)
-{
-	rm_secret[0] = s0;
-	rm_secret[1] = s1;
-}
+/* No secret: the public keys (unit tests, tools). */
+static const struct dp_rm_secret rm_no_secret;
 
 /* 64x64 -> 128-bit multiply, high and low halves folded together. */
 static inline uint64_t rm_mum(uint64_t a, uint64_t b)
@@ -84,7 +71,8 @@ static inline uint64_t rm_load_tail_end8(const uint8_t *end, size_t n)
  * words instead of byte by byte; the result is the same.
  */
 static inline __attribute__((always_inline)) void
-rm_type_seed_w(const uint8_t *type, size_t n, uint64_t seed[2], uint64_t word[2], int wide)
+rm_type_seed_w(const struct dp_rm_secret *sec, const uint8_t *type, size_t n, uint64_t seed[2],
+	       uint64_t word[2], int wide)
 {
 	uint64_t t0, t1;
 
@@ -100,17 +88,18 @@ rm_type_seed_w(const uint8_t *type, size_t n, uint64_t seed[2], uint64_t word[2]
 	}
 	t0 = dp_rm_fold8(t0);
 	t1 = dp_rm_fold8(t1);
-	seed[0] = rm_mum(t0 ^ RM_K0 ^ rm_secret[0], t1 ^ RM_K1) ^ n;
-	seed[1] = rm_mum(t0 ^ RM_K2, t1 ^ RM_K3 ^ rm_secret[1]) + n;
+	seed[0] = rm_mum(t0 ^ RM_K0 ^ sec->s[0], t1 ^ RM_K1) ^ n;
+	seed[1] = rm_mum(t0 ^ RM_K2, t1 ^ RM_K3 ^ sec->s[1]) + n;
 	if (word != NULL) {
 		word[0] = t0;
 		word[1] = t1;
 	}
 }
 
-static void rm_type_seed(const uint8_t *type, size_t n, uint64_t seed[2], uint64_t word[2])
+static void rm_type_seed(const struct dp_rm_secret *sec, const uint8_t *type, size_t n,
+			 uint64_t seed[2], uint64_t word[2])
 {
-	rm_type_seed_w(type, n, seed, word, 0);
+	rm_type_seed_w(sec != NULL ? sec : &rm_no_secret, type, n, seed, word, 0);
 }
 
 /*
@@ -150,13 +139,19 @@ static struct dp_rm_key rm_text_key(const uint64_t seed[2], unsigned kind, const
 	return rm_text_key_w(seed, kind, p, n, 0);
 }
 
-struct dp_rm_key dp_rm_key(const uint8_t *type, size_t type_len, unsigned kind, const uint8_t *text,
-			   size_t len)
+struct dp_rm_key dp_rm_key_k(const struct dp_rm_secret *sec, const uint8_t *type, size_t type_len,
+			     unsigned kind, const uint8_t *text, size_t len)
 {
 	uint64_t seed[2];
 
-	rm_type_seed(type, type_len, seed, NULL);
+	rm_type_seed(sec, type, type_len, seed, NULL);
 	return rm_text_key(seed, kind, text, len);
+}
+
+struct dp_rm_key dp_rm_key(const uint8_t *type, size_t type_len, unsigned kind, const uint8_t *text,
+			   size_t len)
+{
+	return dp_rm_key_k(NULL, type, type_len, kind, text, len);
 }
 
 struct dp_rm_key dp_rm_cand_key(const struct dp_rm_addr *a, const struct dp_rm_cand *c)
@@ -183,13 +178,18 @@ static void rm_pattern_text(const struct dp_rm_pattern *p, const uint8_t **text,
 	}
 }
 
-struct dp_rm_key dp_rm_pattern_key(const struct dp_rm_pattern *p)
+struct dp_rm_key dp_rm_pattern_key_k(const struct dp_rm_secret *sec, const struct dp_rm_pattern *p)
 {
 	const uint8_t *text;
 	size_t len;
 
 	rm_pattern_text(p, &text, &len);
-	return dp_rm_key((const uint8_t *)p->type, p->type_len, p->kind, text, len);
+	return dp_rm_key_k(sec, (const uint8_t *)p->type, p->type_len, p->kind, text, len);
+}
+
+struct dp_rm_key dp_rm_pattern_key(const struct dp_rm_pattern *p)
+{
+	return dp_rm_pattern_key_k(NULL, p);
 }
 
 /* ---- control plane: normalisation ------------------------------------------------ */
@@ -264,7 +264,8 @@ int dp_rm_normalise(const char *type, const char *pattern, struct dp_rm_pattern 
 
 /* ---- dataplane: addresses and candidates ------------------------------------------ */
 
-int dp_rm_parse(const uint8_t *addr, size_t len, struct dp_rm_addr *a)
+int dp_rm_parse_k(const struct dp_rm_secret *sec, const uint8_t *addr, size_t len,
+		  struct dp_rm_addr *a)
 {
 	const uint8_t *at;
 	size_t t, dom;
@@ -284,12 +285,17 @@ int dp_rm_parse(const uint8_t *addr, size_t len, struct dp_rm_addr *a)
 	a->type_len = (uint16_t)t;
 	a->dom = addr + dom;
 	a->dom_len = (uint16_t)(len - dom);
-	rm_type_seed(addr, t, a->tseed, a->tword);
+	rm_type_seed(sec, addr, t, a->tseed, a->tword);
 	return 0;
 }
 
-int dp_rm_dest_init(struct dp_rm_dest *d, const uint8_t *addr, size_t len, size_t type_len,
-		    size_t dom_off)
+int dp_rm_parse(const uint8_t *addr, size_t len, struct dp_rm_addr *a)
+{
+	return dp_rm_parse_k(NULL, addr, len, a);
+}
+
+int dp_rm_dest_init_k(const struct dp_rm_secret *sec, struct dp_rm_dest *d, const uint8_t *addr,
+		      size_t len, size_t type_len, size_t dom_off)
 {
 	uint64_t seed[2];
 
@@ -300,10 +306,10 @@ int dp_rm_dest_init(struct dp_rm_dest *d, const uint8_t *addr, size_t len, size_
 	 * one), the type and the text's tail are word loads inside the
 	 * address, not byte loops. */
 	if (len >= 16) {
-		rm_type_seed_w(addr, type_len, seed, NULL, 1);
+		rm_type_seed_w(sec != NULL ? sec : &rm_no_secret, addr, type_len, seed, NULL, 1);
 		d->key = rm_text_key_w(seed, DP_ROUTE_EXACT, addr + dom_off, len - dom_off, 1);
 	} else {
-		rm_type_seed(addr, type_len, seed, NULL);
+		rm_type_seed(sec, addr, type_len, seed, NULL);
 		d->key = rm_text_key(seed, DP_ROUTE_EXACT, addr + dom_off, len - dom_off);
 	}
 	d->addr = addr;
@@ -313,22 +319,40 @@ int dp_rm_dest_init(struct dp_rm_dest *d, const uint8_t *addr, size_t len, size_
 	return 0;
 }
 
-int dp_rm_dest_parse(struct dp_rm_dest *d, const uint8_t *addr, size_t len)
+int dp_rm_dest_init(struct dp_rm_dest *d, const uint8_t *addr, size_t len, size_t type_len,
+		    size_t dom_off)
+{
+	return dp_rm_dest_init_k(NULL, d, addr, len, type_len, dom_off);
+}
+
+int dp_rm_dest_parse_k(const struct dp_rm_secret *sec, struct dp_rm_dest *d, const uint8_t *addr,
+		       size_t len)
 {
 	struct dp_rm_addr a;
 
-	if (dp_rm_parse(addr, len, &a) != 0)
+	if (dp_rm_parse_k(sec, addr, len, &a) != 0)
 		return -EINVAL;
-	return dp_rm_dest_init(d, addr, len, a.type_len, (size_t)(a.dom - addr));
+	return dp_rm_dest_init_k(sec, d, addr, len, a.type_len, (size_t)(a.dom - addr));
 }
 
-void dp_rm_dest_addr(const struct dp_rm_dest *d, struct dp_rm_addr *a)
+int dp_rm_dest_parse(struct dp_rm_dest *d, const uint8_t *addr, size_t len)
+{
+	return dp_rm_dest_parse_k(NULL, d, addr, len);
+}
+
+void dp_rm_dest_addr_k(const struct dp_rm_secret *sec, const struct dp_rm_dest *d,
+		       struct dp_rm_addr *a)
 {
 	a->type = d->addr;
 	a->type_len = d->type_len;
 	a->dom = d->addr + d->dom_off;
 	a->dom_len = (uint16_t)(d->len - d->dom_off);
-	rm_type_seed(d->addr, d->type_len, a->tseed, a->tword);
+	rm_type_seed(sec, d->addr, d->type_len, a->tseed, a->tword);
+}
+
+void dp_rm_dest_addr(const struct dp_rm_dest *d, struct dp_rm_addr *a)
+{
+	dp_rm_dest_addr_k(NULL, d, a);
 }
 
 unsigned dp_rm_candidates(const struct dp_rm_addr *a, const uint64_t sfx_mask[4],

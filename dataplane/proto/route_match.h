@@ -47,6 +47,20 @@
 #define DP_RM_SUFFIX_MAX (DP_RM_DOMAIN_MAX - 2)
 #define DP_RM_CAND_MAX (DP_RM_SUFFIX_MAX + 2)
 
+/*
+ * A key secret, mixed into the type's hash state and so into every key:
+ * the route index keeps a random one per process (dp_route_key_secret(),
+ * route.c), because the workers' route cache trusts a matching 128-bit key
+ * without the index's text check, and with public constants alone a
+ * connector could search offline for a destination whose key equals
+ * another's and have its messages take that one's route. Every function
+ * below without _k uses no secret (NULL: the public keys, for tests and
+ * tools); keys of one table must all come from the same secret.
+ */
+struct dp_rm_secret {
+	uint64_t s[2];
+};
+
 /* 128-bit route key: the fixed-length key of the route index. */
 struct dp_rm_key {
 	uint64_t lo; /* its low 32 bits are the hash table signature */
@@ -97,6 +111,8 @@ int dp_rm_normalise(const char *type, const char *pattern, struct dp_rm_pattern 
  * that one accepts; does not look for control bytes (gw_wire_parse() has).
  */
 int dp_rm_parse(const uint8_t *addr, size_t len, struct dp_rm_addr *a);
+int dp_rm_parse_k(const struct dp_rm_secret *sec, const uint8_t *addr, size_t len,
+		  struct dp_rm_addr *a);
 
 /*
  * A destination ready for routing, from one pass over its bytes: the split
@@ -123,15 +139,21 @@ struct dp_rm_dest {
  */
 int dp_rm_dest_init(struct dp_rm_dest *d, const uint8_t *addr, size_t len, size_t type_len,
 		    size_t dom_off);
+int dp_rm_dest_init_k(const struct dp_rm_secret *sec, struct dp_rm_dest *d, const uint8_t *addr,
+		      size_t len, size_t type_len, size_t dom_off);
 
 /* dp_rm_parse()'s split, then dp_rm_dest_init(): for callers that have no
  * parser split. Returns 0 or -EINVAL (the address does not parse). */
 int dp_rm_dest_parse(struct dp_rm_dest *d, const uint8_t *addr, size_t len);
+int dp_rm_dest_parse_k(const struct dp_rm_secret *sec, struct dp_rm_dest *d, const uint8_t *addr,
+		       size_t len);
 
 /* The parsed address of a destination (no scan: the type is hashed again),
  * as dp_rm_parse() gives it; dp_rm_cand_key() of its exact candidate is
  * d->key. */
 void dp_rm_dest_addr(const struct dp_rm_dest *d, struct dp_rm_addr *a);
+void dp_rm_dest_addr_k(const struct dp_rm_secret *sec, const struct dp_rm_dest *d,
+		       struct dp_rm_addr *a);
 
 /*
  * Fill out[] with a's candidates in specificity order: exact, then the
@@ -152,21 +174,15 @@ unsigned dp_rm_candidates(const struct dp_rm_addr *a, const uint64_t sfx_mask[4]
  */
 struct dp_rm_key dp_rm_key(const uint8_t *type, size_t type_len, unsigned kind, const uint8_t *text,
 			   size_t len);
-
-/*
- * Mix a secret into every key of this process from now on. Call once,
- * before any key is computed (the route index sets a random one from a
- * constructor, route.c, before main()); keys computed before and after
- * differ. Without a call the secret is 0: deterministic, for unit tests.
- * Not thread-safe: start-up only.
- */
-void dp_rm_key_secret_set(uint64_t s0, uint64_t s1);
+struct dp_rm_key dp_rm_key_k(const struct dp_rm_secret *sec, const uint8_t *type, size_t type_len,
+			     unsigned kind, const uint8_t *text, size_t len);
 
 /* Key of candidate c of a; equals dp_rm_pattern_key() of the route that c names. */
 struct dp_rm_key dp_rm_cand_key(const struct dp_rm_addr *a, const struct dp_rm_cand *c);
 
 /* Key of a normalised pattern. */
 struct dp_rm_key dp_rm_pattern_key(const struct dp_rm_pattern *p);
+struct dp_rm_key dp_rm_pattern_key_k(const struct dp_rm_secret *sec, const struct dp_rm_pattern *p);
 
 /*
  * 1 if the route (normalised type, kind, normalised pattern; NUL-terminated)

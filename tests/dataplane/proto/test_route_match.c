@@ -846,25 +846,34 @@ Test(route_match, dest_key_random, .timeout = 60)
 	}
 }
 
-/* The key secret (dp_rm_key_secret_set()): every key changes with it, and
- * the case folding and distinctness properties hold under any secret. This
- * binary does not link the route index, so the secret starts at 0. */
+/* The key secret (dp_rm_key_k() & co.): every key changes with it, a NULL
+ * secret is the zero one, and the case folding and distinctness properties
+ * hold under any secret; the destination path agrees with dp_rm_key_k(). */
 Test(route_match, key_secret)
 {
-	static const uint64_t secrets[][2] = {{0, 0}, {1, 0}, {0, 1}, {~0ull, 0x9e3779b97f4a7c15ull}};
+	static const struct dp_rm_secret secrets[] = {
+		{{0, 0}}, {{1, 0}}, {{0, 1}}, {{~0ull, 0x9e3779b97f4a7c15ull}}};
+	static const uint8_t dest[] = "smtp:bob@acme.com";
 	struct dp_rm_key base = dp_rm_key(S("smtp"), DP_ROUTE_EXACT, S("acme.com"));
 	unsigned i;
 
 	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
-		struct dp_rm_key k;
+		const struct dp_rm_secret *sec = &secrets[i];
+		struct dp_rm_key k = dp_rm_key_k(sec, S("smtp"), DP_ROUTE_EXACT, S("acme.com"));
+		struct dp_rm_dest d;
+		struct dp_rm_addr a;
 
-		dp_rm_key_secret_set(secrets[i][0], secrets[i][1]);
-		k = dp_rm_key(S("smtp"), DP_ROUTE_EXACT, S("acme.com"));
 		cr_assert_eq(key_eq(k, base), i == 0, "secret %u: key %s", i,
 			     i == 0 ? "changed" : "unchanged");
-		cr_assert(key_eq(k, dp_rm_key(S("SMTP"), DP_ROUTE_EXACT, S("ACME.com"))));
-		cr_assert(!key_eq(k, dp_rm_key(S("smtp"), DP_ROUTE_EXACT, S("acme.org"))));
-		cr_assert(!key_eq(k, dp_rm_key(S("smtp"), DP_ROUTE_SUFFIX, S("acme.com"))));
+		cr_assert(key_eq(k, dp_rm_key_k(sec, S("SMTP"), DP_ROUTE_EXACT, S("ACME.com"))));
+		cr_assert(!key_eq(k, dp_rm_key_k(sec, S("smtp"), DP_ROUTE_EXACT, S("acme.org"))));
+		cr_assert(!key_eq(k, dp_rm_key_k(sec, S("smtp"), DP_ROUTE_SUFFIX, S("acme.com"))));
+		cr_assert_eq(dp_rm_dest_parse_k(sec, &d, dest, sizeof(dest) - 1), 0);
+		cr_assert(key_eq(d.key, k), "secret %u: destination key", i);
+		dp_rm_dest_addr_k(sec, &d, &a);
+		cr_assert(key_eq(dp_rm_cand_key(&a, &(struct dp_rm_cand){DP_ROUTE_EXACT, 0,
+									   (uint8_t)a.dom_len}),
+				 k));
 	}
-	dp_rm_key_secret_set(0, 0);
+	cr_assert(key_eq(dp_rm_key_k(NULL, S("smtp"), DP_ROUTE_EXACT, S("acme.com")), base));
 }
