@@ -67,8 +67,9 @@
  * The fuzzer's side is a model, not a second implementation: where it
  * cannot know what the router may legitimately do (a HELLO that moves a
  * session waits for the control thread while frames of its burst reach the
- * worker first; frames sealed before a set-key still queued) it is lenient,
- * never stricter. tests/fuzz/mutants.py shows the regression inputs fail
+ * worker first; a KEEPALIVE of the old session answered to the old address
+ * before the move leaves after it; frames sealed before a set-key still
+ * queued) it is lenient, never stricter. tests/fuzz/mutants.py shows the regression inputs fail
  * when the defence each is named for is removed.
  *
  * Regression inputs for the findings of issue 8 are committed in
@@ -230,6 +231,17 @@ struct fr_sess_snap {
 	uint16_t udp_be;
 };
 
+/* The router's sessions of a connector since the last full check: each
+ * epoch with the address it was opened at (control opens every session
+ * with a new epoch; the same session again keeps epoch and address). At
+ * most one per HELLO operation (3 bytes or more): more than run.sh's
+ * -max_len (4,096 bytes) can open. */
+#define FR_SESS_SEEN 2048
+struct fr_sess_seen {
+	unsigned n;
+	struct fr_sess_snap s[FR_SESS_SEEN];
+};
+
 static struct {
 	unsigned nw;
 	int trace; /* FUZZ_ROUTER_TRACE: a line per check */
@@ -257,6 +269,7 @@ static struct {
 	 * an operator action). */
 	uint8_t may_change[FR_CONNS + 1];
 	struct fr_sess_snap snap[FR_CONNS + 1];
+	struct fr_sess_seen sess_seen[FR_CONNS + 1];
 	uint64_t snap_us;     /* virtual time of the input's start */
 	unsigned n_seen;
 	struct fr_tx seen[FR_MAX_TX]; /* messages ever seen in custody (dest, origin, oseq, hash) */
@@ -541,6 +554,31 @@ static void seen_add(uint32_t dest, uint32_t origin, uint64_t oseq, uint32_t has
 			(struct fr_tx){.dest = dest, .origin = origin, .oseq = oseq, .hash = hash};
 }
 
+/* Note each connector's router session as it stands (after a control
+ * pass: the only place sessions open or move). */
+static void sessions_seen(void)
+{
+	unsigned k, i;
+
+	for (k = 1; k <= FR_CONNS; k++) {
+		const struct dp_conn *c = rconn(k);
+		struct fr_sess_seen *sv = &fr.sess_seen[k];
+
+		if (!c->up || c->epoch == 0)
+			continue;
+		/* An epoch never comes back: the last one noted or a new one. */
+		i = sv->n;
+		if (i != 0 && sv->s[i - 1].epoch == c->epoch && sv->s[i - 1].ip_be == c->ip_be &&
+		    sv->s[i - 1].udp_be == c->udp_be)
+			continue;
+		if (i == FR_SESS_SEEN) /* the oldest goes (see FR_SESS_SEEN) */
+			memmove(&sv->s[0], &sv->s[1], sizeof(sv->s[0]) * (FR_SESS_SEEN - 1));
+		else
+			sv->n++;
+		sv->s[sv->n - 1] = (struct fr_sess_snap){1, c->epoch, c->ip_be, c->udp_be};
+	}
+}
+
 static void snap_sessions(void)
 {
 	unsigned k;
@@ -550,7 +588,9 @@ static void snap_sessions(void)
 
 		fr.snap[k] = (struct fr_sess_snap){c->up, c->epoch, c->ip_be, c->udp_be};
 		fr.may_change[k] = 0;
+		fr.sess_seen[k].n = 0;
 	}
+	sessions_seen();
 }
 
 static void check_all(void)
@@ -846,12 +886,24 @@ static void on_tx(struct rte_mbuf *m)
 	}
 	if (f.type == GW_T_KEEPALIVE && f.epoch != 0) {
 		/* A KEEPALIVE answer goes to the session's address (then, or
-		 * now), never to whoever sent the KEEPALIVE. */
+		 * now), never to whoever sent the KEEPALIVE. "Then" is the
+		 * address of the session the answer is for (its epoch) when
+		 * control answered: control drains its session ring before
+		 * its handshake ring (issue 8), so a KEEPALIVE of the old
+		 * session checked before a HELLO that moves it is answered
+		 * to the old address and leaves after the move; that session
+		 * may have opened in a STEP since the last full check (snap),
+		 * so the sessions control had after each pass are kept too. */
 		const struct dp_conn *rc = rconn(k);
 		const struct fr_sess_snap *sn = &fr.snap[k];
+		const struct fr_sess_seen *sv = &fr.sess_seen[k];
+		int ok = (ih->dst_addr == rc->ip_be && uh->dst_port == rc->udp_be) ||
+			 (ih->dst_addr == sn->ip_be && uh->dst_port == sn->udp_be);
 
-		if (!((ih->dst_addr == rc->ip_be && uh->dst_port == rc->udp_be) ||
-		      (ih->dst_addr == sn->ip_be && uh->dst_port == sn->udp_be)))
+		for (i = 0; i < sv->n && !ok; i++)
+			ok = sv->s[i].epoch == f.epoch && ih->dst_addr == sv->s[i].ip_be &&
+			     uh->dst_port == sv->s[i].udp_be;
+		if (!ok)
 			FAIL("KEEPALIVE answer for %u sent to role %u, not its session's address", k,
 			     role);
 	}
@@ -967,8 +1019,10 @@ static int quiescent(void)
 static void fr_control(void)
 {
 	rcu_quiescent_state();
+	/* After each pass, the sessions control left (a HELLO opens or moves
+	 * one; the timers after the frames only close). */
 	while (cp_frames_poll(&fr.cp) != 0)
-		;
+		sessions_seen();
 	cp_loop_run_timers(fr.cp.loop, fr.vus);
 	rcu_quiescent_state();
 	fr_rcu_flush();

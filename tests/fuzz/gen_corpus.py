@@ -386,6 +386,16 @@ def router_regressions():
               up(1) + hello(1, role=1) + run() + keepalive(1) + run() +
               (keepalive(1, role=1) + clock(4) + run()) * 5 +
               replay(2, role=1) + run() + clock(6) + run()))
+    r.append(("regress-keepalive-answer-before-move",
+              "fuzz_router's model, not the router (found at 5846904): a session opened in "
+              "single steps (no full check since), a valid HELLO from the connector's other "
+              "address, then a KEEPALIVE of the session from its old address; control serves "
+              "its session ring before the handshake ring, answers the KEEPALIVE to the "
+              "session's address (right then) and moves the session after: the answer "
+              "leaves once the session is elsewhere and must be accepted (it was taken "
+              "for a KEEPALIVE answered to a spoofed address).",
+              hello(1) + step(1) + step(1) + hello(1, role=1) + keepalive(1, role=1) + run() +
+              keepalive(1) + run()))
     return r
 
 
