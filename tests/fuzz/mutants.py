@@ -23,19 +23,19 @@ SRC = os.path.dirname(os.path.dirname(HERE))
 
 # name, file, [(text, replacement)], regression input that must fail
 MUTANTS = [
-    ("session tag unchecked (worker)", "dataplane/worker.c",
+    ("session tag unchecked (ingress)", "dataplane/ingress.c",
      [("if (check && (!ok[i] || !dp_auth_tag_equal(tags[i], v->f.tag))) {", "if (0) {")],
      "regress-forged-data-epoch"),
-    ("session address unchecked (worker)", "dataplane/worker.c",
+    ("session address unchecked (ingress)", "dataplane/ingress.c",
      [("if (unlikely(src->ip_be != c->ip_be || src->udp_be != c->udp_be ||\n"
        "\t\t     gw_ctr_lane(f->ctr) != GW_LANE_STREAM)) {",
        "if (unlikely(gw_ctr_lane(f->ctr) != GW_LANE_STREAM)) {")],
      "regress-forged-data-epoch"),
-    ("replay window off (worker)", "dataplane/worker.c",
+    ("replay window off (ingress)", "dataplane/ingress.c",
      [("if (unlikely(!dp_replay_check(&st->rx_replay, cnt))) {", "if (0) {"),
       ("if (unlikely(!dp_replay_check(&st->rx_replay, gw_ctr_count(f->ctr)))) {", "if (0) {")],
      "regress-replayed-acks"),
-    ("TOO_BIG not checked before custody", "dataplane/worker.c",
+    ("TOO_BIG not checked before custody", "dataplane/ingress.c",
      [("if (unlikely((uint32_t)rte_pktmbuf_data_len(m) + 28u > ",
        "if (0 && ((uint32_t)rte_pktmbuf_data_len(m) + 28u > ")],
      "regress-too-big-data"),
