@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "config.h"
 #include "cp.h"
 #include "keys.h"
+#include "route_match.h"
 #include "settings.h"
 
 /* The embedded default: two demo connectors and the address spaces that
@@ -37,44 +39,136 @@ const char cp_config_default[] =
 	"  ]\n"
 	"}\n";
 
+/*
+ * One set of rules for gwartd's start and --check-config: every check below
+ * reports into a struct diag and goes on to the next item, so the check can
+ * list every error while cp_config_parse() keeps the first one (what start-up
+ * has always printed). Each error names its item by a path such as
+ * "connectors[1].id": jansson keeps no positions for values, so the check
+ * finds that path's line and column afterwards with a small scan of the text
+ * (locate() below); that is simpler than loading every subtree again and it
+ * costs nothing at a normal start, which never needs a position.
+ */
+struct diag_ent {
+	char *path;
+	char *msg;
+};
+
+struct diag {
+	struct diag_ent *v;
+	size_t n, cap;
+	int nomem;
+	int read_key_files; /* --check-config: read each key_file now, as apply will */
+};
+
+static void diag_add(struct diag *d, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void diag_add(struct diag *d, const char *path, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 8;
+		struct diag_ent *v = realloc(d->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			d->nomem = 1;
+			return;
+		}
+		d->v = v;
+		d->cap = cap;
+	}
+	d->v[d->n].path = strdup(path);
+	d->v[d->n].msg = strdup(msg);
+	if (d->v[d->n].path == NULL || d->v[d->n].msg == NULL) {
+		free(d->v[d->n].path);
+		free(d->v[d->n].msg);
+		d->nomem = 1;
+		return;
+	}
+	d->n++;
+}
+
+static void diag_free(struct diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->v[i].path);
+		free(d->v[i].msg);
+	}
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Members of @obj (at @path) that no rule reads: refused, since a misspelt
+ * key would otherwise be silently ignored and its default used. */
+static void unknown_keys(struct diag *d, json_t *obj, const char *path, const char *const *known)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		const char *const *k;
+		char p[256];
+
+		for (k = known; *k != NULL && strcmp(*k, key) != 0; k++)
+			;
+		if (*k != NULL)
+			continue;
+		snprintf(p, sizeof(p), "%s%s%s", path, path[0] ? "." : "", key);
+		diag_add(d, p, "%s: unknown key", p);
+	}
+}
+
 /* The shape of "tunables": an object of known names with integers in
  * their bounds (the cross-field rules are the action's, at apply). */
-static int parse_tunables(struct cp_config *cfg, json_t *obj, char *err, size_t errlen)
+static void parse_tunables(struct cp_config *cfg, json_t *obj, struct diag *d)
 {
 	const char *key;
 	json_t *v;
 	size_t i = 0;
 
-	if (!json_is_object(obj))
-		return 0; /* absent: the defaults */
+	if (obj == NULL)
+		return; /* absent: the defaults */
+	if (!json_is_object(obj)) {
+		diag_add(d, "tunables", "tunables: not an object");
+		return;
+	}
 	cfg->tunables = calloc(json_object_size(obj) + 1, sizeof(*cfg->tunables));
 	if (cfg->tunables == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		d->nomem = 1;
+		return;
 	}
 	json_object_foreach(obj, key, v) {
 		uint64_t min, max;
+		char p[256];
 		int t;
 
+		snprintf(p, sizeof(p), "tunables.%s", key);
 		if (!json_is_integer(v) || json_integer_value(v) < 0) {
-			snprintf(err, errlen, "tunable %s: not a non-negative integer", key);
-			return -EINVAL;
+			diag_add(d, p, "tunable %s: not a non-negative integer", key);
+			continue;
 		}
 		t = cp_tunable_index(key);
 		if (t < 0) {
-			snprintf(err, errlen, "tunable %s: unknown", key);
-			return -EINVAL;
+			diag_add(d, p, "tunable %s: unknown", key);
+			continue;
 		}
 		cp_tunable_info((unsigned)t, NULL, &min, &max);
 		if ((uint64_t)json_integer_value(v) < min || (uint64_t)json_integer_value(v) > max) {
-			snprintf(err, errlen, "tunable %s: out of range", key);
-			return -EINVAL;
+			diag_add(d, p, "tunable %s: out of range", key);
+			continue;
 		}
 		cfg->tunables[i].name = key;
 		cfg->tunables[i++].value = (uint64_t)json_integer_value(v);
 	}
 	cfg->n_tunables = i;
-	return 0;
 }
 
 #define KEY_FORMS "64 hexadecimal digits or the base64 of 32 bytes, not all zero"
@@ -82,126 +176,199 @@ static int parse_tunables(struct cp_config *cfg, json_t *obj, char *err, size_t 
 /* A connector's key: exactly one of "key" (the text) or "key_file" (a path,
  * read at apply); none at all is refused (deny by default) unless @fill
  * (the embedded default's generated demo key) is given. */
-static int parse_key(struct cp_config_connector *cc, json_t *v, size_t i, const uint8_t *fill,
-		     char *err, size_t errlen)
+static void parse_key(struct cp_config_connector *cc, json_t *v, size_t i, const uint8_t *fill,
+		      struct diag *d)
 {
 	json_t *key = json_object_get(v, "key"), *file = json_object_get(v, "key_file");
+	char p[64];
 
 	if (key != NULL && file != NULL) {
-		snprintf(err, errlen,
-			 "connectors[%zu] (id %lld): give \"key\" or \"key_file\", not both", i,
-			 (long long)cc->id);
-		return -EINVAL;
+		snprintf(p, sizeof(p), "connectors[%zu].key_file", i);
+		diag_add(d, p, "connectors[%zu] (id %lld): give \"key\" or \"key_file\", not both",
+			 i, (long long)cc->id);
+		return;
 	}
 	if (key == NULL && file == NULL) {
 		if (fill != NULL) {
 			memcpy(cc->key, fill, GW_KEY_LEN);
-			return 0;
+			return;
 		}
-		snprintf(err, errlen,
+		snprintf(p, sizeof(p), "connectors[%zu]", i);
+		diag_add(d, p,
 			 "connectors[%zu] (id %lld): no \"key\" or \"key_file\" (every connector "
 			 "needs its secret key: gwartctl keygen makes one)",
 			 i, (long long)cc->id);
-		return -EINVAL;
+		return;
 	}
 	if (file != NULL) {
+		char why[256];
+		uint8_t k[GW_KEY_LEN];
+
+		snprintf(p, sizeof(p), "connectors[%zu].key_file", i);
 		if (!json_is_string(file) || json_string_length(file) == 0) {
-			snprintf(err, errlen, "connectors[%zu] (id %lld): \"key_file\" is not a path",
-				 i, (long long)cc->id);
-			return -EINVAL;
+			diag_add(d, p, "connectors[%zu] (id %lld): \"key_file\" is not a path", i,
+				 (long long)cc->id);
+			return;
 		}
 		cc->key_file = json_string_value(file);
-		return 0;
+		/* The check reads it with apply's own reader (mode, type, text). */
+		if (d->read_key_files && cp_config_read_key(cc->key_file, k, why, sizeof(why)) != 0)
+			diag_add(d, p, "connectors[%zu] (id %lld): %s", i, (long long)cc->id, why);
+		gw_auth_wipe(k, sizeof(k));
+		return;
 	}
 	/* Never quote the text: a malformed key may be nearly the real one. */
 	if (!json_is_string(key) ||
 	    gw_key_parse(json_string_value(key), json_string_length(key), cc->key) != 0) {
-		snprintf(err, errlen, "connectors[%zu] (id %lld): \"key\" is not " KEY_FORMS, i,
+		snprintf(p, sizeof(p), "connectors[%zu].key", i);
+		diag_add(d, p, "connectors[%zu] (id %lld): \"key\" is not " KEY_FORMS, i,
 			 (long long)cc->id);
-		return -EINVAL;
 	}
-	return 0;
 }
 
-static int parse_connectors(struct cp_config *cfg, json_t *arr, const uint8_t *fill, char *err,
-			    size_t errlen)
+static void parse_connectors(struct cp_config *cfg, json_t *arr, const uint8_t *fill,
+			     struct diag *d)
 {
+	static const char *const known[] = {"id", "name", "key", "key_file", NULL};
 	json_t *v;
-	size_t i;
-	int rc;
+	size_t i, j;
 
+	if (arr == NULL)
+		return;
+	if (!json_is_array(arr)) {
+		diag_add(d, "connectors", "connectors: not an array");
+		return;
+	}
 	cfg->connectors = calloc(json_array_size(arr) + 1, sizeof(*cfg->connectors));
 	if (cfg->connectors == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		d->nomem = 1;
+		return;
 	}
+	cfg->n_connectors = json_array_size(arr); /* cp_config_free() wipes every key */
 	json_array_foreach(arr, i, v) {
 		json_t *id = json_object_get(v, "id"), *name = json_object_get(v, "name");
+		char p[64];
 
+		snprintf(p, sizeof(p), "connectors[%zu]", i);
 		if (!json_is_integer(id) || !json_is_string(name)) {
-			snprintf(err, errlen, "connectors[%zu]: needs integer id and string name", i);
-			return -EINVAL;
+			diag_add(d, p, "connectors[%zu]: needs integer id and string name", i);
+			continue;
 		}
+		unknown_keys(d, v, p, known);
 		cfg->connectors[i].id = json_integer_value(id);
 		cfg->connectors[i].name = json_string_value(name);
-		cfg->n_connectors = i + 1; /* from here on, cp_config_free() wipes its key */
-		rc = parse_key(&cfg->connectors[i], v, i, fill, err, errlen);
-		if (rc != 0)
-			return rc;
+		snprintf(p, sizeof(p), "connectors[%zu].id", i);
+		/* cp_connector_add()'s range, refused here so the check sees it. */
+		if (cfg->connectors[i].id <= 0 || cfg->connectors[i].id >= DP_MAX_CONNECTORS)
+			diag_add(d, p, "connectors[%zu] (id %lld): id not in 1..%u", i,
+				 (long long)cfg->connectors[i].id, DP_MAX_CONNECTORS - 1);
+		for (j = 0; j < i; j++)
+			if (cfg->connectors[j].name != NULL && /* NULL: refused above */
+			    cfg->connectors[j].id == cfg->connectors[i].id) {
+				diag_add(d, p, "connectors[%zu] (id %lld): duplicate id (connectors[%zu])",
+					 i, (long long)cfg->connectors[i].id, j);
+				break;
+			}
+		parse_key(&cfg->connectors[i], v, i, fill, d);
 	}
-	cfg->n_connectors = json_array_size(arr);
+}
+
+static int has_connector(const struct cp_config *cfg, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_connectors; i++)
+		if (cfg->connectors[i].name != NULL && cfg->connectors[i].id == (int64_t)id)
+			return 1;
 	return 0;
 }
 
-static int parse_routes(struct cp_config *cfg, json_t *arr, char *err, size_t errlen)
+static void parse_routes(struct cp_config *cfg, json_t *arr, struct diag *d)
 {
+	static const char *const known[] = {"type", "pattern", "targets", NULL};
 	json_t *v;
 	size_t i;
 
+	if (arr == NULL)
+		return;
+	if (!json_is_array(arr)) {
+		diag_add(d, "routes", "routes: not an array");
+		return;
+	}
 	cfg->routes = calloc(json_array_size(arr) + 1, sizeof(*cfg->routes));
 	if (cfg->routes == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		d->nomem = 1;
+		return;
 	}
+	cfg->n_routes = json_array_size(arr); /* cp_config_free() frees every one */
 	json_array_foreach(arr, i, v) {
 		json_t *type = json_object_get(v, "type"), *pat = json_object_get(v, "pattern");
 		json_t *tg = json_object_get(v, "targets");
 		struct cp_config_route *r = &cfg->routes[i];
-		char why[160];
+		char why[160], p[64];
+		struct dp_rm_pattern rp;
+		const char *rwhy = NULL;
+		unsigned t;
 
+		snprintf(p, sizeof(p), "routes[%zu]", i);
 		if (!json_is_string(type) || !json_is_string(pat)) {
-			snprintf(err, errlen, "routes[%zu]: needs type and pattern strings", i);
-			return -EINVAL;
+			diag_add(d, p, "routes[%zu]: needs type and pattern strings", i);
+			continue;
 		}
+		unknown_keys(d, v, p, known);
 		r->type = json_string_value(type);
 		r->pattern = json_string_value(pat);
-		cfg->n_routes = i + 1; /* from here on, cp_config_free() frees it */
 		r->targets = calloc(json_array_size(tg) + 1, sizeof(*r->targets));
 		if (r->targets == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
+			d->nomem = 1;
+			return;
 		}
 		if (cp_route_targets_parse(tg, r->targets, &r->n_targets, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "routes[%zu] (%s:%s): %s", i, r->type, r->pattern, why);
-			return -EINVAL;
+			snprintf(p, sizeof(p), "routes[%zu].targets", i);
+			diag_add(d, p, "routes[%zu] (%s:%s): %s", i, r->type, r->pattern, why);
+			continue;
+		}
+		/* The router's own pattern rule (dp_route_add() applies it too). */
+		if (dp_rm_normalise(r->type, r->pattern, &rp, &rwhy) != 0) {
+			snprintf(p, sizeof(p), "routes[%zu].pattern", i);
+			diag_add(d, p, "routes[%zu] (%s:%s): %s", i, r->type, r->pattern,
+				 rwhy != NULL ? rwhy : "not a valid type and pattern");
+		}
+		/* The same route twice is no error: the later one replaces it, as
+		 * at apply (dp_route_add() replaces). */
+		/* At start the router is empty: a target must be one of the file's
+		 * connectors (cp_route_add() would refuse it with ENOENT), and
+		 * dp_route_add() refuses a connector twice in one route. */
+		for (t = 0; t < r->n_targets; t++) {
+			unsigned u;
+
+			snprintf(p, sizeof(p), "routes[%zu].targets[%u].connector", i, t);
+			for (u = 0; u < t && r->targets[u].conn_id != r->targets[t].conn_id; u++)
+				;
+			if (u < t)
+				diag_add(d, p, "routes[%zu] (%s:%s): targets[%u]: connector %u again",
+					 i, r->type, r->pattern, t, r->targets[t].conn_id);
+			else if (!has_connector(cfg, r->targets[t].conn_id))
+				diag_add(d, p,
+					 "routes[%zu] (%s:%s): targets[%u]: unknown connector %u", i,
+					 r->type, r->pattern, t, r->targets[t].conn_id);
 		}
 	}
-	return 0;
 }
 
-/* An optional integer member @key of @obj in [lo, hi]: 0 and *v set, 1 when
- * absent, -EINVAL (message naming @what) when present but not such. */
-static int opt_int(json_t *obj, const char *key, json_int_t lo, json_int_t hi,
-		   const char *what, json_int_t *v, char *err, size_t errlen)
+/* An optional integer member @key of @obj (at @path) in [lo, hi]: 0 and *v
+ * set, 1 when absent, -1 (reported) when present but not such. */
+static int opt_int(json_t *obj, const char *key, json_int_t lo, json_int_t hi, const char *path,
+		   json_int_t *v, struct diag *d)
 {
 	json_t *j = json_object_get(obj, key);
 
 	if (j == NULL)
 		return 1;
 	if (!json_is_integer(j) || json_integer_value(j) < lo || json_integer_value(j) > hi) {
-		snprintf(err, errlen, "%s: not an integer in %lld..%lld", what, (long long)lo,
+		diag_add(d, path, "%s: not an integer in %lld..%lld", path, (long long)lo,
 			 (long long)hi);
-		return -EINVAL;
+		return -1;
 	}
 	*v = json_integer_value(j);
 	return 0;
@@ -211,117 +378,342 @@ static int opt_int(json_t *obj, const char *key, json_int_t lo, json_int_t hi,
  * has ports. Absent items take their defaults; a present item that is not
  * what it should be is refused with a message naming it (never truncated,
  * never silently replaced by a default). */
-static int parse_start_up(struct cp_config *cfg, json_t *root, char *err, size_t errlen)
+static void parse_start_up(struct cp_config *cfg, json_t *root, struct diag *d)
 {
+	static const char *const known_ctl[] = {"socket", "allow_uid", "allow_gid",
+						"idle_timeout_ms", NULL};
 	json_t *ports = json_object_get(root, "ports");
 	json_t *ctl = json_object_get(root, "control");
 	json_t *path = json_object_get(ctl, "socket");
 	json_int_t v;
 	size_t i;
-	int rc;
 
-	rc = opt_int(root, "udp_port", 1, UINT16_MAX, "udp_port", &v, err, errlen);
-	if (rc < 0)
-		return rc;
-	if (rc == 0) {
+	if (opt_int(root, "udp_port", 1, UINT16_MAX, "udp_port", &v, d) == 0) {
 		cfg->has_udp_port = 1;
 		cfg->udp_port = (uint16_t)v;
 	}
 	if (ports != NULL && (!json_is_array(ports) || json_array_size(ports) > DP_MAX_PORTS)) {
-		snprintf(err, errlen, "ports: not an array of at most %u objects", DP_MAX_PORTS);
-		return -EINVAL;
+		diag_add(d, "ports", "ports: not an array of at most %u objects", DP_MAX_PORTS);
+		ports = NULL;
 	}
 	for (i = 0; i < json_array_size(ports); i++) {
+		static const char *const known[] = {"ip", NULL};
 		json_t *p = json_array_get(ports, i), *ip = json_object_get(p, "ip");
 		struct in_addr a;
+		char at[32];
 
+		snprintf(at, sizeof(at), "ports[%zu]", i);
 		if (!json_is_object(p) ||
 		    (ip != NULL && (!json_is_string(ip) ||
 				    inet_pton(AF_INET, json_string_value(ip), &a) != 1))) {
-			snprintf(err, errlen, "ports[%zu]: \"ip\" is not an IPv4 address", i);
-			return -EINVAL;
+			if (json_is_object(p))
+				snprintf(at, sizeof(at), "ports[%zu].ip", i);
+			diag_add(d, at, "ports[%zu]: \"ip\" is not an IPv4 address", i);
+			continue;
 		}
+		unknown_keys(d, p, at, known);
 		if (ip != NULL)
 			cfg->port_ip_be[i] = a.s_addr;
 	}
 	cfg->n_ports = (unsigned)i;
 	if (ctl == NULL)
-		return 0;
+		return;
 	if (!json_is_object(ctl)) {
-		snprintf(err, errlen, "control: not an object");
-		return -EINVAL;
+		diag_add(d, "control", "control: not an object");
+		return;
 	}
-	if (path != NULL && !json_is_string(path)) {
-		snprintf(err, errlen, "control.socket: not a string");
-		return -EINVAL;
-	}
-	if (path != NULL)
+	unknown_keys(d, ctl, "control", known_ctl);
+	if (path != NULL && !json_is_string(path))
+		diag_add(d, "control.socket", "control.socket: not a string");
+	else if (path != NULL)
 		cfg->ctl_socket = json_string_value(path);
-	rc = opt_int(ctl, "allow_uid", 0, UINT32_MAX - 1, "control.allow_uid", &v, err, errlen);
-	if (rc < 0)
-		return rc;
-	if (rc == 0) {
+	if (opt_int(ctl, "allow_uid", 0, UINT32_MAX - 1, "control.allow_uid", &v, d) == 0) {
 		cfg->set_uid = 1;
 		cfg->allow_uid = (uint32_t)v;
 	}
-	rc = opt_int(ctl, "allow_gid", 0, UINT32_MAX - 1, "control.allow_gid", &v, err, errlen);
-	if (rc < 0)
-		return rc;
-	if (rc == 0) {
+	if (opt_int(ctl, "allow_gid", 0, UINT32_MAX - 1, "control.allow_gid", &v, d) == 0) {
 		cfg->set_gid = 1;
 		cfg->allow_gid = (uint32_t)v;
 	}
-	rc = opt_int(ctl, "idle_timeout_ms", 1, 24 * 3600 * 1000, "control.idle_timeout_ms", &v,
-		     err, errlen);
-	if (rc < 0)
-		return rc;
-	if (rc == 0)
+	if (opt_int(ctl, "idle_timeout_ms", 1, 24 * 3600 * 1000, "control.idle_timeout_ms", &v,
+		    d) == 0)
 		cfg->ctl_idle_timeout_ms = (uint32_t)v;
-	return 0;
 }
 
-static int config_parse(struct cp_config *cfg, const char *text, const uint8_t *fill, char *err,
-			size_t errlen)
+/* The syntax error, if any, goes into @d at path "" with jansson's own
+ * line and column in *@line / *@col (0 when the text parsed). */
+static int config_parse(struct cp_config *cfg, const char *text, const uint8_t *fill,
+			struct diag *d, int *line, int *col)
 {
+	static const char *const known[] = {"udp_port", "control", "ports", "tunables",
+					    "connectors", "routes", NULL};
 	json_error_t je;
 	json_t *root;
-	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
+	*line = *col = 0;
 	root = json_loads(text, 0, &je);
 	if (root == NULL) {
-		snprintf(err, errlen, "line %d: %s", je.line, je.text);
+		*line = je.line;
+		*col = je.column;
+		diag_add(d, "", "line %d: %s", je.line, je.text);
 		return -EINVAL;
 	}
 	cfg->doc = root;
 	if (!json_is_object(root)) {
-		snprintf(err, errlen, "top level must be an object");
-		rc = -EINVAL;
-		goto fail;
+		diag_add(d, "", "top level must be an object");
+	} else {
+		unknown_keys(d, root, "", known);
+		parse_start_up(cfg, root, d);
+		parse_tunables(cfg, json_object_get(root, "tunables"), d);
+		parse_connectors(cfg, json_object_get(root, "connectors"), fill, d);
+		parse_routes(cfg, json_object_get(root, "routes"), d);
 	}
-	rc = parse_start_up(cfg, root, err, errlen);
-	if (rc == 0)
-		rc = parse_tunables(cfg, json_object_get(root, "tunables"), err, errlen);
-	if (rc == 0)
-		rc = parse_connectors(cfg, json_object_get(root, "connectors"), fill, err, errlen);
-	if (rc == 0)
-		rc = parse_routes(cfg, json_object_get(root, "routes"), err, errlen);
-	if (rc == 0)
-		return 0;
-fail:
-	cp_config_free(cfg);
+	if (d->nomem || d->n != 0) {
+		cp_config_free(cfg);
+		return d->nomem ? -ENOMEM : -EINVAL;
+	}
+	return 0;
+}
+
+/* Start-up's form: the first error found, as gwartd has always printed. */
+static int config_parse_first(struct cp_config *cfg, const char *text, const uint8_t *fill,
+			      char *err, size_t errlen)
+{
+	struct diag d = {0};
+	int line, col, rc = config_parse(cfg, text, fill, &d, &line, &col);
+
+	if (d.nomem)
+		snprintf(err, errlen, "out of memory");
+	else if (rc != 0)
+		snprintf(err, errlen, "%s", d.v[0].msg);
+	diag_free(&d);
 	return rc;
+}
+
+/* ---- positions, for the check ------------------------------------------------------ */
+
+/* A scan of text jansson has already accepted: it only needs to follow the
+ * structure, not to validate it. */
+struct scan {
+	const char *p;
+	int line, col;
+	const char *target;
+	int found, fline, fcol;
+};
+
+static void sc_adv(struct scan *s)
+{
+	if (*s->p == '\0')
+		return;
+	if (*s->p == '\n') {
+		s->line++;
+		s->col = 1;
+	} else if (((unsigned char)*s->p & 0xC0) != 0x80) {
+		s->col++; /* columns count characters, as jansson's do */
+	}
+	s->p++;
+}
+
+static void sc_ws(struct scan *s)
+{
+	while (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')
+		sc_adv(s);
+}
+
+static void sc_mark(struct scan *s, const char *path)
+{
+	if (!s->found && strcmp(path, s->target) == 0) {
+		s->found = 1;
+		s->fline = s->line;
+		s->fcol = s->col;
+	}
+}
+
+/* A string at s->p (its opening quote); its raw text (escapes kept) in @out. */
+static void sc_string(struct scan *s, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	sc_adv(s);
+	while (*s->p != '\0' && *s->p != '"') {
+		if (*s->p == '\\') {
+			sc_adv(s);
+			if (*s->p == '\0')
+				break;
+		}
+		if (n + 1 < outlen)
+			out[n++] = *s->p;
+		sc_adv(s);
+	}
+	out[outlen ? n : 0] = '\0';
+	sc_adv(s);
+}
+
+static void sc_value(struct scan *s, const char *path, int depth)
+{
+	char child[512], key[256];
+	unsigned idx = 0;
+
+	sc_ws(s);
+	if (depth > 64) /* jansson's own nesting limit is higher; paths are not */
+		return;
+	if (*s->p == '{' || *s->p == '[') {
+		int obj = *s->p == '{';
+		char close = obj ? '}' : ']';
+
+		sc_adv(s);
+		sc_ws(s);
+		while (*s->p != '\0' && *s->p != close) {
+			int l = s->line, c = s->col;
+
+			if (obj) {
+				sc_string(s, key, sizeof(key));
+				/* a path too long for the buffer matches nothing */
+				if (snprintf(child, sizeof(child), "%s%s%s", path,
+					     path[0] ? "." : "", key) >= (int)sizeof(child))
+					snprintf(child, sizeof(child), "\n");
+				sc_ws(s);
+				sc_adv(s); /* ':' */
+			} else {
+				sc_ws(s);
+				l = s->line;
+				c = s->col;
+				if (snprintf(child, sizeof(child), "%s[%u]", path, idx++) >=
+				    (int)sizeof(child))
+					snprintf(child, sizeof(child), "\n");
+			}
+			if (!s->found && strcmp(child, s->target) == 0) {
+				/* a member: where its key is; an element: where it starts */
+				s->found = 1;
+				s->fline = l;
+				s->fcol = c;
+			}
+			sc_value(s, child, depth + 1);
+			sc_ws(s);
+			if (*s->p == ',')
+				sc_adv(s);
+			sc_ws(s);
+		}
+		sc_adv(s);
+	} else if (*s->p == '"') {
+		sc_string(s, key, sizeof(key));
+	} else {
+		while (*s->p != '\0' && strchr(",]} \t\r\n", *s->p) == NULL)
+			sc_adv(s);
+	}
+}
+
+/* Line and column of @path in @text; a path not there (a missing member)
+ * falls back to its parent, the object that lacks it. */
+static void locate(const char *text, const char *path, int *line, int *col)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (;;) {
+		struct scan s = {.p = text, .line = 1, .col = 1, .target = p};
+		char *cut;
+
+		sc_ws(&s);
+		sc_mark(&s, ""); /* the document itself: its first character */
+		if (p[0] != '\0') {
+			s.found = 0;
+			sc_value(&s, "", 0);
+		}
+		if (s.found || p[0] == '\0') {
+			*line = s.fline;
+			*col = s.fcol;
+			return;
+		}
+		cut = strrchr(p, '.');
+		if (strrchr(p, '[') != NULL && (cut == NULL || strrchr(p, '[') > cut))
+			cut = strrchr(p, '[');
+		*(cut != NULL ? cut : p) = '\0';
+	}
+}
+
+struct located {
+	int line, col;
+	size_t seq;
+	const char *msg;
+};
+
+static int located_cmp(const void *a, const void *b)
+{
+	const struct located *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+char *cp_config_check(const char *file, const char *text, unsigned flags, size_t *n_errors)
+{
+	struct cp_config cfg;
+	struct diag d = {.read_key_files = (flags & CP_CHECK_KEY_FILES) != 0};
+	struct located *v = NULL;
+	int sline, scol;
+	char *out = NULL;
+	size_t i, len = 0, cap = 0;
+
+	*n_errors = 0;
+	if (config_parse(&cfg, text, NULL, &d, &sline, &scol) == 0) {
+		cp_config_free(&cfg);
+		out = strdup("");
+		goto done;
+	}
+	if (d.nomem || (v = calloc(d.n, sizeof(*v))) == NULL)
+		goto done;
+	for (i = 0; i < d.n; i++) {
+		v[i].seq = i;
+		v[i].msg = d.v[i].msg;
+		if (sline != 0) {
+			/* jansson's own position; its text without the "line N:" */
+			v[i].line = sline;
+			v[i].col = scol;
+			v[i].msg = strchr(d.v[i].msg, ':') + 2;
+		} else {
+			locate(text, d.v[i].path, &v[i].line, &v[i].col);
+		}
+	}
+	/* The rules run item kind by item kind; the operator reads the file. */
+	qsort(v, d.n, sizeof(*v), located_cmp);
+	for (i = 0; i < d.n; i++) {
+		int n = snprintf(NULL, 0, "%s:%d:%d: %s\n", file, v[i].line, v[i].col, v[i].msg);
+		char *o;
+
+		if (len + (size_t)n + 1 > cap) {
+			cap = 2 * (len + (size_t)n + 1);
+			o = realloc(out, cap);
+			if (o == NULL) {
+				free(out);
+				out = NULL;
+				goto done;
+			}
+			out = o;
+		}
+		snprintf(out + len, cap - len, "%s:%d:%d: %s\n", file, v[i].line, v[i].col, v[i].msg);
+		len += (size_t)n;
+	}
+	*n_errors = d.n;
+done:
+	free(v);
+	diag_free(&d);
+	return out;
 }
 
 int cp_config_parse(struct cp_config *cfg, const char *text, char *err, size_t errlen)
 {
-	return config_parse(cfg, text, NULL, err, errlen);
+	return config_parse_first(cfg, text, NULL, err, errlen);
 }
 
 int cp_config_parse_default(struct cp_config *cfg, const uint8_t demo_key[GW_KEY_LEN], char *err,
 			    size_t errlen)
 {
-	return config_parse(cfg, cp_config_default, demo_key, err, errlen);
+	return config_parse_first(cfg, cp_config_default, demo_key, err, errlen);
 }
 
 /* Key texts in the parsed document: overwritten before it is freed. */

@@ -57,8 +57,10 @@ struct cp_config {
 extern const char cp_config_default[];
 
 /*
- * Parse @text into @cfg: JSON syntax, the shape of every item, tunable
- * names and bounds, route targets. 0, or -EINVAL / -ENOMEM with a message
+ * Parse @text into @cfg: JSON syntax, the shape of every item (unknown
+ * keys refused), tunable names and bounds, connector ids (range, no
+ * duplicate), route patterns and targets (the file's own connectors, each
+ * once). 0, or -EINVAL / -ENOMEM with a message
  * naming the item in @err (@cfg then needs no cp_config_free()).
  */
 int cp_config_parse(struct cp_config *cfg, const char *text, char *err, size_t errlen);
@@ -77,6 +79,15 @@ int cp_config_parse_default(struct cp_config *cfg, const uint8_t demo_key[GW_KEY
  * naming the file.
  */
 int cp_config_read_key(const char *path, uint8_t key[GW_KEY_LEN], char *err, size_t errlen);
+/*
+ * gwartd --check-config: the rules cp_config_parse() applies (the same
+ * functions), every error collected, and with CP_CHECK_KEY_FILES each
+ * key_file read as apply would. The errors, one a line in file order, as
+ * "@file:LINE:COLUMN: what is wrong\n" (malloc'd; "" when valid), their
+ * count in *@n_errors; NULL when out of memory.
+ */
+#define CP_CHECK_KEY_FILES 1u
+char *cp_config_check(const char *file, const char *text, unsigned flags, size_t *n_errors);
 /* Apply: tunables, then connectors, then routes, each through its cp_*
  * action; stops at the first failure, named in @err. */
 int cp_config_apply(struct cp_ctx *cp, const struct cp_config *cfg, char *err, size_t errlen);

@@ -46,6 +46,34 @@ static void on_signal(int sig)
 	quit = 1;
 }
 
+/* gwartd --check-config FILE: cp_config_parse()'s own rules, every error
+ * listed; exit 0 valid, 2 invalid, 1 when the file cannot be read. */
+static int check_config(const char *path)
+{
+	char err[256], *text, *out;
+	size_t n;
+
+	if (path[0] == '\0') {
+		fprintf(stderr, "gwartd: --check-config needs a FILE\n");
+		return 2;
+	}
+	text = cp_config_read_file(path, err, sizeof(err));
+	if (text == NULL) {
+		fprintf(stderr, "gwartd: cannot read config %s\n", err);
+		return 1;
+	}
+	out = cp_config_check(path, text, CP_CHECK_KEY_FILES, &n);
+	gw_auth_wipe(text, strlen(text)); /* the text may hold keys */
+	free(text);
+	if (out == NULL) {
+		fprintf(stderr, "gwartd: %s: out of memory\n", path);
+		return 1;
+	}
+	fputs(out, stderr);
+	free(out);
+	return n != 0 ? 2 : 0;
+}
+
 /*
  * The embedded default's demo connectors get a key drawn now, one for both
  * (each derives its own handshake and session keys from it and its id; a
@@ -193,7 +221,10 @@ int main(int argc, char **argv)
 	struct cp_ctx cp = {0};
 	int rc, started = 0, ok = 0;
 	unsigned held;
+	const char *check = gwartd_args_check_config(argc, argv);
 
+	if (check != NULL)
+		return check_config(check);
 	gwartd_args_dev_default(&argc, &argv);
 	rc = rte_eal_init(argc, argv);
 	if (rc < 0) {

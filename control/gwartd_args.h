@@ -26,6 +26,9 @@ struct gwartd_args {
 /* With no arguments at all (@*argc == 1), the development default: one
  * net_tap port (gw0), two lcores, no hugepages. */
 void gwartd_args_dev_default(int *argc, char ***argv);
+/* The FILE of --check-config FILE anywhere in @argv ("" when it has no
+ * FILE), or NULL: gwartd then checks it and exits, before EAL init. */
+const char *gwartd_args_check_config(int argc, char **argv);
 /* Parse what EAL left. 0 to run, 1 for --help (exit 0), 2 for a usage
  * error (printed; exit 2). */
 int gwartd_args_parse(int argc, char **argv, struct gwartd_args *a);

@@ -112,6 +112,36 @@ static const struct {
 	/* 38 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}, "
 		  "{\"id\": 2, \"name\": \"b\"}]}",
 		  "connectors[1] (id 2): no \"key\" or \"key_file\""},
+	/* What the router used to refuse at apply, refused here so that
+	 * --check-config sees it (control/config.c). */
+	/* 39 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}, "
+		  "{\"id\": 1, \"name\": \"b\", \"key\": \"" TK "\"}]}",
+		  "connectors[1] (id 1): duplicate id (connectors[0])"},
+	/* 40 */ {"{\"connectors\": [{\"id\": 0, \"name\": \"a\", \"key\": \"" TK "\"}]}",
+		  "connectors[0] (id 0): id not in 1..65535"},
+	/* 41 */ {"{\"connectors\": [{\"id\": 65536, \"name\": \"a\", \"key\": \"" TK "\"}]}",
+		  "connectors[0] (id 65536): id not in 1..65535"},
+	/* 42 */ {"{\"connectors\": [{\"id\": -3, \"name\": \"a\", \"key\": \"" TK "\"}]}",
+		  "connectors[0] (id -3): id not in 1..65535"},
+	/* 43 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}], "
+		  "\"routes\": [{\"type\": \"smtp\", \"pattern\": \"*\", \"targets\": "
+		  "[{\"connector\": 2}]}]}",
+		  "routes[0] (smtp:*): targets[0]: unknown connector 2"},
+	/* 44 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}], "
+		  "\"routes\": [{\"type\": \"smtp\", \"pattern\": \"a.*.b\", \"targets\": "
+		  "[{\"connector\": 1}]}]}",
+		  "routes[0] (smtp:a.*.b): "},
+	/* 45 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}], "
+		  "\"routes\": [{\"type\": \"smtp\", \"pattern\": \"*\", \"targets\": "
+		  "[{\"connector\": 1}, {\"connector\": 1}]}]}",
+		  "routes[0] (smtp:*): targets[1]: connector 1 again"},
+	/* 46 */ {"{\"udp_prot\": 4790}", "udp_prot: unknown key"},
+	/* 47 */ {"{\"control\": {\"sock\": \"/x\"}}", "control.sock: unknown key"},
+	/* 48 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\", "
+		  "\"cost\": 1}]}", "connectors[0].cost: unknown key"},
+	/* 49 */ {"{\"connectors\": {}}", "connectors: not an array"},
+	/* 50 */ {"{\"routes\": 1}", "routes: not an array"},
+	/* 51 */ {"{\"tunables\": []}", "tunables: not an object"},
 };
 
 Test(config_parse, rejections)
@@ -133,7 +163,7 @@ Test(config_parse, rejections)
 /* 257 targets: one more than the dataplane supports (DP_ROUTE_TARGETS_MAX). */
 Test(config_parse, targets_limit)
 {
-	char *text = malloc(20 * 300 + 200), *p;
+	char *text = malloc(257 * 140 + 20 * 300 + 200), *p;
 	struct cp_config cfg;
 	char err[256];
 	unsigned n;
@@ -142,8 +172,13 @@ Test(config_parse, targets_limit)
 	for (n = 256; n <= 257; n++) {
 		unsigned i;
 
-		p = text + sprintf(text, "{\"routes\": [{\"type\": \"smtp\", \"pattern\": \"*\", "
-					 "\"targets\": [");
+		/* Targets must be the file's own connectors. */
+		p = text + sprintf(text, "{\"connectors\": [");
+		for (i = 0; i < n; i++)
+			p += sprintf(p, "%s{\"id\": %u, \"name\": \"c\", \"key\": \"" TK "\"}",
+				     i ? "," : "", i + 1);
+		p += sprintf(p, "], \"routes\": [{\"type\": \"smtp\", \"pattern\": \"*\", "
+			     "\"targets\": [");
 		for (i = 0; i < n; i++)
 			p += sprintf(p, "%s{\"connector\": %u}", i ? "," : "", i + 1);
 		sprintf(p, "]}]}");
@@ -269,23 +304,6 @@ static const struct {
 		 "tunable backoff_max_ms: out of range"},
 	/* 2 */ {"{\"tunables\": {\"rto_max_us\": 150, \"rto_us\": 200}}", -EINVAL,
 		 "tunable rto_max_us: out of range"},
-	/* 3 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}, {\"id\": 1, \"name\": \"b\", \"key\": \"" TK "\"}]}",
-		 -EEXIST, "connectors[1] (id 1): File exists"},
-	/* 4 */ {"{\"connectors\": [{\"id\": 0, \"name\": \"a\", \"key\": \"" TK "\"}]}", -EINVAL,
-		 "connectors[0] (id 0): Invalid argument"},
-	/* 5 */ {"{\"connectors\": [{\"id\": 65536, \"name\": \"a\", \"key\": \"" TK "\"}]}", -EINVAL,
-		 "connectors[0] (id 65536): Invalid argument"},
-	/* 6 */ {"{\"connectors\": [{\"id\": -3, \"name\": \"a\", \"key\": \"" TK "\"}]}", -EINVAL,
-		 "connectors[0] (id -3): Invalid argument"},
-	/* 7 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}], \"routes\": [{\"type\": \"smtp\","
-		 " \"pattern\": \"*\", \"targets\": [{\"connector\": 2}]}]}",
-		 -ENOENT, "routes[0] (smtp:*): unknown connector"},
-	/* 8 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}], \"routes\": [{\"type\": \"smtp\","
-		 " \"pattern\": \"a.*.b\", \"targets\": [{\"connector\": 1}]}]}",
-		 -EINVAL, "routes[0] (smtp:a.*.b): Invalid argument"},
-	/* 9 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}], \"routes\": [{\"type\": \"smtp\","
-		 " \"pattern\": \"*\", \"targets\": [{\"connector\": 1}, {\"connector\": 1}]}]}",
-		 -EINVAL, "routes[0] (smtp:*): Invalid argument"},
 };
 
 Test(config_apply, rejections)
@@ -437,4 +455,191 @@ Test(config_apply, inline_key_forms)
 	cr_assert_eq(cp_connector_key_id(&cp, 2, b), 0);
 	cr_assert_str_eq(a, b);
 	cr_assert_eq(cp_connector_key_id(&cp, 3, b), -ENOENT);
+}
+
+/* ---- gwartd --check-config (cp_config_check) -------------------------------------- */
+
+TestSuite(config_check);
+
+/* Exit status as gwartd --check-config gives it (control/gwartd.c). */
+static int check(const char *text, unsigned flags, char **out)
+{
+	size_t n;
+
+	*out = cp_config_check("t.json", text, flags, &n);
+	cr_assert_not_null(*out);
+	return n != 0 ? 2 : 0;
+}
+
+/* Every rejection: the text, the exit status and exactly the lines. */
+static const struct {
+	const char *text;
+	int status;
+	const char *lines;
+} check_rows[] = {
+	/* 1 */ {"{\n  \"udp_port\": 1,\n", 2, "t.json:3:0: string or '}' expected near end of file\n"},
+	/* 2 */ {"[1]", 2, "t.json:1:1: top level must be an object\n"},
+	/* 3 */ {"{\n  \"udp_port\": 4790,\n  \"udp_prot\": 1\n}", 2,
+		 "t.json:3:3: udp_prot: unknown key\n"},
+	/* 4 */ {"{\"udp_port\": \"4790\"}", 2, "t.json:1:2: udp_port: not an integer in 1..65535\n"},
+	/* 5 */ {"{\"udp_port\": 65536}", 2, "t.json:1:2: udp_port: not an integer in 1..65535\n"},
+	/* 6 */ {"{\"ports\": {}}", 2, "t.json:1:2: ports: not an array of at most 4 objects\n"},
+	/* 7 */ {"{\"ports\": [{}, {\"ip\": \"bad\"}]}", 2,
+		 "t.json:1:17: ports[1]: \"ip\" is not an IPv4 address\n"},
+	/* 8 */ {"{\"ports\": [{\"ipv4\": \"1.2.3.4\"}]}", 2, "t.json:1:13: ports[0].ipv4: unknown key\n"},
+	/* 9 */ {"{\"control\": []}", 2, "t.json:1:2: control: not an object\n"},
+	/* 10 */ {"{\"control\": {\"socket\": 5, \"allow_uid\": -1, \"x\": 0}}", 2,
+		  "t.json:1:14: control.socket: not a string\n"
+		  "t.json:1:27: control.allow_uid: not an integer in 0..4294967294\n"
+		  "t.json:1:44: control.x: unknown key\n"},
+	/* 11 */ {"{\"control\": {\"idle_timeout_ms\": 0}}", 2,
+		  "t.json:1:14: control.idle_timeout_ms: not an integer in 1..86400000\n"},
+	/* 12 */ {"{\"tunables\": {\"burst\": 0, \"nope\": 1, \"rto_us\": \"x\"}}", 2,
+		  "t.json:1:15: tunable burst: out of range\n"
+		  "t.json:1:27: tunable nope: unknown\n"
+		  "t.json:1:38: tunable rto_us: not a non-negative integer\n"},
+	/* 13 */ {"{\"connectors\": {}}", 2, "t.json:1:2: connectors: not an array\n"},
+	/* 14 */ {"{\"connectors\": [\n  {\"id\": \"1\", \"name\": \"a\"}\n]}", 2,
+		  "t.json:2:3: connectors[0]: needs integer id and string name\n"},
+	/* 15 */ {"{\"connectors\": [\n  {\"id\": 1, \"name\": \"a\"}\n]}", 2,
+		  "t.json:2:3: connectors[0] (id 1): no \"key\" or \"key_file\" (every connector "
+		  "needs its secret key: gwartctl keygen makes one)\n"},
+	/* 16 */ {"{\"connectors\": [\n  {\"id\": 1, \"name\": \"a\", \"key\": \"00ff\"}\n]}", 2,
+		  "t.json:2:26: connectors[0] (id 1): \"key\" is not 64 hexadecimal digits or the "
+		  "base64 of 32 bytes, not all zero\n"},
+	/* 17 */ {"{\"connectors\": [\n  {\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\", "
+		  "\"key_file\": \"/k\"}\n]}", 2,
+		  "t.json:2:101: connectors[0] (id 1): give \"key\" or \"key_file\", not both\n"},
+	/* 18 */ {"{\"connectors\": [\n  {\"id\": 1, \"name\": \"a\", \"key_file\": \"\"}\n]}", 2,
+		  "t.json:2:26: connectors[0] (id 1): \"key_file\" is not a path\n"},
+	/* 19 */ {"{\"connectors\": [\n  {\"id\": 0, \"name\": \"a\", \"key\": \"" TK "\", \"k\": 1}\n]}",
+		  2,
+		  "t.json:2:4: connectors[0] (id 0): id not in 1..65535\n"
+		  "t.json:2:101: connectors[0].k: unknown key\n"},
+	/* 20 */ {"{\"connectors\": [\n  {\"id\": 7, \"name\": \"a\", \"key\": \"" TK "\"},\n"
+		  "  {\"id\": 7, \"name\": \"b\", \"key\": \"" TK "\"}\n]}", 2,
+		  "t.json:3:4: connectors[1] (id 7): duplicate id (connectors[0])\n"},
+	/* 21 */ {"{\"routes\": {}}", 2, "t.json:1:2: routes: not an array\n"},
+	/* 22 */ {"{\"routes\": [\n  {\"type\": \"smtp\"}\n]}", 2,
+		  "t.json:2:3: routes[0]: needs type and pattern strings\n"},
+	/* 23 */ {"{\"routes\": [\n  {\"type\": \"smtp\", \"pattern\": \"*\", \"targets\": []}\n]}", 2,
+		  "t.json:2:36: routes[0] (smtp:*): \"targets\" must be an array of 1 to 256 "
+		  "targets\n"},
+	/* 24 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}],\n"
+		  " \"routes\": [\n  {\"type\": \"smtp\", \"pattern\": \"*\", \"targets\": "
+		  "[{\"connector\": 2}, {\"connector\": 1}, {\"connector\": 1}]}\n]}", 2,
+		  "t.json:3:49: routes[0] (smtp:*): targets[0]: unknown connector 2\n"
+		  "t.json:3:85: routes[0] (smtp:*): targets[2]: connector 1 again\n"},
+	/* 25 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\"}],\n"
+		  " \"routes\": [\n  {\"type\": \"smtp\", \"pattern\": \"*\", \"targets\": "
+		  "[{\"connector\": 1}], \"weight\": 1}\n]}", 2,
+		  "t.json:3:67: routes[0].weight: unknown key\n"},
+};
+
+Test(config_check, rows)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(check_rows) / sizeof(check_rows[0]); i++) {
+		char *out;
+		int st = check(check_rows[i].text, 0, &out);
+
+		cr_expect_eq(st, check_rows[i].status, "row %u: status %d", i + 1, st);
+		cr_expect_str_eq(out, check_rows[i].lines, "row %u:\n%s", i + 1, out);
+		free(out);
+	}
+}
+
+/* Several errors at once: all of them, in file order (not rule order). */
+Test(config_check, three_errors_all_listed)
+{
+	static const char text[] = "{\n"
+				   "  \"routes\": [ { \"type\": \"smtp\", \"pattern\": \"*\",\n"
+				   "                \"targets\": [ { \"connector\": 6 } ] } ],\n"
+				   "  \"udp_port\": 0,\n"
+				   "  \"connectors\": [ { \"id\": 5, \"name\": \"a\", \"key\": \"x\" } ]\n"
+				   "}\n";
+	char *out;
+
+	cr_assert_eq(check(text, 0, &out), 2);
+	cr_expect_str_eq(out, "t.json:3:32: routes[0] (smtp:*): targets[0]: unknown connector 6\n"
+			      "t.json:4:3: udp_port: not an integer in 1..65535\n"
+			      "t.json:5:43: connectors[0] (id 5): \"key\" is not 64 hexadecimal "
+			      "digits or the base64 of 32 bytes, not all zero\n");
+	free(out);
+}
+
+/* The shipped example passes (its key files are the deployment's, so they are
+ * not read here; the integration test reads real ones). */
+Test(config_check, example_is_valid)
+{
+	char err[256], *out;
+	char *text = cp_config_read_file(GWART_SOURCE_ROOT "/deploy/gwartd.example.json", err,
+					 sizeof(err));
+
+	cr_assert_not_null(text, "%s", err);
+	cr_expect_eq(check(text, 0, &out), 0, "%s", out);
+	cr_expect_str_eq(out, "");
+	free(out);
+	free(text);
+}
+
+/* Key files with CP_CHECK_KEY_FILES: apply's reader, its messages. */
+Test(config_check, key_files)
+{
+	char dir[] = "/tmp/gwart-check-XXXXXX", good[64], loose[64], text[512], want[1024], *out;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(good, sizeof(good), "%s/good.key", dir);
+	snprintf(loose, sizeof(loose), "%s/loose.key", dir);
+	f = fopen(good, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "%s\n", TK);
+	fclose(f);
+	cr_assert_eq(chmod(good, 0600), 0);
+	f = fopen(loose, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "%s\n", TK);
+	fclose(f);
+	cr_assert_eq(chmod(loose, 0644), 0);
+	snprintf(text, sizeof(text),
+		 "{\"connectors\": [\n"
+		 "  {\"id\": 1, \"name\": \"a\", \"key_file\": \"%s\"},\n"
+		 "  {\"id\": 2, \"name\": \"b\", \"key_file\": \"%s\"},\n"
+		 "  {\"id\": 3, \"name\": \"c\", \"key_file\": \"%s/none\"}\n]}",
+		 good, loose, dir);
+	cr_assert_eq(check(text, 0, &out), 0, "%s", out); /* not read: valid */
+	free(out);
+	snprintf(want, sizeof(want),
+		 "t.json:3:26: connectors[1] (id 2): key file %s: mode 0644 lets group or other "
+		 "read or change it (chmod 600 %s)\n"
+		 "t.json:4:26: connectors[2] (id 3): key file %s/none: No such file or directory\n",
+		 loose, loose, dir);
+	cr_assert_eq(check(text, CP_CHECK_KEY_FILES, &out), 2);
+	cr_expect_str_eq(out, want);
+	free(out);
+	unlink(good);
+	unlink(loose);
+	rmdir(dir);
+}
+
+/* One set of rules: what the check accepts, start-up's parser accepts. */
+Test(config_check, same_rules_as_parse)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(check_rows) / sizeof(check_rows[0]); i++) {
+		struct cp_config cfg;
+		char err[256];
+
+		cr_expect_eq(cp_config_parse(&cfg, check_rows[i].text, err, sizeof(err)) == 0,
+			     check_rows[i].status == 0, "row %u", i + 1);
+	}
+	for (i = 0; i < sizeof(parse_rejects) / sizeof(parse_rejects[0]); i++) {
+		char *out;
+
+		cr_expect_eq(check(parse_rejects[i].text, 0, &out), 2, "parse case %u", i + 1);
+		free(out);
+	}
 }

@@ -1,0 +1,58 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# The real `gwartd --check-config FILE` (no EAL, no root): a file with
+# several errors exits 2 with exactly those lines on stderr, and the shipped
+# example, its key files pointed at real 0600 files, exits 0.
+#   check_config.sh GWARTD SOURCE_ROOT
+set -u
+gwartd=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+cat >"$tmp/bad.json" <<'JSON'
+{
+  "udp_port": 0,
+  "bogus": true,
+  "connectors": [
+    { "id": 1, "name": "a", "key": "00ff" },
+    { "id": 1, "name": "b", "key_file": "/nonexistent/gwart.key" }
+  ],
+  "routes": [
+    { "type": "smtp", "pattern": "*", "targets": [ { "connector": 9 } ] }
+  ]
+}
+JSON
+cat >"$tmp/want" <<EOF2
+$tmp/bad.json:2:3: udp_port: not an integer in 1..65535
+$tmp/bad.json:3:3: bogus: unknown key
+$tmp/bad.json:5:29: connectors[0] (id 1): "key" is not 64 hexadecimal digits or the base64 of 32 bytes, not all zero
+$tmp/bad.json:6:7: connectors[1] (id 1): duplicate id (connectors[0])
+$tmp/bad.json:6:29: connectors[1] (id 1): key file /nonexistent/gwart.key: No such file or directory
+$tmp/bad.json:9:54: routes[0] (smtp:*): targets[0]: unknown connector 9
+EOF2
+"$gwartd" --check-config "$tmp/bad.json" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] || fail "bad file: exit $rc, not 2"
+[ ! -s "$tmp/out" ] || fail "bad file: stdout not empty"
+diff -u "$tmp/want" "$tmp/err" || fail "bad file: lines differ"
+
+# The example, with its key files here instead of /etc/gwart/keys.
+mkdir "$tmp/keys"
+for k in exchange-mail notes-mail notes-calendar notes-calendar-standby; do
+	printf '%064x\n' 1 >"$tmp/keys/$k.key"
+	chmod 600 "$tmp/keys/$k.key"
+done
+sed "s|/etc/gwart/keys/|$tmp/keys/|" "$src/deploy/gwartd.example.json" >"$tmp/example.json"
+"$gwartd" --check-config "$tmp/example.json" 2>"$tmp/err" ||
+	{ cat "$tmp/err"; fail "example: exit $?"; }
+[ ! -s "$tmp/err" ] || fail "example: errors printed"
+# A loose key file is the loader's refusal too.
+chmod 644 "$tmp/keys/notes-mail.key"
+"$gwartd" --check-config "$tmp/example.json" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] || fail "loose key: exit $rc, not 2"
+grep -q "^$tmp/example.json:18:7: connectors\[1\] (id 2): key file .*notes-mail.key: mode 0644" \
+	"$tmp/err" || { cat "$tmp/err"; fail "loose key: line missing"; }
+echo "check_config: ok"
