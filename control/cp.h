@@ -17,6 +17,7 @@
  *   connector.c  cp_connector_* actions
  *   route.c      cp_route_* actions, the one route-target JSON parser
  *   stats.c      statistics: print, JSON, gauges
+ *   notify.c     systemd notification: READY/STATUS/WATCHDOG/STOPPING
  *   run.c        cp_init/cp_fini, the control thread's run, shutdown
  *   config.c     configuration: parsed once into struct cp_config, applied
  *   sock.c       the control socket: framing only, calls a handler
@@ -68,6 +69,7 @@ struct cp_stats {
 };
 
 struct cp_sock;
+struct cp_notify;
 
 struct cp_ctx {
 	struct dp_router *rt;
@@ -95,6 +97,7 @@ struct cp_ctx {
 	 * owns @m) instead of a TX queue, its headers finished. */
 	void (*tx_hook)(void *arg, unsigned port, struct rte_mbuf *m);
 	void *tx_hook_arg;
+	struct cp_notify *notify; /* systemd notification (notify.c), NULL: none */
 };
 
 /* ---- context (run.c) ----------------------------------------------------------------
@@ -162,5 +165,15 @@ void cp_stats_print(struct cp_ctx *cp, FILE *f);
  * so their keys agree. New reference, or NULL when out of memory. */
 struct json_t *cp_stats_json(struct cp_ctx *cp);
 int cp_stats_write_json(struct cp_ctx *cp, const char *path);
+
+/* ---- systemd notification (notify.c): no-ops without $NOTIFY_SOCKET --------------- */
+/* READY=1 and a STATUS= line; then STATUS= refreshes and, with
+ * $WATCHDOG_USEC, WATCHDOG=1 at half of it while every worker advances.
+ * Call once workers run and the control socket listens. 0 or -ENOMEM. */
+int cp_notify_ready(struct cp_ctx *cp);
+/* STOPPING=1 (pings end): shutdown has begun. Repeatable. */
+void cp_notify_stopping(struct cp_ctx *cp);
+/* A last STATUS= line; frees the state. */
+void cp_notify_fini(struct cp_ctx *cp);
 
 #endif

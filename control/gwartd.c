@@ -255,9 +255,13 @@ int main(int argc, char **argv)
 	printf("gwartd: %u worker(s), %u port(s), udp port %u, max payload %u: running\n",
 	       cp.rt->n_workers, cp.rt->n_ports, ntohs(cp.rt->udp_be), dp_router_max_payload(cp.rt));
 	fflush(stdout);
+	/* Ready for systemd only now: workers poll, the socket listens. */
+	if (cp_notify_ready(&cp) != 0)
+		fprintf(stderr, "gwartd: warning: no systemd notification (out of memory)\n");
 	cp_ctl_run(&cp, &quit, a.duration_s, a.stats_interval_s);
 	ok = 1;
 out:
+	cp_notify_stopping(&cp);
 	/* No more requests: clients see EOF now (gwartctl shutdown waits). */
 	cp_sock_close(cp.sock);
 	if (started)
@@ -274,6 +278,7 @@ out:
 	if (ok)
 		printf("gwartd: stopped (%u message(s) still in custody at exit)\n", held);
 	rcu_unregister_thread();
+	cp_notify_fini(&cp);
 	cp_fini(&cp);
 	cp_config_free(&cfg);
 	rte_eal_cleanup();

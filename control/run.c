@@ -160,6 +160,7 @@ void cp_ctl_run(struct cp_ctx *cp, volatile sig_atomic_t *quit, double duration_
 
 int cp_shutdown(struct cp_ctx *cp, int drain, unsigned timeout_ms)
 {
+	cp_notify_stopping(cp);
 	if (drain) {
 		cp->shutdown_drain = 1;
 		cp->shutdown_deadline_us = cp_now_us() + (uint64_t)timeout_ms * 1000u;

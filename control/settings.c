@@ -44,6 +44,8 @@ static const struct tunable_desc tunables[] = {
 	CP(backoff_max_ms, "ms", 1, 86400000),
 	CP(log_level, "0-3", 0, 3),
 	DP(stage_stats, "0/1", 0, 1),
+	/* TEST ONLY (it_notify): 0, or 1 + the index of a worker to park. */
+	DP(test_stall, "worker+1", 0, DP_MAX_WORKERS),
 };
 #undef DP
 #undef CP

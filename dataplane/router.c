@@ -287,6 +287,14 @@ void dp_router_stats(const struct dp_router *rt, struct dp_worker_stats *out)
 	}
 }
 
+void dp_router_worker_loops(const struct dp_router *rt, uint64_t *out)
+{
+	unsigned w;
+
+	for (w = 0; w < rt->n_workers; w++)
+		out[w] = __atomic_load_n(&rt->lcores[w]->stats.loops, __ATOMIC_RELAXED);
+}
+
 int dp_router_set_refuse(struct dp_router *rt, int refuse)
 {
 	struct dp_tunables t = *rt->tun;

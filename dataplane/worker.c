@@ -443,6 +443,25 @@ static unsigned drain_ctl_tx(struct dp_lcore *lc)
 
 /* ---- main loop ------------------------------------------------------------ */
 
+/*
+ * TEST ONLY (tunable test_stall, it_notify): park this worker, counting no
+ * loop iterations, while the tunable names it (1 + its index) and the
+ * router runs. Quiescent states keep grace periods (tunable updates)
+ * moving, so lc->tun is re-read after each. Cold and out of line: the fast
+ * path pays one load of a field of the tunables it has just read.
+ */
+static void __attribute__((noinline, cold)) worker_test_stall(struct dp_lcore *lc)
+{
+	struct dp_router *rt = lc->rt;
+
+	while (lc->tun->test_stall == lc->idx + 1 &&
+	       !__atomic_load_n(&rt->stop, __ATOMIC_RELAXED)) {
+		rcu_quiescent_state();
+		rte_delay_us_sleep(1000);
+		lc->tun = rcu_dereference(rt->tun);
+	}
+}
+
 /* Open an iteration: its top TSC, and whether stage accounting times it. */
 static inline void iter_begin(struct dp_lcore *lc)
 {
@@ -503,6 +522,8 @@ int dp_worker_main(void *arg)
 		/* Nothing from the previous iteration is referenced any more. */
 		rcu_quiescent_state();
 		lc->tun = rcu_dereference(rt->tun);
+		if (unlikely(lc->tun->test_stall != 0))
+			worker_test_stall(lc);
 		burst = lc->tun->burst;
 		iter_begin(lc);
 		DP_COUNT_INC(lc->stats.loops);

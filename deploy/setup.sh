@@ -11,7 +11,7 @@ build=${1:-"$here/build"}
 
 pkgs="build-essential pkg-config meson ninja-build
       dpdk dpdk-dev libdpdk-dev liburcu-dev libjemalloc-dev libcriterion-dev
-      libjansson-dev libsodium-dev iproute2 iputils-ping python3 python3-cryptography clang libclang-rt-14-dev
+      libjansson-dev libsodium-dev libsystemd-dev iproute2 iputils-ping python3 python3-cryptography clang libclang-rt-14-dev
       ${GWART_EXTRA_PKGS:-}"
 
 missing=""

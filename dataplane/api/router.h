@@ -123,6 +123,10 @@ struct dp_tunables {
 	uint32_t keepalive_mult;
 	uint32_t refuse_new;         /* shutting down with drain: BUSY to new DATA */
 	uint32_t stage_stats;        /* 1: account TSC per loop stage (benchmarks) */
+	uint32_t test_stall;         /* TEST ONLY (it_notify): N > 0 parks worker N-1
+				      * (no loops counted) until set back to 0 or stop,
+				      * to prove a stuck worker stops systemd's
+				      * watchdog pings; never set in production */
 };
 
 /* One port's addresses: set once at start-up (dp_port_setup()). */

@@ -40,6 +40,9 @@ int dp_router_start(struct dp_router *rt);
 void dp_router_stop(struct dp_router *rt);
 /* Sum the per-worker counters into *out. Racy reads; for statistics. */
 void dp_router_stats(const struct dp_router *rt, struct dp_worker_stats *out);
+/* Each worker's loop iterations so far (relaxed reads), out[0..n_workers-1]:
+ * the control thread's proof that every worker is making progress. */
+void dp_router_worker_loops(const struct dp_router *rt, uint64_t *out);
 /* Free everything (workers stopped). Returns messages still in custody. */
 unsigned dp_router_free(struct dp_router *rt);
 /* Publish new tunables (control thread); the old copy is retired by RCU. */

@@ -421,8 +421,12 @@ Test(api, get_and_set)
 	json_t *rep, *r;
 
 	r = ok("{\"cmd\":\"get\"}", &rep);
-	cr_assert_eq(json_array_size(r), 13);
+	cr_assert_eq(json_array_size(r), 14);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 0), "name")), "burst");
+	/* The test-only worker stall (it_notify) is listed last, off by default. */
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 13), "name")),
+			 "test_stall");
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(r, 13), "value")), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 11), "name")),
 			 "log_level");
 	json_decref(rep);
