@@ -5,6 +5,11 @@
  * configuration to a real router (one EAL per test), each with the error
  * text naming the item; and what a valid configuration turns into.
  */
+/* GCC 12 with ASan+UBSan at -O2 reports a "null destination pointer" for
+ * the large-config builders' sprintf chains (a false positive: the buffer
+ * is checked); only this file, only this warning. */
+#pragma GCC diagnostic ignored "-Wformat-overflow"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
