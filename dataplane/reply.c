@@ -17,6 +17,27 @@
 
 /* ---- replies -------------------------------------------------------------- */
 
+/* A fresh mbuf for a @len-byte reply to @c and the reply's lane-1 counter
+ * in @h->ctr, or NULL (counted NO_MBUF, or no session / counter spent).
+ * The counter is taken after the allocation, so a failed one spends none. */
+static struct rte_mbuf *reply_alloc(struct dp_lcore *lc, const struct dp_conn *c, uint16_t len,
+				    struct gw_hdr_args *h)
+{
+	uint8_t *pl;
+	struct rte_mbuf *m = dp_tx_alloc(lc, len, &pl);
+
+	if (unlikely(m == NULL)) {
+		dp_count_drop(lc, DP_DROP_NO_MBUF);
+		return NULL;
+	}
+	h->ctr = dp_tx_ctr(lc, c);
+	if (unlikely(h->ctr == 0)) {
+		rte_pktmbuf_free(m); /* a buffer never written, not a packet */
+		return NULL;
+	}
+	return m;
+}
+
 /* A NACK to connector @c, at its session's address, sealed with its session
  * (lane 1). Without a session nothing is sent: in v2 the router answers no
  * frame it cannot authenticate an answer for (epoch-0 answers are control's).
@@ -24,21 +45,11 @@
 void dp_reply_nack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t seq,
 		      unsigned reason, uint32_t retry_us)
 {
-	struct rte_mbuf *m;
-	uint8_t *pl;
 	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = c->epoch, .seq = seq};
+	struct rte_mbuf *m = reply_alloc(lc, c, GW_NACK_LEN, &h);
 
-	m = dp_tx_alloc(lc, GW_NACK_LEN, &pl);
-	if (unlikely(m == NULL)) {
-		dp_count_drop(lc, DP_DROP_NO_MBUF);
+	if (unlikely(m == NULL))
 		return;
-	}
-	/* After the allocation, so that a failed one spends no counter. */
-	h.ctr = dp_tx_ctr(lc, c);
-	if (unlikely(h.ctr == 0)) {
-		rte_pktmbuf_free(m); /* a buffer never written, not a packet */
-		return;
-	}
 	dp_pkt_put_nack(m, &c->tmpl, &h, seq, reason, retry_us);
 	DP_COUNT_INC(lc->stats.nacks_sent);
 	dp_tx_sealed(lc, c->port, m, c->auth);
@@ -47,21 +58,11 @@ void dp_reply_nack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t seq,
 static void send_ack(struct dp_lcore *lc, const struct dp_conn *c, uint64_t cum, uint64_t base,
 		     uint64_t bitmap)
 {
-	struct rte_mbuf *m;
-	uint8_t *pl;
 	struct gw_hdr_args h = {.sender = GW_CONN_ID_ROUTER, .epoch = c->epoch, .seq = cum};
+	struct rte_mbuf *m = reply_alloc(lc, c, GW_ACK_LEN, &h);
 
-	m = dp_tx_alloc(lc, GW_ACK_LEN, &pl);
-	if (unlikely(m == NULL)) {
-		dp_count_drop(lc, DP_DROP_NO_MBUF);
+	if (unlikely(m == NULL))
 		return;
-	}
-	/* After the allocation, so that a failed one spends no counter. */
-	h.ctr = dp_tx_ctr(lc, c);
-	if (unlikely(h.ctr == 0)) {
-		rte_pktmbuf_free(m); /* a buffer never written, not a packet */
-		return;
-	}
 	dp_pkt_put_ack(m, &c->tmpl, &h, base, bitmap);
 	DP_COUNT_INC(lc->stats.acks_sent);
 	dp_tx_sealed(lc, c->port, m, c->auth);
