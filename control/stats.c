@@ -91,7 +91,7 @@ void cp_stats_print(struct cp_ctx *cp, FILE *f)
 json_t *cp_stats_json(struct cp_ctx *cp)
 {
 	struct dp_worker_stats s;
-	json_t *root, *drops, *conns, *ctl;
+	json_t *root, *drops, *conns, *ctl, *workers;
 	uint32_t id;
 	unsigned i;
 
@@ -100,7 +100,8 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	drops = json_object();
 	conns = json_array();
 	ctl = json_object();
-	if (root == NULL || drops == NULL || conns == NULL || ctl == NULL)
+	workers = json_array();
+	if (root == NULL || drops == NULL || conns == NULL || ctl == NULL || workers == NULL)
 		goto fail;
 #define J(obj, k, v) json_object_set_new(obj, k, json_integer((json_int_t)(v)))
 	J(root, "rx_pkts", s.rx_pkts);
@@ -152,6 +153,34 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 		J(root, "loops", s.loops);
 		J(root, "busy_loops", s.busy_loops);
 	}
+	/* Per worker: what top, telemetry and metrics show by worker. */
+	for (i = 0; i < cp->rt->n_workers; i++) {
+		struct dp_worker_stats w;
+		unsigned lcore, r;
+		uint64_t dropped = 0;
+		json_t *o = json_object();
+
+		if (o == NULL || dp_router_worker_stats(cp->rt, i, &w, &lcore) != 0) {
+			json_decref(o);
+			goto fail;
+		}
+		for (r = 0; r < DP_DROP_COUNT; r++)
+			dropped += w.drops[r];
+		J(o, "worker", i);
+		J(o, "lcore", lcore);
+		J(o, "rx_pkts", w.rx_pkts);
+		J(o, "rx_data", w.rx_data);
+		J(o, "routed", w.routed);
+		J(o, "tx_data", w.tx_data);
+		J(o, "retransmits", w.retransmits);
+		J(o, "delivered", w.delivered);
+		J(o, "dropped", dropped);
+		J(o, "loops", w.loops);
+		J(o, "busy_loops", w.busy_loops);
+		J(o, "busy_cycles", w.busy_cycles);
+		json_array_append_new(workers, o);
+	}
+	J(root, "tsc_hz", cp->rt->tsc_hz);
 	J(ctl, "hellos", cp->stats.hellos);
 	J(ctl, "welcomes", cp->stats.welcomes);
 	J(ctl, "keepalives", cp->stats.keepalives);
@@ -218,8 +247,10 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	json_object_set_new(root, "drops", drops);
 	json_object_set_new(root, "control", ctl);
 	json_object_set_new(root, "connectors", conns);
+	json_object_set_new(root, "workers", workers);
 	return root;
 fail:
+	json_decref(workers);
 	json_decref(drops);
 	json_decref(conns);
 	json_decref(ctl);

@@ -287,6 +287,22 @@ void dp_router_stats(const struct dp_router *rt, struct dp_worker_stats *out)
 	}
 }
 
+int dp_router_worker_stats(const struct dp_router *rt, unsigned w, struct dp_worker_stats *out,
+			   unsigned *lcore_id)
+{
+	const uint64_t *src;
+	uint64_t *dst = (uint64_t *)out;
+	unsigned i;
+
+	if (w >= rt->n_workers)
+		return -EINVAL;
+	src = (const uint64_t *)&rt->lcores[w]->stats;
+	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	*lcore_id = rt->lcores[w]->lcore_id;
+	return 0;
+}
+
 void dp_router_worker_loops(const struct dp_router *rt, uint64_t *out)
 {
 	unsigned w;

@@ -40,6 +40,10 @@ int dp_router_start(struct dp_router *rt);
 void dp_router_stop(struct dp_router *rt);
 /* Sum the per-worker counters into *out. Racy reads; for statistics. */
 void dp_router_stats(const struct dp_router *rt, struct dp_worker_stats *out);
+/* Worker @w's own counters into *out (relaxed reads, no port counters):
+ * -EINVAL when @w >= n_workers, else 0 with *@lcore_id its EAL lcore. */
+int dp_router_worker_stats(const struct dp_router *rt, unsigned w, struct dp_worker_stats *out,
+			   unsigned *lcore_id);
 /* Each worker's loop iterations so far (relaxed reads), out[0..n_workers-1]:
  * the control thread's proof that every worker is making progress. */
 void dp_router_worker_loops(const struct dp_router *rt, uint64_t *out);
