@@ -13,6 +13,9 @@ pkgs="build-essential pkg-config meson ninja-build
       dpdk dpdk-dev libdpdk-dev liburcu-dev libjemalloc-dev libcriterion-dev
       libjansson-dev libsodium-dev libsystemd-dev iproute2 iputils-ping python3 python3-cryptography clang libclang-rt-14-dev
       ${GWART_EXTRA_PKGS:-}"
+pkgs="$pkgs scdoc"  # man pages gwartd(8), gwartctl(8) from deploy/man/*.scd
+pkgs="$pkgs man-db"  # man -l in the man page test (tests/deploy/man.sh)
+pkgs="$pkgs bash-completion"  # its completionsdir: where meson installs deploy/completion/gwartctl
 
 missing=""
 for p in $pkgs; do
