@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "cp.h"
+#include "eal_args.h"
 #include "keys.h"
 #include "route_match.h"
 #include "settings.h"
@@ -374,6 +375,137 @@ static int opt_int(json_t *obj, const char *key, json_int_t lo, json_int_t hi, c
 	return 0;
 }
 
+/* ports[@i].device: all or none of the ports name one (EAL probes exactly
+ * those; a port without one would have no device), each a PCI address or a
+ * net_ vdev, no device twice. */
+static void parse_device(struct cp_config *cfg, json_t *ports, size_t i, struct diag *d)
+{
+	json_t *dev = json_object_get(json_array_get(ports, i), "device");
+	json_t *first = json_object_get(json_array_get(ports, 0), "device");
+	char at[48], name[CP_EAL_DEVICE_MAX + 1], other[CP_EAL_DEVICE_MAX + 1];
+	size_t j;
+
+	if (!json_is_object(json_array_get(ports, i)))
+		return; /* refused with the port */
+	snprintf(at, sizeof(at), "ports[%zu].device", i);
+	if ((dev == NULL) != (first == NULL)) {
+		snprintf(at, sizeof(at), "ports[%zu]", i);
+		diag_add(d, at, "ports[%zu]: %s (give every port a device, or none)", i,
+			 dev == NULL ? "no \"device\", ports[0] has one"
+				     : "a \"device\", ports[0] has none");
+		return;
+	}
+	if (dev == NULL)
+		return;
+	if (!json_is_string(dev) || cp_eal_args_device(json_string_value(dev), name, sizeof(name)) < 0) {
+		diag_add(d, at,
+			 "%s: not a PCI address (\"0000:3b:00.0\", lower-case hex, devargs after a "
+			 "comma) or a net_ vdev (\"net_tap0,iface=gw0\")",
+			 at);
+		return;
+	}
+	for (j = 0; j < i; j++) {
+		json_t *o = json_object_get(json_array_get(ports, j), "device");
+
+		if (json_is_string(o) && cp_eal_args_device(json_string_value(o), other,
+							   sizeof(other)) > 0 &&
+		    strcmp(name, other) == 0) {
+			diag_add(d, at, "%s: %s is ports[%zu]'s device too", at, name, j);
+			return;
+		}
+	}
+	cfg->port_device[i] = json_string_value(dev);
+}
+
+/* "eal": the EAL arguments gwartd starts with when its command line has
+ * none (eal_args.h). Shapes and ranges here; EAL itself judges the rest
+ * (whether the CPUs exist, whether the hugepages are there) at start. */
+static void parse_eal(struct cp_config *cfg, json_t *eal, struct diag *d)
+{
+	static const char *const known[] = {"lcores", "main_lcore", "hugepages", "memory_mb",
+					    "file_prefix", "args", NULL};
+	json_t *lc = json_object_get(eal, "lcores"), *hp = json_object_get(eal, "hugepages");
+	json_t *fp = json_object_get(eal, "file_prefix"), *args = json_object_get(eal, "args");
+	uint64_t set[RTE_MAX_LCORE / 64] = {0};
+	const char *why = NULL;
+	json_int_t v;
+	size_t i;
+
+	cfg->eal.main_lcore = -1;
+	if (eal == NULL)
+		return;
+	if (!json_is_object(eal)) {
+		diag_add(d, "eal", "eal: not an object");
+		return;
+	}
+	cfg->eal.present = 1;
+	unknown_keys(d, eal, "eal", known);
+	if (lc != NULL) {
+		if (!json_is_string(lc) ||
+		    cp_eal_args_lcores(json_string_value(lc), set, &cfg->eal.n_lcores, &why) != 0)
+			diag_add(d, "eal.lcores",
+				 "eal.lcores: not an EAL lcore list such as \"1-13\" or "
+				 "\"(0-3)@(0,1)\" (%s)",
+				 json_is_string(lc) ? why : "not a string");
+		else if (cfg->eal.n_lcores < 2 || cfg->eal.n_lcores > DP_MAX_WORKERS + 1)
+			diag_add(d, "eal.lcores",
+				 "eal.lcores: %u lcore(s); gwartd needs 2 to %u (the main lcore runs "
+				 "control, every other one a worker)",
+				 cfg->eal.n_lcores, DP_MAX_WORKERS + 1);
+		else
+			cfg->eal.lcores = json_string_value(lc);
+	}
+	if (opt_int(eal, "main_lcore", 0, RTE_MAX_LCORE - 1, "eal.main_lcore", &v, d) == 0) {
+		if (cfg->eal.lcores != NULL && !(set[v / 64] & (1ull << (v % 64))))
+			diag_add(d, "eal.main_lcore", "eal.main_lcore: lcore %lld is not in eal.lcores",
+				 (long long)v);
+		else
+			cfg->eal.main_lcore = (int)v;
+	}
+	if (hp != NULL && !json_is_boolean(hp))
+		diag_add(d, "eal.hugepages", "eal.hugepages: not true or false");
+	cfg->eal.no_huge = json_is_false(hp);
+	if (opt_int(eal, "memory_mb", CP_EAL_MEMORY_MB_MIN, CP_EAL_MEMORY_MB_MAX, "eal.memory_mb", &v,
+		    d) == 0)
+		cfg->eal.memory_mb = (unsigned)v;
+	if (fp != NULL) {
+		const char *s = json_is_string(fp) ? json_string_value(fp) : "";
+		size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+
+		if (n == 0 || s[n] != '\0' || n > CP_EAL_FILE_PREFIX_MAX)
+			diag_add(d, "eal.file_prefix",
+				 "eal.file_prefix: not a name of 1 to %u letters, digits, '-' or '_'",
+				 CP_EAL_FILE_PREFIX_MAX);
+		else
+			cfg->eal.file_prefix = s;
+	}
+	if (args == NULL)
+		return;
+	if (!json_is_array(args) || json_array_size(args) > CP_EAL_ARGS_MAX) {
+		diag_add(d, "eal.args", "eal.args: not an array of at most %u strings",
+			 CP_EAL_ARGS_MAX);
+		return;
+	}
+	cfg->eal.args = calloc(json_array_size(args) + 1, sizeof(*cfg->eal.args));
+	if (cfg->eal.args == NULL) {
+		d->nomem = 1;
+		return;
+	}
+	for (i = 0; i < json_array_size(args); i++) {
+		json_t *a = json_array_get(args, i);
+		char at[32];
+
+		snprintf(at, sizeof(at), "eal.args[%zu]", i);
+		if (!json_is_string(a) || json_string_length(a) == 0)
+			diag_add(d, at, "%s: not a non-empty string", at);
+		else if (strcmp(json_string_value(a), "--") == 0)
+			diag_add(d, at, "%s: \"--\" would end EAL's arguments (gwartd's own go on "
+				 "its command line)", at);
+		else
+			cfg->eal.args[cfg->eal.n_args++] = json_string_value(a);
+	}
+}
+
 /* "ports", "udp_port", "control": read once here, used before the router
  * has ports. Absent items take their defaults; a present item that is not
  * what it should be is refused with a message naming it (never truncated,
@@ -397,10 +529,12 @@ static void parse_start_up(struct cp_config *cfg, json_t *root, struct diag *d)
 		ports = NULL;
 	}
 	for (i = 0; i < json_array_size(ports); i++) {
-		static const char *const known[] = {"ip", NULL};
+		static const char *const known[] = {"ip", "device", NULL};
 		json_t *p = json_array_get(ports, i), *ip = json_object_get(p, "ip");
 		struct in_addr a;
 		char at[32];
+
+		parse_device(cfg, ports, i, d);
 
 		snprintf(at, sizeof(at), "ports[%zu]", i);
 		if (!json_is_object(p) ||
@@ -446,7 +580,7 @@ static int config_parse(struct cp_config *cfg, const char *text, const uint8_t *
 			struct diag *d, int *line, int *col)
 {
 	static const char *const known[] = {"udp_port", "control", "ports", "tunables",
-					    "connectors", "routes", NULL};
+					    "connectors", "routes", "eal", NULL};
 	json_error_t je;
 	json_t *root;
 
@@ -465,6 +599,7 @@ static int config_parse(struct cp_config *cfg, const char *text, const uint8_t *
 	} else {
 		unknown_keys(d, root, "", known);
 		parse_start_up(cfg, root, d);
+		parse_eal(cfg, json_object_get(root, "eal"), d);
 		parse_tunables(cfg, json_object_get(root, "tunables"), d);
 		parse_connectors(cfg, json_object_get(root, "connectors"), fill, d);
 		parse_routes(cfg, json_object_get(root, "routes"), d);
@@ -741,6 +876,7 @@ void cp_config_free(struct cp_config *cfg)
 	free(cfg->connectors);
 	wipe_key_texts(cfg->doc);
 	free(cfg->tunables);
+	free(cfg->eal.args);
 	json_decref(cfg->doc);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -35,12 +35,31 @@ struct cp_config_route {
 	struct dp_route_target *targets;
 };
 
+/* "eal": gwartd's EAL arguments when its command line has none
+ * (eal_args.h builds them); every member optional. */
+struct cp_config_eal {
+	int present;             /* the "eal" object was given */
+	const char *lcores;      /* --lcores; NULL: EAL's default (every CPU) */
+	unsigned n_lcores;       /* lcores named: one runs control, the rest workers */
+	int main_lcore;          /* --main-lcore; -1: EAL's (the lowest lcore) */
+	int no_huge;             /* "hugepages": false */
+	unsigned memory_mb;      /* -m; 0: absent */
+	const char *file_prefix; /* --file-prefix; NULL: EAL's ("rte") */
+	const char **args;       /* more EAL arguments, placed last */
+	size_t n_args;
+};
+
 struct cp_config {
 	struct json_t *doc;      /* the parsed text: owns every string below */
 	int has_udp_port;
 	uint16_t udp_port;
 	unsigned n_ports;        /* "ports" entries with a valid "ip" or not */
 	uint32_t port_ip_be[DP_MAX_PORTS];  /* 0: not given (or not an IPv4 address) */
+	/* "device": a PCI address or a vdev string (every port has one, or
+	 * none: NULL); EAL probes exactly these when the config gives EAL's
+	 * arguments, and port i is the one named here, not the i-th probed. */
+	const char *port_device[DP_MAX_PORTS];
+	struct cp_config_eal eal;
 	const char *ctl_socket;  /* "control": {"socket", "allow_uid", "allow_gid"}; NULL: absent */
 	int set_uid, set_gid;
 	uint32_t allow_uid, allow_gid;

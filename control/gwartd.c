@@ -4,6 +4,10 @@
  * (parsed once, config.c), the router and its ports, the control socket,
  * then the control loop until a signal, a shutdown request or --duration.
  *
+ * EAL's arguments come from the command line (before "--"), or, when it
+ * has none and names --config FILE, from FILE's "eal" and ports[].device
+ * (eal_args.c): the file is then read and parsed before EAL init, once.
+ *
  * The control socket (gwartctl's) comes from --socket, else the config's
  * "control": {"socket", "allow_uid", "allow_gid"}, else the default path.
  * A socket named explicitly must open or gwartd does not start; the default
@@ -32,6 +36,7 @@
 #include "api.h"
 #include "config.h"
 #include "cp.h"
+#include "eal_args.h"
 #include "frames.h"
 #include "gwartd_args.h"
 #include "port.h"
@@ -144,7 +149,7 @@ static int load_config(const struct gwartd_args *a, struct cp_config *cfg)
 
 /* The router, its ports and the configuration's objects, before workers run. */
 static int build_router(struct cp_ctx *cp, const struct gwartd_args *a,
-			const struct cp_config *cfg)
+			const struct cp_config *cfg, int eal_from_cfg)
 {
 	struct dp_router_params prm = {
 		.nb_mbuf = a->nb_mbuf,
@@ -154,6 +159,7 @@ static int build_router(struct cp_ctx *cp, const struct gwartd_args *a,
 	};
 	uint16_t port_id;
 	char err[256];
+	unsigned i;
 	int rc;
 
 	cp->rt = dp_router_create(&prm, &rc);
@@ -167,7 +173,25 @@ static int build_router(struct cp_ctx *cp, const struct gwartd_args *a,
 		fprintf(stderr, "gwartd: %s\n", strerror(-rc));
 		return -1;
 	}
+	/* EAL probed exactly the file's devices: port i is the one its
+	 * ports[i].device names (by ethdev name), whatever order EAL's buses
+	 * probed them in. */
+	for (i = 0; eal_from_cfg && i < DP_MAX_PORTS && cfg->port_device[i] != NULL; i++) {
+		char name[CP_EAL_DEVICE_MAX + 1];
+
+		cp_eal_args_device(cfg->port_device[i], name, sizeof(name));
+		rc = rte_eth_dev_get_port_by_name(name, &port_id);
+		if (rc == 0)
+			rc = dp_port_setup(cp->rt, port_id, cp_config_port_ip(cfg, i));
+		if (rc != 0) {
+			fprintf(stderr, "gwartd: ports[%u] (%s): %s\n", i, cfg->port_device[i],
+				strerror(-rc));
+			return -1;
+		}
+	}
 	RTE_ETH_FOREACH_DEV(port_id) {
+		if (eal_from_cfg && cfg->port_device[0] != NULL)
+			break;
 		rc = dp_port_setup(cp->rt, port_id, cp_config_port_ip(cfg, cp->rt->n_ports));
 		if (rc != 0) {
 			fprintf(stderr, "gwartd: port %u: %s\n", port_id, strerror(-rc));
@@ -214,34 +238,96 @@ static int open_socket(struct cp_ctx *cp, const struct gwartd_args *a,
 	return 0;
 }
 
+/* The EAL argv from the file (gwartd_args_own_only() said the command
+ * line has none), printed so that the operator sees what EAL gets. */
+static char **eal_argv_from(const struct gwartd_args *a, const struct cp_config *cfg,
+			    const char *prog, int *argc)
+{
+	char **v = cp_eal_args_build(cfg, prog, argc);
+	int i;
+
+	if (v == NULL) {
+		fprintf(stderr, "gwartd: out of memory\n");
+		return NULL;
+	}
+	printf("gwartd: EAL arguments from %s:", a->config_path);
+	for (i = 1; i < *argc; i++)
+		printf(" %s", v[i]);
+	printf("\n");
+	fflush(stdout);
+	return v;
+}
+
+/* The file's EAL keys while EAL's arguments came from the command line. */
+static void note_unused_eal(const struct cp_config *cfg)
+{
+	if (cfg->eal.present || cfg->port_device[0] != NULL)
+		fprintf(stderr, "gwartd: EAL arguments from the command line: the config's \"eal\" "
+				"and ports[].device are not used\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct gwartd_args a;
-	struct cp_config cfg;
+	struct cp_config cfg = {0};
 	struct cp_ctx cp = {0};
-	int rc, started = 0, ok = 0;
+	int rc, started = 0, ok = 0, own, eal_argc = argc, have_cfg = 0;
+	char **eal_argv = argv, **built = NULL;
 	unsigned held;
 	const char *check = gwartd_args_check_config(argc, argv);
 
 	if (check != NULL)
 		return check_config(check);
 	gwartd_args_dev_default(&argc, &argv);
-	rc = rte_eal_init(argc, argv);
+	own = gwartd_args_own_only(argc, argv);
+	if (own != 0) {
+		/* gwartd's own arguments, parsed before EAL: they say which
+		 * file holds EAL's. argv[own - 1] stands in for the program
+		 * name (getopt skips it). */
+		rc = gwartd_args_parse(argc - own + 1, argv + own - 1, &a);
+		if (rc != 0)
+			return rc == 1 ? 0 : 2;
+		if (a.config_path != NULL) {
+			if (load_config(&a, &cfg) != 0)
+				return 1;
+			have_cfg = 1;
+			built = eal_argv_from(&a, &cfg, argv[0], &eal_argc);
+			if (built == NULL) {
+				cp_config_free(&cfg);
+				return 1;
+			}
+			eal_argv = built;
+		} else {
+			eal_argc = 1; /* EAL's defaults, as "gwartd -- ..." always had */
+		}
+	}
+	rc = rte_eal_init(eal_argc, eal_argv);
 	if (rc < 0) {
 		fprintf(stderr, "gwartd: EAL init failed: %s\n", rte_strerror(rte_errno));
+		if (have_cfg)
+			cp_config_free(&cfg);
+		free(built);
 		return 1;
 	}
-	rc = gwartd_args_parse(argc - rc, argv + rc, &a);
-	if (rc != 0 || load_config(&a, &cfg) != 0) {
+	if (own == 0)
+		rc = gwartd_args_parse(argc - rc, argv + rc, &a);
+	else
+		rc = 0;
+	if (rc != 0 || (!have_cfg && load_config(&a, &cfg) != 0)) {
+		if (have_cfg)
+			cp_config_free(&cfg);
 		rte_eal_cleanup();
+		free(built);
 		return rc == 1 ? 0 : rc == 2 ? 2 : 1;
 	}
+	if (own == 0 && a.config_path != NULL)
+		note_unused_eal(&cfg);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	/* The control thread publishes and retires objects: it is a
 	 * registered QSBR thread for its whole life. */
 	rcu_register_thread();
-	if (build_router(&cp, &a, &cfg) != 0)
+	if (build_router(&cp, &a, &cfg, built != NULL) != 0)
 		goto out;
 	rc = dp_router_start(cp.rt);
 	if (rc != 0) {
@@ -282,5 +368,6 @@ out:
 	cp_fini(&cp);
 	cp_config_free(&cfg);
 	rte_eal_cleanup();
+	free(built); /* EAL may keep pointers into it until its cleanup */
 	return ok ? 0 : 1;
 }

@@ -6,6 +6,7 @@
  *                        [--stats-file FILE] [--mbufs N] [--mbuf-size BYTES]
  *                        [--socket PATH] [--allow-uid UID] [--allow-gid GID]
  *                        [--demo-key-file PATH]
+ *   gwartd --config FILE [OPTIONS]   (EAL arguments from FILE)
  *   gwartd --check-config FILE
  */
 #include <errno.h>
@@ -28,7 +29,14 @@ static void usage(void)
 		"              [--stats-file FILE] [--mbufs N] [--mbuf-size BYTES]\n"
 		"              [--socket PATH] [--allow-uid UID] [--allow-gid GID]\n"
 		"              [--demo-key-file PATH]\n"
+		"       gwartd --config FILE [OPTIONS]\n"
 		"       gwartd --check-config FILE\n"
+		"EAL arguments are those before \"--\" (gwartd -h -- lists EAL's own). With\n"
+		"none (gwartd --config FILE ..., or gwartd -- --config FILE ...) they come\n"
+		"from FILE: \"eal\": {lcores, main_lcore, hugepages, memory_mb, file_prefix,\n"
+		"args} and \"ports\"[i].device (a PCI address or a vdev; EAL then probes only\n"
+		"those), printed at start. EAL arguments on the command line win: the file's\n"
+		"\"eal\" and devices are then not used. Workers: every lcore but the main one.\n"
 		"--check-config: validate FILE and exit (no EAL, ports, hugepages or root):\n"
 		"0 when gwartd would accept it, else 2 with every error on stderr, one a\n"
 		"line in file order, as FILE:LINE:COLUMN: what is wrong (key files read).\n"
@@ -52,6 +60,33 @@ void gwartd_args_dev_default(int *argc, char ***argv)
 		return;
 	*argv = dev_default;
 	*argc = (int)(sizeof(dev_default) / sizeof(dev_default[0])) - 1;
+}
+
+int gwartd_args_own_only(int argc, char **argv)
+{
+	/* gwartd's long options; EAL has none of these names (its --help
+	 * aside: "gwartd --help" is gwartd's, "gwartd -h --" EAL's). */
+	static const char *const own[] = {"config", "duration", "stats-interval", "stats-file",
+					  "mbufs", "mbuf-size", "socket", "allow-uid", "allow-gid",
+					  "demo-key-file", "help", NULL};
+	const char *const *o;
+	size_t n;
+	int i;
+
+	if (argc < 2)
+		return 0;
+	if (strcmp(argv[1], "--") == 0)
+		return 2;
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+	if (strncmp(argv[1], "--", 2) != 0)
+		return 0;
+	n = strcspn(argv[1] + 2, "=");
+	for (o = own; *o != NULL; o++)
+		if (strlen(*o) == n && strncmp(argv[1] + 2, *o, n) == 0)
+			return 1;
+	return 0;
 }
 
 const char *gwartd_args_check_config(int argc, char **argv)

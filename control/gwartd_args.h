@@ -29,6 +29,15 @@ void gwartd_args_dev_default(int *argc, char ***argv);
 /* The FILE of --check-config FILE anywhere in @argv ("" when it has no
  * FILE), or NULL: gwartd then checks it and exits, before EAL init. */
 const char *gwartd_args_check_config(int argc, char **argv);
+/*
+ * Where gwartd's own arguments start when the command line gives EAL none
+ * (its EAL arguments then come from the --config file: eal_args.h): 2 for
+ * "gwartd -- ...", 1 for "gwartd --config FILE ..." (no "--" anywhere and
+ * the first argument one of gwartd's long options, which EAL has none
+ * of). 0: the command line starts with EAL's arguments (today's form:
+ * "gwartd EAL... -- OPTIONS"), which win over the file's.
+ */
+int gwartd_args_own_only(int argc, char **argv);
 /* Parse what EAL left. 0 to run, 1 for --help (exit 0), 2 for a usage
  * error (printed; exit 2). */
 int gwartd_args_parse(int argc, char **argv, struct gwartd_args *a);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The real `gwartd --check-config FILE` (no EAL, no root): a file with
 # several errors exits 2 with exactly those lines on stderr, and the shipped
-# example, its key files pointed at real 0600 files, exits 0.
+# example, its key files pointed at real 0600 files, exits 0, and so does
+# every deploy/examples file.
 #   check_config.sh GWARTD SOURCE_ROOT
 set -u
 gwartd=$1
@@ -55,4 +56,31 @@ rc=$?
 [ $rc -eq 2 ] || fail "loose key: exit $rc, not 2"
 grep -q "^$tmp/example.json:18:7: connectors\[1\] (id 2): key file .*notes-mail.key: mode 0644" \
 	"$tmp/err" || { cat "$tmp/err"; fail "loose key: line missing"; }
+
+# deploy/examples: each passes as shipped once the key files it names exist
+# (the check reads them, as start-up would: they are the deployment's, so
+# here they are pointed at 0600 files of the test's own).
+for ex in "$src"/deploy/examples/*.json; do
+	name=$(basename "$ex")
+	for k in $(grep -o '/etc/gwart/keys/[^"]*' "$ex"); do
+		printf '%064x\n' 7 >"$tmp/keys/$(basename "$k")"
+		chmod 600 "$tmp/keys/$(basename "$k")"
+	done
+	sed "s|/etc/gwart/keys/|$tmp/keys/|" "$ex" >"$tmp/$name"
+	"$gwartd" --check-config "$tmp/$name" 2>"$tmp/err" ||
+		{ cat "$tmp/err"; fail "$name: exit $?"; }
+	[ ! -s "$tmp/err" ] || fail "$name: errors printed"
+	n=$((${n:-0} + 1))
+done
+[ "${n:-0}" -ge 2 ] || fail "only ${n:-0} example(s) under deploy/examples"
+# Without its key files the production example is refused, naming each
+# (not on a host that has them).
+if [ ! -e /etc/gwart/keys ]; then
+	"$gwartd" --check-config "$src/deploy/examples/prod-16core.json" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] || fail "prod example without keys: exit $rc, not 2"
+	[ "$(grep -c ': key file /etc/gwart/keys/.*: No such file or directory$' "$tmp/err")" -eq \
+		"$(grep -c key_file "$src/deploy/examples/prod-16core.json")" ] ||
+		{ cat "$tmp/err"; fail "prod example without keys: not one line per key file"; }
+fi
 echo "check_config: ok"
