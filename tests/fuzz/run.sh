@@ -95,7 +95,7 @@ config | ctl_request)
 	fi
 	b=$(cd "$build" && pwd)
 	if [ "$target" = config ]; then
-		fuzzed="control/config.c control/settings.c control/route.c"
+		fuzzed="control/config.c control/eal_args.c control/settings.c control/route.c"
 	else
 		fuzzed="control/sock.c control/loop.c control/api.c"
 	fi
