@@ -83,4 +83,21 @@ if [ ! -e /etc/gwart/keys ]; then
 		"$(grep -c key_file "$src/deploy/examples/prod-16core.json")" ] ||
 		{ cat "$tmp/err"; fail "prod example without keys: not one line per key file"; }
 fi
+# gwartd --config FILE with no EAL arguments reads and checks FILE before
+# EAL starts: a bad file stops it with its first error and no EAL output
+# (no root, hugepages or devices needed to get there); --help is gwartd's.
+"$gwartd" --config "$tmp/bad.json" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] || fail "--config bad file: exit $rc, not 1"
+grep -qx "gwartd: config $tmp/bad.json: bogus: unknown key" "$tmp/err" ||
+	{ cat "$tmp/err"; fail "--config bad file: first error not printed"; }
+grep -q 'EAL' "$tmp/out" "$tmp/err" && { cat "$tmp/out" "$tmp/err"; fail "--config bad file: EAL ran"; }
+"$gwartd" -- --config /nonexistent/gwartd.json >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q '^gwartd: cannot read config /nonexistent/gwartd.json: ' "$tmp/err" ||
+	{ cat "$tmp/err"; fail "-- --config missing file: exit $rc"; }
+"$gwartd" --help >"$tmp/out" 2>&1 || fail "--help: exit $?"
+grep -q '^       gwartd --config FILE \[OPTIONS\]$' "$tmp/out" &&
+	grep -q '^EAL arguments are those before "--"' "$tmp/out" ||
+	{ cat "$tmp/out"; fail "--help: no word on EAL arguments from the file"; }
 echo "check_config: ok"
