@@ -274,3 +274,50 @@ Test(eal_args, own_only)
 			     i + 1);
 	}
 }
+
+/* The limits at their edges: CP_EAL_ARGS_MAX extra arguments,
+ * CP_EAL_DEVICE_MAX characters of device, CP_EAL_FILE_PREFIX_MAX of prefix. */
+Test(eal_args, limits)
+{
+	char text[8192], err[256], *p;
+	struct cp_config cfg;
+	unsigned n, i;
+
+	for (n = CP_EAL_ARGS_MAX; n <= CP_EAL_ARGS_MAX + 1; n++) {
+		p = text + sprintf(text, "{\"eal\": {\"args\": [");
+		for (i = 0; i < n; i++)
+			p += sprintf(p, "%s\"--log-level=%u\"", i ? ", " : "", i % 8);
+		sprintf(p, "]}}");
+		if (n == CP_EAL_ARGS_MAX) {
+			cr_assert_eq(cp_config_parse(&cfg, text, err, sizeof(err)), 0, "%s", err);
+			cr_expect_eq(cfg.eal.n_args, CP_EAL_ARGS_MAX);
+			cp_config_free(&cfg);
+		} else {
+			cr_assert_eq(cp_config_parse(&cfg, text, err, sizeof(err)), -EINVAL);
+			cr_expect_str_eq(err, "eal.args: not an array of at most 64 strings");
+		}
+	}
+	for (n = CP_EAL_DEVICE_MAX; n <= CP_EAL_DEVICE_MAX + 1; n++) {
+		/* "net_null0,a=xxx...": n characters in all */
+		p = text + sprintf(text, "{\"ports\": [{\"device\": \"net_null0,a=");
+		for (i = 12; i < n; i++)
+			*p++ = 'x';
+		sprintf(p, "\"}]}");
+		cr_expect_eq(cp_config_parse(&cfg, text, err, sizeof(err)),
+			     n == CP_EAL_DEVICE_MAX ? 0 : -EINVAL, "%u characters: %s", n, err);
+		if (n == CP_EAL_DEVICE_MAX) {
+			cr_expect_eq(strlen(cfg.port_device[0]), CP_EAL_DEVICE_MAX);
+			cp_config_free(&cfg);
+		}
+	}
+	for (n = CP_EAL_FILE_PREFIX_MAX; n <= CP_EAL_FILE_PREFIX_MAX + 1; n++) {
+		p = text + sprintf(text, "{\"eal\": {\"file_prefix\": \"");
+		for (i = 0; i < n; i++)
+			*p++ = 'g';
+		sprintf(p, "\"}}");
+		cr_expect_eq(cp_config_parse(&cfg, text, err, sizeof(err)),
+			     n == CP_EAL_FILE_PREFIX_MAX ? 0 : -EINVAL, "%u characters: %s", n, err);
+		if (n == CP_EAL_FILE_PREFIX_MAX)
+			cp_config_free(&cfg);
+	}
+}
