@@ -34,16 +34,6 @@
 #define CTL_REPLY_MAX (256u << 20)  /* bytes: a route dump of millions of routes */
 #define CTL_MAX_CONN_ID GW_CTL_MAX_CONN_ID
 
-enum ctl_exit {
-	EX_OK = 0,
-	EX_ERROR = 1,     /* anything else */
-	EX_USAGE = 2,     /* usage, bad arguments (EINVAL, ERANGE, E2BIG, EOPNOTSUPP) */
-	EX_NOENT = 3,     /* unknown connector, route or tunable (ENOENT) */
-	EX_DOWN = 4,      /* daemon not running, socket unreachable, connection lost */
-	EX_CONFLICT = 5,  /* exists already or busy (EEXIST, EBUSY) */
-	EX_PERM = 6,      /* permission denied (EACCES, EPERM) */
-};
-
 struct ctl {
 	const char *path;
 	int json;
@@ -76,6 +66,10 @@ static void usage(FILE *f)
 		"  connectors [ID]             connectors, their address, custody and counters\n"
 		"  sessions [ID]               session state, reconnection probes and backoff\n"
 		"  routes [TYPE]               address spaces and their targets\n"
+		"  top [--once] [--interval S]\n"
+		"                              live view every S (1) seconds: per worker Mmsg/s,\n"
+		"                              busy %%, drops; per connector rates, custody,\n"
+		"                              state; q quits; --once: one plain screen\n"
 		"  route add TYPE PATTERN CONN[:COST] [CONN[:COST]...]\n"
 		"                              add a route, or replace its targets (cost 0 if\n"
 		"                              omitted); PATTERN: domain, *.suffix or *\n"
@@ -202,7 +196,7 @@ static int read_line(struct ctl *c, size_t *line_len)
  * by *reply, which the caller releases). On failure the daemon's message is
  * printed and the exit code for its errno returned.
  */
-static int ctl_call(struct ctl *c, const char *cmd, json_t *args, json_t **reply, json_t **result)
+int ctl_call(struct ctl *c, const char *cmd, json_t *args, json_t **reply, json_t **result)
 {
 	json_t *req = json_pack("{s:s, s:o}", "cmd", cmd, "args", args ? args : json_object());
 	char *txt = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
@@ -257,6 +251,14 @@ static int ctl_call(struct ctl *c, const char *cmd, json_t *args, json_t **reply
 	*reply = rep;
 	*result = json_object_get(rep, "result");
 	return EX_OK;
+}
+
+void ctl_disconnect(struct ctl *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->len = 0;
 }
 
 /* ---- commands -------------------------------------------------------------------- */
@@ -642,7 +644,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "keygen") == 0)
 		return keygen(&c, argc - optind - 1);
-	if (strcmp(argv[optind], "batch") == 0 && argc - optind == 1)
+	if (strcmp(argv[optind], "top") == 0)
+		rc = ctl_top(&c, argc - optind - 1, argv + optind + 1);
+	else if (strcmp(argv[optind], "batch") == 0 && argc - optind == 1)
 		rc = run_batch(&c);
 	else
 		rc = run(&c, argc - optind, argv + optind, 0);
