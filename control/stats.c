@@ -150,6 +150,19 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 			J(res, "count", n);
 			json_object_set_new(root, "residence_ns", res);
 		}
+		{
+			/* The raw residence histogram, for Prometheus (metrics_text.c):
+			 * [upper, count] per non-empty dp_hist bucket, ascending, upper
+			 * being the bucket's largest value in TSC cycles (tsc_hz). */
+			json_t *b = json_array();
+
+			for (i = 0; b != NULL && i < DP_HIST_BUCKETS; i++)
+				if (s.residence[i] != 0)
+					json_array_append_new(
+						b, json_pack("[II]", (json_int_t)dp_hist_upper(i),
+							     (json_int_t)s.residence[i]));
+			json_object_set_new(root, "residence_buckets", b);
+		}
 		J(root, "loops", s.loops);
 		J(root, "busy_loops", s.busy_loops);
 	}
