@@ -21,6 +21,7 @@
 #include "api.h"
 #include "conn.h"
 #include "cp.h"
+#include "metrics.h"
 #include "route.h"
 #include "router_api.h"
 #include "sock.h"
@@ -295,6 +296,9 @@ static int h_stats(struct api_req *r)
 	if (r->result == NULL)
 		return -ENOMEM;
 	json_object_set_new(r->result, "socket", sock_json(r->cp));
+	/* The /metrics endpoint's own counters, when it is on. */
+	if (r->cp->metrics != NULL)
+		json_object_set_new(r->result, "metrics", cp_metrics_json(r->cp));
 	return 0;
 }
 

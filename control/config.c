@@ -574,13 +574,48 @@ static void parse_start_up(struct cp_config *cfg, json_t *root, struct diag *d)
 		cfg->ctl_idle_timeout_ms = (uint32_t)v;
 }
 
+/* "metrics": {"address": IPv4 (default 127.0.0.1), "port": 1..65535}: the
+ * /metrics endpoint (metrics.h), off when absent. The port is required: a
+ * listening socket is opened only when asked for by name. */
+static void parse_metrics(struct cp_config *cfg, json_t *root, struct diag *d)
+{
+	static const char *const known[] = {"address", "port", NULL};
+	json_t *m = json_object_get(root, "metrics"), *addr;
+	struct in_addr a = {.s_addr = htonl(INADDR_LOOPBACK)};
+	json_int_t v;
+	int rc;
+
+	if (m == NULL)
+		return;
+	if (!json_is_object(m)) {
+		diag_add(d, "metrics", "metrics: not an object");
+		return;
+	}
+	unknown_keys(d, m, "metrics", known);
+	addr = json_object_get(m, "address");
+	if (addr != NULL &&
+	    (!json_is_string(addr) || inet_pton(AF_INET, json_string_value(addr), &a) != 1)) {
+		diag_add(d, "metrics.address", "metrics.address: not an IPv4 address");
+		return;
+	}
+	rc = opt_int(m, "port", 1, UINT16_MAX, "metrics.port", &v, d);
+	if (rc == 1)
+		diag_add(d, "metrics", "metrics: no \"port\" (1..65535)");
+	if (rc != 0)
+		return;
+	cfg->has_metrics = 1;
+	cfg->metrics_addr_be = a.s_addr;
+	cfg->metrics_port = (uint16_t)v;
+}
+
 /* The syntax error, if any, goes into @d at path "" with jansson's own
  * line and column in *@line / *@col (0 when the text parsed). */
 static int config_parse(struct cp_config *cfg, const char *text, const uint8_t *fill,
 			struct diag *d, int *line, int *col)
 {
 	static const char *const known[] = {"udp_port", "control", "ports", "tunables",
-					    "connectors", "routes", "eal", NULL};
+					    "connectors", "routes", "eal",
+					    "metrics", NULL};
 	json_error_t je;
 	json_t *root;
 
@@ -600,6 +635,7 @@ static int config_parse(struct cp_config *cfg, const char *text, const uint8_t *
 		unknown_keys(d, root, "", known);
 		parse_start_up(cfg, root, d);
 		parse_eal(cfg, json_object_get(root, "eal"), d);
+		parse_metrics(cfg, root, d);
 		parse_tunables(cfg, json_object_get(root, "tunables"), d);
 		parse_connectors(cfg, json_object_get(root, "connectors"), fill, d);
 		parse_routes(cfg, json_object_get(root, "routes"), d);

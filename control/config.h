@@ -64,6 +64,9 @@ struct cp_config {
 	int set_uid, set_gid;
 	uint32_t allow_uid, allow_gid;
 	uint32_t ctl_idle_timeout_ms;  /* "control": {"idle_timeout_ms"}; 0: the default */
+	int has_metrics;         /* "metrics": {"address", "port"}; 0: absent (off) */
+	uint32_t metrics_addr_be;
+	uint16_t metrics_port;
 	struct cp_config_tunable *tunables;
 	size_t n_tunables;
 	struct cp_config_connector *connectors;

@@ -18,6 +18,8 @@
  *   route.c      cp_route_* actions, the one route-target JSON parser
  *   stats.c      statistics: print, JSON, gauges
  *   notify.c     systemd notification: READY/STATUS/WATCHDOG/STOPPING
+ *   metrics.c    the Prometheus /metrics endpoint (libmicrohttpd on the loop;
+ *                metrics_text.c renders the text, metrics.h)
  *   run.c        cp_init/cp_fini, the control thread's run, shutdown
  *   config.c     configuration: parsed once into struct cp_config, applied
  *   sock.c       the control socket: framing only, calls a handler
@@ -70,6 +72,7 @@ struct cp_stats {
 
 struct cp_sock;
 struct cp_notify;
+struct cp_metrics;
 
 struct cp_ctx {
 	struct dp_router *rt;
@@ -98,6 +101,7 @@ struct cp_ctx {
 	void (*tx_hook)(void *arg, unsigned port, struct rte_mbuf *m);
 	void *tx_hook_arg;
 	struct cp_notify *notify; /* systemd notification (notify.c), NULL: none */
+	struct cp_metrics *metrics; /* /metrics endpoint (metrics.c), NULL: off */
 };
 
 /* ---- context (run.c) ----------------------------------------------------------------

@@ -39,6 +39,7 @@
 #include "eal_args.h"
 #include "frames.h"
 #include "gwartd_args.h"
+#include "metrics.h"
 #include "port.h"
 #include "router_api.h"
 #include "sock.h"
@@ -266,6 +267,26 @@ static void note_unused_eal(const struct cp_config *cfg)
 				"and ports[].device are not used\n");
 }
 
+/* The configuration's "metrics" endpoint, asked for by name: it must listen
+ * or gwartd does not start. Nothing listens when the key is absent. */
+static int open_metrics(struct cp_ctx *cp, const struct cp_config *cfg)
+{
+	char ip[INET_ADDRSTRLEN];
+	int rc;
+
+	if (!cfg->has_metrics)
+		return 0;
+	inet_ntop(AF_INET, &cfg->metrics_addr_be, ip, sizeof(ip));
+	rc = cp_metrics_start(cp, cfg->metrics_addr_be, cfg->metrics_port);
+	if (rc != 0) {
+		fprintf(stderr, "gwartd: metrics %s:%u: %s\n", ip, cfg->metrics_port,
+			strerror(-rc));
+		return -1;
+	}
+	printf("gwartd: metrics on http://%s:%u/metrics\n", ip, cfg->metrics_port);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct gwartd_args a;
@@ -335,7 +356,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	started = 1;
-	if (open_socket(&cp, &a, &cfg) != 0)
+	if (open_socket(&cp, &a, &cfg) != 0 || open_metrics(&cp, &cfg) != 0)
 		goto out;
 	cp.start_tsc = rte_rdtsc();
 	printf("gwartd: %u worker(s), %u port(s), udp port %u, max payload %u: running\n",
@@ -350,6 +371,7 @@ out:
 	cp_notify_stopping(&cp);
 	/* No more requests: clients see EOF now (gwartctl shutdown waits). */
 	cp_sock_close(cp.sock);
+	cp_metrics_stop(&cp);
 	if (started)
 		dp_router_stop(cp.rt);
 	/* What is left in the ring is the control thread's to finish. */

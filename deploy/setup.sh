@@ -16,6 +16,8 @@ pkgs="build-essential pkg-config meson ninja-build
 pkgs="$pkgs scdoc"  # man pages gwartd(8), gwartctl(8) from deploy/man/*.scd
 pkgs="$pkgs man-db"  # man -l in the man page test (tests/deploy/man.sh)
 pkgs="$pkgs bash-completion"  # its completionsdir: where meson installs deploy/completion/gwartctl
+pkgs="$pkgs libmicrohttpd-dev"  # gwartd's /metrics endpoint (control/metrics.c)
+pkgs="$pkgs prometheus curl"  # it_metrics: promtool check metrics, a real prometheus, curl
 
 missing=""
 for p in $pkgs; do

@@ -184,6 +184,12 @@ static const struct {
 		  "ports[0].device: not a PCI address (\"0000:3b:00.0\", lower-ca"},
 	/* 69 */ {"{\"eal\": {\"lcores\": \"1-3)\"}}",
 		  "eal.lcores: not an EAL lcore list such as \"1-13\" or \"(0-3)@("},
+	/* 70 */ {"{\"metrics\": 9469}", "metrics: not an object"},
+	/* 71 */ {"{\"metrics\": {\"address\": \"127.0.0.1\"}}", "metrics: no \"port\" (1..65535)"},
+	/* 72 */ {"{\"metrics\": {\"port\": 0}}", "metrics.port: not an integer in 1..65535"},
+	/* 73 */ {"{\"metrics\": {\"port\": 9469, \"address\": \"::1\"}}",
+		  "metrics.address: not an IPv4 address"},
+	/* 74 */ {"{\"metrics\": {\"port\": 9469, \"path\": \"/m\"}}", "metrics.path: unknown key"},
 };
 
 Test(config_parse, rejections)
@@ -261,6 +267,7 @@ Test(config_parse, embedded_default)
 	cr_assert_eq(cfg.routes[0].targets[0].cost, 10);
 	cr_assert_eq(cfg.n_tunables, 0);
 	cr_assert_null(cfg.ctl_socket);
+	cr_assert(!cfg.has_metrics, "no listening socket unless asked");
 	cp_config_free(&cfg);
 }
 
@@ -289,6 +296,19 @@ Test(config_parse, start_up_items)
 	cr_assert_eq(cfg.n_tunables, 2);
 	cr_assert_str_eq(cfg.tunables[0].name, "custody_limit");
 	cr_assert_eq(cfg.tunables[0].value, 77);
+	cp_config_free(&cfg);
+	/* "metrics": the address defaults to the loopback. */
+	cr_assert_eq(cp_config_parse(&cfg, "{\"metrics\": {\"port\": 9469}}", err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert(cfg.has_metrics);
+	cr_assert_eq(cfg.metrics_port, 9469);
+	cr_assert_eq(cfg.metrics_addr_be, htonl(INADDR_LOOPBACK));
+	cp_config_free(&cfg);
+	cr_assert_eq(cp_config_parse(&cfg, "{\"metrics\": {\"address\": \"198.18.0.2\", "
+					   "\"port\": 1}}", err, sizeof(err)), 0, "%s", err);
+	a = cfg.metrics_addr_be;
+	cr_assert_str_eq(inet_ntop(AF_INET, &a, ip, sizeof(ip)), "198.18.0.2");
+	cr_assert_eq(cfg.metrics_port, 1);
 	cp_config_free(&cfg);
 }
 
@@ -613,6 +633,12 @@ static const struct {
 		  "t.json:1:13: ports[0].device: not a PCI address (\"0000:3b:00.0\", lower-case hex, devargs after a comma) or a net_ vdev (\"net_tap0,iface=gw0\")\n"},
 	/* 43 */ {"{\"eal\": {\"lcores\": \"1-3)\"}}", 2,
 		  "t.json:1:10: eal.lcores: not an EAL lcore list such as \"1-13\" or \"(0-3)@(0,1)\" (unexpected character)\n"},
+	/* 44 */ {"{\n  \"metrics\": {\"address\": 5, \"port\": 70000}\n}", 2,
+		  "t.json:2:15: metrics.address: not an IPv4 address\n"},
+	/* 45 */ {"{\n  \"metrics\": {\"address\": \"0.0.0.0\", \"port\": 70000, \"tls\": 1}\n}", 2,
+		  "t.json:2:37: metrics.port: not an integer in 1..65535\n"
+		  "t.json:2:52: metrics.tls: unknown key\n"},
+	/* 46 */ {"{\"metrics\": {\"port\": 9469}}", 0, ""},
 };
 
 Test(config_check, rows)

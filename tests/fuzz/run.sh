@@ -102,7 +102,7 @@ config | ctl_request)
 	srcs=
 	for f in $fuzzed; do srcs="$srcs $src/$f"; done
 	dpdk_cflags=$(pkg-config --cflags libdpdk liburcu-qsbr jansson libsodium)
-	libs="$(pkg-config --libs libdpdk liburcu-qsbr liburcu-cds jansson libsodium libsystemd) -lrte_bus_vdev"
+	libs="$(pkg-config --libs libdpdk liburcu-qsbr liburcu-cds jansson libsodium libsystemd libmicrohttpd) -lrte_bus_vdev"
 	# Objects first: the archives' copies of the fuzzed files are then
 	# never pulled in.
 	# shellcheck disable=SC2086 # word lists
@@ -128,7 +128,7 @@ router)
 	rm -rf "$obj"
 	mkdir -p "$obj"
 	dpdk_cflags=$(pkg-config --cflags libdpdk liburcu-qsbr jansson libsodium)
-	libs="$(pkg-config --libs libdpdk liburcu-qsbr liburcu-cds jansson libsodium libsystemd) -lrte_net_ring -lrte_bus_vdev"
+	libs="$(pkg-config --libs libdpdk liburcu-qsbr liburcu-cds jansson libsodium libsystemd libmicrohttpd) -lrte_net_ring -lrte_bus_vdev"
 	# Router files are not this area's: clang's warnings there are not
 	# made errors (gcc builds them with -Werror); the harness's are.
 	cflags="-O1 -g -std=gnu11 -D_GNU_SOURCE -DALLOW_EXPERIMENTAL_API -DGWART_VERSION=\"fuzz\" \
