@@ -638,7 +638,6 @@ static const struct {
 	/* 45 */ {"{\n  \"metrics\": {\"address\": \"0.0.0.0\", \"port\": 70000, \"tls\": 1}\n}", 2,
 		  "t.json:2:37: metrics.port: not an integer in 1..65535\n"
 		  "t.json:2:52: metrics.tls: unknown key\n"},
-	/* 46 */ {"{\"metrics\": {\"port\": 9469}}", 0, ""},
 };
 
 Test(config_check, rows)
