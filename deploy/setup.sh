@@ -18,6 +18,7 @@ pkgs="$pkgs man-db"  # man -l in the man page test (tests/deploy/man.sh)
 pkgs="$pkgs bash-completion"  # its completionsdir: where meson installs deploy/completion/gwartctl
 pkgs="$pkgs libmicrohttpd-dev"  # gwartd's /metrics endpoint (control/metrics.c)
 pkgs="$pkgs prometheus curl"  # it_metrics: promtool check metrics, a real prometheus, curl
+pkgs="$pkgs tshark"  # it_dissector: decodes captures with deploy/wireshark/gwart.lua
 
 missing=""
 for p in $pkgs; do
