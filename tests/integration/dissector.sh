@@ -22,8 +22,9 @@
 #     captured in 1 and one-field corruptions of them (each check of
 #     PROTOCOL.md 5), on port 4790: no Lua error, the verdict (gwart.status)
 #     the C parser's for each, expert info on every refused one.
-#  3. If gwartctl has "capture": the same traffic captured by gwartd itself
-#     (gwartctl capture start/stop), decoded and compared the same way.
+#  3. If gwartctl has "capture": the same traffic (connectors 4, 5, 6)
+#     captured by gwartd itself (gwartctl capture start/stop), decoded and
+#     compared the same way; every frame stop counts is decoded, none missed.
 . "$GWART_SRC/tests/integration/lib.sh"
 command -v tshark >/dev/null || { echo "SKIP: tshark not installed (deploy/setup.sh)"; exit 77; }
 LUA="$GWART_SRC/deploy/wireshark/gwart.lua"
@@ -133,11 +134,19 @@ if "$CTL" --help 2>&1 | grep -q "capture start"; then
 		fail "gwartctl capture start"
 	in_ns python3 "$PY" live "$FORGE" $ROUTER 4790 $HOST "$CTL" "$GW_SOCK" "$TMP/keys" 4 5 6 \
 		two.example >"$TMP/sent2.json" || fail "traffic 2: gwforge failed"
-	"$CTL" --socket "$GW_SOCK" capture stop >"$TMP/capstop.txt" || fail "gwartctl capture stop"
+	"$CTL" --socket "$GW_SOCK" --json capture stop >"$TMP/capstop.json" ||
+		fail "gwartctl capture stop"
 	decode "$TMP/gw.pcapng" "$TMP/gw.json"
 	$PYRUN python3 "$PY" check "$LIB" "$TMP/gw.json" "$TMP/sent2.json" >"$TMP/check2.json" ||
-		{ cat "$TMP/capstop.txt" "$TMP/check2.json"; fail "gwartctl capture: dissector disagrees"; }
+		{ cat "$TMP/capstop.json" "$TMP/check2.json"; fail "gwartctl capture: dissector disagrees"; }
 	cat "$TMP/check2.json"
+	# Every frame gwartd says it wrote was decoded, and none was missed.
+	python3 - "$TMP/capstop.json" "$TMP/check2.json" <<'EOF' || fail "capture counts differ"
+import json, sys
+st, ck = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+print(f"capture stop: frames={st['frames']} dropped={st['dropped']}; decoded {ck['frames']}")
+sys.exit(0 if st["frames"] == ck["frames"] and st["dropped"] == 0 else 1)
+EOF
 else
 	echo "note: gwartctl has no capture command yet; case 3 not run"
 fi
