@@ -5,7 +5,7 @@
 # the SDK's library, headers and pkg-config file, the systemd unit with its
 # ExecStart at the installed gwartd, the man pages, the bash completion, the
 # example configurations and TUNING.md, host-prep.sh, the Wireshark
-# dissector when the tree has one);
+# dissector when the tree has one, which tshark then loads);
 # then a connector program (tests/deploy/connector_prog.c) compiles and
 # links against the installed SDK with `pkg-config --cflags --libs
 # gwart-connector` alone (no path into the source or build tree) and runs
@@ -66,7 +66,17 @@ need "$prefix/share/doc/gwart/gwartd.example.json"
 need "$prefix/share/doc/gwart/examples/prod-16core.json"
 [ -x "$dest$prefix/share/gwart/host-prep.sh" ] || { echo "FAIL: host-prep.sh not installed executable"; fails=$((fails + 1)); }
 if [ -f "$src/deploy/wireshark/gwart.lua" ]; then
-	grep -q '/gwart\.lua$' "$tmp/files" || { echo "FAIL: deploy/wireshark/gwart.lua not installed"; fails=$((fails + 1)); }
+	lua=$(grep '/wireshark/plugins/gwart\.lua$' "$tmp/files" || true)
+	if [ -z "$lua" ]; then
+		echo "FAIL: deploy/wireshark/gwart.lua not installed"
+		fails=$((fails + 1))
+	elif command -v tshark >/dev/null 2>&1; then
+		# The installed file is a dissector Wireshark loads.
+		tshark -G protocols -X "lua_script:$dest$lua" 2>/dev/null | grep -q "	gwart$" ||
+			{ echo "FAIL: tshark does not load the installed $lua"; fails=$((fails + 1)); }
+	else
+		echo "note: no tshark: the installed dissector is not loaded"
+	fi
 fi
 # Nothing outside the prefix.
 if grep -v "^$prefix/" "$tmp/files" >"$tmp/outside"; then
