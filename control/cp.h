@@ -24,6 +24,7 @@
  *   config.c     configuration: parsed once into struct cp_config, applied
  *   sock.c       the control socket: framing only, calls a handler
  *   api.c        the control API: command dispatch (the socket's handler)
+ *   telemetry.c, telemetry_fit.c   /gwart/... commands on DPDK's telemetry socket
  *   gwartd_args.c, gwartd.c   the daemon's arguments and main()
  *
  * Threading: all cp_* functions run on the control thread, which is a
@@ -70,6 +71,18 @@ struct cp_stats {
 	uint64_t deleted_in_custody; /* messages freed by a connector delete (race) */
 };
 
+/* Telemetry requests (telemetry.c): updated with relaxed atomics under its
+ * lock by telemetry threads and the control thread; read with
+ * __atomic_load_n. */
+struct cp_tel_stats {
+	uint64_t requests;  /* /gwart/... commands received while gwartd runs */
+	uint64_t answered;  /* replies the control thread built */
+	uint64_t timeouts;  /* not answered within CP_TELEMETRY_TIMEOUT_MS */
+	uint64_t refused;   /* CP_TELEMETRY_QUEUE_MAX requests waiting already */
+	uint64_t truncated; /* replies cut to telemetry's limits (they say so) */
+	uint64_t errors;    /* error replies: bad parameter, unknown object */
+};
+
 struct cp_sock;
 struct cp_notify;
 struct cp_metrics;
@@ -102,6 +115,7 @@ struct cp_ctx {
 	void *tx_hook_arg;
 	struct cp_notify *notify; /* systemd notification (notify.c), NULL: none */
 	struct cp_metrics *metrics; /* /metrics endpoint (metrics.c), NULL: off */
+	struct cp_tel_stats tel_stats; /* telemetry.c */
 };
 
 /* ---- context (run.c) ----------------------------------------------------------------

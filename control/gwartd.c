@@ -43,6 +43,7 @@
 #include "port.h"
 #include "router_api.h"
 #include "sock.h"
+#include "telemetry.h"
 
 static volatile sig_atomic_t quit;
 
@@ -358,6 +359,11 @@ int main(int argc, char **argv)
 	started = 1;
 	if (open_socket(&cp, &a, &cfg) != 0 || open_metrics(&cp, &cfg) != 0)
 		goto out;
+	/* /gwart/... beside /ethdev/... on DPDK's telemetry socket (optional,
+	 * like the default control socket: EAL may run without telemetry). */
+	rc = cp_telemetry_init(&cp);
+	if (rc != 0)
+		fprintf(stderr, "gwartd: warning: no telemetry commands: %s\n", strerror(-rc));
 	cp.start_tsc = rte_rdtsc();
 	printf("gwartd: %u worker(s), %u port(s), udp port %u, max payload %u: running\n",
 	       cp.rt->n_workers, cp.rt->n_ports, ntohs(cp.rt->udp_be), dp_router_max_payload(cp.rt));
@@ -372,6 +378,8 @@ out:
 	/* No more requests: clients see EOF now (gwartctl shutdown waits). */
 	cp_sock_close(cp.sock);
 	cp_metrics_stop(&cp);
+	/* Telemetry answers "stopping" from now on (its commands stay). */
+	cp_telemetry_fini(&cp);
 	if (started)
 		dp_router_stop(cp.rt);
 	/* What is left in the ring is the control thread's to finish. */

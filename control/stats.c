@@ -215,6 +215,22 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(ctl, "sessions_down", cp->sess.downs);
 	J(ctl, "probes", cp->stats.probes);
 	J(ctl, "deleted_in_custody", cp->stats.deleted_in_custody);
+	{
+		const struct cp_tel_stats *t = &cp->tel_stats;
+		json_t *tel = json_object();
+
+		if (tel == NULL)
+			goto fail;
+#define JA(k) J(tel, #k, __atomic_load_n(&t->k, __ATOMIC_RELAXED))
+		JA(requests);
+		JA(answered);
+		JA(timeouts);
+		JA(refused);
+		JA(truncated);
+		JA(errors);
+#undef JA
+		json_object_set_new(root, "telemetry", tel);
+	}
 	for (id = dp_conn_next(cp->rt, 0); id != 0; id = dp_conn_next(cp->rt, id)) {
 		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
 		struct dp_conn_snap snap;
