@@ -6,7 +6,7 @@
 # and its figures agree with `gwartctl --json stats` taken before and after
 # it (the messages its rates account for were routed between the two; the
 # workers' rows add up to the total; busy % within 0..100 and above 0 on a
-# worker that routes; the state of every connector); the live view exits 0
+# worker that routes; the state of every connector; a long name cut); the live view exits 0
 # on q (on a terminal: q without Enter), on end of input and on SIGINT;
 # bad arguments exit 2, no daemon 4.
 . "$GWART_SRC/tests/integration/lib.sh"
@@ -24,6 +24,10 @@ for bad in "--interval 0" "--interval x" "--interval" "--bogus"; do
 	"$CTL" top --once $bad >/dev/null 2>"$TMP/err" || rc=$?
 	[ $rc -eq 2 ] || fail "top --once $bad: exit $rc, expected 2"
 done
+
+# A name longer than the column: cut, the cut marked.
+"$CTL" connector add 9 exchange-online-mail-gw-euwest --key "$(key_hex 9)" >/dev/null ||
+	fail "connector add 9"
 
 # Traffic for the rest of the test: 1 -> 2 (the sender's messages route to 2).
 in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 \
@@ -82,10 +86,12 @@ for l in lines:
     if mc:
         cn[int(mc.group(1))] = mc
 ids = [c["id"] for c in b["connectors"]]
+assert 9 in ids and len(ids) == 5, "connectors %r" % ids
 assert sorted(cn) == sorted(ids), "connector rows %r, stats %r" % (sorted(cn), ids)
 for c in b["connectors"]:
     mc = cn[c["id"]]
-    assert mc.group(2).strip() == c["name"][:20], "name %r vs %r" % (mc.group(2), c["name"])
+    want = c["name"] if len(c["name"]) <= 20 else c["name"][:19] + "~"
+    assert mc.group(2).strip() == want, "name %r vs %r" % (mc.group(2), c["name"])
     assert (mc.group(3) == "up") == c["up"], "connector %d state %s" % (c["id"], mc.group(3))
 in1, out2 = float(cn[1].group(4)), float(cn[2].group(5))
 ca = {c["id"]: c for c in a["connectors"]}
