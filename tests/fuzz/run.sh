@@ -138,7 +138,7 @@ router)
 	for f in "$src"/dataplane/*.c "$src"/dataplane/proto/*.c "$src"/control/*.c \
 		"$src"/control/backoff/*.c; do
 		case ${f##*/} in
-		gwartd.c | gwartd_args.c | gwartctl.c | gwartctl_show.c) continue ;;
+		gwartd.c | gwartd_args.c | gwartctl.c | gwartctl_show.c | gwartctl_top.c) continue ;;
 		esac
 		echo "$f"
 	done >"$obj/list"
