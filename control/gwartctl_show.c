@@ -295,6 +295,11 @@ void ctl_print_stats(json_t *r)
 	print_kv(json_object_get(r, "control"), "  ", 0);
 	printf("socket\n");
 	print_kv(json_object_get(r, "socket"), "  ", 0);
+	/* The /metrics endpoint's counters, when gwartd serves it. */
+	if (json_is_object(json_object_get(r, "metrics"))) {
+		printf("metrics\n");
+		print_kv(json_object_get(r, "metrics"), "  ", 0);
+	}
 	ctl_print_connectors(json_object_get(r, "connectors"));
 }
 

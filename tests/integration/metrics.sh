@@ -201,6 +201,9 @@ cat "$TMP/idle.log"
 [ "$(live metrics.timeouts)" -ge 1 ] || fail "timeouts not counted"
 grep -q '^# TYPE gwart_metrics_refused_conns_total counter' "$TMP/page" ||
 	fail "the endpoint's own counters are not on the page"
+"$CTL" --socket "$GW_SOCK" stats >"$TMP/stats.txt" || fail "gwartctl stats failed"
+sed -n '/^metrics$/,/^[^ ]/p' "$TMP/stats.txt" | grep -q "^  refused_conns  *$refused1$" ||
+	{ cat "$TMP/stats.txt"; fail "gwartctl stats shows no metrics section"; }
 
 stop_gwartd
 echo "PASS($T)"
