@@ -14,6 +14,7 @@
 
 #include <gwart/auth.h>
 
+#include "capture.h"
 #include "lcore.h"
 #include "pkt.h"
 
@@ -44,6 +45,9 @@ static inline void dp_tx_flush_port(struct dp_lcore *lc, unsigned p)
 		return;
 	if (lc->n_seal[p] != 0)
 		dp_tx_seal_port(lc, p);
+	/* Sealed and complete: what the wire will carry. */
+	if (unlikely(lc->cap != NULL))
+		dp_capture_burst(lc, p, lc->tx[p], n, true);
 	sent = rte_eth_tx_burst(lc->rt->ports[p].port_id, lc->txq, lc->tx[p], n);
 	/* Every mbuf not sent is freed: frames in custody are retransmitted
 	 * from their custody copy, replies are re-triggered by the peer. */

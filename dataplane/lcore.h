@@ -84,6 +84,7 @@ struct dp_lcore {
 	uint64_t now;               /* TSC at the top of this iteration */
 	uint64_t next_scan;         /* TSC of the next retransmission scan */
 	struct dp_tunables *tun;    /* snapshot for this iteration */
+	const struct dp_capture *cap; /* this iteration's capture (api/capture_api.h), NULL: none */
 	/* TX buffers, one per port. */
 	uint16_t n_tx[DP_MAX_PORTS];
 	struct rte_mbuf *tx[DP_MAX_PORTS][DP_BURST_MAX];

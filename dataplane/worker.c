@@ -50,6 +50,7 @@
 #include <gwart/wire.h>
 
 #include "auth_dev.h"
+#include "capture.h"
 #include "conn_state.h"
 #include "egress.h"
 #include "handoff.h"
@@ -524,6 +525,8 @@ int dp_worker_main(void *arg)
 		lc->tun = rcu_dereference(rt->tun);
 		if (unlikely(lc->tun->test_stall != 0))
 			worker_test_stall(lc);
+		/* After the stall: it passes quiescent states. */
+		lc->cap = rcu_dereference(rt->capture);
 		burst = lc->tun->burst;
 		iter_begin(lc);
 		DP_COUNT_INC(lc->stats.loops);
@@ -537,6 +540,9 @@ int dp_worker_main(void *arg)
 			work += nb;
 			DP_COUNT_ADD(lc->stats.rx_pkts, nb);
 			stage_prefetch(pkts, nb);
+			/* Before the parse, which may free or answer them. */
+			if (unlikely(lc->cap != NULL))
+				dp_capture_burst(lc, p, pkts, nb, false);
 			dp_stage_mark(lc, DP_STAGE_RX);
 			nf = stage_parse(lc, p, pkts, nb);
 			dp_stage_mark(lc, DP_STAGE_PARSE);

@@ -41,6 +41,7 @@
 #define DP_ROUTER_PREFIX_LEN 16 /* bytes for the prefix and its NUL */
 
 struct dp_auth_sess;
+struct dp_capture;
 struct dp_conn_state;
 struct dp_lcore;
 struct dp_route_table;
@@ -196,6 +197,9 @@ struct dp_router {
 					* its routes are published inside it */
 	struct dp_tunables *tun;
 	struct dp_conn *conns[DP_MAX_CONNECTORS]; /* dp_conn_get() */
+	/* Packet capture (api/capture_api.h), NULL while none runs: workers load
+	 * it once per loop iteration into dp_lcore.cap. */
+	struct dp_capture *capture;
 
 	/* Control thread only: which ids exist, as a two-level bitmap, so
 	 * that walks over connectors cost what exists, not the id space

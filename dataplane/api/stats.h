@@ -146,6 +146,9 @@ struct dp_worker_stats {
 	uint64_t moved;         /* never-sent messages failed over to another connector */
 	uint64_t failover_too_big; /* failovers refused: the frame exceeds the other
 				    * connector's port MTU (kept where it is; per scan) */
+	uint64_t capture_frames;  /* frames copied into a capture (api/capture_api.h) */
+	uint64_t capture_dropped; /* frames a capture missed: its pool empty or its ring
+				   * full (the frame itself went on: not a drop) */
 	uint64_t loops;         /* main loop iterations */
 	uint64_t busy_loops;    /* iterations that did work */
 	uint64_t drops[DP_DROP_COUNT];
