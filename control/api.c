@@ -19,6 +19,7 @@
 #include <gwart/ctl.h>
 
 #include "api.h"
+#include "capture.h"
 #include "conn.h"
 #include "cp.h"
 #include "metrics.h"
@@ -694,6 +695,48 @@ static int h_shutdown(struct api_req *r)
 	return 0;
 }
 
+/* ---- packet capture (capture.c) -------------------------------------------------- */
+
+static int h_capture_start(struct api_req *r)
+{
+	struct cp_capture_params p = {0};
+	uint64_t conn = 0, snaplen = 0;
+	int rc;
+
+	if ((rc = arg_str(r, "file", 1, &p.file)) < 0 ||
+	    (rc = arg_uint(r, "connector", 0, 1, DP_MAX_CONNECTORS - 1, &conn)) < 0 ||
+	    (rc = arg_uint(r, "snaplen", 0, 1, CP_CAPTURE_MAX_SNAPLEN, &snaplen)) < 0)
+		return rc;
+	p.conn = (uint32_t)conn;
+	p.snaplen = (uint32_t)snaplen;
+	rc = cp_capture_start(r->cp, &p, r->err, sizeof(r->err));
+	if (rc != 0)
+		return rc;
+	r->result = json_pack("{s:s}", "file", p.file);
+	return 0;
+}
+
+static int h_capture_stop(struct api_req *r)
+{
+	struct cp_capture_count n;
+	char file[CP_CAPTURE_PATH_MAX];
+	int rc = cp_capture_stop(r->cp, &n, file);
+
+	if (rc == -ENOENT)
+		return errf(r, rc, "no capture is running");
+	if (rc != 0)
+		return rc;
+	r->result = json_pack("{s:s, s:I, s:I, s:I}", "file", file, "frames", (json_int_t)n.frames,
+			      "bytes", (json_int_t)n.bytes, "dropped", (json_int_t)n.dropped);
+	return 0;
+}
+
+static int h_capture_status(struct api_req *r)
+{
+	r->result = cp_capture_status_json(r->cp);
+	return r->result != NULL ? 0 : -ENOMEM;
+}
+
 /* ---- dispatch -------------------------------------------------------------------- */
 
 static const struct {
@@ -717,6 +760,9 @@ static const struct {
 	{GW_CTL_CMD_GET, h_get},                    /* {name?} */
 	{GW_CTL_CMD_SET, h_set},                    /* {name, value} */
 	{GW_CTL_CMD_SHUTDOWN, h_shutdown},          /* {drain?, timeout_ms?} */
+	{GW_CTL_CMD_CAPTURE_START, h_capture_start}, /* {file, connector?, snaplen?} -> {file} */
+	{GW_CTL_CMD_CAPTURE_STOP, h_capture_stop},  /* {} -> {file, frames, bytes, dropped} */
+	{GW_CTL_CMD_CAPTURE_STATUS, h_capture_status}, /* {} -> {active, file?, ...} */
 };
 
 const char *cp_api_cmd_name(unsigned i)

@@ -608,6 +608,36 @@ static void parse_metrics(struct cp_config *cfg, json_t *root, struct diag *d)
 	cfg->metrics_port = (uint16_t)v;
 }
 
+/* "capture": {"ring": frames in flight, "max_bytes": a file's limit,
+ * "snaplen": bytes kept per frame by default}; absent members take the
+ * CP_CAPTURE_DEF_* defaults (control/capture.h holds the bounds). */
+static void parse_capture(struct cp_config *cfg, json_t *root, struct diag *d)
+{
+	static const char *const known[] = {"ring", "max_bytes", "snaplen", NULL};
+	json_t *c = json_object_get(root, "capture");
+	json_int_t v;
+
+	cfg->capture = (struct cp_capture_cfg){
+		.ring = CP_CAPTURE_DEF_RING,
+		.max_bytes = CP_CAPTURE_DEF_MAX_BYTES,
+		.snaplen = CP_CAPTURE_DEF_SNAPLEN,
+	};
+	if (c == NULL)
+		return;
+	if (!json_is_object(c)) {
+		diag_add(d, "capture", "capture: not an object");
+		return;
+	}
+	unknown_keys(d, c, "capture", known);
+	if (opt_int(c, "ring", CP_CAPTURE_MIN_RING, CP_CAPTURE_MAX_RING, "capture.ring", &v, d) == 0)
+		cfg->capture.ring = (uint32_t)v;
+	if (opt_int(c, "max_bytes", CP_CAPTURE_MIN_MAX_BYTES, INT64_MAX, "capture.max_bytes", &v,
+		    d) == 0)
+		cfg->capture.max_bytes = (uint64_t)v;
+	if (opt_int(c, "snaplen", 1, CP_CAPTURE_MAX_SNAPLEN, "capture.snaplen", &v, d) == 0)
+		cfg->capture.snaplen = (uint32_t)v;
+}
+
 /* The syntax error, if any, goes into @d at path "" with jansson's own
  * line and column in *@line / *@col (0 when the text parsed). */
 static int config_parse(struct cp_config *cfg, const char *text, const uint8_t *fill,
@@ -615,7 +645,7 @@ static int config_parse(struct cp_config *cfg, const char *text, const uint8_t *
 {
 	static const char *const known[] = {"udp_port", "control", "ports", "tunables",
 					    "connectors", "routes", "eal",
-					    "metrics", NULL};
+					    "metrics", "capture", NULL};
 	json_error_t je;
 	json_t *root;
 
@@ -636,6 +666,7 @@ static int config_parse(struct cp_config *cfg, const char *text, const uint8_t *
 		parse_start_up(cfg, root, d);
 		parse_eal(cfg, json_object_get(root, "eal"), d);
 		parse_metrics(cfg, root, d);
+		parse_capture(cfg, root, d);
 		parse_tunables(cfg, json_object_get(root, "tunables"), d);
 		parse_connectors(cfg, json_object_get(root, "connectors"), fill, d);
 		parse_routes(cfg, json_object_get(root, "routes"), d);
@@ -947,6 +978,13 @@ int cp_config_apply(struct cp_ctx *cp, const struct cp_config *cfg, char *err, s
 	size_t i;
 	int rc;
 
+	/* Before anything can start a capture; restart-only. (ring 0: a
+	 * struct cp_config not made by cp_config_parse(): the defaults.) */
+	rc = cfg->capture.ring != 0 ? cp_capture_configure(cp, &cfg->capture) : 0;
+	if (rc != 0) {
+		snprintf(err, errlen, "capture: %s", strerror(-rc));
+		return rc;
+	}
 	for (i = 0; i < cfg->n_tunables; i++) {
 		rc = cp_tunable_set(cp, cfg->tunables[i].name, cfg->tunables[i].value);
 		if (rc != 0) {

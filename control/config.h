@@ -14,6 +14,7 @@
 
 #include <gwart/auth.h>
 
+#include "capture.h"
 #include "cp.h"
 
 struct cp_config_tunable {
@@ -67,6 +68,10 @@ struct cp_config {
 	int has_metrics;         /* "metrics": {"address", "port"}; 0: absent (off) */
 	uint32_t metrics_addr_be;
 	uint16_t metrics_port;
+	/* "capture": {"ring", "max_bytes", "snaplen"}, each optional (defaults
+	 * CP_CAPTURE_DEF_*); restart-only, handed to cp_capture_configure()
+	 * at start-up by cp_config_apply(). */
+	struct cp_capture_cfg capture;
 	struct cp_config_tunable *tunables;
 	size_t n_tunables;
 	struct cp_config_connector *connectors;

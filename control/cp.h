@@ -13,6 +13,7 @@
  *   session.c    session state machine, one timer per session (pure)
  *   keys.c       connector keys, HELLO proofs, lane-0 session tags (pure)
  *   settings.c   tunables table over dp_tunables and cp_settings
+ *   capture.c    packet capture to pcapng: cp_capture_*, its writer thread
  *   frames.c     session frames: HELLO/KEEPALIVE/BYE in, WELCOME/NACK/probe out
  *   connector.c  cp_connector_* actions
  *   route.c      cp_route_* actions, the one route-target JSON parser
@@ -86,6 +87,7 @@ struct cp_tel_stats {
 struct cp_sock;
 struct cp_notify;
 struct cp_metrics;
+struct cp_capture;
 
 struct cp_ctx {
 	struct dp_router *rt;
@@ -116,6 +118,7 @@ struct cp_ctx {
 	struct cp_notify *notify; /* systemd notification (notify.c), NULL: none */
 	struct cp_metrics *metrics; /* /metrics endpoint (metrics.c), NULL: off */
 	struct cp_tel_stats tel_stats; /* telemetry.c */
+	struct cp_capture *capture; /* packet capture (capture.c), NULL: never used */
 };
 
 /* ---- context (run.c) ----------------------------------------------------------------

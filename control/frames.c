@@ -27,6 +27,7 @@
 #include <gwart/auth.h>
 #include <gwart/wire.h>
 
+#include "capture.h"
 #include "conn.h"
 #include "cp.h"
 #include "frames.h"
@@ -50,6 +51,7 @@ static void ctl_tx(struct cp_ctx *cp, unsigned w, unsigned p, struct rte_mbuf *m
 	}
 	if (rt->ports[p].ctl_txq >= 0) {
 		/* A queue of its own: no worker involved. */
+		cp_capture_ctl_tx(cp, p, m);
 		if (rte_eth_tx_burst(rt->ports[p].port_id, (uint16_t)rt->ports[p].ctl_txq, &m, 1) !=
 		    1) {
 			cp->stats.tx_failed++;

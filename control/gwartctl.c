@@ -91,6 +91,12 @@ static void usage(FILE *f)
 		"                              stop gwartd; with --drain refuse new messages and\n"
 		"                              exit once custody is empty or SECONDS (30) pass;\n"
 		"                              returns when the daemon has stopped\n"
+		"  capture start --file F.pcapng [--connector ID] [--snaplen N]\n"
+		"                              write the frames gwartd receives and sends (only\n"
+		"                              connector ID's with --connector, N bytes of each)\n"
+		"                              to a new pcapng file F\n"
+		"  capture stop                stop it: frames, bytes and frames missed\n"
+		"  capture status              the running capture and its counters\n"
 		"  keygen                      print a fresh random key (hex); keys are never\n"
 		"                              shown by gwartd (listings give their KEY-ID)\n"
 		"  batch                       read commands from stdin, one per line, over one\n"
@@ -427,6 +433,50 @@ static int a_shutdown(struct ctl *c, int argc, char **argv, json_t *a)
 	return EX_OK;
 }
 
+/* capture start --file F [--connector ID] [--snaplen N]: F made absolute
+ * here, since gwartd's working directory is not ours. */
+static int a_capture_start(struct ctl *c, int argc, char **argv, json_t *a)
+{
+	int i;
+
+	for (i = 0; i + 1 < argc; i += 2) {
+		unsigned long long v;
+
+		if (strcmp(argv[i], "--file") == 0) {
+			char cwd[PATH_MAX], *path;
+
+			if (argv[i + 1][0] == '/') {
+				json_object_set_new(a, "file", json_string(argv[i + 1]));
+				continue;
+			}
+			if (getcwd(cwd, sizeof(cwd)) == NULL ||
+			    asprintf(&path, "%s/%s", cwd, argv[i + 1]) < 0) {
+				errmsg(c, "capture start: cannot make %s absolute: %s", argv[i + 1],
+				       strerror(errno));
+				return EX_ERROR;
+			}
+			json_object_set_new(a, "file", json_string(path));
+			free(path);
+		} else if (strcmp(argv[i], "--connector") == 0) {
+			if (parse_uint(argv[i + 1], 1, CTL_MAX_CONN_ID, &v) != 0)
+				return bad_arg(c, "connector id (1..65535)", argv[i + 1]);
+			json_object_set_new(a, "connector", json_integer((json_int_t)v));
+		} else if (strcmp(argv[i], "--snaplen") == 0) {
+			if (parse_uint(argv[i + 1], 1, 65535, &v) != 0)
+				return bad_arg(c, "snaplen (1..65535 bytes)", argv[i + 1]);
+			json_object_set_new(a, "snaplen", json_integer((json_int_t)v));
+		} else {
+			break;
+		}
+	}
+	if (i != argc || json_object_get(a, "file") == NULL) {
+		errmsg(c, "usage: gwartctl capture start --file F.pcapng [--connector ID] "
+			  "[--snaplen N]");
+		return EX_USAGE;
+	}
+	return EX_OK;
+}
+
 /* After "shutdown" is accepted: the daemon closes every client as its
  * control loop ends, so EOF means it has stopped. */
 static int wait_stopped(struct ctl *c, json_t *result)
@@ -489,6 +539,12 @@ static const struct command commands[] = {
 	{"set", NULL, GW_CTL_CMD_SET, 2, 2, a_set, NULL, "set NAME VALUE"},
 	{"shutdown", NULL, GW_CTL_CMD_SHUTDOWN, 0, 3, a_shutdown, NULL,
 	 "shutdown [--drain] [--timeout SECONDS]"},
+	{"capture", "start", GW_CTL_CMD_CAPTURE_START, 2, 6, a_capture_start, NULL,
+	 "capture start --file F.pcapng [--connector ID] [--snaplen N]"},
+	{"capture", "stop", GW_CTL_CMD_CAPTURE_STOP, 0, 0, NULL, ctl_print_capture_stop,
+	 "capture stop"},
+	{"capture", "status", GW_CTL_CMD_CAPTURE_STATUS, 0, 0, NULL, ctl_print_capture_status,
+	 "capture status"},
 };
 
 static int run(struct ctl *c, int argc, char **argv, int batch)
@@ -507,7 +563,8 @@ static int run(struct ctl *c, int argc, char **argv, int batch)
 	}
 	if (cmd == NULL) {
 		int two = argc > 1 && (strcmp(argv[0], "route") == 0 ||
-				       strcmp(argv[0], "connector") == 0);
+				       strcmp(argv[0], "connector") == 0 ||
+				       strcmp(argv[0], "capture") == 0);
 
 		errmsg(c, "unknown command '%s%s%s' (gwartctl --help lists them)", argv[0],
 		       two ? " " : "", two ? argv[1] : "");

@@ -309,3 +309,23 @@ void ctl_print_drain(json_t *r)
 	       fld(r, "custody"));
 }
 
+/* capture stop: what the file got. */
+void ctl_print_capture_stop(json_t *r)
+{
+	printf("capture stopped: %s: %s frame(s), %s byte(s), %s dropped\n", fld(r, "file"),
+	       fld(r, "frames"), fld(r, "bytes"), fld(r, "dropped"));
+}
+
+/* capture status: one line, active or not. */
+void ctl_print_capture_status(json_t *r)
+{
+	if (!json_is_true(json_object_get(r, "active"))) {
+		printf("capture: not running (last: %s frame(s), %s byte(s), %s dropped)\n",
+		       fld(r, "frames"), fld(r, "bytes"), fld(r, "dropped"));
+		return;
+	}
+	printf("capture: running to %s, connector %s, snaplen %s: %s frame(s), %s byte(s), "
+	       "%s dropped\n",
+	       fld(r, "file"), json_object_get(r, "connector") != NULL ? fld(r, "connector") : "all",
+	       fld(r, "snaplen"), fld(r, "frames"), fld(r, "bytes"), fld(r, "dropped"));
+}

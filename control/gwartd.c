@@ -34,6 +34,7 @@
 #include <gwart/wire.h>
 
 #include "api.h"
+#include "capture.h"
 #include "config.h"
 #include "cp.h"
 #include "eal_args.h"
@@ -357,6 +358,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	started = 1;
+	/* dpdk-dumpcap attaches through the EAL's multi-process channel. */
+	rc = cp_capture_pdump_init();
+	if (rc < 0)
+		fprintf(stderr, "gwartd: warning: no rte_pdump (dpdk-dumpcap): %s\n",
+			strerror(-rc));
+	else if (rc == 1)
+		printf("gwartd: rte_pdump enabled (dpdk-dumpcap can attach)\n");
 	if (open_socket(&cp, &a, &cfg) != 0 || open_metrics(&cp, &cfg) != 0)
 		goto out;
 	/* /gwart/... beside /ethdev/... on DPDK's telemetry socket (optional,
@@ -382,6 +390,9 @@ out:
 	cp_telemetry_fini(&cp);
 	if (started)
 		dp_router_stop(cp.rt);
+	/* A capture still running is finished: its file complete. */
+	cp_capture_fini(&cp);
+	cp_capture_pdump_fini();
 	/* What is left in the ring is the control thread's to finish. */
 	while (ok && cp_frames_poll(&cp) != 0)
 		;

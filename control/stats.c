@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "conn.h"
+#include "capture.h"
 #include "cp.h"
 #include "router_api.h"
 
@@ -191,9 +192,12 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 		J(o, "loops", w.loops);
 		J(o, "busy_loops", w.busy_loops);
 		J(o, "busy_cycles", w.busy_cycles);
+		J(o, "capture_dropped", w.capture_dropped);
 		json_array_append_new(workers, o);
 	}
 	J(root, "tsc_hz", cp->rt->tsc_hz);
+	/* Packet capture: frames and bytes written, frames missed (capture.c). */
+	json_object_set_new(root, "capture", cp_capture_stats_json(cp));
 	J(ctl, "hellos", cp->stats.hellos);
 	J(ctl, "welcomes", cp->stats.welcomes);
 	J(ctl, "keepalives", cp->stats.keepalives);

@@ -54,6 +54,11 @@
 #define GW_CTL_CMD_GET "get"
 #define GW_CTL_CMD_SET "set"
 #define GW_CTL_CMD_SHUTDOWN "shutdown"
+/* Packet capture to a pcapng file (control/capture.h). */
+#define GW_CTL_CMD_CAPTURE_START "capture.start"   /* {file, connector?, snaplen?} -> {file} */
+#define GW_CTL_CMD_CAPTURE_STOP "capture.stop"     /* -> {file, frames, bytes, dropped} */
+#define GW_CTL_CMD_CAPTURE_STATUS "capture.status" /* -> {active, file?, connector?, snaplen,
+						    *     frames, bytes, dropped} */
 
 /* Error names ("errno" of a failed reply) and what they mean for every
  * command. The daemon may return others (ENOMEM, EIO) on internal failure. */

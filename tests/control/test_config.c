@@ -190,7 +190,39 @@ static const struct {
 	/* 73 */ {"{\"metrics\": {\"port\": 9469, \"address\": \"::1\"}}",
 		  "metrics.address: not an IPv4 address"},
 	/* 74 */ {"{\"metrics\": {\"port\": 9469, \"path\": \"/m\"}}", "metrics.path: unknown key"},
+	/* 75 */ {"{\"capture\": 1}", "capture: not an object"},
+	/* 76 */ {"{\"capture\": {\"ring\": 15}}", "capture.ring: not an integer in 16..1048576"},
+	/* 77 */ {"{\"capture\": {\"ring\": 1048577}}", "capture.ring: not an integer in 16..1048576"},
+	/* 78 */ {"{\"capture\": {\"max_bytes\": 4095}}", "capture.max_bytes: not an integer in 4096.."},
+	/* 79 */ {"{\"capture\": {\"snaplen\": 0}}", "capture.snaplen: not an integer in 1..65535"},
+	/* 80 */ {"{\"capture\": {\"snaplen\": 65536}}", "capture.snaplen: not an integer in 1..65535"},
+	/* 81 */ {"{\"capture\": {\"rings\": 16}}", "capture.rings: unknown key"},
+	/* 82 */ {"{\"capture\": {\"ring\": \"16\"}}", "capture.ring: not an integer"},
 };
+
+/* "capture": absent takes the defaults, each member given is taken. */
+Test(config_parse, capture)
+{
+	struct cp_config cfg;
+	char err[256] = "";
+
+	cr_assert_eq(cp_config_parse(&cfg, "{}", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(cfg.capture.ring, CP_CAPTURE_DEF_RING);
+	cr_expect_eq(cfg.capture.max_bytes, CP_CAPTURE_DEF_MAX_BYTES);
+	cr_expect_eq(cfg.capture.snaplen, CP_CAPTURE_DEF_SNAPLEN);
+	cp_config_free(&cfg);
+	cr_assert_eq(cp_config_parse(&cfg, "{\"capture\": {\"ring\": 16, \"max_bytes\": 4096, "
+				     "\"snaplen\": 1}}", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(cfg.capture.ring, 16);
+	cr_expect_eq(cfg.capture.max_bytes, 4096);
+	cr_expect_eq(cfg.capture.snaplen, 1);
+	cp_config_free(&cfg);
+	cr_assert_eq(cp_config_parse(&cfg, "{\"capture\": {\"max_bytes\": 9223372036854775807}}",
+				     err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(cfg.capture.max_bytes, 9223372036854775807ull);
+	cr_expect_eq(cfg.capture.ring, CP_CAPTURE_DEF_RING);
+	cp_config_free(&cfg);
+}
 
 Test(config_parse, rejections)
 {
@@ -638,6 +670,11 @@ static const struct {
 	/* 45 */ {"{\n  \"metrics\": {\"address\": \"0.0.0.0\", \"port\": 70000, \"tls\": 1}\n}", 2,
 		  "t.json:2:37: metrics.port: not an integer in 1..65535\n"
 		  "t.json:2:52: metrics.tls: unknown key\n"},
+	/* 46 */ {"{\n  \"capture\": {\"ring\": 8, \"snaplen\": 0, \"x\": 1}\n}", 2,
+		  "t.json:2:15: capture.ring: not an integer in 16..1048576\n"
+		  "t.json:2:26: capture.snaplen: not an integer in 1..65535\n"
+		  "t.json:2:40: capture.x: unknown key\n"},
+	/* 47 */ {"{\"capture\": []}", 2, "t.json:1:2: capture: not an object\n"},
 };
 
 Test(config_check, rows)
