@@ -195,6 +195,8 @@ assert size <= 65536, size
 assert stop["dropped"] > 0, stop
 ring_misses = sum(w["capture_dropped"] for w in stats["workers"])
 assert ring_misses > 0, "a ring of 16 never overflowed: %s" % stats["workers"]
+# The rest were the writer's: frames past max_bytes.
+assert stop["dropped"] > ring_misses, "max_bytes cut nothing: %s" % stop
 assert stats["capture"]["dropped"] == stop["dropped"], (stats["capture"], stop)
 print("tiny ring: %d frames written (%d bytes <= 65536), %d missed (%d by the ring/pool)" %
       (stop["frames"], size, stop["dropped"], ring_misses))
