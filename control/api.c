@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "cp.h"
 #include "metrics.h"
+#include "reload.h"
 #include "route.h"
 #include "router_api.h"
 #include "sock.h"
@@ -662,13 +663,13 @@ static int h_set(struct api_req *r)
 	idx = cp_tunable_index(name);
 	if (idx < 0)
 		return errf(r, -ENOENT, "no tunable %s", name);
-	rc = cp_tunable_set(r->cp, name, v);
-	if (rc == -EINVAL) {
-		cp_tunable_info((unsigned)idx, &unit, &min, &max);
-		return errf(r, rc, "%s: %llu is out of range [%llu, %llu] %s", name,
+	cp_tunable_info((unsigned)idx, &unit, &min, &max);
+	if (v < min || v > max)
+		return errf(r, -EINVAL, "%s: %llu is out of range [%llu, %llu] %s", name,
 			    (unsigned long long)v, (unsigned long long)min,
 			    (unsigned long long)max, unit);
-	}
+	/* Cross-field rules and test-only tunables: the action says why. */
+	rc = cp_tunable_set_err(r->cp, name, v, r->err, sizeof(r->err));
 	if (rc != 0)
 		return rc;
 	r->result = tunable_json(r->cp, (unsigned)idx);
@@ -737,6 +738,40 @@ static int h_capture_status(struct api_req *r)
 	return r->result != NULL ? 0 : -ENOMEM;
 }
 
+/* config.reload {file?}: the file is read by gwartd (an absolute path:
+ * gwartctl resolves it), never its text over the socket. */
+static int h_config_reload(struct api_req *r)
+{
+	struct cp_reload_report rep;
+	const char *file = NULL, *used = NULL;
+	int rc = arg_str(r, "file", 0, &file);
+
+	if (rc < 0)
+		return rc;
+	if (rc == 0 && file[0] != '/')
+		return errf(r, -EINVAL, "argument \"file\" must be an absolute path");
+	rc = cp_config_reload_file(r->cp, rc == 0 ? file : NULL, &rep, &used, r->err,
+				   sizeof(r->err));
+	if (rc != 0)
+		return rc;
+	r->result = json_pack("{s:s, s:o}", "file", used, "applied", cp_reload_report_json(&rep));
+	return r->result != NULL ? 0 : -ENOMEM;
+}
+
+static int h_config_show(struct api_req *r)
+{
+	json_t *wk = json_object_get(r->args, "with_keys"), *cfg;
+	int rc;
+
+	if (wk != NULL && !json_is_boolean(wk))
+		return errf(r, -EINVAL, "argument \"with_keys\" must be true or false");
+	cfg = cp_config_show(r->cp, json_is_true(wk), &rc, r->err, sizeof(r->err));
+	if (cfg == NULL)
+		return rc;
+	r->result = json_pack("{s:o}", "config", cfg);
+	return r->result != NULL ? 0 : -ENOMEM;
+}
+
 /* ---- dispatch -------------------------------------------------------------------- */
 
 static const struct {
@@ -763,6 +798,8 @@ static const struct {
 	{GW_CTL_CMD_CAPTURE_START, h_capture_start}, /* {file, connector?, snaplen?} -> {file} */
 	{GW_CTL_CMD_CAPTURE_STOP, h_capture_stop},  /* {} -> {file, frames, bytes, dropped} */
 	{GW_CTL_CMD_CAPTURE_STATUS, h_capture_status}, /* {} -> {active, file?, ...} */
+	{GW_CTL_CMD_CONFIG_RELOAD, h_config_reload}, /* {file?} -> {file, applied} */
+	{GW_CTL_CMD_CONFIG_SHOW, h_config_show},    /* {with_keys?} -> {config} */
 };
 
 const char *cp_api_cmd_name(unsigned i)

@@ -127,8 +127,33 @@ static void unknown_keys(struct diag *d, json_t *obj, const char *path, const ch
 	}
 }
 
+/* The cross-field rules (cp_tunables_check) over the defaults with the
+ * file's values: what the file sets must be consistent on its own, since a
+ * reload (or a start) applies it over the defaults. The error points at the
+ * rule's second tunable, or its first when only that one is in the file. */
+static void tunables_cross_check(const struct cp_config *cfg, struct diag *d)
+{
+	uint64_t v[CP_TUNABLES_MAX];
+	unsigned i, blame[2];
+	char why[256], p[256];
+	int in_file = 0;
+
+	for (i = 0; i < cp_tunable_count(); i++)
+		v[i] = cp_tunable_default(i);
+	for (i = 0; i < cfg->n_tunables; i++)
+		v[cp_tunable_index(cfg->tunables[i].name)] = cfg->tunables[i].value;
+	if (cp_tunables_check(v, blame, why, sizeof(why)) == 0)
+		return;
+	for (i = 0; i < cfg->n_tunables; i++)
+		if (strcmp(cfg->tunables[i].name, cp_tunable_info(blame[1], NULL, NULL, NULL)) == 0)
+			in_file = 1;
+	snprintf(p, sizeof(p), "tunables.%s",
+		 cp_tunable_info(blame[in_file ? 1 : 0], NULL, NULL, NULL));
+	diag_add(d, p, "%s", why);
+}
+
 /* The shape of "tunables": an object of known names with integers in
- * their bounds (the cross-field rules are the action's, at apply). */
+ * their bounds, consistent with each other. */
 static void parse_tunables(struct cp_config *cfg, json_t *obj, struct diag *d)
 {
 	const char *key;
@@ -170,6 +195,7 @@ static void parse_tunables(struct cp_config *cfg, json_t *obj, struct diag *d)
 		cfg->tunables[i++].value = (uint64_t)json_integer_value(v);
 	}
 	cfg->n_tunables = i;
+	tunables_cross_check(cfg, d);
 }
 
 #define KEY_FORMS "64 hexadecimal digits or the base64 of 32 bytes, not all zero"
@@ -230,7 +256,7 @@ static void parse_key(struct cp_config_connector *cc, json_t *v, size_t i, const
 static void parse_connectors(struct cp_config *cfg, json_t *arr, const uint8_t *fill,
 			     struct diag *d)
 {
-	static const char *const known[] = {"id", "name", "key", "key_file", NULL};
+	static const char *const known[] = {"id", "name", "key", "key_file", "enabled", NULL};
 	json_t *v;
 	size_t i, j;
 
@@ -258,6 +284,22 @@ static void parse_connectors(struct cp_config *cfg, json_t *arr, const uint8_t *
 		unknown_keys(d, v, p, known);
 		cfg->connectors[i].id = json_integer_value(id);
 		cfg->connectors[i].name = json_string_value(name);
+		cfg->connectors[i].enabled = -1;
+		if (json_object_get(v, "enabled") != NULL) {
+			if (!json_is_boolean(json_object_get(v, "enabled"))) {
+				snprintf(p, sizeof(p), "connectors[%zu].enabled", i);
+				diag_add(d, p, "connectors[%zu] (id %lld): \"enabled\" is not true or "
+					 "false", i, (long long)cfg->connectors[i].id);
+			}
+			cfg->connectors[i].enabled = json_is_true(json_object_get(v, "enabled"));
+		}
+		if (json_string_length(name) == 0 ||
+		    json_string_length(name) >= sizeof(((struct dp_conn *)0)->name)) {
+			snprintf(p, sizeof(p), "connectors[%zu].name", i);
+			diag_add(d, p, "connectors[%zu] (id %lld): name must be 1 to %zu bytes", i,
+				 (long long)cfg->connectors[i].id,
+				 sizeof(((struct dp_conn *)0)->name) - 1);
+		}
 		snprintf(p, sizeof(p), "connectors[%zu].id", i);
 		/* cp_connector_add()'s range, refused here so the check sees it. */
 		if (cfg->connectors[i].id <= 0 || cfg->connectors[i].id >= DP_MAX_CONNECTORS)
@@ -985,14 +1027,15 @@ int cp_config_apply(struct cp_ctx *cp, const struct cp_config *cfg, char *err, s
 		snprintf(err, errlen, "capture: %s", strerror(-rc));
 		return rc;
 	}
-	for (i = 0; i < cfg->n_tunables; i++) {
-		rc = cp_tunable_set(cp, cfg->tunables[i].name, cfg->tunables[i].value);
-		if (rc != 0) {
-			snprintf(err, errlen, "tunable %s: %s", cfg->tunables[i].name,
-				 rc == -ENOENT ? "unknown" : "out of range");
-			return rc;
-		}
-	}
+	uint64_t v[CP_TUNABLES_MAX];
+
+	/* All at once: values only consistent together apply in any order. */
+	cp_tunables_get_all(cp, v);
+	for (i = 0; i < cfg->n_tunables; i++)
+		v[cp_tunable_index(cfg->tunables[i].name)] = cfg->tunables[i].value;
+	rc = cp_tunables_set_all(cp, v, err, errlen);
+	if (rc != 0)
+		return rc;
 	for (i = 0; i < cfg->n_connectors; i++) {
 		const struct cp_config_connector *c = &cfg->connectors[i];
 		uint8_t key[GW_KEY_LEN];
@@ -1010,6 +1053,8 @@ int cp_config_apply(struct cp_ctx *cp, const struct cp_config *cfg, char *err, s
 			     ? -EINVAL
 			     : cp_connector_add(cp, (uint32_t)c->id, c->name, key);
 		gw_auth_wipe(key, sizeof(key));
+		if (rc == 0 && c->enabled == 0)
+			rc = cp_connector_enable(cp, (uint32_t)c->id, 0);
 		if (rc != 0) {
 			snprintf(err, errlen, "connectors[%zu] (id %lld): %s", i, (long long)c->id,
 				 strerror(-rc));

@@ -27,6 +27,7 @@ struct cp_config_connector {
 	const char *name;
 	const char *key_file;    /* "key_file": read at apply; NULL: key below */
 	uint8_t key[GW_KEY_LEN]; /* "key", parsed (wiped by cp_config_free()) */
+	int enabled;             /* "enabled": 1 or 0; -1 absent (added enabled, reload keeps) */
 };
 
 struct cp_config_route {

@@ -80,6 +80,13 @@ int cp_connector_enable(struct cp_ctx *cp, uint32_t id, int enabled)
 	return rc;
 }
 
+int cp_connector_rename(struct cp_ctx *cp, uint32_t id, const char *name)
+{
+	if (id == 0 || id >= DP_MAX_CONNECTORS || dp_conn_peek(cp->rt, id) == NULL)
+		return -ENOENT;
+	return dp_conn_set_name(cp->rt, id, name);
+}
+
 int cp_connector_reconnect(struct cp_ctx *cp, uint32_t id)
 {
 	if (dp_conn_peek(cp->rt, id) == NULL)

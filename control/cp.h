@@ -23,6 +23,7 @@
  *                metrics_text.c renders the text, metrics.h)
  *   run.c        cp_init/cp_fini, the control thread's run, shutdown
  *   config.c     configuration: parsed once into struct cp_config, applied
+ *   reload.c     reload (diff against the running state) and config show
  *   sock.c       the control socket: framing only, calls a handler
  *   api.c        the control API: command dispatch (the socket's handler)
  *   telemetry.c, telemetry_fit.c   /gwart/... commands on DPDK's telemetry socket
@@ -119,6 +120,8 @@ struct cp_ctx {
 	struct cp_metrics *metrics; /* /metrics endpoint (metrics.c), NULL: off */
 	struct cp_tel_stats tel_stats; /* telemetry.c */
 	struct cp_capture *capture; /* packet capture (capture.c), NULL: never used */
+	int test_hooks;           /* gwartd --test-hooks: test-only tunables allowed */
+	struct cp_reload *reload; /* reload.c: the start-up file, key sources; NULL: none */
 };
 
 /* ---- context (run.c) ----------------------------------------------------------------
@@ -149,6 +152,8 @@ int cp_connector_key_id(const struct cp_ctx *cp, uint32_t id, char hex[CP_KEY_ID
 /* Deleting wipes the connector's keys. */
 int cp_connector_del(struct cp_ctx *cp, uint32_t id);
 int cp_connector_enable(struct cp_ctx *cp, uint32_t id, int enabled);
+/* A new name (1 to 31 bytes), published; session and custody untouched. */
+int cp_connector_rename(struct cp_ctx *cp, uint32_t id, const char *name);
 /* Drop the session now and start reconnecting (probes with backoff). */
 int cp_connector_reconnect(struct cp_ctx *cp, uint32_t id);
 /* Stop routing to it (disable); custody drains to it while its session

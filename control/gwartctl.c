@@ -97,6 +97,12 @@ static void usage(FILE *f)
 		"                              to a new pcapng file F\n"
 		"  capture stop                stop it: frames, bytes and frames missed\n"
 		"  capture status              the running capture and its counters\n"
+		"  reload [FILE]               apply FILE (default: gwartd's --config file) as\n"
+		"                              the whole configuration, live; a file that fails\n"
+		"                              a check or changes a restart-only key changes\n"
+		"                              nothing (SIGHUP does the same)\n"
+		"  config show [--with-keys]   the running configuration as a file; keys only\n"
+		"                              with --with-keys (else key_file paths)\n"
 		"  keygen                      print a fresh random key (hex); keys are never\n"
 		"                              shown by gwartd (listings give their KEY-ID)\n"
 		"  batch                       read commands from stdin, one per line, over one\n"
@@ -505,6 +511,34 @@ static int wait_stopped(struct ctl *c, json_t *result)
 	return EX_OK;
 }
 
+/* reload [FILE]: gwartd reads the file, so it gets an absolute path. */
+static int a_reload(struct ctl *c, int argc, char **argv, json_t *a)
+{
+	char *abs;
+
+	if (argc == 0)
+		return EX_OK;
+	abs = realpath(argv[0], NULL);
+	if (abs == NULL) {
+		errmsg(c, "reload: %s: %s", argv[0], strerror(errno));
+		return errno == ENOENT ? EX_NOENT : EX_USAGE;
+	}
+	json_object_set_new(a, "file", json_string(abs));
+	free(abs);
+	return EX_OK;
+}
+
+static int a_config_show(struct ctl *c, int argc, char **argv, json_t *a)
+{
+	if (argc == 1 && strcmp(argv[0], "--with-keys") != 0) {
+		errmsg(c, "usage: gwartctl config show [--with-keys]");
+		return EX_USAGE;
+	}
+	if (argc == 1)
+		json_object_set_new(a, "with_keys", json_true());
+	return EX_OK;
+}
+
 struct command {
 	const char *w1, *w2;  /* "connector", "add"; w2 NULL: one word */
 	const char *api;
@@ -545,6 +579,10 @@ static const struct command commands[] = {
 	 "capture stop"},
 	{"capture", "status", GW_CTL_CMD_CAPTURE_STATUS, 0, 0, NULL, ctl_print_capture_status,
 	 "capture status"},
+	{"reload", NULL, GW_CTL_CMD_CONFIG_RELOAD, 0, 1, a_reload, ctl_print_reload,
+	 "reload [FILE]"},
+	{"config", "show", GW_CTL_CMD_CONFIG_SHOW, 0, 1, a_config_show, ctl_print_config,
+	 "config show [--with-keys]"},
 };
 
 static int run(struct ctl *c, int argc, char **argv, int batch)
@@ -564,7 +602,8 @@ static int run(struct ctl *c, int argc, char **argv, int batch)
 	if (cmd == NULL) {
 		int two = argc > 1 && (strcmp(argv[0], "route") == 0 ||
 				       strcmp(argv[0], "connector") == 0 ||
-				       strcmp(argv[0], "capture") == 0);
+				       strcmp(argv[0], "capture") == 0 ||
+				       strcmp(argv[0], "config") == 0);
 
 		errmsg(c, "unknown command '%s%s%s' (gwartctl --help lists them)", argv[0],
 		       two ? " " : "", two ? argv[1] : "");

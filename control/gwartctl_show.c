@@ -329,3 +329,27 @@ void ctl_print_capture_status(json_t *r)
 	       fld(r, "file"), json_object_get(r, "connector") != NULL ? fld(r, "connector") : "all",
 	       fld(r, "snaplen"), fld(r, "frames"), fld(r, "bytes"), fld(r, "dropped"));
 }
+
+void ctl_print_reload(json_t *r)
+{
+	json_t *a = json_object_get(r, "applied");
+
+	printf("reloaded %s: connectors +%s -%s (%s pending: custody first), %s renamed, "
+	       "%s new key(s), %s enabled, %s disabled; routes +%s ~%s -%s; %s tunable(s)\n",
+	       json_string_value(json_object_get(r, "file")), fld(a, "connectors_added"),
+	       fld(a, "connectors_deleted"), fld(a, "connectors_pending"),
+	       fld(a, "connectors_renamed"), fld(a, "keys_changed"), fld(a, "connectors_enabled"),
+	       fld(a, "connectors_disabled"), fld(a, "routes_added"), fld(a, "routes_changed"),
+	       fld(a, "routes_deleted"), fld(a, "tunables_changed"));
+}
+
+/* The configuration itself: a file for --check-config and reload. */
+void ctl_print_config(json_t *r)
+{
+	char *txt = json_dumps(json_object_get(r, "config"), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	printf("%s\n", txt != NULL ? txt : "{}");
+	if (txt != NULL)
+		explicit_bzero(txt, strlen(txt)); /* --with-keys: it holds keys */
+	free(txt);
+}

@@ -42,6 +42,7 @@
 #include "gwartd_args.h"
 #include "metrics.h"
 #include "port.h"
+#include "reload.h"
 #include "router_api.h"
 #include "sock.h"
 #include "telemetry.h"
@@ -205,10 +206,19 @@ static int build_router(struct cp_ctx *cp, const struct gwartd_args *a,
 		fprintf(stderr, "gwartd: no ports (give a --vdev or a NIC)\n");
 		return -1;
 	}
+	cp->test_hooks = a->test_hooks;
 	rc = cp_config_apply(cp, cfg, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "gwartd: config %s: %s\n",
 			a->config_path ? a->config_path : "(default)", err);
+		return -1;
+	}
+	/* What reload and config show compare with, and SIGHUP's handler. */
+	rc = cp_reload_init(cp, a->config_path, cfg);
+	if (rc == 0)
+		rc = cp_reload_sighup_init(cp);
+	if (rc != 0) {
+		fprintf(stderr, "gwartd: reload: %s\n", strerror(-rc));
 		return -1;
 	}
 	return 0;
@@ -406,6 +416,7 @@ out:
 		printf("gwartd: stopped (%u message(s) still in custody at exit)\n", held);
 	rcu_unregister_thread();
 	cp_notify_fini(&cp);
+	cp_reload_fini(&cp);
 	cp_fini(&cp);
 	cp_config_free(&cfg);
 	rte_eal_cleanup();

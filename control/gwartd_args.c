@@ -5,7 +5,7 @@
  *   gwartd [EAL args] -- [--config FILE] [--duration S] [--stats-interval S]
  *                        [--stats-file FILE] [--mbufs N] [--mbuf-size BYTES]
  *                        [--socket PATH] [--allow-uid UID] [--allow-gid GID]
- *                        [--demo-key-file PATH]
+ *                        [--demo-key-file PATH] [--test-hooks]
  *   gwartd --config FILE [OPTIONS]   (EAL arguments from FILE)
  *   gwartd --check-config FILE
  */
@@ -28,7 +28,7 @@ static void usage(void)
 		"usage: gwartd [EAL args] -- [--config FILE] [--duration S] [--stats-interval S]\n"
 		"              [--stats-file FILE] [--mbufs N] [--mbuf-size BYTES]\n"
 		"              [--socket PATH] [--allow-uid UID] [--allow-gid GID]\n"
-		"              [--demo-key-file PATH]\n"
+		"              [--demo-key-file PATH] [--test-hooks]\n"
 		"       gwartd --config FILE [OPTIONS]\n"
 		"       gwartd --check-config FILE\n"
 		"EAL arguments are those before \"--\" (gwartd -h -- lists EAL's own). With\n"
@@ -45,7 +45,10 @@ static void usage(void)
 		"With no arguments: the embedded default (net_tap gw0, demo connectors).\n"
 		"Without --config the demo connectors' key is drawn at start-up and written,\n"
 		"in hex, to a new mode-0600 file: --demo-key-file, else $GWART_DEMO_KEY_FILE\n"
-		"(neither: nobody knows it; set one with gwartctl connector set-key).\n",
+		"(neither: nobody knows it; set one with gwartctl connector set-key).\n"
+		"--test-hooks: FOR TESTS ONLY, never in production: allows the test-only\n"
+		"tunable test_stall (parks a worker; refused with EPERM otherwise).\n"
+		"SIGHUP (systemctl reload): reload the --config FILE, as gwartctl reload.\n",
 		GW_CTL_SOCKET_DEFAULT);
 }
 
@@ -131,6 +134,7 @@ int gwartd_args_parse(int argc, char **argv, struct gwartd_args *a)
 		{"allow-uid", required_argument, NULL, 'U'},
 		{"allow-gid", required_argument, NULL, 'G'},
 		{"demo-key-file", required_argument, NULL, 'K'},
+		{"test-hooks", no_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -166,6 +170,9 @@ int gwartd_args_parse(int argc, char **argv, struct gwartd_args *a)
 			break;
 		case 'K':
 			a->demo_key_file = optarg;
+			break;
+		case 'T':
+			a->test_hooks = 1;
 			break;
 		case 'U':
 		case 'G':

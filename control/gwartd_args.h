@@ -21,6 +21,7 @@ struct gwartd_args {
 	int set_uid, set_gid;
 	uid_t allow_uid;
 	gid_t allow_gid;
+	int test_hooks;           /* --test-hooks: test-only tunables (test_stall) allowed */
 };
 
 /* With no arguments at all (@*argc == 1), the development default: one

@@ -9,6 +9,7 @@
 #ifndef GWART_CP_SETTINGS_H
 #define GWART_CP_SETTINGS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Control thread only: plain reads and writes. */
@@ -25,11 +26,38 @@ void cp_settings_defaults(struct cp_settings *s);
 
 struct cp_ctx;
 
+/* The most tunables the table may hold (arrays of values are this long). */
+#define CP_TUNABLES_MAX 32u
+/* ms: keepalive_ms x keepalive_mult at most, the longest a silent session
+ * stays up (and its custody waits for it): one hour. */
+#define CP_DEAD_INTERVAL_MAX_MS 3600000u
+
 /* Runtime tunables, by name (e.g. "custody_limit"): -ENOENT unknown name,
- * -EINVAL out of range (or inconsistent: backoff_max_ms below
- * backoff_initial_ms). A dataplane tunable is published under RCU and
- * applies without stopping traffic; a control setting applies at once. */
+ * -EINVAL out of range or inconsistent with the others (cp_tunables_check),
+ * -EPERM test_stall without --test-hooks. A dataplane tunable is published
+ * under RCU and applies without stopping traffic; a control setting applies
+ * at once. _err: the reason in @err (NULL: none). Control thread. */
 int cp_tunable_set(struct cp_ctx *cp, const char *name, uint64_t value);
+int cp_tunable_set_err(struct cp_ctx *cp, const char *name, uint64_t value, char *err,
+		       size_t errlen);
+/*
+ * The whole set at once, @v indexed as cp_tunable_info() (the config loader
+ * and reload: several tunables that are only consistent together, e.g.
+ * rto_us and rto_max_us both raised). Bounds, then cross-field rules, then
+ * one publication of the dataplane's tunables; nothing changes on failure.
+ * 0, -EINVAL or -EPERM (as cp_tunable_set) with a message in @err.
+ */
+int cp_tunables_set_all(struct cp_ctx *cp, const uint64_t *v, char *err, size_t errlen);
+/* The values now, into v[0..cp_tunable_count()). */
+void cp_tunables_get_all(struct cp_ctx *cp, uint64_t *v);
+/* The cross-field rules over a whole set (no context: --check-config uses
+ * it): rto_us <= rto_max_us, backoff_initial_ms <= backoff_max_ms,
+ * keepalive_ms x keepalive_mult <= CP_DEAD_INTERVAL_MAX_MS. 0, or -EINVAL
+ * with the two tunables' indexes in @blame and a message naming them. */
+int cp_tunables_check(const uint64_t *v, unsigned blame[2], char *err, size_t errlen);
+unsigned cp_tunable_count(void);
+/* Tunable @i's value before any config or set. */
+uint64_t cp_tunable_default(unsigned i);
 int cp_tunable_get(struct cp_ctx *cp, const char *name, uint64_t *value);
 /* Enumerate: name, unit and bounds of tunable @i; NULL past the end. */
 const char *cp_tunable_info(unsigned i, const char **unit, uint64_t *min, uint64_t *max);

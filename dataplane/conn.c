@@ -7,6 +7,7 @@
  * lifetimes.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -314,6 +315,19 @@ int dp_conn_set_enabled(struct dp_router *rt, uint32_t id, int enabled)
 	if (id == 0 || id >= DP_MAX_CONNECTORS)
 		return -EINVAL;
 	return conn_republish(rt, id, edit_enabled, &enabled);
+}
+
+static void edit_name(struct dp_conn *c, const void *arg)
+{
+	snprintf(c->name, sizeof(c->name), "%s", (const char *)arg);
+}
+
+int dp_conn_set_name(struct dp_router *rt, uint32_t id, const char *name)
+{
+	if (id == 0 || id >= DP_MAX_CONNECTORS || name == NULL || name[0] == '\0' ||
+	    strlen(name) >= sizeof(rt->conns[0]->name))
+		return -EINVAL;
+	return conn_republish(rt, id, edit_name, name);
 }
 
 /* ---- what control may read of worker-owned state ------------------------ */

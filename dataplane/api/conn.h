@@ -48,6 +48,8 @@ int dp_conn_session_refresh(struct dp_router *rt, uint32_t id, uint64_t hello_se
 int dp_conn_session_down(struct dp_router *rt, uint32_t id);
 /* Administrative enable/disable (disabled connectors are not chosen). */
 int dp_conn_set_enabled(struct dp_router *rt, uint32_t id, int enabled);
+/* A new name (1 to 31 bytes; reload's rename): 0, -EINVAL, -ENOENT, -ENOMEM. */
+int dp_conn_set_name(struct dp_router *rt, uint32_t id, const char *name);
 /* The smallest connector id above @after that exists, or 0 when none does;
  * each call costs O(1) words of a two-level bitmap, so a walk
  * `for (id = dp_conn_next(rt, 0); id != 0; id = dp_conn_next(rt, id))`

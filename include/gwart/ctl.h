@@ -59,6 +59,12 @@
 #define GW_CTL_CMD_CAPTURE_STOP "capture.stop"     /* -> {file, frames, bytes, dropped} */
 #define GW_CTL_CMD_CAPTURE_STATUS "capture.status" /* -> {active, file?, connector?, snaplen,
 						    *     frames, bytes, dropped} */
+/* {file?} -> {file, applied: {connectors_added, ...}}: the file (absolute
+ * path, read by gwartd; absent: the --config file gwartd started with)
+ * applied as the whole configuration, or nothing applied and why. */
+#define GW_CTL_CMD_CONFIG_RELOAD "config.reload"
+/* {with_keys?} -> {config: {...}}: the running configuration as a file. */
+#define GW_CTL_CMD_CONFIG_SHOW "config.show"
 
 /* Error names ("errno" of a failed reply) and what they mean for every
  * command. The daemon may return others (ENOMEM, EIO) on internal failure. */

@@ -448,8 +448,26 @@ Test(api, get_and_set)
 	cr_assert_eq(cp.rt->tun->rto_us, 5000);
 	err("{\"cmd\":\"set\",\"args\":{\"name\":\"rto_us\",\"value\":99}}", "EINVAL",
 	    "rto_us: 99 is out of range [100, 60000000] us");
+	/* In its bounds, but above backoff_max_ms (120000): a cross-field rule. */
 	err("{\"cmd\":\"set\",\"args\":{\"name\":\"backoff_initial_ms\",\"value\":200000}}",
-	    "EINVAL", "out of range");
+	    "EINVAL", "tunable backoff_initial_ms (200000) must not exceed backoff_max_ms (120000)");
+	err("{\"cmd\":\"set\",\"args\":{\"name\":\"rto_max_us\",\"value\":1000}}", "EINVAL",
+	    "tunable rto_us (5000) must not exceed rto_max_us (1000)");
+	err("{\"cmd\":\"set\",\"args\":{\"name\":\"keepalive_ms\",\"value\":2000000}}",
+	    "EINVAL", "keepalive_ms x keepalive_mult (2000000 x 3 = 6000000 ms) must not exceed "
+		      "3600000 ms");
+	cr_assert_eq(cp.rt->tun->rto_max_us, 1000000, "a refused set changes nothing");
+	/* The test-only stall: refused unless gwartd runs with --test-hooks. */
+	err("{\"cmd\":\"set\",\"args\":{\"name\":\"test_stall\",\"value\":1}}", "EPERM",
+	    "test_stall is a test-only tunable: gwartd must be started with --test-hooks");
+	cr_assert_eq(cp.rt->tun->test_stall, 0);
+	cp.test_hooks = 1;
+	r = ok("{\"cmd\":\"set\",\"args\":{\"name\":\"test_stall\",\"value\":1}}", &rep);
+	json_decref(rep);
+	cr_assert_eq(cp.rt->tun->test_stall, 1);
+	r = ok("{\"cmd\":\"set\",\"args\":{\"name\":\"test_stall\",\"value\":0}}", &rep);
+	json_decref(rep);
+	cp.test_hooks = 0;
 	err("{\"cmd\":\"set\",\"args\":{\"name\":\"nope\",\"value\":1}}", "ENOENT", "no tunable nope");
 	err("{\"cmd\":\"get\",\"args\":{\"name\":\"nope\"}}", "ENOENT", "no tunable nope");
 	err("{\"cmd\":\"get\",\"args\":{\"name\":1}}", "EINVAL", "must be a string");

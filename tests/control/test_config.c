@@ -198,6 +198,23 @@ static const struct {
 	/* 80 */ {"{\"capture\": {\"snaplen\": 65536}}", "capture.snaplen: not an integer in 1..65535"},
 	/* 81 */ {"{\"capture\": {\"rings\": 16}}", "capture.rings: unknown key"},
 	/* 82 */ {"{\"capture\": {\"ring\": \"16\"}}", "capture.ring: not an integer"},
+	/* Cross-field rules (cp_tunables_check), over the defaults. */
+	/* 83 */ {"{\"tunables\": {\"backoff_max_ms\": 500}}",
+		  "tunable backoff_initial_ms (1000) must not exceed backoff_max_ms (500)"},
+	/* 84 */ {"{\"tunables\": {\"rto_max_us\": 150, \"rto_us\": 200}}",
+		  "tunable rto_us (200) must not exceed rto_max_us (150)"},
+	/* 85 */ {"{\"tunables\": {\"rto_us\": 1000001}}",
+		  "tunable rto_us (1000001) must not exceed rto_max_us (1000000)"},
+	/* 86 */ {"{\"tunables\": {\"keepalive_ms\": 1200001}}",
+		  "keepalive_ms x keepalive_mult (1200001 x 3 = 3600003 ms) must not exceed 3600000"},
+	/* 87 */ {"{\"tunables\": {\"keepalive_ms\": 36001, \"keepalive_mult\": 100}}",
+		  "(36001 x 100 = 3600100 ms) must not exceed 3600000 ms"},
+	/* 88 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\", "
+		  "\"enabled\": 1}]}", "connectors[0] (id 1): \"enabled\" is not true or false"},
+	/* 89 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"\", \"key\": \"" TK "\"}]}",
+		  "connectors[0] (id 1): name must be 1 to 31 bytes"},
+	/* 90 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"abcdefghijklmnopqrstuvwxyz789012\", "
+		  "\"key\": \"" TK "\"}]}", "connectors[0] (id 1): name must be 1 to 31 bytes"},
 };
 
 /* "capture": absent takes the defaults, each member given is taken. */
@@ -394,10 +411,8 @@ static const struct {
 	int rc;
 	const char *msg;
 } apply_rejects[] = {
-	/* 1 */ {"{\"tunables\": {\"backoff_max_ms\": 500}}", -EINVAL,
-		 "tunable backoff_max_ms: out of range"},
-	/* 2 */ {"{\"tunables\": {\"rto_max_us\": 150, \"rto_us\": 200}}", -EINVAL,
-		 "tunable rto_max_us: out of range"},
+	/* 1 */ {"{\"tunables\": {\"test_stall\": 1}}", -EPERM,
+		 "test_stall is a test-only tunable: gwartd must be started with --test-hooks"},
 };
 
 Test(config_apply, rejections)
@@ -675,6 +690,17 @@ static const struct {
 		  "t.json:2:26: capture.snaplen: not an integer in 1..65535\n"
 		  "t.json:2:40: capture.x: unknown key\n"},
 	/* 47 */ {"{\"capture\": []}", 2, "t.json:1:2: capture: not an object\n"},
+	/* Cross-field: at the rule's second tunable, or the one the file has. */
+	/* 48 */ {"{\"tunables\": {\n  \"rto_max_us\": 150,\n  \"rto_us\": 200\n}}", 2,
+		  "t.json:2:3: tunable rto_us (200) must not exceed rto_max_us (150)\n"},
+	/* 49 */ {"{\"tunables\": {\"burst\": 8, \"rto_us\": 2000000}}", 2,
+		  "t.json:1:27: tunable rto_us (2000000) must not exceed rto_max_us (1000000)\n"},
+	/* 50 */ {"{\"tunables\": {\n  \"keepalive_mult\": 100,\n  \"keepalive_ms\": 40000\n}}", 2,
+		  "t.json:2:3: tunables keepalive_ms x keepalive_mult (40000 x 100 = 4000000 ms) "
+		  "must not exceed 3600000 ms (a silent session is declared down within an hour)\n"},
+	/* 51 */ {"{\"tunables\": {\"backoff_max_ms\": 10}}", 2,
+		  "t.json:1:15: tunable backoff_initial_ms (1000) must not exceed backoff_max_ms "
+		  "(10)\n"},
 };
 
 Test(config_check, rows)

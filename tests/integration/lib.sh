@@ -40,6 +40,7 @@ fail() {
 # start_gwartd CONFIG_JSON_FILE [LCORES] [QUEUES] [EXTRA_EAL]
 #   LCORES default "0-1"; EXTRA_EAL: more EAL arguments (split on blanks),
 #   e.g. another --vdev, placed after the tap's so the tap stays port 0.
+#   $GWARTD_ARGS: more gwartd arguments (e.g. --test-hooks).
 start_gwartd() {
 	cfg=$1
 	lcores=${2:-0-1}
@@ -53,7 +54,7 @@ start_gwartd() {
 	ip netns exec "$NS" "$GWART_BUILD/control/gwartd" --lcores="$lcores" --no-huge -m 512 \
 		--no-pci --no-shconf --file-prefix="$NS" --log-level=warning \
 		--vdev="net_tap0,iface=$TAP" $extra_eal -- --config "$cfg" $sock_arg \
-		--stats-file "$TMP/stats.json" >"$TMP/gwartd.log" 2>&1 &
+		--stats-file "$TMP/stats.json" ${GWARTD_ARGS:-} >"$TMP/gwartd.log" 2>&1 &
 	GWARTD_PID=$!
 	gw_wait_link "$NS" "$TAP" 30 || fail "gwartd did not create $TAP"
 	ip -n "$NS" addr add "$HOST/24" dev "$TAP"

@@ -40,10 +40,12 @@ wait_pings() {
 	done
 }
 
-# Watchdog of 2 s: a ping (or its check) every second.
+# Watchdog of 2 s: a ping (or its check) every second. test_stall is
+# test-only: gwartd allows it with --test-hooks alone.
 export NOTIFY_SOCKET="$TMP/notify.sock" WATCHDOG_USEC=2000000
+GWARTD_ARGS=--test-hooks
 start_gwartd "$(write_config)"
-unset NOTIFY_SOCKET WATCHDOG_USEC
+unset NOTIFY_SOCKET WATCHDOG_USEC GWARTD_ARGS
 
 wait_for '^READY=1$' 30
 wait_for '^STATUS=routing: [0-9]+ connectors, [0-9]+ sessions$' 30
