@@ -71,6 +71,9 @@ struct cp_stats {
 	uint64_t probes;         /* reconnection probes sent */
 	uint64_t byes_sent;      /* router BYEs (set-key, delete) */
 	uint64_t deleted_in_custody; /* messages freed by a connector delete (race) */
+	uint64_t reloads;          /* reloads applied (gwartctl reload, SIGHUP) */
+	uint64_t reloads_refused;  /* reloads that failed a check: nothing applied */
+	uint64_t tunables_refused; /* tunable sets refused by a cross-field rule */
 };
 
 /* Telemetry requests (telemetry.c): updated with relaxed atomics under its

@@ -328,6 +328,7 @@ int cp_config_reload(struct cp_ctx *cp, const struct cp_config *next,
 	if (restart_changed(rl, next->doc, what, sizeof(what)) != 0) {
 		snprintf(err, errlen, "restart-only key(s) changed: %s (nothing applied; restart "
 				      "gwartd to change them)", what);
+		cp->stats.reloads_refused++;
 		return -EINVAL;
 	}
 	cp_tunables_get_all(cp, cur);
@@ -339,10 +340,12 @@ int cp_config_reload(struct cp_ctx *cp, const struct cp_config *next,
 	if (v[stall] != cur[stall] && !cp->test_hooks) {
 		snprintf(err, errlen, "test_stall is a test-only tunable: gwartd must be started "
 				      "with --test-hooks (nothing applied)");
+		cp->stats.reloads_refused++;
 		return -EPERM;
 	}
 	if (cp_tunables_check(v, blame, what, sizeof(what)) != 0) {
 		snprintf(err, errlen, "%s (nothing applied)", what);
+		cp->stats.reloads_refused++;
 		return -EINVAL;
 	}
 	/* Keys: every key file read now, so a missing one changes nothing. */
@@ -368,6 +371,7 @@ int cp_config_reload(struct cp_ctx *cp, const struct cp_config *next,
 		if (rc != 0) {
 			snprintf(err, errlen, "connectors[%zu] (id %lld): %s (nothing applied)", k,
 				 (long long)c->id, what);
+			cp->stats.reloads_refused++;
 			goto out;
 		}
 	}
@@ -507,9 +511,11 @@ int cp_config_reload(struct cp_ctx *cp, const struct cp_config *next,
 	}
 	if (rl->n_pending != 0 && !cp_timer_armed(&rl->pending_timer))
 		cp_timer_arm(cp->loop, &rl->pending_timer, cp_now_us() + CP_RELOAD_PENDING_US);
+	cp->stats.reloads++;
 	goto out;
 
 partial:
+	cp->stats.reloads++;
 	snprintf(what, sizeof(what), "%s", err);
 	snprintf(err, errlen, "%s (applied part-way: the changes before it stay)", what);
 out:
@@ -543,6 +549,7 @@ int cp_config_reload_file(struct cp_ctx *cp, const char *path, struct cp_reload_
 	*used = path;
 	text = cp_config_read_file(path, why, sizeof(why));
 	if (text == NULL) {
+		cp->stats.reloads_refused++;
 		snprintf(err, errlen, "cannot read %s (nothing applied)", why);
 		return -ENOENT;
 	}
@@ -550,6 +557,7 @@ int cp_config_reload_file(struct cp_ctx *cp, const char *path, struct cp_reload_
 	gw_auth_wipe(text, strlen(text)); /* the text may hold keys */
 	free(text);
 	if (rc != 0) {
+		cp->stats.reloads_refused++;
 		snprintf(err, errlen, "%s: %s (nothing applied; gwartd --check-config %s lists "
 				      "every error)", path, why, path);
 		return rc;

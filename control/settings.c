@@ -202,8 +202,10 @@ int cp_tunables_set_all(struct cp_ctx *cp, const uint64_t *v, char *err, size_t 
 		}
 	}
 	rc = cp_tunables_check(v, blame, err, errlen);
-	if (rc != 0)
+	if (rc != 0) {
+		cp->stats.tunables_refused++;
 		return rc;
+	}
 	/* The dataplane's first (it can fail): one publication for all. */
 	if (dp_changed) {
 		rc = dp_router_set_tunables(cp->rt, &t);

@@ -219,6 +219,9 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(ctl, "sessions_down", cp->sess.downs);
 	J(ctl, "probes", cp->stats.probes);
 	J(ctl, "deleted_in_custody", cp->stats.deleted_in_custody);
+	J(ctl, "reloads", cp->stats.reloads);
+	J(ctl, "reloads_refused", cp->stats.reloads_refused);
+	J(ctl, "tunables_refused", cp->stats.tunables_refused);
 	{
 		const struct cp_tel_stats *t = &cp->tel_stats;
 		json_t *tel = json_object();

@@ -457,6 +457,7 @@ Test(api, get_and_set)
 	    "EINVAL", "keepalive_ms x keepalive_mult (2000000 x 3 = 6000000 ms) must not exceed "
 		      "3600000 ms");
 	cr_assert_eq(cp.rt->tun->rto_max_us, 1000000, "a refused set changes nothing");
+	cr_assert_eq(cp.stats.tunables_refused, 3, "each cross-field refusal counted");
 	/* The test-only stall: refused unless gwartd runs with --test-hooks. */
 	err("{\"cmd\":\"set\",\"args\":{\"name\":\"test_stall\",\"value\":1}}", "EPERM",
 	    "test_stall is a test-only tunable: gwartd must be started with --test-hooks");

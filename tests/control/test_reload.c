@@ -111,6 +111,7 @@ struct state {
 	const void *conn[8];
 	const void *tun;
 	uint64_t route_gen;
+	json_int_t reloads, refused;
 };
 
 static void snap(struct state *s)
@@ -129,6 +130,12 @@ static void snap(struct state *s)
 	json_object_del(st, "loops");
 	json_object_del(st, "busy_loops");
 	json_object_del(st, "workers");
+	/* The reload counters are checked on their own (they must move). */
+	s->reloads = json_integer_value(json_object_get(json_object_get(st, "control"), "reloads"));
+	s->refused = json_integer_value(
+		json_object_get(json_object_get(st, "control"), "reloads_refused"));
+	json_object_del(json_object_get(st, "control"), "reloads");
+	json_object_del(json_object_get(st, "control"), "reloads_refused");
 	s->stats = json_dumps(st, JSON_SORT_KEYS);
 	json_decref(st);
 	for (i = 0; i < 8; i++)
@@ -242,6 +249,8 @@ Test(reload, rejected_reloads_change_nothing)
 		cr_assert_not_null(strstr(err, "nothing applied"), "row %u: %s", i + 1, err);
 		snap(&after);
 		same(&before, &after, i + 1);
+		cr_assert_eq(after.refused, before.refused + 1, "row %u: refusal not counted", i + 1);
+		cr_assert_eq(after.reloads, before.reloads, "row %u: counted as applied", i + 1);
 		unsnap(&before);
 		unsnap(&after);
 	}
@@ -367,6 +376,7 @@ Test(reload, applies_the_difference)
 	cr_assert_eq(changes(&rep), 0);
 	snap(&b);
 	same(&a, &b, 0);
+	cr_assert_eq(b.reloads, a.reloads + 1, "an applied reload is counted");
 	unsnap(&b);
 	unsnap(&a);
 }
