@@ -12,7 +12,8 @@
  *
  * metrics_text.c (cp_metrics_text_*) turns that JSON object into the text:
  * pure (jansson and the histogram layout only), so unit tests reach it
- * without an EAL or a socket.
+ * without an EAL or a socket. The number of connectors with series of
+ * their own is bounded (CP_METRICS_CONNECTORS_MAX).
  *
  * Threading: everything here runs on the control thread (a registered
  * QSBR thread, online while MHD's callbacks run from the loop).
@@ -35,6 +36,12 @@ struct json_t;
  * counted: bad_requests, or no_request when even the request line does not
  * fit (MHD closes before we see a request). Prometheus sends ~300 bytes. */
 #define CP_METRICS_REQUEST_MAX 16384
+/* Connectors with series of their own (the first ones, by id): each has
+ * about 20, and a page is built on the control thread: 65,535 connectors
+ * would be 1.3 M series and 70 MB, 1.6 s of control thread per scrape.
+ * The rest count in the totals; gwart_metrics_connectors_omitted says how
+ * many were left out. */
+#define CP_METRICS_CONNECTORS_MAX 1024
 /* Seconds a connection may stay idle (a slow or silent client) before MHD
  * closes it (timeouts when a request was under way). */
 #define CP_METRICS_IDLE_S 10

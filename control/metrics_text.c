@@ -10,6 +10,7 @@
  * TYPE: arrays (connectors, workers) are therefore walked once per key.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,11 +267,11 @@ static int is_label(const char *key, const char *const *labels)
 	return 0;
 }
 
-/* Every numeric key of the elements of @arr (the union, in first-seen
- * order: connectors without a key lack its auth counters), one family per
- * key with a line per element that has it. */
+/* Every numeric key of the first @max elements of @arr (the union, in
+ * first-seen order: connectors without a key lack its auth counters), one
+ * family per key with a line per element that has it. */
 static void put_array(struct out *o, json_t *arr, const char *path, const char *prefix,
-		      const char *const *labels)
+		      const char *const *labels, size_t max)
 {
 	size_t i, j;
 	json_t *e, *seen = json_object();
@@ -280,6 +281,8 @@ static void put_array(struct out *o, json_t *arr, const char *path, const char *
 		return;
 	}
 	json_array_foreach(arr, i, e) {
+		if (i >= max)
+			break;
 		const char *key;
 		json_t *v;
 
@@ -298,6 +301,8 @@ static void put_array(struct out *o, json_t *arr, const char *path, const char *
 			json_array_foreach(arr, j, f) {
 				json_t *fv = json_object_get(f, key);
 
+				if (j >= max)
+					break;
 				if (!is_number(fv))
 					continue;
 				put(o, "%s", name);
@@ -370,8 +375,9 @@ char *cp_metrics_text_render(json_t *stats, size_t *len)
 	static const char *const conn_labels[] = {"id", "name", NULL};
 	static const char *const worker_labels[] = {"worker", "lcore", NULL};
 	struct out o = {.buf = malloc(4096), .cap = 4096};
+	json_t *v, *conns = json_object_get(stats, "connectors");
+	size_t n_conns = json_array_size(conns);
 	const char *key;
-	json_t *v;
 
 	if (o.buf == NULL)
 		return NULL;
@@ -381,9 +387,16 @@ char *cp_metrics_text_render(json_t *stats, size_t *len)
 		     "Frames and messages dropped, by reason (every reason, zeros included).");
 	put_labelled(&o, json_object_get(stats, "stage_cycles"), "gwart_stage_cycles_total",
 		     "stage", "TSC cycles spent per dataplane stage (tunable stage_stats, sampled).");
-	put_array(&o, json_object_get(stats, "connectors"), "connectors", "connector_",
-		  conn_labels);
-	put_array(&o, json_object_get(stats, "workers"), "workers", "worker_", worker_labels);
+	put_array(&o, conns, "connectors", "connector_", conn_labels, CP_METRICS_CONNECTORS_MAX);
+	/* The bound's counter: connectors whose series were left out (they
+	 * still count in every total and in gwartctl stats). */
+	put_help(&o, "gwart_metrics_connectors_omitted",
+		 "Connectors beyond CP_METRICS_CONNECTORS_MAX without series of their own.",
+		 "gauge");
+	put(&o, "gwart_metrics_connectors_omitted %zu\n",
+	    n_conns > CP_METRICS_CONNECTORS_MAX ? n_conns - CP_METRICS_CONNECTORS_MAX : 0);
+	put_array(&o, json_object_get(stats, "workers"), "workers", "worker_", worker_labels,
+		  SIZE_MAX);
 	put_histogram(&o, json_object_get(stats, "residence_buckets"),
 		      (double)json_integer_value(json_object_get(stats, "tsc_hz")));
 	/* Other objects of plain numbers ("control", "metrics", "socket", and

@@ -210,3 +210,37 @@ Test(metrics_text, no_histogram_without_buckets_or_clock)
 	cr_expect_eq(sample(t, "gwart_residence_seconds_count"), 0);
 	free(t);
 }
+
+/* The bound on per-connector series: the first CP_METRICS_CONNECTORS_MAX
+ * connectors have theirs, the rest are counted as omitted. */
+Test(metrics_text, connector_series_bounded_and_counted)
+{
+	unsigned n;
+
+	for (n = CP_METRICS_CONNECTORS_MAX; n <= CP_METRICS_CONNECTORS_MAX + 1; n++) {
+		json_t *st = json_object(), *arr = json_array();
+		char last[96], over[96];
+		unsigned i;
+		size_t len;
+		char *t;
+
+		for (i = 1; i <= n; i++)
+			json_array_append_new(arr, json_pack("{s:i, s:s, s:i}", "id", (int)i,
+							     "name", "c", "routed", (int)i));
+		json_object_set_new(st, "connectors", arr);
+		t = cp_metrics_text_render(st, &len);
+		json_decref(st);
+		cr_assert_not_null(t);
+		snprintf(last, sizeof(last), "gwart_connector_routed_total{id=\"%u\",name=\"c\"}",
+			 CP_METRICS_CONNECTORS_MAX);
+		snprintf(over, sizeof(over), "gwart_connector_routed_total{id=\"%u\",name=\"c\"}",
+			 CP_METRICS_CONNECTORS_MAX + 1);
+		cr_expect_eq(occurrences(t, "\ngwart_connector_routed_total{"),
+			     CP_METRICS_CONNECTORS_MAX, "%u connectors", n);
+		cr_expect_eq(sample(t, last), CP_METRICS_CONNECTORS_MAX);
+		cr_expect(isnan(sample(t, over)), "connector %u has series", n);
+		cr_expect_eq(sample(t, "gwart_metrics_connectors_omitted"),
+			     n - CP_METRICS_CONNECTORS_MAX);
+		free(t);
+	}
+}

@@ -80,6 +80,7 @@ assert 0 < series["gwart_rx_pkts_total"] <= st["rx_pkts"], "rx_pkts"
 want("gwart_custody", st["custody_total"])
 want("gwart_sessions_up", st["sessions_up_now"])
 want("gwart_control_hellos_total", st["control"]["hellos"])
+want("gwart_metrics_connectors_omitted", 0)
 # Every reason, zeros included (the kernel's odd IPv6 frame still drops: no larger).
 for r, v in st["drops"].items():
     got = series.get('gwart_drops_total{reason="%s"}' % r)
