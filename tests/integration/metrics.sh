@@ -45,9 +45,11 @@ start_gwartd "$cfg" 0@0,1@1,2@1
 grep -q "metrics on $MURL" "$TMP/gwartd.log" || fail "no 'metrics on' line"
 in_ns ss -Htln "sport = :$MPORT" | grep -q "127.0.0.1:$MPORT" || fail "nothing listens on :$MPORT"
 
+# A small window: many small bursts, so that stage_stats, which samples one
+# busy iteration in 64, records residence times.
 in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST --src-id 1 --dst-id 2 \
 	$(ckey 1 2) --dest smtp:alice@notes.demo.example --count $count --payload 64 \
-	--timeout 60 --label metrics >"$TMP/conn.log" 2>&1 || { cat "$TMP/conn.log"; fail "traffic failed"; }
+	--window 4 --timeout 60 --label metrics >"$TMP/conn.log" 2>&1 || { cat "$TMP/conn.log"; fail "traffic failed"; }
 grep -q " delivered=$count duplicates=0 lost=0 " "$TMP/conn.log" || fail "traffic: $(cat "$TMP/conn.log")"
 
 # Traffic has stopped: the page and gwartctl's stats must agree.
