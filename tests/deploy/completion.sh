@@ -79,6 +79,9 @@ want "--interval --once" gwartctl top --
 want "--file --hard" gwartctl frobnicate w --
 want "--key --key-file" gwartctl connector add 9 x --
 want "$TMPD/cap-file.pcapng" gwartctl frobnicate w --file "$TMPD/cap"
+want "$TMPD/cap-file.pcapng" gwartctl capture start --file "$TMPD/cap"   # F.pcapng
+want "--connector --file --snaplen" gwartctl capture start --
+want "--with-keys" gwartctl config show --
 # Live values (the fake daemon), after global options.
 want "42 7" gwartctl connector del ""
 want "42" gwartctl --socket /x/s.sock --json connector drain 4
