@@ -162,12 +162,13 @@ static const struct meta *meta_of(const char *path)
 	return NULL;
 }
 
-/* The family name of @key under @prefix ("" or "control_"...) into @name. */
-static int family(const char *path, const char *prefix, const char *key, char *name,
+/* The family name of @key under @prefix ("" or "control_"...) into @name;
+ * a true/false value (@v) is a state, so a gauge whatever the table says. */
+static int family(const char *path, const char *prefix, const char *key, json_t *v, char *name,
 		  size_t len, const char **help, char *gen, size_t genlen)
 {
 	const struct meta *m = meta_of(path);
-	int gauge = m != NULL && m->gauge;
+	int gauge = (m != NULL && m->gauge) || json_is_boolean(v);
 
 	char *c;
 
@@ -214,7 +215,7 @@ static void put_object(struct out *o, json_t *obj, const char *path, const char 
 		if (!is_number(v))
 			continue;
 		snprintf(p, sizeof(p), "%s%s%s", path, path[0] ? "." : "", key);
-		gauge = family(p, prefix, key, name, sizeof(name), &help, gen, sizeof(gen));
+		gauge = family(p, prefix, key, v, name, sizeof(name), &help, gen, sizeof(gen));
 		put_help(o, name, help, gauge ? "gauge" : "counter");
 		put(o, "%s %lld\n", name, num(v));
 	}
@@ -296,7 +297,8 @@ static void put_array(struct out *o, json_t *arr, const char *path, const char *
 				continue;
 			json_object_set_new(seen, key, json_true());
 			snprintf(p, sizeof(p), "%s.%s", path, key);
-			gauge = family(p, prefix, key, name, sizeof(name), &help, gen, sizeof(gen));
+			gauge = family(p, prefix, key, v, name, sizeof(name), &help, gen,
+				       sizeof(gen));
 			put_help(o, name, help, gauge ? "gauge" : "counter");
 			json_array_foreach(arr, j, f) {
 				json_t *fv = json_object_get(f, key);

@@ -98,7 +98,7 @@ Test(metrics_text, families_names_and_labels)
 		"{\"routed\": 42, \"custody_total\": 3, \"sessions_up_now\": 2, \"open_fds\": 9,"
 		" \"mempool_in_use\": 100, \"tsc_hz\": 1000000000, \"brand_new\": 7,"
 		" \"drops\": {\"NO_ROUTE\": 5, \"BUSY\": 0},"
-		" \"control\": {\"hellos\": 4},"
+		" \"control\": {\"hellos\": 4}, \"capture\": {\"active\": true, \"frames\": 8},"
 		" \"metrics\": {\"requests\": 6, \"connections_open\": 1, \"address\": \"127.0.0.1\"},"
 		" \"residence_ns\": {\"p99\": 5000},"
 		" \"connectors\": ["
@@ -126,6 +126,10 @@ Test(metrics_text, families_names_and_labels)
 	cr_expect_eq(occurrences(t, "# TYPE gwart_drops_total counter\n"), 1);
 	/* Nested objects: gwart_<object>_<key>; strings and quantiles left out. */
 	cr_expect_eq(sample(t, "gwart_control_hellos_total"), 4);
+	/* true/false is a state: a gauge even where no table names it. */
+	cr_expect_eq(sample(t, "gwart_capture_active"), 1);
+	cr_expect_eq(occurrences(t, "# TYPE gwart_capture_active gauge\n"), 1);
+	cr_expect_eq(sample(t, "gwart_capture_frames_total"), 8);
 	cr_expect_eq(sample(t, "gwart_metrics_requests_total"), 6);
 	cr_expect_eq(sample(t, "gwart_metrics_connections_open"), 1);
 	cr_expect_null(strstr(t, "address"));
