@@ -23,60 +23,114 @@
 #define DP_COUNT_ADD(ctr, n) __atomic_store_n(&(ctr), (ctr) + (n), __ATOMIC_RELAXED)
 #define DP_COUNT_INC(ctr) DP_COUNT_ADD(ctr, 1)
 
-#define DP_DROP_REASONS(X)                                                                         \
-	X(ETH_SHORT, "frame shorter than its Ethernet header")                                     \
-	X(ETH_TYPE, "ethertype neither IPv4 nor ARP")                                              \
-	X(ARP_BAD, "malformed ARP")                                                                \
-	X(ARP_NOT_US, "ARP not asking for a router address")                                       \
-	X(IP_BAD, "malformed IPv4 header")                                                         \
-	X(IP_CSUM, "IPv4 header checksum wrong")                                                   \
-	X(IP_NOT_US, "IPv4 destination not a router address")                                      \
-	X(IP_FRAG, "IPv4 fragment (gwart frames are never fragmented)")                           \
-	X(IP_PROTO, "IPv4 protocol neither UDP nor ICMP")                                          \
-	X(ICMP_OTHER, "ICMP other than a valid echo request")                                      \
-	X(UDP_BAD, "malformed UDP header")                                                         \
-	X(UDP_CSUM, "UDP checksum wrong")                                                          \
-	X(UDP_PORT, "UDP port not the router's")                                                   \
-	X(MULTISEG, "frame larger than one mbuf")                                                  \
-	X(WIRE_TRUNCATED, "gwart frame truncated")                                                 \
-	X(WIRE_BAD_MAGIC, "gwart frame with wrong magic")                                          \
-	X(WIRE_BAD_VERSION, "gwart frame with unsupported version")                                \
-	X(WIRE_BAD_TYPE, "gwart frame of unknown type")                                            \
-	X(WIRE_BAD_LENGTH, "gwart frame length inconsistent")                                      \
-	X(WIRE_BAD_FLAGS, "gwart frame with unknown flags")                                        \
-	X(WIRE_DEST_EMPTY, "DATA with empty destination")                                          \
-	X(WIRE_DEST_TOO_LONG, "DATA destination too long")                                         \
-	X(WIRE_BAD_DEST, "DATA destination not type:address")                                      \
-	X(WIRE_PAYLOAD_TOO_BIG, "DATA payload too big")                                            \
-	X(WIRE_BAD_SENDER, "frame sender id invalid")                                              \
-	X(WIRE_BAD_SEQ, "frame sequence number invalid")                                           \
-	X(WIRE_BAD_REASON, "NACK with unknown reason")                                             \
-	X(WIRE_BAD_FIELD, "frame field out of range")                                              \
-	X(UNKNOWN_CONN, "sender is not a configured connector")                                    \
-	X(WRONG_DIRECTION, "frame type a connector may not send")                                  \
-	X(NO_SESSION, "DATA or ACK without a session or of another epoch (not answered: v2)")    \
-	X(STALE_EPOCH, "ACK from an old session of its sender")                                    \
-	X(AUTH_FAILED, "session frame with a wrong tag, from another address, or on the wrong lane") \
-	X(REPLAYED, "session frame whose counter was seen already or is too old")                  \
-	X(CTR_SPENT, "frame not sent: its session's counter is spent (2^56 frames)")              \
-	X(BAD_ORIGIN, "DATA whose origin or seq disagree with its sender")                         \
-	X(DUP_IN_FLIGHT, "duplicate of a message whose custody is being confirmed")               \
-	X(TOO_FAR, "DATA beyond the duplicate window (NACKed EXPIRED)")                            \
-	X(NO_ROUTE, "no route for the destination (NACKed)")                                       \
-	X(BUSY, "destination custody full (NACKed BUSY)")                                          \
-	X(TOO_BIG, "DATA that cannot leave within its destination's MTU (NACKed TOO_BIG)")         \
-	X(BAD_ACK, "ACK for link sequence numbers never sent")                                     \
-	X(STEER_FULL, "hand-off ring to the owning worker full")                                   \
-	X(CTL_FULL, "session ring to the control thread full (established sessions' KEEPALIVE/BYE)") \
-	X(CTL_HS_FULL, "handshake ring to the control thread full (HELLO, epoch 0, unknown, mismatched)") \
-	X(TX_FULL, "TX queue full")                                                                \
-	X(NO_MBUF, "mempool empty when building a reply")                                          \
-	X(MOVE_FAILED, "failover move found no room (origin told EXPIRED)")                       \
-	X(PORT_RX, "frame the port refused before the router saw it (larger than an mbuf, "      \
-		   "receive error, no mbuf: the PMD's ierrors and rx_nombuf)")
+/* Each reason: its name, what was dropped, and what an operator should do
+ * when it keeps rising (the control thread's rate-limited drop lines, log.c). */
+#define DP_DROP_REASONS(X) \
+	X(ETH_SHORT, "frame shorter than its Ethernet header", \
+	  "runt frames on the link: check the NIC, cabling or the sending host") \
+	X(ETH_TYPE, "ethertype neither IPv4 nor ARP", \
+	  "non-IPv4 traffic (IPv6, LLDP, VLAN) reaches the port: harmless; filter upstream if heavy") \
+	X(ARP_BAD, "malformed ARP", \
+	  "a host on the segment sends malformed ARP: find it") \
+	X(ARP_NOT_US, "ARP not asking for a router address", \
+	  "ARP for other hosts on a shared segment: harmless; give the port its own segment") \
+	X(IP_BAD, "malformed IPv4 header", \
+	  "malformed IPv4 from a host on the segment: find the source") \
+	X(IP_CSUM, "IPv4 header checksum wrong", \
+	  "corrupted IPv4 headers: check the link (NIC errors, cabling) and the sender's offloads") \
+	X(IP_NOT_US, "IPv4 destination not a router address", \
+	  "traffic for other addresses: check the config's ports[].ip and the upstream routing") \
+	X(IP_FRAG, "IPv4 fragment (gwart frames are never fragmented)", \
+	  "a sender's path MTU is below its frame size: lower its payload size or raise the MTU") \
+	X(IP_PROTO, "IPv4 protocol neither UDP nor ICMP", \
+	  "only UDP and ICMP echo are served: filter other protocols upstream") \
+	X(ICMP_OTHER, "ICMP other than a valid echo request", \
+	  "ICMP other than echo requests: harmless unless heavy") \
+	X(UDP_BAD, "malformed UDP header", \
+	  "malformed UDP from a host on the segment: find the source") \
+	X(UDP_CSUM, "UDP checksum wrong", \
+	  "corrupted UDP datagrams: check the link and the sender's checksum offload") \
+	X(UDP_PORT, "UDP port not the router's", \
+	  "UDP to a port gwart does not serve: check the connectors' router port (udp_port)") \
+	X(MULTISEG, "frame larger than one mbuf", \
+	  "frames larger than one mbuf: raise gwartd --mbuf-size or lower the senders' MTU") \
+	X(WIRE_TRUNCATED, "gwart frame truncated", \
+	  "malformed gwart frames: update the sending connector, or find the source") \
+	X(WIRE_BAD_MAGIC, "gwart frame with wrong magic", \
+	  "non-gwart traffic on the gwart port: find the sender") \
+	X(WIRE_BAD_VERSION, "gwart frame with unsupported version", \
+	  "a connector speaks another protocol version: update it to this router's SDK") \
+	X(WIRE_BAD_TYPE, "gwart frame of unknown type", \
+	  "a connector built for another protocol version: update it") \
+	X(WIRE_BAD_LENGTH, "gwart frame length inconsistent", \
+	  "malformed gwart frames: update the sending connector, or find the source") \
+	X(WIRE_BAD_FLAGS, "gwart frame with unknown flags", \
+	  "a connector built for another protocol version: update it") \
+	X(WIRE_DEST_EMPTY, "DATA with empty destination", \
+	  "the sending application gives no destination: fix its addressing") \
+	X(WIRE_DEST_TOO_LONG, "DATA destination too long", \
+	  "the sending application's destinations are too long: fix its addressing") \
+	X(WIRE_BAD_DEST, "DATA destination not type:address", \
+	  "destinations must be type:address: fix the sending application's addressing") \
+	X(WIRE_PAYLOAD_TOO_BIG, "DATA payload too big", \
+	  "messages above the maximum payload (gwartd's start-up line): send smaller ones") \
+	X(WIRE_BAD_SENDER, "frame sender id invalid", \
+	  "a buggy or hostile sender: update the connector, or find the source") \
+	X(WIRE_BAD_SEQ, "frame sequence number invalid", \
+	  "a buggy or hostile sender: update the connector, or find the source") \
+	X(WIRE_BAD_REASON, "NACK with unknown reason", \
+	  "a connector built for another protocol version: update it") \
+	X(WIRE_BAD_FIELD, "frame field out of range", \
+	  "a buggy or hostile sender: update the connector, or find the source") \
+	X(UNKNOWN_CONN, "sender is not a configured connector", \
+	  "frames from ids not configured: add the connector (gwartctl connector add) or stop it") \
+	X(WRONG_DIRECTION, "frame type a connector may not send", \
+	  "frame types only the router sends: a buggy or hostile peer; find the source") \
+	X(NO_SESSION, "DATA or ACK without a session or of another epoch (not answered: v2)", \
+	  "traffic without a session: connectors reconnect; if it persists, see gwartctl sessions") \
+	X(STALE_EPOCH, "ACK from an old session of its sender", \
+	  "late ACKs after a reconnect: harmless in bursts; if it persists see gwartctl sessions") \
+	X(AUTH_FAILED, "session frame with a wrong tag, from another address, " \
+	  "or on the wrong lane", \
+	  "frames whose tag did not verify: check connector keys (gwartctl connectors: key_id)") \
+	X(REPLAYED, "session frame whose counter was seen already or is too old", \
+	  "replayed or very late frames: a duplicating path or a replay attack; check the path") \
+	X(CTR_SPENT, "frame not sent: its session's counter is spent (2^56 frames)", \
+	  "a session used up its counters: reconnect it (gwartctl connector reconnect ID)") \
+	X(BAD_ORIGIN, "DATA whose origin or seq disagree with its sender", \
+	  "a connector's DATA contradicts its own identity: update the connector") \
+	X(DUP_IN_FLIGHT, "duplicate of a message whose custody is being confirmed", \
+	  "a connector retransmits before custody is confirmed: raise its retransmission timeout") \
+	X(TOO_FAR, "DATA beyond the duplicate window (NACKed EXPIRED)", \
+	  "a connector runs beyond the duplicate window: lower its window (gwartctl sessions)") \
+	X(NO_ROUTE, "no route for the destination (NACKed)", \
+	  "destinations without a route: add one (gwartctl route add) or fix the sender's addressing") \
+	X(BUSY, "destination custody full (NACKed BUSY)", \
+	  "a destination's custody is full: it is slow or down (gwartctl sessions)") \
+	X(TOO_BIG, "DATA that cannot leave within its destination's MTU (NACKed TOO_BIG)", \
+	  "messages larger than their destination port's MTU: raise that MTU or send smaller messages") \
+	X(BAD_ACK, "ACK for link sequence numbers never sent", \
+	  "ACKs for frames never sent: a buggy or hostile connector; update it or find the source") \
+	X(STEER_FULL, "hand-off ring to the owning worker full", \
+	  "the workers' hand-off rings overflow: workers overloaded; add workers") \
+	X(CTL_FULL, "session ring to the control thread full " \
+	  "(established sessions' KEEPALIVE/BYE)", \
+	  "the control thread falls behind on keepalives: give it a core of its own") \
+	X(CTL_HS_FULL, "handshake ring to the control thread full " \
+	  "(HELLO, epoch 0, unknown, mismatched)", \
+	  "a handshake flood (attack or reconnect storm): filter unknown sources upstream") \
+	X(TX_FULL, "TX queue full", \
+	  "the port's TX queue is full: the link is saturated; check its speed and load") \
+	X(NO_MBUF, "mempool empty when building a reply", \
+	  "the mbuf pool ran dry: raise gwartd --mbufs or lower custody_limit") \
+	X(MOVE_FAILED, "failover move found no room (origin told EXPIRED)", \
+	  "failover found no room on the other connectors: add capacity or drain less at once") \
+	X(PORT_RX, "frame the port refused before the router saw it (larger than an mbuf, " \
+	  "receive error, no mbuf: the PMD's ierrors and rx_nombuf)", \
+	  "the port refused frames: raise gwartd --mbufs or --mbuf-size; check the NIC's errors")
 
 enum dp_drop_reason {
-#define DP_X_ENUM(name, str) DP_DROP_##name,
+#define DP_X_ENUM(name, str, advice) DP_DROP_##name,
 	DP_DROP_REASONS(DP_X_ENUM)
 #undef DP_X_ENUM
 	DP_DROP_COUNT
@@ -123,6 +177,8 @@ enum dp_stage {
 const char *dp_stage_name(unsigned stage);
 const char *dp_drop_name(unsigned reason);
 const char *dp_drop_str(unsigned reason);
+/* What to do when drops of @reason keep rising (one line, no period). */
+const char *dp_drop_advice(unsigned reason);
 
 /* Per-worker counters: written by that worker only. */
 struct dp_worker_stats {
