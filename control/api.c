@@ -661,6 +661,9 @@ static int h_set(struct api_req *r)
 	    (rc = arg_uint(r, "value", 1, 0, INT64_MAX, &v)) < 0)
 		return rc;
 	idx = cp_tunable_index(name);
+	if (idx < 0 && strcmp(name, "log_level") == 0)
+		return errf(r, -ENOENT, "no tunable log_level: log levels are per type now "
+					"(gwartctl log TYPE LEVEL, log.set)");
 	if (idx < 0)
 		return errf(r, -ENOENT, "no tunable %s", name);
 	cp_tunable_info((unsigned)idx, &unit, &min, &max);
@@ -674,6 +677,39 @@ static int h_set(struct api_req *r)
 		return rc;
 	r->result = tunable_json(r->cp, (unsigned)idx);
 	return 0;
+}
+
+/* log.get: every gwart log type and its level. */
+static int h_log_get(struct api_req *r)
+{
+	json_t *types = json_object();
+	unsigned t;
+
+	if (types == NULL)
+		return -ENOMEM;
+	for (t = 0; t < CP_LOG_N_TYPES; t++)
+		json_object_set_new(types, cp_log_type_name(t),
+				    json_string(cp_log_level_name((unsigned)cp_log_get_level(t))));
+	r->result = json_pack("{s:o}", "types", types);
+	return r->result != NULL ? 0 : -ENOMEM;
+}
+
+/* log.set {type, level}: answers as log.get. */
+static int h_log_set(struct api_req *r)
+{
+	const char *type = NULL, *level = NULL;
+	int rc;
+
+	if ((rc = arg_str(r, "type", 1, &type)) < 0 || (rc = arg_str(r, "level", 1, &level)) < 0)
+		return rc;
+	rc = cp_log_set(type, level);
+	if (rc == -ENOENT)
+		return errf(r, rc, "no log type %s (dataplane, control, session, config or all)",
+			    type);
+	if (rc == -EINVAL)
+		return errf(r, rc, "no log level %s (emerg, alert, crit, err, warning, notice, "
+				   "info or debug)", level);
+	return rc != 0 ? rc : h_log_get(r);
 }
 
 static int h_shutdown(struct api_req *r)
@@ -800,6 +836,8 @@ static const struct {
 	{GW_CTL_CMD_CAPTURE_STATUS, h_capture_status}, /* {} -> {active, file?, ...} */
 	{GW_CTL_CMD_CONFIG_RELOAD, h_config_reload}, /* {file?} -> {file, applied} */
 	{GW_CTL_CMD_CONFIG_SHOW, h_config_show},    /* {with_keys?} -> {config} */
+	{GW_CTL_CMD_LOG_GET, h_log_get},            /* {} -> {types: {name: level}} */
+	{GW_CTL_CMD_LOG_SET, h_log_set},            /* {type, level} -> as log.get */
 };
 
 const char *cp_api_cmd_name(unsigned i)

@@ -182,6 +182,12 @@ static void parse_tunables(struct cp_config *cfg, json_t *obj, struct diag *d)
 			continue;
 		}
 		t = cp_tunable_index(key);
+		if (t < 0 && strcmp(key, "log_level") == 0) {
+			/* The old single level: say where it went. */
+			diag_add(d, p, "tunable log_level: replaced by \"log\": {\"control\": "
+				       "LEVEL} (levels per type: dataplane, control, session, config)");
+			continue;
+		}
 		if (t < 0) {
 			diag_add(d, p, "tunable %s: unknown", key);
 			continue;
@@ -196,6 +202,47 @@ static void parse_tunables(struct cp_config *cfg, json_t *obj, struct diag *d)
 	}
 	cfg->n_tunables = i;
 	tunables_cross_check(cfg, d);
+}
+
+/* "log": {TYPE: LEVEL}: TYPE a gwart log type (short or gwart.* name) or
+ * "all" (every type the object does not name), LEVEL a syslog name. */
+static void parse_log(struct cp_config *cfg, json_t *obj, struct diag *d)
+{
+	uint8_t all = 0;
+	const char *key;
+	json_t *v;
+	unsigned t;
+
+	if (obj == NULL)
+		return;
+	if (!json_is_object(obj)) {
+		diag_add(d, "log", "log: not an object of log types and levels");
+		return;
+	}
+	json_object_foreach(obj, key, v) {
+		int type = cp_log_type_parse(key), level;
+		char p[256];
+
+		snprintf(p, sizeof(p), "log.%s", key);
+		if (type < 0) {
+			diag_add(d, p, "log.%s: unknown log type (dataplane, control, session, "
+				       "config or all)", key);
+			continue;
+		}
+		level = json_is_string(v) ? cp_log_level_parse(json_string_value(v)) : -EINVAL;
+		if (level < 0) {
+			diag_add(d, p, "log.%s: not a log level (emerg, alert, crit, err, warning, "
+				       "notice, info, debug)", key);
+			continue;
+		}
+		if (type == CP_LOG_ALL)
+			all = (uint8_t)level;
+		else
+			cfg->log_levels[type] = (uint8_t)level;
+	}
+	for (t = 0; t < CP_LOG_N_TYPES; t++)
+		if (cfg->log_levels[t] == 0)
+			cfg->log_levels[t] = all;
 }
 
 #define KEY_FORMS "64 hexadecimal digits or the base64 of 32 bytes, not all zero"
@@ -687,7 +734,7 @@ static int config_parse(struct cp_config *cfg, const char *text, const uint8_t *
 {
 	static const char *const known[] = {"udp_port", "control", "ports", "tunables",
 					    "connectors", "routes", "eal",
-					    "metrics", "capture", NULL};
+					    "metrics", "capture", "log", NULL};
 	json_error_t je;
 	json_t *root;
 
@@ -709,6 +756,7 @@ static int config_parse(struct cp_config *cfg, const char *text, const uint8_t *
 		parse_eal(cfg, json_object_get(root, "eal"), d);
 		parse_metrics(cfg, root, d);
 		parse_capture(cfg, root, d);
+		parse_log(cfg, json_object_get(root, "log"), d);
 		parse_tunables(cfg, json_object_get(root, "tunables"), d);
 		parse_connectors(cfg, json_object_get(root, "connectors"), fill, d);
 		parse_routes(cfg, json_object_get(root, "routes"), d);
@@ -1025,6 +1073,11 @@ int cp_config_apply(struct cp_ctx *cp, const struct cp_config *cfg, char *err, s
 	rc = cfg->capture.ring != 0 ? cp_capture_configure(cp, &cfg->capture) : 0;
 	if (rc != 0) {
 		snprintf(err, errlen, "capture: %s", strerror(-rc));
+		return rc;
+	}
+	rc = cp_log_apply_config(cfg->log_levels);
+	if (rc != 0) {
+		snprintf(err, errlen, "log: a level out of range");
 		return rc;
 	}
 	uint64_t v[CP_TUNABLES_MAX];

@@ -75,6 +75,10 @@ struct cp_config {
 	struct cp_capture_cfg capture;
 	struct cp_config_tunable *tunables;
 	size_t n_tunables;
+	/* "log": {"session": "debug", ...}: the level of each type (log.h's
+	 * CP_LOG_*, 0: not named; "all" fills the types not named). Applied
+	 * first, by cp_log_apply_config(), at start-up and on reload. */
+	uint8_t log_levels[CP_LOG_N_TYPES];
 	struct cp_config_connector *connectors;
 	size_t n_connectors;
 	struct cp_config_route *routes;
@@ -116,8 +120,8 @@ int cp_config_read_key(const char *path, uint8_t key[GW_KEY_LEN], char *err, siz
  */
 #define CP_CHECK_KEY_FILES 1u
 char *cp_config_check(const char *file, const char *text, unsigned flags, size_t *n_errors);
-/* Apply: tunables, then connectors, then routes, each through its cp_*
- * action; stops at the first failure, named in @err. */
+/* Apply: log levels, tunables, then connectors, then routes, each through
+ * its cp_* action; stops at the first failure, named in @err. */
 int cp_config_apply(struct cp_ctx *cp, const struct cp_config *cfg, char *err, size_t errlen);
 void cp_config_free(struct cp_config *cfg);
 /* The IPv4 address (network order) for port index @i: the config's, or

@@ -9,7 +9,8 @@
  * Files, in dependency order: each calls only files above it (no cycles;
  * control/SESSIONS.md describes each):
  *   loop.c       event loop: fds (epoll), timers (min-heap), ring pollers
- *   log.c        log lines, filtered by the log_level setting
+ *   ratelimit.c  log-line rate limiting (pure)
+ *   log.c        log types and levels, cp_log() (stderr until log_rte.c)
  *   session.c    session state machine, one timer per session (pure)
  *   keys.c       connector keys, HELLO proofs, lane-0 session tags (pure)
  *   settings.c   tunables table over dp_tunables and cp_settings
@@ -18,6 +19,8 @@
  *   connector.c  cp_connector_* actions
  *   route.c      cp_route_* actions, the one route-target JSON parser
  *   stats.c      statistics: print, JSON, gauges
+ *   log_rte.c    the log's rte_log backend (types gwart.*, EAL's --log-level)
+ *   logwatch.c   rate-limited drop lines, flapping-session summaries (1 s tick)
  *   notify.c     systemd notification: READY/STATUS/WATCHDOG/STOPPING
  *   metrics.c    the Prometheus /metrics endpoint (libmicrohttpd on the loop;
  *                metrics_text.c renders the text, metrics.h)
@@ -43,7 +46,9 @@
 #include <gwart/auth.h>
 
 #include "keys.h"
+#include "log.h"
 #include "loop.h"
+#include "ratelimit.h"
 #include "route_match.h"
 #include "router.h"
 #include "session.h"
@@ -93,6 +98,19 @@ struct cp_notify;
 struct cp_metrics;
 struct cp_capture;
 
+/* The drop-line watcher (logwatch.c): per reason, the counter at the last
+ * tick and at the last line (or quiet tick), and its rate limit. */
+#define CP_LOGWATCH_TICK_US 1000000 /* us: drop counters read once a second */
+struct cp_logwatch {
+	struct cp_timer timer;
+	uint64_t seen[DP_DROP_COUNT];
+	uint64_t base[DP_DROP_COUNT];
+	uint64_t base_us[DP_DROP_COUNT];
+	struct cp_ratelimit rl[DP_DROP_COUNT];
+	uint64_t lines;       /* drop lines written */
+	uint64_t suppressed;  /* drop lines not written (rate limit) */
+};
+
 struct cp_ctx {
 	struct dp_router *rt;
 	struct cp_loop *loop;
@@ -125,6 +143,7 @@ struct cp_ctx {
 	struct cp_capture *capture; /* packet capture (capture.c), NULL: never used */
 	int test_hooks;           /* gwartd --test-hooks: test-only tunables allowed */
 	struct cp_reload *reload; /* reload.c: the start-up file, key sources; NULL: none */
+	struct cp_logwatch logwatch;
 };
 
 /* ---- context (run.c) ----------------------------------------------------------------
@@ -194,6 +213,19 @@ void cp_stats_print(struct cp_ctx *cp, FILE *f);
  * so their keys agree. New reference, or NULL when out of memory. */
 struct json_t *cp_stats_json(struct cp_ctx *cp);
 int cp_stats_write_json(struct cp_ctx *cp, const char *path);
+
+/* ---- log (log_rte.c, logwatch.c; levels and cp_log(): log.h) -------------------
+ * Register gwart.dataplane, .control, .session, .config with rte_log after
+ * rte_eal_init() (their levels from EAL's --log-level where it names them,
+ * else CP_LOG_DEFAULT_LEVEL capped by EAL's global level, which is lifted
+ * to per-type levels) and send cp_log() lines through rte_log. Once per
+ * process (cp_init() calls it too); 0 or -ENOMEM. */
+int cp_log_rte_init(void);
+/* The drop watcher: cp_init() inits it, cp_ctl_run() starts (counting from
+ * the counters' values then) and stops it. */
+void cp_logwatch_init(struct cp_ctx *cp);
+int cp_logwatch_start(struct cp_ctx *cp);
+void cp_logwatch_stop(struct cp_ctx *cp);
 
 /* ---- systemd notification (notify.c): no-ops without $NOTIFY_SOCKET --------------- */
 /* READY=1 and a STATUS= line; then STATUS= refreshes and, with

@@ -87,6 +87,11 @@ static void usage(FILE *f)
 		"                              it and prints what custody still holds\n"
 		"  get [NAME]                  runtime tunables: value, unit, bounds\n"
 		"  set NAME VALUE              change one, live\n"
+		"  log                         gwartd's log types (gwart.dataplane, .control,\n"
+		"                              .session, .config) and their levels\n"
+		"  log TYPE LEVEL              set one, live: TYPE dataplane, control, session,\n"
+		"                              config or all; LEVEL emerg, alert, crit, err,\n"
+		"                              warning, notice, info or debug\n"
 		"  shutdown [--drain] [--timeout SECONDS]\n"
 		"                              stop gwartd; with --drain refuse new messages and\n"
 		"                              exit once custody is empty or SECONDS (30) pass;\n"
@@ -405,6 +410,13 @@ static int a_opt_name(struct ctl *c, int argc, char **argv, json_t *a)
 	return EX_OK;
 }
 
+static int a_log_set(struct ctl *c, int argc, char **argv, json_t *a)
+{
+	json_object_set_new(a, "type", json_string(argv[0]));
+	json_object_set_new(a, "level", json_string(argv[1]));
+	return EX_OK;
+}
+
 static int a_set(struct ctl *c, int argc, char **argv, json_t *a)
 {
 	unsigned long long v;
@@ -583,6 +595,9 @@ static const struct command commands[] = {
 	 "reload [FILE]"},
 	{"config", "show", GW_CTL_CMD_CONFIG_SHOW, 0, 1, a_config_show, ctl_print_config,
 	 "config show [--with-keys]"},
+	/* Same word, told apart by the number of arguments. */
+	{"log", NULL, GW_CTL_CMD_LOG_GET, 0, 0, NULL, ctl_print_log, "log [TYPE LEVEL]"},
+	{"log", NULL, GW_CTL_CMD_LOG_SET, 2, 2, a_log_set, ctl_print_log, "log [TYPE LEVEL]"},
 };
 
 static int run(struct ctl *c, int argc, char **argv, int batch)
@@ -592,12 +607,20 @@ static int run(struct ctl *c, int argc, char **argv, int batch)
 	size_t i;
 	int n, rc;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]) && cmd == NULL; i++) {
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct command *k = &commands[i];
 
 		if (strcmp(argv[0], k->w1) == 0 &&
-		    (k->w2 == NULL || (argc > 1 && strcmp(argv[1], k->w2) == 0)))
-			cmd = k;
+		    (k->w2 == NULL || (argc > 1 && strcmp(argv[1], k->w2) == 0))) {
+			/* The first whose words match, or a later one of the
+			 * same words whose argument count fits. */
+			n = argc - (k->w2 != NULL ? 2 : 1);
+			if (cmd == NULL || (n >= k->min && (k->max < 0 || n <= k->max))) {
+				if (cmd != NULL && n >= cmd->min && (cmd->max < 0 || n <= cmd->max))
+					break;
+				cmd = k;
+			}
+		}
 	}
 	if (cmd == NULL) {
 		int two = argc > 1 && (strcmp(argv[0], "route") == 0 ||

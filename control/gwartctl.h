@@ -21,6 +21,7 @@ void ctl_print_capture_stop(json_t *r);
 void ctl_print_capture_status(json_t *r);
 void ctl_print_reload(json_t *r);
 void ctl_print_config(json_t *r);
+void ctl_print_log(json_t *r);
 
 /* Exit codes, one per kind of failure (gwartctl --help, gwartctl(8)). */
 enum ctl_exit {

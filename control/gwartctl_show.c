@@ -255,6 +255,19 @@ void ctl_print_tunables(json_t *r)
 	tbl_print(&t);
 }
 
+/* log.get / log.set: {"types": {"gwart.dataplane": "info", ...}}. */
+void ctl_print_log(json_t *r)
+{
+	const char *name;
+	struct tbl t;
+	json_t *v;
+
+	tbl_init(&t, "ll", "TYPE", "LEVEL");
+	json_object_foreach(json_object_get(r, "types"), name, v)
+		tbl_row(&t, name, json_string_value(v));
+	tbl_print(&t);
+}
+
 void ctl_print_status(json_t *r)
 {
 	json_t *s = json_object_get(r, "socket"), *a;

@@ -342,6 +342,16 @@ int main(int argc, char **argv)
 		free(built);
 		return 1;
 	}
+	/* gwart's log types, before anything logs: EAL's --log-level names
+	 * their levels (cp.h). */
+	if (cp_log_rte_init() != 0) {
+		fprintf(stderr, "gwartd: cannot register log types\n");
+		if (have_cfg)
+			cp_config_free(&cfg);
+		rte_eal_cleanup();
+		free(built);
+		return 1;
+	}
 	if (own == 0)
 		rc = gwartd_args_parse(argc - rc, argv + rc, &a);
 	else

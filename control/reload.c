@@ -180,13 +180,13 @@ static void on_pending(struct cp_loop *l, struct cp_timer *t, uint64_t now)
 			cp_connector_custody(cp, id, &held);
 			if (held != 0)
 				continue; /* a message arrived in between */
-			cp_log(&cp->set, CP_LOG_WARNING,
+			cp_log(CP_LOG_CONFIG, CP_LOG_WARNING,
 			       "reload: connector %u is a route's target again: not deleted", id);
 		} else if (rc != 0) {
-			cp_log(&cp->set, CP_LOG_ERROR, "reload: connector %u: delete failed: %s",
+			cp_log(CP_LOG_CONFIG, CP_LOG_ERR, "reload: connector %u: delete failed: %s",
 			       id, strerror(-rc));
 		} else {
-			cp_log(&cp->set, CP_LOG_INFO, "reload: connector %u deleted (custody empty)",
+			cp_log(CP_LOG_CONFIG, CP_LOG_INFO, "reload: connector %u deleted (custody empty)",
 			       id);
 			ksrc_set(cp, id, NULL);
 		}
@@ -399,6 +399,9 @@ int cp_config_reload(struct cp_ctx *cp, const struct cp_config *next,
 		rep->tunables_changed += v[i] != cur[i];
 	if (rep->tunables_changed != 0 && (rc = cp_tunables_set_all(cp, v, err, errlen)) != 0)
 		goto partial;
+	/* Log levels the file names (checked by the parse; a type the
+	 * command line's --log-level set is kept, log.h). */
+	cp_log_apply_config(next->log_levels);
 	for (k = 0; k < next->n_connectors; k++) {
 		const struct cp_config_connector *c = &next->connectors[k];
 		const struct dp_conn *dc;
@@ -658,6 +661,12 @@ json_t *cp_config_show(struct cp_ctx *cp, int with_keys, int *rc, char *err, siz
 	}
 	json_object_set_new(o, "tunables", tun);
 	tun = NULL;
+	/* Every type's level now (log.h): reloading them changes nothing. */
+	if (json_object_set_new(o, "log", json_object()) != 0)
+		goto fail;
+	for (i = 0; i < CP_LOG_N_TYPES; i++)
+		json_object_set_new(json_object_get(o, "log"), cp_log_type_name(i) + 6,
+				    json_string(cp_log_level_name((unsigned)cp_log_get_level(i))));
 	for (id = dp_conn_next(cp->rt, 0); id != 0; id = dp_conn_next(cp->rt, id)) {
 		const struct dp_conn *c = dp_conn_peek(cp->rt, id);
 		const struct cp_auth *a = cp->auth[id];
@@ -733,7 +742,7 @@ static void on_sighup_fd(struct cp_loop *l, int fd, unsigned mask, void *arg)
 		; /* several signals, one reload */
 	rc = cp_config_reload_file(cp, NULL, &rep, &used, err, sizeof(err));
 	if (rc != 0) {
-		cp_log(&cp->set, CP_LOG_ERROR, "reload (SIGHUP) refused: %s", err);
+		cp_log(CP_LOG_CONFIG, CP_LOG_ERR, "reload (SIGHUP) refused: %s", err);
 		return;
 	}
 	/* Always printed: the operator asked for it. */

@@ -79,6 +79,9 @@ int cp_init(struct cp_ctx *cp, struct dp_router *rt)
 
 	cp->rt = rt;
 	cp_settings_defaults(&cp->set);
+	rc = cp_log_rte_init();
+	if (rc != 0)
+		return rc;
 	/* Every HELLO and KEEPALIVE is authenticated here (libsodium's
 	 * AES-256-GCM needs AES-NI and PCLMUL). */
 	rc = gw_auth_init();
@@ -108,6 +111,7 @@ int cp_init(struct cp_ctx *cp, struct dp_router *rt)
 	cp_timer_init(&cp->drain_timer, on_drain_check, cp);
 	cp_timer_init(&cp->stats_timer, on_stats, cp);
 	cp_timer_init(&cp->end_timer, on_end, cp);
+	cp_logwatch_init(cp);
 	return 0;
 
 err_sess:
@@ -152,7 +156,9 @@ void cp_ctl_run(struct cp_ctx *cp, volatile sig_atomic_t *quit, double duration_
 	if (stats_interval_s != 0)
 		cp_timer_arm(cp->loop, &cp->stats_timer,
 			     now + (uint64_t)stats_interval_s * 1000000u);
+	cp_logwatch_start(cp);
 	cp_loop_run(cp->loop, quit);
+	cp_logwatch_stop(cp);
 	cp_timer_cancel(cp->loop, &cp->end_timer);
 	cp_timer_cancel(cp->loop, &cp->stats_timer);
 	cp_timer_cancel(cp->loop, &cp->drain_timer);

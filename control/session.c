@@ -10,6 +10,8 @@
  * interval.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,78 @@
 static uint32_t sess_id(const struct cp_sessions *ss, const struct cp_session *s)
 {
 	return (uint32_t)(s - ss->s);
+}
+
+static void set_pending(struct cp_sessions *ss, struct cp_session *s, int pending)
+{
+	if (s->log_pending == !!pending)
+		return;
+	s->log_pending = !!pending;
+	if (pending)
+		ss->log_pending++;
+	else
+		ss->log_pending--;
+}
+
+/*
+ * A session line (up, down) under gwart.session, rate limited per
+ * connector: a line refused is counted, and the next one written says how
+ * many were not and what to do about a connector that flaps.
+ */
+static void sess_log(struct cp_sessions *ss, struct cp_session *s, unsigned level, uint64_t now,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void sess_log(struct cp_sessions *ss, struct cp_session *s, unsigned level, uint64_t now,
+		     const char *fmt, ...)
+{
+	uint64_t interval = (uint64_t)ss->set->log_flap_interval_s * 1000000u, supp = 0;
+	uint32_t id = sess_id(ss, s);
+	char what[256];
+	va_list ap;
+
+	if (!cp_log_enabled(CP_LOG_SESSION, level))
+		return;
+	if (!cp_ratelimit_allow(&s->log_rl, now, interval, CP_SESS_LOG_BURST, &supp)) {
+		ss->log_suppressed++;
+		set_pending(ss, s, 1);
+		return;
+	}
+	set_pending(ss, s, 0);
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (supp == 0)
+		cp_log(CP_LOG_SESSION, level, "connector %u: %s", id, what);
+	else
+		cp_log(CP_LOG_SESSION, level < CP_LOG_WARNING ? level : CP_LOG_WARNING,
+		       "connector %u: %s; it flaps: %llu session change(s) not logged in the "
+		       "last %llu s (check the connector's process and the path to it; "
+		       "gwartctl sessions %u)",
+		       id, what, (unsigned long long)supp,
+		       (unsigned long long)((now - s->log_last_us + 500000) / 1000000u), id);
+	s->log_last_us = now;
+}
+
+void cp_sessions_log_flush(struct cp_sessions *ss, uint64_t now)
+{
+	uint64_t interval = (uint64_t)ss->set->log_flap_interval_s * 1000000u;
+	uint32_t id;
+
+	if (ss->log_pending == 0)
+		return;
+	for (id = 0; id < ss->n_ids && ss->log_pending != 0; id++) {
+		struct cp_session *s = &ss->s[id];
+
+		if (!s->log_pending ||
+		    !cp_ratelimit_ready(&s->log_rl, now, interval, CP_SESS_LOG_BURST))
+			continue;
+		if (s->state == CP_SESS_UP)
+			sess_log(ss, s, CP_LOG_WARNING, now, "session up, epoch %u, for %llu s", s->epoch,
+				 (unsigned long long)((now - s->up_since_us) / 1000000u));
+		else
+			sess_log(ss, s, CP_LOG_WARNING, now, "session down for %llu s, probing it",
+				 (unsigned long long)((now - s->down_since_us) / 1000000u));
+	}
 }
 
 /* The session's next deadline, 0 for none: failure detection while up,
@@ -49,8 +123,8 @@ static void rearm(struct cp_sessions *ss, struct cp_session *s)
 	else if (cp_timer_arm(ss->loop, &s->timer, d) != 0)
 		/* Out of memory for the heap: retried at the next event of
 		 * this session; say so rather than lose it silently. */
-		cp_log(ss->set, CP_LOG_ERROR, "connector %u: cannot arm its timer",
-		       sess_id(ss, s));
+		cp_log(CP_LOG_SESSION, CP_LOG_ERR, "connector %u: cannot arm its timer (out of "
+		       "memory): it is retried at the session's next event", sess_id(ss, s));
 }
 
 static void on_timer(struct cp_loop *l, struct cp_timer *t, uint64_t now)
@@ -65,8 +139,8 @@ static void on_timer(struct cp_loop *l, struct cp_timer *t, uint64_t now)
 	else if (s->state == CP_SESS_DOWN && s->next_probe_us != 0 && !s->no_address &&
 		 now >= s->next_probe_us) {
 		if (ss->ops->probe(ss->arg, id) == 0) {
-			cp_log(ss->set, CP_LOG_DEBUG, "connector %u: reconnection probe %u", id,
-			       s->probe_attempt);
+			cp_log(CP_LOG_SESSION, CP_LOG_DEBUG, "connector %u: reconnection probe %u",
+			       id, s->probe_attempt);
 			s->probe_attempt++;
 			s->last_delay_us = cp_sess_backoff_us(ss, s->probe_attempt);
 			s->next_probe_us = now + s->last_delay_us;
@@ -151,6 +225,7 @@ void cp_sess_reset(struct cp_sessions *ss, uint32_t id)
 	struct cp_session *s = &ss->s[id];
 
 	cp_timer_cancel(ss->loop, &s->timer);
+	set_pending(ss, s, 0);
 	memset(s, 0, sizeof(*s));
 	cp_timer_init(&s->timer, on_timer, ss);
 }
@@ -171,7 +246,7 @@ void cp_sess_open(struct cp_sessions *ss, uint32_t id, uint32_t epoch, uint64_t 
 	s->no_address = 0;
 	ss->ups++;
 	rearm(ss, s);
-	cp_log(ss->set, CP_LOG_INFO, "connector %u: session up, epoch %u", id, epoch);
+	sess_log(ss, s, CP_LOG_NOTICE, now, "session up, epoch %u", epoch);
 }
 
 void cp_sess_close(struct cp_sessions *ss, uint32_t id, enum cp_close_why why, uint64_t now)
@@ -199,13 +274,15 @@ void cp_sess_close(struct cp_sessions *ss, uint32_t id, enum cp_close_why why, u
 	s->next_probe_us = now + s->last_delay_us;
 	s->no_address = 0;
 	rearm(ss, s);
-	cp_log(ss->set, why == CP_CLOSE_TIMEOUT ? CP_LOG_WARNING : CP_LOG_INFO,
-	       "connector %u: session down (%s), epoch %u", id,
-	       why == CP_CLOSE_TIMEOUT ? "no keepalive"
-	       : why == CP_CLOSE_BYE   ? "bye"
-	       : why == CP_CLOSE_ADMIN ? "operator"
-				       : "replaced",
-	       s->epoch);
+	if (why == CP_CLOSE_TIMEOUT)
+		sess_log(ss, s, CP_LOG_WARNING, now,
+			 "session down (no keepalive for %llu ms), epoch %u: check the connector's "
+			 "process and the path to it; probing it",
+			 (unsigned long long)(ss->dead_us / 1000u), s->epoch);
+	else
+		sess_log(ss, s, CP_LOG_NOTICE, now, "session down (%s), epoch %u%s",
+			 why == CP_CLOSE_BYE ? "bye" : why == CP_CLOSE_ADMIN ? "operator" : "replaced",
+			 s->epoch, why == CP_CLOSE_REPLACED ? "" : "; probing it");
 }
 
 void cp_sess_rx(struct cp_sessions *ss, uint32_t id, uint64_t now)

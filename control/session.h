@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "loop.h"
+#include "ratelimit.h"
 #include "settings.h"
 
 enum cp_sess_state {
@@ -39,6 +40,10 @@ enum cp_close_why {
 };
 
 #define CP_SESS_DRAIN_CHECK_US 100000 /* us: custody re-read while draining */
+/* Session lines (up, down) per connector per log_flap_interval_s: two
+ * reconnections show in full; a connector that flaps faster gets one
+ * summary line per interval (cp_sessions_log_flush()). */
+#define CP_SESS_LOG_BURST 4
 
 struct cp_session {
 	enum cp_sess_state state;
@@ -58,6 +63,9 @@ struct cp_session {
 	uint8_t no_address;       /* a probe was due but no address is known */
 	uint64_t drain_check_us;  /* next custody read while draining */
 	struct cp_timer timer;    /* the session's one timer */
+	struct cp_ratelimit log_rl;  /* its up/down lines (gwart.session) */
+	uint64_t log_last_us;     /* when its last line was written */
+	uint8_t log_pending;      /* a change was not logged: flush its state */
 };
 
 /* What the state machine asks of the dataplane (frames.c has the real
@@ -84,6 +92,8 @@ struct cp_sessions {
 	uint64_t rng;             /* jitter only */
 	uint64_t ups;             /* session establishments */
 	uint64_t downs;
+	uint64_t log_suppressed;  /* up/down lines not written (rate limit) */
+	uint32_t log_pending;     /* sessions with log_pending set */
 };
 
 /* 0 or -ENOMEM. */
@@ -111,6 +121,10 @@ void cp_sess_rx(struct cp_sessions *ss, uint32_t id, uint64_t now_us);
 void cp_sess_reconnect(struct cp_sessions *ss, uint32_t id, uint64_t now_us);
 /* Drain started (1) or cancelled (0). */
 void cp_sess_set_draining(struct cp_sessions *ss, uint32_t id, int draining, uint64_t now_us);
+/* Once a second (logwatch.c): each session whose changes were not all
+ * logged gets one line with its state and how many changes went unlogged,
+ * once its rate limit allows; nothing to do (one test) when none. */
+void cp_sessions_log_flush(struct cp_sessions *ss, uint64_t now_us);
 /* The backoff delay before probe @attempt (0-based), jitter applied. */
 uint64_t cp_sess_backoff_us(struct cp_sessions *ss, unsigned attempt);
 

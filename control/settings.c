@@ -44,7 +44,8 @@ static const struct tunable_desc tunables[] = {
 	CP(backoff_mult_pct, "percent", 100, 1000, DP_DEF_BACKOFF_MULT_PCT),
 	CP(backoff_jitter_pct, "percent", 0, 100, DP_DEF_BACKOFF_JITTER_PCT),
 	CP(backoff_max_ms, "ms", 1, 86400000, DP_DEF_BACKOFF_MAX_MS),
-	CP(log_level, "0-3", 0, 3, 1),
+	CP(log_drop_interval_s, "s", 1, 3600, CP_DEF_LOG_DROP_INTERVAL_S),
+	CP(log_flap_interval_s, "s", 1, 3600, CP_DEF_LOG_FLAP_INTERVAL_S),
 	DP(stage_stats, "0/1", 0, 1, 0),
 	/* TEST ONLY (it_notify): 0, or 1 + the index of a worker to park;
 	 * refused unless gwartd runs with --test-hooks (cp->test_hooks). */
@@ -61,7 +62,8 @@ void cp_settings_defaults(struct cp_settings *s)
 		.backoff_mult_pct = DP_DEF_BACKOFF_MULT_PCT,
 		.backoff_jitter_pct = DP_DEF_BACKOFF_JITTER_PCT,
 		.backoff_max_ms = DP_DEF_BACKOFF_MAX_MS,
-		.log_level = 1,
+		.log_drop_interval_s = CP_DEF_LOG_DROP_INTERVAL_S,
+		.log_flap_interval_s = CP_DEF_LOG_FLAP_INTERVAL_S,
 	};
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Control-only settings (reconnection backoff, log level) and the table of
+ * Control-only settings (reconnection backoff, log rate limits) and the table of
  * runtime tunables that gwartctl get/set and the config's "tunables" name:
  * each entry points at a field of either this struct or the dataplane's
  * struct dp_tunables (published to workers under RCU). Only the dataplane
@@ -18,10 +18,15 @@ struct cp_settings {
 	uint32_t backoff_mult_pct;   /* growth per attempt, percent (160 = x1.6) */
 	uint32_t backoff_jitter_pct; /* +- percent */
 	uint32_t backoff_max_ms;
-	uint32_t log_level;          /* 0 error, 1 warning, 2 info, 3 debug */
+	/* Rate-limited log lines (log levels themselves: log.h). */
+	uint32_t log_drop_interval_s;  /* one drop line per reason per interval */
+	uint32_t log_flap_interval_s;  /* CP_SESS_LOG_BURST lines per connector per interval */
 };
 
-/* The defaults (tuning.h's DP_DEF_BACKOFF_*, log level 1). */
+#define CP_DEF_LOG_DROP_INTERVAL_S 10  /* s: "N AUTH_FAILED in the last 10 s" */
+#define CP_DEF_LOG_FLAP_INTERVAL_S 60  /* s: a flapping connector, a line or so a minute */
+
+/* The defaults (tuning.h's DP_DEF_BACKOFF_*, the CP_DEF_LOG_* above). */
 void cp_settings_defaults(struct cp_settings *s);
 
 struct cp_ctx;

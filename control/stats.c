@@ -222,6 +222,10 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(ctl, "reloads", cp->stats.reloads);
 	J(ctl, "reloads_refused", cp->stats.reloads_refused);
 	J(ctl, "tunables_refused", cp->stats.tunables_refused);
+	/* Rate-limited log lines (logwatch.c, session.c): written, refused. */
+	J(ctl, "log_drop_lines", cp->logwatch.lines);
+	J(ctl, "log_drop_suppressed", cp->logwatch.suppressed);
+	J(ctl, "log_flap_suppressed", cp->sess.log_suppressed);
 	{
 		const struct cp_tel_stats *t = &cp->tel_stats;
 		json_t *tel = json_object();

@@ -65,6 +65,12 @@
 #define GW_CTL_CMD_CONFIG_RELOAD "config.reload"
 /* {with_keys?} -> {config: {...}}: the running configuration as a file. */
 #define GW_CTL_CMD_CONFIG_SHOW "config.show"
+/* log.get {} -> {"types": {"gwart.dataplane": "info", ...}}; log.set {type,
+ * level}: type dataplane, control, session, config (or gwart.TYPE) or all,
+ * level emerg, alert, crit, err, warning, notice, info, debug; answers as
+ * log.get. Unknown type ENOENT, unknown level EINVAL. */
+#define GW_CTL_CMD_LOG_GET "log.get"
+#define GW_CTL_CMD_LOG_SET "log.set"
 
 /* Error names ("errno" of a failed reply) and what they mean for every
  * command. The daemon may return others (ENOMEM, EIO) on internal failure. */

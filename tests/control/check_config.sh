@@ -39,6 +39,30 @@ rc=$?
 [ ! -s "$tmp/out" ] || fail "bad file: stdout not empty"
 diff -u "$tmp/want" "$tmp/err" || fail "bad file: lines differ"
 
+# "log": each type and level checked where it stands; the old tunable
+# log_level says where levels went.
+cat >"$tmp/log.json" <<'JSON'
+{
+  "log": { "sesion": "debug",
+           "session": "loud", "control": 5, "all": "notice", "gwart.config": "debug" },
+  "tunables": { "log_level": 2 }
+}
+JSON
+cat >"$tmp/want" <<EOF2
+$tmp/log.json:2:12: log.sesion: unknown log type (dataplane, control, session, config or all)
+$tmp/log.json:3:12: log.session: not a log level (emerg, alert, crit, err, warning, notice, info, debug)
+$tmp/log.json:3:31: log.control: not a log level (emerg, alert, crit, err, warning, notice, info, debug)
+$tmp/log.json:4:17: tunable log_level: replaced by "log": {"control": LEVEL} (levels per type: dataplane, control, session, config)
+EOF2
+"$gwartd" --check-config "$tmp/log.json" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] || fail "log: exit $rc, not 2"
+diff -u "$tmp/want" "$tmp/err" || fail "log: lines differ"
+printf '{ "log": { "all": "notice", "gwart.session": "debug", "dataplane": "7" } }\n' \
+	>"$tmp/log-ok.json"
+"$gwartd" --check-config "$tmp/log-ok.json" 2>"$tmp/err" ||
+	{ cat "$tmp/err"; fail "log: valid levels refused"; }
+
 # The example, with its key files here instead of /etc/gwart/keys.
 mkdir "$tmp/keys"
 for k in exchange-mail notes-mail notes-calendar notes-calendar-standby; do

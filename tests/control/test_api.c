@@ -421,14 +421,14 @@ Test(api, get_and_set)
 	json_t *rep, *r;
 
 	r = ok("{\"cmd\":\"get\"}", &rep);
-	cr_assert_eq(json_array_size(r), 14);
+	cr_assert_eq(json_array_size(r), 15);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 0), "name")), "burst");
 	/* The test-only worker stall (it_notify) is listed last, off by default. */
-	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 13), "name")),
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 14), "name")),
 			 "test_stall");
-	cr_assert_eq(json_integer_value(json_object_get(json_array_get(r, 13), "value")), 0);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(r, 14), "value")), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 11), "name")),
-			 "log_level");
+			 "log_drop_interval_s");
 	json_decref(rep);
 	r = ok("{\"cmd\":\"get\",\"args\":{\"name\":\"backoff_initial_ms\"}}", &rep);
 	cr_assert_eq(json_integer_value(json_object_get(r, "value")), 1000);
@@ -436,10 +436,11 @@ Test(api, get_and_set)
 	json_decref(rep);
 	/* A control setting changes in place; the workers' object stays. */
 	before = cp.rt->tun;
-	r = ok("{\"cmd\":\"set\",\"args\":{\"name\":\"log_level\",\"value\":3}}", &rep);
+	r = ok("{\"cmd\":\"set\",\"args\":{\"name\":\"log_drop_interval_s\",\"value\":3}}",
+	       &rep);
 	cr_assert_eq(json_integer_value(json_object_get(r, "value")), 3);
 	json_decref(rep);
-	cr_assert_eq(cp.set.log_level, 3);
+	cr_assert_eq(cp.set.log_drop_interval_s, 3);
 	cr_assert_eq(cp.rt->tun, before, "no dataplane publication for a control setting");
 	/* A dataplane tunable is published. */
 	r = ok("{\"cmd\":\"set\",\"args\":{\"name\":\"rto_us\",\"value\":5000}}", &rep);
@@ -470,10 +471,50 @@ Test(api, get_and_set)
 	json_decref(rep);
 	cp.test_hooks = 0;
 	err("{\"cmd\":\"set\",\"args\":{\"name\":\"nope\",\"value\":1}}", "ENOENT", "no tunable nope");
+	/* The old single level says where levels went. */
+	err("{\"cmd\":\"set\",\"args\":{\"name\":\"log_level\",\"value\":3}}", "ENOENT",
+	    "no tunable log_level: log levels are per type now (gwartctl log TYPE LEVEL");
 	err("{\"cmd\":\"get\",\"args\":{\"name\":\"nope\"}}", "ENOENT", "no tunable nope");
 	err("{\"cmd\":\"get\",\"args\":{\"name\":1}}", "EINVAL", "must be a string");
 	err("{\"cmd\":\"set\",\"args\":{\"name\":\"burst\"}}", "EINVAL", "missing argument \"value\"");
 	err("{\"cmd\":\"set\",\"args\":{\"value\":1}}", "EINVAL", "missing argument \"name\"");
+}
+
+/* log.get lists the four types; log.set changes one (or all) and answers
+ * as log.get; unknown types and levels are refused, nothing changed. */
+Test(api, log_levels)
+{
+	json_t *rep, *r, *types;
+	const char *lv;
+
+	r = ok("{\"cmd\":\"log.get\"}", &rep);
+	types = json_object_get(r, "types");
+	cr_assert_eq(json_object_size(types), 4);
+	cr_assert_str_eq(json_string_value(json_object_get(types, "gwart.dataplane")),
+			 cp_log_level_name((unsigned)cp_log_get_level(CP_LOG_DATAPLANE)));
+	cr_assert_not_null(json_object_get(types, "gwart.control"));
+	cr_assert_not_null(json_object_get(types, "gwart.session"));
+	cr_assert_not_null(json_object_get(types, "gwart.config"));
+	json_decref(rep);
+	r = ok("{\"cmd\":\"log.set\",\"args\":{\"type\":\"session\",\"level\":\"debug\"}}", &rep);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "types"),
+							   "gwart.session")), "debug");
+	json_decref(rep);
+	cr_assert_eq(cp_log_get_level(CP_LOG_SESSION), CP_LOG_DEBUG);
+	cr_assert_eq(cp_log_get("gwart.session", &lv), 0);
+	cr_assert_str_eq(lv, "debug");
+	r = ok("{\"cmd\":\"log.set\",\"args\":{\"type\":\"all\",\"level\":\"err\"}}", &rep);
+	json_decref(rep);
+	cr_assert_eq(cp_log_get_level(CP_LOG_DATAPLANE), CP_LOG_ERR);
+	cr_assert_eq(cp_log_get_level(CP_LOG_CONFIG), CP_LOG_ERR);
+	cr_assert_eq(cp_log_get_level(CP_LOG_SESSION), CP_LOG_ERR);
+	err("{\"cmd\":\"log.set\",\"args\":{\"type\":\"sesion\",\"level\":\"debug\"}}", "ENOENT",
+	    "no log type sesion (dataplane, control, session, config or all)");
+	err("{\"cmd\":\"log.set\",\"args\":{\"type\":\"session\",\"level\":\"loud\"}}", "EINVAL",
+	    "no log level loud (emerg,");
+	err("{\"cmd\":\"log.set\",\"args\":{\"type\":\"session\"}}", "EINVAL",
+	    "missing argument \"level\"");
+	cr_assert_eq(cp_log_get_level(CP_LOG_SESSION), CP_LOG_ERR, "refusals change nothing");
 }
 
 Test(api, shutdown)

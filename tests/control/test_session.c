@@ -7,10 +7,12 @@
  * sessions, drain, and timer work proportional to live sessions.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 
+#include "log.h"
 #include "loop.h"
 #include "session.h"
 #include "settings.h"
@@ -75,7 +77,9 @@ static void setup(void)
 	memset(&fake, 0, sizeof(fake));
 	fake.now = 1 * S;
 	set = (struct cp_settings){.backoff_initial_ms = 1000, .backoff_mult_pct = 160,
-				   .backoff_jitter_pct = 0, .backoff_max_ms = 120000, .log_level = 0};
+				   .backoff_jitter_pct = 0, .backoff_max_ms = 120000,
+				   .log_flap_interval_s = 60};
+	cp_log_set_level(CP_LOG_ALL, CP_LOG_ERR); /* quiet, as log_level 0 was */
 	loop = cp_loop_create();
 	cr_assert_not_null(loop);
 	cr_assert_eq(cp_sessions_init(&ss, N_IDS, loop, &set, &ops, NULL), 0);
@@ -333,4 +337,99 @@ Test(session, work_proportional_to_live_sessions)
 	 * 100 ms tick would have looked at each 90 times). */
 	cr_assert_eq(fired, 3000, "fired %llu", (unsigned long long)fired);
 	cr_assert_eq(cp_sessions_up_now(&ss), 1000);
+}
+
+/* ---- rate-limited session lines (gwart.session) ------------------------------------ */
+
+static struct {
+	unsigned n;
+	char last[CP_LOG_LINE_MAX + 64];
+	char first_flap[CP_LOG_LINE_MAX + 64];
+} lines;
+
+static void cap_set(unsigned type, unsigned level)
+{
+	(void)type;
+	(void)level;
+}
+
+static void cap_write(unsigned type, unsigned level, const char *line)
+{
+	(void)level;
+	if (type != CP_LOG_SESSION || strstr(line, "connector 7:") == NULL)
+		return;
+	lines.n++;
+	snprintf(lines.last, sizeof(lines.last), "%s", line);
+	if (lines.first_flap[0] == '\0' && strstr(line, "it flaps") != NULL)
+		snprintf(lines.first_flap, sizeof(lines.first_flap), "%s", line);
+}
+
+static const struct cp_log_backend cap = {.set = cap_set, .write = cap_write};
+
+/*
+ * Connector 7 flaps (up, BYE) @flaps times, one change every @gap_ms; then
+ * the flush runs once a second (as logwatch.c's tick) for two intervals.
+ * Every change is either a line or counted as suppressed; the lines stay
+ * within CP_SESS_LOG_BURST per interval (the interval is 60 s here), and
+ * the last state is written once the limit allows.
+ */
+Test(session, flap_lines_rate_limited)
+{
+	static const struct {
+		unsigned flaps, gap_ms, max_lines;
+		int summary;
+	} t[] = {
+		/* 1 */ {1, 10, 2, 0},     /* one reconnection: both lines, no summary */
+		/* 2 */ {2, 10, 4, 0},     /* two: exactly the burst */
+		/* 3 */ {3, 10, 5, 1},     /* the fifth change is the first refused */
+		/* 4 */ {100, 10, 5, 1},   /* a storm in 2 s: the burst and one summary */
+		/* 5 */ {100, 1000, 17, 1}, /* 200 s: 4 lines in each of 4 windows, a summary */
+	};
+	static const uint8_t all_info[CP_LOG_N_TYPES] = {7, 7, 7, 7};
+	unsigned c;
+
+	for (c = 0; c < sizeof(t) / sizeof(t[0]); c++) {
+		uint64_t written_changes = 0, sup0 = ss.log_suppressed, end;
+		unsigned i;
+
+		cp_log_backend_set(&cap, all_info, NULL);
+		memset(&lines, 0, sizeof(lines));
+		cp_sess_reset(&ss, 7);
+		for (i = 0; i < t[c].flaps; i++) {
+			unsigned before = lines.n;
+
+			cp_sess_open(&ss, 7, 100 + i, fake.now);
+			written_changes += lines.n - before;
+			run_to(fake.now + t[c].gap_ms * MS);
+			before = lines.n;
+			cp_sess_close(&ss, 7, CP_CLOSE_BYE, fake.now);
+			written_changes += lines.n - before;
+			run_to(fake.now + t[c].gap_ms * MS);
+			if (i % 16 == 0)
+				cp_sessions_log_flush(&ss, fake.now);
+		}
+		cr_assert_eq(written_changes + (ss.log_suppressed - sup0), 2ull * t[c].flaps,
+			     "case %u: every change a line or counted", c + 1);
+		end = fake.now + 2 * 60 * S;
+		while (fake.now < end) {
+			run_to(fake.now + S);
+			cp_sessions_log_flush(&ss, fake.now);
+		}
+		cr_assert_leq(lines.n, t[c].max_lines, "case %u: %u lines", c + 1, lines.n);
+		cr_assert_eq(ss.log_pending, 0, "case %u: nothing left unflushed", c + 1);
+		if (t[c].summary) {
+			cr_assert(strstr(lines.last, "connector 7: session down for ") != NULL,
+				  "case %u: the last state, down: %s", c + 1, lines.last);
+			cr_assert(strstr(lines.first_flap,
+					 "session change(s) not logged in the last ") != NULL &&
+					  strstr(lines.first_flap, "gwartctl sessions 7)") != NULL,
+				  "case %u: a flap line says how many and what to do: %s", c + 1,
+				  lines.first_flap);
+		} else {
+			cr_assert(strstr(lines.last, "connector 7: session down (bye)") != NULL,
+				  "case %u: %s", c + 1, lines.last);
+		}
+		cp_sess_reset(&ss, 7);
+	}
+	cp_log_backend_set(NULL, NULL, NULL);
 }
