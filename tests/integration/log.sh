@@ -11,8 +11,9 @@
 # address) gets a bounded number of session lines whose count plus the
 # suppressed count is every session change, and a 10 s flood of non-gwart
 # frames gets a bounded number of rate-limited drop lines that say what to
-# do, add up to the drop counter and count what they suppressed. Then
-# EAL's own --log-level=gwart.session:debug on the command line wins over
+# do, add up to the drop counter and count what they suppressed. A reload
+# of the file with other levels applies them, and config show prints the
+# running levels. Then EAL's own --log-level=gwart.session:debug on the command line wins over
 # the config (a second, short gwartd).
 . "$GWART_SRC/tests/integration/lib.sh"
 EVIL=198.18.0.3
@@ -36,6 +37,19 @@ ip -n "$NS" addr add "$EVIL/24" dev "$TAP"
 in_ns python3 "$GWART_SRC/tests/integration/log_events.py" "$FORGE" "$CTL" "$GW_SOCK" \
 	"$ROUTER:4790" "$EVIL" "$(key_file 3)" "$(key_file 4)" "$TMP/gwartd.log" ||
 	fail "log events"
+# Log levels are reloadable: the same file with other levels, and config
+# show prints the running ones (a file reload accepts).
+sed 's|"session": "notice"|"session": "err"|; s|"config": "info"|"config": "debug"|' \
+	"$TMP/gwartd.json" >"$TMP/gwartd2.json"
+"$CTL" --socket "$GW_SOCK" reload "$TMP/gwartd2.json" >/dev/null || fail "reload"
+out=$("$CTL" --socket "$GW_SOCK" log) || fail "gwartctl log"
+echo "$out" | grep -Eq '^gwart\.session +err *$' || fail "reload: session level not err: $out"
+echo "$out" | grep -Eq '^gwart\.config +debug *$' || fail "reload: config level not debug"
+"$CTL" --socket "$GW_SOCK" --json config show | python3 -c '
+import json, sys
+lg = json.load(sys.stdin)["config"]["log"]
+want = {"dataplane": "warning", "control": "notice", "session": "err", "config": "debug"}
+assert lg == want, lg' || fail "config show: log levels"
 stop_gwartd
 
 # The command line's --log-level for a gwart type wins over the config's
