@@ -348,12 +348,13 @@ void ctl_print_reload(json_t *r)
 	json_t *a = json_object_get(r, "applied");
 
 	printf("reloaded %s: connectors +%s -%s (%s pending: custody first), %s renamed, "
-	       "%s new key(s), %s enabled, %s disabled; routes +%s ~%s -%s; %s tunable(s)\n",
+	       "%s new key(s), %s enabled, %s disabled; routes +%s ~%s -%s; %s tunable(s); "
+	       "%s log level(s)\n",
 	       json_string_value(json_object_get(r, "file")), fld(a, "connectors_added"),
 	       fld(a, "connectors_deleted"), fld(a, "connectors_pending"),
 	       fld(a, "connectors_renamed"), fld(a, "keys_changed"), fld(a, "connectors_enabled"),
 	       fld(a, "connectors_disabled"), fld(a, "routes_added"), fld(a, "routes_changed"),
-	       fld(a, "routes_deleted"), fld(a, "tunables_changed"));
+	       fld(a, "routes_deleted"), fld(a, "tunables_changed"), fld(a, "log_levels_changed"));
 }
 
 /* The configuration itself: a file for --check-config and reload. */

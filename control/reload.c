@@ -401,7 +401,15 @@ int cp_config_reload(struct cp_ctx *cp, const struct cp_config *next,
 		goto partial;
 	/* Log levels the file names (checked by the parse; a type the
 	 * command line's --log-level set is kept, log.h). */
-	cp_log_apply_config(next->log_levels);
+	{
+		int was[CP_LOG_N_TYPES];
+
+		for (i = 0; i < CP_LOG_N_TYPES; i++)
+			was[i] = cp_log_get_level(i);
+		cp_log_apply_config(next->log_levels);
+		for (i = 0; i < CP_LOG_N_TYPES; i++)
+			rep->log_levels_changed += cp_log_get_level(i) != was[i];
+	}
 	for (k = 0; k < next->n_connectors; k++) {
 		const struct cp_config_connector *c = &next->connectors[k];
 		const struct dp_conn *dc;
@@ -574,14 +582,15 @@ int cp_config_reload_file(struct cp_ctx *cp, const char *path, struct cp_reload_
 
 json_t *cp_reload_report_json(const struct cp_reload_report *r)
 {
-	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
 			 "connectors_added", r->connectors_added, "connectors_deleted",
 			 r->connectors_deleted, "connectors_pending", r->connectors_pending,
 			 "connectors_renamed", r->connectors_renamed, "keys_changed",
 			 r->keys_changed, "connectors_enabled", r->connectors_enabled,
 			 "connectors_disabled", r->connectors_disabled, "routes_added",
 			 r->routes_added, "routes_changed", r->routes_changed, "routes_deleted",
-			 r->routes_deleted, "tunables_changed", r->tunables_changed);
+			 r->routes_deleted, "tunables_changed", r->tunables_changed,
+			 "log_levels_changed", r->log_levels_changed);
 }
 
 /* ---- show -------------------------------------------------------------------------- */
@@ -747,10 +756,10 @@ static void on_sighup_fd(struct cp_loop *l, int fd, unsigned mask, void *arg)
 	}
 	/* Always printed: the operator asked for it. */
 	printf("gwartd: reload (SIGHUP) %s: connectors +%u -%u (%u pending) renamed %u keys %u, "
-	       "routes +%u ~%u -%u, tunables %u\n",
+	       "routes +%u ~%u -%u, tunables %u, log levels %u\n",
 	       used, rep.connectors_added, rep.connectors_deleted, rep.connectors_pending,
 	       rep.connectors_renamed, rep.keys_changed, rep.routes_added, rep.routes_changed,
-	       rep.routes_deleted, rep.tunables_changed);
+	       rep.routes_deleted, rep.tunables_changed, rep.log_levels_changed);
 	fflush(stdout);
 }
 

@@ -47,6 +47,7 @@ struct cp_reload_report {
 	unsigned routes_changed;      /* targets or costs replaced in place */
 	unsigned routes_deleted;
 	unsigned tunables_changed;
+	unsigned log_levels_changed;  /* log types whose level the file changed */
 };
 
 /*

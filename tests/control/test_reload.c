@@ -25,6 +25,7 @@
 #include "conn.h"
 #include "cp_router.h"
 #include "cp.h"
+#include "log.h"
 #include "reload.h"
 #include "route.h"
 #include "router_api.h"
@@ -256,6 +257,21 @@ Test(reload, rejected_reloads_change_nothing)
 	}
 	for (i = 2; i < sizeof(rows) / sizeof(rows[0]); i++)
 		free((char *)rows[i].text);
+	/* A log level in a refused file is not applied either. */
+	{
+		struct cp_reload_report rep;
+		const char *used = NULL;
+		int was = cp_log_get_level(CP_LOG_SESSION);
+		char *t = strdup(edit("  \"udp_port\": 4790", "  \"log\": {\"session\": \"debug\"},\n"
+								 "  \"udp_port\": 4791"));
+
+		cr_assert_eq(cp_config_reload_file(&cp, put("next.json", t), &rep, &used, err,
+						   sizeof(err)),
+			     -EINVAL, "%s", err);
+		cr_assert_eq(cp_log_get_level(CP_LOG_SESSION), was);
+		cr_assert_neq(was, CP_LOG_DEBUG);
+		free(t);
+	}
 	/* No --config at start-up: a reload without FILE has nothing to read. */
 	{
 		struct cp_reload_report rep;
@@ -282,7 +298,7 @@ static unsigned changes(const struct cp_reload_report *r)
 	return r->connectors_added + r->connectors_deleted + r->connectors_pending +
 	       r->connectors_renamed + r->keys_changed + r->connectors_enabled +
 	       r->connectors_disabled + r->routes_added + r->routes_changed +
-	       r->routes_deleted + r->tunables_changed;
+	       r->routes_deleted + r->tunables_changed + r->log_levels_changed;
 }
 
 /* A route's targets as "conn:cost,..." in the table's order. */
@@ -330,6 +346,7 @@ Test(reload, applies_the_difference)
 		 "  \"udp_port\": 4790,\n"
 		 "  \"ports\": [ { \"ip\": \"198.18.0.1\" } ],\n"
 		 "  \"tunables\": { \"rto_us\": 30000 },\n"
+		 "  \"log\": { \"config\": \"debug\" },\n"
 		 "  \"connectors\": [\n"
 		 "    { \"id\": 2, \"name\": \"notes2\", \"key_file\": \"%s/k2.key\" },\n"
 		 "    { \"id\": 3, \"name\": \"cal\", \"key\": \"" K2 "\", \"enabled\": false },\n"
@@ -356,6 +373,8 @@ Test(reload, applies_the_difference)
 	cr_assert_eq(rep.routes_changed, 1);
 	cr_assert_eq(rep.routes_deleted, 2);
 	cr_assert_eq(rep.tunables_changed, 2);
+	cr_assert_eq(rep.log_levels_changed, 1);
+	cr_assert_eq(cp_log_get_level(CP_LOG_CONFIG), CP_LOG_DEBUG);
 	cr_assert_null(dp_conn_peek(cp.rt, 1));
 	cr_assert_str_eq(dp_conn_peek(cp.rt, 2)->name, "notes2");
 	cr_assert_str_eq(dp_conn_peek(cp.rt, 4)->name, "new");

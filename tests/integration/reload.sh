@@ -23,7 +23,7 @@ export GWART_SOCKET="$GW_SOCK"
 for i in 1 2 3 4 5 6 4b; do key_file $i >/dev/null; done
 K="$TMP/keys"
 
-# conf FILE DEMO_TARGETS NAME2 KEY4 [WITH_3_5] [NAME6 COST6] [TUNABLES]
+# conf FILE DEMO_TARGETS NAME2 KEY4 [WITH_3_5] [NAME6 COST6] [TUNABLES] [SESSION_LOG_LEVEL]
 conf() {
 	extra_c='' extra_r=''
 	if [ "$5" = old ]; then
@@ -40,6 +40,7 @@ conf() {
   "udp_port": 4790,
   "ports": [ { "ip": "$ROUTER" } ],
   "tunables": { ${8:-} },
+  "log": { "session": "${9:-info}" },
   "connectors": [
     $extra_c
     { "id": 1, "name": "mail", "key_file": "$K/1.key" },
@@ -57,8 +58,8 @@ JSON
 T2='{ "connector": 2, "cost": 10 }'
 T24='{ "connector": 4, "cost": 50 }, { "connector": 2, "cost": 5 }'
 conf "$TMP/gwartd.json" "$T2" notes 4 old
-conf "$TMP/b.json" "$T24" notes-b 4b new new 1 '"busy_retry_us": 3000'
-conf "$TMP/c.json" "$T2" notes-c 4 new new2 2 '"busy_retry_us": 2500, "rto_us": 25000'
+conf "$TMP/b.json" "$T24" notes-b 4b new new 1 '"busy_retry_us": 3000' debug
+conf "$TMP/c.json" "$T2" notes-c 4 new new2 2 '"busy_retry_us": 2500, "rto_us": 25000' info
 "$GWART_BUILD/control/gwartd" --check-config "$TMP/b.json" || fail "b.json invalid"
 start_gwartd "$TMP/gwartd.json"
 
@@ -93,7 +94,7 @@ done
 "$CTL" --json reload "$TMP/b.json" >"$TMP/r1.json" || fail "first reload refused"
 got=$(applied "$TMP/r1.json")
 echo "first reload: $got"
-[ "$got" = "connectors_added=1 connectors_deleted=1 connectors_disabled=0 connectors_enabled=0 connectors_pending=1 connectors_renamed=1 keys_changed=1 routes_added=1 routes_changed=1 routes_deleted=2 tunables_changed=1" ] ||
+[ "$got" = "connectors_added=1 connectors_deleted=1 connectors_disabled=0 connectors_enabled=0 connectors_pending=1 connectors_renamed=1 keys_changed=1 log_levels_changed=1 routes_added=1 routes_changed=1 routes_deleted=2 tunables_changed=1" ] ||
 	fail "first reload applied: $got"
 "$CTL" connectors 5 >/dev/null 2>&1 && fail "connector 5 not deleted"
 [ "$(conn_live 3 custody)" -eq 50 ] || fail "connector 3 lost custody"
