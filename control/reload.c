@@ -754,13 +754,13 @@ static void on_sighup_fd(struct cp_loop *l, int fd, unsigned mask, void *arg)
 		cp_log(CP_LOG_CONFIG, CP_LOG_ERR, "reload (SIGHUP) refused: %s", err);
 		return;
 	}
-	/* Always printed: the operator asked for it. */
-	printf("gwartd: reload (SIGHUP) %s: connectors +%u -%u (%u pending) renamed %u keys %u, "
-	       "routes +%u ~%u -%u, tunables %u, log levels %u\n",
+	/* At notice: the operator asked for it (the journal under systemd). */
+	cp_log(CP_LOG_CONFIG, CP_LOG_NOTICE,
+	       "reload (SIGHUP) %s: connectors +%u -%u (%u pending) renamed %u keys %u, "
+	       "routes +%u ~%u -%u, tunables %u, log levels %u",
 	       used, rep.connectors_added, rep.connectors_deleted, rep.connectors_pending,
 	       rep.connectors_renamed, rep.keys_changed, rep.routes_added, rep.routes_changed,
 	       rep.routes_deleted, rep.tunables_changed, rep.log_levels_changed);
-	fflush(stdout);
 }
 
 int cp_reload_sighup_init(struct cp_ctx *cp)

@@ -24,6 +24,8 @@ for i in 1 2 3 4 5 6 4b; do key_file $i >/dev/null; done
 K="$TMP/keys"
 
 # conf FILE DEMO_TARGETS NAME2 KEY4 [WITH_3_5] [NAME6 COST6] [TUNABLES] [SESSION_LOG_LEVEL]
+# (gwart.config at notice, where a SIGHUP reload's result is logged: the
+# tests' EAL --log-level=warning would hide it.)
 conf() {
 	extra_c='' extra_r=''
 	if [ "$5" = old ]; then
@@ -40,7 +42,7 @@ conf() {
   "udp_port": 4790,
   "ports": [ { "ip": "$ROUTER" } ],
   "tunables": { ${8:-} },
-  "log": { "session": "${9:-info}" },
+  "log": { "session": "${9:-info}", "config": "notice" },
   "connectors": [
     $extra_c
     { "id": 1, "name": "mail", "key_file": "$K/1.key" },
