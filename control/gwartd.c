@@ -28,6 +28,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 
 #include <gwart/auth.h>
 #include <gwart/ctl.h>
@@ -163,13 +164,30 @@ static int build_router(struct cp_ctx *cp, const struct gwartd_args *a,
 	};
 	uint16_t port_id;
 	char err[256];
-	unsigned i;
+	unsigned i, n_ports = rte_eth_dev_count_avail();
+	unsigned n_workers = rte_lcore_count() > 1 ? rte_lcore_count() - 1 : 1;
+	unsigned need = dp_router_pool_min(n_ports, n_workers);
 	int rc;
 
+	/* Every port queue is filled from the one pool: a pool smaller than
+	 * the queues can hold starves RX under load, so say so at start. */
+	if (prm.nb_mbuf == 0) {
+		prm.nb_mbuf = dp_router_pool_default(n_ports, n_workers);
+	} else if (prm.nb_mbuf < need) {
+		fprintf(stderr,
+			"gwartd: --mbufs %u is fewer than the %u mbufs %u port(s) x %u worker(s) "
+			"hold in their queues and caches; give at least %u (or leave --mbufs out: "
+			"%u)\n",
+			prm.nb_mbuf, need, n_ports, n_workers, need,
+			dp_router_pool_default(n_ports, n_workers));
+		return -1;
+	}
 	cp->rt = dp_router_create(&prm, &rc);
 	if (cp->rt == NULL) {
-		fprintf(stderr, "gwartd: cannot create router: %s (need at least 2 lcores)\n",
-			strerror(-rc));
+		fprintf(stderr,
+			"gwartd: cannot create router: %s (it needs at least 2 lcores, and "
+			"%u mbufs of %u bytes in EAL's memory: -m / \"memory_mb\")\n",
+			strerror(-rc), prm.nb_mbuf, (unsigned)prm.mbuf_data_room);
 		return -1;
 	}
 	rc = cp_init(cp, cp->rt);

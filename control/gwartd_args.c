@@ -142,7 +142,7 @@ int gwartd_args_parse(int argc, char **argv, struct gwartd_args *a)
 	int opt;
 
 	memset(a, 0, sizeof(*a));
-	a->nb_mbuf = DP_DEF_NB_MBUF;
+	a->nb_mbuf = 0; /* not given: sized from the ports and workers */
 	a->mbuf_data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:d:i:s:n:m:h", opts, NULL)) != -1) {

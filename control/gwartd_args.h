@@ -15,7 +15,7 @@ struct gwartd_args {
 	const char *stats_file;
 	double duration_s;        /* 0: forever */
 	unsigned stats_interval_s;
-	unsigned nb_mbuf;
+	unsigned nb_mbuf;         /* --mbufs; 0: dp_router_pool_default() */
 	uint16_t mbuf_data_room;
 	const char *socket_path;  /* --socket, NULL: not given */
 	int set_uid, set_gid;

@@ -61,6 +61,12 @@ int cp_log_rte_init(void)
 
 	if (rte_type[0] >= 0)
 		return 0; /* once per process: registering again would reset levels */
+	/* EAL's Linux default stream writes each line to stderr and to
+	 * syslog: under systemd both reach the journal, every line twice.
+	 * stderr alone is what the unit's journal (and a test's log file)
+	 * wants. */
+	if (rte_openlog_stream(stderr) != 0)
+		return -EINVAL;
 	global_cap_to_types();
 	for (t = 0; t < CP_LOG_N_TYPES; t++) {
 		/* Level 0 as the fallback tells "no --log-level pattern

@@ -6,9 +6,7 @@
 #include <rte_ethdev.h>
 
 #include "port.h"
-
-#define RX_DESC 1024
-#define TX_DESC 1024
+#include "tuning.h"
 
 int dp_port_setup(struct dp_router *rt, uint16_t port_id, uint32_t ip_be)
 {
@@ -16,7 +14,7 @@ int dp_port_setup(struct dp_router *rt, uint16_t port_id, uint32_t ip_be)
 	struct rte_eth_dev_info info;
 	struct dp_port_addr *pa;
 	uint16_t nrx = (uint16_t)rt->n_workers, ntx = (uint16_t)rt->n_workers;
-	uint16_t q, rxd = RX_DESC, txd = TX_DESC;
+	uint16_t q, rxd = DP_RX_DESC, txd = DP_TX_DESC;
 	int rc;
 
 	if (rt->n_ports == DP_MAX_PORTS)

@@ -287,6 +287,27 @@ void dp_router_stats(const struct dp_router *rt, struct dp_worker_stats *out)
 	}
 }
 
+unsigned dp_router_pool_min(unsigned n_ports, unsigned n_workers)
+{
+	uint64_t n = (uint64_t)n_ports * ((uint64_t)n_workers * DP_RX_DESC +
+					  ((uint64_t)n_workers + 1) * DP_TX_DESC);
+
+	/* A cache may hold up to 1.5 times its size before it flushes. */
+	n += ((uint64_t)n_workers + 1) * (DP_MBUF_CACHE * 3 / 2);
+	return n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
+}
+
+unsigned dp_router_pool_default(unsigned n_ports, unsigned n_workers)
+{
+	uint64_t want = 2 * (uint64_t)dp_router_pool_min(n_ports, n_workers), n = 1;
+
+	if (want < DP_DEF_NB_MBUF)
+		want = DP_DEF_NB_MBUF;
+	while (n - 1 < want && n < (1ull << 31))
+		n <<= 1;
+	return (unsigned)(n - 1);
+}
+
 int dp_router_worker_stats(const struct dp_router *rt, unsigned w, struct dp_worker_stats *out,
 			   unsigned *lcore_id)
 {

@@ -33,6 +33,17 @@ struct dp_router_params {
  * or a prefix too long; -EEXIST: a DPDK object of that prefix exists;
  * -ENOMEM). */
 struct dp_router *dp_router_create(const struct dp_router_params *p, int *err);
+/*
+ * The fewest mbufs the packet pool needs before a single message is held:
+ * what @n_ports ports' queues (one RX and one TX per worker, one TX more for
+ * control) and the lcores' mempool caches can hold at once. A smaller pool
+ * starves RX rings under load. Pure; any thread.
+ */
+unsigned dp_router_pool_min(unsigned n_ports, unsigned n_workers);
+/* The pool gwartd makes when not told: at least DP_DEF_NB_MBUF and twice
+ * dp_router_pool_min() (as much again for custody, hand-offs and bursts in
+ * flight), rounded up to 2^k - 1 (the size mempools use best). Pure. */
+unsigned dp_router_pool_default(unsigned n_ports, unsigned n_workers);
 /* Launch dp_worker_main on every worker lcore. -ENODEV (and a message on
  * stderr) when the router has no frame authentication device. */
 int dp_router_start(struct dp_router *rt);

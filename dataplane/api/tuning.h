@@ -78,6 +78,10 @@
 
 /* Mempool. */
 #define DP_MBUF_CACHE 256       /* per-lcore mempool cache (mbufs) */
-#define DP_DEF_NB_MBUF 16383    /* mbufs in the packet pool */
+#define DP_DEF_NB_MBUF 16383    /* mbufs in the packet pool (at least: see
+				 * dp_router_pool_min()) */
+/* Descriptors per port queue (port.c; the PMD may adjust them). */
+#define DP_RX_DESC 1024         /* mbufs an RX queue holds */
+#define DP_TX_DESC 1024         /* mbufs a TX queue may hold until the NIC is done */
 
 #endif

@@ -31,6 +31,11 @@
  * called from any thread once gw_auth_init() has returned 0; struct
  * gw_gmac_key is read-only after gw_gmac_key_init() and may be shared.
  * Nothing here allocates. Secrets are wiped by the *_wipe functions.
+ *
+ * Connector authors linking libgwart-connector see only gw_key_parse() and
+ * gw_key_generate() of this header (the SDK's version script): neither
+ * needs gw_auth_init() (libsodium's randombytes initialises itself), and
+ * gw_conn_open() calls gw_auth_init() for the session's own use.
  */
 #ifndef GWART_AUTH_H
 #define GWART_AUTH_H

@@ -188,3 +188,29 @@ Test(router, no_auth_device_no_start)
 	rt->auth_dev = dev;
 	cr_expect_eq(dp_router_free(rt), 0);
 }
+
+/* The pool gwartd sizes when --mbufs is not given: every port queue and
+ * lcore cache full at once is the floor, twice it the default, 2^k - 1. */
+Test(router, pool_size_from_ports_and_workers)
+{
+	static const struct {
+		unsigned ports, workers, min, def;
+	} cases[] = {
+		/* 1 x (1 x 1024 + 2 x 1024) + 2 x 384 */
+		{1, 1, 3840, 16383},           /* the development host: the old default */
+		{1, 3, 8704, 32767},
+		/* the production example: 2 x (12 x 1024 + 13 x 1024) + 13 x 384 */
+		{2, 12, 56192, 131071},
+		{0, 1, 768, 16383},
+		{8, 127, 2138112, 8388607},
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_expect_eq(dp_router_pool_min(cases[i].ports, cases[i].workers), cases[i].min,
+			     "case %u: min %u", i, dp_router_pool_min(cases[i].ports, cases[i].workers));
+		cr_expect_eq(dp_router_pool_default(cases[i].ports, cases[i].workers), cases[i].def,
+			     "case %u: default %u", i,
+			     dp_router_pool_default(cases[i].ports, cases[i].workers));
+	}
+}
