@@ -721,12 +721,32 @@ const char *cp_sock_path(const struct cp_sock *s)
 json_t *cp_sock_error(int err, const char *text)
 {
 	const char *name;
+	json_t *e;
 
 	if (err < 0)
 		err = -err;
 	name = strerrorname_np(err);
-	return json_pack("{s:b, s:s, s:s}", "ok", 0, "errno", name != NULL ? name : "EIO", "error",
-			 text != NULL && text[0] != '\0' ? text : strerror(err));
+	if (text == NULL || text[0] == '\0')
+		text = strerror(err);
+	e = json_pack("{s:b, s:s, s:s}", "ok", 0, "errno", name != NULL ? name : "EIO", "error",
+		      text);
+	if (e == NULL) {
+		/* Not UTF-8 (jansson refuses it): a parse error quoting the
+		 * request's own bytes ("near '...'"). Each byte that is not
+		 * printable ASCII becomes '?', so the client still gets its
+		 * one reply instead of a closed connection. */
+		char safe[256];
+		size_t i;
+
+		for (i = 0; text[i] != '\0' && i < sizeof(safe) - 1; i++)
+			safe[i] = (unsigned char)text[i] >= 0x20 && (unsigned char)text[i] < 0x7f
+					  ? text[i]
+					  : '?';
+		safe[i] = '\0';
+		e = json_pack("{s:b, s:s, s:s}", "ok", 0, "errno", name != NULL ? name : "EIO",
+			      "error", safe);
+	}
+	return e;
 }
 
 unsigned cp_sock_json_depth(const char *p, size_t len, unsigned max)

@@ -115,8 +115,10 @@ void cp_sock_get_stats(const struct cp_sock *s, struct cp_sock_stats *out);
 const char *cp_sock_path(const struct cp_sock *s);
 
 /* An error reply {"ok":false,"errno":NAME,"error":TEXT} for errno @err
- * (positive or negative; TEXT empty or NULL: strerror). New reference, NULL
- * only when out of memory. The API's errors are built with it too. */
+ * (positive or negative; TEXT empty or NULL: strerror; TEXT that is not
+ * UTF-8 has each byte outside printable ASCII replaced by '?', its first 255
+ * bytes kept). New reference, NULL only when out of memory. The API's
+ * errors are built with it too. */
 json_t *cp_sock_error(int err, const char *text);
 
 /* Deepest nesting of arrays and objects in the JSON text @p[0..@len)

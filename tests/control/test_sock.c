@@ -506,4 +506,16 @@ Test(sock, error_reply_names)
 	cr_assert_str_eq(json_string_value(json_object_get(e, "errno")), GW_CTL_EBUSY);
 	cr_assert_str_eq(json_string_value(json_object_get(e, "error")), strerror(EBUSY));
 	json_decref(e);
+	/* jansson's parse error quotes the request's bytes and may cut a
+	 * UTF-8 sequence in two ("near '\"\\uc\xdc'"): that must still give
+	 * a reply (the ctl_request fuzzer found a request that got none and a
+	 * closed connection). Valid UTF-8 passes unchanged. */
+	e = cp_sock_error(EINVAL, "bad request: invalid escape near '\"\\uc\334'");
+	cr_assert_not_null(e);
+	cr_assert_str_eq(json_string_value(json_object_get(e, "error")),
+			 "bad request: invalid escape near '\"\\uc?'");
+	json_decref(e);
+	e = cp_sock_error(EINVAL, "name \334\213");
+	cr_assert_str_eq(json_string_value(json_object_get(e, "error")), "name \334\213");
+	json_decref(e);
 }
