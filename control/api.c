@@ -120,6 +120,7 @@ static void auth_stats_json(const struct cp_ctx *cp, json_t *o, uint32_t id)
 
 	J_INT(o, "hello_auth_failed", st->hello_auth_failed);
 	J_INT(o, "hello_replayed", st->hello_replayed);
+	J_INT(o, "hello_addr_refused", st->hello_addr_refused);
 	J_INT(o, "auth_failed", st->auth_failed);
 	J_INT(o, "replayed", st->replayed);
 	J_INT(o, "stale", st->stale);

@@ -300,10 +300,42 @@ static void parse_key(struct cp_config_connector *cc, json_t *v, size_t i, const
 	}
 }
 
+/* "allow_from": an array of 1 to CP_ALLOW_MAX prefixes (allow.h's rules,
+ * the one parser); each bad entry named by its index. */
+static void parse_allow(struct cp_config_connector *cc, json_t *v, size_t i, struct diag *d)
+{
+	json_t *arr = json_object_get(v, "allow_from"), *e;
+	char p[96], why[128];
+	size_t k;
+
+	if (arr == NULL)
+		return;
+	snprintf(p, sizeof(p), "connectors[%zu].allow_from", i);
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > CP_ALLOW_MAX) {
+		diag_add(d, p,
+			 "connectors[%zu] (id %lld): \"allow_from\" is not an array of 1 to %u IPv4 "
+			 "addresses or prefixes (\"198.18.0.0/24\"; leave it out to allow any "
+			 "address)",
+			 i, (long long)cc->id, CP_ALLOW_MAX);
+		return;
+	}
+	json_array_foreach(arr, k, e) {
+		snprintf(p, sizeof(p), "connectors[%zu].allow_from[%zu]", i, k);
+		if (!json_is_string(e))
+			diag_add(d, p, "connectors[%zu] (id %lld): allow_from[%zu]: not a string", i,
+				 (long long)cc->id, k);
+		else if (cp_allow_add(&cc->allow, json_string_value(e), why, sizeof(why)) != 0)
+			diag_add(d, p, "connectors[%zu] (id %lld): allow_from[%zu]: %s", i,
+				 (long long)cc->id, k, why);
+	}
+}
+
 static void parse_connectors(struct cp_config *cfg, json_t *arr, const uint8_t *fill,
 			     struct diag *d)
 {
-	static const char *const known[] = {"id", "name", "key", "key_file", "enabled", NULL};
+	static const char *const known[] = {"id",      "name",       "key", "key_file",
+					    "enabled", "allow_from", NULL};
 	json_t *v;
 	size_t i, j;
 
@@ -360,6 +392,7 @@ static void parse_connectors(struct cp_config *cfg, json_t *arr, const uint8_t *
 				break;
 			}
 		parse_key(&cfg->connectors[i], v, i, fill, d);
+		parse_allow(&cfg->connectors[i], v, i, d);
 	}
 }
 
@@ -1108,6 +1141,8 @@ int cp_config_apply(struct cp_ctx *cp, const struct cp_config *cfg, char *err, s
 		gw_auth_wipe(key, sizeof(key));
 		if (rc == 0 && c->enabled == 0)
 			rc = cp_connector_enable(cp, (uint32_t)c->id, 0);
+		if (rc == 0 && c->allow.n != 0)
+			rc = cp_connector_set_allow(cp, (uint32_t)c->id, &c->allow);
 		if (rc != 0) {
 			snprintf(err, errlen, "connectors[%zu] (id %lld): %s", i, (long long)c->id,
 				 strerror(-rc));

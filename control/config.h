@@ -14,6 +14,7 @@
 
 #include <gwart/auth.h>
 
+#include "allow.h"
 #include "capture.h"
 #include "cp.h"
 
@@ -28,6 +29,10 @@ struct cp_config_connector {
 	const char *key_file;    /* "key_file": read at apply; NULL: key below */
 	uint8_t key[GW_KEY_LEN]; /* "key", parsed (wiped by cp_config_free()) */
 	int enabled;             /* "enabled": 1 or 0; -1 absent (added enabled, reload keeps) */
+	/* "allow_from": 1 to CP_ALLOW_MAX IPv4 prefixes ("198.18.0.0/24", a
+	 * bare address is /32, host bits refused) its HELLOs may come from;
+	 * absent: n 0, any address (on reload too: the file says). */
+	struct cp_allow allow;
 };
 
 struct cp_config_route {

@@ -61,6 +61,26 @@ int cp_connector_set_key(struct cp_ctx *cp, uint32_t id, const uint8_t key[GW_KE
 	return 0;
 }
 
+int cp_connector_set_allow(struct cp_ctx *cp, uint32_t id, const struct cp_allow *al)
+{
+	const struct dp_conn *c = id < DP_MAX_CONNECTORS ? dp_conn_peek(cp->rt, id) : NULL;
+	struct cp_auth *a = c != NULL ? cp->auth[id] : NULL;
+
+	if (a == NULL)
+		return -ENOENT;
+	if (al == NULL || al->n > CP_ALLOW_MAX)
+		return -EINVAL;
+	a->allow = *al;
+	/* The session's address was allowed when its HELLO came; no longer:
+	 * closed like a key change (set_key above), and its HELLOs from
+	 * there are refused from now on. */
+	if (c->up && !cp_allow_match(&a->allow, c->ip_be)) {
+		cp_frames_bye(cp, id, 0);
+		cp_sess_close(&cp->sess, id, CP_CLOSE_ADMIN, cp_now_us());
+	}
+	return 0;
+}
+
 int cp_connector_key_id(const struct cp_ctx *cp, uint32_t id, char hex[CP_KEY_ID_HEX])
 {
 	if (id == 0 || id >= DP_MAX_CONNECTORS || cp->auth[id] == NULL ||

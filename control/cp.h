@@ -66,6 +66,7 @@ struct cp_stats {
 	uint64_t hello_unknown;  /* HELLOs from unconfigured ids */
 	uint64_t hello_auth_failed; /* HELLO tag wrong: dropped, nothing changed */
 	uint64_t hello_replayed; /* HELLO ctr not fresh: dropped, nothing changed */
+	uint64_t hello_addr_refused; /* HELLO proved, source not in allow_from: dropped */
 	uint64_t auth_failed;    /* KEEPALIVE/BYE: wrong address, lane or tag */
 	uint64_t replayed;       /* KEEPALIVE/BYE: counter seen or too old */
 	uint64_t stale_epoch;    /* keepalive/bye of no current session (no NACK in v2) */
@@ -109,6 +110,9 @@ struct cp_logwatch {
 	struct cp_ratelimit rl[DP_DROP_COUNT];
 	uint64_t lines;       /* drop lines written */
 	uint64_t suppressed;  /* drop lines not written (rate limit) */
+	/* frames.c: lines about proved HELLOs from outside a connector's
+	 * allow_from (one per log_drop_interval_s, all connectors). */
+	struct cp_ratelimit addr_rl;
 };
 
 struct cp_ctx {
@@ -169,6 +173,12 @@ int cp_connector_add(struct cp_ctx *cp, uint32_t id, const char *name,
 /* Replace @id's secret. A live session was proved with the old one: it is
  * closed (a BYE sealed with its keys, session down, probes start). */
 int cp_connector_set_key(struct cp_ctx *cp, uint32_t id, const uint8_t key[GW_KEY_LEN]);
+/* Replace connector @id's allow_from with a copy of @al (n 0: any
+ * address); the next HELLO is checked against it, and a live session from
+ * an address it no longer allows is closed as a key change closes one (a
+ * BYE, then probes to that address, whose HELLOs are now refused).
+ * 0, -ENOENT, -EINVAL (@al NULL or n above CP_ALLOW_MAX). */
+int cp_connector_set_allow(struct cp_ctx *cp, uint32_t id, const struct cp_allow *al);
 /* The key's fingerprint (keys.h), -ENOENT for an unknown id. */
 int cp_connector_key_id(const struct cp_ctx *cp, uint32_t id, char hex[CP_KEY_ID_HEX]);
 /* Deleting wipes the connector's keys. */

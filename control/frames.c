@@ -9,14 +9,18 @@
  * for a frame that has not proved itself. A HELLO needs a valid tag with
  * the connector's hs.c2r and a ctr above the newest accepted; a KEEPALIVE
  * or BYE needs the current epoch, the session's address, lane 0, a fresh
- * counter and a valid tag with s.c2r. Each refusal is a counted drop and
- * costs at most one BLAKE2b or one GMAC; none is answered (no NACK
+ * counter and a valid tag with s.c2r. A HELLO whose source the
+ * connector's "allow_from" refuses is dropped after its tag (keys.h).
+ * Each refusal is a counted drop and costs at most one BLAKE2b or one
+ * GMAC; none is answered (no NACK
  * NO_SESSION in v2: an answer for an epoch we do not know could not be
  * authenticated). Answers go to the session's address, never to a frame's
  * source, so a spoofed source cannot redirect them.
  */
 #include <errno.h>
 #include <string.h>
+
+#include <arpa/inet.h>
 
 #include <rte_ethdev.h>
 #include <rte_ip.h>
@@ -31,6 +35,7 @@
 #include "conn.h"
 #include "cp.h"
 #include "frames.h"
+#include "log.h"
 #include "pkt.h"
 #include "router_api.h"
 #include "tuning.h"
@@ -274,6 +279,29 @@ static int open_session(struct cp_ctx *cp, const struct dp_conn *c, struct cp_au
 	return 0;
 }
 
+/* A proved HELLO from outside allow_from: worth a line (a moved host, or
+ * a stolen key), at most one per log_drop_interval_s for all connectors. */
+static void addr_refused_line(struct cp_ctx *cp, const struct dp_conn *c,
+			      const struct dp_pkt_src *src, uint64_t now)
+{
+	uint64_t supp = 0;
+	char ip[INET_ADDRSTRLEN] = "?", tail[64] = "";
+
+	if (!cp_log_enabled(CP_LOG_SESSION, CP_LOG_WARNING) ||
+	    !cp_ratelimit_allow(&cp->logwatch.addr_rl, now,
+				(uint64_t)cp->set.log_drop_interval_s * 1000000u, 1, &supp))
+		return;
+	inet_ntop(AF_INET, &src->ip_be, ip, sizeof(ip));
+	if (supp != 0)
+		snprintf(tail, sizeof(tail), "; %llu similar line%s suppressed",
+			 (unsigned long long)supp, supp == 1 ? "" : "s");
+	cp_log(CP_LOG_SESSION, CP_LOG_WARNING,
+	       "connector %u (%s): HELLO with a valid tag from %s refused: not in its allow_from "
+	       "(add the address to allow_from if the connector moved there, else its key may "
+	       "be known elsewhere: replace it; gwartctl stats: hello_addr_refused)%s",
+	       c->id, c->name, ip, tail);
+}
+
 static void on_hello(struct cp_ctx *cp, unsigned p, const struct gw_frame *f, const void *frame,
 		     const struct dp_pkt_src *src)
 {
@@ -299,11 +327,19 @@ static void on_hello(struct cp_ctx *cp, unsigned p, const struct gw_frame *f, co
 	/* The proof, then its freshness: one BLAKE2b, nothing changed on
 	 * failure (a flood of forgeries or of one replayed HELLO from many
 	 * ports opens nothing and moves nothing). */
-	switch (cp_auth_hello(a, frame, f->length, f->ctr)) {
+	switch (cp_auth_hello(a, frame, f->length, f->ctr, cp_allow_match(&a->allow, src->ip_be))) {
 	case CP_AUTH_OK:
 		break;
 	case CP_AUTH_FAILED:
 		cp->stats.hello_auth_failed++;
+		return;
+	case CP_AUTH_ADDR_REFUSED:
+		/* allow_from: the tag first (cp_auth_hello), so a forged
+		 * source with a bad tag counts as hello_auth_failed and only
+		 * a proved HELLO from a wrong place counts here; no WELCOME,
+		 * no NACK (an answer would go to the refused address). */
+		cp->stats.hello_addr_refused++;
+		addr_refused_line(cp, c, src, now);
 		return;
 	default:
 		cp->stats.hello_replayed++;

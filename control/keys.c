@@ -87,11 +87,17 @@ void cp_auth_set_secret(struct cp_auth *a, const uint8_t secret[GW_KEY_LEN])
 	gw_auth_derive_hs(a->secret, a->conn_id, &a->hs);
 }
 
-enum cp_auth_verdict cp_auth_hello(struct cp_auth *a, const void *frame, size_t len, uint64_t ctr)
+enum cp_auth_verdict cp_auth_hello(struct cp_auth *a, const void *frame, size_t len, uint64_t ctr,
+				   bool addr_allowed)
 {
 	if (!gw_auth_check_hs(frame, len, a->hs.c2r)) {
 		a->st.hello_auth_failed++;
 		return CP_AUTH_FAILED;
+	}
+	/* Proved, from a refused place (keys.h: why here in the order). */
+	if (!addr_allowed) {
+		a->st.hello_addr_refused++;
+		return CP_AUTH_ADDR_REFUSED;
 	}
 	/* A captured HELLO replayed (from any address) is not fresh. */
 	if (ctr <= a->hello_ctr) {

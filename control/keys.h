@@ -27,6 +27,7 @@
 
 #include <gwart/auth.h>
 
+#include "allow.h"
 #include "replay.h"
 
 #define CP_KEY_ID_LEN 8u  /* bytes of the key fingerprint */
@@ -37,6 +38,7 @@
 struct cp_auth_stats {
 	uint64_t hello_auth_failed; /* HELLO tag wrong with hs.c2r */
 	uint64_t hello_replayed;    /* HELLO ctr not above the newest accepted */
+	uint64_t hello_addr_refused; /* HELLO tag right, source not in allow_from */
 	uint64_t auth_failed;       /* KEEPALIVE/BYE: wrong address, lane or tag */
 	uint64_t replayed;          /* KEEPALIVE/BYE: ctr seen or too old */
 	uint64_t stale;             /* KEEPALIVE/BYE of no current session */
@@ -58,6 +60,9 @@ struct cp_auth {
 	struct gw_gmac_key rx;      /* s.c2r */
 	struct gw_gmac_key tx;      /* s.r2c */
 	struct cp_auth_stats st;
+	/* "allow_from": where its HELLOs may come from (n 0: anywhere). Kept
+	 * across key changes; wiped with the rest on delete. */
+	struct cp_allow allow;
 };
 
 /* A fresh object for connector @conn_id's @secret (hs keys derived, no
@@ -78,13 +83,19 @@ enum cp_auth_verdict {
 	CP_AUTH_OK = 0,
 	CP_AUTH_FAILED,   /* tag, address or lane wrong */
 	CP_AUTH_REPLAYED, /* counter already used, or not fresh */
+	CP_AUTH_ADDR_REFUSED, /* HELLO: proved, but from a source allow_from refuses */
 };
 
-/* A HELLO (@frame, @len its whole length, @ctr its trailer ctr): tag with
- * hs.c2r, then ctr above the newest accepted; on CP_AUTH_OK the newest
- * accepted becomes @ctr. Failures change nothing but the counters. */
+/* A HELLO (@frame, @len its whole length, @ctr its trailer ctr,
+ * @addr_allowed: cp_allow_match(&a->allow, its source)): tag with hs.c2r,
+ * then the source, then ctr above the newest accepted; on CP_AUTH_OK the
+ * newest accepted becomes @ctr. Failures change nothing but the counters.
+ * The source after the tag, so only a proved HELLO counts as
+ * hello_addr_refused (a forgery from anywhere is hello_auth_failed), and
+ * before the freshness commit, so a copy of a real HELLO re-sent from a
+ * refused address cannot use up its ctr ahead of the real one. */
 enum cp_auth_verdict cp_auth_hello(struct cp_auth *a, const void *frame, size_t len,
-				   uint64_t ctr);
+				   uint64_t ctr, bool addr_allowed);
 
 /* Install the session keys of @epoch (lane-0 counter and window reset).
  * The caller wipes @k afterwards. */

@@ -420,6 +420,8 @@ int cp_config_reload(struct cp_ctx *cp, const struct cp_config *next,
 			rc = cp_connector_add(cp, id, c->name, keys[k]);
 			if (rc == 0 && c->enabled == 0)
 				rc = cp_connector_enable(cp, id, 0);
+			if (rc == 0 && c->allow.n != 0)
+				rc = cp_connector_set_allow(cp, id, &c->allow);
 			if (rc != 0) {
 				snprintf(err, errlen, "connectors[%zu] (id %u): add: %s", k, id,
 					 strerror(-rc));
@@ -446,6 +448,16 @@ int cp_config_reload(struct cp_ctx *cp, const struct cp_config *next,
 				goto partial;
 			}
 			rep->keys_changed++;
+		}
+		/* allow_from (absent: any address): for the next HELLO; a live
+		 * session from an address no longer allowed is closed. */
+		if (!cp_allow_equal(&cp->auth[id]->allow, &c->allow)) {
+			rc = cp_connector_set_allow(cp, id, &c->allow);
+			if (rc != 0) {
+				snprintf(err, errlen, "connectors[%zu] (id %u): allow_from: %s", k, id,
+					 strerror(-rc));
+				goto partial;
+			}
 		}
 		ksrc_set(cp, id, c->key_file);
 		/* Named again: a delete still pending from an earlier reload is off. */
@@ -707,6 +719,17 @@ json_t *cp_config_show(struct cp_ctx *cp, int with_keys, int *rc, char *err, siz
 		}
 		if (!c->enabled)
 			json_object_set_new(j, "enabled", json_false());
+		if (a != NULL && a->allow.n != 0) {
+			json_t *al = json_array();
+
+			for (i = 0; i < a->allow.n; i++) {
+				char t[CP_ALLOW_TEXT];
+
+				cp_allow_format(&a->allow.e[i], t);
+				json_array_append_new(al, json_string(t));
+			}
+			json_object_set_new(j, "allow_from", al);
+		}
 	}
 	json_object_set_new(o, "connectors", conns);
 	conns = NULL;

@@ -207,6 +207,7 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(ctl, "hello_unknown", cp->stats.hello_unknown);
 	J(ctl, "hello_auth_failed", cp->stats.hello_auth_failed);
 	J(ctl, "hello_replayed", cp->stats.hello_replayed);
+	J(ctl, "hello_addr_refused", cp->stats.hello_addr_refused);
 	J(ctl, "auth_failed", cp->stats.auth_failed);
 	J(ctl, "replayed", cp->stats.replayed);
 	J(ctl, "sessions_moved", cp->stats.sessions_moved);
@@ -276,6 +277,7 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 			json_object_set_new(o, "key_id", json_string(hex));
 			J(o, "hello_auth_failed", st->hello_auth_failed);
 			J(o, "hello_replayed", st->hello_replayed);
+			J(o, "hello_addr_refused", st->hello_addr_refused);
 			J(o, "auth_failed", st->auth_failed);
 			J(o, "replayed", st->replayed);
 			J(o, "stale", st->stale);

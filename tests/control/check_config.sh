@@ -63,6 +63,30 @@ printf '{ "log": { "all": "notice", "gwart.session": "debug", "dataplane": "7" }
 "$gwartd" --check-config "$tmp/log-ok.json" 2>"$tmp/err" ||
 	{ cat "$tmp/err"; fail "log: valid levels refused"; }
 
+# "allow_from": each bad entry at its own place; a good list passes.
+cat >"$tmp/allow.json" <<'JSON'
+{
+  "connectors": [
+    { "id": 1, "name": "a", "key": "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+      "allow_from": [ "198.18.0.2", "198.18.0.1/24", "198.18.0.0/24" ] },
+    { "id": 2, "name": "b", "key": "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+      "allow_from": [] }
+  ]
+}
+JSON
+cat >"$tmp/want" <<EOF2
+$tmp/allow.json:4:37: connectors[0] (id 1): allow_from[1]: "198.18.0.1/24" has host bits set (the prefix is 198.18.0.0/24)
+$tmp/allow.json:6:7: connectors[1] (id 2): "allow_from" is not an array of 1 to 16 IPv4 addresses or prefixes ("198.18.0.0/24"; leave it out to allow any address)
+EOF2
+"$gwartd" --check-config "$tmp/allow.json" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] || fail "allow_from: exit $rc, not 2"
+diff -u "$tmp/want" "$tmp/err" || fail "allow_from: lines differ"
+sed -e 's|"198.18.0.1/24", ||' -e 's|"allow_from": \[\]|"allow_from": [ "0.0.0.0/0" ]|' \
+	"$tmp/allow.json" >"$tmp/allow-ok.json"
+"$gwartd" --check-config "$tmp/allow-ok.json" 2>"$tmp/err" ||
+	{ cat "$tmp/err"; fail "allow_from: a valid list refused"; }
+
 # The example, with its key files here instead of /etc/gwart/keys.
 mkdir "$tmp/keys"
 for k in exchange-mail notes-mail notes-calendar notes-calendar-standby; do

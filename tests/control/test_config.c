@@ -224,6 +224,32 @@ static const struct {
 		  "debug)"},
 	/* 94 */ {"{\"log\": {\"session\": 8}}", "log.session: not a log level"},
 	/* 95 */ {"{\"log\": {\"gwart.config\": \"\"}}", "log.gwart.config: not a log level"},
+	/* "allow_from": allow.h's rules, each entry named. */
+	/* 96 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\", "
+		  "\"allow_from\": []}]}",
+		  "connectors[0] (id 1): \"allow_from\" is not an array of 1 to 16 IPv4"},
+	/* 97 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\", "
+		  "\"allow_from\": \"198.18.0.2\"}]}",
+		  "connectors[0] (id 1): \"allow_from\" is not an array of 1 to 16 IPv4"},
+	/* 98 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\", "
+		  "\"allow_from\": [\"198.18.0.1/24\"]}]}",
+		  "connectors[0] (id 1): allow_from[0]: \"198.18.0.1/24\" has host bits set (the "
+		  "prefix is 198.18.0.0/24)"},
+	/* 99 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\", "
+		  "\"allow_from\": [\"198.18.0.2\", \"198.18.0.0/33\"]}]}",
+		  "connectors[0] (id 1): allow_from[1]: \"198.18.0.0/33\": the prefix length is not "
+		  "0..32"},
+	/* 100 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\", "
+		  "\"allow_from\": [\"gw.example\"]}]}",
+		   "allow_from[0]: \"gw.example\" is not an IPv4 address or A.B.C.D/LEN"},
+	/* 101 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\", "
+		  "\"allow_from\": [7]}]}", "connectors[0] (id 1): allow_from[0]: not a string"},
+	/* 102 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\", "
+		  "\"allow_from\": [\"1.0.0.0/8\", \"2.0.0.0/8\", \"3.0.0.0/8\", \"4.0.0.0/8\", "
+		   "\"5.0.0.0/8\", \"6.0.0.0/8\", \"7.0.0.0/8\", \"8.0.0.0/8\", \"9.0.0.0/8\", "
+		   "\"10.0.0.0/8\", \"11.0.0.0/8\", \"12.0.0.0/8\", \"13.0.0.0/8\", \"14.0.0.0/8\", "
+		   "\"15.0.0.0/8\", \"16.0.0.0/8\", \"17.0.0.0/8\"]}]}",
+		   "\"allow_from\" is not an array of 1 to 16 IPv4 addresses or prefixes"},
 };
 
 /* "capture": absent takes the defaults, each member given is taken. */
@@ -264,6 +290,25 @@ Test(config_parse, rejections)
 				   "case %u: \"%s\" lacks \"%s\"", i + 1, err, parse_rejects[i].msg);
 		cr_assert_null(cfg.doc, "case %u: nothing left to free", i + 1);
 	}
+}
+
+/* "allow_from" parsed in order, a bare address as /32; absent: empty (any). */
+Test(config_parse, allow_from)
+{
+	struct cp_config cfg;
+	char err[256] = "";
+
+	cr_assert_eq(cp_config_parse(&cfg, "{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \""
+				     TK "\", \"allow_from\": [\"198.18.0.2\", \"198.18.0.0/24\"]}, "
+				     "{\"id\": 2, \"name\": \"b\", \"key\": \"" TK "\"}]}",
+				     err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cfg.connectors[0].allow.n, 2);
+	cr_expect_eq(cfg.connectors[0].allow.e[0].net, 0xc6120002u);
+	cr_expect_eq(cfg.connectors[0].allow.e[0].len, 32);
+	cr_expect_eq(cfg.connectors[0].allow.e[1].net, 0xc6120000u);
+	cr_expect_eq(cfg.connectors[0].allow.e[1].len, 24);
+	cr_expect_eq(cfg.connectors[1].allow.n, 0);
+	cp_config_free(&cfg);
 }
 
 /* 257 targets: one more than the dataplane supports (DP_ROUTE_TARGETS_MAX). */
@@ -721,7 +766,12 @@ static const struct {
 		  "must not exceed 3600000 ms (a silent session is declared down within an hour)\n"},
 	/* 51 */ {"{\"tunables\": {\"backoff_max_ms\": 10}}", 2,
 		  "t.json:1:15: tunable backoff_initial_ms (1000) must not exceed backoff_max_ms "
-		  "(10)\n"},
+		  "(10)\n"},	/* 52 */ {"{\"connectors\": [{\"id\": 1, \"name\": \"a\", \"key\": \"" TK "\",\n"
+		  "  \"allow_from\": [\"198.18.0.2\", \"198.18.0.3/31\", \"x\"]}]}", 2,
+		  "t.json:2:32: connectors[0] (id 1): allow_from[1]: \"198.18.0.3/31\" has host bits "
+		  "set (the prefix is 198.18.0.2/31)\n"
+		  "t.json:2:49: connectors[0] (id 1): allow_from[2]: \"x\" is not an IPv4 address or "
+		  "A.B.C.D/LEN\n"},
 };
 
 Test(config_check, rows)

@@ -598,6 +598,118 @@ Test(frames, bye_checked_then_closes)
 
 /* ---- set-key, probes --------------------------------------------------------------- */
 
+/* ---- allow_from ---------------------------------------------------------------------- */
+
+static void set_allow(uint32_t id, const char *a, const char *b)
+{
+	struct cp_allow al = {0};
+	char why[128];
+
+	cr_assert_eq(cp_allow_add(&al, a, why, sizeof(why)), 0, "%s", why);
+	if (b != NULL)
+		cr_assert_eq(cp_allow_add(&al, b, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(cp_connector_set_allow(&cp, id, &al), 0);
+}
+
+/* A HELLO with the right key from outside allow_from: no WELCOME, no NACK,
+ * no session, no ctr used, counted as hello_addr_refused (globally, per
+ * connector, in the stats JSON); a forged one from there is
+ * hello_auth_failed (the tag is checked first); the same HELLO from the
+ * allowed address then opens the session. */
+Test(frames, allow_from_refuses_before_any_change)
+{
+	struct tconn t, wrong;
+	struct dp_pkt_src far;
+	uint8_t buf[GW_FRAME_MAX];
+	size_t len;
+	json_t *st, *c0;
+
+	tconn_init(&t, 14, 0x3c, 0xC6120002, 40014);
+	add(&t);
+	set_allow(14, "198.18.0.2/32", "198.18.7.0/24");
+	far = t.src;
+	far.ip_be = htonl(0xC6120003);
+	len = hello(&t, buf);
+	input(&far, buf, len);
+	cr_assert_eq(cap.n, 0, "nothing answered");
+	cr_assert_eq(cp.stats.hello_addr_refused, 1);
+	cr_assert_eq(cp.auth[14]->st.hello_addr_refused, 1);
+	cr_assert_eq(cp.stats.welcomes, 0);
+	cr_assert_eq(cp.auth[14]->hello_ctr, 0, "the ctr is not used up");
+	cr_assert_eq(cp_session_get(&cp, 14)->opens, 0);
+	cr_assert(!dp_conn_peek(cp.rt, 14)->up);
+	cr_assert_eq(dp_conn_peek(cp.rt, 14)->ip_be, 0, "no address taken");
+	/* A forgery from the refused address: the tag's refusal, not ours. */
+	tconn_init(&wrong, 14, 0x3d, 0xC6120003, 40014);
+	len = hello(&wrong, buf);
+	input(&far, buf, len);
+	cr_assert_eq(cp.stats.hello_auth_failed, 1);
+	cr_assert_eq(cp.stats.hello_addr_refused, 1);
+	/* The same HELLO again from the allowed address: a session. */
+	t.hello_ctr--;
+	tc_connect(&t);
+	cr_assert(dp_conn_peek(cp.rt, 14)->up);
+	/* A proved, fresh HELLO from outside does not move the live session. */
+	len = hello(&t, buf);
+	input(&far, buf, len);
+	cr_assert_eq(cap.n, 0);
+	cr_assert_eq(cp.stats.hello_addr_refused, 2);
+	cr_assert_eq(cp.stats.sessions_moved, 0);
+	cr_assert_eq(dp_conn_peek(cp.rt, 14)->ip_be, t.src.ip_be, "not moved");
+	/* Inside the second prefix: allowed (a move, with proof). */
+	far.ip_be = htonl(0xC61207FE);
+	input(&far, buf, len);
+	cr_assert_eq(cap.n, 1, "WELCOME");
+	cr_assert_eq(cp.stats.sessions_moved, 1);
+	st = cp_stats_json(&cp);
+	cr_assert_not_null(st);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(st, "control"),
+							"hello_addr_refused")), 2);
+	c0 = json_array_get(json_object_get(st, "connectors"), 0);
+	cr_assert_eq(json_integer_value(json_object_get(c0, "id")), 14);
+	cr_assert_eq(json_integer_value(json_object_get(c0, "hello_addr_refused")), 2);
+	json_decref(st);
+	/* Absent again (n 0): any address. */
+	{
+		struct cp_allow none = {0};
+
+		cr_assert_eq(cp_connector_set_allow(&cp, 14, &none), 0);
+	}
+	cap_clear();
+	far.ip_be = htonl(0x0A000001);
+	len = hello(&t, buf);
+	input(&far, buf, len);
+	cr_assert_eq(cap.n, 1, "WELCOME from anywhere");
+	cr_assert_eq(cp.stats.hello_addr_refused, 2);
+}
+
+/* Narrowing allow_from past the live session's address closes it (a BYE
+ * it can check, then probes); a list still holding it changes nothing. */
+Test(frames, allow_narrowed_closes_session)
+{
+	struct tconn t;
+	struct cp_allow bad = {.n = CP_ALLOW_MAX + 1};
+	struct sent s;
+
+	tconn_init(&t, 15, 0x3e, 0xC6120002, 40015);
+	add(&t);
+	tc_connect(&t);
+	set_allow(15, "198.18.0.0/24", NULL);
+	cr_assert_eq(cap.n, 0, "still allowed: nothing sent");
+	cr_assert(dp_conn_peek(cp.rt, 15)->up);
+	set_allow(15, "198.18.0.3", NULL);
+	cr_assert_eq(cap.n, 1);
+	s = take_session(&t, 0, GW_T_BYE, 1);
+	cr_assert_eq(s.dst_ip_be, t.src.ip_be);
+	cr_assert(!dp_conn_peek(cp.rt, 15)->up);
+	cr_assert_eq(cp_session_get(&cp, 15)->state, CP_SESS_DOWN);
+	cr_assert_eq(cp.auth[15]->allow.n, 1);
+	cr_assert_eq(cp_connector_set_allow(&cp, 15, &bad), -EINVAL);
+	cr_assert_eq(cp_connector_set_allow(&cp, 15, NULL), -EINVAL);
+	cr_assert_eq(cp_connector_set_allow(&cp, 99, &bad), -ENOENT);
+	cr_assert_eq(cp.auth[15]->allow.n, 1, "a refused list changed nothing");
+}
+
 Test(frames, set_key_closes_session)
 {
 	struct tconn t, t2;

@@ -464,6 +464,45 @@ Test(reload, show_round_trip)
 	}
 }
 
+/* allow_from: reloaded (set, shown, round trip through show and reload with
+ * nothing changed), and dropped again when the file leaves it out. */
+Test(reload, allow_from)
+{
+	struct cp_reload_report rep;
+	struct state a, b;
+	char err[512], *text;
+	json_t *j, *al;
+	int rc;
+
+	reload_ok(edit("\"name\": \"mail\",",
+		       "\"name\": \"mail\", \"allow_from\": [\"198.18.0.2\", \"198.18.4.0/22\"],"),
+		  &rep);
+	cr_assert_eq(cp.auth[1]->allow.n, 2);
+	cr_assert_eq(cp.auth[3]->allow.n, 0);
+	j = cp_config_show(&cp, 1, &rc, err, sizeof(err));
+	cr_assert_not_null(j, "%s", err);
+	al = json_object_get(json_array_get(json_object_get(j, "connectors"), 0), "allow_from");
+	cr_assert_eq(json_array_size(al), 2);
+	cr_assert_str_eq(json_string_value(json_array_get(al, 0)), "198.18.0.2/32");
+	cr_assert_str_eq(json_string_value(json_array_get(al, 1)), "198.18.4.0/22");
+	cr_assert_null(json_object_get(json_array_get(json_object_get(j, "connectors"), 2),
+				       "allow_from"), "absent where any address is allowed");
+	text = json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	snap(&a);
+	reload_ok(text, &rep);
+	free(text);
+	cr_assert_eq(changes(&rep), 0);
+	snap(&b);
+	same(&a, &b, 0);
+	unsnap(&a);
+	unsnap(&b);
+	cr_assert_eq(cp.auth[1]->allow.n, 2);
+	/* Left out: any address again. */
+	reload_ok(base, &rep);
+	cr_assert_eq(cp.auth[1]->allow.n, 0);
+}
+
 /* Tunables only consistent together (both RTO bounds raised) apply in one
  * step whatever their order in the file. */
 Test(reload, tunables_apply_together)
