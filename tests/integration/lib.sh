@@ -51,8 +51,11 @@ start_gwartd() {
 	sock_arg=""
 	grep -q '"control"' "$cfg" || sock_arg="--socket $GW_SOCK"
 	gw_netns_create "$NS"
-	ip netns exec "$NS" "$GWART_BUILD/control/gwartd" --lcores="$lcores" --no-huge -m 512 \
-		--no-pci --no-shconf --file-prefix="$NS" --log-level=warning \
+	# GWARTD_MEM: EAL's memory arguments (it_pdump: hugepages with a
+	# shared configuration, which secondary processes need).
+	ip netns exec "$NS" "$GWART_BUILD/control/gwartd" --lcores="$lcores" \
+		${GWARTD_MEM:---no-huge -m 512 --no-shconf} \
+		--no-pci --file-prefix="$NS" --log-level=warning \
 		--vdev="net_tap0,iface=$TAP" $extra_eal -- --config "$cfg" $sock_arg \
 		--stats-file "$TMP/stats.json" ${GWARTD_ARGS:-} >"$TMP/gwartd.log" 2>&1 &
 	GWARTD_PID=$!

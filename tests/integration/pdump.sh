@@ -49,24 +49,10 @@ mount -t hugetlbfs -o pagesize=2M nodev "$TMP/huge" || {
 }
 mounted=1
 
-# gwartd as lib.sh's start_gwartd starts it, but on hugepages with a shared
-# configuration (a file prefix of its own) instead of --no-huge --no-shconf.
+# gwartd on hugepages with a shared configuration (a file prefix of its
+# own) instead of --no-huge --no-shconf.
 cfg=$(write_config)
-gw_netns_create "$NS"
-ip netns exec "$NS" "$GWART_BUILD/control/gwartd" --lcores=0-1 --huge-dir "$TMP/huge" --file-prefix="$NS" \
-	--no-pci --log-level=warning --vdev="net_tap0,iface=$TAP" -- --config "$cfg" \
-	--socket "$GW_SOCK" --stats-file "$TMP/stats.json" >"$TMP/gwartd.log" 2>&1 &
-GWARTD_PID=$!
-gw_wait_link "$NS" "$TAP" 30 || fail "gwartd did not create $TAP"
-ip -n "$NS" addr add "$HOST/24" dev "$TAP"
-ip -n "$NS" link set "$TAP" up
-i=0
-until grep -q running "$TMP/gwartd.log"; do
-	i=$((i + 1))
-	[ $i -gt 300 ] && fail "gwartd did not start"
-	kill -0 "$GWARTD_PID" 2>/dev/null || fail "gwartd exited"
-	sleep 0.1
-done
+GWARTD_MEM="--huge-dir $TMP/huge" start_gwartd "$cfg"
 grep -q "rte_pdump enabled" "$TMP/gwartd.log" || fail "gwartd did not enable rte_pdump"
 
 # The secondary: port 0 (the tap), every frame in and out, until SIGTERM
