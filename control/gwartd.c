@@ -322,14 +322,18 @@ int main(int argc, char **argv)
 	struct gwartd_args a;
 	struct cp_config cfg = {0};
 	struct cp_ctx cp = {0};
-	int rc, started = 0, ok = 0, own, eal_argc = argc, have_cfg = 0;
-	char **eal_argv = argv, **built = NULL;
+	int rc, started = 0, ok = 0, own, eal_argc, have_cfg = 0;
+	char **eal_argv, **built = NULL;
 	unsigned held;
 	const char *check = gwartd_args_check_config(argc, argv);
 
 	if (check != NULL)
 		return check_config(check);
 	gwartd_args_dev_default(&argc, &argv);
+	/* After the default: with no arguments, EAL takes the development
+	 * default's (--no-huge, the virtual ports), not the empty line. */
+	eal_argc = argc;
+	eal_argv = argv;
 	own = gwartd_args_own_only(argc, argv);
 	if (own != 0) {
 		/* gwartd's own arguments, parsed before EAL: they say which

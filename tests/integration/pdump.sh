@@ -50,9 +50,14 @@ mount -t hugetlbfs -o pagesize=2M nodev "$TMP/huge" || {
 mounted=1
 
 # gwartd on hugepages with a shared configuration (a file prefix of its
-# own) instead of --no-huge --no-shconf.
+# own) instead of --no-huge --no-shconf. The secondary maps the primary's
+# memory at the primary's addresses: left to EAL, those are near the top
+# of the address space where an ASan build's gwartd put them and where
+# dpdk-dumpcap's own libraries may already sit ("Cannot reserve ... please
+# use '--base-virtaddr'", seen in CI). A fixed base above ASan's shadow
+# (which ends at 0x10007fff7fff) and far below mmap's region suits both.
 cfg=$(write_config)
-GWARTD_MEM="--huge-dir $TMP/huge" start_gwartd "$cfg"
+GWARTD_MEM="--huge-dir $TMP/huge --base-virtaddr=0x200000000000" start_gwartd "$cfg"
 grep -q "rte_pdump enabled" "$TMP/gwartd.log" || fail "gwartd did not enable rte_pdump"
 
 # The secondary: port 0 (the tap), every frame in and out, until SIGTERM
