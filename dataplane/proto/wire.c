@@ -129,6 +129,40 @@ static const uint8_t body_len[GW_T_MAX + 1] = {
 	[GW_T_BYE] = GW_BYE_BODY_LEN,
 };
 
+int gw_chunk_check(const struct gw_chunk_info *ck, uint64_t origin_seq, uint16_t payload_len)
+{
+	uint64_t count;
+
+	/*
+	 * Every rule is checked on the frame alone, in 64-bit arithmetic on
+	 * 32-bit values (no product or sum below can wrap), so a receiver
+	 * needs no state to refuse an inconsistent chunk and a group's
+	 * chunks agree on its layout by construction.
+	 */
+	if (ck->chunk_len == 0 || ck->chunk_len > GW_PAYLOAD_MAX || ck->total_len > GW_MSG_MAX)
+		return -EINVAL;
+	count = ((uint64_t)ck->total_len + ck->chunk_len - 1) / ck->chunk_len;
+	if (count < 2 || count != ck->count || ck->index >= ck->count)
+		return -EINVAL;
+	if (payload_len != gw_chunk_payload_len(ck, ck->index))
+		return -EINVAL;
+	/* origin_seq = group + index, group >= 1, and the group's last seq
+	 * (group + count - 1) does not pass 2^64 - 1. */
+	if (origin_seq <= ck->index || origin_seq - ck->index != ck->group ||
+	    ck->group > UINT64_MAX - (ck->count - 1))
+		return -EINVAL;
+	return 0;
+}
+
+static void parse_chunk(const uint8_t *x, struct gw_chunk_info *ck)
+{
+	ck->group = ld64(x);
+	ck->total_len = ld32(x + 8);
+	ck->count = ld32(x + 12);
+	ck->index = ld32(x + 16);
+	ck->chunk_len = ld32(x + 20);
+}
+
 /* DATA body: lengths and flags already checked by gw_wire_parse(). */
 static enum gw_wire_status parse_data(const uint8_t *b, struct gw_frame *f)
 {
@@ -149,6 +183,11 @@ static enum gw_wire_status parse_data(const uint8_t *b, struct gw_frame *f)
 		return GW_WIRE_BAD_SEQ;
 	if (origin == 0)
 		return GW_WIRE_BAD_SENDER;
+	if (f->flags & GW_F_CHUNK) {
+		parse_chunk(b + GW_DATA_FIXED_LEN + dl + pl, &f->u.data.chunk);
+		if (gw_chunk_check(&f->u.data.chunk, oseq, pl) != 0)
+			return GW_WIRE_BAD_CHUNK;
+	}
 	f->u.data.origin_seq = oseq;
 	f->u.data.origin = origin;
 	f->u.data.dest_len = dl;
@@ -240,9 +279,12 @@ enum gw_wire_status gw_wire_parse(const void *buf, size_t len, struct gw_frame *
 	 * two u16 added to a size_t cannot wrap. */
 	if (type == GW_T_DATA && len >= need)
 		need += (size_t)ld16(p + GW_HDR_LEN + 12) + ld16(p + GW_HDR_LEN + 14);
+	/* A chunk's extension is part of its length (PROTOCOL.md 3.1.1). */
+	if (type == GW_T_DATA && (ld16(p + 6) & GW_F_CHUNK))
+		need += GW_CHUNK_EXT_LEN;
 	if (len != need)
 		return GW_WIRE_BAD_LENGTH;
-	if (ld16(p + 6) & ~GW_F_KNOWN_MASK)
+	if ((ld16(p + 6) & ~GW_F_KNOWN_MASK) || (type != GW_T_DATA && (ld16(p + 6) & GW_F_CHUNK)))
 		return GW_WIRE_BAD_FLAGS;
 	/*
 	 * Written straight into @out: building a copy on the stack and storing it
@@ -269,7 +311,8 @@ static size_t put_hdr(void *buf, size_t cap, const struct gw_hdr_args *h, uint8_
 {
 	uint8_t *p = buf;
 
-	if (buf == NULL || h == NULL || cap < len || (h->flags & ~GW_F_KNOWN_MASK))
+	if (buf == NULL || h == NULL || cap < len || (h->flags & ~GW_F_KNOWN_MASK) ||
+	    ((h->flags & GW_F_CHUNK) && type != GW_T_DATA))
 		return 0;
 	st16(p, GW_WIRE_MAGIC);
 	p[2] = GW_WIRE_VERSION;
@@ -300,7 +343,7 @@ size_t gw_wire_encode_data(void *buf, size_t cap, const struct gw_hdr_args *h,
 	if (dest == NULL || dest_len == 0 || dest_len > GW_DEST_MAX ||
 	    payload_len > GW_PAYLOAD_MAX || (payload == NULL && payload_len != 0) ||
 	    origin == 0 || origin_seq == 0 || h == NULL || h->seq == 0 ||
-	    addr_split(dest, dest_len, &tl, &off) != 0)
+	    (h->flags & GW_F_CHUNK) || addr_split(dest, dest_len, &tl, &off) != 0)
 		return 0;
 	if (put_hdr(buf, cap, h, GW_T_DATA, len) == 0)
 		return 0;
@@ -312,6 +355,40 @@ size_t gw_wire_encode_data(void *buf, size_t cap, const struct gw_hdr_args *h,
 	memcpy(b + GW_DATA_FIXED_LEN, dest, dest_len);
 	if (payload_len)
 		memcpy(b + GW_DATA_FIXED_LEN + dest_len, payload, payload_len);
+	return len;
+}
+
+size_t gw_wire_encode_chunk(void *buf, size_t cap, const struct gw_hdr_args *h, uint32_t origin,
+			    uint64_t origin_seq, const void *dest, uint16_t dest_len,
+			    const void *payload, uint16_t payload_len,
+			    const struct gw_chunk_info *ck)
+{
+	struct gw_hdr_args hc;
+	size_t len;
+	uint8_t *x;
+
+	if (h == NULL || ck == NULL || gw_chunk_check(ck, origin_seq, payload_len) != 0)
+		return 0;
+	hc = *h;
+	hc.flags &= (uint16_t)~GW_F_CHUNK;
+	len = GW_CHUNK_DATA_LEN(dest_len, payload_len);
+	/* The plain encoder checks the rest; it writes the frame's first
+	 * len - GW_CHUNK_EXT_LEN bytes, its length field and trailer placed
+	 * for that shorter frame, which are moved below. */
+	if (cap < len || len > UINT16_MAX)
+		return 0;
+	if (gw_wire_encode_data(buf, cap, &hc, origin, origin_seq, dest, dest_len, payload,
+				payload_len) == 0)
+		return 0;
+	hc.flags |= GW_F_CHUNK;
+	if (put_hdr(buf, cap, &hc, GW_T_DATA, len) == 0)
+		return 0;
+	x = (uint8_t *)buf + len - GW_TRAILER_LEN - GW_CHUNK_EXT_LEN;
+	st64(x, ck->group);
+	st32(x + 8, ck->total_len);
+	st32(x + 12, ck->count);
+	st32(x + 16, ck->index);
+	st32(x + 20, ck->chunk_len);
 	return len;
 }
 
@@ -403,7 +480,7 @@ void gw_wire_rewrite_hdr(void *frame, const struct gw_hdr_args *h)
 {
 	uint8_t *p = frame;
 
-	st16(p + 6, h->flags);
+	st16(p + 6, (uint16_t)(h->flags | (ld16(p + 6) & GW_F_CHUNK)));
 	st32(p + 8, h->sender);
 	st32(p + 12, h->epoch);
 	st64(p + 16, h->seq);

@@ -59,8 +59,22 @@ extern "C" {
 	GW_FRAME_LEN(GW_DATA_FIXED_LEN + (size_t)(dest_len) + (size_t)(payload_len))
 
 #define GW_DEST_MAX 255u     /* bytes of a destination address */
-#define GW_PAYLOAD_MAX 8192u /* bytes of application payload */
-#define GW_FRAME_MAX (GW_HDR_LEN + GW_DATA_FIXED_LEN + GW_DEST_MAX + GW_PAYLOAD_MAX + GW_TRAILER_LEN)
+#define GW_PAYLOAD_MAX 8192u /* bytes of application payload in one frame */
+#define GW_CHUNK_EXT_LEN 24u /* chunk extension of a DATA frame with GW_F_CHUNK */
+#define GW_FRAME_MAX                                                                               \
+	(GW_HDR_LEN + GW_DATA_FIXED_LEN + GW_DEST_MAX + GW_PAYLOAD_MAX + GW_CHUNK_EXT_LEN +        \
+	 GW_TRAILER_LEN)
+#define GW_CHUNK_DATA_LEN(dest_len, payload_len)                                                   \
+	(GW_DATA_LEN(dest_len, payload_len) + GW_CHUNK_EXT_LEN)
+
+/*
+ * Messages larger than one frame travel as a group of chunks (PROTOCOL.md
+ * section 3.1.1). GW_MSG_MAX is the protocol's ceiling on a message's total
+ * length; routers and connectors configure their own limit at or below it
+ * (GW_MSG_DEFAULT_MAX unless told otherwise).
+ */
+#define GW_MSG_MAX (64u * 1024u * 1024u)   /* bytes: 64 MiB */
+#define GW_MSG_DEFAULT_MAX (1024u * 1024u) /* bytes: 1 MiB */
 
 #define GW_CONN_ID_ROUTER 0u /* sender id the router uses; never a connector */
 #define GW_ACK_BITMAP_BITS 64u
@@ -81,7 +95,8 @@ enum gw_type {
  * frames that set them (GW_WIRE_BAD_FLAGS) so that future versions can give
  * them meaning. */
 #define GW_F_RETRANSMIT 0x0001u /* DATA: this is a retransmission (informative) */
-#define GW_F_KNOWN_MASK 0x0001u
+#define GW_F_CHUNK 0x0002u      /* DATA: one chunk of a group; a chunk extension follows the payload */
+#define GW_F_KNOWN_MASK 0x0003u
 
 /* NACK reasons, one X-macro so enum, strings and counters agree. */
 #define GW_NACK_REASONS(X)                                                                         \
@@ -115,7 +130,8 @@ enum gw_nack_reason {
 	X(BAD_SENDER, "sender id invalid for this frame type")                                     \
 	X(BAD_SEQ, "sequence number invalid (zero)")                                               \
 	X(BAD_REASON, "unknown NACK reason")                                                       \
-	X(BAD_FIELD, "reserved field not zero or field out of range")
+	X(BAD_FIELD, "reserved field not zero or field out of range")                              \
+	X(BAD_CHUNK, "chunk extension inconsistent (group, index, count, lengths)")
 
 enum gw_wire_status {
 #define GW_X_ENUM(name, str) GW_WIRE_##name,
@@ -143,6 +159,18 @@ struct gw_wire_data {
 	uint16_t dest_len;   /* 1..GW_DEST_MAX */
 	uint16_t payload_len;/* 0..GW_PAYLOAD_MAX */
 	/* uint8_t dest[dest_len]; uint8_t payload[payload_len]; */
+} __attribute__((packed));
+
+/*
+ * Chunk extension: after the payload of a DATA frame with GW_F_CHUNK, before
+ * the trailer; counted in the header's length, not in payload_len.
+ */
+struct gw_wire_chunk {
+	uint64_t group;     /* origin_seq of chunk 0; chunk i has origin_seq group + i */
+	uint32_t total_len; /* the whole message, bytes: 2..GW_MSG_MAX */
+	uint32_t count;     /* chunks in the group: ceil(total_len / chunk_len) >= 2 */
+	uint32_t index;     /* this chunk: 0..count-1 */
+	uint32_t chunk_len; /* payload bytes of every chunk but the last (1..GW_PAYLOAD_MAX) */
 } __attribute__((packed));
 
 struct gw_wire_ack {
@@ -180,6 +208,7 @@ struct gw_wire_bye {
 
 _Static_assert(sizeof(struct gw_wire_hdr) == GW_HDR_LEN, "hdr layout");
 _Static_assert(sizeof(struct gw_wire_data) == GW_DATA_FIXED_LEN, "data layout");
+_Static_assert(sizeof(struct gw_wire_chunk) == GW_CHUNK_EXT_LEN, "chunk layout");
 _Static_assert(sizeof(struct gw_wire_ack) == GW_ACK_BODY_LEN, "ack layout");
 _Static_assert(sizeof(struct gw_wire_nack) == GW_NACK_BODY_LEN, "nack layout");
 _Static_assert(sizeof(struct gw_wire_hello) == GW_HELLO_BODY_LEN, "hello layout");
@@ -187,6 +216,15 @@ _Static_assert(sizeof(struct gw_wire_welcome) == GW_WELCOME_BODY_LEN, "welcome l
 _Static_assert(sizeof(struct gw_wire_bye) == GW_BYE_BODY_LEN, "bye layout");
 
 /* ---- parsed view (host byte order) --------------------------------------- */
+
+/* A chunk extension, host byte order (fields as in struct gw_wire_chunk). */
+struct gw_chunk_info {
+	uint64_t group;
+	uint32_t total_len;
+	uint32_t count;
+	uint32_t index;
+	uint32_t chunk_len;
+};
 
 struct gw_frame {
 	uint8_t type;
@@ -213,6 +251,10 @@ struct gw_frame {
 			 * dest_len). */
 			uint8_t dest_type_len;
 			uint8_t dest_dom_off;
+			/* Valid only when flags has GW_F_CHUNK (all checked
+			 * by the parser, PROTOCOL.md 3.1.1); not written
+			 * otherwise. */
+			struct gw_chunk_info chunk;
 		} data;
 		struct {
 			uint64_t base;
@@ -295,6 +337,33 @@ struct gw_hdr_args {
 size_t gw_wire_encode_data(void *buf, size_t cap, const struct gw_hdr_args *h,
 			   uint32_t origin, uint64_t origin_seq, const void *dest, uint16_t dest_len,
 			   const void *payload, uint16_t payload_len);
+/*
+ * gw_wire_encode_chunk - one chunk of a group: as gw_wire_encode_data() with
+ * GW_F_CHUNK set in the header (whatever h->flags says) and @ck written as
+ * the chunk extension. Refuses (returns 0) whatever the parser would refuse,
+ * GW_WIRE_BAD_CHUNK's rules included: origin_seq must be ck->group +
+ * ck->index and payload_len the length that index carries.
+ */
+size_t gw_wire_encode_chunk(void *buf, size_t cap, const struct gw_hdr_args *h, uint32_t origin,
+			    uint64_t origin_seq, const void *dest, uint16_t dest_len,
+			    const void *payload, uint16_t payload_len,
+			    const struct gw_chunk_info *ck);
+
+/*
+ * gw_chunk_check - the parser's rules for a chunk extension (PROTOCOL.md
+ * 3.1.1), for code that builds or tracks groups: 0 when @ck is a valid
+ * chunk with @origin_seq and @payload_len, else -EINVAL. Pure.
+ */
+int gw_chunk_check(const struct gw_chunk_info *ck, uint64_t origin_seq, uint16_t payload_len);
+
+/* Payload length chunk @index of a group carries (the last one is short);
+ * @ck must have passed gw_chunk_check() (or be about to). */
+static inline uint32_t gw_chunk_payload_len(const struct gw_chunk_info *ck, uint32_t index)
+{
+	return index + 1 < ck->count ? ck->chunk_len
+				     : ck->total_len - (ck->count - 1) * ck->chunk_len;
+}
+
 size_t gw_wire_encode_ack(void *buf, size_t cap, const struct gw_hdr_args *h, uint64_t base,
 			  uint64_t bitmap);
 size_t gw_wire_encode_nack(void *buf, size_t cap, const struct gw_hdr_args *h,
@@ -313,7 +382,9 @@ size_t gw_wire_encode_bye(void *buf, size_t cap, const struct gw_hdr_args *h, ui
  * router when it forwards a DATA frame on the destination link): sets sender,
  * epoch, seq and flags in the header and ctr in the trailer (found through the
  * frame's own length field); everything else, the tag included, is left
- * alone, so the caller seals the frame again afterwards. No checks: the caller
+ * alone, so the caller seals the frame again afterwards. The frame's own
+ * GW_F_CHUNK bit is kept whatever h->flags says: it describes the body's
+ * layout, which a rewrite does not change. No checks: the caller
  * passes a complete valid frame and values valid for its type.
  */
 void gw_wire_rewrite_hdr(void *frame, const struct gw_hdr_args *h);

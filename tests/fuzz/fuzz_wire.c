@@ -66,6 +66,11 @@ static size_t reencode(const struct gw_frame *f)
 
 	switch (f->type) {
 	case GW_T_DATA:
+		if (f->flags & GW_F_CHUNK)
+			return gw_wire_encode_chunk(out, sizeof(out), &h, f->u.data.origin,
+						    f->u.data.origin_seq, f->u.data.dest,
+						    f->u.data.dest_len, f->u.data.payload,
+						    f->u.data.payload_len, &f->u.data.chunk);
 		return gw_wire_encode_data(out, sizeof(out), &h, f->u.data.origin,
 					   f->u.data.origin_seq, f->u.data.dest, f->u.data.dest_len,
 					   f->u.data.payload, f->u.data.payload_len);

@@ -196,7 +196,7 @@ def corruptions(v):
     put(4, "!H", len(v) - 1)      # trailing byte
     put(4, "!H", 0)
     put(4, "!H", 0xFFFF)
-    put(6, "!H", 0x0002)          # unknown flag
+    put(6, "!H", 0x0004)          # unknown flag
     put(6, "!H", 0x0001)          # RETRANSMIT
     put(8, "!I", 0)               # sender 0 (HELLO: BAD_SENDER)
     put(8, "!I", 7)               # sender != 0 (WELCOME: BAD_SENDER)

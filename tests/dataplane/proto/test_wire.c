@@ -157,9 +157,9 @@ static const struct pcase cases[] = {
 	{ 46, GW_T_DATA, SET16, D_OFF + 12, 0xffff, NULL, GW_WIRE_BAD_LENGTH },
 	/* flags: every bit */
 	{ 47, GW_T_DATA, SET16, 6, GW_F_RETRANSMIT, NULL, GW_WIRE_OK },
-	{ 48, GW_T_DATA, SET16, 6, 0x0002, NULL, GW_WIRE_BAD_FLAGS },
+	{ 48, GW_T_DATA, SET16, 6, 0x0004, NULL, GW_WIRE_BAD_FLAGS },
 	{ 49, GW_T_DATA, SET16, 6, 0x8000, NULL, GW_WIRE_BAD_FLAGS },
-	{ 50, GW_T_DATA, SET16, 6, 0xffff, NULL, GW_WIRE_BAD_FLAGS },
+	{ 50, GW_T_DATA, SET16, 6, 0xfffd, NULL, GW_WIRE_BAD_FLAGS }, /* GW_F_CHUNK: test_chunk.c */
 	{ 51, GW_T_ACK, SET16, 6, 0x0100, NULL, GW_WIRE_BAD_FLAGS },
 	{ 52, GW_T_NACK, SET16, 6, 0x0004, NULL, GW_WIRE_BAD_FLAGS },
 	{ 53, GW_T_HELLO, SET16, 6, 0x0010, NULL, GW_WIRE_BAD_FLAGS },
@@ -242,8 +242,8 @@ static const struct pcase cases[] = {
 	{ 119, GW_T_ACK, SET64, B_OFF, 0, NULL, GW_WIRE_OK },
 	{ 120, GW_T_ACK, SET64, B_OFF + 8, UINT64_MAX, NULL, GW_WIRE_OK },
 	/* check order: the first failing stage wins */
-	{ 121, GW_T_DATA, SET16, 6, 0x0002, NULL, GW_WIRE_BAD_VERSION, SET16, 2, 0x0901 },
-	{ 122, GW_T_DATA, SET16, 6, 0x0002, NULL, GW_WIRE_BAD_TYPE, SET16, 2, 0x0209 },
+	{ 121, GW_T_DATA, SET16, 6, 0x0004, NULL, GW_WIRE_BAD_VERSION, SET16, 2, 0x0901 },
+	{ 122, GW_T_DATA, SET16, 6, 0x0004, NULL, GW_WIRE_BAD_TYPE, SET16, 2, 0x0209 },
 	{ 123, GW_T_DATA, SET64, 16, 0, NULL, GW_WIRE_BAD_FLAGS, SET16, 6, 0x0004 },
 	{ 124, GW_T_DATA, DLEN, 0, 0, NULL, GW_WIRE_BAD_LENGTH, SET16, 4, 44 },
 	{ 125, GW_T_DATA, SET64, 16, 0, NULL, GW_WIRE_BAD_DEST, SET16, D_OFF + 16, 0x3a3a },
@@ -473,10 +473,12 @@ Test(wire, roundtrip_data)
 			cr_assert_eq(f.tag, b + len - GW_TAG_LEN);
 		}
 	}
-	cr_assert_eq(GW_FRAME_MAX, 8487 + GW_TRAILER_LEN);
+	/* The largest frame is a chunk; the largest plain DATA is its
+	 * extension shorter. */
+	cr_assert_eq(GW_FRAME_MAX, 8487 + GW_CHUNK_EXT_LEN + GW_TRAILER_LEN);
 	cr_assert_eq(gw_wire_encode_data(b, GW_FRAME_MAX, &h, 1, 1, dest, GW_DEST_MAX, payload,
 					 GW_PAYLOAD_MAX),
-		     GW_FRAME_MAX);
+		     GW_FRAME_MAX - GW_CHUNK_EXT_LEN);
 }
 
 Test(wire, roundtrip_fixed)
