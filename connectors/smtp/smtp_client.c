@@ -413,6 +413,9 @@ static void envelope_reply(struct smtp_cli *c)
 static void on_reply(struct smtp_cli *c)
 {
 	int cls = c->rcode / 100;
+	/* 3xx answers only DATA; anything else with it is no verdict. */
+	if (cls == 3 && c->st != C_DATA && c->st != C_DONE)
+		return protocol_error(c, "unexpected 3xx reply");
 	switch (c->st) {
 	case C_GREETING:
 		if (c->rcode == 220) {
@@ -464,8 +467,11 @@ static void on_reply(struct smtp_cli *c)
 		return quit(c);
 	case C_BODY:
 		/* A reply before the final dot: the server gave up on the
-		 * content (or is closing); what is queued of it is dropped. */
+		 * content (or is closing); what is queued of it is dropped.
+		 * A 2xx then is no delivery: not all the content went out. */
 		c->out_off = c->out_len = 0;
+		if (cls == 2)
+			return protocol_error(c, "reply before the end of the content");
 		decide_pending(c, SMTP_CLI_ST_DOT);
 		c->st = C_DONE;
 		return;

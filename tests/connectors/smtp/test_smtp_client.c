@@ -149,13 +149,21 @@ static const struct {
 		   { { GREET, S_EHLO }, { EHLO_PLAIN, "MAIL FROM:<s@a.test>\r\n" } }, "pending/connect/0//", false },
 	/* 22 */ { "greeting 1xx, 6xx are not replies", "x", 1, { { "199 x\r\n", "" } },
 		   "temp/local/451/4.5.0/protocol error from the next hop in connect: bad reply line", true },
+	/* 23 */ { "MAIL answered 354: no verdict (found by fuzz_smtp_client's receipt oracle)", "x", 1,
+		   { { GREET, S_EHLO }, { EHLO_PLAIN, "MAIL FROM:<s@a.test>\r\n" }, { "354 what\r\n", "" } },
+		   "temp/local/451/4.5.0/protocol error from the next hop in mail: unexpected 3xx reply", true },
+	/* 24 */ { "greeting 354", "x", 1, { { "354 x\r\n", "" } },
+		   "temp/local/451/4.5.0/protocol error from the next hop in connect: unexpected 3xx reply", true },
+	/* 25 */ { "null sender (a bounce)", "x", 1,
+		   { { GREET, S_EHLO }, { EHLO_PLAIN, "MAIL FROM:<>\r\n" }, { "250 ok\r\n", "RCPT TO:<r0@b.test>\r\n" } },
+		   "pending/connect/0//", false },
 };
 
 static void run_case(size_t i, size_t chunk)
 {
 	static const char *const rcpts[] = { "r0@b.test", "r1@b.test", "r2@b.test" };
-	struct smtp_cli_mail m = { "s@a.test", rcpts, cases[i].nrcpt, (const uint8_t *)cases[i].body,
-				   strlen(cases[i].body) };
+	struct smtp_cli_mail m = { strstr(cases[i].what, "null sender") ? "" : "s@a.test", rcpts,
+				   cases[i].nrcpt, (const uint8_t *)cases[i].body, strlen(cases[i].body) };
 	struct smtp_cli *c = smtp_cli_new(&ccfg, &m);
 	static char out[65536], oc[4096];
 	cr_assert_not_null(c);
@@ -270,6 +278,34 @@ Test(smtp_client, timeout_and_lost)
 	outcomes(c, 1, oc, sizeof(oc));
 	cr_assert_str_eq(oc, "temp/local/451/4.4.2/connection to the next hop lost in connect");
 	smtp_cli_free(c);
+}
+
+/* A reply while the content is still going out (it is larger than the
+ * output buffer): 5xx refuses, 2xx is no delivery; the rest is dropped. */
+Test(smtp_client, reply_during_content)
+{
+	static char big[3 * SMTP_CLI_OUT_CAP], out[4096], oc[1024];
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (int two = 0; two <= 1; two++) {
+		struct smtp_cli *c = started(big, 1);
+		const char *s = GREET EHLO_PLAIN "250 ok\r\n250 ok\r\n354 go\r\n";
+		smtp_cli_feed(c, s, strlen(s));
+		size_t n;
+		smtp_cli_out(c, &n);
+		smtp_cli_out_consume(c, 100);
+		cr_assert_eq(smtp_cli_stage(c), SMTP_CLI_ST_DOT);
+		cr_assert(!smtp_cli_done(c));
+		s = two ? "250 thanks\r\n" : "552 5.3.4 too big\r\n";
+		smtp_cli_feed(c, s, strlen(s));
+		cr_assert(smtp_cli_done(c));
+		cr_assert_eq(drain(c, out, sizeof(out)), 0, "the rest of the content is not sent");
+		outcomes(c, 1, oc, sizeof(oc));
+		cr_assert_str_eq(oc, two ? "temp/local/451/4.5.0/protocol error from the next hop in dot: "
+					   "reply before the end of the content"
+					 : "perm/dot/552/5.3.4/too big");
+		smtp_cli_free(c);
+	}
 }
 
 Test(smtp_client, bad_input)
