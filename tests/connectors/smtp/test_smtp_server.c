@@ -18,7 +18,9 @@
 #include "smtp_server.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
+/* ASan's allocator (gcc ships no allocator_interface.h): its count, as
+ * mallinfo2() does not see ASan's heap. */
+size_t __sanitizer_get_current_allocated_bytes(void);
 static size_t heap_in_use(void)
 {
 	return __sanitizer_get_current_allocated_bytes();
