@@ -23,7 +23,7 @@
 #   GWART_MAIL_COUNT   messages (default 200; the issue's long setting is
 #                      1000: GWART_MAIL_COUNT=1000 meson test it_mail)
 #   GWART_MAIL_MAX     largest message in bytes (default 1 MiB; smallest 1 KiB)
-#   GWART_MAIL_DIRECT  1: A relays straight to B, no gwart (proves the
+#   GWART_MAIL_DIRECT  1 (or the argument "direct": it_mail_direct): A relays straight to B, no gwart (proves the
 #                      harness itself: generator, Postfix pair, restart of
 #                      B, bounce, size limit, checker)
 #   GWART_MAIL_FAULTS  0: no restarts (the demo's default)
@@ -37,6 +37,7 @@ pf_have || { echo "SKIP: postfix and swaks are not installed (deploy/setup.sh in
 COUNT=${GWART_MAIL_COUNT:-200}
 MAXSZ=${GWART_MAIL_MAX:-1048576}
 DIRECT=${GWART_MAIL_DIRECT:-0}
+[ "${1:-}" = direct ] && DIRECT=1
 FAULTS=${GWART_MAIL_FAULTS:-1}
 WAIT=${GWART_MAIL_WAIT:-300}
 HERE="$GWART_SRC/tests/integration"
