@@ -47,6 +47,8 @@ B_IP=198.18.1.2
 IN_IP=198.18.1.3
 IN_PORT=2525
 A="$TMP/pf-a"
+# The ingress takes the generator's largest message plus what A adds.
+GW_SMTP_LIMIT=${GW_SMTP_LIMIT:-$((MAXSZ + 65536))}
 B="$TMP/pf-b"
 GEN_PID=""
 chmod 755 "$TMP"
@@ -93,14 +95,14 @@ wait_delivered() {
 	done
 }
 
+gw_netns_create "$NS"
+mail_addrs "$NS" "$A_IP" "$B_IP" "$IN_IP"
 if [ "$DIRECT" = 1 ]; then
-	gw_netns_create "$NS"
 	NEXTHOP="[$B_IP]:25"
 else
 	gw_mail_start
 	NEXTHOP="[$IN_IP]:$IN_PORT"
 fi
-mail_addrs "$NS" "$A_IP" "$B_IP" "$IN_IP"
 
 # B takes somewhat more than the generator's largest message (A's and the
 # connectors' trace headers); the size probe in direct mode runs against B.

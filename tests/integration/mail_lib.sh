@@ -229,3 +229,121 @@ mail_addrs() {
 		ip -n "$ns" addr add "$a/32" dev lo
 	done
 }
+
+# ---- The gwart path (it_mail, demo.sh mail): needs lib.sh (TMP, NS,
+# start_gwartd, key_file, add_keys, fail) and GW_SMTP_LIMIT (the ingress's
+# --max-message, the SIZE it advertises).
+#   gw_mail_start                gwartd with the mail routes, then both
+#                                connectors (ingress id 1 on IN_IP:IN_PORT,
+#                                bounces to A_IP:25; egress id 2 to B_IP:25)
+#   gw_smtp_restart ingress|egress   SIGTERM, wait, start again (same spool)
+#   gw_mail_kill_gwartd          SIGKILL gwartd, start it again
+#   gw_mail_report               the connectors' and the router's counters
+#   gw_smtp_stop_all             SIGTERM both connectors (cleanup)
+GW_SMTP_IN_PID=""
+GW_SMTP_EG_PID=""
+GW_SMTP_N=0
+
+gw_mail_config() {
+	# GWMAIL1's envelope lines need room beyond the mail itself
+	# (gwart-smtp --help: the router's max_message >= --max-message +
+	# 64 KiB).
+	cat >"$TMP/gwartd.json" <<JSON
+{
+  "udp_port": 4790,
+  "ports": [ { "ip": "$ROUTER" } ],
+  "tunables": { "max_message": $((GW_SMTP_LIMIT + 65536)) },
+  "connectors": [ { "id": 1, "name": "mail-in" }, { "id": 2, "name": "mail-out" } ],
+  "routes": [
+    { "type": "smtp", "pattern": "$MAIL_DOMAIN", "targets": [ { "connector": 2, "cost": 10 } ] },
+    { "type": "smtp-receipt", "pattern": "1", "targets": [ { "connector": 1, "cost": 10 } ] }
+  ]
+}
+JSON
+	add_keys "$TMP/gwartd.json"
+	echo "$TMP/gwartd.json"
+}
+
+# gw_smtp_run ingress|egress: one gwart-smtp process in the namespace, its
+# pid in GW_SMTP_IN_PID / GW_SMTP_EG_PID, its output appended to
+# $TMP/smtp-<side>.log (all its lives in one file).
+gw_smtp_run() {
+	GW_SMTP_N=$((GW_SMTP_N + 1))
+	echo "=== start $GW_SMTP_N $(date +%T)" >>"$TMP/smtp-$1.log"
+	common="--router $ROUTER --bind $HOST --max-message $GW_SMTP_LIMIT --retry-s 1 --retry-max-s 4"
+	if [ "$1" = ingress ]; then
+		# --resend-s: a mail gwart acknowledged but whose receipt never
+		# came (gwartd killed with it in custody) is sent again this soon.
+		ip netns exec "$NS" "$SMTP_BIN" --mode ingress --id 1 --key-file "$(key_file 1)" \
+			$common --listen "$IN_IP:$IN_PORT" --bounce-relay "$A_IP:25" \
+			--spool "$TMP/gs-in" --name gw-in.test --resend-s "${GW_SMTP_RESEND_S:-10}" \
+			--stats-file "$TMP/gs-in.json" >>"$TMP/smtp-ingress.log" 2>&1 &
+		GW_SMTP_IN_PID=$!
+		pf_wait_port "$NS" "$IN_IP" "$IN_PORT" 20 || mail_fail "the ingress does not listen"
+	else
+		ip netns exec "$NS" "$SMTP_BIN" --mode egress --id 2 --key-file "$(key_file 2)" \
+			$common --next-hop "$B_IP:25" --spool "$TMP/gs-eg" --name gw-out.test \
+			--stats-file "$TMP/gs-eg.json" >>"$TMP/smtp-egress.log" 2>&1 &
+		GW_SMTP_EG_PID=$!
+	fi
+}
+
+# gw_smtp_stop PID: SIGTERM and wait; a connector that does not stop within
+# its drain time plus a margin, or exits non-zero, fails the test.
+gw_smtp_stop() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && { kill -9 "$1"; mail_fail "gwart-smtp $1 did not stop in 30 s"; }
+		sleep 0.1
+	done
+	rc=0
+	wait "$1" || rc=$?
+	[ $rc -eq 0 ] || mail_fail "gwart-smtp $1 exited with $rc after SIGTERM"
+}
+
+gw_smtp_restart() {
+	if [ "$1" = ingress ]; then
+		gw_smtp_stop "$GW_SMTP_IN_PID"
+		GW_SMTP_IN_PID=""
+	else
+		gw_smtp_stop "$GW_SMTP_EG_PID"
+		GW_SMTP_EG_PID=""
+	fi
+	gw_smtp_run "$1"
+}
+
+gw_smtp_stop_all() {
+	for p in $GW_SMTP_IN_PID $GW_SMTP_EG_PID; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in $GW_SMTP_IN_PID $GW_SMTP_EG_PID; do
+		wait "$p" 2>/dev/null || true
+	done
+	GW_SMTP_IN_PID="" GW_SMTP_EG_PID=""
+}
+
+gw_mail_start() {
+	start_gwartd "$(gw_mail_config)"
+	mkdir -p "$TMP/gs-in" "$TMP/gs-eg"
+	gw_smtp_run egress
+	gw_smtp_run ingress
+}
+
+# gw_mail_kill_gwartd: what it held in memory is gone; the ingress's spool
+# and the egress's delivered-Id log must make up for it.
+gw_mail_kill_gwartd() {
+	kill -9 "$GWARTD_PID"
+	wait "$GWARTD_PID" 2>/dev/null || true
+	GWARTD_PID=""
+	cp "$TMP/gwartd.log" "$TMP/gwartd-killed.log"
+	start_gwartd "$TMP/gwartd.json"
+}
+
+gw_mail_report() {
+	for s in ingress egress; do
+		grep 'final:' "$TMP/smtp-$s.log" | sed "s/^/mail: $s: /" || true
+	done
+}
