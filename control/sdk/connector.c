@@ -304,6 +304,8 @@ void gw_sdk_session_lost(struct gw_conn *c, uint64_t now, enum gw_sdk_loss why)
 	if (c->state != GW_SDK_UP)
 		return; /* already saying HELLO */
 	c->state = GW_SDK_HELLO;
+	if (now > c->up_since_us)
+		c->up_accum_us += now - c->up_since_us; /* the session clock stops */
 	c->st.session_losses++;
 	switch (why) {
 	case GW_SDK_LOSS_TIMEOUT:
@@ -357,6 +359,7 @@ static void on_welcome(struct gw_conn *c, const struct gw_frame *f, uint64_t now
 	c->keepalive_mult = f->u.welcome.keepalive_mult;
 	c->router_max_payload = f->u.welcome.max_payload;
 	c->state = GW_SDK_UP;
+	c->up_since_us = now; /* the session clock runs again */
 	c->st.sessions++;
 	c->st.reconnect_us_last = now - c->lost_at_us;
 	if (c->st.reconnect_us_last > c->st.reconnect_us_max)
@@ -492,7 +495,7 @@ static bool rx_frame(struct gw_conn *c, const uint8_t *buf, size_t len, uint64_t
 	}
 	switch (f.type) {
 	case GW_T_DATA:
-		gw_sdk_rx_data(c, &f);
+		gw_sdk_rx_data(c, &f, now);
 		break;
 	case GW_T_ACK:
 		/* Custody is custody whatever the session state. */
@@ -567,6 +570,9 @@ static uint64_t next_deadline(const struct gw_conn *c, uint64_t now)
 			d = rtx;
 	}
 	st = gw_sdk_state_deadline(c);
+	if (st < d)
+		d = st;
+	st = gw_sdk_reasm_deadline(c, now);
 	return st < d ? st : d;
 }
 
@@ -602,6 +608,7 @@ static void run_timers(struct gw_conn *c, uint64_t now)
 		c->st.gap_hellos++;
 	}
 	gw_sdk_outbox_timers(c, now);
+	gw_sdk_reasm_timers(c, now);
 	gw_sdk_state_tick(c, now);
 }
 
@@ -661,7 +668,10 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 				       cfg->backoff_mult_pct > 1000)) ||
 	    (cfg->backoff_jitter_pct > 100 && cfg->backoff_jitter_pct != GW_CONN_NO_JITTER) ||
 	    cfg->backoff_initial_ms > GW_CONN_BACKOFF_MAX_MS ||
-	    cfg->backoff_max_ms > GW_CONN_BACKOFF_MAX_MS) {
+	    cfg->backoff_max_ms > GW_CONN_BACKOFF_MAX_MS || cfg->max_message > GW_MSG_MAX ||
+	    cfg->rx_groups_max > GW_CONN_RX_GROUPS_MAX ||
+	    (cfg->rx_bytes_max &&
+	     cfg->rx_bytes_max < (cfg->max_message ? cfg->max_message : GW_MSG_DEFAULT_MAX))) {
 		ret = -EINVAL;
 		goto out;
 	}
@@ -706,8 +716,12 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 	c->on_deliver = cfg->on_deliver;
 	c->on_result = cfg->on_result;
 	c->on_notice = cfg->on_notice;
+	c->on_message = cfg->on_message;
+	c->on_rx_notice = cfg->on_rx_notice;
+	c->max_message = cfg->max_message ? cfg->max_message : GW_MSG_DEFAULT_MAX;
 	c->arg = cfg->arg;
 	c->next_seq = cfg->first_seq ? cfg->first_seq : 1;
+	c->alloc_seq = c->next_seq;
 	c->hello_due_us = 0;
 	c->gap_hello_due_us = 0;
 	c->ka_due_us = UINT64_MAX;
@@ -734,6 +748,12 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 	if (ret < 0)
 		goto err_free;
 	ret = gw_sdk_outbox_init(c);
+	if (ret < 0)
+		goto err_free;
+	ret = gw_sdk_group_init(c);
+	if (ret < 0)
+		goto err_free;
+	ret = gw_sdk_reasm_init(c, cfg);
 	if (ret < 0)
 		goto err_free;
 
@@ -771,6 +791,8 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 err_close:
 	close(c->fd);
 err_free:
+	gw_sdk_reasm_free(c);
+	gw_sdk_group_free(c);
 	gw_sdk_outbox_free(c);
 	gw_sdk_io_free(c);
 	gw_sdk_state_free(c);
@@ -860,7 +882,7 @@ void gw_conn_get_stats(const struct gw_conn *c, struct gw_conn_stats *st)
 	if (!c || !st)
 		return;
 	*st = c->st;
-	st->next_seq = c->next_seq;
+	st->next_seq = c->alloc_seq;
 	st->inflight = c->out_live;
 	st->abandoned = c->out_abandoned;
 	st->window = gw_sdk_window(c);
@@ -869,6 +891,10 @@ void gw_conn_get_stats(const struct gw_conn *c, struct gw_conn_stats *st)
 	st->epoch = c->epoch;
 	st->up = c->state == GW_SDK_UP;
 	st->seq_ceiling = c->seq_ceiling;
+	st->rx_bytes_open = c->rx_bytes;
+	st->rx_groups_open = c->rxg_n;
+	st->streaming = c->stream.on;
+	st->stream_left = c->stream.on ? c->stream.count - c->stream.next : 0;
 }
 
 /* Queue one BYE (current epoch) and flush it. */
@@ -915,6 +941,8 @@ int gw_conn_close(struct gw_conn *c)
 	ret = gw_sdk_state_close(c);
 	if (close(c->fd) < 0 && ret == 0)
 		ret = -errno;
+	gw_sdk_reasm_free(c);
+	gw_sdk_group_free(c);
 	gw_sdk_outbox_free(c);
 	gw_sdk_io_free(c);
 	gw_sdk_state_free(c);

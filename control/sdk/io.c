@@ -180,8 +180,11 @@ static void txent_done(struct gw_conn *c, const struct gw_sdk_txent *e, bool sen
 		return;
 	}
 	s->last_tx_us = now;
-	if (s->tx_count++ == 0)
+	if (s->tx_count++ == 0) {
 		c->st.sent++;
+		if (s->gidx >= 0)
+			c->st.chunks_sent++;
+	}
 	else
 		c->st.retransmitted++;
 }

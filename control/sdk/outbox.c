@@ -93,8 +93,10 @@ int gw_sdk_outbox_init(struct gw_conn *c)
 	c->out_arena = malloc((size_t)c->out_cap * c->out_frame_cap);
 	if (!c->out || !c->out_arena)
 		return -ENOMEM;
-	for (i = 0; i < c->out_cap; i++)
+	for (i = 0; i < c->out_cap; i++) {
 		c->out[i].frame = c->out_arena + (size_t)i * c->out_frame_cap;
+		c->out[i].gidx = -1;
+	}
 	c->out_head = c->next_seq;
 	c->rtx_due_us = UINT64_MAX;
 	return 0;
@@ -214,6 +216,7 @@ static void advance_head(struct gw_conn *c)
 static void resolve(struct gw_conn *c, uint64_t seq, int status, uint64_t now)
 {
 	struct gw_sdk_slot *s = slot_of(c, seq);
+	int32_t gidx;
 
 	if (!s)
 		return; /* already resolved: ACKs are idempotent */
@@ -221,18 +224,39 @@ static void resolve(struct gw_conn *c, uint64_t seq, int status, uint64_t now)
 	s->kick = 0;
 	s->fast = 0;
 	c->out_live--;
+	gidx = s->gidx;
+	s->gidx = -1;
 	if (status == 0) {
 		s->state = GW_SDK_SLOT_FREE;
-		c->st.acked++;
+		if (gidx < 0)
+			c->st.acked++; /* a group counts once, in group.c */
 		rtt_sample(c, s, now);
 		cwnd_grow(c);
 	} else {
 		s->state = GW_SDK_SLOT_ABANDONED;
 		c->out_abandoned++;
-		c->st.failed++;
+		if (gidx < 0)
+			c->st.failed++;
 	}
-	if (c->on_result)
+	if (gidx >= 0)
+		gw_sdk_group_resolved(c, gidx, seq, status);
+	else if (c->on_result)
 		c->on_result(c->arg, seq, status);
+}
+
+void gw_sdk_outbox_abandon(struct gw_conn *c, uint64_t seq)
+{
+	struct gw_sdk_slot *s = slot_of(c, seq);
+
+	if (!s)
+		return;
+	s->queued = 0;
+	s->kick = 0;
+	s->fast = 0;
+	s->gidx = -1;
+	s->state = GW_SDK_SLOT_ABANDONED;
+	c->out_live--;
+	c->out_abandoned++;
 }
 
 /* The router's cumulative point passed an abandoned seq: the gap is closed. */
@@ -273,15 +297,56 @@ bool gw_sdk_outbox_gap_at_head(const struct gw_conn *c)
 	return s && s->state == GW_SDK_SLOT_ABANDONED;
 }
 
+uint32_t gw_sdk_outbox_room(const struct gw_conn *c)
+{
+	uint64_t used = c->next_seq - c->out_head, from_base = c->next_seq - window_base(c);
+	uint32_t sw = gw_sdk_send_window(c), w = gw_sdk_window(c);
+	uint64_t a, b;
+
+	/* The window rule: next_seq <= L + W - 1 (and BUSY's cwnd from
+	 * out_head). */
+	if (c->state != GW_SDK_UP || used >= sw || from_base >= w)
+		return 0;
+	a = sw - used;
+	b = w - from_base;
+	return (uint32_t)(a < b ? a : b);
+}
+
+uint8_t *gw_sdk_outbox_next_frame(const struct gw_conn *c)
+{
+	return c->out[c->next_seq & c->out_mask].frame;
+}
+
+void gw_sdk_outbox_put(struct gw_conn *c, size_t flen, int32_t gidx, uint64_t now)
+{
+	uint32_t idx = (uint32_t)(c->next_seq & c->out_mask);
+	struct gw_sdk_slot *s = &c->out[idx];
+
+	s->seq = c->next_seq;
+	s->len = (uint16_t)flen;
+	s->state = GW_SDK_SLOT_LIVE;
+	s->queued = 0;
+	s->kick = 0;
+	s->busy_n = 0;
+	s->fast = 0;
+	s->tx_count = 0;
+	s->gidx = gidx;
+	s->rto_us = c->rto_us;
+	s->due_us = now + s->rto_us;
+	if (c->rtx_due_us > s->due_us)
+		c->rtx_due_us = s->due_us;
+	c->next_seq++;
+	c->out_live++;
+	gw_sdk_txq_data(c, idx, now);
+}
+
 int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint16_t len,
 		 uint64_t *origin_seq)
 {
 	const uint8_t *type, *domain;
 	size_t type_len, domain_len, dest_len, flen;
 	struct gw_hdr_args h;
-	struct gw_sdk_slot *s;
-	uint64_t seq, now;
-	uint32_t idx;
+	uint64_t seq;
 
 	if (!c || !dest || (!payload && len))
 		return -EINVAL;
@@ -295,41 +360,26 @@ int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint1
 		return -ENOTCONN;
 	if (len > c->max_payload || len > c->router_max_payload)
 		return -EMSGSIZE;
-	/* The window rule: next_seq <= L + W - 1 (and BUSY's cwnd from
-	 * out_head). */
-	if (c->next_seq - c->out_head >= gw_sdk_send_window(c) ||
-	    c->next_seq - window_base(c) >= gw_sdk_window(c))
+	/* A group still being released holds every seq after it back. */
+	if (c->stream.on) {
+		c->st.stream_waits++;
+		return -EAGAIN;
+	}
+	if (gw_sdk_outbox_room(c) == 0)
 		return -EAGAIN;
 	/* A seq is handed out only below the durable ceiling (state.c):
 	 * normally gw_conn_poll() moved it ahead long before. */
-	if (c->state_path && c->next_seq >= c->seq_ceiling && gw_sdk_state_reserve(c) < 0)
+	if (c->state_path && c->alloc_seq >= c->seq_ceiling && gw_sdk_state_reserve(c, 1) < 0)
 		return -EIO;
 
 	seq = c->next_seq;
-	idx = (uint32_t)(seq & c->out_mask);
-	s = &c->out[idx];
 	gw_sdk_hdr(c, &h, 0, seq);
-	flen = gw_wire_encode_data(s->frame, c->out_frame_cap, &h, c->id, seq, dest,
-				   (uint16_t)dest_len, payload, len);
+	flen = gw_wire_encode_data(gw_sdk_outbox_next_frame(c), c->out_frame_cap, &h, c->id, seq,
+				   dest, (uint16_t)dest_len, payload, len);
 	if (flen == 0)
 		return -EINVAL;
-
-	now = gw_sdk_now_us();
-	s->seq = seq;
-	s->len = (uint16_t)flen;
-	s->state = GW_SDK_SLOT_LIVE;
-	s->queued = 0;
-	s->kick = 0;
-	s->busy_n = 0;
-	s->fast = 0;
-	s->tx_count = 0;
-	s->rto_us = c->rto_us;
-	s->due_us = now + s->rto_us;
-	if (c->rtx_due_us > s->due_us)
-		c->rtx_due_us = s->due_us;
-	c->next_seq++;
-	c->out_live++;
-	gw_sdk_txq_data(c, idx, now);
+	gw_sdk_outbox_put(c, flen, -1, gw_sdk_now_us());
+	c->alloc_seq = c->next_seq;
 	if (origin_seq)
 		*origin_seq = seq;
 	return 0;
@@ -428,6 +478,9 @@ void gw_sdk_outbox_ack(struct gw_conn *c, uint64_t cum, uint64_t base, uint64_t 
 		c->rtx_window_held = false;
 		c->rtx_due_us = 0;
 	}
+	/* The window may have opened for a group being released. */
+	if (c->stream.on)
+		gw_sdk_stream_pump(c, now ? now : gw_sdk_now_us());
 }
 
 void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t now)
@@ -457,6 +510,9 @@ void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t no
 			resolve(c, seq, 0, now);
 			advance_head(c);
 		}
+		/* A chunk: the message is its group, noticed once. */
+		if (!gw_sdk_group_notice_id(c, seq, &seq))
+			return;
 		c->st.notices++;
 		if (c->on_notice)
 			c->on_notice(c->arg, seq, (int)reason);
@@ -508,11 +564,13 @@ void gw_sdk_outbox_nack(struct gw_conn *c, const struct gw_frame *f, uint64_t no
 void gw_sdk_outbox_router_seq(struct gw_conn *c, uint64_t router_seq)
 {
 	gw_sdk_outbox_ack(c, router_seq, 0, 0, 0);
-	if (c->out_live == 0 && c->out_abandoned == 0 && router_seq >= c->next_seq) {
+	if (c->out_live == 0 && c->out_abandoned == 0 && !c->stream.on &&
+	    router_seq >= c->next_seq) {
 		/* The router has seen seqs we were about to reuse (we were
 		 * restarted without our persisted sequence): sending them
 		 * again would be taken for duplicates and silently dropped. */
 		c->next_seq = router_seq + 1;
+		c->alloc_seq = c->next_seq;
 		c->out_head = c->next_seq;
 		c->st.seq_resyncs++;
 	}
@@ -537,6 +595,8 @@ void gw_sdk_outbox_new_session(struct gw_conn *c, uint64_t router_seq)
 		s->kick = 1;
 	}
 	c->rtx_due_us = c->out_live ? 0 : UINT64_MAX;
+	if (c->stream.on)
+		gw_sdk_stream_pump(c, gw_sdk_now_us());
 }
 
 /*
@@ -549,6 +609,8 @@ void gw_sdk_outbox_timers(struct gw_conn *c, uint64_t now)
 	uint64_t seq, limit, next = UINT64_MAX;
 	uint32_t w;
 
+	if (c->stream.on)
+		gw_sdk_stream_pump(c, now);
 	if (c->state != GW_SDK_UP || c->out_live == 0) {
 		if (c->out_live == 0)
 			c->rtx_due_us = UINT64_MAX;

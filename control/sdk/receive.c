@@ -69,18 +69,34 @@ static void rx_mark(struct gw_conn *c, uint64_t seq)
 		c->rx_seqs[c->rx_seq_n++] = seq;
 }
 
-void gw_sdk_rx_data(struct gw_conn *c, const struct gw_frame *f)
+void gw_sdk_rx_taken(struct gw_conn *c, uint64_t seq)
+{
+	dp_dedup_set_done(&c->rx_dedup, seq);
+	c->rx_dirty = true;
+	rx_mark(c, seq);
+}
+
+void gw_sdk_rx_data(struct gw_conn *c, const struct gw_frame *f, uint64_t now)
 {
 	rx_advance(c, f->seq);
 	switch (dp_dedup_check(&c->rx_dedup, f->seq)) {
 	case DP_DEDUP_NEW:
+		/* A chunk: reassembly marks it (before any callback) when it
+		 * takes it, and leaves it unmarked and unacknowledged when a
+		 * bound refuses it, for the router to retransmit. */
+		if (f->flags & GW_F_CHUNK) {
+			(void)gw_sdk_reasm_chunk(c, f, now);
+			return;
+		}
 		/* Mark before delivering: whatever the callback does, this
 		 * seq is never delivered again. */
-		dp_dedup_set_done(&c->rx_dedup, f->seq);
-		c->rx_dirty = true;
-		rx_mark(c, f->seq);
+		gw_sdk_rx_taken(c, f->seq);
 		c->st.delivered++;
-		if (c->on_deliver)
+		if (c->on_message)
+			c->on_message(c->arg, f->u.data.origin, f->u.data.origin_seq,
+				      (const char *)f->u.data.dest, f->u.data.dest_len,
+				      f->u.data.payload, f->u.data.payload_len);
+		else if (c->on_deliver)
 			c->on_deliver(c->arg, f->u.data.origin, f->u.data.origin_seq,
 				      (const char *)f->u.data.dest, f->u.data.dest_len,
 				      f->u.data.payload, f->u.data.payload_len);

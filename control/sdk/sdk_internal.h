@@ -5,7 +5,10 @@
  *   connector.c  handle lifetime, session (HELLO/WELCOME/KEEPALIVE/BYE, failure
  *                detection, reconnection backoff), poll
  *   outbox.c     sending side: origin seqs, window rule, ACK/NACK, retransmit
+ *   group.c      sending side of messages larger than a frame: chunking,
+ *                releasing a group into the window, one result per group
  *   receive.c    receiving side: duplicate window, delivery, batch ACK
+ *   reasm.c      receiving side of groups: reassembly, its bounds, timeout
  *   io.c         batched socket I/O (recvmmsg/sendmmsg)
  *   state.c      the state file: origin seq ceiling and receive window
  * Every symbol is prefixed gw_sdk_ and hidden (the pragma below, the
@@ -89,8 +92,68 @@ struct gw_sdk_slot {
 	uint8_t fast : 1;   /* due as a hole an ACK bitmap showed */
 	uint8_t busy_n : 5; /* consecutive BUSY NACKs, for the retry backoff */
 	uint32_t tx_count;  /* transmissions handed to the kernel so far */
+	int32_t gidx;       /* LIVE chunk of a group: its tx_groups index; -1:
+			     * a single-frame message */
 	uint64_t last_tx_us; /* when the last of them was */
 	uint8_t *frame;     /* into out_arena, out_frame_cap bytes */
+};
+
+/* A group being sent (group.c): one per message sent as chunks, from
+ * gw_conn_send_msg() until its on_result(). */
+struct gw_sdk_txgroup {
+	uint64_t base;     /* origin_seq of chunk 0: the message id */
+	uint32_t count;    /* chunks */
+	uint32_t left;     /* chunks not acknowledged yet (in the window or not) */
+	int32_t next_free; /* free list link while unused */
+	bool used;
+};
+
+/* The one group whose chunks are not all in the window yet (group.c). Its
+ * seqs [base, base + count) are handed out; [base, base + next) are in the
+ * outbox; chunks from copy_first on are read from copy. */
+struct gw_sdk_stream {
+	bool on;
+	int32_t gidx;
+	uint64_t base;
+	uint32_t count, next, copy_first;
+	uint32_t chunk_len;
+	uint32_t total_len;
+	uint8_t *copy;      /* message bytes from chunk copy_first on */
+	uint16_t dest_len;
+	char dest[GW_DEST_MAX];
+};
+
+/* A recently sent group, for mapping a chunk's NACK EXPIRED to its message. */
+struct gw_sdk_txhist {
+	uint64_t base;
+	uint32_t count;
+	uint32_t noticed;  /* on_notice given for it */
+};
+#define GW_SDK_TXHIST GW_CONN_RX_DONE_GROUPS /* power of two */
+
+/* (origin, group): a group's identity at the receiver. */
+struct gw_sdk_gkey {
+	uint64_t group;
+	uint32_t origin;
+	uint32_t used;     /* 0: the entry holds no key */
+};
+
+/* Open-addressing index (linear probing) from a gw_sdk_gkey to its position
+ * in an array of keys: reasm.c's groups and its set of finished ones. */
+struct gw_sdk_gindex {
+	int32_t *pos;      /* -1: empty */
+	uint32_t mask;     /* capacity - 1, capacity a power of two >= 2 x keys */
+};
+
+/* A group in reassembly (reasm.c). */
+struct gw_sdk_rxgroup {
+	uint32_t total_len, count, chunk_len, have;
+	uint64_t last_us;  /* session clock of its last new chunk */
+	size_t charge;     /* bytes reserved against rx_bytes_max */
+	uint8_t *buf;      /* total_len bytes */
+	uint64_t *bits;    /* chunk i held: bit i */
+	uint16_t dest_len;
+	uint8_t dest[GW_DEST_MAX];
 };
 
 /* Why a session was lost (gw_conn_stats.loss_*). */
@@ -155,9 +218,12 @@ struct gw_conn {
 	uint32_t rto_us;
 	uint32_t max_inflight;
 	uint32_t max_payload;
+	size_t max_message;
 	gw_conn_deliver_fn on_deliver;
 	gw_conn_result_fn on_result;
 	gw_conn_notice_fn on_notice;
+	gw_conn_message_fn on_message;
+	gw_conn_rx_notice_fn on_rx_notice;
 	void *arg;
 
 	/* Timers, CLOCK_MONOTONIC microseconds. */
@@ -184,7 +250,9 @@ struct gw_conn {
 	uint64_t rng;          /* xorshift state for jitter */
 
 	/* Sending side. */
-	uint64_t next_seq;     /* next origin_seq to assign */
+	uint64_t next_seq;     /* next origin_seq to put into the outbox */
+	uint64_t alloc_seq;    /* next origin_seq to hand out: next_seq, or
+				* above it while a group streams (stream) */
 	uint64_t out_head;     /* lowest un-acknowledged origin_seq (== next_seq if empty) */
 	uint64_t router_cum;   /* the router's cumulative point for us as the
 				* current session reported it (WELCOME
@@ -207,12 +275,35 @@ struct gw_conn {
 	uint32_t out_frame_cap;
 	struct gw_sdk_slot *out;
 	uint8_t *out_arena;
+	/* Groups being sent (group.c). */
+	struct gw_sdk_txgroup *txg; /* out_cap + 1 entries */
+	int32_t txg_free;
+	struct gw_sdk_stream stream;
+	struct gw_sdk_txhist *txh;  /* GW_SDK_TXHIST, the newest at txh_n - 1 */
+	uint64_t txh_n;
 
 	/* Receiving side. */
 	bool rx_placed;        /* the window was placed by a WELCOME's seq */
 	uint32_t rx_seq_n;     /* DATA taken or duplicate in this batch */
 	uint64_t rx_seqs[GW_CONN_BATCH]; /* their link seqs: each ACKed */
 	struct dp_dedup rx_dedup;
+	/* Reassembly (reasm.c). */
+	uint32_t rxg_max;      /* rx_groups_max */
+	uint32_t rxg_n;        /* groups in progress */
+	size_t rx_bytes_max;
+	size_t rx_bytes;       /* reserved by groups in progress */
+	uint64_t rxg_timeout_us;
+	struct gw_sdk_rxgroup *rxg;  /* rxg_max entries */
+	struct gw_sdk_gkey *rxg_key; /* their keys (used = 0: free) */
+	struct gw_sdk_gindex rxg_idx;
+	struct gw_sdk_gkey *rxd_key; /* finished groups, a ring of
+				      * GW_CONN_RX_DONE_GROUPS */
+	struct gw_sdk_gindex rxd_idx;
+	uint64_t rxd_n;              /* ever added (ring position) */
+	uint64_t rx_expiry_check;    /* session clock of the next expiry scan */
+	/* Session clock: time spent UP (group timeouts run on it). */
+	uint64_t up_accum_us;
+	uint64_t up_since_us;
 
 	/* Batched I/O. */
 	uint32_t txq_n;
@@ -327,14 +418,43 @@ uint64_t gw_sdk_outbox_hello_seq(const struct gw_conn *c);
  * stands below seqs this handle has settled (router_cum + 1 < out_head). */
 bool gw_sdk_outbox_gap_at_head(const struct gw_conn *c);
 
+/* outbox.c, for group.c */
+/* Room for new seqs in the outbox now (window rule, BUSY's cwnd): how many
+ * more may be put in from next_seq. Re-entered. */
+uint32_t gw_sdk_outbox_room(const struct gw_conn *c);
+/* Put the frame of seq next_seq (already encoded into its slot's frame,
+ * @flen bytes) into the outbox as LIVE, of group @gidx (-1: none), and queue
+ * it. Re-entered; sends. */
+void gw_sdk_outbox_put(struct gw_conn *c, size_t flen, int32_t gidx, uint64_t now);
+/* The slot frame seq next_seq goes into. */
+uint8_t *gw_sdk_outbox_next_frame(const struct gw_conn *c);
+/* Abandon LIVE seq @seq (the rest of a refused group): never resent, holds
+ * the window until the gap is closed; no callback. */
+void gw_sdk_outbox_abandon(struct gw_conn *c, uint64_t seq);
+
+/* group.c */
+/* Allocate / free the group tables. From gw_conn_open() after the outbox /
+ * gw_conn_close(); -ENOMEM. Free is safe on a partly initialised handle. */
+int gw_sdk_group_init(struct gw_conn *c);
+void gw_sdk_group_free(struct gw_conn *c);
+/* Chunk @seq of group @gidx was acknowledged (0) or refused (@status):
+ * on_result once the group's outcome is known. Callbacks. */
+void gw_sdk_group_resolved(struct gw_conn *c, int32_t gidx, uint64_t seq, int status);
+/* The message id to report a NACK EXPIRED of @seq under, and whether to
+ * report it at all (false: its group was noticed already). */
+bool gw_sdk_group_notice_id(struct gw_conn *c, uint64_t seq, uint64_t *msg_id);
+/* Release more of the streaming group into the window. Re-entered; sends. */
+void gw_sdk_stream_pump(struct gw_conn *c, uint64_t now);
+
 /* state.c */
 /* Read and lock the state file (state_path), move next_seq and place the
  * receive window from it, and durably reserve seqs. From gw_conn_open(),
  * before the outbox. 0 or -EBUSY, -EBADMSG, -EINVAL, a file error; blocks. */
 int gw_sdk_state_open(struct gw_conn *c, const struct gw_conn_cfg *cfg);
-/* Move the ceiling seq_reserve seqs ahead of next_seq, durably. 0 or a
- * file error. Re-entered (gw_conn_send() with the reserve used up); blocks. */
-int gw_sdk_state_reserve(struct gw_conn *c);
+/* Move the ceiling max(seq_reserve, @need) seqs ahead of alloc_seq,
+ * durably. 0 or a file error. Re-entered (gw_conn_send() with the reserve
+ * used up); blocks. */
+int gw_sdk_state_reserve(struct gw_conn *c, uint64_t need);
 /* The periodic writes (the ceiling at half the reserve, the receive window
  * every state_sync_ms). From gw_conn_poll(); blocks when one is due. */
 void gw_sdk_state_tick(struct gw_conn *c, uint64_t now);
@@ -351,7 +471,10 @@ void gw_sdk_state_free(struct gw_conn *c);
 /* A DATA frame of the current epoch: delivered if new (marked before the
  * callback, so never twice), counted if a duplicate, noted for the batch's
  * ACK either way. From gw_conn_poll(). Callbacks (on_deliver). */
-void gw_sdk_rx_data(struct gw_conn *c, const struct gw_frame *f);
+void gw_sdk_rx_data(struct gw_conn *c, const struct gw_frame *f, uint64_t now);
+/* Frame @seq was taken (new): mark it done and note it for the batch's ACK.
+ * Re-entered from reasm.c. */
+void gw_sdk_rx_taken(struct gw_conn *c, uint64_t seq);
 /* End of a receive batch: queue the ACKs that cover what it took. From
  * gw_conn_poll(). Sends. */
 void gw_sdk_rx_batch_end(struct gw_conn *c, uint64_t now);
@@ -359,6 +482,25 @@ void gw_sdk_rx_batch_end(struct gw_conn *c, uint64_t now);
  * receive window there, or start it afresh for another router process.
  * From gw_conn_poll(). */
 void gw_sdk_rx_place(struct gw_conn *c, uint64_t router_cum);
+
+/* reasm.c */
+/* Allocate / free the reassembly tables. From gw_conn_open() /
+ * gw_conn_close(); -ENOMEM; free is safe on a partly initialised handle. */
+int gw_sdk_reasm_init(struct gw_conn *c, const struct gw_conn_cfg *cfg);
+void gw_sdk_reasm_free(struct gw_conn *c);
+/* A new (never delivered) chunk frame, egress seq f->seq: true if it was
+ * taken (held, completed and delivered, or dropped as given up): mark it
+ * done and acknowledge it; false: refused, leave it unmarked and
+ * unacknowledged (the router retransmits it). Callbacks (on_message,
+ * on_rx_notice). */
+bool gw_sdk_reasm_chunk(struct gw_conn *c, const struct gw_frame *f, uint64_t now);
+/* Give up groups idle for rx_group_timeout_ms of session time. From
+ * gw_conn_poll(). Callbacks (on_rx_notice). */
+void gw_sdk_reasm_timers(struct gw_conn *c, uint64_t now);
+/* When gw_sdk_reasm_timers() next has work (UINT64_MAX: none). */
+uint64_t gw_sdk_reasm_deadline(const struct gw_conn *c, uint64_t now);
+/* The session clock: microseconds spent UP. */
+uint64_t gw_sdk_up_clock(const struct gw_conn *c, uint64_t now);
 
 #pragma GCC visibility pop
 

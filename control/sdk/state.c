@@ -287,23 +287,26 @@ int gw_sdk_state_open(struct gw_conn *c, const struct gw_conn_cfg *cfg)
 	if (found) {
 		if (r.seq_ceiling > c->next_seq)
 			c->next_seq = r.seq_ceiling;
+		c->alloc_seq = c->next_seq;
 		if (r.flags & GW_SDK_ST_RX_PLACED)
 			rx_restore(c, &r);
 		c->st.state_clean = !!(r.flags & GW_SDK_ST_CLEAN);
 	}
 	/* Reserve before the first send: whatever happens from here on, the
 	 * next process starts above every seq this one may use. */
-	ret = gw_sdk_state_reserve(c);
+	ret = gw_sdk_state_reserve(c, 0);
 	c->state_due_us = gw_sdk_now_us() + c->state_sync_us;
 	return ret;
 }
 
-int gw_sdk_state_reserve(struct gw_conn *c)
+int gw_sdk_state_reserve(struct gw_conn *c, uint64_t need)
 {
-	uint64_t ceiling = c->next_seq + c->seq_reserve;
+	uint64_t ceiling = c->alloc_seq + (need > c->seq_reserve ? need : c->seq_reserve);
 	int ret;
 
-	if (ceiling < c->next_seq)
+	/* alloc_seq: a group handed out ahead of the outbox (group.c) is
+	 * below it too; @need: a group larger than the reserve. */
+	if (ceiling < c->alloc_seq)
 		ceiling = UINT64_MAX; /* never in practice: 2^64 seqs */
 	ret = state_write(c, ceiling, 0);
 	if (ret == 0)
@@ -324,11 +327,11 @@ void gw_sdk_state_tick(struct gw_conn *c, uint64_t now)
 		return;
 	/* Move the ceiling when half the reserve is used, so that sends
 	 * rarely meet an exhausted reserve and wait for an fsync. */
-	need_seq = c->next_seq + c->seq_reserve / 2 >= c->seq_ceiling;
+	need_seq = c->alloc_seq + c->seq_reserve / 2 >= c->seq_ceiling;
 	if (!need_seq && !(c->rx_dirty && now >= c->state_due_us))
 		return;
 	if (need_seq)
-		(void)gw_sdk_state_reserve(c); /* writes the window too */
+		(void)gw_sdk_state_reserve(c, 0); /* writes the window too */
 	else
 		(void)state_write(c, c->seq_ceiling, 0);
 	c->state_due_us = now + c->state_sync_us;
@@ -345,7 +348,7 @@ int gw_sdk_state_close(struct gw_conn *c)
 		return 0;
 	/* Exact: a clean close skips no seq. Seqs still in the outbox were
 	 * handed out and stay below it. */
-	return state_write(c, c->next_seq, GW_SDK_ST_CLEAN);
+	return state_write(c, c->alloc_seq, GW_SDK_ST_CLEAN);
 }
 
 void gw_sdk_state_free(struct gw_conn *c)

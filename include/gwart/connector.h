@@ -21,7 +21,8 @@
  *
  * Ownership: gw_conn_open() returns a handle that the caller owns until
  * gw_conn_close(); the SDK allocates everything it needs (outbox, batch
- * buffers) in gw_conn_open() and nothing per message afterwards. Buffers
+ * buffers, the reassembly tables) in gw_conn_open(), and per message only
+ * for messages larger than one frame (see "Messages of any size"). Buffers
  * passed to the SDK are copied before the call returns; buffers passed to
  * callbacks belong to the SDK and are valid only during the callback.
  *
@@ -98,6 +99,56 @@
  * afresh, and WELCOME.router_seq then keeps new seqs above what the router
  * has seen.
  *
+ * Messages of any size (PROTOCOL.md, chunks). gw_conn_send_msg() takes a
+ * message of 0..max_message bytes (cfg.max_message, default
+ * GW_MSG_DEFAULT_MAX = 1 MiB, at most GW_MSG_MAX = 64 MiB). One that fits
+ * one frame (len <= min(cfg.max_payload, WELCOME.max_payload)) leaves as a
+ * plain DATA frame, exactly as gw_conn_send() sends it. A larger one leaves
+ * as a group of chunk frames with consecutive origin seqs (the message id is
+ * the first; chunk payloads are sized so that every chunk frame is no
+ * longer than a plain frame of max_payload bytes to the longest
+ * destination), each retransmitted, BUSY-retried and acknowledged like any
+ * message; on_result() comes once for the whole message. The outbox takes a
+ * group whole or not at all: as many chunks as the send window has room for
+ * are queued at once, and if that is not all of them, the rest of the
+ * message is copied (one allocation of at most len bytes, freed once every
+ * chunk is in the window) and released into the window as acknowledgements
+ * open it, so a group larger than the window (a 64 MiB message is some
+ * 58,000 chunks) streams through the same bounded outbox. While such a
+ * group is being released, gw_conn_send() and gw_conn_send_msg() answer
+ * -EAGAIN (every seq after it waits for it anyway: the window rule).
+ * Receiving: with cfg.on_message set, chunks are reassembled (in any order,
+ * duplicated, across session losses, reconnections and router restarts;
+ * told apart by (origin, message id) and index) and the message is
+ * delivered whole, once, through on_message(); single-frame messages go
+ * through on_message() too. Reassembly is bounded: at most rx_groups_max
+ * groups and rx_bytes_max bytes in progress (a group reserves its
+ * total_len, allocated when its first chunk is taken, never from a length
+ * not yet within the bound). A chunk that would exceed either bound is
+ * refused WITHOUT acknowledgement and counted (rx_refused_groups,
+ * rx_refused_bytes, rx_refused_nomem): the router keeps it and retransmits
+ * it later. A group of which no new chunk came for rx_group_timeout_ms of
+ * session time (time while the session is up; a session loss stops that
+ * clock) is given up: freed, counted (rx_expired) and reported through
+ * on_rx_notice(GW_RX_EXPIRED); its later chunks are acknowledged and dropped.
+ * A group that can never be taken here (total_len above max_message, or no
+ * on_message) is given up at its first chunk (rx_too_big, rx_no_handler;
+ * on_rx_notice(GW_RX_NOMEM)), its chunks acknowledged and dropped rather
+ * than refused forever, which would hold the router's link to us. The
+ * SDK remembers the last GW_CONN_RX_DONE_GROUPS groups it delivered or gave
+ * up, so that a late chunk of one (a retransmission under a new egress seq,
+ * after a router restart) is acknowledged and dropped (rx_late_chunks), not
+ * taken as the start of a new group.
+ * A partial group lives in memory only. Its chunks were acknowledged to
+ * the router, which no longer holds them: if the handle is closed
+ * (gw_conn_close(), even with state_path) or the process dies before the
+ * group is complete, that message is lost here, although its origin was
+ * told it was delivered to the router (on_result 0). The next process, if
+ * the rest of the group reaches it, gives the group up after
+ * rx_group_timeout_ms and reports it (on_rx_notice GW_RX_EXPIRED, with the
+ * message id), so the loss is visible at the destination. Messages that fit
+ * one frame keep every guarantee below.
+ *
  * Exactly once, and its limits. on_deliver() fires at most once per message
  * the router transmits to this connector (messages are told apart by the
  * router's egress link sequence, which retransmissions reuse), for the
@@ -121,6 +172,7 @@
 #ifndef GWART_CONNECTOR_H
 #define GWART_CONNECTOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <gwart/auth.h>
@@ -151,6 +203,20 @@ extern "C" {
 /* Persistence (state_path). */
 #define GW_CONN_DEF_SEQ_RESERVE 65536u    /* origin seqs reserved per durable write */
 #define GW_CONN_DEF_STATE_SYNC_MS 1000u   /* receive window written at most this often */
+/* Messages of any size ("Messages of any size" above). */
+#define GW_CONN_DEF_RX_GROUPS_MAX 64u     /* groups in reassembly at once */
+#define GW_CONN_RX_GROUPS_MAX 4096u       /* largest accepted rx_groups_max */
+#define GW_CONN_DEF_RX_BYTES_MULT 4u      /* rx_bytes_max default: 4 x max_message */
+#define GW_CONN_DEF_RX_GROUP_TIMEOUT_MS 60000u /* session time without a new chunk */
+#define GW_CONN_RX_DONE_GROUPS 4096u      /* groups remembered as delivered or given up */
+
+/* on_rx_notice reasons: why a group in reassembly was given up. */
+enum gw_rx_notice_reason {
+	GW_RX_EXPIRED = 1, /* no new chunk for rx_group_timeout_ms (its origin or the
+			    * router gave the rest up, or it was lost) */
+	GW_RX_NOMEM = 2,   /* it can never be reassembled here: total_len above
+			    * cfg.max_message, or no on_message callback */
+};
 
 /*
  * on_deliver - a message from the router, delivered exactly once.
@@ -159,7 +225,8 @@ extern "C" {
  * @payload, @len: the payload. Both buffers belong to the SDK and are valid
  * only until the callback returns.
  * The callback may call gw_conn_send() on the same handle; it must not call
- * gw_conn_poll() or gw_conn_close().
+ * gw_conn_poll() or gw_conn_close(). Not called when cfg.on_message is set
+ * (every message then goes through on_message).
  */
 typedef void (*gw_conn_deliver_fn)(void *arg, uint32_t origin, uint64_t origin_seq,
 				   const char *dest, uint16_t dest_len, const void *payload,
@@ -192,6 +259,27 @@ typedef void (*gw_conn_result_fn)(void *arg, uint64_t origin_seq, int status);
  * on_deliver.
  */
 typedef void (*gw_conn_notice_fn)(void *arg, uint64_t origin_seq, int reason);
+
+/*
+ * on_message - a whole message from the router, delivered exactly once,
+ * whatever its size: a single frame, or a group reassembled from its chunks.
+ * @origin, @msg_id: the message id (sender connector, origin_seq of its
+ * first frame). @dest, @dest_len: destination as sent, NOT NUL-terminated.
+ * @msg, @len: the message (0..cfg.max_message bytes). Buffers belong to the
+ * SDK and are valid only until the callback returns (a group's buffer is
+ * freed then). When set, on_deliver is not called. The SDK acknowledges the
+ * message's last frame once this returns. Same re-entrancy rules as
+ * on_deliver.
+ */
+typedef void (*gw_conn_message_fn)(void *arg, uint32_t origin, uint64_t msg_id, const char *dest,
+				   uint16_t dest_len, const void *msg, size_t len);
+
+/*
+ * on_rx_notice - a group in reassembly was given up and freed, its message
+ * NOT delivered (@reason: enum gw_rx_notice_reason). Once per group. Same
+ * re-entrancy rules as on_deliver.
+ */
+typedef void (*gw_conn_rx_notice_fn)(void *arg, uint32_t origin, uint64_t msg_id, int reason);
 
 /*
  * Configuration. Zero-initialise it and set what you need; zero means the
@@ -239,6 +327,23 @@ struct gw_conn_cfg {
 	 * gw_conn_open() fail with -EINVAL. Copied; the handle's copy is
 	 * wiped by gw_conn_close(). */
 	uint8_t key[GW_KEY_LEN];     /* this connector's 32-byte secret */
+	/* Messages of any size ("Messages of any size" above). */
+	size_t max_message;          /* largest message gw_conn_send_msg() sends and
+				      * reassembly takes; 0: GW_MSG_DEFAULT_MAX;
+				      * at most GW_MSG_MAX */
+	gw_conn_message_fn on_message;   /* NULL: single frames go to on_deliver,
+					  * groups are given up (rx_no_handler) */
+	gw_conn_rx_notice_fn on_rx_notice; /* may be NULL */
+	uint32_t rx_groups_max;      /* groups in reassembly at once, 1..
+				      * GW_CONN_RX_GROUPS_MAX; 0:
+				      * GW_CONN_DEF_RX_GROUPS_MAX */
+	uint32_t rx_group_timeout_ms; /* give a group up after this much session
+				       * time without a new chunk of it; 0:
+				       * GW_CONN_DEF_RX_GROUP_TIMEOUT_MS */
+	size_t rx_bytes_max;         /* bytes in reassembly at once (each group
+				      * reserves total_len + its chunk bitmap);
+				      * >= max_message; 0: GW_CONN_DEF_RX_BYTES_MULT
+				      * x max_message */
 	/* Fields are only ever appended: zero-initialise the whole struct. */
 };
 
@@ -268,7 +373,7 @@ struct gw_conn_stats {
 	uint64_t gap_hellos;    /* HELLOs on a live session closing refused seqs' gap */
 	uint64_t seq_resyncs;   /* WELCOMEs whose router_seq moved our next seq up */
 	/* receiving side */
-	uint64_t delivered;     /* messages passed to on_deliver */
+	uint64_t delivered;     /* messages passed to on_deliver (or on_message) */
 	uint64_t duplicates;    /* DATA frames suppressed as already delivered */
 	uint64_t rx_too_far;    /* DATA frames beyond the receive window (dropped) */
 	uint64_t rx_replaced;   /* receive window started afresh (a new router process) */
@@ -324,6 +429,40 @@ struct gw_conn_stats {
 	uint64_t rx_replayed;    /* a counter already seen or too old (session
 				  * frames), or a WELCOME, NACK NOT_AUTHORISED or
 				  * probe not newer than the last one taken */
+	/* Appended with messages of any size. Monotonic; sending side: */
+	uint64_t groups_sent;    /* messages gw_conn_send_msg() sent as a group */
+	uint64_t chunks_sent;    /* their chunk frames transmitted for the first
+				  * time (also counted in sent) */
+	uint64_t groups_acked;   /* groups on_result(0) (also counted in acked) */
+	uint64_t groups_failed;  /* groups on_result(reason) (also in failed) */
+	uint64_t stream_waits;   /* sends refused -EAGAIN because a group was
+				  * still being released into the window */
+	/* receiving side (delivered counts messages, groups included) */
+	uint64_t rx_chunks;      /* new chunk frames taken into reassembly */
+	uint64_t rx_groups;      /* groups reassembled and delivered (on_message) */
+	uint64_t rx_chunk_dups;  /* new frames repeating a chunk index already
+				  * held (acknowledged, dropped) */
+	uint64_t rx_late_chunks; /* chunks of a group already delivered or given
+				  * up (acknowledged, dropped) */
+	uint64_t rx_bad_chunks;  /* chunks disagreeing with their group's first
+				  * chunk (total_len, count, chunk_len): dropped,
+				  * acknowledged */
+	uint64_t rx_refused_groups; /* chunks refused unacknowledged: rx_groups_max
+				     * groups already in progress */
+	uint64_t rx_refused_bytes;  /* chunks refused unacknowledged: the group's
+				     * total_len would exceed rx_bytes_max */
+	uint64_t rx_refused_nomem;  /* chunks refused unacknowledged: allocating
+				     * the group's buffer failed */
+	uint64_t rx_expired;     /* groups given up after rx_group_timeout_ms
+				  * (on_rx_notice GW_RX_EXPIRED) */
+	uint64_t rx_too_big;     /* groups given up: total_len > max_message
+				  * (on_rx_notice GW_RX_NOMEM) */
+	uint64_t rx_no_handler;  /* groups given up: no on_message (GW_RX_NOMEM) */
+	/* now */
+	uint64_t rx_bytes_open;  /* bytes reserved by groups in reassembly */
+	uint32_t rx_groups_open; /* groups in reassembly */
+	uint32_t streaming;      /* 1 while a group is being released into the window */
+	uint64_t stream_left;    /* chunks of it not yet in the window */
 };
 
 struct gw_conn;
@@ -364,6 +503,30 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err);
  */
 int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint16_t len,
 		 uint64_t *origin_seq);
+
+/*
+ * gw_conn_send_msg - queue one message of any size, 0..cfg.max_message
+ * bytes, for @dest (as gw_conn_send()); @msg is copied or encoded before the
+ * call returns. A message that fits one frame is sent exactly as
+ * gw_conn_send() sends it; a larger one as a group of chunks ("Messages of
+ * any size" above), taken whole or not at all.
+ * On success returns 0, stores the message id (the origin_seq of its first
+ * frame) in *msg_id (if not NULL) and guarantees exactly one later
+ * on_result(msg_id, status): 0 once the router acknowledged every chunk,
+ * else the reason of the first refusal (NO_ROUTE, TOO_BIG, NOT_AUTHORISED),
+ * the rest of the group then abandoned (never resent). on_notice(msg_id,
+ * EXPIRED) as for single frames, at most once per message for the last
+ * GW_CONN_RX_DONE_GROUPS groups sent (an older group's chunk is reported
+ * under the chunk's own origin_seq).
+ * Errors: those of gw_conn_send(), -EMSGSIZE above max_message or when no
+ * chunk payload fits a frame with this destination, -EAGAIN also while an
+ * earlier group is still being released into the window (nothing was
+ * queued), -ENOMEM the copy of a group larger than the free window could
+ * not be allocated (nothing was queued).
+ * Threading: the handle's thread; may be called from callbacks.
+ */
+int gw_conn_send_msg(struct gw_conn *c, const char *dest, const void *msg, size_t len,
+		     uint64_t *msg_id);
 
 /*
  * gw_conn_flush - hand every queued frame to the kernel now.
@@ -412,7 +575,9 @@ void gw_conn_get_stats(const struct gw_conn *c, struct gw_conn_stats *st);
  * (state_path: the exact next origin seq and the receive window), close the
  * socket and free the handle and everything it owns. Messages still in the
  * outbox are abandoned WITHOUT on_result() and their seqs are never reused:
- * drain first (stats.inflight == 0) if that matters.
+ * drain first (stats.inflight == 0) if that matters. Groups in reassembly
+ * are freed without on_rx_notice() and their messages are lost (see
+ * "Messages of any size").
  * Returns 0, or a negative errno from the state file write or from close(2)
  * (the handle is freed anyway; a failed state write leaves the last
  * periodic one, as after a crash).

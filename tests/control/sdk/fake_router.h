@@ -12,7 +12,9 @@
  * FR_RTO_US until the destination ACKs; echoes KEEPALIVE on a live session;
  * forgets a session on BYE. Routing: "type:<anything>@c<ID>.example" goes
  * to connector ID (1..FR_MAX_CONN-1) once that connector said HELLO;
- * anything else is refused with NACK NO_ROUTE.
+ * anything else is refused with NACK NO_ROUTE. A destination whose egress
+ * custody is full (FR_EG_MAX) makes it answer BUSY (custody_full). Chunks
+ * (GW_F_CHUNK) are forwarded like any DATA frame, each on its own.
  *
  * What it checks (counters below, asserted by the suites): the duplicate-
  * window rule (nothing beyond cum + dup_window on the wire:
@@ -133,6 +135,7 @@ struct fake_router {
 	uint64_t window_violations, rtx_flag_missing, rtx_flag_wrong, bad_frames;
 	uint64_t busy_tx, no_route_tx, no_session_tx, eg_tx, eg_rtx, dup_in;
 	uint64_t max_in_seq, dropped_in;
+	uint64_t custody_full;    /* DATA refused BUSY: egress custody full */
 	uint64_t hello_us[64];    /* arrival (fr_now_us()) of the first 64 HELLOs */
 	uint64_t auth_failed, replayed, stale_epoch, probes_tx; /* v2 */
 	uint64_t probe_ctr;       /* its clock for probes: strictly increasing */
@@ -179,6 +182,16 @@ void fr_send_raw(struct fake_router *fr, int id, const void *frame, size_t len);
 
 /* Close connector @id's session from the router's side: BYE (12.4). */
 void fr_bye(struct fake_router *fr, int id);
+
+/* Put a DATA frame (a chunk if @ck) from @origin into connector @id's
+ * egress custody as if the router had taken it, under the next egress seq
+ * (returned); it is (re)sent like any other until @id acknowledges it. */
+uint64_t fr_inject(struct fake_router *fr, int id, uint32_t origin, uint64_t origin_seq,
+		   const char *dest, const void *payload, uint16_t len,
+		   const struct gw_chunk_info *ck);
+
+/* True while egress seq @seq towards @id is in custody (not acknowledged). */
+bool fr_eg_held(const struct fake_router *fr, int id, uint64_t seq);
 
 /* Receive and answer every datagram waiting on the socket (without
  * blocking), then (re)send whatever egress custody is due. */
