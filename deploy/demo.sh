@@ -7,13 +7,49 @@
 #   demo: sent=N delivered=N duplicates=N lost=N rate=R msg/s
 # Exit status is non-zero if anything was lost or duplicated.
 #   GWART_DEMO_COUNT (default 100000), GWART_DEMO_PAYLOAD (default 64)
+#
+# sh deploy/demo.sh mail: real mail instead, between two Postfix instances
+# of the demo's own (tests/integration/mail.sh with fewer messages and no
+# restarts): Postfix A -> gwart-smtp ingress -> gwartd -> gwart-smtp egress
+# -> Postfix B -> Maildir, one message to a recipient B refuses (its bounce
+# comes back to the sender), and one line at the end:
+#   mail: sent=N delivered=N duplicates=N lost=N bounced=N
+# non-zero exit if anything was lost or duplicated.
+#   GWART_DEMO_MAIL_COUNT (default 100), GWART_DEMO_MAIL_FAULTS (default 0;
+#   1: the test's restarts of each connector, gwartd and Postfix B as well)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${GWART_BUILD:-"$here/build"}
 count=${GWART_DEMO_COUNT:-100000}
 payload=${GWART_DEMO_PAYLOAD:-64}
+mode=${1:-}
+case "$mode" in
+"" | mail) ;;
+*) echo "usage: sh deploy/demo.sh [mail]" >&2; exit 2 ;;
+esac
 
 "$here/deploy/setup.sh" "$build"
+
+if [ "$mode" = mail ]; then
+	mcount=${GWART_DEMO_MAIL_COUNT:-100}
+	out=$(mktemp)
+	trap 'rm -f "$out"' EXIT INT TERM
+	set +e
+	GWART_BUILD="$build" GWART_SRC="$here" GWART_MAIL_COUNT="$mcount" \
+		GWART_MAIL_FAULTS="${GWART_DEMO_MAIL_FAULTS:-0}" \
+		sh "$here/tests/integration/mail.sh" >"$out" 2>&1
+	rc=$?
+	set -e
+	grep -v '^mail: sent=' "$out" || true
+	line=$(grep '^mail: sent=' "$out" | tail -n 1 || true)
+	if [ -z "$line" ]; then
+		echo "mail: sent=0 delivered=0 duplicates=0 lost=0 bounced=0 (the mail path failed, rc=$rc)"
+		exit 1
+	fi
+	echo "$line"
+	[ $rc -eq 0 ] || exit 1
+	exit 0
+fi
 . "$here/deploy/netns.sh"
 
 ns="gwart-demo-$$"

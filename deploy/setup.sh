@@ -19,6 +19,7 @@ pkgs="$pkgs bash-completion"  # its completionsdir: where meson installs deploy/
 pkgs="$pkgs libmicrohttpd-dev"  # gwartd's /metrics endpoint (control/metrics.c)
 pkgs="$pkgs prometheus curl"  # it_metrics: promtool check metrics, a real prometheus, curl
 pkgs="$pkgs tshark"  # it_dissector: decodes captures with deploy/wireshark/gwart.lua
+pkgs="$pkgs postfix swaks"  # it_mail, demo.sh mail: two Postfix instances of their own
 
 missing=""
 for p in $pkgs; do
@@ -32,9 +33,25 @@ if [ -n "$missing" ]; then
 	fi
 	echo "setup: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
+	# Postfix without a system configuration: the tests and the demo run
+	# instances of their own (postfix -c DIR); the host gets no MTA.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		debconf-set-selections
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	case " $missing " in
+	*" postfix "*)
+		# Installed by us: no system-wide Postfix on port 25, now or at
+		# boot (the package enables its unit; without main.cf it does not
+		# start, but a host whose policy lets it run must not get one).
+		if [ -f /etc/postfix/main.cf ] && postfix status >/dev/null 2>&1; then
+			postfix stop >/dev/null 2>&1 || true
+		fi
+		systemctl disable --now postfix.service >/dev/null 2>&1 ||
+			systemctl disable postfix.service >/dev/null 2>&1 || true
+		;;
+	esac
 fi
 
 if [ ! -f "$build/build.ninja" ]; then

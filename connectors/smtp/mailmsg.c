@@ -121,6 +121,8 @@ struct wbuf {
 
 static void put(struct wbuf *w, const void *s, size_t n)
 {
+	if (n == 0)
+		return;   /* s may be NULL then (no trace, no body) */
 	if (w->len <= w->cap && n <= w->cap - w->len)
 		memcpy(w->p + w->len, s, n);
 	w->len += n;   /* past cap: only counted, reported as -ENOSPC */

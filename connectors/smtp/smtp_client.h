@@ -19,11 +19,19 @@
  *
  * Outcome per recipient (smtp_cli_rcpt()):
  *   DELIVERED  RCPT 2xx and the final reply to "." 2xx;
- *   TEMP       a 4xx at any step that concerns it (greeting, EHLO/HELO,
- *              MAIL, its RCPT, DATA, "."), a reply that breaks the protocol,
- *              a timeout or a lost connection before its outcome: retry;
- *   PERM       a 5xx at any such step: bounce (the remote code and text are
- *              kept for the DSN).
+ *   TEMP       a 4xx at any step that concerns it (EHLO/HELO, MAIL, its
+ *              RCPT, DATA, "."), any non-220 greeting (as Postfix's
+ *              smtp_skip_5xx_greeting: a host that will not talk is no
+ *              verdict on the recipients), a reply that breaks the
+ *              protocol, a timeout or a lost connection before its
+ *              outcome: retry;
+ *   PERM       a 5xx to HELO (after EHLO got 5xx too), MAIL, its RCPT, DATA
+ *              or ".", or a content above the next hop's SIZE: bounce.
+ * Outcomes decided here rather than by a reply have stage
+ * SMTP_CLI_ST_LOCAL and a code of the same shape as a remote one, so they
+ * go into receipts and DSNs as they are: 451 4.4.2 (timeout, connection
+ * lost), 451 4.5.0 (protocol error), 552 5.3.4 (SIZE); the text says which
+ * step it was.
  * A connection lost after "." was sent and before its reply leaves the
  * recipients TEMP: the next hop may have the mail already, so a retry can
  * duplicate it (RFC 1047); the egress's delivered-Id record cannot see that.
@@ -68,9 +76,9 @@ enum smtp_cli_stage {
 	SMTP_CLI_ST_LOCAL,     /* decided here (SIZE too big, protocol error) */
 };
 
-/* One recipient's outcome. code 0 with local text when no reply decided
- * it (timeout, lost connection, protocol error); otherwise the remote
- * reply's code, enhanced code ("" if it gave none) and cleaned text. */
+/* One recipient's outcome: the deciding reply's code, enhanced code (""
+ * if it gave none) and cleaned text (or ours, stage SMTP_CLI_ST_LOCAL).
+ * code is 0 only while result is SMTP_CLI_PENDING. */
 struct smtp_cli_outcome {
 	enum smtp_cli_result result;
 	enum smtp_cli_stage stage;
@@ -126,12 +134,13 @@ void smtp_cli_out_consume(struct smtp_cli *c, size_t n);
 
 /* The next hop did not answer in time (the daemon's timer; RFC 5321
  * 4.5.3.2 suggests 5 min for the greeting/MAIL/RCPT, 10 min after "."):
- * every recipient still pending becomes TEMP (code 0, "timeout ..."), the
- * transaction is done. */
+ * every recipient still pending becomes TEMP (451 4.4.2 "timeout ..."),
+ * the transaction is done. */
 void smtp_cli_timeout(struct smtp_cli *c);
 
 /* The connection failed or closed (also before any byte: connect failed):
- * as smtp_cli_timeout(), text "connection lost ...". */
+ * as smtp_cli_timeout(), text "connection ... lost ...", and the output is
+ * dropped. */
 void smtp_cli_lost(struct smtp_cli *c);
 
 /* Whether every recipient has its outcome. The output may still hold QUIT:

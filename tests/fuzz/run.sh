@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Build and run one libFuzzer target.
-#   run.sh <srcroot> <outdir> <seconds> [wire|pkt|config|ctl_request|router] [<builddir>]
+#   run.sh <srcroot> <outdir> <seconds> [wire|pkt|config|ctl_request|router|smtp_server|smtp_client|mailmsg] [<builddir>]
 # wire (default): the frame parser and auth.h's tags (fuzz_wire.c, wire.dict,
 #      corpus/wire).
 # pkt: the L2-L4 classifier with the frame parser under it (fuzz_pkt.c,
@@ -19,6 +19,15 @@
 #      again with 2 (FUZZ_ROUTER_WORKERS), each for <seconds>. It compiles
 #      every router file itself (the virtual clock of fuzz_router_clock.h
 #      forced in), FUZZ_JOBS (default 2) at a time.
+# smtp_server: the SMTP server session fed a client's bytes in random chunks
+#      with random draining, and whole; both runs must agree (fuzz_smtp_server.c,
+#      smtp_server.dict, corpus/smtp_server).
+# smtp_client: the SMTP client fed a next hop's replies; every outcome must
+#      make a valid receipt and DSN (fuzz_smtp_client.c, smtp_client.dict,
+#      corpus/smtp_client).
+# mailmsg: the GWMAIL1/GWRCPT1 decoders, re-encoded byte for byte
+#      (fuzz_mailmsg.c, mailmsg.dict, corpus/mailmsg).
+#      The three compile connectors/smtp's pure files, nothing else.
 # config and ctl_request compile the files they fuzz with instrumentation and
 # take the rest of gwart (never called, only linked) from <builddir>'s static
 # libraries, so that build must be done first (meson test does it).
@@ -48,7 +57,7 @@
 set -eu
 
 if [ $# -lt 3 ] || [ $# -gt 5 ]; then
-	echo "usage: $0 <srcroot> <outdir> <seconds> [wire|pkt|config|ctl_request|router] [<builddir>]" >&2
+	echo "usage: $0 <srcroot> <outdir> <seconds> [wire|pkt|config|ctl_request|router|smtp_server|smtp_client|mailmsg] [<builddir>]" >&2
 	exit 2
 fi
 src=$(cd "$1" && pwd)
@@ -159,8 +168,19 @@ router)
 		-o "$out/fuzz_router"
 	max_len=4096
 	;;
+smtp_server | smtp_client | mailmsg)
+	smtp=$src/connectors/smtp
+	"$CC" -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-I"$smtp" "$smtp/mailmsg.c" "$smtp/smtp_server.c" "$smtp/smtp_client.c" "$smtp/dsn.c" \
+		"$src/tests/fuzz/fuzz_$target.c" -o "$out/fuzz_$target"
+	# Past the server's longest command line (1000 in most modes) and
+	# content limit (2048), the client's reply line (2048), several
+	# mail payloads' worth.
+	max_len=16384
+	;;
 *)
-	echo "unknown target '$target' (wire, pkt, config, ctl_request or router)" >&2
+	echo "unknown target '$target' (wire, pkt, config, ctl_request, router, smtp_server, smtp_client or mailmsg)" >&2
 	exit 2
 	;;
 esac

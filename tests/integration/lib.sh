@@ -50,7 +50,9 @@ start_gwartd() {
 	# tests (and the two builds) never share /run/gwart.
 	sock_arg=""
 	grep -q '"control"' "$cfg" || sock_arg="--socket $GW_SOCK"
-	gw_netns_create "$NS"
+	# The namespace may exist already: a test that made it first (it_mail
+	# puts its MTAs' addresses in it), or a restart after kill -9.
+	[ -e "/run/netns/$NS" ] || gw_netns_create "$NS"
 	# GWARTD_MEM: EAL's memory arguments (it_pdump: hugepages with a
 	# shared configuration, which secondary processes need).
 	ip netns exec "$NS" "$GWART_BUILD/control/gwartd" --lcores="$lcores" \

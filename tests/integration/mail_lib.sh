@@ -1,0 +1,349 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Real Postfix instances for the mail tests and the mail demo. Each instance
+# has its own config_directory, queue_directory and data_directory under a
+# directory of the caller's (no postmulti, nothing under /etc/postfix or
+# /var/spool/postfix is touched), listens on one address inside a network
+# namespace the caller created, and never looks anything up in DNS (every
+# next hop is a bracketed IP address, smtp_dns_support_level = disabled,
+# smtp_host_lookup = native, myhostname set).
+#
+#   . tests/integration/mail_lib.sh     (after deploy/netns.sh)
+#   pf_write A DIR NS IP ROLE [NEXTHOP]  write DIR/etc/{main,master}.cf
+#       ROLE "sender":   accepts mail from anyone in 198.18.0.0/15 and
+#                        relays $MAIL_DOMAIN to NEXTHOP ([ip]:port); its own
+#                        domain $SENDER_DOMAIN (where bounces come back) is
+#                        delivered into the Maildir DIR/mail/sender/.
+#       ROLE "receiver": accepts mail for $MAIL_DOMAIN only and delivers it
+#                        into DIR/mail/<user>/ (Maildir); $MAIL_REJECT is not
+#                        a mailbox, so RCPT TO for it is refused with 550.
+#   pf_start DIR / pf_stop DIR           start / stop (stop waits for exit)
+#   pf_sendmail DIR ARGS...              Postfix's sendmail for instance DIR
+#   pf_queue_len DIR                     messages in its queue
+#   pf_wait_empty DIR SECONDS            wait for its queue to drain
+#   pf_wait_port NS IP PORT SECONDS      wait for a listener
+#
+# Why these settings: the instances must start in well under a second,
+# retry quickly after a peer restarts (the test restarts them and the
+# connectors mid-run: minimal_backoff_time, queue_run_delay), and run as
+# root in a test directory (no chroot in master.cf, mail owned by nobody).
+
+MAIL_DOMAIN=${MAIL_DOMAIN:-mail.test}
+SENDER_DOMAIN=${SENDER_DOMAIN:-send.test}
+MAIL_SENDER=${MAIL_SENDER:-sender@$SENDER_DOMAIN}
+MAIL_USERS=${MAIL_USERS:-u1 u2 u3 u4}
+MAIL_REJECT=${MAIL_REJECT:-nosuch@$MAIL_DOMAIN}
+PF_UID=$(id -u nobody)
+PF_GID=$(id -g nobody)
+
+pf_have() {
+	command -v postfix >/dev/null 2>&1 && [ -x /usr/lib/postfix/sbin/master ] &&
+		command -v swaks >/dev/null 2>&1
+}
+
+# pf_write DIR NS IP ROLE [NEXTHOP]
+pf_write() {
+	d=$1 ns=$2 ip=$3 role=$4 nexthop=${5:-}
+	mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/mail"
+	chown "$PF_UID:$PF_GID" "$d/mail"
+	chown postfix "$d/data"
+	# The daemons run as postfix and the delivery agent as nobody: they
+	# must be able to walk down to their directories.
+	p=$d
+	while [ "$p" != / ] && [ "$p" != /tmp ]; do
+		chmod o+x "$p"
+		p=$(dirname "$p")
+	done
+	echo "$ns" >"$d/netns"
+	echo "$ip" >"$d/ip"
+	if [ "$role" = sender ]; then
+		host="mta.$SENDER_DOMAIN"
+		vdomains="$SENDER_DOMAIN"
+		vmaps="$MAIL_SENDER=sender/ postmaster@$SENDER_DOMAIN=sender/"
+		relay="relay_domains = $MAIL_DOMAIN
+transport_maps = inline:{ $MAIL_DOMAIN=relay:$nexthop }"
+	else
+		host="mx.$MAIL_DOMAIN"
+		vdomains="$MAIL_DOMAIN"
+		vmaps="postmaster@$MAIL_DOMAIN=postmaster/"
+		for u in $MAIL_USERS; do
+			vmaps="$vmaps $u@$MAIL_DOMAIN=$u/"
+		done
+		relay="relay_domains ="
+	fi
+	cat >"$d/etc/main.cf" <<EOF
+# Written by tests/integration/mail_lib.sh for one test run.
+compatibility_level = 3.6
+queue_directory = $d/spool
+data_directory = $d/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = $host
+mydomain = ${host#*.}
+myorigin = \$mydomain
+mydestination =
+inet_interfaces = $ip
+inet_protocols = ipv4
+smtp_bind_address = $ip
+mynetworks = 198.18.0.0/15 127.0.0.0/8
+smtp_dns_support_level = disabled
+smtp_host_lookup = native
+lmtp_host_lookup = native
+smtputf8_enable = no
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+maillog_file_prefixes = $d
+maillog_file = $d/maillog
+$relay
+virtual_mailbox_domains = $vdomains
+virtual_mailbox_base = $d/mail
+virtual_mailbox_maps = inline:{ $vmaps }
+virtual_uid_maps = static:$PF_UID
+virtual_gid_maps = static:$PF_GID
+virtual_mailbox_limit = 0
+message_size_limit = ${PF_SIZE_LIMIT:-10240000}
+smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+# Quick retries: peers are restarted on purpose during the run.
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 4s
+smtp_connect_timeout = 5s
+smtp_data_done_timeout = 120s
+bounce_queue_lifetime = 1h
+maximal_queue_lifetime = 1h
+default_process_limit = 20
+smtp_destination_concurrency_limit = ${PF_CONCURRENCY:-4}
+relay_destination_concurrency_limit = ${PF_CONCURRENCY:-4}
+# No DSN "delayed" mail for messages that wait through a restart.
+delay_warning_time = 0h
+EOF
+	# master.cf: chroot off everywhere (the instance lives in the test's
+	# directory, not in a chroot jail under its queue).
+	cat >"$d/etc/master.cf" <<'EOF'
+smtp       inet      n - n - -  smtpd
+pickup     unix      n - n 60 1 pickup
+cleanup    unix      n - n - 0  cleanup
+qmgr       unix      n - n 300 1 qmgr
+rewrite    unix      - - n - -  trivial-rewrite
+bounce     unix      - - n - 0  bounce
+defer      unix      - - n - 0  bounce
+trace      unix      - - n - 0  bounce
+verify     unix      - - n - 1  verify
+flush      unix      n - n 1000? 0 flush
+proxymap   unix      - - n - -  proxymap
+proxywrite unix      - - n - 1  proxymap
+smtp       unix      - - n - -  smtp
+relay      unix      - - n - -  smtp
+showq      unix      n - n - -  showq
+error      unix      - - n - -  error
+retry      unix      - - n - -  error
+discard    unix      - - n - -  discard
+local      unix      - n n - -  local
+virtual    unix      - n n - -  virtual
+anvil      unix      - - n - 1  anvil
+scache     unix      - - n - 1  scache
+postlog    unix-dgram n - n - 1 postlogd
+EOF
+}
+
+pf_ns() { cat "$1/netns"; }
+
+# pf_start DIR: start the instance in its namespace and wait until it
+# answers SMTP on port 25.
+pf_start() {
+	ns=$(pf_ns "$1")
+	ip netns exec "$ns" postfix -c "$1/etc" start >>"$1/start.log" 2>&1 ||
+		{ cat "$1/start.log" >&2; return 1; }
+	pf_wait_port "$ns" "$(cat "$1/ip")" 25 20
+}
+
+# pf_stop DIR: stop and wait until its master has exited (a restart right
+# after must not find the old master's lock).
+pf_stop() {
+	ns=$(pf_ns "$1")
+	pidf="$1/spool/pid/master.pid"
+	pid=$(tr -d ' ' <"$pidf" 2>/dev/null || true)
+	ip netns exec "$ns" postfix -c "$1/etc" stop >>"$1/start.log" 2>&1 || true
+	i=0
+	while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && { kill -9 "$pid" 2>/dev/null || true; break; }
+		sleep 0.1
+	done
+}
+
+pf_sendmail() {
+	d=$1
+	shift
+	ip netns exec "$(pf_ns "$d")" /usr/sbin/sendmail -C "$d/etc" "$@"
+}
+
+# pf_queue_len DIR: messages in any of the instance's queues.
+pf_queue_len() {
+	n=0
+	for q in maildrop incoming active deferred hold; do
+		[ -d "$1/spool/$q" ] || continue
+		c=$(find "$1/spool/$q" -type f | wc -l)
+		n=$((n + c))
+	done
+	echo "$n"
+}
+
+# pf_wait_empty DIR SECONDS: 0 when the queue drained in time.
+pf_wait_empty() {
+	i=0
+	while [ "$(pf_queue_len "$1")" -ne 0 ]; do
+		i=$((i + 1))
+		[ $i -gt $(($2 * 4)) ] && return 1
+		sleep 0.25
+	done
+	return 0
+}
+
+# pf_flush DIR: retry the deferred queue now (after a peer came back).
+pf_flush() {
+	ip netns exec "$(pf_ns "$1")" postqueue -c "$1/etc" -f >/dev/null 2>&1 || true
+}
+
+# pf_wait_port NS IP PORT SECONDS
+pf_wait_port() {
+	i=0
+	until ip netns exec "$1" python3 -c 'import socket,sys
+s=socket.create_connection((sys.argv[1], int(sys.argv[2])), 1); s.close()' "$2" "$3" \
+		2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt $(($4 * 10)) ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# mail_addrs NS IP...: give the namespace's loopback the MTAs' addresses.
+mail_addrs() {
+	ns=$1
+	shift
+	for a in "$@"; do
+		ip -n "$ns" addr add "$a/32" dev lo
+	done
+}
+
+# ---- The gwart path (it_mail, demo.sh mail): needs lib.sh (TMP, NS,
+# start_gwartd, key_file, add_keys, fail) and GW_SMTP_LIMIT (the ingress's
+# --max-message, the SIZE it advertises).
+#   gw_mail_start                gwartd with the mail routes, then both
+#                                connectors (ingress id 1 on IN_IP:IN_PORT,
+#                                bounces to A_IP:25; egress id 2 to B_IP:25)
+#   gw_smtp_restart ingress|egress   SIGTERM, wait, start again (same spool)
+#   gw_mail_kill_gwartd          SIGKILL gwartd, start it again
+#   gw_mail_report               the connectors' and the router's counters
+#   gw_smtp_stop_all             SIGTERM both connectors (cleanup)
+GW_SMTP_IN_PID=""
+GW_SMTP_EG_PID=""
+GW_SMTP_N=0
+
+gw_mail_config() {
+	# GWMAIL1's envelope lines need room beyond the mail itself
+	# (gwart-smtp --help: the router's max_message >= --max-message +
+	# 64 KiB).
+	cat >"$TMP/gwartd.json" <<JSON
+{
+  "udp_port": 4790,
+  "ports": [ { "ip": "$ROUTER" } ],
+  "tunables": { "max_message": $((GW_SMTP_LIMIT + 65536)) },
+  "connectors": [ { "id": 1, "name": "mail-in" }, { "id": 2, "name": "mail-out" } ],
+  "routes": [
+    { "type": "smtp", "pattern": "$MAIL_DOMAIN", "targets": [ { "connector": 2, "cost": 10 } ] },
+    { "type": "smtp-receipt", "pattern": "1", "targets": [ { "connector": 1, "cost": 10 } ] }
+  ]
+}
+JSON
+	add_keys "$TMP/gwartd.json"
+	echo "$TMP/gwartd.json"
+}
+
+# gw_smtp_run ingress|egress: one gwart-smtp process in the namespace, its
+# pid in GW_SMTP_IN_PID / GW_SMTP_EG_PID, its output appended to
+# $TMP/smtp-<side>.log (all its lives in one file).
+gw_smtp_run() {
+	GW_SMTP_N=$((GW_SMTP_N + 1))
+	echo "=== start $GW_SMTP_N $(date +%T)" >>"$TMP/smtp-$1.log"
+	common="--router $ROUTER --bind $HOST --max-message $GW_SMTP_LIMIT --retry-s 1 --retry-max-s 4"
+	if [ "$1" = ingress ]; then
+		# --resend-s: a mail gwart acknowledged but whose receipt never
+		# came (gwartd killed with it in custody) is sent again this soon.
+		ip netns exec "$NS" "$SMTP_BIN" --mode ingress --id 1 --key-file "$(key_file 1)" \
+			$common --listen "$IN_IP:$IN_PORT" --bounce-relay "$A_IP:25" \
+			--spool "$TMP/gs-in" --name gw-in.test --resend-s "${GW_SMTP_RESEND_S:-10}" \
+			--stats-file "$TMP/gs-in.json" >>"$TMP/smtp-ingress.log" 2>&1 &
+		GW_SMTP_IN_PID=$!
+		pf_wait_port "$NS" "$IN_IP" "$IN_PORT" 20 || mail_fail "the ingress does not listen"
+	else
+		ip netns exec "$NS" "$SMTP_BIN" --mode egress --id 2 --key-file "$(key_file 2)" \
+			$common --next-hop "$B_IP:25" --spool "$TMP/gs-eg" --name gw-out.test \
+			--stats-file "$TMP/gs-eg.json" >>"$TMP/smtp-egress.log" 2>&1 &
+		GW_SMTP_EG_PID=$!
+	fi
+}
+
+# gw_smtp_stop PID: SIGTERM and wait; a connector that does not stop within
+# its drain time plus a margin, or exits non-zero, fails the test.
+gw_smtp_stop() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && { kill -9 "$1"; mail_fail "gwart-smtp $1 did not stop in 30 s"; }
+		sleep 0.1
+	done
+	rc=0
+	wait "$1" || rc=$?
+	[ $rc -eq 0 ] || mail_fail "gwart-smtp $1 exited with $rc after SIGTERM"
+}
+
+gw_smtp_restart() {
+	if [ "$1" = ingress ]; then
+		gw_smtp_stop "$GW_SMTP_IN_PID"
+		GW_SMTP_IN_PID=""
+	else
+		gw_smtp_stop "$GW_SMTP_EG_PID"
+		GW_SMTP_EG_PID=""
+	fi
+	gw_smtp_run "$1"
+}
+
+gw_smtp_stop_all() {
+	for p in $GW_SMTP_IN_PID $GW_SMTP_EG_PID; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in $GW_SMTP_IN_PID $GW_SMTP_EG_PID; do
+		wait "$p" 2>/dev/null || true
+	done
+	GW_SMTP_IN_PID="" GW_SMTP_EG_PID=""
+}
+
+gw_mail_start() {
+	start_gwartd "$(gw_mail_config)"
+	mkdir -p "$TMP/gs-in" "$TMP/gs-eg"
+	gw_smtp_run egress
+	gw_smtp_run ingress
+}
+
+# gw_mail_kill_gwartd: what it held in memory is gone; the ingress's spool
+# and the egress's delivered-Id log must make up for it.
+gw_mail_kill_gwartd() {
+	kill -9 "$GWARTD_PID"
+	wait "$GWARTD_PID" 2>/dev/null || true
+	GWARTD_PID=""
+	cp "$TMP/gwartd.log" "$TMP/gwartd-killed.log"
+	start_gwartd "$TMP/gwartd.json"
+}
+
+gw_mail_report() {
+	for s in ingress egress; do
+		grep 'final:' "$TMP/smtp-$s.log" | sed "s/^/mail: $s: /" || true
+	done
+}
