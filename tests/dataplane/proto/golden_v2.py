@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""PROTOCOL.md section 14 (worked example, protocol version 2), computed
+"""PROTOCOL.md section 14 (worked example, protocol version 2) and 14.1 (a
+message of three chunks, section 3.1.1), computed
 independently of the C code: Python's hashlib (BLAKE2b) and the
 `cryptography` package (AES-256-GCM with an empty plaintext = GMAC).
 
@@ -100,6 +101,79 @@ def ack():
     return seal_session(f, S_R2C)
 
 
+# ---- section 14.1: a message of three chunks (PROTOCOL.md 3.1.1) -----------
+# After the ACK above the connector sends its next new message, 10 bytes to
+# the same address, as a group of chunks of 4 bytes (chunk_len is the
+# sender's choice; 4 keeps the example short): origin_seqs 47, 48, 49, the
+# lane-1 counts after those of the retransmissions of 43 and 45 (2 and 3).
+F_CHUNK = 0x0002
+MSG = b"0123456789"
+CHUNK_LEN = 4
+GROUP = 47
+CHUNK_CTR0 = 4
+
+
+def chunk_check(group, total, count, index, chunk_len, oseq, plen):
+    """PROTOCOL.md 3.1.1's rules, written from the document (not from
+    wire.c): True iff the chunk is valid."""
+    if not 1 <= chunk_len <= 8192 or total > 64 * 1024 * 1024:
+        return False
+    if count != -(-total // chunk_len) or count < 2 or index >= count:
+        return False
+    last = total - (count - 1) * chunk_len
+    if plen != (chunk_len if index < count - 1 else last):
+        return False
+    return group >= 1 and oseq == group + index and group + count - 1 <= (1 << 64) - 1
+
+
+def chunks():
+    """The group's frames, in index order, each sealed with s.c2r."""
+    count = -(-len(MSG) // CHUNK_LEN)
+    out = []
+    for i in range(count):
+        part = MSG[i * CHUNK_LEN:(i + 1) * CHUNK_LEN]
+        oseq = GROUP + i
+        assert chunk_check(GROUP, len(MSG), count, i, CHUNK_LEN, oseq, len(part))
+        body = struct.pack(">QIHH", oseq, CONN, len(DEST), len(part)) + DEST + part
+        ext = struct.pack(">QIIII", GROUP, len(MSG), count, i, CHUNK_LEN)
+        n = 24 + len(body) + len(ext) + 24
+        f = hdr(1, n, F_CHUNK, CONN, EPOCH, oseq) + body + ext + \
+            struct.pack(">Q", ctr_make(LANE_STREAM, CHUNK_CTR0 + i))
+        out.append(seal_session(f, S_C2R))
+    assert b"".join(f[53:53 + f[39]] for f in out) == MSG
+    return out
+
+
+def chunk_fields(i, f):
+    pl = struct.unpack_from(">H", f, 38)[0]
+    x = 40 + len(DEST) + pl
+    last = i == len(chunks()) - 1
+    return [(0, 4, "magic, version 2, type DATA"), (4, 2, "length %d" % len(f)),
+            (6, 2, "flags CHUNK"), (8, 4, "sender 7"), (12, 4, "epoch 0x1d2c3b4a"),
+            (16, 8, "seq %d (= origin_seq)" % (GROUP + i)),
+            (24, 8, "origin_seq %d = group + index" % (GROUP + i)), (32, 4, "origin 7"),
+            (36, 2, "dest_len 13"), (38, 2, "payload_len %d" % pl),
+            (40, 13, '"smtp:bob@a.bc"'), (53, pl, '"%s"' % f[53:53 + pl].decode()),
+            (x, 8, "group %d: origin_seq of chunk 0" % GROUP),
+            (x + 8, 4, "total_len %d" % len(MSG)), (x + 12, 4, "count 3"),
+            (x + 16, 4, "index %d" % i),
+            (x + 20, 4, "chunk_len %d%s" % (CHUNK_LEN, " (this one: 10 - 2 * 4 = 2)"
+                                             if last else "")),
+            (x + 24, 8, "ctr: lane 1, count %d" % (CHUNK_CTR0 + i)),
+            (x + 32, 16, TAG_S % "c2r")]
+
+
+# Each rule of 3.1.1 broken once (the chunk with index 1 otherwise): the
+# C parser refuses each (test_chunk.c's table has the same boundaries).
+assert chunk_check(GROUP, 10, 3, 1, 4, 48, 4)
+for args in [(GROUP, 10, 3, 1, 0, 48, 4), (GROUP, 10, 3, 1, 8193, 48, 4),
+             (GROUP, 64 * 1024 * 1024 + 1, 3, 1, 4, 48, 4), (GROUP, 10, 4, 1, 4, 48, 4),
+             (GROUP, 4, 1, 0, 4, 47, 4), (GROUP, 10, 3, 3, 4, 50, 4), (GROUP, 10, 3, 1, 4, 48, 2),
+             (GROUP, 10, 3, 2, 4, 49, 4), (GROUP, 10, 3, 1, 4, 49, 4), (0, 10, 3, 1, 4, 1, 4),
+             ((1 << 64) - 2, 10, 3, 0, 4, (1 << 64) - 2, 4)]:
+    assert not chunk_check(*args), args
+
+
 def csum16(b):
     if len(b) % 2:
         b += b"\0"
@@ -143,7 +217,8 @@ def c_array(name, b):
     return "\n".join(lines)
 
 
-FRAMES = [("hello", hello()), ("welcome", welcome()), ("data", data()), ("ack", ack())]
+FRAMES = [("hello", hello()), ("welcome", welcome()), ("data", data()), ("ack", ack())] + \
+    [("chunk%d" % i, f) for i, f in enumerate(chunks())]
 KEYS = [("hs_c2r", HS_C2R), ("hs_r2c", HS_R2C), ("s_c2r", S_C2R), ("s_r2c", S_R2C),
         ("key_id", KEY_ID)]
 
@@ -197,6 +272,10 @@ def doc_blocks():
     blocks += [listing(frames[n], FIELDS[n]) for n in ("hello", "welcome", "data", "ack")]
     blocks.append(hexdump(on_wire(frames["data"], CONN_MAC, RTR_MAC, CONN_IP, RTR_IP, 40000, 4790)))
     blocks.append(hexdump(on_wire(frames["ack"], RTR_MAC, CONN_MAC, RTR_IP, CONN_IP, 4790, 40000)))
+    # 14.1: the three chunks, then the first on the wire.
+    blocks += [listing(f, chunk_fields(i, f)) for i, f in enumerate(chunks())]
+    blocks.append(hexdump(on_wire(frames["chunk0"], CONN_MAC, RTR_MAC, CONN_IP, RTR_IP, 40000,
+                                  4790)))
     return blocks
 
 
