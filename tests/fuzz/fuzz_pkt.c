@@ -187,7 +187,14 @@ static void check_wire(const uint8_t *gw, uint16_t len)
 	if (f.type == GW_T_DATA) {
 		CHECK(f.u.data.dest == gw + GW_HDR_LEN + GW_DATA_FIXED_LEN);
 		CHECK(f.u.data.payload == f.u.data.dest + f.u.data.dest_len);
-		CHECK(f.u.data.payload + f.u.data.payload_len == gw + len - GW_TRAILER_LEN);
+		/* A chunk's extension sits between its payload and the
+		 * trailer (PROTOCOL.md 3.1.1). */
+		CHECK(f.u.data.payload + f.u.data.payload_len ==
+		      gw + len - GW_TRAILER_LEN - ((f.flags & GW_F_CHUNK) ? GW_CHUNK_EXT_LEN : 0));
+		CHECK(!(f.flags & GW_F_CHUNK) ||
+		      gw_chunk_check(&f.u.data.chunk, f.u.data.origin_seq, f.u.data.payload_len) == 0);
+	} else {
+		CHECK(!(f.flags & GW_F_CHUNK));
 	}
 }
 

@@ -15,6 +15,13 @@
  * true and with another key false, a session (GMAC) seal then check is true,
  * and flipping any one covered byte (chosen by the input) makes it false.
  * Version 1 frames are never accepted (BAD_VERSION).
+ *
+ * Chunks (PROTOCOL.md 3.1.1): for every DATA frame with GW_F_CHUNK that
+ * reaches the extension check (accepted, or refused BAD_CHUNK), a second
+ * reading of the rules, written from the document in 128-bit arithmetic
+ * (so it needs none of wire.c's care about wrapping), must give the
+ * parser's verdict; an accepted chunk's fields must agree with each other
+ * (origin_seq = group + index, payload_len the length its index carries).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,6 +64,50 @@ static void check_auth(const uint8_t *data, size_t size)
 		abort();
 	sealed[flip] ^= 0x80;
 	if (gw_auth_check_session(sealed, size, &gmac_a))
+		abort();
+}
+
+static uint64_t be(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* PROTOCOL.md 3.1.1's rules, from the text: 1 when the chunk is valid. */
+static int ref_chunk_ok(const uint8_t *x, uint64_t oseq, uint64_t pl)
+{
+	typedef unsigned __int128 u128;
+	u128 group = be(x, 8), total = be(x + 8, 4), count = be(x + 12, 4);
+	u128 index = be(x + 16, 4), clen = be(x + 20, 4);
+
+	if (clen < 1 || clen > GW_PAYLOAD_MAX || total > GW_MSG_MAX)
+		return 0;
+	/* count = ceil(total / clen): the least c with c * clen >= total */
+	if (count < 2 || count * clen < total || (count - 1) * clen >= total || index >= count)
+		return 0;
+	if (pl != (index + 1 < count ? clen : total - (count - 1) * clen))
+		return 0;
+	return group >= 1 && (u128)oseq == group + index && group + count - 1 <= UINT64_MAX;
+}
+
+/* A DATA frame with the flag that got as far as the extension check. */
+static void check_chunk(const uint8_t *data, enum gw_wire_status st, const struct gw_frame *f)
+{
+	const uint8_t *b = data + GW_HDR_LEN;
+	uint64_t dl = be(b + 12, 2), pl = be(b + 14, 2);
+	int ok = ref_chunk_ok(b + GW_DATA_FIXED_LEN + dl + pl, be(b, 8), pl);
+	const struct gw_chunk_info *ck = &f->u.data.chunk;
+
+	if (ok != (st == GW_WIRE_OK))
+		abort(); /* the parser and the document disagree */
+	if (st != GW_WIRE_OK)
+		return;
+	if (ck->group + ck->index != f->u.data.origin_seq ||
+	    gw_chunk_payload_len(ck, ck->index) != f->u.data.payload_len ||
+	    gw_chunk_check(ck, f->u.data.origin_seq, f->u.data.payload_len) != 0)
 		abort();
 }
 
@@ -113,6 +164,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (size >= 3 && data[0] == 'G' && data[1] == 'W' && data[2] == 1 && st == GW_WIRE_OK)
 		abort(); /* version 1 is refused */
+	if (st == GW_WIRE_BAD_CHUNK &&
+	    (size < GW_HDR_LEN || data[3] != GW_T_DATA || !(data[7] & GW_F_CHUNK)))
+		abort(); /* only a chunk can be refused for its extension */
+	if ((st == GW_WIRE_OK || st == GW_WIRE_BAD_CHUNK) && data[3] == GW_T_DATA &&
+	    (data[7] & GW_F_CHUNK))
+		check_chunk(data, st, &f);
 	if (st != GW_WIRE_OK)
 		return 0;
 	if (f.length != size || f.version != GW_WIRE_VERSION || size < GW_HDR_LEN + GW_TRAILER_LEN)

@@ -68,6 +68,65 @@ def wire_data(sender, epoch, seq, origin, oseq, dest, payload, flags=0, n=1, con
     return frame(T_DATA, body, sender, epoch, seq, flags, lane_ctr(1, n), conn_id)
 
 
+F_CHUNK = 0x0002
+MSG_MAX = 64 << 20
+U64_MAX = (1 << 64) - 1
+
+
+def wire_chunk(sender, epoch, seq, origin, oseq, dest, payload, group, total, count, index,
+               chunk_len, flags=F_CHUNK, n=1, conn_id=None):
+    """A DATA frame with the chunk extension (PROTOCOL.md 3.1.1) after its
+    payload; the arguments are written as given, valid or not."""
+    body = struct.pack(">QIHH", oseq, origin, len(dest), len(payload)) + dest + payload + \
+        struct.pack(">QIIII", group, total, count, index, chunk_len)
+    return frame(T_DATA, body, sender, epoch, seq, flags, lane_ctr(1, n), conn_id)
+
+
+def chunk_seeds():
+    """Chunks at the edges of 3.1.1's rules: valid ones (first, middle, last,
+    the 2^64 edge, the largest frame and message) and one rule broken in
+    each of the invalid ones (BAD_CHUNK unless named otherwise)."""
+    d = b"smtp:alice@notes.acme.com"
+    s = {}
+    # 3,000 bytes in chunks of 1,200: 1,200 + 1,200 + 600, group 100.
+    for i, name in enumerate(("first", "middle", "last")):
+        pl = 600 if i == 2 else 1200
+        s["chunk-" + name] = wire_chunk(7, 3, 100 + i, 7, 100 + i, d, bytes([0x41 + i]) * pl,
+                                        100, 3000, 3, i, 1200, n=20 + i)
+    # The group's last seq is 2^64 - 1 (valid), chunk 1 of 2.
+    s["chunk-seq-max"] = wire_chunk(7, 3, U64_MAX, 7, U64_MAX, d, b"z", U64_MAX - 1, 3, 2, 1, 2)
+    # The longest frame (8,535 bytes) and the largest message: 64 MiB in
+    # 8,192 chunks of 8,192, the last one, to a 255-byte address.
+    s["chunk-max"] = wire_chunk(7, 3, 9 + 8191, 7, 9 + 8191, b"smtp:" + b"d" * 250,
+                                b"q" * 8192, 9, MSG_MAX, 8192, 8191, 8192)
+    # The smallest group: 2 bytes in 2 chunks of 1, forwarded by the router
+    # with RETRANSMIT.
+    s["chunk-fwd-retransmit"] = wire_chunk(0, 5, 1 << 33, 9, 2, b"x:y", b"b", 1, 2, 2, 1, 1,
+                                           flags=F_CHUNK | 1, conn_id=9)
+    bad = {
+        "count": (100, 3000, 4, 1, 1200, 101, 1200),        # ceil(3000/1200) is 3
+        "one-chunk": (100, 1000, 1, 0, 1200, 100, 1000),   # count 1 is no group
+        "last-len": (100, 3000, 3, 2, 1200, 102, 1200),    # the last carries 600
+        "middle-short": (100, 3000, 3, 1, 1200, 101, 600),
+        "index": (100, 3000, 3, 3, 1200, 103, 600),        # index == count
+        "seq": (100, 3000, 3, 1, 1200, 102, 1200),         # origin_seq != group + index
+        "group-0": (0, 3000, 3, 1, 1200, 1, 1200),
+        "seq-wrap": (U64_MAX, 3, 2, 0, 2, U64_MAX, 2),     # the last seq would pass 2^64 - 1
+        "total-over": (9, MSG_MAX + 1, 8193, 8192, 8192, 9 + 8192, 1),
+        "chunk-len-0": (100, 3000, 3, 0, 0, 100, 0),
+        "chunk-len-over": (100, 20000, 3, 0, 8193, 100, 8193),
+    }
+    for name, (g, t, c, i, cl, oseq, pl) in bad.items():
+        if pl > 8192:
+            pl = 8192  # the frame cannot carry more: PAYLOAD_TOO_BIG comes first
+        s["bad-chunk-" + name] = wire_chunk(7, 3, oseq, 7, oseq, d, b"p" * pl, g, t, c, i, cl)
+    # The flag without the extension (BAD_LENGTH), on an ACK (BAD_FLAGS).
+    s["bad-chunk-no-ext"] = wire_data(7, 3, 42, 7, 42, d, b"hello", flags=F_CHUNK)
+    s["bad-chunk-on-ack"] = frame(T_ACK, struct.pack(">QQ", 44, 5), sender=0, epoch=3, seq=42,
+                                  flags=F_CHUNK, ctr=lane_ctr(1, 9), conn_id=7)
+    return s
+
+
 def wire_seeds():
     s = {}
     s["hello"] = frame(T_HELLO, struct.pack(">QII", 0x1122334455667788, 960, 0), sender=7,
@@ -97,6 +156,7 @@ def wire_seeds():
     s["data-253-dots"] = wire_data(7, 3, 44, 7, 44, b"x:" + b"." * 253, b"")
     s["v1-hello"] = struct.pack(">HBBHHIIQ", 0x4757, 1, T_HELLO, 40, 0, 7, 0, 42) + \
         struct.pack(">QII", 0x1122334455667788, 960, 0)
+    s.update(chunk_seeds())
     return s
 
 
