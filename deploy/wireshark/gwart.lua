@@ -18,6 +18,13 @@
 -- 0 = OK), checked in the same order; every check that fails adds expert
 -- info. Tags are shown, not verified (that needs the connectors' secrets).
 --
+-- Chunks (PROTOCOL.md 3.1.1): a DATA frame with flag CHUNK (gwart.flags.chunk)
+-- carries a chunk extension after its payload, decoded as gwart.chunk.group,
+-- .total_len, .count, .index (0-based) and .chunk_len, with the generated
+-- gwart.chunk.offset (where its payload sits in the message); its rules are
+-- checked as gw_chunk_check() checks them (verdict BAD_CHUNK). The info
+-- column counts chunks from 1: "chunk 2/3" is index 1 of a group of 3.
+--
 -- The dissector must never raise a Lua error, whatever the datagram: every
 -- read is bounded by the captured length first. A bug that raises anyway is
 -- caught and reported as expert info gwart.expert.internal, so a capture
@@ -27,6 +34,7 @@ local gwart = Proto("gwart", "gwart message router protocol")
 
 local HDR_LEN, TRAILER_LEN, TAG_LEN, SALT_LEN = 24, 24, 16, 16
 local DEST_MAX, PAYLOAD_MAX, ADDR_TYPE_MAX = 255, 8192, 16
+local CHUNK_EXT_LEN, MSG_MAX = 24, 64 * 1024 * 1024
 local MAGIC, VERSION, DEFAULT_PORT = 0x4757, 2, 4790
 
 -- ---- value strings (wire.h: enum gw_type, GW_NACK_REASONS, GW_F_*,
@@ -46,14 +54,14 @@ local nack_reason_text = { [1] = "no route to destination",
 	[4] = "message expired or outside duplicate window",
 	[5] = "sender not authorised", [6] = "no session or stale epoch, say HELLO" }
 local bye_reasons = { [0] = "normal close" }
-local flag_names = { [0] = "none", [1] = "RETRANSMIT" }
-local F_RETRANSMIT, F_KNOWN = 0x0001, 0x0001
+local flag_names = { [0] = "none", [1] = "RETRANSMIT", [2] = "CHUNK", [3] = "RETRANSMIT, CHUNK" }
+local F_RETRANSMIT, F_CHUNK, F_KNOWN = 0x0001, 0x0002, 0x0003
 local lanes = { [0] = "KEEPALIVE, BYE", [1] = "DATA, ACK, NACK" }
 
 -- enum gw_wire_status, in order: the numbers are the C parser's.
 local S = { OK = 0, TRUNCATED = 1, BAD_MAGIC = 2, BAD_VERSION = 3, BAD_TYPE = 4, BAD_LENGTH = 5,
 	BAD_FLAGS = 6, DEST_EMPTY = 7, DEST_TOO_LONG = 8, BAD_DEST = 9, PAYLOAD_TOO_BIG = 10,
-	BAD_SENDER = 11, BAD_SEQ = 12, BAD_REASON = 13, BAD_FIELD = 14 }
+	BAD_SENDER = 11, BAD_SEQ = 12, BAD_REASON = 13, BAD_FIELD = 14, BAD_CHUNK = 15 }
 local statuses = {}
 for name, v in pairs(S) do statuses[v] = name end
 
@@ -74,7 +82,8 @@ field("type", U8, "Type", DEC, types)
 field("length", U16, "Length", DEC)
 field("flags", U16, "Flags", HEX, flag_names)
 field("flags.retransmit", ProtoField.bool, "RETRANSMIT", 16, nil, F_RETRANSMIT)
-field("flags.unknown", U16, "Unknown flags (must be 0)", HEX, nil, 0xFFFE)
+field("flags.chunk", ProtoField.bool, "CHUNK", 16, nil, F_CHUNK)
+field("flags.unknown", U16, "Unknown flags (must be 0)", HEX, nil, 0xFFFC)
 field("sender", U32, "Sender", DEC)
 field("epoch", U32, "Epoch", DEC)
 field("seq", U64, "Seq", DEC)
@@ -97,6 +106,13 @@ field("data.dest.type", ProtoField.string, "Address type")
 field("data.dest.domain", ProtoField.string, "Routing domain")
 field("data.payload", ProtoField.bytes, "Payload")
 field("data.link_seq", U64, "Link seq", DEC)
+-- chunk extension (3.1.1)
+field("chunk.group", U64, "Group (origin seq of chunk 0)", DEC)
+field("chunk.total_len", U32, "Message length", DEC)
+field("chunk.count", U32, "Chunks in group", DEC)
+field("chunk.index", U32, "Chunk index", DEC)
+field("chunk.chunk_len", U32, "Chunk length", DEC)
+field("chunk.offset", U32, "Offset in message", DEC)
 -- ACK (3.2)
 field("ack.cum", U64, "Cumulative point", DEC)
 field("ack.base", U64, "Base", DEC)
@@ -162,6 +178,7 @@ expertf("bad_sender", "Sender invalid for this frame type", MALFORMED, ERR)
 expertf("bad_seq", "Sequence number zero", MALFORMED, ERR)
 expertf("bad_reason", "Unknown NACK reason", MALFORMED, ERR)
 expertf("bad_field", "Reserved field not zero or field out of range", MALFORMED, ERR)
+expertf("bad_chunk", "Chunk extension inconsistent (group, index, count, lengths)", MALFORMED, ERR)
 -- Not parser verdicts: what a receiver refuses later, or capture artefacts.
 expertf("lane", "Counter lane is not the type's (refused AUTH_FAILED)", PROTOCOL, WARN)
 expertf("flag_ignored", "RETRANSMIT on a frame that is not DATA (ignored)", PROTOCOL, NOTE)
@@ -172,7 +189,8 @@ local status_expert = { [S.TRUNCATED] = "truncated", [S.BAD_MAGIC] = "bad_magic"
 	[S.BAD_FLAGS] = "bad_flags", [S.DEST_EMPTY] = "dest_empty",
 	[S.DEST_TOO_LONG] = "dest_too_long", [S.BAD_DEST] = "bad_dest",
 	[S.PAYLOAD_TOO_BIG] = "payload_too_big", [S.BAD_SENDER] = "bad_sender",
-	[S.BAD_SEQ] = "bad_seq", [S.BAD_REASON] = "bad_reason", [S.BAD_FIELD] = "bad_field" }
+	[S.BAD_SEQ] = "bad_seq", [S.BAD_REASON] = "bad_reason", [S.BAD_FIELD] = "bad_field",
+	[S.BAD_CHUNK] = "bad_chunk" }
 
 gwart.experts = experts
 
@@ -266,7 +284,51 @@ local conn_by_addr, conn_by_frame = {}, {}
 
 -- ---- bodies ---------------------------------------------------------------------------
 
-local function body_data(c, t, seq)
+-- The chunk extension at @x of a chunk with @oseq and @pl payload bytes:
+-- decoded, and judged as gw_chunk_check() judges it (PROTOCOL.md 3.1.1, in
+-- its order); the info column's part.
+local function chunk_ext(c, t, x, oseq, pl)
+	if not c:has(x, CHUNK_EXT_LEN) then
+		if x + CHUNK_EXT_LEN <= c.n then c.cut = true end
+		return ""
+	end
+	local xt = t:add(c.tvb:range(x, CHUNK_EXT_LEN), "Chunk extension")
+	c:add(xt, "chunk.group", x, 8)
+	c:add(xt, "chunk.total_len", x + 8, 4)
+	local ci = c:add(xt, "chunk.count", x + 12, 4)
+	local ii = c:add(xt, "chunk.index", x + 16, 4)
+	local li = c:add(xt, "chunk.chunk_len", x + 20, 4)
+	local group, total, count = c:u64(x), c:u(x + 8, 4), c:u(x + 12, 4)
+	local index, clen = c:u(x + 16, 4), c:u(x + 20, 4)
+	-- 32-bit values: every product below is under 2^45, exact in a Lua number.
+	local why, item
+	if clen == 0 or clen > PAYLOAD_MAX then
+		why, item = "chunk_len " .. clen .. " not 1..8192", li
+	elseif total > MSG_MAX then
+		why = "total_len " .. total .. " above 64 MiB"
+	elseif count < 2 or count * clen < total or (count - 1) * clen >= total then
+		why, item = "count " .. count .. " is not ceil(total_len / chunk_len) >= 2", ci
+	elseif index >= count then
+		why, item = "index " .. index .. " not below count " .. count, ii
+	elseif pl and pl ~= (index + 1 < count and clen or total - (count - 1) * clen) then
+		why = "payload_len " .. pl .. " is not what index " .. index .. " carries (" ..
+			(index + 1 < count and clen or total - (count - 1) * clen) .. ")"
+	elseif oseq and (oseq <= UInt64(index) or oseq - index ~= group) then
+		why = "origin_seq " .. tostring(oseq) .. " is not group " .. tostring(group) ..
+			" + index " .. index
+	elseif group > U64_MAX - (count - 1) then
+		why = "the group's last seq passes 2^64 - 1"
+	end
+	if why then
+		c:fail(S.BAD_CHUNK, item, why)
+	else
+		c:gen(xt, "chunk.offset", index * clen, x + 16, 4)
+	end
+	return " chunk " .. (index + 1) .. "/" .. count .. " group=" .. tostring(group) ..
+		" (" .. total .. " B)"
+end
+
+local function body_data(c, t, seq, sender, epoch, flags)
 	local dl, pl = c:u(36, 2), c:u(38, 2)
 	c:add(t, "data.origin_seq", 24, 8)
 	c:add(t, "data.origin", 32, 4)
@@ -304,6 +366,12 @@ local function body_data(c, t, seq)
 	if oseq and (oseq == ZERO64 or seq == ZERO64) then c:fail(S.BAD_SEQ) end
 	if origin == 0 then c:fail(S.BAD_SENDER) end
 	if origin and oseq then info = " msg=" .. origin .. "/" .. tostring(oseq) .. info end
+	-- Check 15: the chunk extension, after every other field of DATA
+	-- (decoded only where the frame has room for it before its trailer).
+	if bit32.band(flags, F_CHUNK) ~= 0 and dl and pl and
+		40 + dl + pl + CHUNK_EXT_LEN <= c.tend - TRAILER_LEN then
+		info = info .. chunk_ext(c, t, 40 + dl + pl, oseq, pl)
+	end
 	return " seq=" .. tostring(seq) .. info
 end
 
@@ -460,6 +528,7 @@ local function dissect(tvb, pinfo, tree)
 	local leni = c:add(t, "length", 4, 2)
 	local fi = c:add(t, "flags", 6, 2)
 	c:add(fi, "flags.retransmit", 6, 2)
+	c:add(fi, "flags.chunk", 6, 2)
 	c:add(fi, "flags.unknown", 6, 2)
 	c:add(t, "sender", 8, 4)
 	c:add(t, "epoch", 12, 4)
@@ -490,6 +559,9 @@ local function dissect(tvb, pinfo, tree)
 	elseif ftype == T.DATA and n >= need and c:has(HDR_LEN + 12, 4) then
 		need = need + c:u(HDR_LEN + 12, 2) + c:u(HDR_LEN + 14, 2)
 	end
+	-- A chunk's extension counts in its length (3.1.1), read before the
+	-- flags are judged, as gw_wire_parse() does.
+	if ftype == T.DATA and bit32.band(flags, F_CHUNK) ~= 0 then need = need + CHUNK_EXT_LEN end
 	if c.status == S.OK and n ~= need then
 		c:fail(S.BAD_LENGTH, leni, types[ftype] .. " needs " ..
 			(ftype == T.DATA and n < need and "at least " or "") .. need .. " bytes, has " .. n)
@@ -497,6 +569,8 @@ local function dissect(tvb, pinfo, tree)
 	-- Check 8: flags.
 	if bit32.band(flags, bit32.bnot(F_KNOWN)) ~= 0 then
 		c:fail(S.BAD_FLAGS, fi, string.format("Flags 0x%04x", flags))
+	elseif bit32.band(flags, F_CHUNK) ~= 0 and ftype ~= T.DATA then
+		c:fail(S.BAD_FLAGS, fi, "CHUNK on " .. types[ftype] .. " (DATA only)")
 	elseif bit32.band(flags, F_RETRANSMIT) ~= 0 and ftype ~= T.DATA then
 		fi:add_proto_expert_info(ef.flag_ignored)
 	end
@@ -523,7 +597,8 @@ local function dissect(tvb, pinfo, tree)
 	local tend = (length >= HDR_LEN + TRAILER_LEN and length <= n) and length or n
 	local bend = math.min(math.max(tend - TRAILER_LEN, HDR_LEN), cap)
 	local bt = t:add(tvb:range(HDR_LEN, bend - HDR_LEN), types[ftype])
-	local info = bodies[ftype](c, bt, seq, sender, epoch)
+	c.tend = tend
+	local info = bodies[ftype](c, bt, seq, sender, epoch, flags)
 	trailer(c, t, ftype, epoch, tend)
 	if length < n and c:has(length, n - length) then
 		t:add(pf.trailing, tvb:range(length, n - length))

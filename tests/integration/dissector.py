@@ -6,15 +6,17 @@
       Connectors A and B (gwforge, their real keys KEYDIR/ID.key) open
       sessions, exchange DATA (A to B, smtp:alice@x.DOMAIN; out of order, so
       the router's ACK carries a bitmap), ACK with a bitmap, a DATA without a
-      route (NACK NO_ROUTE), KEEPALIVE, BYE both ways (gwartctl connector
-      set-key makes the router say BYE) and a HELLO of connector D, disabled
-      (NACK NOT_AUTHORISED). Prints every frame sent (the values chosen here)
-      and received (gwforge's decode) as JSON.
+      route (NACK NO_ROUTE), a message of three chunks (PROTOCOL.md 3.1.1,
+      forwarded to B), KEEPALIVE, BYE both ways (gwartctl connector set-key
+      makes the router say BYE) and a HELLO of connector D, disabled (NACK
+      NOT_AUTHORISED). Prints every frame sent (the values chosen here) and
+      received (gwforge's decode) as JSON.
   dissector.py garbage LIBGWART OUT.pcap VALID.hex... > EXPECT.json
       A pcap of UDP datagrams to port 4790: random bytes, every truncation
-      and a set of corruptions of the valid frames given (hex), each with the
-      verdict the C parser (gw_wire_parse in libgwart-connector, ctypes)
-      gives it.
+      and a set of corruptions of the valid frames given (hex) and of chunk
+      frames made here (PROTOCOL.md 14.1's three, the 2^64 edge, one rule of
+      3.1.1 broken in each of a set), each with the verdict the C parser
+      (gw_wire_parse in libgwart-connector, ctypes) gives it.
   dissector.py check LIBGWART TSHARK.json SENT.json|- EXPECT.json|-
       Compares tshark's decode (-T json) with what was sent, with what the
       protocol requires of the router's answers, and field by field with
@@ -34,18 +36,26 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from forge import Forge, T  # noqa: E402
 
 TYPES = {v: k for k, v in T.items()}
+F_CHUNK = 0x0002
 STATUSES = ["OK", "TRUNCATED", "BAD_MAGIC", "BAD_VERSION", "BAD_TYPE", "BAD_LENGTH", "BAD_FLAGS",
             "DEST_EMPTY", "DEST_TOO_LONG", "BAD_DEST", "PAYLOAD_TOO_BIG", "BAD_SENDER", "BAD_SEQ",
-            "BAD_REASON", "BAD_FIELD"]
+            "BAD_REASON", "BAD_FIELD", "BAD_CHUNK"]
 
 # ---- the C parser through ctypes (struct gw_frame of include/gwart/wire.h) ----
+
+
+class _Chunk(ctypes.Structure):
+    _fields_ = [("group", ctypes.c_uint64), ("total_len", ctypes.c_uint32),
+                ("count", ctypes.c_uint32), ("index", ctypes.c_uint32),
+                ("chunk_len", ctypes.c_uint32)]
 
 
 class _Data(ctypes.Structure):
     _fields_ = [("origin_seq", ctypes.c_uint64), ("origin", ctypes.c_uint32),
                 ("dest_len", ctypes.c_uint16), ("payload_len", ctypes.c_uint16),
                 ("dest", ctypes.c_void_p), ("payload", ctypes.c_void_p),
-                ("dest_type_len", ctypes.c_uint8), ("dest_dom_off", ctypes.c_uint8)]
+                ("dest_type_len", ctypes.c_uint8), ("dest_dom_off", ctypes.c_uint8),
+                ("chunk", _Chunk)]
 
 
 class _Ack(ctypes.Structure):
@@ -116,6 +126,12 @@ class Parser:
                       "gwart.data.dest.domain": dest[d.dest_dom_off:].decode("latin-1"),
                       "gwart.data.payload":
                           b[d.payload - at:d.payload - at + d.payload_len].hex()})
+            if fr.flags & F_CHUNK:
+                k = d.chunk
+                f.update({"gwart.chunk.group": k.group, "gwart.chunk.total_len": k.total_len,
+                          "gwart.chunk.count": k.count, "gwart.chunk.index": k.index,
+                          "gwart.chunk.chunk_len": k.chunk_len,
+                          "gwart.chunk.offset": k.index * k.chunk_len})
         elif fr.type == 2:
             f.update({"gwart.ack.cum": fr.seq, "gwart.ack.base": u.ack.base,
                       "gwart.ack.bitmap": u.ack.bitmap})
@@ -198,6 +214,8 @@ def corruptions(v):
     put(4, "!H", 0xFFFF)
     put(6, "!H", 0x0004)          # unknown flag
     put(6, "!H", 0x0001)          # RETRANSMIT
+    put(6, "!H", 0x0002)          # CHUNK (not DATA: BAD_FLAGS; plain DATA: BAD_LENGTH)
+    put(6, "!H", 0x0003)
     put(8, "!I", 0)               # sender 0 (HELLO: BAD_SENDER)
     put(8, "!I", 7)               # sender != 0 (WELCOME: BAD_SENDER)
     put(12, "!I", 0)              # epoch 0
@@ -222,6 +240,8 @@ def corruptions(v):
         struct.pack_into("!HH", b, 36, 7, 0)
         struct.pack_into("!H", b, 4, len(b))
         out.append(bytes(b))
+        if struct.unpack_from("!H", v, 6)[0] & F_CHUNK and len(v) >= 88:
+            out += chunk_corruptions(v)
     elif t == 2:  # bits past 2^64 - 1 name no seq (PROTOCOL.md 9)
         b = bytearray(v)
         struct.pack_into("!QQ", b, 24, (1 << 64) - 10, (1 << 64) - 1)
@@ -244,6 +264,67 @@ def corruptions(v):
     return out
 
 
+def chunk_frame(oseq, group, total, count, index, chunk_len, payload, dest=b"smtp:bob@a.bc",
+                sender=7, epoch=0x1D2C3B4A, flags=F_CHUNK, seq=None, ctr=(1 << 56) | 4):
+    """A DATA frame with a chunk extension (PROTOCOL.md 3.1.1), fields as
+    given, valid or not; the tag is zero (neither decoder judges it)."""
+    body = struct.pack("!QIHH", oseq, sender or 7, len(dest), len(payload)) + dest + payload
+    body += struct.pack("!QIIII", group, total, count, index, chunk_len)
+    n = 24 + len(body) + 24
+    hdr = struct.pack("!HBBHHIIQ", 0x4757, 2, 1, n, flags, sender, epoch,
+                      oseq if seq is None else seq)
+    return hdr + body + struct.pack("!Q", ctr) + bytes(16)
+
+
+def chunk_frames():
+    """Valid chunks: PROTOCOL.md 14.1's three (10 bytes in chunks of 4), one
+    of them as the router forwards it, the 2^64 edge, the largest frame."""
+    msg = b"0123456789"
+    out = [chunk_frame(47 + i, 47, 10, 3, i, 4, msg[4 * i:4 * i + 4], ctr=(1 << 56) | (4 + i))
+           for i in range(3)]
+    out.append(chunk_frame(48, 47, 10, 3, 1, 4, b"4567", sender=0, epoch=9,
+                           flags=F_CHUNK | 1, seq=0x2A5F1C3B00000002))
+    m = (1 << 64) - 1
+    out.append(chunk_frame(m, m - 1, 3, 2, 1, 2, b"z"))
+    out.append(chunk_frame(9 + 8191, 9, 64 << 20, 8192, 8191, 8192, b"q" * 8192,
+                           dest=b"smtp:" + b"d" * 250))
+    return out
+
+
+def chunk_corruptions(v):
+    """Chunk v with one rule of 3.1.1 broken (BAD_CHUNK), or its length
+    without the extension (BAD_LENGTH)."""
+    dl, pl = struct.unpack_from("!HH", v, 36)
+    x = 40 + dl + pl
+    group, total, count, index, clen = struct.unpack_from("!QIIII", v, x)
+    oseq = struct.unpack_from("!Q", v, 24)[0]
+    out = []
+
+    def put(off, fmt, val):
+        b = bytearray(v)
+        struct.pack_into(fmt, b, off, val & ((1 << (8 * struct.calcsize(fmt))) - 1))
+        out.append(bytes(b))
+    put(x, "!Q", 0)                      # group 0
+    put(x, "!Q", group + 1)              # origin_seq != group + index
+    put(x, "!Q", (1 << 64) - 1)
+    put(24, "!Q", oseq + 1)
+    put(x + 8, "!I", (64 << 20) + 1)     # total_len above 64 MiB
+    put(x + 8, "!I", total + clen)       # count no longer ceil(total / chunk_len)
+    put(x + 8, "!I", 0)
+    put(x + 12, "!I", count + 1)
+    put(x + 12, "!I", 1)                 # a group of one
+    put(x + 16, "!I", count)             # index == count
+    put(x + 16, "!I", 0xFFFFFFFF)
+    put(x + 20, "!I", 0)                 # chunk_len 0, 8193, one more
+    put(x + 20, "!I", 8193)
+    put(x + 20, "!I", clen + 1)
+    put(6, "!H", 0)                      # the flag cleared: length counts 24 bytes too many
+    b = bytearray(v[:x]) + v[x + 24:]    # the extension removed, length agreeing
+    struct.pack_into("!H", b, 4, len(b))
+    out.append(bytes(b))
+    return out
+
+
 def garbage(lib, pcap, valid):
     p = Parser(lib)
     rnd = random.Random(4790)
@@ -262,12 +343,15 @@ def garbage(lib, pcap, valid):
     # the few values that are refused, such as a zero seq).
     free = {1: [(24, 36)], 2: [(24, 40)], 3: [(24, 32), (36, 40)], 4: [(24, 36)],
             5: [(24, 72)], 6: [], 7: [(24, 28)]}
-    for v in valid:
-        payloads += [v[:i] for i in range(len(v) + 1)]
+    for v in valid + chunk_frames():
+        cuts = range(len(v) + 1) if len(v) <= 300 else \
+            sorted(set(range(0, len(v), 97)) | set(range(len(v) - 60, len(v) + 1)))
+        payloads += [v[:i] for i in cuts]
         payloads += corruptions(v)
         for _ in range(20):  # random values in every field that takes any
             b = bytearray(v)
-            for lo, hi in [(8, 24), (len(v) - 24, len(v))] + free.get(v[3], []):
+            ext = [(len(v) - 48, len(v) - 24)] if v[3] == 1 and v[7] & F_CHUNK else []
+            for lo, hi in [(8, 24), (len(v) - 24, len(v))] + free.get(v[3], []) + ext:
                 b[lo:hi] = bytes(rnd.getrandbits(8) for _ in range(hi - lo))
             payloads.append(bytes(b))
     pkts = [udp_packet(x, sport=40000 + i % 20000) for i, x in enumerate(payloads)]
@@ -356,6 +440,15 @@ def live(forge, router, port, host, ctl, sock, keydir, a, b, d, domain):
     send(A, "noroute", type="DATA", sender=A, seq=5, dest="smtp:bob@nowhere.invalid",
          payload="ee" * 5)
     answer(A)
+    # A message of three chunks (PROTOCOL.md 3.1.1): 10 bytes in chunks of 4,
+    # origin seqs 6, 7, 8 (group 6), forwarded to B like any DATA.
+    msg = b"0123456789"
+    for i in range(3):
+        send(A, f"chunk{i}", type="DATA", sender=A, seq=6 + i, dest=dest,
+             payload=msg[4 * i:4 * i + 4].hex(), flags=F_CHUNK, group=6, total_len=10,
+             count=3, index=i, chunk_len=4)
+        for x in answer(A):
+            x["after"] = f"chunk{i}"
     send(A, "keepalive", type="KEEPALIVE", sender=A, seq=987654321)
     for _ in range(50):  # its echo
         if any(x["type"] == 6 and x["seq"] == 987654321 for x in recv(A, 100)):
@@ -363,13 +456,13 @@ def live(forge, router, port, host, ctl, sock, keydir, a, b, d, domain):
     # Connector 2 takes the router's DATA and acknowledges the third with a
     # bitmap first (cumulative point at the first), then everything.
     got = []
-    for _ in range(50):  # the four messages forwarded (and retransmitted)
+    for _ in range(50):  # the seven messages forwarded (and retransmitted)
         got += recv(B, 100)
-        if len({x["seq"] for x in got if x["type"] == 1}) >= 4:
+        if len({x["seq"] for x in got if x["type"] == 1}) >= 7:
             break
     data = sorted({x["seq"] for x in got if x["type"] == 1})
     out["egress"] = data
-    if len(data) >= 4:
+    if len(data) >= 7:
         send(B, "ack_bitmap", type="ACK", sender=B, seq=data[0], base=data[2], bitmap=1)
         recv(B, 100)
         send(B, "ack_all", type="ACK", sender=B, seq=data[-1], base=0, bitmap=0)
@@ -521,6 +614,15 @@ def check_live(c, recs, s):
                  int(ch["seq"]))
             c.eq(f"sent {x['note']} (frame {i}): RETRANSMIT",
                  val(g, "gwart.flags.retransmit"), int(ch.get("flags", 0)) & 1)
+            c.eq(f"sent {x['note']} (frame {i}): CHUNK",
+                 val(g, "gwart.flags.chunk"), 1 if "group" in ch else 0)
+            for k in ("group", "total_len", "count", "index", "chunk_len"):
+                if k in ch:
+                    c.eq(f"sent {x['note']} (frame {i}): gwart.chunk.{k}",
+                         val(g, "gwart.chunk." + k), int(ch[k]))
+            if "group" in ch:
+                c.eq(f"sent {x['note']} (frame {i}): gwart.chunk.offset",
+                     val(g, "gwart.chunk.offset"), int(ch["index"]) * int(ch["chunk_len"]))
         if ch["type"] == "ACK":
             c.eq(f"sent {x['note']} (frame {i}): ack.cum", val(g, "gwart.ack.cum"), int(ch["seq"]))
         if ch["type"] == "KEEPALIVE":
@@ -633,9 +735,21 @@ def check_live(c, recs, s):
                 (val(g, "gwart.data.origin"), val(g, "gwart.data.origin_seq"),
                  val(g, "gwart.flags.retransmit")))
     order = [sorted(d2[k])[0][1] for k in sorted(d2)]
-    c.eq("egress DATA origin_seqs by link seq", order, [1, 3, 4, 2])
+    c.eq("egress DATA origin_seqs by link seq", order, [1, 3, 4, 2, 6, 7, 8])
     c.true(f"egress link seqs not consecutive: {sorted(d2)}",
-           sorted(d2) == list(range(min(d2), min(d2) + 4)) if d2 else False)
+           sorted(d2) == list(range(min(d2), min(d2) + 7)) if d2 else False)
+    # The chunks as the router forwarded them: CHUNK kept, the extension
+    # unchanged (group 6, 10 bytes in 3 chunks of 4).
+    fwd = [g for _, g in gw if val(g, "gwart.type") == 1 and val(g, "gwart.sender") == 0 and
+           val(g, "gwart.flags.chunk") == 1]
+    c.eq("forwarded chunks: indexes", sorted({val(g, "gwart.chunk.index") for g in fwd}),
+         [0, 1, 2])
+    for g in fwd:
+        i = val(g, "gwart.chunk.index")
+        c.eq(f"forwarded chunk {i}: fields",
+             [val(g, "gwart.chunk." + k) for k in ("group", "total_len", "count", "chunk_len")] +
+             [val(g, "gwart.data.origin_seq"), val(g, "gwart.data.payload_len")],
+             [6, 10, 3, 4, 6 + i, 4 if i < 2 else 2])
     return {"sent": len(s["sent"]), "received": len(rx), "types": sorted(types_seen),
             "sent_found": sum(seen.values())}
 

@@ -6,7 +6,8 @@
 #     connectors 1, 2 and 3's real keys (dissector.py live), makes gwartd
 #     send and receive every frame type: HELLO and WELCOME, DATA out of
 #     order (1, 3, 4, 2, then 4 again with RETRANSMIT) so the router's ACKs
-#     carry a bitmap, DATA without a route (NACK NO_ROUTE), KEEPALIVE and its
+#     carry a bitmap, DATA without a route (NACK NO_ROUTE), a message of
+#     three chunks (PROTOCOL.md 3.1.1) forwarded to connector 2, KEEPALIVE and its
 #     echo, connector 2's ACK with a bitmap and its BYE, the router's BYE
 #     (gwartctl connector set-key) and reconnection probe, and a disabled
 #     connector's HELLO (NACK NOT_AUTHORISED). tshark -X lua_script decodes
@@ -15,13 +16,17 @@
 #     frame decodes to what gwforge (the C codec) read from its socket; the
 #     router's answers are what PROTOCOL.md requires (ACK cumulative point 1
 #     and bitmap naming 3 and 4 but not 2, NACK reason and seqs, the
-#     keepalive echo, WELCOME fields, egress DATA in custody order); and
+#     keepalive echo, WELCOME fields, egress DATA in custody order, the
+#     forwarded chunks with flag and extension unchanged, "chunk 2/3" in
+#     the info column); and
 #     every field of every frame equals gw_wire_parse()'s view of the bytes
 #     (libgwart-connector through ctypes), gwart.status its verdict.
 #  2. Garbage: a pcap of random datagrams, every truncation of the frames
-#     captured in 1 and one-field corruptions of them (each check of
-#     PROTOCOL.md 5), on port 4790: no Lua error, the verdict (gwart.status)
-#     the C parser's for each, expert info on every refused one.
+#     captured in 1 and of chunk frames (PROTOCOL.md 14.1's, the 2^64 edge,
+#     the largest frame), one-field corruptions of them (each check of
+#     PROTOCOL.md 5, each rule of 3.1.1), on port 4790: no Lua error, the
+#     verdict (gwart.status) the C parser's for each, expert info on every
+#     refused one.
 #  3. If gwartctl has "capture": the same traffic (connectors 4, 5, 6)
 #     captured by gwartd itself (gwartctl capture start/stop), decoded and
 #     compared the same way; every frame stop counts is decoded, none missed.
@@ -92,7 +97,8 @@ cat "$TMP/check.json"
 tshark -n -r "$TMP/live.pcapng" -X lua_script:"$LUA" -V >"$TMP/live.txt" 2>/dev/null
 for s in "Type: DATA (1)" "Type: ACK (2)" "Type: NACK (3)" "Type: HELLO (4)" \
 	"Type: WELCOME (5)" "Type: KEEPALIVE (6)" "Type: BYE (7)" "Reason: NO_ROUTE (1)" \
-	"Reason: NOT_AUTHORISED (5)" "Flags: RETRANSMIT (0x0001)" "Reason: normal close (0)"; do
+	"Reason: NOT_AUTHORISED (5)" "Flags: RETRANSMIT (0x0001)" "Reason: normal close (0)" \
+	"Flags: CHUNK (0x0002)" "Chunk extension" "Chunks in group: 3" "Chunk index: 2"; do
 	grep -qF "$s" "$TMP/live.txt" || fail "tshark -V shows no '$s'"
 done
 n=$(tshark -n -r "$TMP/live.pcapng" -X lua_script:"$LUA" \
@@ -101,6 +107,14 @@ n=$(tshark -n -r "$TMP/live.pcapng" -X lua_script:"$LUA" \
 n=$(tshark -n -r "$TMP/live.pcapng" -X lua_script:"$LUA" \
 	-Y 'gwart.nack.reason == 1 && gwart.nack.seq == 5' 2>/dev/null | wc -l)
 [ "$n" -eq 1 ] || fail "display filter gwart.nack.reason == 1: $n NACKs, want 1"
+# A chunk as a Wireshark user sees it: filtered by its extension, and
+# "chunk 2/3" (its index + 1 of its count) in the info column, as sent and as
+# the router forwarded it.
+info=$(tshark -n -r "$TMP/live.pcapng" -X lua_script:"$LUA" \
+	-Y 'gwart.flags.chunk == 1 && gwart.chunk.group == 6 && gwart.chunk.index == 1' 2>/dev/null)
+echo "$info" | grep -q "DATA c->r .*chunk 2/3 group=6 (10 B)" || { echo "$info"; fail "no chunk 2/3 sent"; }
+echo "$info" | grep -q "DATA r->c .*chunk 2/3 group=6 (10 B)" ||
+	{ echo "$info"; fail "no chunk 2/3 forwarded"; }
 
 # 2. Garbage on 4790: random, truncated and corrupted versions of the
 # frames just captured (one of each type at least).
@@ -121,6 +135,13 @@ decode "$TMP/garbage.pcap" "$TMP/garbage.json"
 $PYRUN python3 "$PY" check "$LIB" "$TMP/garbage.json" - >"$TMP/gcheck.json" ||
 	{ cat "$TMP/gcheck.json"; fail "garbage: dissector disagrees with gw_wire_parse"; }
 cat "$TMP/gcheck.json"
+# The chunks among them: valid ones decoded, every rule's refusal named.
+n=$(tshark -n -r "$TMP/garbage.pcap" -X lua_script:"$LUA" \
+	-Y 'gwart.flags.chunk == 1 && gwart.status == 0' 2>/dev/null | wc -l)
+[ "$n" -ge 6 ] || fail "garbage: $n valid chunks decoded, want 6 or more"
+n=$(tshark -n -r "$TMP/garbage.pcap" -X lua_script:"$LUA" -Y 'gwart.status == 15' \
+	2>/dev/null | grep -c "BAD_CHUNK")
+[ "$n" -ge 20 ] || fail "garbage: $n frames shown BAD_CHUNK, want 20 or more"
 
 # Cut by a snap length (as dumpcap -s leaves frames): decoded as far as
 # captured, said so, no error.

@@ -318,7 +318,10 @@ static int type_parse(const char *s)
  * seal [auto: none|hs|session|auto|zero|flip], dir [c2r; WELCOME r2c],
  * key [sender: whose keys seal], body fields per type: DATA origin [sender]
  * origin_seq [seq] dest [smtp:x@forge.example] payload_len [16] payload
- * [hex, else payload_byte, default 'f']; ACK base [0] bitmap [0]; NACK
+ * [hex, else payload_byte, default 'f'], and with group= a chunk extension
+ * after the payload (PROTOCOL.md 3.1.1: group total_len count index
+ * chunk_len [0], written as given; flags=2 is the caller's, so that the
+ * flag and the extension can be forged apart); ACK base [0] bitmap [0]; NACK
  * origin_seq reason [1] retry [0] reserved [0]; HELLO nonce [1]
  * rx_window [64] reserved [0]; WELCOME nonce router_seq dup_window [64]
  * keepalive_ms [1000] keepalive_mult [3] max_payload [1024] salt [zeros];
@@ -395,6 +398,22 @@ static size_t build_frame(uint8_t *buf, size_t cap, const struct gf_args *a, con
 		memcpy(b + sizeof(d), dest, dlen);
 		memcpy(b + sizeof(d) + dlen, payload, plen);
 		body = sizeof(d) + dlen + plen;
+		if (arg_str(a, "group")) {
+			struct gw_wire_chunk x = {
+				htobe64(arg_u64(a, "group", 0, &ok)),
+				htobe32((uint32_t)arg_u64(a, "total_len", 0, &ok)),
+				htobe32((uint32_t)arg_u64(a, "count", 0, &ok)),
+				htobe32((uint32_t)arg_u64(a, "index", 0, &ok)),
+				htobe32((uint32_t)arg_u64(a, "chunk_len", 0, &ok)),
+			};
+
+			if (GW_HDR_LEN + body + sizeof(x) + GW_TRAILER_LEN > cap) {
+				*err = "frame too large";
+				return 0;
+			}
+			memcpy(b + body, &x, sizeof(x));
+			body += sizeof(x);
+		}
 		break;
 	}
 	case GW_T_ACK: {
