@@ -127,10 +127,15 @@
  * not yet within the bound). A chunk that would exceed either bound is
  * refused WITHOUT acknowledgement and counted (rx_refused_groups,
  * rx_refused_bytes, rx_refused_nomem): the router keeps it and retransmits
- * it later. A group of which no new chunk came for rx_group_timeout_ms of
- * session time (time while the session is up; a session loss stops that
- * clock) is given up: freed, counted (rx_expired) and reported through
- * on_rx_notice(GW_RX_EXPIRED); its later chunks are acknowledged and dropped.
+ * it later. Size the bounds for the groups that may be in progress at once
+ * (senders x their concurrent groups): the router's window towards us is
+ * rx_window frames past its lowest unacknowledged one, so when groups in
+ * progress need chunks queued behind a refused chunk, nothing moves until
+ * the timeout below gives them up. A group of which no new chunk came for
+ * rx_group_timeout_ms of session time (time while the session is up; a
+ * session loss stops that clock) is given up: freed, counted (rx_expired)
+ * and reported through on_rx_notice(GW_RX_EXPIRED); its later chunks are
+ * acknowledged and dropped.
  * A group that can never be taken here (total_len above max_message, or no
  * on_message) is given up at its first chunk (rx_too_big, rx_no_handler;
  * on_rx_notice(GW_RX_NOMEM)), its chunks acknowledged and dropped rather
@@ -204,9 +209,9 @@ extern "C" {
 #define GW_CONN_DEF_SEQ_RESERVE 65536u    /* origin seqs reserved per durable write */
 #define GW_CONN_DEF_STATE_SYNC_MS 1000u   /* receive window written at most this often */
 /* Messages of any size ("Messages of any size" above). */
-#define GW_CONN_DEF_RX_GROUPS_MAX 64u     /* groups in reassembly at once */
+#define GW_CONN_DEF_RX_GROUPS_MAX 256u    /* groups in reassembly at once */
 #define GW_CONN_RX_GROUPS_MAX 4096u       /* largest accepted rx_groups_max */
-#define GW_CONN_DEF_RX_BYTES_MULT 4u      /* rx_bytes_max default: 4 x max_message */
+#define GW_CONN_DEF_RX_BYTES_MULT 16u     /* rx_bytes_max default: 16 x max_message */
 #define GW_CONN_DEF_RX_GROUP_TIMEOUT_MS 60000u /* session time without a new chunk */
 #define GW_CONN_RX_DONE_GROUPS 4096u      /* groups remembered as delivered or given up */
 
@@ -343,7 +348,8 @@ struct gw_conn_cfg {
 	size_t rx_bytes_max;         /* bytes in reassembly at once (each group
 				      * reserves total_len + its chunk bitmap);
 				      * >= max_message; 0: GW_CONN_DEF_RX_BYTES_MULT
-				      * x max_message */
+				      * x max_message (reserved, not allocated:
+				      * memory follows the groups in progress) */
 	/* Fields are only ever appended: zero-initialise the whole struct. */
 };
 

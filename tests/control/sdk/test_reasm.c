@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Criterion suite "sdk_reasm": the SDK's reassembly of groups (reasm.c),
+ * driven by chunks put straight into the fake router's egress custody
+ * towards connector 2 (fr_inject), so that each test chooses the order,
+ * the duplicates and the timing: chunk orders (table), late chunks of a
+ * delivered or expired group, each bound and its counter (a refused chunk
+ * stays unacknowledged in the router's custody and is taken on a later
+ * retransmission), groups that can never be taken, the timeout and its
+ * session clock, and partial groups across a session loss and a router
+ * restart.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include <gwart/connector.h>
+
+#include "fake_router.h"
+#include "msg_env.h"
+#include "sdk_env.h"
+
+#define ORIGIN 7u /* a connector that exists only in the injected frames */
+
+struct grp {
+	uint64_t group;
+	uint32_t total_len, count, chunk_len;
+};
+
+static struct grp grp(uint64_t group, uint32_t total_len, uint32_t chunk_len)
+{
+	return (struct grp){ .group = group, .total_len = total_len, .chunk_len = chunk_len,
+			     .count = (total_len + chunk_len - 1) / chunk_len };
+}
+
+/* Chunk @i of @g (pattern bytes of message g->group) into custody towards
+ * connector 2; its egress seq. */
+static uint64_t chunk(struct menv *e, const struct grp *g, uint32_t i)
+{
+	struct gw_chunk_info ck = { .group = g->group, .total_len = g->total_len,
+				    .count = g->count, .index = i, .chunk_len = g->chunk_len };
+	uint8_t buf[GW_PAYLOAD_MAX];
+	uint32_t n = gw_chunk_payload_len(&ck, i), j;
+
+	for (j = 0; j < n; j++)
+		buf[j] = pat(g->group, (size_t)i * g->chunk_len + j);
+	e->b->want_len[g->group] = g->total_len;
+	return fr_inject(e->fr, 2, ORIGIN, g->group + i, DEST, buf, (uint16_t)n, &ck);
+}
+
+static struct gw_conn_stats rx_stats(struct menv *e)
+{
+	struct gw_conn_stats st;
+
+	gw_conn_get_stats(e->cs[1], &st);
+	return st;
+}
+
+/* Every egress frame towards 2 acknowledged. */
+static bool custody_empty(const struct menv *e)
+{
+	return e->fr->conn[2].eg_low == e->fr->conn[2].eg_next;
+}
+
+/* ---- orders, duplicates, late chunks (table) ------------------------------ */
+
+struct order_case {
+	const char *name;
+	int idx[12];  /* chunk indexes in arrival order, -1 ends */
+	uint64_t dups; /* rx_chunk_dups expected */
+	uint64_t late; /* rx_late_chunks expected (after delivery) */
+};
+
+Test(sdk_reasm, orders_table)
+{
+	static const struct order_case cases[] = {
+		{ "in order", { 0, 1, 2, 3, 4, -1 }, 0, 0 },
+		{ "reverse", { 4, 3, 2, 1, 0, -1 }, 0, 0 },
+		{ "shuffled", { 2, 4, 0, 3, 1, -1 }, 0, 0 },
+		{ "last first", { 4, 0, 1, 2, 3, -1 }, 0, 0 },
+		{ "duplicates", { 0, 0, 1, 3, 1, 2, 4, -1 }, 2, 0 },
+		{ "every chunk twice", { 3, 3, 1, 1, 0, 0, 2, 2, 4, -1 }, 4, 0 },
+		{ "after delivery", { 0, 1, 2, 3, 4, 4, 0, -1 }, 0, 2 },
+	};
+	struct gw_conn_stats s0, s1;
+	struct menv e;
+	unsigned i, k;
+
+	menv_start(&e, 960, 1153, 3, NULL, NULL, true);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct order_case *t = &cases[i];
+		/* 5 chunks of 100 bytes, the last one 37. */
+		struct grp g = grp(1000 + 100 * i, 437, 100);
+
+		s0 = rx_stats(&e);
+		for (k = 0; t->idx[k] >= 0; k++) {
+			chunk(&e, &g, (uint32_t)t->idx[k]);
+			pump(e.fr, e.cs, 2); /* each on its own, in this order */
+		}
+		idle(&e, 30);
+		s1 = rx_stats(&e);
+		cr_assert_eq(e.b->got[g.group], 1, "%s: delivered %u times", t->name,
+			     e.b->got[g.group]);
+		cr_assert_eq(e.b->corrupt, 0, "%s: not byte-identical", t->name);
+		cr_assert_eq(s1.rx_groups - s0.rx_groups, 1, "%s", t->name);
+		cr_assert_eq(s1.rx_chunks - s0.rx_chunks, 5, "%s", t->name);
+		cr_assert_eq(s1.rx_chunk_dups - s0.rx_chunk_dups, t->dups, "%s: dups %lu",
+			     t->name, (unsigned long)(s1.rx_chunk_dups - s0.rx_chunk_dups));
+		cr_assert_eq(s1.rx_late_chunks - s0.rx_late_chunks, t->late, "%s: late %lu",
+			     t->name, (unsigned long)(s1.rx_late_chunks - s0.rx_late_chunks));
+		cr_assert_eq(s1.rx_groups_open, 0, "%s", t->name);
+		cr_assert_eq(s1.rx_bytes_open, 0, "%s", t->name);
+		cr_assert(custody_empty(&e), "%s: every chunk acknowledged", t->name);
+	}
+	cr_assert_eq(e.b->n_rxn, 0);
+	menv_free(&e);
+}
+
+Test(sdk_reasm, partial_group_waits_then_completes)
+{
+	struct grp g = grp(500, 3000, 1000);
+	struct gw_conn_stats st;
+	struct menv e;
+
+	menv_start(&e, 960, 1153, 5, NULL, NULL, true);
+	chunk(&e, &g, 2);
+	chunk(&e, &g, 0);
+	idle(&e, 50);
+	st = rx_stats(&e);
+	cr_assert_eq(e.b->got[500], 0);
+	cr_assert_eq(st.rx_groups_open, 1);
+	cr_assert_eq(st.rx_bytes_open, 3000 + 8, "total_len and a one-word bitmap");
+	cr_assert(custody_empty(&e), "chunks held here are acknowledged");
+	chunk(&e, &g, 1);
+	idle(&e, 30);
+	cr_assert_eq(e.b->got[500], 1);
+	cr_assert_eq(e.b->corrupt, 0);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_groups_open, 0);
+	menv_free(&e);
+}
+
+/* ---- bounds: refused unacknowledged, taken on a later retransmission ------ */
+
+Test(sdk_reasm, groups_limit_refuses_then_takes)
+{
+	struct gw_conn_cfg cfg = { .rx_groups_max = 2 };
+	struct grp a = grp(100, 200, 100), b = grp(200, 200, 100), c = grp(300, 200, 100);
+	struct gw_conn_stats st;
+	struct menv e;
+	uint64_t c0;
+
+	menv_start(&e, 960, 1153, 7, NULL, &cfg, true);
+	chunk(&e, &a, 0);
+	chunk(&e, &b, 0);
+	c0 = chunk(&e, &c, 0);
+	idle(&e, 50);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_groups_open, 2);
+	cr_assert_geq(st.rx_refused_groups, 1);
+	cr_assert(fr_eg_held(e.fr, 2, c0), "a refused chunk is not acknowledged");
+	cr_assert_gt(e.fr->eg_rtx, 0, "and the router retransmits it");
+	chunk(&e, &a, 1);
+	idle(&e, 80); /* a few of the router's 20 ms retransmissions */
+	cr_assert_eq(e.b->got[100], 1);
+	cr_assert(!fr_eg_held(e.fr, 2, c0), "taken once a group finished");
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_groups_open, 2);
+	chunk(&e, &b, 1);
+	chunk(&e, &c, 1);
+	idle(&e, 30);
+	cr_assert_eq(e.b->got[200], 1);
+	cr_assert_eq(e.b->got[300], 1);
+	cr_assert_eq(e.b->corrupt, 0);
+	cr_assert(custody_empty(&e));
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_groups_open, 0);
+	cr_assert_eq(st.rx_refused_bytes + st.rx_refused_nomem, 0);
+	menv_free(&e);
+}
+
+Test(sdk_reasm, bytes_limit_refuses_then_takes)
+{
+	struct gw_conn_cfg cfg = { .max_message = 10000, .rx_bytes_max = 10000 };
+	struct grp a = grp(100, 8000, 1000), b = grp(200, 8000, 1000);
+	struct gw_conn_stats st;
+	struct menv e;
+	uint64_t b0;
+	uint32_t i;
+
+	menv_start(&e, 960, 1153, 11, NULL, &cfg, true);
+	chunk(&e, &a, 0);
+	b0 = chunk(&e, &b, 0);
+	idle(&e, 50);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_groups_open, 1);
+	cr_assert_eq(st.rx_bytes_open, 8008);
+	cr_assert_geq(st.rx_refused_bytes, 1);
+	cr_assert_eq(st.rx_refused_groups, 0);
+	cr_assert(fr_eg_held(e.fr, 2, b0));
+	for (i = 1; i < a.count; i++)
+		chunk(&e, &a, i);
+	idle(&e, 80);
+	cr_assert_eq(e.b->got[100], 1);
+	cr_assert(!fr_eg_held(e.fr, 2, b0));
+	for (i = 1; i < b.count; i++)
+		chunk(&e, &b, i);
+	idle(&e, 30);
+	cr_assert_eq(e.b->got[200], 1);
+	cr_assert_eq(e.b->corrupt, 0);
+	cr_assert(custody_empty(&e));
+	menv_free(&e);
+}
+
+Test(sdk_reasm, above_max_message_given_up_at_once)
+{
+	struct gw_conn_cfg cfg = { .max_message = 10000 };
+	struct grp g = grp(100, 10001, 1000);
+	struct gw_conn_stats st;
+	struct menv e;
+
+	menv_start(&e, 960, 1153, 13, NULL, &cfg, true);
+	chunk(&e, &g, 3);
+	idle(&e, 30);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_too_big, 1);
+	cr_assert_eq(st.rx_groups_open, 0);
+	cr_assert_eq(st.rx_bytes_open, 0, "nothing allocated for it");
+	cr_assert(custody_empty(&e), "acknowledged, not refused forever");
+	cr_assert_eq(e.b->n_rxn, 1);
+	cr_assert_eq(e.b->rxn_origin[0], ORIGIN);
+	cr_assert_eq(e.b->rxn_id[0], 100);
+	cr_assert_eq(e.b->rxn_reason[0], GW_RX_NOMEM);
+	chunk(&e, &g, 0);
+	chunk(&e, &g, 10);
+	idle(&e, 30);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_late_chunks, 2);
+	cr_assert_eq(st.rx_too_big, 1, "counted once per group");
+	cr_assert_eq(e.b->n_rxn, 1, "noticed once");
+	cr_assert_eq(e.b->got[100], 0);
+	/* Exactly max_message is taken. */
+	g = grp(200, 10000, 1000);
+	for (uint32_t i = 0; i < g.count; i++)
+		chunk(&e, &g, i);
+	idle(&e, 30);
+	cr_assert_eq(e.b->got[200], 1);
+	cr_assert_eq(e.b->corrupt, 0);
+	menv_free(&e);
+}
+
+Test(sdk_reasm, no_on_message_groups_given_up_frames_delivered)
+{
+	struct grp g = grp(100, 300, 100);
+	struct gw_conn_stats st;
+	struct menv e;
+	uint8_t one[3] = { 1, 2, 3 };
+
+	menv_start(&e, 960, 1153, 17, NULL, NULL, false);
+	fr_inject(e.fr, 2, ORIGIN, 50, DEST, one, sizeof(one), NULL);
+	chunk(&e, &g, 0);
+	chunk(&e, &g, 1);
+	chunk(&e, &g, 2);
+	idle(&e, 30);
+	st = rx_stats(&e);
+	cr_assert_eq(e.b->n_deliver, 1, "single frames still go to on_deliver");
+	cr_assert_eq(st.rx_no_handler, 1);
+	cr_assert_eq(st.rx_late_chunks, 2);
+	cr_assert_eq(st.rx_groups_open, 0);
+	cr_assert_eq(e.b->n_rxn, 1);
+	cr_assert_eq(e.b->rxn_reason[0], GW_RX_NOMEM);
+	cr_assert(custody_empty(&e));
+	menv_free(&e);
+}
+
+Test(sdk_reasm, bad_chunk_dropped_group_completes)
+{
+	struct grp g = grp(100, 250, 100), liar = grp(100, 260, 100);
+	struct gw_conn_stats st;
+	struct menv e;
+
+	menv_start(&e, 960, 1153, 19, NULL, NULL, true);
+	chunk(&e, &g, 0);
+	pump(e.fr, e.cs, 2);
+	/* Same id, another length: the first chunk's description stands. */
+	chunk(&e, &liar, 1);
+	e.b->want_len[100] = 250; /* chunk() set the liar's */
+	idle(&e, 20);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_bad_chunks, 1);
+	chunk(&e, &g, 1);
+	chunk(&e, &g, 2);
+	idle(&e, 30);
+	cr_assert_eq(e.b->got[100], 1);
+	cr_assert_eq(e.b->corrupt, 0);
+	cr_assert(custody_empty(&e));
+	menv_free(&e);
+}
+
+/* ---- the timeout and its session clock ------------------------------------ */
+
+Test(sdk_reasm, expired_group_freed_noticed_late_chunk_dropped)
+{
+	struct gw_conn_cfg cfg = { .rx_group_timeout_ms = 100 };
+	struct grp g = grp(100, 300, 100);
+	struct gw_conn_stats st;
+	struct menv e;
+
+	menv_start(&e, 960, 1153, 23, NULL, &cfg, true);
+	chunk(&e, &g, 0);
+	chunk(&e, &g, 2);
+	idle(&e, 50);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_groups_open, 1);
+	cr_assert_eq(st.rx_expired, 0);
+	idle(&e, 150);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_expired, 1);
+	cr_assert_eq(st.rx_groups_open, 0);
+	cr_assert_eq(st.rx_bytes_open, 0);
+	cr_assert_eq(e.b->n_rxn, 1);
+	cr_assert_eq(e.b->rxn_origin[0], ORIGIN);
+	cr_assert_eq(e.b->rxn_id[0], 100);
+	cr_assert_eq(e.b->rxn_reason[0], GW_RX_EXPIRED);
+	/* The missing chunk arrives after all: acknowledged and dropped,
+	 * not the start of a new group. */
+	chunk(&e, &g, 1);
+	idle(&e, 30);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_late_chunks, 1);
+	cr_assert_eq(st.rx_groups_open, 0);
+	cr_assert_eq(e.b->got[100], 0);
+	cr_assert(custody_empty(&e));
+	idle(&e, 150);
+	cr_assert_eq(e.b->n_rxn, 1, "noticed once");
+	menv_free(&e);
+}
+
+Test(sdk_reasm, session_loss_stops_the_clock_group_survives)
+{
+	struct gw_conn_cfg cfg = { .rx_group_timeout_ms = 200 };
+	struct grp g = grp(100, 300, 100);
+	struct gw_conn_stats st;
+	struct menv e;
+
+	menv_start(&e, 960, 1153, 29, NULL, &cfg, true);
+	chunk(&e, &g, 0);
+	idle(&e, 20);
+	/* The router closes 2's session and does not answer its HELLOs for
+	 * a while: longer than the timeout, but not session time. */
+	e.fr->no_welcome = true;
+	fr_bye(e.fr, 2);
+	idle(&e, 20);
+	cr_assert_eq(gw_conn_is_up(e.cs[1]), 0);
+	chunk(&e, &g, 1); /* waits in custody for the next session */
+	idle(&e, 500);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_expired, 0, "the session clock stopped");
+	cr_assert_eq(st.rx_groups_open, 1);
+	e.fr->no_welcome = false;
+	fr_probe(e.fr, 2);
+	wait_up(e.fr, e.cs, 2);
+	chunk(&e, &g, 2);
+	idle(&e, 50);
+	cr_assert_eq(e.b->got[100], 1);
+	cr_assert_eq(e.b->corrupt, 0);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_expired, 0);
+	cr_assert_geq(st.sessions, 2);
+	menv_free(&e);
+}
+
+Test(sdk_reasm, partial_group_across_router_restart)
+{
+	/* A new router process, a new egress sequence space: chunks are told
+	 * apart by (origin, group, index), so the group still completes (the
+	 * origin resends what the old router had not acknowledged). */
+	struct grp g = grp(100, 300, 100);
+	struct gw_conn_stats st;
+	struct menv e;
+	uint64_t end;
+
+	menv_start(&e, 960, 1153, 31, NULL, NULL, true);
+	chunk(&e, &g, 0);
+	chunk(&e, &g, 1);
+	idle(&e, 30);
+	fr_restart(e.fr, (7ull << 32) + 1);
+	fr_probe(e.fr, 1);
+	fr_probe(e.fr, 2);
+	end = now_us() + 3000000;
+	do
+		pump(e.fr, e.cs, 2);
+	while ((!gw_conn_is_up(e.cs[1]) || !e.fr->conn[2].known) && now_us() < end);
+	cr_assert(gw_conn_is_up(e.cs[1]));
+	chunk(&e, &g, 1); /* a copy under the new space: a duplicate index */
+	chunk(&e, &g, 2);
+	idle(&e, 50);
+	st = rx_stats(&e);
+	cr_assert_eq(e.b->got[100], 1);
+	cr_assert_eq(e.b->corrupt, 0);
+	cr_assert_eq(st.rx_chunk_dups, 1);
+	menv_free(&e);
+}
