@@ -23,11 +23,13 @@
 #   GWART_MAIL_COUNT   messages (default 200; the long setting is
 #                      1000: GWART_MAIL_COUNT=1000 meson test it_mail)
 #   GWART_MAIL_MAX     largest message in bytes (default 1 MiB; smallest 1 KiB)
-#   GWART_MAIL_DIRECT  1 (or the argument "direct": it_mail_direct): A relays straight to B, no gwart (proves the
-#                      harness itself: generator, Postfix pair, restart of
-#                      B, bounce, size limit, checker)
+#   GWART_MAIL_DIRECT  1 (or the argument "direct": it_mail_direct): A
+#                      relays straight to B, no gwart (proves the harness
+#                      itself: generator, Postfix pair, restart of B,
+#                      bounce, size limit, checker)
 #   GWART_MAIL_FAULTS  0: no restarts (the demo's default)
 #   GWART_MAIL_WAIT    seconds to wait for the mail to arrive (default 300)
+#   GWART_SMTP_BIN     the gwart-smtp to run (default: the build's)
 set -eu
 . "$GWART_SRC/tests/integration/lib.sh"
 . "$GWART_SRC/tests/integration/mail_lib.sh"
@@ -41,7 +43,7 @@ DIRECT=${GWART_MAIL_DIRECT:-0}
 FAULTS=${GWART_MAIL_FAULTS:-1}
 WAIT=${GWART_MAIL_WAIT:-300}
 HERE="$GWART_SRC/tests/integration"
-SMTP_BIN="$GWART_BUILD/connectors/smtp/gwart-smtp"
+SMTP_BIN=${GWART_SMTP_BIN:-"$GWART_BUILD/connectors/smtp/gwart-smtp"}
 A_IP=198.18.1.1
 B_IP=198.18.1.2
 IN_IP=198.18.1.3

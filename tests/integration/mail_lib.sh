@@ -263,11 +263,20 @@ gw_mail_config() {
 	# GWMAIL1's envelope lines need room beyond the mail itself
 	# (gwart-smtp --help: the router's max_message >= --max-message +
 	# 64 KiB).
+	tun="\"max_message\": $((GW_SMTP_LIMIT + 65536))"
+	echo "{ \"udp_port\": 4790, \"tunables\": { $tun } }" >"$TMP/tun.json"
+	if "$GWART_BUILD/control/gwartd" --check-config "$TMP/tun.json" 2>&1 |
+		grep -q 'max_message: unknown'; then
+		# A router without the tunable (before the router's issue-11
+		# work) has no per-message limit to raise.
+		echo "mail: this gwartd has no max_message tunable; none set" >&2
+		tun=""
+	fi
 	cat >"$TMP/gwartd.json" <<JSON
 {
   "udp_port": 4790,
   "ports": [ { "ip": "$ROUTER" } ],
-  "tunables": { "max_message": $((GW_SMTP_LIMIT + 65536)) },
+  "tunables": { $tun },
   "connectors": [ { "id": 1, "name": "mail-in" }, { "id": 2, "name": "mail-out" } ],
   "routes": [
     { "type": "smtp", "pattern": "$MAIL_DOMAIN", "targets": [ { "connector": 2, "cost": 10 } ] },
@@ -357,8 +366,27 @@ gw_mail_kill_gwartd() {
 	start_gwartd "$TMP/gwartd.json"
 }
 
+# gw_mail_report: stop both connectors cleanly, print every life's final
+# line, and require both to have ended empty: the ingress's spool holds no
+# mail without its receipt, the egress's queue nothing undelivered.
 gw_mail_report() {
+	gw_smtp_stop "$GW_SMTP_IN_PID"
+	gw_smtp_stop "$GW_SMTP_EG_PID"
+	GW_SMTP_IN_PID="" GW_SMTP_EG_PID=""
 	for s in ingress egress; do
-		grep 'final:' "$TMP/smtp-$s.log" | sed "s/^/mail: $s: /" || true
+		grep 'final:' "$TMP/smtp-$s.log" | sed "s/^gwart-smtp: final: /mail: $s: /" || true
 	done
+	left=$(python3 -c 'import json,sys
+i = json.load(open(sys.argv[1]))["ingress"]
+e = json.load(open(sys.argv[2]))["egress"]
+print(i["spool_entries"], e["queue_entries"])' "$TMP/gs-in.json" "$TMP/gs-eg.json") ||
+		mail_fail "no connector stats"
+	[ "$left" = "0 0" ] || mail_fail "left at the end (ingress spool, egress queue): $left"
+	# How much the faults made the connectors redo (every life summed).
+	echo "mail: ingress resends=$(grep -o ' resends=[0-9]*' "$TMP/smtp-ingress.log" |
+		awk -F= '{ n += $2 } END { print n + 0 }')" \
+		"egress dup_delivered=$(grep -o ' dup_delivered=[0-9]*' "$TMP/smtp-egress.log" |
+		awk -F= '{ n += $2 } END { print n + 0 }')" \
+		"rcpts_deferred=$(grep -o ' rcpts_deferred=[0-9]*' "$TMP/smtp-egress.log" |
+		awk -F= '{ n += $2 } END { print n + 0 }')"
 }
