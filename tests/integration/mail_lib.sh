@@ -356,14 +356,37 @@ gw_mail_start() {
 	gw_smtp_run ingress
 }
 
-# gw_mail_kill_gwartd: what it held in memory is gone; the ingress's spool
-# and the egress's delivered-Id log must make up for it.
+# gw_in_stat KEY: an ingress counter from its stats file (rewritten every
+# second), 0 before the file exists.
+gw_in_stat() {
+	python3 -c 'import json,sys
+print(json.load(open(sys.argv[1]))["ingress"][sys.argv[2]])' "$TMP/gs-in.json" "$1" \
+		2>/dev/null || echo 0
+}
+
+# gw_mail_kill_gwartd: SIGKILL gwartd while it certainly holds mail: the
+# egress is stopped first, so what the router acknowledges to the ingress
+# meanwhile stays in its memory; the kill destroys it, and only the
+# ingress's spool (no receipt came: sent again after --resend-s) can bring
+# it to B. GW_KILLED: how many mails the router acknowledged in that time.
+GW_KILLED=0
 gw_mail_kill_gwartd() {
+	gw_smtp_stop "$GW_SMTP_EG_PID"
+	GW_SMTP_EG_PID=""
+	base=$(gw_in_stat results_ok)
+	i=0
+	while [ "$(gw_in_stat results_ok)" -lt $((base + 3)) ] && [ $i -lt 100 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	GW_KILLED=$(($(gw_in_stat results_ok) - base))
 	kill -9 "$GWARTD_PID"
 	wait "$GWARTD_PID" 2>/dev/null || true
 	GWARTD_PID=""
+	echo "mail: gwartd killed holding $GW_KILLED mails acknowledged to the ingress"
 	cp "$TMP/gwartd.log" "$TMP/gwartd-killed.log"
 	start_gwartd "$TMP/gwartd.json"
+	gw_smtp_run egress
 }
 
 # gw_mail_report: stop both connectors cleanly, print every life's final
@@ -383,8 +406,11 @@ print(i["spool_entries"], e["queue_entries"])' "$TMP/gs-in.json" "$TMP/gs-eg.jso
 		mail_fail "no connector stats"
 	[ "$left" = "0 0" ] || mail_fail "left at the end (ingress spool, egress queue): $left"
 	# How much the faults made the connectors redo (every life summed).
-	echo "mail: ingress resends=$(grep -o ' resends=[0-9]*' "$TMP/smtp-ingress.log" |
-		awk -F= '{ n += $2 } END { print n + 0 }')" \
+	resends=$(grep -o ' resends=[0-9]*' "$TMP/smtp-ingress.log" |
+		awk -F= '{ n += $2 } END { print n + 0 }')
+	[ "$GW_KILLED" -eq 0 ] || [ "$resends" -gt 0 ] ||
+		mail_fail "gwartd was killed holding $GW_KILLED mails, and the ingress sent none again"
+	echo "mail: ingress resends=$resends" \
 		"egress dup_delivered=$(grep -o ' dup_delivered=[0-9]*' "$TMP/smtp-egress.log" |
 		awk -F= '{ n += $2 } END { print n + 0 }')" \
 		"rcpts_deferred=$(grep -o ' rcpts_deferred=[0-9]*' "$TMP/smtp-egress.log" |
