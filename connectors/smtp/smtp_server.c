@@ -775,6 +775,7 @@ int smtp_srv_mail_reply(struct smtp_srv *s, const struct smtp_srv_verdict *v)
 	else
 		s->stats.mails_refused++;
 	txn_reset(s);
-	s->st = ST_CMD;
+	/* 421 says the service closes the channel (RFC 5321 3.8). */
+	s->st = v->code == 421 ? ST_CLOSED : ST_CMD;
 	return 0;
 }

@@ -170,8 +170,9 @@ uint8_t *smtp_srv_take_body(struct smtp_srv *s, size_t *len);
 
 /* Answers the waiting mail: v->code 2xx accepts ("250 2.0.0 Ok: queued as
  * ..." with text), 4xx/5xx refuses; a code outside 200..599 is -EINVAL.
- * Ends the transaction (the session keeps its EHLO) and lets feeding go on.
- * -EALREADY if no mail waits. */
+ * Ends the transaction (the session keeps its EHLO) and lets feeding go on;
+ * 421 (the daemon is going away) closes the session instead, as RFC 5321
+ * 3.8 has it. -EALREADY if no mail waits. */
 int smtp_srv_mail_reply(struct smtp_srv *s, const struct smtp_srv_verdict *v);
 
 /* The client was idle too long: queues "421 4.4.2 <host> Error: timeout

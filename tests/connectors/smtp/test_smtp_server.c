@@ -340,6 +340,21 @@ Test(smtp_server, async_answer)
 	cr_assert_eq(smtp_srv_stats(s)->timeouts, 1);
 	smtp_srv_free(s);
 
+	/* A 421 answer closes the session. */
+	s = smtp_srv_new(&base_cfg);
+	in = ENV "DATA\r\nx\r\n.\r\nNOOP\r\n";
+	cr_assert_eq(smtp_srv_feed(s, in, strlen(in)), strlen(in) - 6);
+	smtp_srv_out_consume(s, SIZE_MAX);
+	struct smtp_srv_verdict bye = { 421, "4.3.2", "Service shutting down" };
+	cr_assert_eq(smtp_srv_mail_reply(s, &bye), 0);
+	cr_assert(smtp_srv_closed(s));
+	o = smtp_srv_out(s, &n);
+	cr_assert_eq(memcmp(o, "421 4.3.2 Service shutting down\r\n", n), 0);
+	cr_assert_eq(smtp_srv_feed(s, "NOOP\r\n", 6), 6);
+	smtp_srv_out(s, &n);
+	cr_assert_eq(n, strlen("421 4.3.2 Service shutting down\r\n"), "nothing read after it");
+	smtp_srv_free(s);
+
 	s = smtp_srv_new(&base_cfg);
 	smtp_srv_shutdown(s);
 	o = smtp_srv_out(s, &n);
