@@ -34,14 +34,18 @@
  *  - output: SMTP_SRV_OUT_CAP bytes; smtp_srv_feed() stops taking input
  *    while less than one reply's room is free.
  *  - recipients: cfg.max_rcpts per transaction ("452 4.5.3"), each address
- *    at most MAILMSG_ADDR_MAX bytes ("501 5.1.3").
+ *    at most MAILMSG_ADDR_MAX bytes of mailmsg.h's characters, local@domain
+ *    or postmaster ("501 5.1.3"; the sender "501 5.1.7", "<>" allowed).
  *  - message: cfg.max_size bytes of content (after dot-unstuffing):
  *    MAIL FROM ... SIZE= above it is "552 5.3.4"; content above it is read
  *    to the final dot without being kept and then answered "552 5.3.4".
  *    The content buffer grows by doubling and never beyond max_size.
- *  - errors: after cfg.max_errors error replies (4xx/5xx to commands) the
- *    session says "421 4.7.0" and closes.
- * In DATA only CRLF ends a line: "<CRLF>.<CRLF>" ends the content, nothing
+ *  - errors: after cfg.max_errors protocol errors (unknown or unimplemented
+ *    commands, syntax errors, bad sequence, lines too long; refused
+ *    recipients and sizes are not errors) the session says "421 4.7.0"
+ *    and closes.
+ * Command lines may end with a bare LF (as most servers allow); a CR or
+ * NUL inside one is "500 5.5.2". In DATA only CRLF ends a line: "<CRLF>.<CRLF>" ends the content, nothing
  * else (a bare LF or CR is content, counted in stats.bare_lf_cr), so
  * "\n.\n" and "\r.\r" cannot smuggle a second mail through.
  */
