@@ -453,3 +453,42 @@ Test(smtp_server, bad_config)
 	smtp_srv_free(s);
 	smtp_srv_free(NULL);
 }
+
+/* A NUL or a bare CR inside a command line is refused, not cut at. */
+Test(smtp_server, odd_bytes_in_commands)
+{
+	static struct run r;
+	static const char in[] = "EHLO c\r\nNOOP\0x\r\nNO\rOP\r\nNOOP\r\n";
+	run_session(&base_cfg, in, sizeof(in) - 1, 100000, &ok250, &r);
+	cr_assert_str_eq(r.out, G EHLO_R "500 5.5.2 Error: bad syntax\r\n500 5.5.2 Error: bad syntax\r\n"
+			 "250 2.0.0 Ok\r\n");
+	cr_assert_eq(r.stats.unknown_cmds, 2);
+}
+
+/* The daemon's idle timer in the middle of a line and of a content. */
+Test(smtp_server, timeout_mid_line_and_content)
+{
+	size_t n;
+	struct smtp_srv *s = smtp_srv_new(&base_cfg);
+	cr_assert_eq(smtp_srv_feed(s, "EHLO c\r\nNOO", 11), 11);
+	smtp_srv_out_consume(s, SIZE_MAX);
+	smtp_srv_timeout(s);
+	const char *o = smtp_srv_out(s, &n);
+	cr_assert_eq(memcmp(o, "421 4.4.2 mx.test Error: timeout exceeded\r\n", n), 0);
+	smtp_srv_timeout(s);   /* once only */
+	smtp_srv_out(s, &n);
+	cr_assert_eq(n, strlen("421 4.4.2 mx.test Error: timeout exceeded\r\n"));
+	cr_assert_eq(smtp_srv_stats(s)->timeouts, 1);
+	smtp_srv_free(s);
+
+	s = smtp_srv_new(&base_cfg);
+	const char *in = ENV "DATA\r\npartial";
+	cr_assert_eq(smtp_srv_feed(s, in, strlen(in)), strlen(in));
+	smtp_srv_out_consume(s, SIZE_MAX);
+	smtp_srv_timeout(s);
+	cr_assert(smtp_srv_closed(s));
+	cr_assert_null(smtp_srv_mail(s));
+	o = smtp_srv_out(s, &n);
+	cr_assert_eq(memcmp(o, "421 4.4.2 mx.test Error: timeout exceeded\r\n", n), 0);
+	smtp_srv_free(s);
+}
