@@ -756,6 +756,9 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 	ret = gw_sdk_reasm_init(c, cfg);
 	if (ret < 0)
 		goto err_free;
+	ret = gw_sdk_rxsave_restore(c);
+	if (ret < 0)
+		goto err_free;
 
 	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
@@ -914,7 +917,7 @@ int gw_conn_close(struct gw_conn *c)
 {
 	const struct timespec gap = { .tv_nsec = 1000000 }; /* 1 ms between BYEs */
 	uint32_t i, k = 0;
-	int ret = 0;
+	int ret = 0, r;
 
 	if (!c)
 		return 0;
@@ -937,8 +940,12 @@ int gw_conn_close(struct gw_conn *c)
 		gw_sdk_txq_flush(c, gw_sdk_now_us());
 	}
 	c->state = GW_SDK_CLOSED;
-	/* After the last ACKs left: the window written is what they say. */
-	ret = gw_sdk_state_close(c);
+	/* After the last ACKs left: the window written is what they say.
+	 * Groups in reassembly first: the window marks their chunks. */
+	ret = gw_sdk_rxsave_write(c);
+	r = gw_sdk_state_close(c);
+	if (ret == 0)
+		ret = r;
 	if (close(c->fd) < 0 && ret == 0)
 		ret = -errno;
 	gw_sdk_reasm_free(c);

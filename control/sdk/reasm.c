@@ -187,6 +187,11 @@ static void done_add(struct gw_conn *c, uint32_t origin, uint64_t group)
 	gindex_insert(&c->rxd_idx, c->rxd_key, p);
 }
 
+void gw_sdk_reasm_done_add(struct gw_conn *c, uint32_t origin, uint64_t group)
+{
+	done_add(c, origin, group);
+}
+
 static bool done_has(const struct gw_conn *c, uint32_t origin, uint64_t group)
 {
 	return gindex_find(&c->rxd_idx, c->rxd_key, origin, group) >= 0;
@@ -222,6 +227,35 @@ static int32_t group_free_pos(const struct gw_conn *c)
 		if (!c->rxg_key[i].used)
 			return (int32_t)i;
 	return -1;
+}
+
+bool gw_sdk_reasm_room(const struct gw_conn *c, uint32_t total_len, uint32_t count)
+{
+	size_t charge = (size_t)total_len + ((size_t)count + 63) / 64 * sizeof(uint64_t);
+
+	return c->rxg_n < c->rxg_max && total_len <= c->max_message &&
+	       charge <= c->rx_bytes_max - c->rx_bytes;
+}
+
+void gw_sdk_reasm_adopt(struct gw_conn *c, uint32_t origin, uint64_t group,
+			const struct gw_sdk_rxgroup *src)
+{
+	int32_t p = group_free_pos(c);
+	struct gw_sdk_rxgroup *g;
+	uint64_t t = gw_sdk_up_clock(c, gw_sdk_now_us());
+
+	if (p < 0)
+		return; /* the caller checked gw_sdk_reasm_room() */
+	g = &c->rxg[p];
+	*g = *src;
+	g->charge = (size_t)g->total_len + ((size_t)g->count + 63) / 64 * sizeof(uint64_t);
+	g->last_us = t;
+	c->rxg_key[p] = (struct gw_sdk_gkey){ .group = group, .origin = origin, .used = 1 };
+	gindex_insert(&c->rxg_idx, c->rxg_key, p);
+	c->rxg_n++;
+	c->rx_bytes += g->charge;
+	if (c->rx_expiry_check > t + c->rxg_timeout_us)
+		c->rx_expiry_check = t + c->rxg_timeout_us;
 }
 
 /* Start group (origin, ck->group) with the chunk that arrived: false if a

@@ -9,6 +9,7 @@
  *                releasing a group into the window, one result per group
  *   receive.c    receiving side: duplicate window, delivery, batch ACK
  *   reasm.c      receiving side of groups: reassembly, its bounds, timeout
+ *   rxsave.c     groups in reassembly across a clean close (PATH.groups)
  *   io.c         batched socket I/O (recvmmsg/sendmmsg)
  *   state.c      the state file: origin seq ceiling and receive window
  * Every symbol is prefixed gw_sdk_ and hidden (the pragma below, the
@@ -499,6 +500,24 @@ bool gw_sdk_reasm_chunk(struct gw_conn *c, const struct gw_frame *f, uint64_t no
 void gw_sdk_reasm_timers(struct gw_conn *c, uint64_t now);
 /* When gw_sdk_reasm_timers() next has work (UINT64_MAX: none). */
 uint64_t gw_sdk_reasm_deadline(const struct gw_conn *c, uint64_t now);
+/* Whether a group of @total_len bytes and @count chunks fits the bounds
+ * now; adopt one (restored, owning its buffers: gw_sdk_reasm_room() was
+ * true); remember one as finished. For rxsave.c. */
+bool gw_sdk_reasm_room(const struct gw_conn *c, uint32_t total_len, uint32_t count);
+void gw_sdk_reasm_adopt(struct gw_conn *c, uint32_t origin, uint64_t group,
+			const struct gw_sdk_rxgroup *g);
+void gw_sdk_reasm_done_add(struct gw_conn *c, uint32_t origin, uint64_t group);
+
+/* rxsave.c (state_path only) */
+/* Write the groups in progress and the finished set to PATH.groups,
+ * durably. From gw_conn_close(), before the state file; blocks. 0 or a
+ * file error (the groups are then lost, as after a crash). */
+int gw_sdk_rxsave_write(struct gw_conn *c);
+/* Put PATH.groups's groups back into reassembly and remove the file. From
+ * gw_conn_open() after gw_sdk_reasm_init(); blocks. 0, -EBADMSG (damaged),
+ * -EINVAL (another connector's), -ENOMEM or a file error. */
+int gw_sdk_rxsave_restore(struct gw_conn *c);
+
 /* The session clock: microseconds spent UP. */
 uint64_t gw_sdk_up_clock(const struct gw_conn *c, uint64_t now);
 

@@ -87,6 +87,9 @@
  *    process's sequence space it belongs to (PROTOCOL.md 8, 16). It is
  *    written by gw_conn_close() and, when it changed, every state_sync_ms
  *    from gw_conn_poll().
+ *  - PATH.groups, written by gw_conn_close() only while groups are in
+ *    reassembly (or finished ones remembered) and removed by the next
+ *    gw_conn_open() once read ("Messages of any size").
  * What survives: after gw_conn_close() returned 0, everything (the next
  * process neither reuses a seq nor delivers again anything this one
  * delivered). After a crash or SIGKILL: the seq guarantee fully; of the
@@ -144,15 +147,21 @@
  * up, so that a late chunk of one (a retransmission under a new egress seq,
  * after a router restart) is acknowledged and dropped (rx_late_chunks), not
  * taken as the start of a new group.
- * A partial group lives in memory only. Its chunks were acknowledged to
- * the router, which no longer holds them: if the handle is closed
- * (gw_conn_close(), even with state_path) or the process dies before the
- * group is complete, that message is lost here, although its origin was
- * told it was delivered to the router (on_result 0). The next process, if
- * the rest of the group reaches it, gives the group up after
- * rx_group_timeout_ms and reports it (on_rx_notice GW_RX_EXPIRED, with the
- * message id), so the loss is visible at the destination. Messages that fit
- * one frame keep every guarantee below.
+ * A partial group's chunks were acknowledged to the router, which no
+ * longer holds them, so the SDK is their only keeper. With state_path,
+ * gw_conn_close() writes every group in progress (and the set of finished
+ * groups) to PATH.groups, durably and before the state file, and the next
+ * gw_conn_open() puts them back into reassembly (within its own bounds;
+ * what does not fit is counted in rx_restore_dropped and lost) and removes
+ * the file: a group survives a clean restart. It does NOT survive a crash
+ * or SIGKILL, nor a close without state_path: that message is lost here,
+ * although its origin was told the router had it (on_result 0). If the
+ * rest of such a group reaches the next process, it gives the group up
+ * after rx_group_timeout_ms and reports it (on_rx_notice GW_RX_EXPIRED,
+ * with the message id), so the loss is visible at the destination; an
+ * application that must not lose a message to a crash needs an end-to-end
+ * resend of its own (a receipt and a timeout). Messages that fit one frame
+ * keep every guarantee below.
  *
  * Exactly once, and its limits. on_deliver() fires at most once per message
  * the router transmits to this connector (messages are told apart by the
@@ -469,6 +478,10 @@ struct gw_conn_stats {
 	uint32_t rx_groups_open; /* groups in reassembly */
 	uint32_t streaming;      /* 1 while a group is being released into the window */
 	uint64_t stream_left;    /* chunks of it not yet in the window */
+	/* state_path: groups in reassembly kept across gw_conn_close() */
+	uint64_t rx_restored_groups; /* put back into reassembly by gw_conn_open() */
+	uint64_t rx_restore_dropped; /* found in the file but beyond this handle's
+				      * bounds: lost (counted, not noticed) */
 };
 
 struct gw_conn;
@@ -582,7 +595,8 @@ void gw_conn_get_stats(const struct gw_conn *c, struct gw_conn_stats *st);
  * socket and free the handle and everything it owns. Messages still in the
  * outbox are abandoned WITHOUT on_result() and their seqs are never reused:
  * drain first (stats.inflight == 0) if that matters. Groups in reassembly
- * are freed without on_rx_notice() and their messages are lost (see
+ * are written to PATH.groups with state_path (restored by the next
+ * gw_conn_open()), else freed without on_rx_notice() and lost (see
  * "Messages of any size").
  * Returns 0, or a negative errno from the state file write or from close(2)
  * (the handle is freed anyway; a failed state write leaves the last

@@ -10,8 +10,11 @@
  * session clock, and partial groups across a session loss and a router
  * restart.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -401,4 +404,128 @@ Test(sdk_reasm, partial_group_across_router_restart)
 	cr_assert_eq(e.b->corrupt, 0);
 	cr_assert_eq(st.rx_chunk_dups, 1);
 	menv_free(&e);
+}
+
+/* ---- across a clean close (state_path: PATH.groups) ----------------------- */
+
+static void tmp_state(char *path, size_t n)
+{
+	snprintf(path, n, "/tmp/gwart-sdk-reasm-%d-XXXXXX", (int)getpid());
+	cr_assert_not_null(mkdtemp(path));
+	strncat(path, "/state", n - strlen(path) - 1);
+}
+
+static void rm_state(const char *path)
+{
+	char p[256], *slash;
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s.lock", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s.groups", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s", path);
+	slash = strrchr(p, '/');
+	*slash = 0;
+	rmdir(p);
+}
+
+Test(sdk_reasm, partial_group_survives_clean_close)
+{
+	char path[128], gpath[160];
+	struct gw_conn_cfg cfg = { 0 };
+	struct grp g = grp(100, 300, 100), done = grp(400, 200, 100);
+	struct gw_conn_stats st;
+	struct menv e;
+
+	tmp_state(path, sizeof(path));
+	snprintf(gpath, sizeof(gpath), "%s.groups", path);
+	cfg.state_path = path;
+	menv_start(&e, 960, 1153, 37, NULL, &cfg, true);
+	chunk(&e, &done, 0);
+	chunk(&e, &done, 1);
+	chunk(&e, &g, 2);
+	chunk(&e, &g, 0);
+	idle(&e, 50);
+	cr_assert_eq(e.b->got[400], 1);
+	cr_assert(custody_empty(&e), "the router holds none of them any more");
+	cr_assert_eq(gw_conn_close(e.cs[1]), 0);
+	cr_assert_eq(access(gpath, F_OK), 0, "written at close");
+	e.cs[1] = mopen(e.fr, 2, e.b, &cfg, true);
+	cr_assert_neq(access(gpath, F_OK), 0, "consumed at open");
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_restored_groups, 1);
+	cr_assert_eq(st.rx_groups_open, 1);
+	cr_assert_eq(st.rx_bytes_open, 308);
+	wait_up(e.fr, e.cs, 2);
+	chunk(&e, &g, 1);
+	chunk(&e, &done, 1); /* late: the finished set came back too */
+	idle(&e, 50);
+	cr_assert_eq(e.b->got[100], 1);
+	cr_assert_eq(e.b->got[400], 1);
+	cr_assert_eq(e.b->corrupt, 0);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_late_chunks, 1);
+	cr_assert_eq(st.rx_groups_open, 0);
+	cr_assert_eq(e.b->n_rxn, 0);
+	menv_free(&e);
+	rm_state(path);
+}
+
+/* Flip some bits of byte @off of file @path. */
+static void flip(const char *path, long off)
+{
+	FILE *f = fopen(path, "r+b");
+	int ch;
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fseek(f, off, SEEK_SET), 0);
+	ch = fgetc(f);
+	cr_assert_neq(ch, EOF);
+	cr_assert_eq(fseek(f, off, SEEK_SET), 0);
+	fputc(ch ^ 0x5a, f);
+	fclose(f);
+}
+
+Test(sdk_reasm, restore_beyond_bounds_dropped_and_damage_refused)
+{
+	char path[128], gpath[160];
+	struct gw_conn_cfg cfg = { 0 }, small = { .rx_groups_max = 1 };
+	struct grp a = grp(100, 300, 100), b = grp(200, 300, 100);
+	struct gw_conn_stats st;
+	struct menv e;
+	struct gw_conn *c;
+	int err = 0;
+
+	tmp_state(path, sizeof(path));
+	snprintf(gpath, sizeof(gpath), "%s.groups", path);
+	cfg.state_path = path;
+	small.state_path = path;
+	menv_start(&e, 960, 1153, 41, NULL, &cfg, true);
+	chunk(&e, &a, 0);
+	chunk(&e, &b, 0);
+	idle(&e, 50);
+	cr_assert_eq(gw_conn_close(e.cs[1]), 0);
+	/* A damaged file: refused, not forgotten silently. */
+	flip(gpath, 40);
+	{
+		struct gw_conn_cfg bad = small;
+
+		bad.id = 2;
+		fr_key(2, bad.key);
+		bad.router_addr = "127.0.0.1";
+		bad.router_port = e.fr->port;
+		c = gw_conn_open(&bad, &err);
+		cr_assert_null(c);
+		cr_assert_eq(err, -EBADMSG, "err %d", err);
+	}
+	/* Undo the damage; a handle with room for one group keeps one. */
+	flip(gpath, 40);
+	e.cs[1] = mopen(e.fr, 2, e.b, &small, true);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_restored_groups, 1);
+	cr_assert_eq(st.rx_restore_dropped, 1);
+	cr_assert_eq(st.rx_groups_open, 1);
+	menv_free(&e);
+	rm_state(path);
 }
