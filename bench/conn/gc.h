@@ -16,6 +16,11 @@
  *   gwart-conn recv --router ... --id 2 [--count N]
  *       receiver only; prints delivered/duplicates/corrupt. Without --count
  *       it runs until SIGTERM/SIGINT (or --timeout), then closes cleanly.
+ *   gwart-conn pair|send ... --size-min B --size-max B [--size-dist log|uniform]
+ *       whole messages (gw_conn_send_msg, on_message) of sizes drawn per
+ *       message from [B, B] (seeded: --size-seed), any size up to the
+ *       SDK's max_message (--max-message); every delivery is compared byte
+ *       for byte; pair's last line adds corrupt=N bytes=N and MB/s.
  *   gwart-conn cycles --router ... --id 3 --count N [--parallel P]
  *       N open (HELLO/WELCOME) / close (BYE) cycles as fast as it can, on P
  *       threads with ids id..id+P-1; checks its own fd count returns to
@@ -36,7 +41,8 @@
  * formats (gc_report.c) and the exit codes are an interface.
  *
  * Files: gc_main.c (main), gc_opts.c (the option table and mode checks),
- * gc_payload.c (the self-checking payload, bitmaps), gc_connector.c
+ * gc_payload.c (the self-checking payload, bitmaps), gc_msg.c (whole
+ * messages: sizes, bytes, their check, ids to indices), gc_connector.c
  * (opening a connector from the options), gc_send.c (the sender, send
  * mode), gc_recv.c (the receiver and its delivered-set output, recv mode),
  * gc_pair.c (pair mode), gc_cycles.c (cycles mode), gc_report.c (every
@@ -68,6 +74,8 @@
 #define GC_LINGER_US 200000u  /* us: the receiver keeps acknowledging after the end */
 #define GC_MAX_PARALLEL 64u   /* cycles: threads */
 #define GC_RX_WINDOW_MAX 960u /* the SDK's receive window bound (dedup.h) */
+#define GC_MSG_HDR_LEN 16u    /* whole messages from this size on carry a header */
+#define GC_DEF_SIZE_SEED 11u
 
 enum gc_mode { GC_PAIR, GC_SEND, GC_RECV, GC_CYCLES };
 
@@ -97,6 +105,13 @@ struct gc_opts {
 	const char *key_text, *key_file;
 	uint8_t key[GW_KEY_LEN];
 	bool key_per_id; /* key_file names a file per id ("%u") */
+	/* Whole messages (gc_msg.c): on when --size-max is given. */
+	bool msg;
+	uint32_t size_min, size_max;
+	const char *size_dist;  /* "log" (default) or "uniform" */
+	bool size_uniform;
+	uint64_t size_seed;
+	uint64_t max_message;   /* the SDK's cfg.max_message (0: enough for size_max) */
 };
 
 /* The run state shared by the threads (defined in gc_main.c). */
@@ -110,6 +125,11 @@ struct gc_run {
 	_Atomic bool sender_up, sender_done;
 	/* receiver */
 	_Atomic uint64_t delivered, duplicates, corrupt, stale, foreign;
+	_Atomic uint64_t bytes_delivered, rx_notices; /* whole messages */
+	/* whole messages: the id of each message sent, in index order
+	 * (written by the sender thread, published by msg_published) */
+	_Atomic uint64_t *msg_ids, msg_published;
+	_Atomic uint64_t bytes_acked;
 	_Atomic uint64_t last_delivery_us;
 	_Atomic bool receiver_up;
 	_Atomic bool stop_sender, stop_receiver;
@@ -152,9 +172,22 @@ enum gc_check gc_payload_check(const uint8_t *p, uint16_t len, uint32_t origin,
 bool gc_payload_run_id(const uint8_t *p, uint16_t len, uint32_t *run_id);
 bool gc_bm_set(_Atomic uint64_t *bm, uint64_t i);
 
-/* gc_connector.c: a connector with the options' settings, or NULL (said). */
+/* gc_msg.c: whole messages of any size (--size-min/--size-max). */
+uint32_t gc_msg_size(uint64_t index);
+void gc_msg_build(uint8_t *p, uint32_t len, uint32_t origin, uint32_t index);
+enum gc_check gc_msg_check(const uint8_t *p, size_t len, uint32_t origin, uint32_t index);
+bool gc_msg_publish(uint32_t index, uint64_t id);
+int64_t gc_msg_index(uint64_t id, bool wait);
+
+/* gc_connector.c: a connector with the options' settings, or NULL (said).
+ * With --size-max, @message (whole messages: cfg.on_message) and @rx_notice
+ * are set and the handle's max_message covers --size-max. */
+typedef void (*gc_message_fn)(void *arg, uint32_t origin, uint64_t msg_id, const char *dest,
+			      uint16_t dest_len, const void *msg, size_t len);
+typedef void (*gc_rx_notice_fn)(void *arg, uint32_t origin, uint64_t msg_id, int reason);
 struct gw_conn *gc_conn_open(uint32_t id, const char *addr, gw_conn_deliver_fn deliver,
-			     gw_conn_result_fn result);
+			     gw_conn_result_fn result, gc_message_fn message,
+			     gc_rx_notice_fn rx_notice);
 
 /* gc_send.c: the sender thread (arg: the router's address) and send mode. */
 void *gc_sender_main(void *arg);

@@ -30,7 +30,8 @@ static int split_addr(const char *s, char *host, size_t hcap, uint16_t *port)
 }
 
 struct gw_conn *gc_conn_open(uint32_t id, const char *addr, gw_conn_deliver_fn deliver,
-			     gw_conn_result_fn result)
+			     gw_conn_result_fn result, gc_message_fn message,
+			     gc_rx_notice_fn rx_notice)
 {
 	struct gw_conn_cfg cfg = { 0 };
 	struct gw_conn *c;
@@ -48,7 +49,15 @@ struct gw_conn *gc_conn_open(uint32_t id, const char *addr, gw_conn_deliver_fn d
 	cfg.rx_window = gc.o.rx_window;
 	cfg.rto_us = gc.o.rto_us;
 	cfg.first_seq = gc.o.first_seq;
-	cfg.max_payload = gc.o.payload;
+	/* Whole messages: frames of any size the SDK chooses, and room for
+	 * the largest message drawn. */
+	cfg.max_payload = gc.o.msg ? 0 : gc.o.payload;
+	if (gc.o.max_message)
+		cfg.max_message = (size_t)gc.o.max_message;
+	else if (gc.o.msg && gc.o.size_max > GW_MSG_DEFAULT_MAX)
+		cfg.max_message = gc.o.size_max;
+	cfg.on_message = message;
+	cfg.on_rx_notice = rx_notice;
 	cfg.on_deliver = deliver;
 	cfg.on_result = result;
 	cfg.state_path = gc.o.state;

@@ -40,7 +40,7 @@ static void *cycler_main(void *arg)
 	uint64_t i, end;
 
 	for (i = 0; i < cy->n && !gc_signalled; i++) {
-		struct gw_conn *c = gc_conn_open(cy->id, addr, NULL, NULL);
+		struct gw_conn *c = gc_conn_open(cy->id, addr, NULL, NULL, NULL, NULL);
 
 		if (!c) {
 			atomic_fetch_add(&gc.cycles_failed, 1);

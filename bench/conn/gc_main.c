@@ -47,7 +47,9 @@ static int run_init(void)
 		gc.run_id = (uint32_t)gc_now_us() ^ (uint32_t)getpid();
 	gc.acked_bm = calloc(words, sizeof(*gc.acked_bm));
 	gc.deliv_bm = calloc(words, sizeof(*gc.deliv_bm));
-	if (!gc.acked_bm || !gc.deliv_bm) {
+	if (gc.o.msg)
+		gc.msg_ids = calloc(gc.o.count, sizeof(*gc.msg_ids));
+	if (!gc.acked_bm || !gc.deliv_bm || (gc.o.msg && !gc.msg_ids)) {
 		fprintf(stderr, "gwart-conn: out of memory\n");
 		return -ENOMEM;
 	}
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
 out:
 	free(gc.acked_bm);
 	free(gc.deliv_bm);
+	free(gc.msg_ids);
 	gw_auth_wipe(gc.o.key, sizeof(gc.o.key));
 	return ret;
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,13 +31,35 @@ static const char gc_usage[] =
 	"      without --count: until SIGTERM/SIGINT or the timeout\n"
 	"  gwart-conn cycles --router IP[:PORT] --id ID --count N KEY [--parallel P]\n"
 	"      N open/WELCOME/close cycles on P threads (ids ID..ID+P-1)\n"
+	"  pair and send with --size-max B [--size-min B]: whole messages of any size\n"
+	"      (gw_conn_send_msg, on_message), sizes drawn per message, checked byte\n"
+	"      for byte\n"
 	"  KEY is --key HEX|BASE64 or --key-file FILE: the connectors' secret, as\n"
 	"      configured on the router (gwartctl keygen makes one)\n";
 
 static const char gc_notes[] =
 	"pair prints '<label>: sent=N delivered=N duplicates=N lost=N rate=R msg/s'\n"
 	"and exits 0 only if every message was acknowledged and delivered exactly\n"
-	"once, uncorrupted. Exit status: 0 passed, 1 failed, 2 usage.\n";
+	"once, uncorrupted; with --size-max it adds 'corrupt=N bytes=N mb_rate=X MB/s'\n"
+	"(MB = 10^6 bytes). Exit status: 0 passed, 1 failed, 2 usage.\n";
+
+/* --size-max: whole messages. */
+static int set_size_max(const char *arg, void *field)
+{
+	struct gc_opts *o = field;
+	unsigned long long v;
+	char *end;
+
+	if (*arg < '0' || *arg > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || *end || v < 1 || v > GW_MSG_MAX)
+		return -EINVAL;
+	o->size_max = (uint32_t)v;
+	o->msg = true;
+	return 0;
+}
 
 /* --via: one relay in front of the router for every connector. */
 static int set_via(const char *arg, void *field)
@@ -54,6 +77,8 @@ static void gc_opts_defaults(struct gc_opts *o, enum gc_mode mode, const char *m
 	o->payload = GC_DEF_PAYLOAD;
 	o->timeout_s = GC_DEF_TIMEOUT_S;
 	o->label = mode_name;
+	o->size_min = 1;
+	o->size_seed = GC_DEF_SIZE_SEED;
 }
 
 /* The secret held in the key file @path into @out; the text is parsed by
@@ -177,6 +202,33 @@ static int gc_opts_check(struct gc_opts *o)
 		fprintf(stderr, "gwart-conn %s: --state and --out are for send and recv only\n", m);
 		return -EINVAL;
 	}
+	if (o->msg || o->size_dist || o->max_message) {
+		if (!o->msg) {
+			fprintf(stderr, "gwart-conn %s: --size-dist and --max-message go with "
+					"--size-max\n", m);
+			return -EINVAL;
+		}
+		if (o->mode != GC_PAIR && o->mode != GC_SEND) {
+			fprintf(stderr, "gwart-conn %s: whole messages (--size-max) are for pair "
+					"and send\n", m);
+			return -EINVAL;
+		}
+		if (o->size_min > o->size_max) {
+			fprintf(stderr, "gwart-conn %s: --size-min %u is above --size-max %u\n", m,
+				o->size_min, o->size_max);
+			return -EINVAL;
+		}
+		if (o->size_dist && strcmp(o->size_dist, "log") &&
+		    strcmp(o->size_dist, "uniform")) {
+			fprintf(stderr, "gwart-conn %s: --size-dist log or uniform\n", m);
+			return -EINVAL;
+		}
+		o->size_uniform = o->size_dist && !strcmp(o->size_dist, "uniform");
+		if (o->max_message && o->max_message < o->size_max)
+			fprintf(stderr, "gwart-conn %s: note: --max-message %llu is below "
+					"--size-max %u: larger messages are refused by the SDK\n",
+				m, (unsigned long long)o->max_message, o->size_max);
+	}
 	if (o->mode == GC_CYCLES &&
 	    (uint64_t)o->src_id + (o->parallel ? o->parallel : 1) - 1 > UINT32_MAX) {
 		fprintf(stderr, "gwart-conn %s: --id %u with --parallel %u runs past id %u\n", m,
@@ -201,6 +253,18 @@ int gc_opts_parse(struct gc_opts *o, int argc, char **argv)
 			   "messages to send or receive; cycles: open/close cycles"),
 		GB_OPT_U32("payload", &o->payload, GC_HDR_LEN, GW_PAYLOAD_MAX, "BYTES",
 			   "payload bytes per message"),
+		GB_OPT_FN("size-max", set_size_max, o, "BYTES",
+			  "pair, send: whole messages (gw_conn_send_msg) of at most BYTES "
+			  "(1..64 MiB); without it, --payload bytes per frame"),
+		GB_OPT_U32("size-min", &o->size_min, 0, GW_MSG_MAX, "BYTES",
+			   "with --size-max: the smallest message"),
+		GB_OPT_STR("size-dist", &o->size_dist, "log|uniform",
+			   "with --size-max: how sizes are drawn (default log: log-uniform)"),
+		GB_OPT_U64("size-seed", &o->size_seed, 0, UINT64_MAX, "S",
+			   "with --size-max: the seed the sizes are drawn from"),
+		GB_OPT_U64("max-message", &o->max_message, 0, GW_MSG_MAX, "BYTES",
+			   "with --size-max: the SDK's max_message (0: --size-max or the "
+			   "SDK's default, whichever is larger)"),
 		GB_OPT_STR("bind", &o->bind, "IP", "local address of the connectors' sockets"),
 		GB_OPT_STR("via-src", &o->via_src, "IP:PORT",
 			   "the sender's way to the router (a relay)"),

@@ -73,6 +73,7 @@ int gc_run_pair(void)
 	secs = gc.t0_us && end > gc.t0_us ? (double)(end - gc.t0_us) / 1e6 : 0;
 	gc_report_pair(lost, atomic_load(&gc.delivered), secs);
 	if (lost || atomic_load(&gc.duplicates) || atomic_load(&gc.corrupt) ||
+	    atomic_load(&gc.rx_notices) ||
 	    atomic_load(&gc.acked) != gc.o.count || atomic_load(&gc.send_errors))
 		return 1;
 	return 0;

@@ -72,10 +72,21 @@ void gc_report_pair(uint64_t lost, uint64_t delivered, double secs)
 		gc_print_session(gc.o.label, "src", &gc.sst);
 	if (atomic_load(&gc.have_rst))
 		gc_print_session(gc.o.label, "dst", &gc.rst);
-	printf("%s: sent=%llu delivered=%llu duplicates=%llu lost=%llu rate=%.0f msg/s\n",
+	printf("%s: sent=%llu delivered=%llu duplicates=%llu lost=%llu rate=%.0f msg/s",
 	       gc.o.label, (unsigned long long)atomic_load(&gc.acked),
 	       (unsigned long long)delivered, (unsigned long long)atomic_load(&gc.duplicates),
 	       (unsigned long long)lost, secs > 0 ? (double)delivered / secs : 0.0);
+	/* Whole messages: every delivered one was compared byte for byte
+	 * (a corrupt one is not delivered). MB = 10^6 bytes. */
+	if (gc.o.msg)
+		printf(" corrupt=%llu rx_notices=%llu bytes=%llu bytes_acked=%llu "
+		       "mb_rate=%.2f MB/s",
+		       (unsigned long long)atomic_load(&gc.corrupt),
+		       (unsigned long long)atomic_load(&gc.rx_notices),
+		       (unsigned long long)atomic_load(&gc.bytes_delivered),
+		       (unsigned long long)atomic_load(&gc.bytes_acked),
+		       secs > 0 ? (double)atomic_load(&gc.bytes_delivered) / secs / 1e6 : 0.0);
+	printf("\n");
 	fflush(stdout);
 }
 
@@ -91,10 +102,13 @@ void gc_report_send(void)
 	for (r = 1; r <= GW_NACK_REASON_MAX; r++)
 		printf(" %s=%llu", gw_nack_reason_name(r),
 		       (unsigned long long)atomic_load(&gc.failed_by[r]));
-	printf(" busy_nacks=%llu retransmits=%llu unresolved=%llu\n",
+	printf(" busy_nacks=%llu retransmits=%llu unresolved=%llu",
 	       (unsigned long long)gc.sst.nacked[GW_NACK_BUSY],
 	       (unsigned long long)gc.sst.retransmitted,
 	       (unsigned long long)(gc.o.count - acked - failed));
+	if (gc.o.msg)
+		printf(" bytes_acked=%llu", (unsigned long long)atomic_load(&gc.bytes_acked));
+	printf("\n");
 	fflush(stdout);
 }
 

@@ -46,6 +46,19 @@ expect 2 'exclude each other' \
 expect 2 "--key-file $tmp/k3: No such file" \
 	"$conn" pair --router 127.0.0.1 --src-id 1 --dst-id 3 --dest a --count 1 --key-file "$tmp/k%u" \
 	--timeout 0.001
+# Whole messages (issue 11): --size-max turns them on; sizes checked.
+P="pair --router 127.0.0.1 --src-id 1 --dst-id 2 --dest a --count 1 --key $K"
+expect 0 '^  --size-max BYTES ' "$conn" pair --help
+expect 2 "--size-max: '0' is not BYTES" "$conn" $P --size-max 0
+expect 2 "--size-max: '67108865' is not BYTES" "$conn" $P --size-max 67108865
+expect 2 "--size-max: '-1' is not BYTES" "$conn" $P --size-max -1
+expect 2 '--size-min: 67108865 is out of range' "$conn" $P --size-max 9 --size-min 67108865
+expect 2 '--size-min 10 is above --size-max 5' "$conn" $P --size-min 10 --size-max 5
+expect 2 '--size-dist log or uniform' "$conn" $P --size-max 5 --size-dist normal
+expect 2 '--size-dist and --max-message go with --size-max' "$conn" $P --size-dist log
+expect 2 '--size-dist and --max-message go with --size-max' "$conn" $P --max-message 100
+expect 2 'whole messages \(--size-max\) are for pair and send' \
+	"$conn" recv --router 127.0.0.1 --id 2 --key $K --size-max 100
 expect 0 '^usage: gwart-faultlink' "$fl" --help
 expect 2 '^usage: gwart-faultlink' "$fl"
 expect 2 '--seed is required' "$fl" --listen 127.0.0.1:0 --upstream 127.0.0.1:9

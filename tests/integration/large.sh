@@ -1,0 +1,80 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Messages of any size through a faulty link (issue 11): whole messages with
+# sizes drawn log-uniform from 1 B to 1 MiB (gwart-conn --size-min 1
+# --size-max 1048576, seeded: the same sizes every run), sent with
+# gw_conn_send_msg() and delivered through on_message, between two
+# connectors each behind a seeded gwart-faultlink that drops, duplicates,
+# reorders and delays frames (chunks) both ways. Every acknowledged message
+# must be delivered exactly once and byte-identical (gwart-conn recomputes
+# every byte of each), no partial group may be given up (rx_notices=0), the
+# bytes delivered must equal the bytes acknowledged, and the faults must
+# have bitten (the relays dropped, duplicated and reordered; the router
+# suppressed duplicates and retransmitted).
+#
+# Count: the issue asks for 10,000 messages. Log-uniform over 1 B..1 MiB
+# has a mean of about 74 KiB, so 10,000 messages are about 0.74 GB, some
+# 660,000 chunks through two relays. That is the long setting:
+# GWART_SOAK_SCALE=10 (count = 1,000 x GWART_SOAK_SCALE). The default (1,000
+# messages, about 74 MB, the same distribution and seed, every size class
+# from 1 B to 1 MiB) is what fits the CI budget on a 2-core host; see
+# the measured times in bench/BENCHMARK.md ("Issue 11").
+# Args: [COUNT] (messages before scaling; default 1000)
+. "$GWART_SRC/tests/integration/lib.sh"
+count=$((${1:-1000} * SCALE))
+max=1048576
+
+start_gwartd "$(write_config)"
+faults="--drop-up 2 --dup-up 2 --reorder-up 2 --delay-up-us 200 --drop-down 2 --dup-down 2 --reorder-down 2 --delay-down-us 200"
+ip netns exec "$NS" "$GWART_BUILD/tests/tools/gwart-faultlink" --listen $HOST:7001 --upstream $ROUTER:4790 \
+	--seed 111 $faults >"$TMP/fl1.log" 2>&1 &
+fl1=$!
+ip netns exec "$NS" "$GWART_BUILD/tests/tools/gwart-faultlink" --listen $HOST:7002 --upstream $ROUTER:4790 \
+	--seed 222 $faults >"$TMP/fl2.log" 2>&1 &
+fl2=$!
+sleep 0.3
+
+t0=$(date +%s)
+in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST \
+	--via-src $HOST:7001 --via-dst $HOST:7002 --src-id 1 --dst-id 2 \
+	$(ckey 1 2) --dest smtp:alice@notes.demo.example --count "$count" \
+	--size-min 1 --size-max $max --size-seed 11 \
+	--timeout 600 --label large >"$TMP/conn.log" 2>&1 || {
+	cat "$TMP/conn.log" >&2
+	fail "connectors reported loss, duplication, corruption or timeout"
+}
+t1=$(date +%s)
+cat "$TMP/conn.log"
+line=$(grep '^large: sent=' "$TMP/conn.log")
+echo "$line" | grep -q " sent=$count delivered=$count duplicates=0 lost=0 " ||
+	fail "unexpected result: $line"
+echo "$line" | grep -q " corrupt=0 rx_notices=0 " || fail "corrupt or freed messages: $line"
+bytes=$(echo "$line" | sed -n 's/.* bytes=\([0-9]*\) .*/\1/p')
+acked=$(echo "$line" | sed -n 's/.* bytes_acked=\([0-9]*\) .*/\1/p')
+[ -n "$bytes" ] && [ "$bytes" = "$acked" ] || fail "bytes delivered $bytes, acknowledged $acked"
+# Messages below one frame and groups of chunks both came through: the
+# smallest and the largest size classes are in any 1,000 of these draws.
+[ "$bytes" -gt $((count * 20000)) ] || fail "only $bytes bytes for $count messages"
+
+kill -TERM $fl1 $fl2
+wait $fl1 $fl2 || true
+for f in fl1 fl2; do
+	cat "$TMP/$f.log"
+	for dir in up down; do
+		l=$(grep "^faultlink: $dir " "$TMP/$f.log") || fail "$f: no $dir counters"
+		for k in dropped duped reordered; do
+			v=$(echo "$l" | sed -n "s/.* $k=\([0-9]*\).*/\1/p")
+			[ "${v:-0}" -gt 0 ] || fail "$f $dir: $k=${v:-?}: the fault did not bite"
+		done
+	done
+done
+
+stop_gwartd
+dups=$(stat dups_suppressed)
+retx=$(stat retransmits)
+routed=$(stat routed)
+echo "router: routed=$routed dups_suppressed=$dups retransmits=$retx ($((t1 - t0)) s)"
+[ "$routed" -ge "$count" ] || fail "router routed $routed frames for $count messages"
+[ "$dups" -gt 0 ] || fail "router suppressed no duplicates: the fault link did not bite"
+[ "$retx" -gt 0 ] || fail "router retransmitted nothing despite downstream loss"
+echo "PASS($T): $count messages, $bytes bytes, $((t1 - t0)) s"
