@@ -7,6 +7,7 @@
     python3 bench/report.py matrix OUT_DIR
     python3 bench/report.py half-rate GWART.json
     python3 bench/report.py compare OUT_DIR ROUNDS NAME[=NOTE]...
+    python3 bench/report.py msgsize OUT_DIR
 
 OUT_DIR: reads OUT_DIR/json/*.json (one file per run: gwart-bench, its
 peers, the host) and writes OUT_DIR/report.md, OUT_DIR/results.json
@@ -26,6 +27,12 @@ definition, read by run.sh) and their tables (OUT_DIR/matrix.md, printed).
 
 compare (bench/compare.sh): per revision, medians over ROUNDS interleaved
 rounds, beside testpmd.
+
+msgsize (bench/msgsize.sh, issue 11): OUT_DIR/json/msg-SIZE-rN.json, one
+per run of whole messages of one size; per size the median messages/s and
+MB/s (10^6 bytes) over the rounds, their spread, the worker's CPU per GB,
+and whether every run was exact; the table goes to OUT_DIR/msgsize.md and
+stdout. Exit status 1 if a run was not exact or none was found.
 
 Standard library only.
 """
@@ -935,7 +942,60 @@ def compare_main(args):
     return 1 if bad else 0
 
 
-MODES = {"ratio": ratio_main, "matrix-plan": plan_main, "matrix": matrix_main,
+def size_name(b):
+    for unit, n in (("MiB", 1 << 20), ("KB", 1 << 10)):
+        if b >= n and b % n == 0:
+            return "%d %s" % (b // n, unit)
+    return "%d B" % b
+
+
+def msgsize_rows(runs):
+    """Per size (ascending): [size, rounds, exact, msg/s, MB/s, spread,
+    worker CPU s/GB]; medians over the rounds that were exact."""
+    by = {}
+    for n, d in runs.items():
+        if d.get("params", {}).get("scenario") == "msgsize":
+            by.setdefault(d["params"]["size"], []).append(d["result"])
+    rows = []
+    for size in sorted(by):
+        rs = by[size]
+        good = [r for r in rs if r.get("ok")]
+        rate = [r["rate_msg_s"] for r in good if r.get("rate_msg_s")]
+        mbs = [r["mb_s"] for r in good if r.get("mb_s")]
+        cpu = [r["worker_cpu_s"] / (r["bytes"] / 1e9) for r in good
+               if r.get("bytes") and r.get("worker_cpu_s") is not None]
+        rows.append([size_name(size), len(rs),
+                     "yes" if len(good) == len(rs) else "**NO (%d of %d)**" % (len(rs) - len(good),
+                                                                              len(rs)),
+                     "%.0f" % median(rate) if rate else "–",
+                     "%.2f" % median(mbs) if mbs else "–",
+                     "%.0f %%" % (100 * spread(mbs)) if len(mbs) > 1 else "–",
+                     "%.1f" % median(cpu) if cpu else "–"])
+    return rows
+
+
+def msgsize_table(runs):
+    return table(["message", "runs", "exactly once, byte-identical", "messages/s", "MB/s",
+                  "MB/s spread", "worker CPU s per GB"], msgsize_rows(runs))
+
+
+def msgsize_main(args):
+    if len(args) != 1:
+        print("usage: report.py msgsize OUT_DIR", file=sys.stderr)
+        return 2
+    host, runs = load(args[0])
+    rows = msgsize_rows(runs)
+    if not rows:
+        print("msgsize: no msg-*.json runs in %s" % args[0], file=sys.stderr)
+        return 1
+    md = msgsize_table(runs)
+    with open(os.path.join(args[0], "msgsize.md"), "w") as f:
+        f.write(md)
+    print(md, end="")
+    return 0 if all(r[2] == "yes" for r in rows) else 1
+
+
+MODES = {"msgsize": msgsize_main, "ratio": ratio_main, "matrix-plan": plan_main, "matrix": matrix_main,
          "half-rate": half_rate_main, "compare": compare_main}
 
 
@@ -983,6 +1043,11 @@ def main():
               sweep(runs, "inproc-routes-", "routes", "routes", out, "plot-routes.dat") +
               "\n![throughput vs routes](routes.png)\n")
     md.append("## Other parameters\n\n" + others(runs))
+    if msgsize_rows(runs):
+        md.append("## Message sizes (whole messages through gwartd on net_tap)\n\n"
+                  "`bench/msgsize.sh`: gwart-conn pair --size-min S --size-max S, each "
+                  "message checked byte for byte; medians over the rounds; MB = 10^6 "
+                  "bytes.\n\n" + msgsize_table(runs))
     md.append("## Latency, end to end\n\nGenerator TSC stamped in the payload at the first "
               "transmission, read by the sink at delivery; HDR-style log-linear histogram "
               "(≤ 3 % bucket error).\n\n" + latency(runs, out) +
@@ -1002,6 +1067,8 @@ def main():
     json.dump({"host": host, "runs": runs}, open(os.path.join(out, "results.json"), "w"),
               indent=1, sort_keys=True)
     bad = [n for n in gwart_runs(runs) if not runs[n]["result"].get("ok")]
+    bad += [n for n, d in runs.items() if d.get("params", {}).get("scenario") == "msgsize"
+            and not d["result"].get("ok")]
     return 1 if bad else 0
 
 

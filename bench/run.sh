@@ -45,7 +45,8 @@
 # ports; sweeps of payload, routes, popularity, connectors, workers, faults,
 # latency at half load, stage breakdown, mempool driver), memif (gwartd in
 # its own process), tap (SDK connectors over the Linux stack through
-# net_tap, in a namespace), stages (each stage's function in isolation).
+# net_tap, in a namespace), stages (each stage's function in isolation),
+# message sizes (bench/msgsize.sh: whole messages of 1 KB, 64 KB and 1 MiB).
 # Peers: dpdk-testpmd 5tswap on net_null and net_ring, a kernel UDP
 # forwarder, NATS core and JetStream (when nats-server is installed).
 # Everything that touches the Linux stack runs in a network namespace this
@@ -523,6 +524,11 @@ run_gb inproc-halfload inproc --rate "$(half_rate)"
 run_gb memif-base memif
 for r in $stage_routes; do run_gb "stages-$r" stages --routes "$r"; done
 scenario_tap
+# Whole messages of 1 KB, 64 KB and 1 MiB (issue 11; bench/msgsize.sh for
+# more rounds): one round, the same tap set-up.
+GB_MSG_BYTES=${GB_MSG_BYTES:-$([ $quick = 1 ] && echo 64000000 || echo 256000000)} \
+	sh "$here/bench/msgsize.sh" -b "$build" -o "$out" -r 1 ||
+	{ note "msgsize FAILED: see logs/msg-*.log"; status=1; }
 
 peer_testpmd testpmd-null "--vdev=net_null0 --vdev=net_null1"
 peer_testpmd testpmd-ring "--vdev=net_ring0 --vdev=net_ring1" --tx-first

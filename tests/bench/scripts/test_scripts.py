@@ -490,5 +490,62 @@ class CompareShell(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(d.path, "wt", old)))
 
 
+def msg_json(size, rep, ok=1, rate=100.0, cpu=1.0):
+    """What bench/msgsize.sh writes for one run of whole messages."""
+    return {"tool": "gwart-conn", "params": {"scenario": "msgsize", "size": size, "count": 50,
+                                             "rep": rep, "label": "msg-%d-r%d" % (size, rep)},
+            "result": {"ok": ok, "messages": 50, "rate_msg_s": rate, "mb_s": rate * size / 1e6,
+                       "bytes": 50 * size, "lost": 0 if ok else 1, "duplicates": 0,
+                       "corrupt": 0, "worker_cpu_s": cpu, "wall_s": 2.0}}
+
+
+class MsgSize(unittest.TestCase):
+    """report.py msgsize (bench/msgsize.sh): medians per size over the
+    rounds that were exact, sizes in ascending order, named in KB/MiB."""
+
+    def run_msgsize(self, d):
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            rc = report.msgsize_main([d.path])
+        return rc, buf.getvalue()
+
+    def test_table(self):
+        d = Dir()
+        for rep, (r1k, r1m) in enumerate([(9000, 12), (11000, 10), (10000, 14)], 1):
+            d.write("json/msg-1024-r%d.json" % rep, msg_json(1024, rep, rate=r1k))
+            d.write("json/msg-1048576-r%d.json" % rep, msg_json(1048576, rep, rate=r1m, cpu=2.0))
+        d.write("json/host.json", {"tool": "host"})
+        rc, text = self.run_msgsize(d)
+        self.assertEqual(rc, 0, text)
+        rows = [l.split("|")[1:-1] for l in text.splitlines() if l.startswith("| 1 ")]
+        self.assertEqual([r[0].strip() for r in rows], ["1 KB", "1 MiB"])
+        self.assertEqual([c.strip() for c in rows[0][1:5]], ["3", "yes", "10000", "10.24"])
+        # 1 MiB: medians 12 msg/s, 12.58 MB/s; spread (14 - 10) / 12; CPU 2 s per 52.4 MB
+        self.assertEqual([c.strip() for c in rows[1][1:7]],
+                         ["3", "yes", "12", "12.58", "33 %", "38.1"])
+        self.assertEqual(read(os.path.join(d.path, "msgsize.md")), text)
+
+    def test_failed_run(self):
+        d = Dir()
+        d.write("json/msg-65536-r1.json", msg_json(65536, 1, rate=200))
+        d.write("json/msg-65536-r2.json", msg_json(65536, 2, ok=0, rate=900))
+        rc, text = self.run_msgsize(d)
+        self.assertEqual(rc, 1)
+        row = [l.split("|") for l in text.splitlines() if l.startswith("| 64 KB")][0]
+        self.assertEqual(row[3].strip(), "**NO (1 of 2)**")
+        self.assertEqual(row[4].strip(), "200")  # the inexact run is not counted
+
+    def test_none(self):
+        d = Dir()
+        d.write("json/host.json", {"tool": "host"})
+        rc, _ = self.run_msgsize(d)
+        self.assertEqual(rc, 1)
+
+    def test_names(self):
+        self.assertEqual([report.size_name(b) for b in (1, 1000, 1024, 65536, 1 << 20, 3 << 20,
+                                                          1025)],
+                         ["1 B", "1000 B", "1 KB", "64 KB", "1 MiB", "3 MiB", "1025 B"])
+
+
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0], "-v"])
