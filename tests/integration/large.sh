@@ -12,25 +12,27 @@
 # have bitten (the relays dropped, duplicated and reordered; the router
 # suppressed duplicates and retransmitted).
 #
-# Count: the issue asks for 10,000 messages. Log-uniform over 1 B..1 MiB
-# has a mean of about 74 KiB, so 10,000 messages are about 0.74 GB, some
-# 660,000 chunks through two relays. That is the long setting:
-# GWART_SOAK_SCALE=10 (count = 1,000 x GWART_SOAK_SCALE). The default (1,000
-# messages, about 74 MB, the same distribution and seed, every size class
-# from 1 B to 1 MiB) is what fits the CI budget on a 2-core host; see
-# the measured times in bench/BENCHMARK.md ("Issue 11").
-# Args: [COUNT] (messages before scaling; default 1000)
+# Count: the issue's 10,000 messages (x GWART_SOAK_SCALE). Log-uniform over
+# 1 B..1 MiB has a mean of about 74 KiB: 10,000 messages are some 0.76 GB
+# in about 670,000 chunks through the two relays; about 60 s on the 2-core
+# development host (bench/BENCHMARK.md, "Issue 11"). Every size class comes
+# up (about 500 messages per octave: single frames, the one- and two-chunk
+# boundaries, groups of 900 chunks).
+# Args: [COUNT] (messages before scaling; default 10000)
 . "$GWART_SRC/tests/integration/lib.sh"
-count=$((${1:-1000} * SCALE))
+count=$((${1:-10000} * SCALE))
 max=1048576
 
 start_gwartd "$(write_config)"
-faults="--drop-up 2 --dup-up 2 --reorder-up 2 --delay-up-us 200 --drop-down 2 --dup-down 2 --reorder-down 2 --delay-down-us 200"
-ip netns exec "$NS" "$GWART_BUILD/tests/tools/gwart-faultlink" --listen $HOST:7001 --upstream $ROUTER:4790 \
-	--seed 111 $faults >"$TMP/fl1.log" 2>&1 &
+faults="--drop-up 2 --dup-up 2 --reorder-up 2 --delay-up-us 200"
+faults="$faults --drop-down 2 --dup-down 2 --reorder-down 2 --delay-down-us 200"
+# Started without in_ns (a function: its & would give the subshell's pid),
+# so that the relays can be stopped for their counters.
+ip netns exec "$NS" "$GWART_BUILD/tests/tools/gwart-faultlink" --listen $HOST:7001 \
+	--upstream $ROUTER:4790 --seed 111 $faults >"$TMP/fl1.log" 2>&1 &
 fl1=$!
-ip netns exec "$NS" "$GWART_BUILD/tests/tools/gwart-faultlink" --listen $HOST:7002 --upstream $ROUTER:4790 \
-	--seed 222 $faults >"$TMP/fl2.log" 2>&1 &
+ip netns exec "$NS" "$GWART_BUILD/tests/tools/gwart-faultlink" --listen $HOST:7002 \
+	--upstream $ROUTER:4790 --seed 222 $faults >"$TMP/fl2.log" 2>&1 &
 fl2=$!
 sleep 0.3
 
@@ -39,7 +41,7 @@ in_ns "$GWART_BUILD/bench/gwart-conn" pair --router $ROUTER --bind $HOST \
 	--via-src $HOST:7001 --via-dst $HOST:7002 --src-id 1 --dst-id 2 \
 	$(ckey 1 2) --dest smtp:alice@notes.demo.example --count "$count" \
 	--size-min 1 --size-max $max --size-seed 11 \
-	--timeout 600 --label large >"$TMP/conn.log" 2>&1 || {
+	--timeout $((300 * SCALE)) --label large >"$TMP/conn.log" 2>&1 || {
 	cat "$TMP/conn.log" >&2
 	fail "connectors reported loss, duplication, corruption or timeout"
 }
@@ -52,9 +54,10 @@ echo "$line" | grep -q " corrupt=0 rx_notices=0 " || fail "corrupt or freed mess
 bytes=$(echo "$line" | sed -n 's/.* bytes=\([0-9]*\) .*/\1/p')
 acked=$(echo "$line" | sed -n 's/.* bytes_acked=\([0-9]*\) .*/\1/p')
 [ -n "$bytes" ] && [ "$bytes" = "$acked" ] || fail "bytes delivered $bytes, acknowledged $acked"
-# Messages below one frame and groups of chunks both came through: the
-# smallest and the largest size classes are in any 1,000 of these draws.
-[ "$bytes" -gt $((count * 20000)) ] || fail "only $bytes bytes for $count messages"
+# Large messages did travel: the draw's mean is about 75 KB (at 1,000
+# messages and more the sample's is above 50 KB for this seed).
+[ "$count" -lt 1000 ] || [ "$bytes" -gt $((count * 50000)) ] ||
+	fail "only $bytes bytes for $count messages"
 
 kill -TERM $fl1 $fl2
 wait $fl1 $fl2 || true
