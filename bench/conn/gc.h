@@ -207,6 +207,7 @@ int gc_run_cycles(void);
 /* gc_report.c: the lines on stdout, which scripts parse. */
 void gc_print_nacks(const char *label, const struct gw_conn_stats *st);
 void gc_print_session(const char *label, const char *role, const struct gw_conn_stats *st);
+void gc_print_groups(const char *label, const char *role, const struct gw_conn_stats *st);
 void gc_report_pair(uint64_t lost, uint64_t delivered, double secs);
 void gc_report_send(void);
 void gc_report_recv(void);

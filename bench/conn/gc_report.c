@@ -5,9 +5,11 @@
  * interface: "<label>: sent=N delivered=N duplicates=N lost=N rate=R msg/s"
  * (pair), "<label>: acked=N nacked=N ..." (send), "<label>: delivered=N
  * ..." (recv), "<label>: cycles=N failed=N ..." (cycles), and per connector
- * "<label>: <role> session ..." and "<label>: <role> backoff ...".
+ * "<label>: <role> session ...", "<label>: <role> backoff ..." and, with
+ * whole messages, "<label>: <role> groups ...".
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "gc.h"
 
@@ -60,6 +62,31 @@ void gc_print_session(const char *label, const char *role, const struct gw_conn_
 	}
 }
 
+/* Whole messages: the SDK's group counters of one connector (the sending
+ * side for "src", reassembly for "dst"); it_large checks them. */
+void gc_print_groups(const char *label, const char *role, const struct gw_conn_stats *st)
+{
+	if (!strcmp(role, "src")) {
+		printf("%s: src groups groups_sent=%llu chunks_sent=%llu groups_acked=%llu "
+		       "groups_failed=%llu stream_waits=%llu\n",
+		       label, (unsigned long long)st->groups_sent,
+		       (unsigned long long)st->chunks_sent, (unsigned long long)st->groups_acked,
+		       (unsigned long long)st->groups_failed, (unsigned long long)st->stream_waits);
+		return;
+	}
+	printf("%s: %s groups rx_chunks=%llu rx_groups=%llu rx_chunk_dups=%llu "
+	       "rx_late_chunks=%llu rx_bad_chunks=%llu rx_refused_groups=%llu "
+	       "rx_refused_bytes=%llu rx_refused_nomem=%llu rx_expired=%llu rx_too_big=%llu "
+	       "rx_no_handler=%llu rx_groups_open=%u rx_bytes_open=%llu\n",
+	       label, role, (unsigned long long)st->rx_chunks, (unsigned long long)st->rx_groups,
+	       (unsigned long long)st->rx_chunk_dups, (unsigned long long)st->rx_late_chunks,
+	       (unsigned long long)st->rx_bad_chunks, (unsigned long long)st->rx_refused_groups,
+	       (unsigned long long)st->rx_refused_bytes, (unsigned long long)st->rx_refused_nomem,
+	       (unsigned long long)st->rx_expired, (unsigned long long)st->rx_too_big,
+	       (unsigned long long)st->rx_no_handler, st->rx_groups_open,
+	       (unsigned long long)st->rx_bytes_open);
+}
+
 void gc_report_pair(uint64_t lost, uint64_t delivered, double secs)
 {
 	gc_print_nacks(gc.o.label, &gc.sst);
@@ -72,6 +99,10 @@ void gc_report_pair(uint64_t lost, uint64_t delivered, double secs)
 		gc_print_session(gc.o.label, "src", &gc.sst);
 	if (atomic_load(&gc.have_rst))
 		gc_print_session(gc.o.label, "dst", &gc.rst);
+	if (gc.o.msg && atomic_load(&gc.have_sst))
+		gc_print_groups(gc.o.label, "src", &gc.sst);
+	if (gc.o.msg && atomic_load(&gc.have_rst))
+		gc_print_groups(gc.o.label, "dst", &gc.rst);
 	printf("%s: sent=%llu delivered=%llu duplicates=%llu lost=%llu rate=%.0f msg/s",
 	       gc.o.label, (unsigned long long)atomic_load(&gc.acked),
 	       (unsigned long long)delivered, (unsigned long long)atomic_load(&gc.duplicates),
@@ -97,6 +128,8 @@ void gc_report_send(void)
 
 	if (atomic_load(&gc.have_sst))
 		gc_print_session(gc.o.label, "src", &gc.sst);
+	if (gc.o.msg && atomic_load(&gc.have_sst))
+		gc_print_groups(gc.o.label, "src", &gc.sst);
 	printf("%s: acked=%llu nacked=%llu", gc.o.label, (unsigned long long)acked,
 	       (unsigned long long)failed);
 	for (r = 1; r <= GW_NACK_REASON_MAX; r++)

@@ -8,7 +8,9 @@
 # reorders and delays frames (chunks) both ways. Every acknowledged message
 # must be delivered exactly once and byte-identical (gwart-conn recomputes
 # every byte of each), no partial group may be given up (rx_notices=0), the
-# bytes delivered must equal the bytes acknowledged, and the faults must
+# bytes delivered must equal the bytes acknowledged, the SDK's counters
+# must show every group sent reassembled once (and every chunk taken once,
+# none refused, expired or left open), and the faults must
 # have bitten (the relays dropped, duplicated and reordered; the router
 # suppressed duplicates and retransmitted).
 #
@@ -58,6 +60,23 @@ acked=$(echo "$line" | sed -n 's/.* bytes_acked=\([0-9]*\) .*/\1/p')
 # messages and more the sample's is above 50 KB for this seed).
 [ "$count" -lt 1000 ] || [ "$bytes" -gt $((count * 50000)) ] ||
 	fail "only $bytes bytes for $count messages"
+# The SDK's view: groups and single frames both travelled, every group sent
+# was reassembled and delivered once, none was refused, given up or left
+# open, no chunk disagreed with its group.
+kv() { echo "$1" | sed -n "s/.* $2=\([0-9]*\).*/\1/p"; }
+src=$(grep '^large: src groups ' "$TMP/conn.log") || fail "no src groups line"
+dst=$(grep '^large: dst groups ' "$TMP/conn.log") || fail "no dst groups line"
+gs=$(kv "$src" groups_sent)
+[ "${gs:-0}" -gt 0 ] && [ "$gs" -lt "$count" ] || fail "groups_sent=$gs of $count messages"
+[ "$(kv "$src" groups_acked)" = "$gs" ] || fail "groups acked: $src"
+[ "$(kv "$dst" rx_groups)" = "$gs" ] || fail "groups sent $gs, reassembled: $dst"
+# Exactly once per chunk as well: each chunk sent was taken once.
+[ "$(kv "$dst" rx_chunks)" = "$(kv "$src" chunks_sent)" ] || fail "chunks: $src / $dst"
+for k in rx_bad_chunks rx_refused_nomem rx_expired rx_too_big rx_no_handler rx_groups_open \
+	rx_bytes_open; do
+	[ "$(kv "$dst" $k)" = 0 ] || fail "$k: $dst"
+done
+echo "groups: $gs of $count messages, $(kv "$src" chunks_sent) chunks"
 
 kill -TERM $fl1 $fl2
 wait $fl1 $fl2 || true
