@@ -529,3 +529,72 @@ Test(sdk_reasm, restore_beyond_bounds_dropped_and_damage_refused)
 	menv_free(&e);
 	rm_state(path);
 }
+
+Test(sdk_reasm, interleaved_groups_of_several_origins)
+{
+	/* 40 groups of 2..31 chunks from 4 origins, their chunks shuffled
+	 * together, a fifth of them twice: each delivered once, whole. The
+	 * bounds have room for them all. */
+	enum { NG = 40 };
+	struct grp gs[NG];
+	uint32_t origin[NG], order[2 * NG * 31][2], n = 0, i, j, k;
+	struct gw_conn_stats st;
+	struct menv e;
+	uint64_t rng = 12345, end;
+
+	menv_start(&e, 960, 1153, 53, NULL, NULL, true);
+	for (i = 0; i < NG; i++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		gs[i] = grp(1000 + 64 * i, 100 * (2 + (uint32_t)(rng >> 59)) + 1 + i, 100);
+		origin[i] = 3 + i % 4;
+		for (k = 0; k < gs[i].count; k++) {
+			order[n][0] = i;
+			order[n++][1] = k;
+			if ((rng >> (k % 32)) % 5 == 0) {
+				order[n][0] = i;
+				order[n++][1] = k;
+			}
+		}
+	}
+	for (i = n - 1; i > 0; i--) { /* Fisher-Yates */
+		uint32_t t0, t1;
+
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		j = (uint32_t)((rng >> 33) % (i + 1));
+		t0 = order[i][0], t1 = order[i][1];
+		order[i][0] = order[j][0], order[i][1] = order[j][1];
+		order[j][0] = t0, order[j][1] = t1;
+	}
+	for (i = 0; i < n; i++) {
+		const struct grp *g = &gs[order[i][0]];
+		struct gw_chunk_info ck = { .group = g->group, .total_len = g->total_len,
+					    .count = g->count, .index = order[i][1],
+					    .chunk_len = g->chunk_len };
+		uint8_t buf[100];
+		uint32_t len = gw_chunk_payload_len(&ck, order[i][1]);
+
+		for (k = 0; k < len; k++)
+			buf[k] = pat(g->group, (size_t)order[i][1] * 100 + k);
+		e.b->want_len[g->group] = g->total_len;
+		fr_inject(e.fr, 2, origin[order[i][0]], g->group + order[i][1], DEST, buf,
+			  (uint16_t)len, &ck);
+		if (i % 50 == 0)
+			pump(e.fr, e.cs, 2);
+	}
+	end = now_us() + 5000000;
+	while (e.b->n_msgs < NG && now_us() < end)
+		pump(e.fr, e.cs, 2);
+	idle(&e, 50);
+	for (i = 0; i < NG; i++)
+		cr_assert_eq(e.b->got[gs[i].group], 1, "group %u delivered %u times", i,
+			     e.b->got[gs[i].group]);
+	cr_assert_eq(e.b->corrupt, 0);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_groups, NG);
+	cr_assert_eq(st.rx_groups_open, 0);
+	cr_assert_eq(st.rx_bytes_open, 0);
+	cr_assert_gt(st.rx_chunk_dups + st.rx_late_chunks, 0);
+	cr_assert_eq(st.rx_refused_groups + st.rx_refused_bytes + st.rx_bad_chunks, 0);
+	cr_assert(custody_empty(&e));
+	menv_free(&e);
+}
