@@ -17,6 +17,8 @@
 #   GB_MSG_BYTES  bytes per run (default 256 MB): count = GB_MSG_BYTES / SIZE,
 #             clamped to 20..250,000 messages
 #   GB_MSG_WINDOW the connectors' send window (default: the SDK's)
+#   GB_MSG_TUNABLES  router tunables, JSON members (e.g. '"custody_limit":
+#             4096'; default none)
 #
 # One gwartd per run (fresh custody and counters). Leaves one JSON per run
 # in OUT_DIR/json/msg-SIZE-rN.json and its log in OUT_DIR/logs/, then
@@ -74,6 +76,7 @@ thread_cpu() {
 key=$(cat "$kdir/key")
 (umask 077 && cat >"$kdir/gwartd.json" <<EOF
 { "udp_port": 4790, "ports": [ { "ip": "198.18.0.1" } ],
+  "tunables": { ${GB_MSG_TUNABLES:-} },
   "connectors": [ { "id": 1, "name": "msg-src", "key": "$key" },
                   { "id": 2, "name": "msg-dst", "key": "$key" } ],
   "routes": [ { "type": "smtp", "pattern": "notes.demo.example",
@@ -158,7 +161,7 @@ json.dump({"tool": "gwart-conn", "params": {"scenario": "msgsize", "label": path
 PY
 }
 
-echo "msgsize: sizes $sizes, $reps round(s), $total bytes per run, $ncpu CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "msgsize: sizes $sizes, $reps round(s), $total bytes per run, tunables {${GB_MSG_TUNABLES:-}}, $ncpu CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 r=1
 while [ $r -le "$reps" ]; do
 	for s in $sizes; do
