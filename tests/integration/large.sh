@@ -20,12 +20,15 @@
 # development host (bench/BENCHMARK.md, "Issue 11"). Every size class comes
 # up (about 500 messages per octave: single frames, the one- and two-chunk
 # boundaries, groups of 900 chunks).
-# Args: [COUNT] (messages before scaling; default 10000)
+# Args: [COUNT] (messages before scaling; default 10000) [LCORES] (e.g.
+# "0@0,1@1,2@1": two workers, every chunk handed from the origin's worker
+# to the destination's)
 . "$GWART_SRC/tests/integration/lib.sh"
 count=$((${1:-10000} * SCALE))
+lcores=${2:-0-1}
 max=1048576
 
-start_gwartd "$(write_config)"
+start_gwartd "$(write_config)" "$lcores"
 faults="--drop-up 2 --dup-up 2 --reorder-up 2 --delay-up-us 200"
 faults="$faults --drop-down 2 --dup-down 2 --reorder-down 2 --delay-down-us 200"
 # Started without in_ns (a function: its & would give the subshell's pid),
@@ -99,4 +102,9 @@ echo "router: routed=$routed dups_suppressed=$dups retransmits=$retx ($((t1 - t0
 [ "$routed" -ge "$count" ] || fail "router routed $routed frames for $count messages"
 [ "$dups" -gt 0 ] || fail "router suppressed no duplicates: the fault link did not bite"
 [ "$retx" -gt 0 ] || fail "router retransmitted nothing despite downstream loss"
+if [ "$lcores" != 0-1 ]; then
+	ho=$(stat handoffs)
+	echo "router: handoffs=$ho"
+	[ "$ho" -gt 0 ] || fail "no chunk crossed workers"
+fi
 echo "PASS($T): $count messages, $bytes bytes, $((t1 - t0)) s"
