@@ -255,6 +255,10 @@ int gw_conn_send_msg(struct gw_conn *c, const char *dest, const void *msg, size_
 		c->st.stream_waits++;
 		return -EAGAIN;
 	}
+	/* A group never wraps, and leaves next_seq valid: its last seq is at
+	 * most 2^64 - 2 (outbox.c keeps every seq below next_seq). */
+	if (c->next_seq >= UINT64_MAX - count)
+		return -EOVERFLOW;
 	room = gw_sdk_outbox_room(c);
 	if (room == 0 || c->txg_free < 0)
 		return -EAGAIN;

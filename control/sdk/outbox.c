@@ -367,6 +367,10 @@ int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint1
 	}
 	if (gw_sdk_outbox_room(c) == 0)
 		return -EAGAIN;
+	/* The outbox keeps every seq below next_seq: 2^64 - 1 is never
+	 * handed out (next_seq would wrap to 0). */
+	if (c->next_seq >= UINT64_MAX - 1)
+		return -EOVERFLOW;
 	/* A seq is handed out only below the durable ceiling (state.c):
 	 * normally gw_conn_poll() moved it ahead long before. */
 	if (c->state_path && c->alloc_seq >= c->seq_ceiling && gw_sdk_state_reserve(c, 1) < 0)

@@ -517,7 +517,8 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err);
  * session (before WELCOME, or while re-HELLOing), -EMSGSIZE @len above the
  * configured or the router's max_payload, -EINVAL bad arguments, -EIO (with
  * state_path) the origin seq reserve is used up and moving it ahead on disk
- * failed: nothing was sent; retry later.
+ * failed: nothing was sent; retry later. -EOVERFLOW origin seqs are used
+ * up (2^64 - 2 is the last one handed out).
  * Threading: the handle's thread; may be called from callbacks.
  */
 int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint16_t len,
@@ -541,7 +542,8 @@ int gw_conn_send(struct gw_conn *c, const char *dest, const void *payload, uint1
  * chunk payload fits a frame with this destination, -EAGAIN also while an
  * earlier group is still being released into the window (nothing was
  * queued), -ENOMEM the copy of a group larger than the free window could
- * not be allocated (nothing was queued).
+ * not be allocated (nothing was queued), -EOVERFLOW the group's seqs would
+ * pass 2^64 - 2.
  * Threading: the handle's thread; may be called from callbacks.
  */
 int gw_conn_send_msg(struct gw_conn *c, const char *dest, const void *msg, size_t len,

@@ -392,7 +392,7 @@ static void fr_on_data(struct fake_router *fr, struct fr_conn *c, const struct g
 		fr->max_in_seq = seq;
 	/* The window rule, from the router's side: the SDK may not have
 	 * anything beyond cum + W on the wire. */
-	if (seq > dp_dedup_cum(&c->in) + fr->dup_window) {
+	if (seq > dp_dedup_cum(&c->in) && seq - dp_dedup_cum(&c->in) > fr->dup_window) {
 		fr->window_violations++;
 		fr_nack(fr, c, f->epoch, seq, GW_NACK_EXPIRED, 0);
 		return;

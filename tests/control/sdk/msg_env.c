@@ -31,10 +31,13 @@ static void m_on_result(void *arg, uint64_t id, int status)
 {
 	struct mapp *a = arg;
 
-	cr_assert_lt(id, (uint64_t)MSG_IDS);
+	a->n_results++;
+	if (id >= MSG_IDS) {
+		a->big_results++; /* ids near 2^64: counted only */
+		return;
+	}
 	a->results[id]++;
 	a->status[id] = status;
-	a->n_results++;
 }
 
 static void m_on_notice(void *arg, uint64_t id, int reason)
@@ -56,9 +59,13 @@ static void m_on_message(void *arg, uint32_t origin, uint64_t id, const char *de
 	(void)origin;
 	(void)dest;
 	(void)dest_len;
-	cr_assert_lt(id, (uint64_t)MSG_IDS);
-	a->got[id]++;
 	a->n_msgs++;
+	if (id >= MSG_IDS) {
+		a->big_msgs++; /* ids near 2^64: counted only */
+		a->big_len = len;
+		return;
+	}
+	a->got[id]++;
 	if (len != a->want_len[id]) {
 		a->corrupt++;
 		return;

@@ -29,6 +29,9 @@ struct mapp {
 	uint8_t got[MSG_IDS];     /* on_message calls per msg_id */
 	size_t want_len[MSG_IDS]; /* set by the test: the expected length */
 	uint64_t n_results, n_msgs, corrupt, n_notices, n_deliver;
+	uint64_t big_results;     /* on_result for ids >= MSG_IDS (counted only) */
+	uint64_t big_msgs;        /* on_message for ids >= MSG_IDS (counted only) */
+	size_t big_len;           /* the last one's length */
 	uint64_t last_notice;
 	uint32_t rxn_origin[NOTICES]; /* on_rx_notice calls, in order */
 	uint64_t rxn_id[NOTICES];

@@ -464,3 +464,45 @@ Test(sdk_msg, close_while_streaming_frees_everything)
 	menv_free(&e);
 	free(buf);
 }
+
+Test(sdk_msg, group_never_wraps_at_2_64)
+{
+	struct gw_conn_cfg cfg = { .first_seq = UINT64_MAX - 7 };
+	uint8_t buf[20000] = { 0 };
+	struct gw_conn_stats s0, s1;
+	struct menv e;
+	uint64_t id = 0;
+
+	menv_start(&e, 64, 1153, 59, &cfg, NULL, true);
+	gw_conn_get_stats(e.cs[0], &s0);
+	cr_assert_eq(s0.next_seq, UINT64_MAX - 7);
+	/* 18 chunks from 2^64 - 8 would wrap: refused, nothing queued. */
+	cr_assert_eq(gw_conn_send_msg(e.cs[0], DEST, buf, sizeof(buf), &id), -EOVERFLOW);
+	gw_conn_get_stats(e.cs[0], &s1);
+	cr_assert_eq(s1.next_seq, s0.next_seq);
+	cr_assert_eq(s1.inflight, 0);
+	cr_assert_eq(gw_conn_send_msg(e.cs[0], DEST, buf, 7 * 1153, &id), -EOVERFLOW);
+	/* 6 chunks end at 2^64 - 2, the last seq handed out. */
+	cr_assert_eq(gw_conn_send_msg(e.cs[0], DEST, buf, 6 * 1153, &id), 0);
+	cr_assert_eq(id, UINT64_MAX - 7);
+	gw_conn_get_stats(e.cs[0], &s1);
+	cr_assert_eq(s1.inflight, 6);
+	cr_assert_eq(s1.next_seq, UINT64_MAX - 1);
+	{
+		uint64_t end = now_us() + 5000000;
+
+		while ((e.a->big_results == 0 || e.b->big_msgs == 0) && now_us() < end)
+			pump(e.fr, e.cs, 2);
+	}
+	cr_assert_eq(e.a->big_results, 1, "one result, acknowledged across the top");
+	cr_assert_eq(e.b->big_msgs, 1, "delivered once");
+	cr_assert_eq(e.fr->window_violations, 0);
+	cr_assert_eq(e.a->n_notices, 0);
+	cr_assert_eq(e.b->big_len, 6 * 1153);
+	gw_conn_get_stats(e.cs[0], &s1);
+	cr_assert_eq(s1.acked, 1);
+	cr_assert_eq(s1.inflight, 0);
+	cr_assert_eq(gw_conn_send(e.cs[0], DEST, buf, 10, NULL), -EOVERFLOW, "none is left");
+	cr_assert_eq(gw_conn_send_msg(e.cs[0], DEST, buf, 5000, NULL), -EOVERFLOW);
+	menv_free(&e);
+}
