@@ -10,7 +10,10 @@
 # all inside one network namespace the test creates. Through the run the
 # test restarts the ingress connector, the egress connector, kills gwartd
 # with SIGKILL and starts it again, and restarts Postfix B, each when a
-# given share of the mail has reached B's Maildirs. One message goes to a
+# given share of the mail has reached B's Maildirs. gwartd is killed twice:
+# once holding mail (the egress stopped first: the ingress must send it
+# again), once holding receipts (the ingress stopped first: the egress must
+# recognise the mail sent again as delivered, not deliver it twice). One message goes to a
 # recipient B refuses (550 at RCPT): its bounce must reach the sender's
 # Maildir on A. A message larger than the ingress's limit must be refused
 # with 552, announced (MAIL FROM SIZE=) and not (at the end of DATA).
@@ -137,8 +140,10 @@ if [ "$FAULTS" = 1 ]; then
 		gw_smtp_restart ingress
 		fault_at 30 "restarting the egress connector"
 		gw_smtp_restart egress
-		fault_at 45 "kill -9 gwartd, starting it again"
+		fault_at 40 "kill -9 gwartd holding mail, starting it again"
 		gw_mail_kill_gwartd
+		fault_at 50 "kill -9 gwartd holding receipts, starting it again"
+		gw_mail_kill_gwartd_receipts
 	fi
 	fault_at 60 "restarting Postfix B"
 	pf_stop "$B"

@@ -252,7 +252,8 @@ mail_addrs() {
 #                                connectors (ingress id 1 on IN_IP:IN_PORT,
 #                                bounces to A_IP:25; egress id 2 to B_IP:25)
 #   gw_smtp_restart ingress|egress   SIGTERM, wait, start again (same spool)
-#   gw_mail_kill_gwartd          SIGKILL gwartd, start it again
+#   gw_mail_kill_gwartd          SIGKILL gwartd holding mail, start it again
+#   gw_mail_kill_gwartd_receipts SIGKILL gwartd holding receipts, the same
 #   gw_mail_report               the connectors' and the router's counters
 #   gw_smtp_stop_all             SIGTERM both connectors (cleanup)
 GW_SMTP_IN_PID=""
@@ -263,14 +264,18 @@ gw_mail_config() {
 	# GWMAIL1's envelope lines need room beyond the mail itself
 	# (gwart-smtp --help: the router's max_message >= --max-message +
 	# 64 KiB).
-	tun="\"max_message\": $((GW_SMTP_LIMIT + 65536))"
-	echo "{ \"udp_port\": 4790, \"tunables\": { $tun } }" >"$TMP/tun.json"
+	# custody_limit at its most (4,096 frames, some 4.5 MB: a few dozen
+	# mails of this mix): while a connector is down on purpose the router
+	# keeps taking mail, which is what the kill -9 scenarios need.
+	tun="\"custody_limit\": 4096"
+	echo "{ \"udp_port\": 4790, \"tunables\": { \"max_message\": 1048576 } }" >"$TMP/tun.json"
 	if "$GWART_BUILD/control/gwartd" --check-config "$TMP/tun.json" 2>&1 |
 		grep -q 'max_message: unknown'; then
 		# A router without the tunable (before the router's issue-11
 		# work) has no per-message limit to raise.
 		echo "mail: this gwartd has no max_message tunable; none set" >&2
-		tun=""
+	else
+		tun="$tun, \"max_message\": $((GW_SMTP_LIMIT + 65536))"
 	fi
 	cat >"$TMP/gwartd.json" <<JSON
 {
@@ -364,6 +369,32 @@ print(json.load(open(sys.argv[1]))["ingress"][sys.argv[2]])' "$TMP/gs-in.json" "
 		2>/dev/null || echo 0
 }
 
+gw_eg_stat() {
+	python3 -c 'import json,sys
+print(json.load(open(sys.argv[1]))["egress"][sys.argv[2]])' "$TMP/gs-eg.json" "$1" \
+		2>/dev/null || echo 0
+}
+
+# gw_wait_grow FN KEY N: up to 20 s for counter KEY (FN: gw_in_stat or
+# gw_eg_stat) to grow by N; prints how much it grew.
+gw_wait_grow() {
+	base=$($1 "$2")
+	i=0
+	while [ "$($1 "$2")" -lt $((base + $3)) ] && [ $i -lt 200 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	echo $(($($1 "$2") - base))
+}
+
+gw_restart_gwartd() {
+	kill -9 "$GWARTD_PID"
+	wait "$GWARTD_PID" 2>/dev/null || true
+	GWARTD_PID=""
+	cat "$TMP/gwartd.log" >>"$TMP/gwartd-killed.log"
+	start_gwartd "$TMP/gwartd.json"
+}
+
 # gw_mail_kill_gwartd: SIGKILL gwartd while it certainly holds mail: the
 # egress is stopped first, so what the router acknowledges to the ingress
 # meanwhile stays in its memory; the kill destroys it, and only the
@@ -373,20 +404,26 @@ GW_KILLED=0
 gw_mail_kill_gwartd() {
 	gw_smtp_stop "$GW_SMTP_EG_PID"
 	GW_SMTP_EG_PID=""
-	base=$(gw_in_stat results_ok)
-	i=0
-	while [ "$(gw_in_stat results_ok)" -lt $((base + 3)) ] && [ $i -lt 100 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	GW_KILLED=$(($(gw_in_stat results_ok) - base))
-	kill -9 "$GWARTD_PID"
-	wait "$GWARTD_PID" 2>/dev/null || true
-	GWARTD_PID=""
+	GW_KILLED=$(gw_wait_grow gw_in_stat results_ok 3)
+	gw_restart_gwartd
 	echo "mail: gwartd killed holding $GW_KILLED mails acknowledged to the ingress"
-	cp "$TMP/gwartd.log" "$TMP/gwartd-killed.log"
-	start_gwartd "$TMP/gwartd.json"
 	gw_smtp_run egress
+}
+
+# gw_mail_kill_gwartd_receipts: SIGKILL gwartd while it holds receipts:
+# the ingress is stopped first, so the receipts of what the egress delivers
+# meanwhile wait in the router's memory; the kill destroys them, the
+# ingress (spool entries without receipt) sends those mails again, and the
+# egress must recognise them as delivered (its durable Id log: counted as
+# dup_delivered, receipted again) instead of delivering them twice.
+GW_RCPT_KILLED=0
+gw_mail_kill_gwartd_receipts() {
+	gw_smtp_stop "$GW_SMTP_IN_PID"
+	GW_SMTP_IN_PID=""
+	GW_RCPT_KILLED=$(gw_wait_grow gw_eg_stat receipts_acked 3)
+	gw_restart_gwartd
+	echo "mail: gwartd killed holding $GW_RCPT_KILLED receipts for the ingress"
+	gw_smtp_run ingress
 }
 
 # gw_mail_report: stop both connectors cleanly, print every life's final
@@ -410,6 +447,11 @@ print(i["spool_entries"], e["queue_entries"])' "$TMP/gs-in.json" "$TMP/gs-eg.jso
 		awk -F= '{ n += $2 } END { print n + 0 }')
 	[ "$GW_KILLED" -eq 0 ] || [ "$resends" -gt 0 ] ||
 		mail_fail "gwartd was killed holding $GW_KILLED mails, and the ingress sent none again"
+	dups=$(grep -o ' dup_delivered=[0-9]*' "$TMP/smtp-egress.log" |
+		awk -F= '{ n += $2 } END { print n + 0 }')
+	[ "$GW_RCPT_KILLED" -eq 0 ] || [ "$dups" -gt 0 ] ||
+		mail_fail "gwartd was killed holding $GW_RCPT_KILLED receipts, and the egress" \
+			"recognised no mail sent again as delivered"
 	echo "mail: ingress resends=$resends" \
 		"egress dup_delivered=$(grep -o ' dup_delivered=[0-9]*' "$TMP/smtp-egress.log" |
 		awk -F= '{ n += $2 } END { print n + 0 }')" \
