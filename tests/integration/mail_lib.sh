@@ -426,13 +426,14 @@ gw_mail_kill_gwartd_receipts() {
 	gw_smtp_run ingress
 }
 
-# gw_mail_report: stop both connectors cleanly, print every life's final
+# gw_mail_report: stop both connectors and gwartd cleanly, print every life's final
 # line, and require both to have ended empty: the ingress's spool holds no
 # mail without its receipt, the egress's queue nothing undelivered.
 gw_mail_report() {
 	gw_smtp_stop "$GW_SMTP_IN_PID"
 	gw_smtp_stop "$GW_SMTP_EG_PID"
 	GW_SMTP_IN_PID="" GW_SMTP_EG_PID=""
+	stop_gwartd # a clean exit (and, in the sanitizer build, no leak report)
 	for s in ingress egress; do
 		grep 'final:' "$TMP/smtp-$s.log" | sed "s/^gwart-smtp: final: /mail: $s: /" || true
 	done
