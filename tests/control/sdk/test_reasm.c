@@ -598,3 +598,102 @@ Test(sdk_reasm, interleaved_groups_of_several_origins)
 	cr_assert(custody_empty(&e));
 	menv_free(&e);
 }
+
+Test(sdk_reasm, stall_behind_a_refused_chunk_ends_by_the_timeout)
+{
+	/* rx_groups_max 1 and an 8-frame window towards us: A is in
+	 * progress, B's first chunk is refused at the bottom of the router's
+	 * window, and A's last chunk lies beyond it, so nothing can move (the
+	 * documented stall). The timeout gives A up, B is taken, A's chunk
+	 * is then acknowledged and dropped: the link never wedges. */
+	struct gw_conn_cfg cfg = { .rx_groups_max = 1, .rx_window = 8,
+				   .rx_group_timeout_ms = 150 };
+	struct grp a = grp(100, 200, 100), b = grp(200, 200, 100);
+	struct gw_conn_stats st;
+	struct menv e;
+	uint64_t b0, a1, end;
+	int i;
+
+	menv_start(&e, 960, 1153, 61, NULL, &cfg, true);
+	chunk(&e, &a, 0);
+	b0 = chunk(&e, &b, 0);
+	for (i = 0; i < 8; i++) { /* single frames filling the window */
+		uint8_t one = pat(10 + (uint64_t)i, 0);
+
+		e.b->want_len[10 + i] = 1;
+		fr_inject(e.fr, 2, ORIGIN, 10 + (uint64_t)i, DEST, &one, 1, NULL);
+	}
+	a1 = chunk(&e, &a, 1);
+	idle(&e, 60);
+	st = rx_stats(&e);
+	cr_assert(fr_eg_held(e.fr, 2, b0));
+	cr_assert(fr_eg_held(e.fr, 2, a1), "beyond the window: never sent");
+	cr_assert_eq(st.rx_groups_open, 1);
+	cr_assert_gt(st.rx_refused_groups, 0);
+	end = now_us() + 3000000;
+	while (!custody_empty(&e) && now_us() < end)
+		pump(e.fr, e.cs, 2);
+	cr_assert(custody_empty(&e), "the link moved again");
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_expired, 1);
+	cr_assert_eq(e.b->n_rxn, 1);
+	cr_assert_eq(e.b->rxn_id[0], 100);
+	cr_assert_eq(e.b->rxn_reason[0], GW_RX_EXPIRED);
+	cr_assert_eq(st.rx_late_chunks, 1, "A's last chunk, after A was given up");
+	cr_assert_eq(e.b->got[100], 0);
+	chunk(&e, &b, 1);
+	idle(&e, 50);
+	cr_assert_eq(e.b->got[200], 1);
+	for (i = 0; i < 8; i++)
+		cr_assert_eq(e.b->got[10 + i], 1);
+	cr_assert_eq(e.b->corrupt, 0);
+	menv_free(&e);
+}
+
+Test(sdk_reasm, finished_set_keeps_the_last_done_groups)
+{
+	/* GW_CONN_RX_DONE_GROUPS + 1 groups of two chunks: the newest are
+	 * remembered (a late chunk is dropped), the very first is forgotten
+	 * (a late chunk of it starts a group, which then only expires: never
+	 * a second delivery, since its other chunk is gone). */
+	struct gw_conn_cfg cfg = { .rx_group_timeout_ms = 100 };
+	const uint32_t n = GW_CONN_RX_DONE_GROUPS + 1;
+	struct gw_conn_stats st;
+	struct grp g;
+	struct menv e;
+	uint32_t i;
+	uint64_t end;
+
+	menv_start(&e, 960, 1153, 67, NULL, &cfg, true);
+	for (i = 0; i < n; i++) {
+		g = grp(10 + 2 * (uint64_t)i, 3, 2);
+		chunk(&e, &g, 0);
+		chunk(&e, &g, 1);
+		if (i % 500 == 499 || i == n - 1) {
+			end = now_us() + 5000000;
+			while (!custody_empty(&e) && now_us() < end)
+				pump(e.fr, e.cs, 2);
+		}
+	}
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_groups, n);
+	cr_assert_eq(e.b->n_msgs, n);
+	g = grp(10 + 2 * (uint64_t)(n - 1), 3, 2);
+	chunk(&e, &g, 1);
+	idle(&e, 20);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_late_chunks, 1);
+	cr_assert_eq(st.rx_groups_open, 0);
+	g = grp(10, 3, 2);
+	chunk(&e, &g, 1);
+	idle(&e, 20);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_late_chunks, 1, "forgotten");
+	cr_assert_eq(st.rx_groups_open, 1);
+	idle(&e, 200);
+	st = rx_stats(&e);
+	cr_assert_eq(st.rx_expired, 1);
+	cr_assert_eq(e.b->got[10], 1, "never delivered twice");
+	cr_assert_eq(e.b->corrupt, 0);
+	menv_free(&e);
+}
