@@ -16,8 +16,9 @@
 # (SIGKILL), the restarted ingress sends its spool again and each mail is
 # delivered once; those spool entries put back (receipts "lost") are sent
 # again and suppressed by the egress's delivered-Id log, their receipts
-# sent again. Both spools end empty; both processes end on SIGTERM with
-# their final counters line.
+# sent again; --spool-entries and --max-sessions refuse 452 4.3.1 and 421,
+# counted. Both spools end empty; both processes end on SIGTERM with their
+# final counters line.
 set -eu
 . "$GWART_SRC/tests/integration/lib.sh"
 
@@ -90,7 +91,7 @@ start_in() {
 	ip netns exec "$NS" "$SMTP" --id 1 --key-file "$(key_file 1)" --router "$ROUTER" --mode ingress \
 		--listen 127.0.0.1:2525 --bounce-relay 127.0.0.1:2627 --spool "$TMP/in" \
 		--name ingress.test --max-message 65536 --resend-s 3 --retry-s 1 \
-		--stats-file "$TMP/in.json" >>"$TMP/in.log" 2>&1 &
+		--stats-file "$TMP/in.json" ${IN_EXTRA:-} >>"$TMP/in.log" 2>&1 &
 	IN_PID=$!
 }
 
@@ -233,11 +234,47 @@ until [ "$(jget "$TMP/eg.json" egress.dup_delivered)" -ge 3 ]; do
 done
 dup=$(jget "$TMP/eg.json" egress.dup_delivered)
 
+# 7. The bounds: egress stopped (receipts do not come, entries stay),
+# the ingress restarted with room for 2 mails and 2 sessions: the third
+# mail is refused 452 4.3.1, a third session 421, both counted; once the
+# egress is back the spool empties and mail is taken again.
 kill -TERM "$IN_PID" "$EG_PID"
 wait "$IN_PID" || sfail "ingress did not exit cleanly"
 wait "$EG_PID" || sfail "egress did not exit cleanly"
 IN_PID="" EG_PID=""
 grep -q "gwart-smtp: final: id=1" "$TMP/in.log" || sfail "ingress printed no final line"
-echo "smtp_smoke: sent=$((N + 6)) delivered=$(ls "$TMP"/hop/*.eml | wc -l) bounced=1" \
+IN_EXTRA="--spool-entries 2 --max-sessions 2"
+start_in
+wait_up in
+send b1 b1@dst.example
+send b2 b2@dst.example
+in_ns swaks --server 127.0.0.1:2525 --from sender@src.example --to b3@dst.example \
+	>"$TMP/swaks.b3" 2>&1 && sfail "a mail above --spool-entries was taken"
+grep -q "452 4.3.1" "$TMP/swaks.b3" || sfail "a full spool did not answer 452 4.3.1"
+in_ns python3 - <<'PY' || sfail "a session above --max-sessions was not refused with 421"
+import socket, time
+a = [socket.create_connection(("127.0.0.1", 2525)) for _ in range(2)]
+for s in a:
+    assert s.recv(512).startswith(b"220"), "a session within the bound got no 220"
+time.sleep(0.3)
+c = socket.create_connection(("127.0.0.1", 2525))
+raise SystemExit(0 if c.recv(512).startswith(b"421") else 1)
+PY
+sleep 1.2 # the stats file
+[ "$(jget "$TMP/in.json" ingress.spool_full)" = 1 ] || sfail "spool_full not counted"
+[ "$(jget "$TMP/in.json" ingress.sessions_refused)" -ge 1 ] || sfail "sessions_refused not counted"
+start_eg
+wait_empty "$TMP/in/ingress"
+send b4 b4@dst.example
+wait_files "$TMP/hop" $((N + 8))
+for i in b1 b2 b4; do
+	[ "$(copies "smoke-$i" "$i@dst.example")" = 1 ] || sfail "mail $i not delivered once"
+done
+
+kill -TERM "$IN_PID" "$EG_PID"
+wait "$IN_PID" || sfail "ingress did not exit cleanly"
+wait "$EG_PID" || sfail "egress did not exit cleanly"
+IN_PID="" EG_PID=""
+echo "smtp_smoke: sent=$((N + 9)) delivered=$(ls "$TMP"/hop/*.eml | wc -l) bounced=1" \
 	"too_big=refused resent_suppressed=$dup"
 stop_gwartd
