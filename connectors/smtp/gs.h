@@ -6,8 +6,9 @@
  * driven by one poll() loop (loop.h) on one thread.
  *
  *   gwart_smtp.c  options, the SDK handle and its callbacks, signals, stats
- *   ingress.c     SMTP sessions, the ingress spool, GWMAIL1 out, receipts in,
- *                 re-sends, bounces
+ *   ingress.c     the ingress spool, GWMAIL1 out, receipts in, re-sends,
+ *                 bounces (ingress_int.h: what it shares with ingress_smtp.c)
+ *   ingress_smtp.c the SMTP sessions of the ingress side
  *   egress.c      GWMAIL1 in, the egress queue, delivery with backoff,
  *                 the delivered-Id log, GWRCPT1 out
  *   relay.c       one outgoing SMTP transaction (egress and bounces)
@@ -78,7 +79,7 @@ struct gs_ctx {
 	uint64_t rx_unknown, rx_misrouted;
 };
 
-/* ---- ingress.c ---- */
+/* ---- ingress.c, ingress_smtp.c ---- */
 int gs_ingress_open(struct gs_ctx *g, struct gs_ingress **out);
 void gs_ingress_close(struct gs_ingress *in);
 /* on_result of a message this side sent: 1 when it was one of ours. */

@@ -20,10 +20,8 @@
  * restart), so that two groups routed to the same egress are two mails to
  * its delivered-Id record.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,88 +35,15 @@
 #include "smtp_server.h"
 #include "spool.h"
 
-#define IN_BUF 16384u
-#define BOUNCE_CONNS 2u
-#define SCAN_MS 50u
-
-enum { G_UNSENT, G_SENT, G_ACKED, G_REFUSED };
-
-struct in_sess;
-
-/* The memory side of a spool entry (sp_entry.user). */
-struct in_mail {
-	struct in_sess *sess;    /* the client waiting for the answer, or NULL */
-	bool answering;          /* the first submission is not decided yet */
-	uint32_t ngroups;
-	uint16_t *grp_of;        /* recipient -> group */
-	uint8_t *gst;            /* group -> G_* */
-	int *gstatus;            /* group -> NACK reason (G_REFUSED) */
-	uint8_t *body;           /* the GWMAIL1 body while answering */
-	size_t body_len;
-	uint64_t reply_deadline;
-	struct gs_relay *bounce; /* a bounce in flight */
-	uint8_t *dsn;
-	uint32_t bounce_attempts;
-};
-
-struct in_sess {
-	struct in_sess *next, *prev;
-	struct gs_ingress *in;
-	int fd;
-	struct smtp_srv *srv;
-	char ip[64];
-	uint8_t buf[IN_BUF];
-	size_t len, off;
-	uint64_t idle_deadline;
-	struct sp_entry *waiting;
-	bool kick;               /* feed again from the tick (answered meanwhile) */
-};
-
-struct in_pend {
-	uint64_t msg_id;
-	uint64_t eid;
-	uint32_t g;
-};
-
-struct in_stats {
-	uint64_t sessions, sessions_refused, mails, accepted, refused_tmp, refused_perm;
-	uint64_t spool_full, spool_errors, replies_lost, unanswered_removed, sends, resends;
-	uint64_t send_deferred, results_ok, results_refused, receipts, receipts_bad;
-	uint64_t receipts_unknown, rcpts_delivered, rcpts_failed, completed, expired;
-	uint64_t bounces, bounce_retries, bounces_null_sender, bounces_no_relay;
-	uint64_t bounces_failed, timeouts_reply;
-};
-
-struct gs_ingress {
-	struct gs_ctx *g;
-	struct sp_spool *sp;
-	int lfd;
-	struct in_sess *sessions;
-	uint32_t nsess;
-	struct in_pend *pend;
-	uint32_t npend, cappend;
-	struct sockaddr_storage bounce_sa;
-	socklen_t bounce_salen;
-	bool have_bounce;
-	uint32_t bounces_active;
-	bool shutting_down;
-	/* The spool is scanned for timers at most every SCAN_MS, or at once
-	 * after something changed (dirty): a busy loop does not walk 10,000
-	 * entries per wake-up. */
-	bool dirty;
-	uint64_t scan_at;
-	struct in_stats st;
-};
+#include "ingress_int.h"
 
 static struct gs_ingress *gs_ingress_self;
 
-static void sess_close(struct in_sess *s);
-static void sess_update(struct in_sess *s);
 static void check_done(struct gs_ingress *in, struct sp_entry *e);
 
 /* ---- ids and groups ---- */
 
-static void mail_id(const struct gs_ingress *in, uint64_t sid, char *buf, size_t cap)
+void in_mail_id(const struct gs_ingress *in, uint64_t sid, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%" PRIu32 ".%016" PRIx64, in->g->o.id, sid);
 }
@@ -406,7 +331,7 @@ static void decide(struct gs_ingress *in, struct sp_entry *e)
 		in->st.spool_errors++;
 	e->due_ms = gs_now_ms() + (uint64_t)in->g->o.resend_s * 1000u;
 	in->st.accepted++;
-	mail_id(in, e->id, id, sizeof(id));
+	in_mail_id(in, e->id, id, sizeof(id));
 	snprintf(text, sizeof(text), "Ok: queued as %s", id);
 	answer(in, e, &(struct smtp_srv_verdict){ 250, "2.0.0", text });
 	check_done(in, e);
@@ -464,7 +389,7 @@ static void start_bounce(struct gs_ingress *in, struct sp_entry *e)
 		e->due_ms = gs_now_ms() + gs_retry_ms(in->g, m->bounce_attempts++);
 		return;
 	}
-	mail_id(in, e->id, id, sizeof(id));
+	in_mail_id(in, e->id, id, sizeof(id));
 	snprintf(dsn_id, sizeof(dsn_id), "%s.dsn%u", id, m->bounce_attempts);
 	r.reporting_mta = in->g->o.name;
 	r.dsn_id = dsn_id;
@@ -683,9 +608,9 @@ void gs_ingress_on_receipt(struct gs_ingress *in, uint32_t origin, const void *m
 	check_done(in, e);
 }
 
-/* ---- SMTP sessions ---- */
+/* ---- a mail from a session ---- */
 
-static void on_mail(struct in_sess *s)
+void in_mail_take(struct in_sess *s)
 {
 	struct gs_ingress *in = s->in;
 	const struct smtp_srv_mail *mm = smtp_srv_mail(s->srv);
@@ -703,7 +628,7 @@ static void on_mail(struct in_sess *s)
 			"Service shutting down, try again later" });
 		return;
 	}
-	mail_id(in, sp_peek_id(in->sp), id, sizeof(id));
+	in_mail_id(in, sp_peek_id(in->sp), id, sizeof(id));
 	tl = mailmsg_received(trace, sizeof(trace), mm->helo, mm->esmtp, s->ip, in->g->o.name,
 			      id, (int64_t)gs_wall_s());
 	body = smtp_srv_take_body(s->srv, &blen);
@@ -757,183 +682,6 @@ static void on_mail(struct in_sess *s)
 	decide(in, e);
 }
 
-/* Feed what is buffered, answer mails, write what is queued. */
-static void sess_run(struct in_sess *s)
-{
-	for (;;) {
-		size_t n;
-
-		if (s->waiting || smtp_srv_closed(s->srv) || s->off == s->len)
-			break;
-		n = smtp_srv_feed(s->srv, s->buf + s->off, s->len - s->off);
-		s->off += n;
-		if (smtp_srv_pending(s->srv) == SMTP_SRV_EV_MAIL && !s->waiting) {
-			on_mail(s);
-			continue;
-		}
-		if (n == 0)
-			break; /* output nearly full: after the next write */
-	}
-	if (s->off == s->len)
-		s->off = s->len = 0;
-	/* Shutting down: once its mail is answered, a session says 421. */
-	if (s->in->shutting_down && !s->waiting && !smtp_srv_closed(s->srv))
-		smtp_srv_shutdown(s->srv);
-	for (;;) {
-		size_t n;
-		const char *out = smtp_srv_out(s->srv, &n);
-		ssize_t w;
-
-		if (!n)
-			break;
-		w = send(s->fd, out, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			sess_close(s);
-			return;
-		}
-		smtp_srv_out_consume(s->srv, (size_t)w);
-	}
-	if (smtp_srv_closed(s->srv)) {
-		size_t n;
-
-		smtp_srv_out(s->srv, &n);
-		if (!n) {
-			sess_close(s);
-			return;
-		}
-	}
-	sess_update(s);
-}
-
-static void sess_update(struct in_sess *s)
-{
-	size_t n;
-	short ev = 0;
-
-	smtp_srv_out(s->srv, &n);
-	if (n)
-		ev |= POLLOUT;
-	/* Read while there is room and the session takes input. */
-	if (!s->waiting && !smtp_srv_closed(s->srv) && s->len < IN_BUF)
-		ev |= POLLIN;
-	gs_loop_set(s->in->g->loop, s->fd, ev);
-}
-
-static void sess_io(struct gs_loop *l, int fd, int revents, void *arg)
-{
-	struct in_sess *s = arg;
-
-	(void)l;
-	if (revents & (POLLIN | POLLHUP | POLLERR)) {
-		ssize_t got = recv(fd, s->buf + s->len, IN_BUF - s->len, 0);
-
-		if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
-			sess_close(s);
-			return;
-		}
-		if (got > 0) {
-			s->len += (size_t)got;
-			s->idle_deadline = gs_now_ms() + (uint64_t)s->in->g->o.idle_s * 1000u;
-		}
-	}
-	sess_run(s);
-}
-
-static void sess_close(struct in_sess *s)
-{
-	struct gs_ingress *in = s->in;
-
-	if (s->waiting) {
-		/* The client left before its answer: the mail is decided anyway
-		 * (kept if gwart took any of it, removed if not). */
-		struct in_mail *m = s->waiting->user;
-
-		if (m)
-			m->sess = NULL;
-	}
-	gs_loop_del(in->g->loop, s->fd);
-	close(s->fd);
-	smtp_srv_free(s->srv);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		in->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	in->nsess--;
-	free(s);
-}
-
-static bool rcpt_hook(void *arg, const char *addr, struct smtp_srv_verdict *v)
-{
-	char dest[GW_DEST_MAX + 2];
-
-	(void)arg;
-	/* What gwart could not carry is refused at RCPT, not after DATA. */
-	if (!mailmsg_valid_addr(addr, strlen(addr)) || !mailmsg_addr_domain(addr, strlen(addr)).len ||
-	    snprintf(dest, sizeof(dest), "smtp:%s", addr) > (int)GW_DEST_MAX) {
-		*v = (struct smtp_srv_verdict){ 553, "5.1.3", "Recipient address not accepted here" };
-		return false;
-	}
-	return true;
-}
-
-static void on_accept(struct gs_loop *l, int fd, int revents, void *arg)
-{
-	struct gs_ingress *in = arg;
-	struct smtp_srv_cfg sc = { 0 };
-	struct sockaddr_storage sa;
-	socklen_t sl = sizeof(sa);
-	struct in_sess *s;
-	int cfd;
-
-	(void)revents;
-	cfd = accept4(fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd < 0)
-		return;
-	if (in->nsess >= in->g->o.max_sessions || in->shutting_down) {
-		static const char busy[] = "421 4.7.0 Too many connections, try again later\r\n";
-
-		in->st.sessions_refused++;
-		send(cfd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-		close(cfd);
-		return;
-	}
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		close(cfd);
-		return;
-	}
-	sc.hostname = in->g->o.name;
-	sc.max_size = in->g->o.max_message;
-	sc.max_rcpts = GS_RCPTS_MAX;
-	sc.rcpt_hook = rcpt_hook;
-	sc.hook_arg = in;
-	s->srv = smtp_srv_new(&sc);
-	if (!s->srv || gs_loop_add(l, cfd, POLLOUT, sess_io, s) < 0) {
-		smtp_srv_free(s->srv);
-		free(s);
-		close(cfd);
-		return;
-	}
-	s->in = in;
-	s->fd = cfd;
-	if (sa.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, s->ip, sizeof(s->ip));
-	else if (sa.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, s->ip, sizeof(s->ip));
-	s->idle_deadline = gs_now_ms() + (uint64_t)in->g->o.idle_s * 1000u;
-	s->next = in->sessions;
-	if (in->sessions)
-		in->sessions->prev = s;
-	in->sessions = s;
-	in->nsess++;
-	in->st.sessions++;
-	sess_run(s);
-}
-
 /* ---- timers ---- */
 
 int gs_ingress_tick(struct gs_loop *l, uint64_t now, void *arg)
@@ -947,12 +695,12 @@ int gs_ingress_tick(struct gs_loop *l, uint64_t now, void *arg)
 		next = s->next;
 		if (s->kick) {
 			s->kick = false;
-			sess_run(s);
+			in_sess_run(s);
 			continue;
 		}
 		if (!s->waiting && now >= s->idle_deadline) {
 			smtp_srv_timeout(s->srv);
-			sess_run(s);
+			in_sess_run(s);
 			continue;
 		}
 		if (!s->waiting && s->idle_deadline - now < wait)
@@ -1047,27 +795,6 @@ int gs_ingress_tick(struct gs_loop *l, uint64_t now, void *arg)
 
 /* ---- set-up ---- */
 
-static int listen_on(const char *addr)
-{
-	struct sockaddr_storage sa;
-	socklen_t sl;
-	int fd, one = 1;
-
-	if (gs_addr_parse(addr, &sa, &sl) < 0)
-		return -EINVAL;
-	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sl) < 0 || listen(fd, 128) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 int gs_ingress_open(struct gs_ctx *g, struct gs_ingress **out)
 {
 	struct gs_ingress *in = calloc(1, sizeof(*in));
@@ -1112,13 +839,13 @@ int gs_ingress_open(struct gs_ctx *g, struct gs_ingress **out)
 		e->due_ms = now;
 		i++;
 	}
-	in->lfd = listen_on(g->o.listen);
+	in->lfd = in_listen(g->o.listen);
 	if (in->lfd < 0) {
 		ret = in->lfd;
 		gs_log("--listen %s: %s", g->o.listen, strerror(-ret));
 		goto fail;
 	}
-	ret = gs_loop_add(g->loop, in->lfd, POLLIN, on_accept, in);
+	ret = gs_loop_add(g->loop, in->lfd, POLLIN, in_on_accept, in);
 	if (ret < 0)
 		goto fail;
 	gs_ingress_self = in;
@@ -1129,45 +856,12 @@ fail:
 	return ret;
 }
 
-void gs_ingress_shutdown(struct gs_ingress *in)
-{
-	struct in_sess *s, *next;
-
-	in->shutting_down = true;
-	if (in->lfd >= 0) {
-		gs_loop_del(in->g->loop, in->lfd);
-		close(in->lfd);
-		in->lfd = -1;
-	}
-	for (s = in->sessions; s; s = next) {
-		next = s->next;
-		if (!s->waiting) {
-			smtp_srv_shutdown(s->srv);
-			sess_run(s);
-		}
-	}
-}
-
-bool gs_ingress_busy(const struct gs_ingress *in)
-{
-	/* An answer decided but not yet written counts: a 250 lost at
-	 * shutdown makes the sender send the mail again (a duplicate). */
-	for (const struct in_sess *s = in->sessions; s; s = s->next) {
-		size_t n;
-
-		smtp_srv_out(s->srv, &n);
-		if (s->waiting || s->kick || n)
-			return true;
-	}
-	return in->bounces_active > 0;
-}
-
 void gs_ingress_close(struct gs_ingress *in)
 {
 	if (!in)
 		return;
 	while (in->sessions)
-		sess_close(in->sessions);
+		in_sess_close(in->sessions);
 	for (uint32_t i = 0; in->sp && i < sp_count(in->sp); i++)
 		mail_free(sp_at(in->sp, i));
 	if (in->lfd >= 0) {
