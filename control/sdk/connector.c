@@ -756,9 +756,6 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 	ret = gw_sdk_reasm_init(c, cfg);
 	if (ret < 0)
 		goto err_free;
-	ret = gw_sdk_rxsave_restore(c);
-	if (ret < 0)
-		goto err_free;
 
 	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
@@ -782,6 +779,11 @@ struct gw_conn *gw_conn_open(const struct gw_conn_cfg *cfg, int *err)
 		ret = -errno;
 		goto err_close;
 	}
+	/* Last: it consumes PATH.groups, so nothing may fail after it (the
+	 * groups would be lost with the handle). */
+	ret = gw_sdk_rxsave_restore(c);
+	if (ret < 0)
+		goto err_close;
 
 	now = gw_sdk_now_us();
 	c->lost_at_us = now;

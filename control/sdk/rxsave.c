@@ -337,10 +337,15 @@ int gw_sdk_rxsave_restore(struct gw_conn *c)
 	/* Consumed: a crash from here on must not bring these back. */
 	close(io.fd);
 	io.fd = -1;
-	if (unlink(path) < 0)
+	if (unlink(path) < 0) {
 		ret = -errno;
-	else
-		ret = fsync_dir(c->state_dir);
+	} else if (fsync_dir(c->state_dir) < 0) {
+		/* The groups are in memory now: failing the open would lose
+		 * them. A file brought back by a crash before the directory
+		 * reached the disk only restores groups that may have
+		 * completed meanwhile (they then only expire). */
+		c->st.state_errors++;
+	}
 out:
 	if (io.fd >= 0)
 		close(io.fd);

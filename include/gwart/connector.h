@@ -600,9 +600,10 @@ void gw_conn_get_stats(const struct gw_conn *c, struct gw_conn_stats *st);
  * are written to PATH.groups with state_path (restored by the next
  * gw_conn_open()), else freed without on_rx_notice() and lost (see
  * "Messages of any size").
- * Returns 0, or a negative errno from the state file write or from close(2)
- * (the handle is freed anyway; a failed state write leaves the last
- * periodic one, as after a crash).
+ * Returns 0, or a negative errno from the state file or PATH.groups write
+ * or from close(2) (the handle is freed anyway; a failed state write leaves
+ * the last periodic one, as after a crash; a failed PATH.groups write loses
+ * the groups in reassembly, as a crash does).
  * NULL is accepted and ignored. Threading: the handle's thread; not from
  * callbacks.
  */
