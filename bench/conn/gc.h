@@ -106,7 +106,7 @@ struct gc_opts {
 	uint8_t key[GW_KEY_LEN];
 	bool key_per_id; /* key_file names a file per id ("%u") */
 	/* Whole messages (gc_msg.c): on when --size-max is given. */
-	bool msg;
+	bool msg, size_min_set;
 	uint32_t size_min, size_max;
 	const char *size_dist;  /* "log" (default) or "uniform" */
 	bool size_uniform;

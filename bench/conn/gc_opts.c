@@ -43,10 +43,9 @@ static const char gc_notes[] =
 	"once, uncorrupted; with --size-max it adds 'corrupt=N bytes=N mb_rate=X MB/s'\n"
 	"(MB = 10^6 bytes). Exit status: 0 passed, 1 failed, 2 usage.\n";
 
-/* --size-max: whole messages. */
-static int set_size_max(const char *arg, void *field)
+/* A message size, @lo..GW_MSG_MAX, decimal digits only. */
+static int parse_size(const char *arg, unsigned long long lo, uint32_t *out)
 {
-	struct gc_opts *o = field;
 	unsigned long long v;
 	char *end;
 
@@ -54,10 +53,31 @@ static int set_size_max(const char *arg, void *field)
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(arg, &end, 10);
-	if (errno || *end || v < 1 || v > GW_MSG_MAX)
+	if (errno || *end || v < lo || v > GW_MSG_MAX)
 		return -EINVAL;
-	o->size_max = (uint32_t)v;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* --size-max: whole messages. */
+static int set_size_max(const char *arg, void *field)
+{
+	struct gc_opts *o = field;
+
+	if (parse_size(arg, 1, &o->size_max) < 0)
+		return -EINVAL;
 	o->msg = true;
+	return 0;
+}
+
+/* --size-min: noted, so that it is refused without --size-max. */
+static int set_size_min(const char *arg, void *field)
+{
+	struct gc_opts *o = field;
+
+	if (parse_size(arg, 0, &o->size_min) < 0)
+		return -EINVAL;
+	o->size_min_set = true;
 	return 0;
 }
 
@@ -202,10 +222,10 @@ static int gc_opts_check(struct gc_opts *o)
 		fprintf(stderr, "gwart-conn %s: --state and --out are for send and recv only\n", m);
 		return -EINVAL;
 	}
-	if (o->msg || o->size_dist || o->max_message) {
+	if (o->msg || o->size_dist || o->max_message || o->size_min_set) {
 		if (!o->msg) {
-			fprintf(stderr, "gwart-conn %s: --size-dist and --max-message go with "
-					"--size-max\n", m);
+			fprintf(stderr, "gwart-conn %s: --size-min, --size-dist and --max-message go "
+					"with --size-max\n", m);
 			return -EINVAL;
 		}
 		if (o->mode != GC_PAIR && o->mode != GC_SEND) {
@@ -256,8 +276,8 @@ int gc_opts_parse(struct gc_opts *o, int argc, char **argv)
 		GB_OPT_FN("size-max", set_size_max, o, "BYTES",
 			  "pair, send: whole messages (gw_conn_send_msg) of at most BYTES "
 			  "(1..64 MiB); without it, --payload bytes per frame"),
-		GB_OPT_U32("size-min", &o->size_min, 0, GW_MSG_MAX, "BYTES",
-			   "with --size-max: the smallest message"),
+		GB_OPT_FN("size-min", set_size_min, o, "BYTES",
+			  "with --size-max: the smallest message, 0..--size-max (default 1)"),
 		GB_OPT_STR("size-dist", &o->size_dist, "log|uniform",
 			   "with --size-max: how sizes are drawn (default log: log-uniform)"),
 		GB_OPT_U64("size-seed", &o->size_seed, 0, UINT64_MAX, "S",

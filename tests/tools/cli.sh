@@ -52,11 +52,14 @@ expect 0 '^  --size-max BYTES ' "$conn" pair --help
 expect 2 "--size-max: '0' is not BYTES" "$conn" $P --size-max 0
 expect 2 "--size-max: '67108865' is not BYTES" "$conn" $P --size-max 67108865
 expect 2 "--size-max: '-1' is not BYTES" "$conn" $P --size-max -1
-expect 2 '--size-min: 67108865 is out of range' "$conn" $P --size-max 9 --size-min 67108865
+expect 2 "--size-min: '67108865' is not BYTES" "$conn" $P --size-max 9 --size-min 67108865
 expect 2 '--size-min 10 is above --size-max 5' "$conn" $P --size-min 10 --size-max 5
 expect 2 '--size-dist log or uniform' "$conn" $P --size-max 5 --size-dist normal
-expect 2 '--size-dist and --max-message go with --size-max' "$conn" $P --size-dist log
-expect 2 '--size-dist and --max-message go with --size-max' "$conn" $P --max-message 100
+expect 2 '--size-min, --size-dist and --max-message go with --size-max' \
+	"$conn" $P --size-dist log
+expect 2 '--size-min, --size-dist and --max-message go with --size-max' \
+	"$conn" $P --max-message 100
+expect 2 '--size-min, --size-dist and --max-message go with --size-max' "$conn" $P --size-min 0
 expect 2 'whole messages \(--size-max\) are for pair and send' \
 	"$conn" recv --router 127.0.0.1 --id 2 --key $K --size-max 100
 expect 0 '^usage: gwart-faultlink' "$fl" --help
