@@ -134,6 +134,8 @@ static const struct meta metas[] = {
 	{"sessions_up_now", "gwart_sessions_up", 1, "Connectors with a live session now."},
 	{"mempool_in_use", NULL, 1, "Mbufs of the router's pool in use (returns to its baseline)."},
 	{"custody_total", "gwart_custody", 1, "Messages in custody over all connectors now."},
+	{"custody_bytes_total", "gwart_custody_bytes", 1,
+	 "Custody bytes over all connectors now (payload held and groups' reservations)."},
 	{"open_fds", NULL, 1, "Open file descriptors of gwartd."},
 	{"tsc_hz", NULL, 1, "TSC frequency: the unit of the *_cycles_total counters (Hz)."},
 	{"rx_pkts", NULL, 0, "Packets the workers received."},
@@ -148,6 +150,8 @@ static const struct meta metas[] = {
 	{"metrics.port", NULL, 1, "TCP port the /metrics endpoint listens on."},
 	{"socket.clients_open", NULL, 1, "Control socket clients connected now."},
 	{"connectors.custody", NULL, 1, "Messages in custody for this connector now."},
+	{"connectors.custody_bytes", NULL, 1,
+	 "Custody bytes for this connector now (payload held and groups' reservations)."},
 	{"connectors.up", NULL, 1, "1 while the connector has a live session."},
 	{"connectors.epoch", NULL, 1, "Session epoch of the connector (changes at each new session)."},
 };

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,10 @@ struct tunable_desc {
 static const struct tunable_desc tunables[] = {
 	DP(burst, "packets", 1, DP_BURST_MAX, DP_DEF_BURST),
 	DP(custody_limit, "messages", 1, DP_CUSTODY_MAX, DP_DEF_CUSTODY_LIMIT),
+	DP(custody_bytes, "bytes", 1, UINT32_MAX, DP_DEF_CUSTODY_BYTES),
+	DP(custody_bytes_total, "bytes", 1, UINT32_MAX, DP_DEF_CUSTODY_BYTES_TOTAL),
+	DP(max_message, "bytes", 1, GW_MSG_MAX, DP_DEF_MAX_MESSAGE),
+	DP(group_timeout_ms, "ms", 100, 3600000, DP_DEF_GROUP_TIMEOUT_MS),
 	DP(busy_retry_us, "us", 0, 60000000, DP_DEF_BUSY_RETRY_US),
 	DP(rto_us, "us", 100, 60000000, DP_DEF_RTO_US),
 	DP(rto_max_us, "us", 100, 600000000, DP_MAX_RTO_US),

@@ -120,6 +120,11 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(root, "handoffs", s.handoffs);
 	J(root, "moved", s.moved);
 	J(root, "failover_too_big", s.failover_too_big);
+	J(root, "groups_started", s.groups_started);
+	J(root, "groups_done", s.groups_done);
+	J(root, "groups_expired", s.groups_expired);
+	J(root, "groups_moved", s.groups_moved);
+	J(root, "failover_group_kept", s.failover_group_kept);
 	J(root, "arp_replies", s.arp_replies);
 	J(root, "icmp_replies", s.icmp_replies);
 	J(root, "ctl_frames", s.ctl_frames);
@@ -129,6 +134,7 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 	J(root, "sessions_up_now", cp->sess.ups - cp->sess.downs);
 	J(root, "mempool_in_use", rte_mempool_in_use_count(cp->rt->pool));
 	J(root, "custody_total", cp_custody_total(cp));
+	J(root, "custody_bytes_total", dp_conn_custody_bytes_total(cp->rt));
 	J(root, "open_fds", count_fds());
 	for (i = 0; i < DP_DROP_COUNT; i++)
 		J(drops, dp_drop_name(i), s.drops[i]);
@@ -267,6 +273,7 @@ json_t *cp_stats_json(struct cp_ctx *cp)
 		J(o, "delivered", cs->delivered);
 		J(o, "moved", cs->moved);
 		J(o, "custody", snap.held);
+		J(o, "custody_bytes", snap.bytes);
 		if (cp->auth[id] != NULL) {
 			const struct cp_auth_stats *st = &cp->auth[id]->st;
 			char hex[CP_KEY_ID_HEX];

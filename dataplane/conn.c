@@ -346,6 +346,7 @@ int dp_conn_snapshot(const struct dp_router *rt, uint32_t id, struct dp_conn_sna
 		return -ENOENT;
 	st = c->st;
 	out->held = __atomic_load_n(&st->cust->held, __ATOMIC_RELAXED);
+	out->bytes = __atomic_load_n(&st->cust->bytes, __ATOMIC_RELAXED);
 	out->rx_cum = __atomic_load_n(&st->win.cum, __ATOMIC_RELAXED);
 	out->tx_acked = __atomic_load_n(&st->cust->head, __ATOMIC_RELAXED) - 1;
 	src = (const uint64_t *)&st->stats;
@@ -365,13 +366,24 @@ uint64_t dp_conn_custody_total(const struct dp_router *rt)
 	return n;
 }
 
+uint64_t dp_conn_custody_bytes_total(const struct dp_router *rt)
+{
+	uint64_t n = 0;
+	uint32_t id;
+
+	for (id = dp_conn_next(rt, 0); id != 0; id = dp_conn_next(rt, id))
+		n += __atomic_load_n(&rt->conns[id]->st->cust->bytes, __ATOMIC_RELAXED);
+	return n;
+}
+
 /* ---- removal ------------------------------------------------------------ */
 
 /*
  * Removal in phases, as WireGuard's peer_make_dead() and
  * peer_remove_after_dead():
  * (0) refuse while custody holds messages (nothing acknowledged to an origin
- *     is ever dropped on purpose), or while the owner's command ring has no
+ *     is ever dropped on purpose) or a group's reservation (its chunks are
+ *     still to come), or while the owner's command ring has no
  *     room (the control thread is its only producer, so room seen here is
  *     still there in phase 3);
  * (1) make it dead: unpublish the object and clear its id, so that no
@@ -401,7 +413,8 @@ int dp_conn_delete(struct dp_router *rt, uint32_t id, unsigned *lost)
 		return -ENOENT;
 	st = c->st;
 	/* (0) */
-	if (__atomic_load_n(&st->cust->held, __ATOMIC_RELAXED) != 0)
+	if (__atomic_load_n(&st->cust->held, __ATOMIC_RELAXED) != 0 ||
+	    __atomic_load_n(&st->cust->bytes, __ATOMIC_RELAXED) != 0)
 		return -EBUSY;
 	if (rte_ring_free_count(rt->ctl_cmd[c->owner]) == 0)
 		return -EAGAIN;

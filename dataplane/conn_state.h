@@ -43,6 +43,7 @@ struct dp_conn_state {
 	struct dp_rtt rtt;          /* egress round-trip estimate (RFC 6298) */
 	uint64_t ack_tsc;           /* when the destination last acknowledged anything */
 	uint64_t ack_horizon;       /* highest egress seq its ACKs have reported on */
+	uint32_t groups;            /* its groups in the owner's grp_o (group.h) */
 	/* v2, lane 1 (stream: DATA, ACK, NACK) of the current session, reset
 	 * when dp_conn.sess_gen moves (a new session; a refresh keeps them):
 	 * the replay window of frames from the connector and the counter of

@@ -52,16 +52,16 @@ unsigned dp_custody_free(struct dp_custody *c)
 	return n;
 }
 
-uint64_t dp_custody_put(struct dp_custody *c, struct rte_mbuf *m, uint32_t limit)
+uint64_t dp_custody_put_ex(struct dp_custody *c, struct rte_mbuf *m, uint32_t limit,
+			   uint32_t bytes, uint32_t grp)
 {
 	struct dp_cslot *sl;
 	uint64_t seq;
 
 	/* Holes left by selective ACKs still occupy slots until head passes
-	 * them, so the bound is on the span, never on the count alone. */
-	if (limit > c->mask + 1)
-		limit = c->mask + 1;
-	if (c->tail - c->head >= limit)
+	 * them, so the bound is on the span, never on the count alone; and
+	 * slots reserved for groups' chunks still to come count as taken. */
+	if (!dp_custody_room(c, limit, 1))
 		return 0;
 	seq = c->tail++;
 	sl = dp_custody_slot(c, seq);
@@ -69,6 +69,10 @@ uint64_t dp_custody_put(struct dp_custody *c, struct rte_mbuf *m, uint32_t limit
 	sl->tx_tsc = 0;
 	sl->tries = 0;
 	sl->rto_us = 0;
+	sl->bytes = bytes;
+	sl->grp = grp;
+	if (bytes != 0)
+		__atomic_store_n(&c->bytes, c->bytes + bytes, __ATOMIC_RELAXED);
 	{
 		/* The frame's own length (it may be shorter than the mbuf's
 		 * data: Ethernet padding), bounded by what the mbuf holds. */
@@ -84,6 +88,8 @@ uint64_t dp_custody_put(struct dp_custody *c, struct rte_mbuf *m, uint32_t limit
 
 struct free_batch {
 	unsigned n;
+	uint64_t bytes;
+	struct dp_custody_rel *rel;
 	struct rte_mbuf *m[CUSTODY_FREE_BULK];
 };
 
@@ -96,6 +102,9 @@ static inline int ack_one(struct dp_custody *c, uint64_t seq, uint64_t *karn,
 		return 0;
 	if (sl->tries == 1 && sl->tx_tsc > *karn)
 		*karn = sl->tx_tsc;
+	fb->bytes += sl->bytes;
+	if (unlikely(sl->grp != 0) && fb->rel != NULL && fb->rel->chunk_done != NULL)
+		fb->rel->chunk_done(fb->rel->arg, sl->grp);
 	fb->m[fb->n++] = sl->m;
 	if (unlikely(fb->n == CUSTODY_FREE_BULK)) {
 		rte_pktmbuf_free_bulk(fb->m, fb->n);
@@ -106,8 +115,8 @@ static inline int ack_one(struct dp_custody *c, uint64_t seq, uint64_t *karn,
 	return 1;
 }
 
-int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t bitmap,
-		   uint64_t *rtt_tx_tsc)
+int dp_custody_ack_ex(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t bitmap,
+		      uint64_t *rtt_tx_tsc, struct dp_custody_rel *rel)
 {
 	struct dp_ack_walk w;
 	struct free_batch fb;
@@ -119,12 +128,19 @@ int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t b
 	if (!dp_ack_valid(cum, base, bitmap, c->next_tx))
 		return -1;
 	fb.n = 0;
+	fb.bytes = 0;
+	fb.rel = rel;
 	/* Only [head, next_tx) can hold anything: at most a queue's span. */
 	dp_ack_walk_init(&w, cum, base, bitmap, c->head, c->next_tx);
 	while (dp_ack_walk_next(&w, &s) != DP_ACK_END)
 		n += ack_one(c, s, &karn, &fb);
 	if (fb.n != 0)
 		rte_pktmbuf_free_bulk(fb.m, fb.n);
+	if (fb.bytes != 0)
+		__atomic_store_n(&c->bytes, c->bytes - (fb.bytes <= c->bytes ? fb.bytes : c->bytes),
+				 __ATOMIC_RELAXED);
+	if (rel != NULL)
+		rel->bytes = fb.bytes;
 	head = c->head;
 	while (head < c->next_tx && dp_custody_slot(c, head)->m == NULL)
 		head++;
@@ -132,4 +148,44 @@ int dp_custody_ack(struct dp_custody *c, uint64_t cum, uint64_t base, uint64_t b
 	if (rtt_tx_tsc != NULL)
 		*rtt_tx_tsc = karn;
 	return n;
+}
+
+struct rte_mbuf *dp_custody_unqueue(struct dp_custody *c, uint64_t seq)
+{
+	struct dp_cslot *sl;
+	struct rte_mbuf *m;
+
+	if (seq < c->next_tx || seq >= c->tail)
+		return NULL;
+	sl = dp_custody_slot(c, seq);
+	m = sl->m;
+	if (m == NULL)
+		return NULL;
+	sl->m = NULL;
+	__atomic_store_n(&c->bytes, c->bytes - (sl->bytes <= c->bytes ? sl->bytes : c->bytes),
+			 __ATOMIC_RELAXED);
+	sl->bytes = 0;
+	sl->grp = 0;
+	__atomic_store_n(&c->held, c->held - 1, __ATOMIC_RELAXED);
+	return m;
+}
+
+void dp_custody_compact(struct dp_custody *c)
+{
+	uint64_t r, w = c->next_tx;
+
+	for (r = c->next_tx; r != c->tail; r++) {
+		struct dp_cslot *sl = dp_custody_slot(c, r);
+
+		if (sl->m == NULL)
+			continue;
+		if (w != r) {
+			*dp_custody_slot(c, w) = *sl;
+			sl->m = NULL;
+			sl->bytes = 0;
+			sl->grp = 0;
+		}
+		w++;
+	}
+	c->tail = w;
 }

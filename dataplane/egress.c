@@ -23,6 +23,8 @@
 #include <gwart/wire.h>
 
 #include "egress.h"
+#include "group.h"
+#include "groups.h"
 #include "handoff.h"
 #include "io.h"
 #include "pkt.h"
@@ -81,8 +83,10 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 	 * the headers is checked at ingress (TOO_BIG); without it, a copy. */
 	int in_place = !retx && rte_pktmbuf_headroom(cm) >= DP_PKT_HDRS;
 	uint8_t *fr;
+	/* A chunk keeps GW_F_CHUNK (gw_wire_rewrite_hdr() keeps the bit, and
+	 * the checksum is summed from these flags: they must say the same). */
 	struct gw_hdr_args h = {
-		.flags = retx ? GW_F_RETRANSMIT : 0,
+		.flags = (uint16_t)((retx ? GW_F_RETRANSMIT : 0) | (dp_frame_flags(src) & GW_F_CHUNK)),
 		.sender = GW_CONN_ID_ROUTER,
 		.epoch = c->epoch,
 		.seq = seq,
@@ -127,6 +131,13 @@ static int send_data(struct dp_lcore *lc, const struct dp_conn *c, struct dp_csl
 	} else {
 		DP_COUNT_INC(c->st->stats.tx_data);
 		DP_COUNT_INC(lc->stats.tx_data);
+		if (unlikely(sl->grp != 0)) {
+			/* Transmitted: from now on its group never fails over. */
+			struct dp_group *g = dp_group_at(&lc->grp_d, sl->grp);
+
+			if (g != NULL)
+				g->sent++;
+		}
 		if (unlikely(lc->tun->stage_stats) && rt->rx_tsc_off >= 0) {
 			uint64_t rx = *RTE_MBUF_DYNFIELD(m, rt->rx_tsc_off, uint64_t *);
 			uint64_t now = rte_rdtsc();
@@ -177,11 +188,16 @@ int dp_egress_conn_up(void *ctx, uint32_t id)
 /* Give @m (a DATA frame from the custody of a down destination) to the
  * custody of @nc instead. A move between workers cannot be refused for the
  * operator's limit (the message was acknowledged long ago), only if the
- * receiving ring is full; see ho_custody(). */
-static int move_to(struct dp_lcore *lc, const struct dp_conn *nc, struct rte_mbuf *m)
+ * receiving ring is full; see ho_custody(). A chunk is taken as a move
+ * (dp_egress_take_move(): its group's reservation made beyond the
+ * operator's bounds, up to the ring) on either side. */
+int dp_egress_move_to(struct dp_lcore *lc, const struct dp_conn *nc, struct rte_mbuf *m)
 {
-	if (nc->owner == lc->idx)
-		return dp_egress_take(lc, nc, m);
+	if (nc->owner == lc->idx) {
+		if (unlikely(dp_frame_flags(rte_pktmbuf_mtod(m, const uint8_t *)) & GW_F_CHUNK))
+			return dp_egress_take_move(lc, nc, m);
+		return dp_egress_take(lc, nc, m) == 0 ? 0 : -1;
+	}
 	{
 		struct dp_ho_item it = {.pkt = m, .conn = nc->id, .op = DP_HO_CUSTODY,
 					.arg = DP_HO_ARG_MOVE};
@@ -190,19 +206,33 @@ static int move_to(struct dp_lcore *lc, const struct dp_conn *nc, struct rte_mbu
 	}
 }
 
+/* Take never-transmitted @seq out of @cu (dp_custody_unqueue()), its bytes
+ * out of this worker's share too. */
+void dp_egress_unqueue(struct dp_lcore *lc, struct dp_custody *cu, uint64_t seq)
+{
+	uint32_t b = dp_custody_slot(cu, seq)->bytes;
+
+	if (dp_custody_unqueue(cu, seq) != NULL)
+		lc->cust_bytes -= b <= lc->cust_bytes ? b : lc->cust_bytes;
+}
+
 /*
  * Failover (Guarantee 3): while a destination is down, messages queued for
  * it and never transmitted may move to the best connector that is up for
  * their route. Transmitted ones never move (that could deliver them twice).
- * Moves are taken from the tail so the destination's egress link seqs stay
- * contiguous: a hole would stall its cumulative window forever.
+ * A chunk moves only with its whole group, and only while none of the
+ * group was transmitted and all of it is here (dp_egress_group_failover():
+ * a group is routed as one message). Walked from the tail down; what moves
+ * leaves a hole, closed at the end (dp_custody_compact(): those seqs were
+ * never sent, so the destination's egress link seqs stay contiguous).
  */
 static void egress_failover(struct dp_lcore *lc, struct dp_conn_state *ds)
 {
 	struct dp_custody *cu = ds->cust;
+	uint64_t s = cu->tail;
 
-	while (cu->tail != cu->next_tx) {
-		struct dp_cslot *sl = dp_custody_slot(cu, cu->tail - 1);
+	while (s != cu->next_tx) {
+		struct dp_cslot *sl = dp_custody_slot(cu, --s);
 		const uint8_t *fr;
 		const struct gw_wire_data *d;
 		uint64_t oseq;
@@ -211,13 +241,14 @@ static void egress_failover(struct dp_lcore *lc, struct dp_conn_state *ds)
 		const struct dp_conn *nc;
 		uint32_t id;
 
-		/* [next_tx, tail) was never transmitted, and an ACK frees only
-		 * within [head, next_tx) (dp_custody_ack() refuses any ACK
-		 * that names a seq from next_tx on, wrapped or not), so the
-		 * slot is held; checked all the same, as this is the one
-		 * place that reads a queued slot without a transmission. */
-		if (unlikely(sl->m == NULL))
-			return;
+		/* A hole: a chunk of a group moved in this pass. */
+		if (sl->m == NULL)
+			continue;
+		if (unlikely(sl->grp != 0)) {
+			if (dp_egress_group_failover(lc, ds, sl->grp, s) != 0)
+				break;
+			continue;
+		}
 		fr = rte_pktmbuf_mtod(sl->m, const uint8_t *);
 		d = (const struct gw_wire_data *)(fr + GW_HDR_LEN);
 		oseq = rte_be_to_cpu_64(d->origin_seq);
@@ -226,16 +257,16 @@ static void egress_failover(struct dp_lcore *lc, struct dp_conn_state *ds)
 		r = dp_route_lookup(lc->rt->routes, fr + GW_HDR_LEN + GW_DATA_FIXED_LEN,
 				    rte_be_to_cpu_16(d->dest_len));
 		if (r == NULL)
-			return;
+			break;
 		/* Only to a connector that is up: one that merely exists
 		 * would hold it as this one does. */
 		id = dp_rm_choose(r->targets, r->n_targets, dp_egress_conn_up, NULL, lc->rt,
 				  dp_rm_msg_hash(origin, oseq));
 		if (id == 0 || id == ds->id)
-			return;
+			break;
 		nc = dp_conn_get(lc->rt, id);
 		if (nc == NULL)
-			return;
+			break;
 		/* The router acknowledged it because it fitted this
 		 * destination's port: another port may have a smaller MTU
 		 * (the ingress TOO_BIG check, again). It stays here, counted,
@@ -244,16 +275,15 @@ static void egress_failover(struct dp_lcore *lc, struct dp_conn_state *ds)
 				     28u >
 			     lc->rt->ports[nc->port].mtu)) {
 			DP_COUNT_INC(lc->stats.failover_too_big);
-			return;
+			break;
 		}
-		if (move_to(lc, nc, sl->m) != 0)
-			return;
-		sl->m = NULL;
-		cu->tail--;
-		__atomic_store_n(&cu->held, cu->held - 1, __ATOMIC_RELAXED);
+		if (dp_egress_move_to(lc, nc, sl->m) != 0)
+			break;
+		dp_egress_unqueue(lc, cu, s);
 		DP_COUNT_INC(ds->stats.moved);
 		DP_COUNT_INC(lc->stats.moved);
 	}
+	dp_custody_compact(cu);
 }
 
 /* Retransmit what timed out, and everything in flight when the session is
@@ -318,6 +348,8 @@ void dp_egress_scan_all(struct dp_lcore *lc)
 {
 	struct dp_conn_state *ds = lc->active, *next;
 
+	dp_group_scan(lc);
+
 	for (; ds != NULL; ds = next) {
 		next = ds->act_next;
 		if (dp_custody_empty(ds->cust)) {
@@ -328,18 +360,58 @@ void dp_egress_scan_all(struct dp_lcore *lc)
 	}
 }
 
-/* Take @m (a DATA frame, L2-L4 stripped) into @dc's custody. */
-int dp_egress_take(struct dp_lcore *lc, const struct dp_conn *dc, struct rte_mbuf *m)
+/* Bytes a message of one frame holds of the byte bound: its payload. */
+static inline uint32_t frame_bytes(const uint8_t *fr)
+{
+	return (uint32_t)(fr[GW_HDR_LEN + 14] << 8 | fr[GW_HDR_LEN + 15]);
+}
+
+void dp_egress_kick(struct dp_lcore *lc, const struct dp_conn *dc)
 {
 	struct dp_conn_state *ds = dc->st;
 
-	if (dp_custody_put(ds->cust, m, lc->tun->custody_limit) == 0)
-		return -1;
 	dp_egress_activate(lc, ds);
 	/* First transmission right away when the session is up and the
 	 * window open; otherwise the scan sends it later. */
 	if (dc->up && ds->tx_epoch == dc->epoch)
 		egress_push(lc, dc, ds);
+}
+
+/* Take @m (a DATA frame, L2-L4 stripped) into @dc's custody. */
+int dp_egress_take(struct dp_lcore *lc, const struct dp_conn *dc, struct rte_mbuf *m)
+{
+	struct dp_conn_state *ds = dc->st;
+	const uint8_t *fr = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t bytes;
+
+	/* The one branch a message of one frame pays for groups. */
+	if (unlikely(dp_frame_flags(fr) & GW_F_CHUNK))
+		return dp_egress_take_chunk(lc, dc, m, 0);
+	bytes = frame_bytes(fr);
+	if (unlikely(!dp_egress_bytes_room(lc, ds->cust, bytes)))
+		return DP_DROP_BUSY_BYTES;
+	if (dp_custody_put_ex(ds->cust, m, lc->tun->custody_limit, bytes, 0) == 0)
+		return DP_DROP_BUSY;
+	lc->cust_bytes += bytes;
+	dp_egress_kick(lc, dc);
+	return 0;
+}
+
+int dp_egress_take_move(struct dp_lcore *lc, const struct dp_conn *dc, struct rte_mbuf *m)
+{
+	struct dp_conn_state *ds = dc->st;
+	const uint8_t *fr = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t bytes;
+
+	if (dp_frame_flags(fr) & GW_F_CHUNK)
+		return dp_egress_take_chunk(lc, dc, m, 1) == 0 ? 0 : -1;
+	/* Acknowledged long ago: up to the ring, beyond the operator's
+	 * bounds (messages and bytes). */
+	bytes = frame_bytes(fr);
+	if (dp_custody_put_ex(ds->cust, m, UINT32_MAX, bytes, 0) == 0)
+		return -1;
+	lc->cust_bytes += bytes;
+	dp_egress_kick(lc, dc);
 	return 0;
 }
 
@@ -347,9 +419,9 @@ void dp_egress_ack(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_fram
 		       const struct dp_conn *c)
 {
 	struct dp_conn_state *ds = c->st;
-	int n;
-
+	struct dp_custody_rel rel = {.chunk_done = dp_egress_chunk_done, .arg = lc};
 	uint64_t karn;
+	int n;
 
 	/* Frames of an old session are ignored and counted, ACKs too: what
 	 * they acknowledge is retransmitted in the new session and the
@@ -358,11 +430,12 @@ void dp_egress_ack(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_fram
 		dp_drop(lc, m, DP_DROP_STALE_EPOCH);
 		return;
 	}
-	n = dp_custody_ack(ds->cust, f->seq, f->u.ack.base, f->u.ack.bitmap, &karn);
+	n = dp_custody_ack_ex(ds->cust, f->seq, f->u.ack.base, f->u.ack.bitmap, &karn, &rel);
 	if (unlikely(n < 0)) {
 		dp_drop(lc, m, DP_DROP_BAD_ACK);
 		return;
 	}
+	lc->cust_bytes -= rel.bytes <= lc->cust_bytes ? rel.bytes : lc->cust_bytes;
 	/* A valid ACK that names nothing new (a repeat, an older cumulative
 	 * point, reordered): allowed by the protocol, not an error, counted
 	 * apart from BAD_ACK. */

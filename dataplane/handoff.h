@@ -34,6 +34,18 @@ enum dp_ho_op {
 
 #define DP_HO_ARG_MOVE 1
 
+/* A DP_HO_VERDICT's arg: the NACK reason (0: custody taken) in bits 0-7,
+ * the drop reason (enum dp_drop_reason, stats.h) the refusal is counted
+ * under in bits 8-14, and DP_HO_VRD_CHUNK when the message is a chunk of a
+ * group: conn then carries the origin in its low 16 bits and the chunk's
+ * index in its high 16 (origin ids are below DP_MAX_CONNECTORS, indexes
+ * below DP_CUSTODY_MAX: both 2^16), so that the origin's owner finds the
+ * group (origin_seq - index) without a lookup by seq. */
+#define DP_HO_VRD_CHUNK 0x8000u
+#define DP_HO_VRD_ARG(nack, why) ((uint16_t)((nack) | (unsigned)(why) << 8))
+#define DP_HO_VRD_NACK(arg) ((unsigned)(arg) & 0xffu)
+#define DP_HO_VRD_WHY(arg) (((unsigned)(arg) >> 8) & 0x7fu)
+
 struct dp_ho_item { /* 16 bytes */
 	union {
 		void *pkt;

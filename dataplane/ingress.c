@@ -14,6 +14,7 @@
 #include "auth_dev.h"
 #include "conn_state.h"
 #include "egress.h"
+#include "groups.h"
 #include "handoff.h"
 #include "ingress.h"
 #include "io.h"
@@ -37,8 +38,8 @@ static int conn_holds(void *ctx, uint32_t id)
 /* Choose the destination connector: lowest-cost up connector; if none is
  * up, the lowest-cost one that holds (dp_rm_choose()). The message's
  * origin and seq spread it over an equal-cost group. */
-static const struct dp_conn *choose_dest(struct dp_lcore *lc, const struct dp_route *r,
-					 uint32_t origin, uint64_t seq)
+const struct dp_conn *dp_ingress_choose(struct dp_lcore *lc, const struct dp_route *r,
+				       uint32_t origin, uint64_t seq)
 {
 	uint32_t id;
 
@@ -64,6 +65,39 @@ static const struct dp_conn *choose_dest(struct dp_lcore *lc, const struct dp_ro
  * worker's route cache, the misses in one bulk index lookup
  * (dp_route_lookup_dests()), and takes custody or refuses.
  */
+
+/* A message above max_message (NACKed TOO_BIG), or a chunk of a group:
+ * its total length against max_message, its count against what a custody
+ * can ever hold (so that chunk indexes fit a verdict, handoff.h), then its
+ * extension kept in @pd for the route stage (dp_group_route()). 0: go on. */
+static int ingress_large(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_frame *f,
+			 const struct dp_conn *c, struct dp_pending *pd)
+{
+	enum dp_drop_reason why;
+
+	if (!(f->flags & GW_F_CHUNK)) {
+		why = DP_DROP_MSG_TOO_BIG;
+	} else if (f->u.data.chunk.total_len > lc->tun->max_message) {
+		why = DP_DROP_MSG_TOO_BIG;
+	} else if (f->u.data.chunk.count > DP_CUSTODY_MAX) {
+		why = DP_DROP_GROUP_TOO_BIG;
+	} else {
+		pd->chunk = 1;
+		pd->ck = f->u.data.chunk;
+		return 0;
+	}
+	dp_reply_nack_conn(lc, c, f->seq, GW_NACK_TOO_BIG, 0);
+	dp_drop(lc, m, why);
+	return -1;
+}
+
+void dp_ingress_taken(struct dp_lcore *lc, struct dp_conn_state *st, uint64_t seq)
+{
+	dp_dedup_set_done(&st->win, seq);
+	DP_COUNT_INC(st->stats.routed);
+	DP_COUNT_INC(lc->stats.routed);
+	dp_reply_ack_add(lc, st, seq);
+}
 
 /* A DATA frame of @c's current session whose tag verified (dp_ingress_verify_flush()). */
 static void ingress_data(struct dp_lcore *lc, struct rte_mbuf *m, const struct gw_frame *f,
@@ -118,6 +152,13 @@ static void ingress_data(struct dp_lcore *lc, struct rte_mbuf *m, const struct g
 		return;
 	}
 	pd = &lc->pend[lc->n_pend];
+	pd->chunk = 0;
+	/* The one branch a message of one frame pays for messages of several
+	 * (and for the message size limit, which it must meet too). */
+	if (unlikely((f->flags & GW_F_CHUNK) || f->u.data.payload_len > lc->tun->max_message)) {
+		if (ingress_large(lc, m, f, c, pd) != 0)
+			return;
+	}
 	/* The destination's routing key, from the parser's split: hashed
 	 * once, here, while the frame is hot; the route stage never looks at
 	 * the destination's bytes again unless the route cache misses. A
@@ -154,8 +195,14 @@ static void ingress_route(struct dp_lcore *lc, const struct dp_pending *pd,
 	struct dp_conn_state *st = c->st;
 	struct rte_mbuf *m = pd->m;
 	uint64_t seq = pd->seq;
+	int why;
 
-	dc = r != NULL ? choose_dest(lc, r, c->id, seq) : NULL;
+	if (unlikely(pd->chunk)) {
+		/* A group is routed as one message (groups.c). */
+		dp_group_route(lc, pd, r);
+		return;
+	}
+	dc = r != NULL ? dp_ingress_choose(lc, r, c->id, seq) : NULL;
 	if (unlikely(dc == NULL)) {
 		dp_dedup_clear_pending(&st->win, seq);
 		dp_reply_nack_conn(lc, c, seq, GW_NACK_NO_ROUTE, 0);
@@ -176,12 +223,14 @@ static void ingress_route(struct dp_lcore *lc, const struct dp_pending *pd,
 		return;
 	}
 	if (dc->owner == lc->idx) {
-		if (dp_egress_take(lc, dc, m) != 0)
-			goto busy;
-		dp_dedup_set_done(&st->win, seq);
-		DP_COUNT_INC(st->stats.routed);
-		DP_COUNT_INC(lc->stats.routed);
-		dp_reply_ack_add(lc, st, seq);
+		why = dp_egress_take(lc, dc, m);
+		if (unlikely(why != 0)) {
+			dp_dedup_clear_pending(&st->win, seq);
+			dp_reply_nack_conn(lc, c, seq, GW_NACK_BUSY, lc->tun->busy_retry_us);
+			dp_drop(lc, m, (enum dp_drop_reason)why);
+			return;
+		}
+		dp_ingress_taken(lc, st, seq);
 		return;
 	}
 	/* Another worker owns the destination: hand over, keep the message
@@ -196,7 +245,6 @@ static void ingress_route(struct dp_lcore *lc, const struct dp_pending *pd,
 			return;
 		}
 	}
-busy:
 	dp_dedup_clear_pending(&st->win, seq);
 	dp_reply_nack_conn(lc, c, seq, GW_NACK_BUSY, lc->tun->busy_retry_us);
 	dp_drop(lc, m, DP_DROP_BUSY);

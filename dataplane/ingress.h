@@ -34,4 +34,14 @@ void dp_ingress_verify_flush(struct dp_lcore *lc);
 /* Route and take custody of the new messages queued since the last call. */
 void dp_ingress_flush(struct dp_lcore *lc);
 
+/* The destination route @r chooses for a message of @origin hashed by
+ * @seq (a group: its group id): the lowest-cost connector up, else the
+ * lowest-cost one that holds; NULL when none. */
+const struct dp_conn *dp_ingress_choose(struct dp_lcore *lc, const struct dp_route *r,
+				       uint32_t origin, uint64_t seq);
+
+/* New message @seq of @st's connector is in custody: done in its window,
+ * counted, acknowledged at the end of the burst. */
+void dp_ingress_taken(struct dp_lcore *lc, struct dp_conn_state *st, uint64_t seq);
+
 #endif

@@ -17,6 +17,7 @@
 #include <gwart/wire.h>
 
 #include "conn_state.h"
+#include "group.h"
 #include "pkt.h"
 #include "route.h"
 #include "router.h"
@@ -32,6 +33,10 @@ struct dp_pending {
 	const struct dp_conn *c;    /* its origin, valid until the next quiescent state */
 	uint64_t seq;
 	struct dp_rm_dest dest;     /* split by the frame parser, exact key hashed once */
+	/* A chunk of a group (GW_F_CHUNK): its extension, as parsed. Set
+	 * only when chunk is 1 (ingress.c: the one branch single frames pay). */
+	uint8_t chunk;
+	struct gw_chunk_info ck;
 };
 
 /* A session frame (DATA or ACK from a connector) whose checks before the tag
@@ -114,6 +119,13 @@ struct dp_lcore {
 	/* Resolved routes of this worker (route.h: an entry is used only
 	 * while the route table's generation is the one it was filled under). */
 	struct dp_route_cache rcache __rte_cache_aligned;
+	/* Groups in progress (group.h): grp_o routes the groups of the
+	 * origins this worker owns, grp_d holds what groups reserved in the
+	 * custody of the destinations it owns; cust_bytes is the sum of those
+	 * destinations' custody bytes (custody.h), this worker's share of
+	 * custody_bytes_total (tuning.h). Worker-private. */
+	struct dp_group_tab grp_o, grp_d;
+	uint64_t cust_bytes;
 	/* Stage accounting (stage_stats), sampled: stage_on is set at the top
 	 * of an iteration that is timed (the first one after every
 	 * DP_STAGE_SAMPLE - 1 busy iterations, stage_left counting them down;

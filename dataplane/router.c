@@ -22,6 +22,7 @@
 #include "auth_dev.h"
 #include "conn.h"
 #include "handoff.h"
+#include "lcore.h"
 #include "pkt.h"
 #include "port.h"
 #include "route.h"
@@ -39,7 +40,9 @@ int dp_router_set_tunables(struct dp_router *rt, const struct dp_tunables *t)
 
 	if (t->burst == 0 || t->burst > DP_BURST_MAX || t->custody_limit == 0 ||
 	    t->custody_limit > DP_CUSTODY_MAX || t->rto_us == 0 || t->rto_max_us < t->rto_us ||
-	    t->keepalive_ms == 0 || t->keepalive_mult == 0)
+	    t->keepalive_ms == 0 || t->keepalive_mult == 0 || t->custody_bytes == 0 ||
+	    t->custody_bytes_total == 0 || t->max_message == 0 || t->max_message > GW_MSG_MAX ||
+	    t->group_timeout_ms == 0)
 		return -EINVAL;
 	nt = rte_malloc("gw_tun", sizeof(*nt), 0);
 	if (nt == NULL)
@@ -80,6 +83,10 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 	struct dp_tunables t = {
 		.burst = DP_DEF_BURST,
 		.custody_limit = DP_DEF_CUSTODY_LIMIT,
+		.custody_bytes = DP_DEF_CUSTODY_BYTES,
+		.custody_bytes_total = DP_DEF_CUSTODY_BYTES_TOTAL,
+		.max_message = DP_DEF_MAX_MESSAGE,
+		.group_timeout_ms = DP_DEF_GROUP_TIMEOUT_MS,
 		.busy_retry_us = DP_DEF_BUSY_RETRY_US,
 		.rto_us = DP_DEF_RTO_US,
 		.rto_max_us = DP_MAX_RTO_US,
@@ -198,6 +205,8 @@ struct dp_router *dp_router_create(const struct dp_router_params *p, int *err)
 		lc->lcore_id = lcore;
 		lc->txq = (uint16_t)w;
 		lc->burst_gen = 1;
+		dp_group_tab_init(&lc->grp_o);
+		dp_group_tab_init(&lc->grp_d);
 		/* One slot of a ring is never usable. */
 		lc->ho_cap = DP_HANDOFF_RING_SIZE - 1;
 		rt->worker_lcore[w] = lcore;

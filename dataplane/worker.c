@@ -53,6 +53,7 @@
 #include "capture.h"
 #include "conn_state.h"
 #include "egress.h"
+#include "groups.h"
 #include "handoff.h"
 #include "ingress.h"
 #include "io.h"
@@ -63,7 +64,10 @@
 #include "worker.h"
 
 _Static_assert(DP_DROP_WIRE_BAD_FIELD - DP_DROP_WIRE_TRUNCATED ==
-		       GW_WIRE_BAD_FIELD - GW_WIRE_TRUNCATED,
+			       GW_WIRE_BAD_FIELD - GW_WIRE_TRUNCATED &&
+		       DP_DROP_WIRE_BAD_CHUNK - DP_DROP_WIRE_TRUNCATED ==
+			       GW_WIRE_BAD_CHUNK - GW_WIRE_TRUNCATED &&
+		       GW_WIRE_BAD_CHUNK + 1 == GW_WIRE_STATUS_COUNT,
 	       "wire statuses and drop reasons must stay in the same order");
 
 /* ---- frames for the control thread ---------------------------------------- */
@@ -310,18 +314,18 @@ static void ho_custody(struct dp_lcore *lc, unsigned from, const struct dp_ho_it
 {
 	struct rte_mbuf *m = it->pkt;
 	const struct dp_conn *dc = dp_conn_get(lc->rt, it->conn);
-	const struct gw_wire_data *d =
-		(const struct gw_wire_data *)(rte_pktmbuf_mtod(m, const uint8_t *) + GW_HDR_LEN);
+	const uint8_t *fr = rte_pktmbuf_mtod(m, const uint8_t *);
+	const struct gw_wire_data *d = (const struct gw_wire_data *)(fr + GW_HDR_LEN);
 	struct dp_ho_item v = {.conn = rte_be_to_cpu_32(d->origin), .op = DP_HO_VERDICT};
+	uint16_t chunk = 0;
+	int why;
 
 	v.seq = rte_be_to_cpu_64(d->origin_seq);
 	if (it->arg == DP_HO_ARG_MOVE) {
 		/* A failover move: acknowledged long ago, no verdict awaited.
 		 * Accept up to the ring's size, beyond the operator's limit. */
-		if (dc != NULL && dp_custody_put(dc->st->cust, m, dc->st->cust->mask + 1) != 0) {
-			dp_egress_activate(lc, dc->st);
+		if (dc != NULL && dp_egress_take_move(lc, dc, m) == 0)
 			return;
-		}
 		/* Nowhere to keep it: counted, and the origin is told. */
 		dp_drop(lc, m, DP_DROP_MOVE_FAILED);
 		/* Only the origin's owner may send on its lane 1 (one writer of
@@ -331,15 +335,25 @@ static void ho_custody(struct dp_lcore *lc, unsigned from, const struct dp_ho_it
 			dp_reply_nack(lc, dc, v.seq, GW_NACK_EXPIRED, 0);
 		return;
 	}
+	if (unlikely(dp_frame_flags(fr) & GW_F_CHUNK)) {
+		/* The origin's owner finds the chunk's group by its index
+		 * (handoff.h: DP_HO_VRD_CHUNK). */
+		struct gw_chunk_info ck;
+
+		(void)dp_chunk_read(fr, &ck, NULL);
+		v.conn |= ck.index << 16;
+		chunk = DP_HO_VRD_CHUNK;
+	}
 	if (dc == NULL) {
-		v.arg = GW_NACK_NO_ROUTE;
+		v.arg = DP_HO_VRD_ARG(GW_NACK_NO_ROUTE, DP_DROP_NO_ROUTE);
 		rte_pktmbuf_free(m);
-	} else if (dp_egress_take(lc, dc, m) != 0) {
-		v.arg = GW_NACK_BUSY;
+	} else if ((why = dp_egress_take(lc, dc, m)) != 0) {
+		v.arg = DP_HO_VRD_ARG(dp_drop_nack((unsigned)why), why);
 		rte_pktmbuf_free(m);
 	} else {
 		v.arg = 0;
 	}
+	v.arg |= chunk;
 	/* Cannot fail: the sender keeps at most ring-capacity custody items
 	 * outstanding towards us, so their verdicts always fit. */
 	(void)dp_handoff_send(lc->rt->ho_vrd, lc->idx, from, &v, 1);
@@ -347,23 +361,30 @@ static void ho_custody(struct dp_lcore *lc, unsigned from, const struct dp_ho_it
 
 static void ho_verdict(struct dp_lcore *lc, const struct dp_ho_item *it)
 {
-	const struct dp_conn *c = dp_conn_get(lc->rt, it->conn);
+	unsigned nack = DP_HO_VRD_NACK(it->arg), why = DP_HO_VRD_WHY(it->arg);
+	uint32_t origin = it->conn;
+	const struct dp_conn *c;
 	struct dp_conn_state *st;
 
+	if (unlikely(it->arg & DP_HO_VRD_CHUNK)) {
+		origin = it->conn & 0xffffu;
+		dp_group_verdict(lc, origin, it->seq - (it->conn >> 16), nack == 0);
+	}
+	c = dp_conn_get(lc->rt, origin);
 	if (c == NULL)
 		return;
 	st = c->st;
-	if (it->arg == 0) {
-		dp_dedup_set_done(&st->win, it->seq);
-		DP_COUNT_INC(st->stats.routed);
-		DP_COUNT_INC(lc->stats.routed);
-		dp_reply_ack_add(lc, st, it->seq);
+	if (nack == 0) {
+		dp_ingress_taken(lc, st, it->seq);
 		return;
 	}
 	dp_dedup_clear_pending(&st->win, it->seq);
-	dp_count_drop(lc, it->arg == GW_NACK_BUSY ? DP_DROP_BUSY : DP_DROP_NO_ROUTE);
-	dp_reply_nack_conn(lc, c, it->seq, it->arg, it->arg == GW_NACK_BUSY ? lc->tun->busy_retry_us : 0);
+	dp_count_drop(lc, (enum dp_drop_reason)why);
+	dp_reply_nack_conn(lc, c, it->seq, nack, nack == GW_NACK_BUSY ? lc->tun->busy_retry_us : 0);
 }
+
+_Static_assert(DP_MAX_CONNECTORS <= 65536 && DP_CUSTODY_MAX <= 65536 && DP_DROP_COUNT <= 128,
+	       "a chunk's verdict carries origin and index in 16 bits each, its drop reason in 7");
 
 /* Frames steered here by @from's RX: L2-L4 were validated by the sender,
  * the frame is parsed again (the sender keeps nothing of it) and goes

@@ -69,6 +69,7 @@ const struct dp_conn *dp_conn_peek(const struct dp_router *rt, uint32_t id);
  * set racing with the owner worker (statistics and drain decisions only). */
 struct dp_conn_snap {
 	uint32_t held;            /* messages in custody for it */
+	uint64_t bytes;           /* custody bytes: payload held plus groups' reservations */
 	uint64_t rx_cum;          /* ingress: every origin seq <= rx_cum is done */
 	uint64_t tx_acked;        /* egress: every link seq <= tx_acked was acknowledged */
 	struct dp_conn_stats stats;
@@ -77,8 +78,12 @@ struct dp_conn_snap {
 int dp_conn_snapshot(const struct dp_router *rt, uint32_t id, struct dp_conn_snap *out);
 /* Messages in custody over every connector (relaxed loads). Control thread. */
 uint64_t dp_conn_custody_total(const struct dp_router *rt);
+/* Custody bytes (held payload and groups' reservations) over every
+ * connector (relaxed loads). Control thread. */
+uint64_t dp_conn_custody_bytes_total(const struct dp_router *rt);
 
-/* Delete connector @id: refuse while custody holds messages for it, unpublish
+/* Delete connector @id: refuse while custody holds messages for it (or
+ * bytes a group reserved there for chunks still to come), unpublish
  * it, wait for a grace period, have its owner worker forget its state, free.
  * Control thread, online, outside any read-side section; it blocks for one
  * grace period and the owner's acknowledgement (at most about 2 s: a worker

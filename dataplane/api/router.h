@@ -117,6 +117,12 @@ struct dp_tunables {
 	struct rcu_head rcu;
 	uint32_t burst;             /* packets per RX burst */
 	uint32_t custody_limit;     /* messages per destination */
+	uint32_t custody_bytes;     /* bytes per destination (payload; groups reserve
+				     * their total_len at their first chunk) */
+	uint32_t custody_bytes_total; /* bytes over all destinations (each worker
+				       * holds at most this / n_workers) */
+	uint32_t max_message;       /* bytes: largest message (a group's total_len) */
+	uint32_t group_timeout_ms;  /* a group silent this long is forgotten */
 	uint32_t busy_retry_us;
 	uint32_t rto_us;            /* first retransmission timeout */
 	uint32_t rto_max_us;

@@ -82,6 +82,8 @@
 	  "a connector built for another protocol version: update it") \
 	X(WIRE_BAD_FIELD, "frame field out of range", \
 	  "a buggy or hostile sender: update the connector, or find the source") \
+	X(WIRE_BAD_CHUNK, "DATA chunk whose extension is inconsistent", \
+	  "a buggy or hostile sender: update the connector, or find the source") \
 	X(UNKNOWN_CONN, "sender is not a configured connector", \
 	  "frames from ids not configured: add the connector (gwartctl connector add) or stop it") \
 	X(WRONG_DIRECTION, "frame type a connector may not send", \
@@ -109,6 +111,24 @@
 	  "a destination's custody is full: it is slow or down (gwartctl sessions)") \
 	X(TOO_BIG, "DATA that cannot leave within its destination's MTU (NACKed TOO_BIG)", \
 	  "messages larger than their destination port's MTU: raise that MTU or send smaller messages") \
+	X(BUSY_BYTES, "destination custody's bytes, or all custody's, at their bound (NACKed BUSY)", \
+	  "custody holds too many bytes: destinations are slow or down; raise custody_bytes(_total)") \
+	X(MSG_TOO_BIG, "message larger than max_message (NACKed TOO_BIG)", \
+	  "messages above the router's max_message: raise it (gwartctl set) or send smaller ones") \
+	X(GROUP_TOO_BIG, "message of several frames its destination's custody can never hold " \
+	  "(NACKed TOO_BIG)", \
+	  "a message needs more than custody_limit slots or custody_bytes: raise them") \
+	X(GROUPS_FULL, "groups in progress at their bound, the worker's or the origin's " \
+	  "(NACKed BUSY)", \
+	  "too many large messages in progress at once: senders should send fewer at a time") \
+	X(GROUP_MISMATCH, "chunk whose lengths disagree with its group's (NACKed EXPIRED)", \
+	  "a connector reuses a group id with other lengths: a buggy or hostile connector") \
+	X(GROUP_EXPIRED, "chunk of a group the router forgot (silent past group_timeout_ms; " \
+	  "NACKed EXPIRED)", \
+	  "chunks of a message came too late: raise group_timeout_ms or check the sender") \
+	X(GROUP_DEST_GONE, "chunk whose group's destination was deleted or disabled " \
+	  "(NACKed NO_ROUTE)", \
+	  "a destination went away in the middle of a message: the sender gets NO_ROUTE") \
 	X(BAD_ACK, "ACK for link sequence numbers never sent", \
 	  "ACKs for frames never sent: a buggy or hostile connector; update it or find the source") \
 	X(STEER_FULL, "hand-off ring to the owning worker full", \
@@ -202,6 +222,13 @@ struct dp_worker_stats {
 	uint64_t moved;         /* never-sent messages failed over to another connector */
 	uint64_t failover_too_big; /* failovers refused: the frame exceeds the other
 				    * connector's port MTU (kept where it is; per scan) */
+	/* Messages of several frames (group.h). */
+	uint64_t groups_started;  /* groups routed: their first chunk accepted (origin side) */
+	uint64_t groups_done;     /* groups every chunk of which was accepted */
+	uint64_t groups_expired;  /* groups forgotten after group_timeout_ms (either side) */
+	uint64_t groups_moved;    /* groups failed over whole to another connector */
+	uint64_t failover_group_kept; /* failover passes that left a group where it was:
+				       * a chunk of it transmitted, or not all arrived */
 	uint64_t capture_frames;  /* frames copied into a capture (api/capture_api.h) */
 	uint64_t capture_dropped; /* frames a capture missed: its pool empty or its ring
 				   * full (the frame itself went on: not a drop) */

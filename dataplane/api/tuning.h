@@ -7,6 +7,8 @@
 #ifndef GWART_DP_TUNING_H
 #define GWART_DP_TUNING_H
 
+#include <gwart/wire.h> /* GW_MSG_DEFAULT_MAX */
+
 #include "dedup.h" /* DP_DEDUP_BITS, DP_DEDUP_WINDOW */
 
 /* Burst sizes (packets). */
@@ -16,10 +18,37 @@
 /* Duplicate window: DP_DEDUP_BITS and DP_DEDUP_WINDOW (messages) are part of
  * the protocol core (dataplane/proto/dedup.h): the SDK announces the same. */
 
-/* Custody: messages held per destination (power of two). */
-#define DP_CUSTODY_MAX 4096     /* compile-time ring size per destination */
+/* Custody: messages held per destination (power of two). A message of
+ * several frames takes one slot per chunk: at 1,177 payload bytes a frame
+ * (MTU 1500), a 1 MiB message is 891 slots, a 64 MiB one (GW_MSG_MAX)
+ * 57,000; so the ring may be that large (32 bytes a slot: 2 MiB at
+ * DP_CUSTODY_MAX), sized from custody_limit when the connector is
+ * created (conn.c), never larger. */
+#define DP_CUSTODY_MAX 65536    /* compile-time ring size per destination */
 #define DP_DEF_CUSTODY_LIMIT 1024 /* messages: BUSY past this (runtime tunable) */
 #define DP_DEF_BUSY_RETRY_US 2000 /* us: retry_after_us in BUSY NACKs */
+/* Custody in bytes: application payload held (a message of several frames
+ * reserves its whole total_len at its first chunk), per destination and
+ * over all destinations; past either, BUSY. The total is shared out
+ * equally between the workers (each holds the custody of the destinations
+ * it owns, and counts its own: no counter is shared between cores), so
+ * each worker's destinations hold at most custody_bytes_total / workers. */
+#define DP_DEF_CUSTODY_BYTES (16u << 20)        /* bytes per destination (16 MiB) */
+#define DP_DEF_CUSTODY_BYTES_TOTAL (256u << 20) /* bytes over all (256 MiB) */
+
+/* Messages of several frames (chunk groups, PROTOCOL.md; group.h). */
+#define DP_DEF_MAX_MESSAGE GW_MSG_DEFAULT_MAX /* bytes: larger ones NACKed TOO_BIG */
+#define DP_GROUPS_MAX 1024      /* groups in progress per worker, on each side
+				 * (origin: routing; destination: custody), power
+				 * of two; full: BUSY */
+#define DP_GROUPS_PER_ORIGIN 256 /* groups one origin may have in progress at once
+				  * (so one origin cannot take a worker's table) */
+#define DP_DEF_GROUP_TIMEOUT_MS 120000 /* ms: a group none of whose chunks came for
+				       * this long is forgotten (its reservation
+				       * freed; later chunks NACKed EXPIRED). As
+				       * long as an SDK's reconnection backoff
+				       * (DP_DEF_BACKOFF_MAX_MS) */
+#define DP_GROUP_SCAN 64        /* group entries looked at per retransmission scan */
 
 /* Retransmission towards destinations. */
 #define DP_DEF_RTO_US 20000     /* us: first retransmission timeout */

@@ -421,14 +421,19 @@ Test(api, get_and_set)
 	json_t *rep, *r;
 
 	r = ok("{\"cmd\":\"get\"}", &rep);
-	cr_assert_eq(json_array_size(r), 15);
+	cr_assert_eq(json_array_size(r), 19);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 0), "name")), "burst");
 	/* The test-only worker stall (it_notify) is listed last, off by default. */
-	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 14), "name")),
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 18), "name")),
 			 "test_stall");
-	cr_assert_eq(json_integer_value(json_object_get(json_array_get(r, 14), "value")), 0);
-	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 11), "name")),
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(r, 18), "value")), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 15), "name")),
 			 "log_drop_interval_s");
+	/* Messages of several frames: the largest accepted, 1 MiB unless set. */
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 4), "name")),
+			 "max_message");
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(r, 4), "value")),
+		     GW_MSG_DEFAULT_MAX);
 	json_decref(rep);
 	r = ok("{\"cmd\":\"get\",\"args\":{\"name\":\"backoff_initial_ms\"}}", &rep);
 	cr_assert_eq(json_integer_value(json_object_get(r, "value")), 1000);
