@@ -31,7 +31,9 @@
  *                                session keys: "ok epoch=E ..."
  *   send NAME IP:PORT FIELD=VALUE...
  *                                one frame (or count=N of them); see
- *                                build_frame() for the fields; seal=auto
+ *                                build_frame() for the fields (DATA with
+ *                                group=G [index= ccount= chunk_len=
+ *                                total_len=]: a chunk); seal=auto
  *                                (default) seals as a connector would;
  *                                show=1 prints the last frame's bytes,
  *                                dry=1 builds without sending
@@ -335,7 +337,7 @@ static size_t build_frame(uint8_t *buf, size_t cap, const struct gf_args *a, con
 {
 	const char *ts = arg_str(a, "type"), *seal = arg_str(a, "seal"), *dir = arg_str(a, "dir");
 	const char *s;
-	bool ok = true, r2c;
+	bool ok = true, r2c, chunk = false;
 	int type;
 	uint8_t payload[GW_FRAME_MAX];
 	size_t body = 0, len, plen = 0, dlen;
@@ -398,11 +400,16 @@ static size_t build_frame(uint8_t *buf, size_t cap, const struct gf_args *a, con
 		memcpy(b + sizeof(d), dest, dlen);
 		memcpy(b + sizeof(d) + dlen, payload, plen);
 		body = sizeof(d) + dlen + plen;
+		/* group=G: a chunk, its extension after the payload, every
+		 * field as given (the tests send what the encoder refuses
+		 * too); GW_F_CHUNK set unless flags= says otherwise. The chunk
+		 * count is ccount= (count= when ccount= is not given, though
+		 * count= is also how many frames send sends). */
 		if (arg_str(a, "group")) {
 			struct gw_wire_chunk x = {
 				htobe64(arg_u64(a, "group", 0, &ok)),
 				htobe32((uint32_t)arg_u64(a, "total_len", 0, &ok)),
-				htobe32((uint32_t)arg_u64(a, "count", 0, &ok)),
+				htobe32((uint32_t)arg_u64(a, "ccount", arg_u64(a, "count", 0, &ok), &ok)),
 				htobe32((uint32_t)arg_u64(a, "index", 0, &ok)),
 				htobe32((uint32_t)arg_u64(a, "chunk_len", 0, &ok)),
 			};
@@ -413,6 +420,7 @@ static size_t build_frame(uint8_t *buf, size_t cap, const struct gf_args *a, con
 			}
 			memcpy(b + body, &x, sizeof(x));
 			body += sizeof(x);
+			chunk = true;
 		}
 		break;
 	}
@@ -503,7 +511,7 @@ static size_t build_frame(uint8_t *buf, size_t cap, const struct gf_args *a, con
 	h->version = (uint8_t)arg_u64(a, "version", GW_WIRE_VERSION, &ok);
 	h->type = (uint8_t)type;
 	h->length = htobe16((uint16_t)arg_u64(a, "length", len, &ok));
-	h->flags = htobe16((uint16_t)arg_u64(a, "flags", 0, &ok));
+	h->flags = htobe16((uint16_t)arg_u64(a, "flags", chunk ? GW_F_CHUNK : 0, &ok));
 	h->sender = htobe32(sender);
 	h->epoch = htobe32(epoch);
 	h->seq = htobe64(seq);
@@ -724,6 +732,19 @@ static void print_frame(const uint8_t *b, size_t n, const struct sockaddr_in *fr
 			printf(" origin=%" PRIu32 " origin_seq=%" PRIu64 " dest_len=%u payload_len=%u",
 			       be32toh(d.origin), be64toh(d.origin_seq), be16toh(d.dest_len),
 			       be16toh(d.payload_len));
+			/* A chunk: its extension, after the payload. */
+			if ((be16toh(h->flags) & GW_F_CHUNK) &&
+			    n >= GW_HDR_LEN + GW_DATA_FIXED_LEN + (size_t)be16toh(d.dest_len) +
+					 be16toh(d.payload_len) + GW_CHUNK_EXT_LEN) {
+				struct gw_wire_chunk x;
+
+				memcpy(&x, body + GW_DATA_FIXED_LEN + be16toh(d.dest_len) +
+						   be16toh(d.payload_len),
+				       sizeof(x));
+				printf(" group=%" PRIu64 " total_len=%u count=%u index=%u chunk_len=%u",
+				       be64toh(x.group), be32toh(x.total_len), be32toh(x.count),
+				       be32toh(x.index), be32toh(x.chunk_len));
+			}
 		}
 		break;
 	case GW_T_ACK:
