@@ -155,7 +155,12 @@ int dp_conn_create(struct dp_router *rt, uint32_t id, const char *name)
 		return -EINVAL;
 	if (rt->conns[id] != NULL)
 		return -EEXIST;
-	while (slots < DP_CUSTODY_MAX && slots < rt->tun->custody_limit)
+	/* Room for custody_limit messages, and for a message of max_message
+	 * bytes in chunks of DP_CHUNK_MIN_PAYLOAD (a group takes a slot per
+	 * chunk): up to DP_CUSTODY_MAX. */
+	while (slots < DP_CUSTODY_MAX &&
+	       (slots < rt->tun->custody_limit ||
+		(uint64_t)slots * DP_CHUNK_MIN_PAYLOAD < rt->tun->max_message))
 		slots <<= 1;
 	st = obj_alloc(DP_CONN_OBJ_STATE, sizeof(*st));
 	c = obj_alloc(DP_CONN_OBJ_CONN, sizeof(*c));

@@ -266,13 +266,15 @@ int dp_egress_take_chunk(struct dp_lcore *lc, const struct dp_conn *dc, struct r
 	if (g == NULL) {
 		/* The group's first chunk here: all of it, or none. */
 		if (!move) {
-			uint32_t cap = t->custody_limit < cu->mask + 1 ? t->custody_limit
-								       : cu->mask + 1;
+			/* A group is one message: one larger than custody_limit
+			 * slots is taken while nothing else is held (so it can
+			 * pass at all), up to the ring. */
+			uint32_t slot_limit = t->custody_limit > ck.count ? t->custody_limit : ck.count;
 
-			if (ck.count > cap || ck.total_len > t->custody_bytes ||
+			if (ck.count > cu->mask + 1 || ck.total_len > t->custody_bytes ||
 			    (uint64_t)ck.total_len * lc->rt->n_workers > t->custody_bytes_total)
 				return DP_DROP_GROUP_TOO_BIG;
-			if (!dp_custody_room(cu, limit, ck.count))
+			if (!dp_custody_room(cu, slot_limit, ck.count))
 				return DP_DROP_BUSY;
 			if (!dp_egress_bytes_room(lc, cu, ck.total_len))
 				return DP_DROP_BUSY_BYTES;

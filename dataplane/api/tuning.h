@@ -22,8 +22,10 @@
  * several frames takes one slot per chunk: at 1,177 payload bytes a frame
  * (MTU 1500), a 1 MiB message is 891 slots, a 64 MiB one (GW_MSG_MAX)
  * 57,000; so the ring may be that large (32 bytes a slot: 2 MiB at
- * DP_CUSTODY_MAX), sized from custody_limit when the connector is
- * created (conn.c), never larger. */
+ * DP_CUSTODY_MAX), sized from custody_limit and max_message when the
+ * connector is created (conn.c), never larger. A group larger than
+ * custody_limit slots is taken while its destination's custody is
+ * otherwise empty (groups.c). */
 #define DP_CUSTODY_MAX 65536    /* compile-time ring size per destination */
 #define DP_DEF_CUSTODY_LIMIT 1024 /* messages: BUSY past this (runtime tunable) */
 #define DP_DEF_BUSY_RETRY_US 2000 /* us: retry_after_us in BUSY NACKs */
@@ -37,6 +39,10 @@
 #define DP_DEF_CUSTODY_BYTES_TOTAL (256u << 20) /* bytes over all (256 MiB) */
 
 /* Messages of several frames (chunk groups, PROTOCOL.md; group.h). */
+#define DP_CHUNK_MIN_PAYLOAD 512 /* bytes: the least payload a chunk is assumed to
+				  * carry when a custody ring is sized for a
+				  * message of max_message bytes (conn.c): 1,153
+				  * at MTU 1500 less a long destination */
 #define DP_DEF_MAX_MESSAGE GW_MSG_DEFAULT_MAX /* bytes: larger ones NACKed TOO_BIG */
 #define DP_GROUPS_MAX 1024      /* groups in progress per worker, on each side
 				 * (origin: routing; destination: custody), power

@@ -858,3 +858,39 @@ Test(group_route, failover_transmitted_group_stays)
 	cr_expect_eq(snap(2).held, 3, "all of it stays for c2");
 	cr_expect_eq(chunks_to(&c3, 90), 0);
 }
+
+static void tun_limit_4(struct dp_tunables *t)
+{
+	t->custody_limit = 4;
+}
+
+/* A group is one message: one larger than custody_limit slots passes while
+ * its destination holds nothing else, and waits (BUSY, none of it taken)
+ * while it does. */
+Test(group_route, group_above_custody_limit_passes_alone)
+{
+	struct gw_chunk_info a = group_of(200, 6 * 100, 100), b = group_of(210, 6 * 100, 100);
+	unsigned i;
+
+	set_tun(tun_limit_4);
+	for (i = 0; i < 6; i++)
+		send_chunk(&a, i, "t:x.example");
+	collect_for(200, 205, &c2, 200, 0x3f);
+	for (i = 0; i < 6; i++)
+		cr_expect(acked(200 + i), "chunk %u of a 6-chunk group under custody_limit 4", i);
+	forget();
+	for (i = 0; i < 6; i++)
+		send_chunk(&b, i, "t:x.example");
+	collect_for(210, 215, NULL, 0, 0);
+	for (i = 0; i < 6; i++)
+		cr_expect(nacked(210 + i, GW_NACK_BUSY), "the second waits: chunk %u BUSY", i);
+	cr_expect_eq(snap(2).held, 6);
+	dest_ack(&c2, snap(2).tx_acked + 6);
+	wait_until(c2_empty, "the first delivered");
+	forget();
+	for (i = 0; i < 6; i++)
+		send_chunk(&b, i, "t:x.example");
+	collect_for(210, 215, &c2, 210, 0x3f);
+	for (i = 0; i < 6; i++)
+		cr_expect(acked(210 + i), "then taken: chunk %u", i);
+}
