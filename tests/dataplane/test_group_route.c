@@ -789,7 +789,7 @@ static int kept(void)
 
 /* c2 and c3 down: the group waits whole in c2's custody; c3 comes up on
  * the second port; the group moves whole. */
-Test(group_route, failover_moves_whole_group)
+static void failover_whole_case(void)
 {
 	struct gw_chunk_info g = group_of(90, 3000, 1000);
 	unsigned i;
@@ -809,6 +809,19 @@ Test(group_route, failover_moves_whole_group)
 	cr_expect_eq(snap(2).held, 0);
 	cr_expect_eq(snap(2).bytes, 0, "nothing left reserved at c2");
 	cr_expect_eq(snap(3).bytes, 3000, "the bytes moved with it");
+}
+
+Test(group_route, failover_moves_whole_group)
+{
+	failover_whole_case();
+}
+
+/* c2 is worker 0's, c3 worker 1's: the group moves through the hand-off
+ * ring and is reserved whole at its new destination's owner. */
+Test(group_route2, failover_moves_whole_group_across_workers)
+{
+	failover_whole_case();
+	cr_expect_eq(rt->lcores[0]->grp_d.n, 0, "the old destination's entry gone");
 }
 
 /* An incomplete group waits (its rest would go to c2); once complete, it
