@@ -49,10 +49,17 @@ def fail(msg):
 
 
 def gwartctl(*args):
-    r = subprocess.run([ctl, "--socket", sock] + list(args), capture_output=True, text=True)
-    if r.returncode != 0:
-        fail(f"gwartctl {' '.join(args)}: {r.stderr.strip()}")
-    return r.stdout
+    # gwforge sends its keepalives while it runs a command: it sleeps in
+    # steps while gwartctl runs (a slow build's gwartctl can take longer
+    # than a session's 600 ms of silence).
+    p = subprocess.Popen([ctl, "--socket", sock] + list(args), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    while p.poll() is None:
+        f.cmd("sleep 20")
+    so, se = p.communicate()
+    if p.returncode != 0:
+        fail(f"gwartctl {' '.join(args)}: {se.strip()}")
+    return so
 
 
 def connect(name, cid, ip, window=64):
