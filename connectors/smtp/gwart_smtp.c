@@ -102,6 +102,19 @@ static int parse_mode(const char *arg, void *field)
 	return o->ingress || o->egress ? 0 : -EINVAL;
 }
 
+static bool valid_host(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 255)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-'))
+			return false;
+	return true;
+}
+
 static void defaults(struct gs_opts *o)
 {
 	static char host[256];
@@ -111,7 +124,7 @@ static void defaults(struct gs_opts *o)
 	o->ingress = o->egress = true;
 	o->listen = "127.0.0.1:2525";
 	o->max_message = GW_MSG_DEFAULT_MAX;
-	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+	if (gethostname(host, sizeof(host) - 1) < 0 || !valid_host(host))
 		strcpy(host, "localhost");
 	o->name = host;
 	o->max_sessions = 64;
@@ -194,6 +207,13 @@ static int parse_opts(struct gs_opts *o, int argc, char **argv)
 	}
 	if (!o->state)
 		o->state = o->spool;
+	/* The greeting, EHLO and trace headers take a host name: refused here,
+	 * not by every session later. */
+	if (!valid_host(o->name)) {
+		fprintf(stderr, "gwart-smtp: --name %s: not a host name (1..255 of A-Z a-z 0-9 . -)\n",
+			o->name);
+		return -1;
+	}
 	return 0;
 }
 
