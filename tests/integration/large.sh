@@ -10,9 +10,10 @@
 # every byte of each), no partial group may be given up (rx_notices=0), the
 # bytes delivered must equal the bytes acknowledged, the SDK's counters
 # must show every group sent reassembled once (and every chunk taken once,
-# none refused, expired or left open), and the faults must
-# have bitten (the relays dropped, duplicated and reordered; the router
-# suppressed duplicates and retransmitted).
+# none refused, expired or left open), the router's that it routed every
+# group as one (started = completed = sent, none forgotten, nothing left in
+# custody), and the faults must have bitten (the relays dropped, duplicated
+# and reordered; the router suppressed duplicates and retransmitted).
 #
 # Count: the issue's 10,000 messages (x GWART_SOAK_SCALE). Log-uniform over
 # 1 B..1 MiB has a mean of about 74 KiB: 10,000 messages are some 0.76 GB
@@ -102,6 +103,18 @@ echo "router: routed=$routed dups_suppressed=$dups retransmits=$retx ($((t1 - t0
 [ "$routed" -ge "$count" ] || fail "router routed $routed frames for $count messages"
 [ "$dups" -gt 0 ] || fail "router suppressed no duplicates: the fault link did not bite"
 [ "$retx" -gt 0 ] || fail "router retransmitted nothing despite downstream loss"
+# The router routed each group as one message: every group started was
+# completed, none forgotten, none refused as inconsistent or too big, and
+# no custody left (in messages or bytes).
+gst=$(stat groups_started)
+gdone=$(stat groups_done)
+echo "router: groups_started=$gst groups_done=$gdone groups_expired=$(stat groups_expired)"
+[ "$gst" = "$gs" ] && [ "$gdone" = "$gs" ] || fail "router groups $gst/$gdone, SDK sent $gs"
+[ "$(stat groups_expired)" = 0 ] || fail "router forgot groups"
+for k in drops.WIRE_BAD_CHUNK drops.MSG_TOO_BIG drops.GROUP_TOO_BIG drops.GROUP_MISMATCH \
+	drops.GROUP_EXPIRED drops.GROUP_DEST_GONE custody_total custody_bytes_total; do
+	[ "$(stat $k)" = 0 ] || fail "router $k=$(stat $k)"
+done
 if [ "$lcores" != 0-1 ]; then
 	ho=$(stat handoffs)
 	echo "router: handoffs=$ho"
