@@ -146,7 +146,7 @@ if [ "$FAULTS" = 1 ]; then
 		gw_mail_kill_gwartd_receipts
 	fi
 	fault_at 60 "restarting Postfix B"
-	pf_stop "$B"
+	pf_drain_stop "$B"
 	sleep 2
 	pf_start "$B" || mail_fail "Postfix B did not start again"
 	pf_flush "$A"
@@ -175,6 +175,8 @@ in_ns python3 "$HERE/mail_gen.py" --probe-size $((limit + 4096)) --server "$prob
 	--from "$MAIL_SENDER" --to "u1@$MAIL_DOMAIN" >"$TMP/probe.out" 2>&1 ||
 	{ cat "$TMP/probe.out"; mail_fail "a message over the limit was not refused with 552"; }
 sed 's/^mail_gen: /mail: size limit: /' "$TMP/probe.out"
+grep -q "^mail_gen: SIZE advertised: $limit\$" "$TMP/probe.out" ||
+	mail_fail "EHLO did not advertise SIZE $limit"
 
 [ "$DIRECT" = 1 ] || gw_mail_report
 if [ $crc -ne 0 ]; then

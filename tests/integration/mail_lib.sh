@@ -18,6 +18,7 @@
 #                        into DIR/mail/<user>/ (Maildir); $MAIL_REJECT is not
 #                        a mailbox, so RCPT TO for it is refused with 550.
 #   pf_start DIR / pf_stop DIR           start / stop (stop waits for exit)
+#   pf_drain_stop DIR                    stop once the sessions under way ended
 #   pf_sendmail DIR ARGS...              Postfix's sendmail for instance DIR
 #   pf_queue_len DIR                     messages in its queue
 #   pf_wait_empty DIR SECONDS            wait for its queue to drain
@@ -188,6 +189,33 @@ pf_stop() {
 		[ $i -gt 200 ] && { kill -9 "$pid" 2>/dev/null || true; break; }
 		sleep 0.1
 	done
+}
+
+# pf_drain_stop DIR: stop the instance the way that loses no answer: new
+# SMTP transactions are deferred first (450 at RCPT: the client retries
+# later), the sessions already under way finish (a reload lets each old
+# smtpd complete its session and exit), then the master stops. Stopping
+# in the middle of a transaction instead (postfix stop, or a crash) can
+# leave a mail queued whose 250 never reached the client, which then
+# sends it again: SMTP's window around the final "." (RFC 1047), which no
+# client can close and which is not what this restart tests.
+pf_drain_stop() {
+	pidf="$1/spool/pid/master.pid"
+	mpid=$(tr -d ' ' <"$pidf" 2>/dev/null || true)
+	[ -n "$mpid" ] || return 0
+	cp "$1/etc/main.cf" "$1/etc/main.cf.run"
+	echo "smtpd_client_restrictions = defer" >>"$1/etc/main.cf"
+	old=$(pgrep -P "$mpid" -x smtpd || true)
+	ip netns exec "$(pf_ns "$1")" postfix -c "$1/etc" reload >>"$1/start.log" 2>&1 || true
+	i=0
+	for p in $old; do
+		while pf_alive "$p" && [ $i -lt 300 ]; do
+			i=$((i + 1))
+			sleep 0.1
+		done
+	done
+	pf_stop "$1"
+	mv "$1/etc/main.cf.run" "$1/etc/main.cf"
 }
 
 pf_sendmail() {
