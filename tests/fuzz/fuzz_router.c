@@ -18,7 +18,8 @@
  * The input is a sequence of operations (byte layout in fr_op()): connector k
  * (1..3, or an unconfigured id) says HELLO (sealed with its handshake key or
  * with a bad tag, fresh or stale ctr, any seq / window / nonce); DATA, ACK,
- * KEEPALIVE, BYE in its session with fields from the input (epoch: its own,
+ * KEEPALIVE, BYE in its session with fields from the input (DATA also as
+ * chunks of a group, PROTOCOL.md 3.1.1: chunk_make()) (epoch: its own,
  * the router's current one as a sniffer would learn it, raw, 0; counters
  * next / repeated / raw / wrong lane; sealed, bad tag, zero tag), from its
  * own address, the address it moved to, an attacker's or a stranger's; raw
@@ -51,6 +52,10 @@
  *    router had taken, above what the origin itself gave up (HELLO.seq), is
  *    in custody or was acknowledged by its destination;
  *  - counters: every packet the fuzzer enqueued was received (rx_pkts);
+ *  - messages of several frames (chunks: DATA's b bit 7, op_data()): every
+ *    chunk of one group the router transmits goes to one destination
+ *    (PROTOCOL.md 3.1.1), checked for groups within FR_GROUP_TRUST_US of
+ *    their first chunk;
  *  - with protocol v2 authentication in the router (FR_AUTH): nothing in
  *    custody that the origin did not send and seal; nothing leaves custody
  *    unless its destination acknowledged it with a valid ACK of its
@@ -140,6 +145,13 @@
 #define FR_MAX_OPS 384        /* operations per input */
 #define FR_MAX_MSGS 1024
 #define FR_MAX_TX 4096
+/* Groups of chunks the model watches (PROTOCOL.md 3.1.1: a group goes to
+ * one destination), each for FR_GROUP_TRUST_US of virtual time from its
+ * first chunk injected: below the router's group_timeout_ms (120 s by
+ * default, tuning.h), so that the router cannot have forgotten the group
+ * and routed a later chunk of it as a new one. */
+#define FR_MAX_GROUPS 512
+#define FR_GROUP_TRUST_US (100ull * 1000000)
 #define FR_MAX_RX 2048        /* egress seqs a destination keeps */
 #define FR_MAX_KEEP 256       /* injected frames kept for replay */
 #define FR_RING 1024          /* net_ring ring size */
@@ -207,6 +219,16 @@ struct fr_msg {
 	uint32_t hash;
 	uint16_t plen;
 	uint8_t dsel, seed, acked;
+	/* A chunk (op_data's chunk byte, PROTOCOL.md 3.1.1): chunked, the
+	 * chunk byte and the group's chunk_len, so that a retransmission
+	 * carries the same extension. */
+	uint8_t chunked, cb;
+	uint16_t clen;
+};
+
+struct fr_grp {
+	uint32_t origin, dest; /* dest 0: none of its chunks transmitted yet */
+	uint64_t group, first_us;
 };
 
 struct fr_tx {
@@ -273,6 +295,8 @@ static struct {
 	uint64_t snap_us;     /* virtual time of the input's start */
 	unsigned n_seen;
 	struct fr_tx seen[FR_MAX_TX]; /* messages ever seen in custody (dest, origin, oseq, hash) */
+	unsigned n_grp;
+	struct fr_grp grp[FR_MAX_GROUPS];
 } fr;
 
 /* ---- virtual clock (fuzz_router_clock.h) --------------------------------- */
@@ -835,6 +859,37 @@ static void on_welcome(struct fr_conn *c, const uint8_t *gw, const struct gw_fra
 	dp_replay_init(&c->rxw[1]);
 }
 
+/* The model's entry of group (@origin, @group); with @add, a new one (its
+ * first chunk injected now) if there is none and room. */
+static struct fr_grp *grp_find(uint32_t origin, uint64_t group, int add)
+{
+	unsigned i;
+
+	for (i = 0; i < fr.n_grp; i++)
+		if (fr.grp[i].origin == origin && fr.grp[i].group == group)
+			return &fr.grp[i];
+	if (!add || fr.n_grp == FR_MAX_GROUPS)
+		return NULL;
+	fr.grp[fr.n_grp] = (struct fr_grp){.origin = origin, .group = group, .first_us = fr.vus};
+	return &fr.grp[fr.n_grp++];
+}
+
+/* A chunk transmitted to @k: every chunk of its group goes to one
+ * destination (routes, costs, equal-cost sharing and failover after the
+ * first transmission never split a group). */
+static void check_group(unsigned k, uint32_t origin, const struct gw_frame *f)
+{
+	struct fr_grp *g = grp_find(origin, f->u.data.chunk.group, 0);
+
+	if (g == NULL || fr.vus - g->first_us > FR_GROUP_TRUST_US)
+		return; /* not the model's, or the router may have forgotten it */
+	if (g->dest == 0)
+		g->dest = k;
+	else if (g->dest != k)
+		FAIL("group %u:%" PRIu64 " split: chunk %u sent to %u, an earlier one to %u", origin,
+		     g->group, f->u.data.chunk.index, k, g->dest);
+}
+
 static void on_tx(struct rte_mbuf *m)
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -883,6 +938,8 @@ static void on_tx(struct rte_mbuf *m)
 			FAIL("egress seq %" PRIu64 " to %u carried %u:%" PRIu64 " then %u:%" PRIu64,
 			     f.seq, k, fr.tx[i].origin, fr.tx[i].oseq, origin, oseq);
 		seen_add(k, origin, oseq, hash);
+		if (f.flags & GW_F_CHUNK)
+			check_group(k, origin, &f);
 	}
 	if (f.type == GW_T_KEEPALIVE && f.epoch != 0) {
 		/* A KEEPALIVE answer goes to the session's address (then, or
@@ -1349,9 +1406,31 @@ static const char *const dests[] = {
 	"smtp:e@nowhere.test", NULL /* 253 dots */, NULL /* raw */, "x:foo",
 };
 
+/*
+ * The chunk extension op_data() gives a DATA frame whose b has bit 7 (one
+ * more byte, cb, after seed; PROTOCOL.md 3.1.1): count 2 + (cb & 3), index
+ * ((cb >> 2) & 7) % count, group seq - index, chunk_len @clen; the last
+ * chunk carries 1 + (group * 7 + mismatch) % clen bytes, so every chunk of
+ * one group agrees on total_len unless cb's bit 5 (mismatch) differs
+ * between them. Returns the payload length this chunk carries.
+ */
+static uint16_t chunk_make(uint8_t cb, uint16_t clen, uint64_t seq, struct gw_chunk_info *ck)
+{
+	uint32_t count = 2 + (cb & 3u), index = ((cb >> 2) & 7u) % count;
+	uint64_t group = seq - index;
+	uint32_t last = 1 + (uint32_t)((group * 7 + ((cb >> 5) & 1u)) % clen);
+
+	*ck = (struct gw_chunk_info){.group = group, .total_len = (count - 1) * clen + last,
+				     .count = count, .index = index, .chunk_len = clen};
+	return (uint16_t)gw_chunk_payload_len(ck, index);
+}
+
 static void op_data(struct rd *r)
 {
 	uint8_t b = u8(r), m = u8(r), pb = u8(r), cs = u8(r), seed = u8(r);
+	uint8_t chunked = b >> 7, cb = chunked ? u8(r) : 0;
+	uint16_t clen = 0;
+	struct gw_chunk_info ck;
 	uint32_t id, origin, epoch;
 	unsigned k = pick_k(b, &id), role = pick_role(k, (b >> 2) & 3);
 	unsigned seal = seal_mode((b >> 4) & 3, role), dsel = (m >> 5) & 7;
@@ -1397,8 +1476,16 @@ static void op_data(struct rd *r)
 		dsel = rec->dsel;
 		plen = rec->plen;
 		seed = rec->seed;
+		chunked = rec->chunked;
+		cb = rec->cb;
+		clen = rec->clen;
 	} else if (!own) {
 		seed ^= 0xa5;
+	}
+	if (chunked) {
+		if (clen == 0) /* chunk_len from the payload size byte, at least 1 */
+			clen = (uint16_t)RTE_MAX(plen, 1u);
+		plen = chunk_make(cb, clen, seq, &ck);
 	}
 	if (dsel == 5) {
 		dest[0] = 'x';
@@ -1418,9 +1505,18 @@ static void op_data(struct rd *r)
 	h.epoch = epoch;
 	h.seq = seq;
 	h.ctr = pick_ctr(c, GW_T_DATA, cs & 3, r, &fresh);
-	len = gw_wire_encode_data(buf, sizeof(buf), &h, origin, seq, dest, dl, pl, plen);
+	if (chunked) /* refused (0) when seq < index: no group starts below 1 */
+		len = gw_wire_encode_chunk(buf, sizeof(buf), &h, origin, seq, dest, dl, pl, plen,
+					   &ck);
+	else
+		len = gw_wire_encode_data(buf, sizeof(buf), &h, origin, seq, dest, dl, pl, plen);
 	if (len == 0)
 		return;
+	if (chunked)
+		grp_find(origin, ck.group, 1);
+	if (fr.trace && chunked)
+		fprintf(stderr, "fuzz_router:   DATA chunk %u/%u of group %" PRIu64 " (%u bytes in %u), seq %" PRIu64 "\n",
+			ck.index, ck.count, ck.group, ck.total_len, ck.chunk_len, seq);
 	do_seal(buf, len, seal, epoch == 0, c);
 	if (valid_from(k, role, seal))
 		valid_sent(k, role);
@@ -1434,6 +1530,9 @@ static void op_data(struct rd *r)
 				.plen = plen,
 				.dsel = (uint8_t)dsel,
 				.seed = seed,
+				.chunked = chunked,
+				.cb = cb,
+				.clen = clen,
 			};
 		}
 	}
@@ -1809,6 +1908,9 @@ static void fr_setup(uint64_t seed)
 		{"smtp", "d2.example", 1, {{.conn_id = 2, .cost = 1}}},
 		{"smtp", "d3.example", 1, {{.conn_id = 3, .cost = 1}}},
 		{"smtp", "*.any.example", 2, {{.conn_id = 2, .cost = 1}, {.conn_id = 3, .cost = 2}}},
+		/* equal-cost sharing (a raw destination, dsel 6), which must
+		 * never split a group of chunks */
+		{"smtp", "*.ecmp.example", 2, {{.conn_id = 2, .cost = 1}, {.conn_id = 3, .cost = 1}}},
 		{"x", "*", 1, {{.conn_id = 3, .cost = 1}}},
 	};
 	unsigned k, w, i;
@@ -1874,7 +1976,7 @@ static void fr_setup(uint64_t seed)
 			FAIL("cp_route_add(%s %s): %s", routes[i].type, routes[i].pat, strerror(-rc));
 	}
 	fr.injected = fr.ring_full = 0;
-	fr.n_msg = fr.n_tx = fr.n_keep = fr.n_seen = 0;
+	fr.n_msg = fr.n_tx = fr.n_keep = fr.n_seen = fr.n_grp = 0;
 	fr.op_no = 0;
 	fr.snap_us = fr.vus;
 	snap_sessions();

@@ -189,6 +189,10 @@ def pkt_seeds():
         "udp-hello-nocsum": udp_pkt(w["hello"], 2, with_csum=False),
         "udp-ack": udp_pkt(w["ack"], 3),
         "udp-v1-hello": udp_pkt(w["v1-hello"], 4),
+        "udp-chunk-first": udp_pkt(w["chunk-first"], 5),
+        "udp-chunk-last": udp_pkt(w["chunk-last"], 6),
+        "udp-chunk-seq-max": udp_pkt(w["chunk-seq-max"], 7),
+        "udp-bad-chunk-count": udp_pkt(w["bad-chunk-count"], 8),
     }
 
 
@@ -232,13 +236,16 @@ def hello(k, role=0, seal=0, newinst=0, stale=0, seqmode=0, winmode=0, q=0, seq=
 
 
 def data(k, dest=D2, role=0, seal=0, epoch=0, seqsel=0, plen=16, ctrsel=0, q=0, seed=0x33,
-         flags=0, seq=None, epoch_raw=None, origin=None, ctr=None, raw_dest=None):
+         flags=0, seq=None, epoch_raw=None, origin=None, ctr=None, raw_dest=None, chunk=None):
     """seqsel 0 next, 1 repeat last, 2 @seq, 3 2^64-1; plen 0..199, or 200.. for
     1300 + (plen - 200) * 128 bytes (capped at 8192); ctrsel 0 next, 1 repeat,
-    2 @ctr, 3 wrong lane."""
-    b = (k & 3) | role << 2 | seal << 4 | flags << 6
+    2 @ctr, 3 wrong lane; chunk: the chunk byte (chunk_make() in
+    fuzz_router.c, see cb()), which makes the frame one chunk of a group."""
+    b = (k & 3) | role << 2 | seal << 4 | flags << 6 | (0 if chunk is None else 1) << 7
     m = epoch | seqsel << 2 | (1 if origin is not None else 0) << 4 | dest << 5
     out = bytes([OP_DATA, b, m, plen, ctrsel | q << 2, seed])
+    if chunk is not None:
+        out += bytes([chunk])
     if epoch == 2:
         out += u32(epoch_raw)
     if seqsel == 2:
@@ -271,6 +278,16 @@ def ack(k, role=0, seal=0, epoch=0, cumsel=0, basesel=0, bmsel=0, ctrsel=0, q=0,
     if k == 0 or ctrsel == 2:
         out += u64(ctr or 0)
     return out
+
+
+def cb(count, index, mismatch=0):
+    """The chunk byte: chunk index of a group of count (2..5) chunks whose
+    chunk_len is the op's payload size; mismatch 1 gives this chunk another
+    total_len than its group's other chunks (NACKed, never forwarded)."""
+    return (count - 2) | index << 2 | mismatch << 5
+
+
+ECMP = b"smtp:f@y.ecmp.example"  # routed to connectors 2 and 3 at equal cost
 
 
 def session(op, k, role=0, seal=0, epoch=0, ctrsel=0, q=0, seq=None, reason=None,
@@ -486,6 +503,33 @@ def router_seeds():
     s["move-with-data-in-flight"] = (up(1, 2) + hello(1, role=1) + data(1, D2, role=1) +
                                      data(1, D2) + run() + settle() + ack(2) + run())
     s["keepalive-answer"] = up(1) + keepalive(1) + run() + clock(4) + keepalive(1) + run()
+    # Messages of several frames (PROTOCOL.md 3.1.1): chunks with
+    # consecutive seqs from the group's first (next seq each time).
+    s["chunks-one-group"] = (up(1, 2) + b"".join(data(1, D2, chunk=cb(3, i)) for i in range(3)) +
+                             settle() + ack(2) + run())
+    s["chunks-ecmp-interleaved"] = (
+        up(1, 2, 3) + data(1, DRAW, raw_dest=ECMP, chunk=cb(4, 0)) +
+        data(3, DRAW, raw_dest=ECMP, chunk=cb(2, 0)) + step(0) +
+        data(1, D2, seqsel=2, seq=10) +
+        data(1, DRAW, raw_dest=ECMP, seqsel=2, seq=4, chunk=cb(4, 3)) +
+        data(3, DRAW, raw_dest=ECMP, chunk=cb(2, 1)) + step(1) + step(0) +
+        data(1, DRAW, raw_dest=ECMP, seqsel=2, seq=3, chunk=cb(4, 2)) +
+        data(1, DRAW, raw_dest=ECMP, chunk=cb(4, 1)) + settle() +
+        ack(2) + ack(3) + run())
+    s["chunks-failover"] = (up(1, 2, 3) + data(1, DANY, chunk=cb(2, 0)) + bye(2) + run() +
+                            clock(4) + run() + data(1, DANY, chunk=cb(2, 1)) + run() +
+                            clock(5) + run() + ack(3) + run() + hello(2) + run() + ack(2) +
+                            run())
+    s["chunks-retransmit-mismatch"] = (
+        up(1, 2) + data(1, D2, chunk=cb(3, 0)) + data(1, D2, seqsel=1, chunk=cb(3, 0)) +
+        data(1, D2, chunk=cb(3, 1, mismatch=1)) + data(1, D2, chunk=cb(3, 2)) + settle() +
+        clock(3) + run() + ack(2) + run())
+    s["chunks-seq-max"] = (up(1, 2) + hello(1, seqmode=2, seq=U64MAX - 1) + run() +
+                           data(1, D2, seqsel=2, seq=U64MAX - 1, chunk=cb(2, 0)) +
+                           data(1, D2, seqsel=3, chunk=cb(2, 1)) + settle() + ack(2) + run())
+    s["chunks-large"] = (up(1, 2) + data(1, D2, plen=200, chunk=cb(2, 0)) +
+                         data(1, D2, plen=200, chunk=cb(2, 1)) +
+                         data(1, D2, plen=201, chunk=cb(3, 0)) + settle() + ack(2) + run())
     for name, _, b in router_regressions():
         s[name] = b
     return s
