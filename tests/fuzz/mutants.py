@@ -55,6 +55,15 @@ MUTANTS = [
      [("\tif (!same_addr(c, src)) {\n\t\tcp->stats.auth_failed++;",
        "\tif (0) {\n\t\tcp->stats.auth_failed++;")],
      "regress-keepalive-old-port"),
+    # Both defences: the origin's worker sends a later chunk where its group
+    # went, and the destination's worker refuses one for another connector
+    # (with one worker the second alone keeps the group whole).
+    ("group destination not kept (groups)", "dataplane/groups.c",
+     [("/* The group's destination, whatever the route says now. */\n"
+       "\t\tdc = dp_conn_get(lc->rt, g->dest);",
+       "dc = r != NULL ? dp_ingress_choose(lc, r, c->id, pd->seq) : NULL;"),
+      ("||\n\t\t\t    g->dest != dc->id || g->st != ds)) {", ")) {")],
+     "regress-group-split-ecmp"),
 ]
 
 
