@@ -136,6 +136,26 @@ static int group_seen(const struct dp_dedup *w, const struct gw_chunk_info *ck, 
 	}
 }
 
+/* Would a reservation for @ck's group wait on messages before it? Its
+ * origin may send no seq beyond cum + DP_DEDUP_WINDOW: a group ending
+ * there can only complete once every earlier seq is taken, and an earlier
+ * one (say the group before it, refused BUSY while another drained) may
+ * need the very room this reservation would hold: both would wait until
+ * group_timeout_ms, the later one lost with some chunks acknowledged. So
+ * such a group is refused BUSY, before any chunk of it is acknowledged,
+ * until its origin's earlier seqs are done (then it can complete alone,
+ * beyond the window too: its own chunks move the window). */
+static int group_blocked(const struct dp_dedup *w, const struct gw_chunk_info *ck)
+{
+	uint64_t cum = dp_dedup_cum(w), end = ck->group + (ck->count - 1);
+
+	if (ck->group == 0 || cum >= ck->group - 1 || cum > UINT64_MAX - DP_DEDUP_WINDOW)
+		return 0;
+	if (end < ck->group)
+		end = UINT64_MAX;
+	return end > cum + DP_DEDUP_WINDOW;
+}
+
 /* The route's choice for a group: the group's hash, the same for all its
  * chunks (ingress.c's choice for one message hashes its seq). */
 static const struct dp_conn *group_choose(struct dp_lcore *lc, const struct dp_route *r,
@@ -168,6 +188,10 @@ void dp_group_route(struct dp_lcore *lc, const struct dp_pending *pd, const stru
 	} else {
 		if (unlikely(group_seen(&st->win, ck, pd->seq))) {
 			refuse(lc, pd, DP_DROP_GROUP_EXPIRED);
+			return;
+		}
+		if (unlikely(group_blocked(&st->win, ck))) {
+			refuse(lc, pd, DP_DROP_BUSY);
 			return;
 		}
 		dc = r != NULL ? group_choose(lc, r, c->id, ck->group) : NULL;

@@ -215,7 +215,15 @@ static void inject(const struct tconn *c, const void *frame, size_t len)
 	cr_assert_not_null(m);
 	memcpy(pl, frame, len);
 	dp_pkt_finish_udp(m);
-	cr_assert_eq(rte_ring_enqueue(ring_rx[0], m), 0);
+	{
+		/* A 910-chunk group outruns a worker on a loaded host: wait
+		 * for room, as a NIC queue would. */
+		uint64_t deadline = rte_get_tsc_cycles() + 5 * rte_get_tsc_hz();
+
+		while (rte_ring_enqueue(ring_rx[0], m) != 0 && rte_get_tsc_cycles() < deadline)
+			rte_pause();
+		cr_assert_lt(rte_get_tsc_cycles(), deadline, "the worker takes frames in");
+	}
 }
 
 /* The group the tests send: @total bytes in chunks of @clen. */
@@ -906,4 +914,160 @@ Test(group_route, group_above_custody_limit_passes_alone)
 	collect_for(210, 215, &c2, 210, 0x3f);
 	for (i = 0; i < 6; i++)
 		cr_expect(acked(210 + i), "then taken: chunk %u", i);
+}
+
+/* ---- a whole 1 MiB group while custody drains ------------------------------- */
+
+/* The highest link seq of a DATA frame sent to @c among what was collected. */
+static uint64_t top_link_seq(const struct tconn *c, uint64_t top)
+{
+	unsigned i;
+
+	for (i = 0; i < n_got; i++)
+		if (got[i].dst_udp_be == c->udp_be && got[i].f.type == GW_T_DATA &&
+		    got[i].f.seq > top)
+			top = got[i].f.seq;
+	return top;
+}
+
+/* Send @ck's chunks in bursts, @c2 acknowledging what it had (all but the
+ * last @lag link seqs) after each, so that its custody drains, even to
+ * empty, while the group is still arriving; @ack_all_at: the chunk index
+ * at which everything forwarded so far is acknowledged (the previous
+ * group's last chunks among it). Every chunk must be taken: the first one
+ * reserved the whole group. */
+static uint64_t send_group_draining(const struct gw_chunk_info *ck, uint64_t top, unsigned lag,
+				    uint32_t ack_all_at)
+{
+	uint32_t i, k, burst = 16;
+
+	for (i = 0; i < ck->count; i += burst) {
+		uint32_t n = ck->count - i < burst ? ck->count - i : burst;
+
+		forget();
+		for (k = 0; k < n; k++)
+			send_chunk(ck, i + k, "t:x.example");
+		collect_for(ck->group + i, ck->group + i + n - 1, NULL, 0, 0);
+		for (k = 0; k < n; k++)
+			cr_assert(acked(ck->group + i + k),
+				  "chunk %u of %u taken (the group's room was reserved at its first)",
+				  i + k, ck->count);
+		top = top_link_seq(&c2, top);
+		if (i >= ack_all_at && i < ack_all_at + burst)
+			dest_ack(&c2, top);
+		else if (top > snap(2).tx_acked + lag)
+			dest_ack(&c2, top - lag);
+	}
+	return top;
+}
+
+/* A 1 MiB message (910 chunks of 1153 bytes, more than custody_limit's
+ * share after another group) while its destination acknowledges chunks
+ * as they come: every chunk of it is taken, and of the one after it too,
+ * which starts while the first's last chunks are still held. */
+Test(group_route, mib_group_taken_whole_while_custody_drains)
+{
+	struct gw_chunk_info a = group_of(1, 1048576, 1153);
+	struct gw_chunk_info b = group_of(1 + 910, 1048576, 1153);
+	struct gw_chunk_info c = group_of(1 + 2 * 910, 1048576, 1153);
+	uint64_t top = 0;
+
+	cr_assert_eq(a.count, 910);
+	top = send_group_draining(&a, top, 0, UINT32_MAX);
+	top = send_group_draining(&b, top, 40, 48);
+	top = send_group_draining(&c, top, 40, 480);
+	dest_ack(&c2, top);
+	wait_until(c2_empty, "all delivered");
+	cr_expect_eq(stats().groups_expired, 0);
+	cr_expect_eq(stats().groups_done, 3);
+}
+
+static uint64_t c2_top; /* highest link seq seen sent to c2 */
+
+/* Send @ck's chunks [@lo, @hi) and gather the answers (each answered). */
+static void send_chunks(const struct gw_chunk_info *ck, uint32_t lo, uint32_t hi)
+{
+	uint32_t i, k, burst = 32;
+
+	for (i = lo; i < hi; i += burst) {
+		uint32_t n = hi - i < burst ? hi - i : burst;
+
+		for (k = 0; k < n; k++)
+			send_chunk(ck, i + k, "t:x.example");
+		collect_for(ck->group + i, ck->group + i + n - 1, NULL, 0, 0);
+		for (k = 0; k < n; k++)
+			cr_assert(answered(ck->group + i + k));
+		c2_top = top_link_seq(&c2, c2_top);
+		n_got = 0;
+	}
+}
+
+/* c2 acknowledges whatever it was sent until its custody is empty. */
+static void drain_c2(void)
+{
+	uint64_t deadline = rte_get_tsc_cycles() + TG_WAIT_S * rte_get_tsc_hz();
+
+	while (!c2_empty() && rte_get_tsc_cycles() < deadline) {
+		n_got = drain_out(got, (unsigned)RTE_DIM(got));
+		c2_top = top_link_seq(&c2, c2_top);
+		n_got = 0;
+		if (c2_top > snap(2).tx_acked)
+			dest_ack(&c2, c2_top);
+		settle(2);
+	}
+	cr_assert(c2_empty(), "c2's custody delivered");
+}
+
+/* Issue 11's lost 1 MiB message: group A refused BUSY at its first chunk
+ * (the group before it still held), then custody drained and the first
+ * chunks of group B, the next message, which its origin may already send
+ * (within cum + DP_DEDUP_WINDOW, the sender's window), arrived before A's
+ * retry. Had B reserved its room, A would never fit and B's rest, beyond
+ * the window, could never be sent: B lost after 50 acknowledged chunks.
+ * B must be refused BUSY until A is taken; then both pass whole. */
+static void window_order_case(void)
+{
+	struct gw_chunk_info p = group_of(1, 1048576, 1153);
+	struct gw_chunk_info a = group_of(1 + 910, 1048576, 1153);
+	struct gw_chunk_info b = group_of(1 + 2 * 910, 1048576, 1153);
+	uint32_t i;
+
+	c2_top = 0;
+	send_chunks(&p, 0, 910);
+	cr_assert_eq(snap(2).held, 910, "the first group held whole");
+	forget();
+	send_chunk(&a, 0, "t:x.example");
+	collect_for(a.group, a.group, NULL, 0, 0);
+	cr_assert(nacked(a.group, GW_NACK_BUSY), "A waits while the first is held");
+	drain_c2();
+	forget();
+	/* B's first 50 chunks: what the window lets its origin send. */
+	for (i = 0; i < 50; i++)
+		send_chunk(&b, i, "t:x.example");
+	collect_for(b.group, b.group + 49, NULL, 0, 0);
+	for (i = 0; i < 50; i++) {
+		cr_expect(nacked(b.group + i, GW_NACK_BUSY),
+			  "B's chunk %u refused BUSY while A, before it, is not taken", i);
+		cr_expect_not(acked(b.group + i), "B's chunk %u not acknowledged", i);
+	}
+	cr_expect_eq(snap(2).held, 0, "nothing of B held");
+	cr_expect_eq(groups_o(), 0, "no entry left by B's refusals");
+	/* A retried: taken whole (nothing reserved against it). */
+	send_chunks(&a, 0, 910);
+	cr_expect_eq(snap(2).held, 910, "A taken whole");
+	drain_c2();
+	send_chunks(&b, 0, 910);
+	cr_expect_eq(snap(2).held, 910, "then B taken whole");
+	cr_expect_eq(stats().groups_done, 3);
+	cr_expect_eq(stats().groups_expired, 0);
+}
+
+Test(group_route, later_group_waits_for_earlier_within_window)
+{
+	window_order_case();
+}
+
+Test(group_route2, later_group_waits_for_earlier_within_window_across_workers)
+{
+	window_order_case();
 }
