@@ -68,16 +68,7 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 
 static bool host_ok(const char *h)
 {
-	size_t n = h ? strlen(h) : 0;
-	if (n == 0 || n > 255)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = h[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '-'))
-			return false;
-	}
-	return true;
+	return mailmsg_valid_host(h);
 }
 
 /* The id as the left of a Message-ID and inside a boundary: letters,

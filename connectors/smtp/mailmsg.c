@@ -504,3 +504,19 @@ int mailmsg_received(char *buf, size_t cap, const char *helo, bool esmtp, const 
 		return -EINVAL;
 	return (size_t)len >= cap ? -ENOSPC : len;
 }
+
+bool mailmsg_valid_host(const char *h)
+{
+	size_t n = h ? strlen(h) : 0;
+
+	if (n == 0 || n > 255)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = h[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}

@@ -176,6 +176,9 @@ int mailmsg_decode_receipt(const void *buf, size_t len, struct mailmsg_receipt_v
 /* Whether s[0..len) is a valid Id / address / recipient (non-empty address). */
 bool mailmsg_valid_id(const char *s, size_t len);
 bool mailmsg_valid_addr(const char *s, size_t len);
+/* A host name as the SMTP pieces take it (HELO, hostname, Reporting-MTA):
+ * 1..255 of A-Z a-z 0-9 . -; NULL is not one. Pure. */
+bool mailmsg_valid_host(const char *h);
 
 /* The domain of addr[0..len) (after its last '@'), or a zero view if it
  * has none. The routing domain of "smtp:<rcpt>" and of domain groups. */

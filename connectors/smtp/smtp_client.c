@@ -9,6 +9,7 @@
  * content never need more memory than the buffer.
  */
 #include "smtp_client.h"
+#include "mailmsg.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -86,16 +87,7 @@ const char *smtp_cli_stage_name(enum smtp_cli_stage s)
 
 static bool host_ok(const char *h)
 {
-	size_t n = h ? strlen(h) : 0;
-	if (n == 0 || n > 255)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = h[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '-'))
-			return false;
-	}
-	return true;
+	return mailmsg_valid_host(h);
 }
 
 /* ---- output ---- */

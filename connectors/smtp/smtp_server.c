@@ -8,6 +8,7 @@
  * without reading stalls instead of growing anything.
  */
 #include "smtp_server.h"
+#include "mailmsg.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -72,16 +73,7 @@ struct smtp_srv {
 
 static bool host_ok(const char *h)
 {
-	size_t n = h ? strlen(h) : 0;
-	if (n == 0 || n > SMTP_SRV_HOST_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = h[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '-'))
-			return false;
-	}
-	return true;
+	return mailmsg_valid_host(h);
 }
 
 /* ---- output ---- */
